@@ -1,0 +1,48 @@
+/**
+ * Every exception to strict schema validation, in one place, each with its reason. Nothing else in
+ * the suite may skip or loosen validation.
+ */
+type Json = Record<string, any>;
+
+export interface VersionException {
+  /** Kubernetes versions whose schema lacks the field. */
+  readonly versions: readonly string[];
+  readonly kind: string;
+  /** The validation message this exception accepts. */
+  readonly message: RegExp;
+  readonly reason: string;
+}
+
+/**
+ * Fields that exist only in Kubernetes versions newer than 1.27. The platform targets GKE 1.31+,
+ * so 1.27's schema may reject them; 1.31 and 1.34 must still accept them.
+ */
+export const VERSION_EXCEPTIONS: readonly VersionException[] = [];
+
+export interface CrdSchemaPatch {
+  /** group/version/kind of the CRD. */
+  readonly crd: string;
+  readonly reason: string;
+  readonly patch: (openApiV3Schema: Json) => void;
+}
+
+/**
+ * Corrections to CRD copies known to be out of date. The BackendConfig copy in shared/schemas was
+ * read from an old cluster: it still requires iap.oauthclientCredentials (optional since
+ * ingress-gce v1.28.0, when IAP can use the Google-managed OAuth client) and lacks
+ * customResponseHeaders. Both versions of the CRD get the same correction.
+ */
+export const CRD_SCHEMA_PATCHES: readonly CrdSchemaPatch[] = ['v1', 'v1beta1'].map((version) => ({
+  crd: `cloud.google.com/${version}/BackendConfig`,
+  reason: 'ingress-gce >= v1.28.0: iap.oauthclientCredentials is optional; customResponseHeaders exists',
+  patch: (schema: Json) => {
+    const spec = schema.properties?.spec;
+    const iap = spec?.properties?.iap;
+    if (iap?.required) iap.required = iap.required.filter((r: string) => r !== 'oauthclientCredentials');
+    if (spec?.properties && !spec.properties.customResponseHeaders)
+      spec.properties.customResponseHeaders = {
+        type: 'object',
+        properties: { headers: { type: 'array', items: { type: 'string' } } },
+      };
+  },
+}));

@@ -1,0 +1,172 @@
+/**
+ * Strict offline validation: Kubernetes objects against the API definitions of several Kubernetes
+ * versions, custom resources against their CRDs. Unknown fields are rejected everywhere
+ * (`additionalProperties: false` is added when the schemas load; the files stay as they are).
+ */
+import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { CRD_SCHEMA_PATCHES, VERSION_EXCEPTIONS } from './schema-exceptions';
+
+export const KUBERNETES_VERSIONS = ['v1.27.0', 'v1.31.0', 'v1.34.0'] as const;
+export type KubernetesVersion = (typeof KUBERNETES_VERSIONS)[number];
+
+/** `MLFLOW_GKE_SCHEMAS`, else `../shared/schemas` beside the project. */
+export function schemaDir(): string {
+  return process.env.MLFLOW_GKE_SCHEMAS ?? path.resolve(__dirname, '../../../shared/schemas');
+}
+
+export function schemasAvailable(): boolean {
+  return fs.existsSync(path.join(schemaDir(), 'kubernetes', 'v1.31.0', '_definitions.json'));
+}
+
+type Json = Record<string, any>;
+
+/** Adds `additionalProperties: false` to every object schema with properties, unless it preserves unknown fields. */
+export function closeObjects(schema: unknown): void {
+  if (Array.isArray(schema)) return schema.forEach(closeObjects);
+  if (schema === null || typeof schema !== 'object') return;
+  const s = schema as Json;
+  if (s.properties && typeof s.properties === 'object' && s.additionalProperties === undefined && !s['x-kubernetes-preserve-unknown-fields'])
+    s.additionalProperties = false;
+  for (const [key, value] of Object.entries(s)) {
+    if (key === 'properties' || key === 'definitions' || key === 'patternProperties') Object.values(value as Json).forEach(closeObjects);
+    else if (typeof value === 'object') closeObjects(value);
+  }
+}
+
+export interface Violation {
+  readonly object: string;
+  readonly version: string;
+  readonly message: string;
+}
+
+export function describeObject(o: Json): string {
+  return `${o.apiVersion}/${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`;
+}
+
+function formatErrors(errors: ErrorObject[] | null | undefined): string[] {
+  // `oneOf` branches of IntOrString/Quantity produce noise next to the real error; keep the leaves.
+  return (errors ?? [])
+    .filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'anyOf')
+    .map((e) =>
+      e.keyword === 'additionalProperties'
+        ? `${e.instancePath || '/'}: unknown field "${(e.params as Json).additionalProperty}"`
+        : `${e.instancePath || '/'}: ${e.message}`,
+    );
+}
+
+/** Validates Kubernetes API objects for one version. */
+export class KubernetesValidator {
+  private readonly ajv: Ajv;
+  private readonly byGvk = new Map<string, string>();
+  private readonly compiled = new Map<string, ValidateFunction>();
+
+  constructor(readonly version: KubernetesVersion, dir = schemaDir()) {
+    const doc = JSON.parse(fs.readFileSync(path.join(dir, 'kubernetes', version, '_definitions.json'), 'utf8'));
+    closeObjects(doc.definitions);
+    for (const [name, def] of Object.entries<Json>(doc.definitions)) {
+      for (const gvk of def['x-kubernetes-group-version-kind'] ?? []) {
+        const apiVersion = gvk.group ? `${gvk.group}/${gvk.version}` : gvk.version;
+        // Prefer the definition of the group's own package over aliases that list several GVKs.
+        if (!this.byGvk.has(`${apiVersion}/${gvk.kind}`) || name.endsWith(`.${gvk.kind}`)) this.byGvk.set(`${apiVersion}/${gvk.kind}`, name);
+      }
+    }
+    this.ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+    this.ajv.addSchema({ $id: 'k8s', definitions: doc.definitions });
+  }
+
+  knows(o: Json): boolean {
+    return this.byGvk.has(`${o.apiVersion}/${o.kind}`);
+  }
+
+  /** The definition for an ObjectMeta, for checking custom resources' metadata. */
+  validateMetadata(metadata: unknown): string[] {
+    const validate = this.compile('io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta');
+    return validate(metadata) ? [] : formatErrors(validate.errors).map((m) => `/metadata${m}`);
+  }
+
+  validate(o: Json): string[] {
+    const def = this.byGvk.get(`${o.apiVersion}/${o.kind}`);
+    if (!def) return [`/: ${o.apiVersion}/${o.kind} is not served by Kubernetes ${this.version}`];
+    const validate = this.compile(def);
+    if (validate(o)) return [];
+    return formatErrors(validate.errors).filter((m) => !isExcepted(this.version, o, m));
+  }
+
+  private compile(def: string): ValidateFunction {
+    let fn = this.compiled.get(def);
+    if (!fn) {
+      fn = this.ajv.compile({ $ref: `k8s#/definitions/${def}` });
+      this.compiled.set(def, fn);
+    }
+    return fn;
+  }
+}
+
+function isExcepted(version: string, o: Json, message: string): boolean {
+  return VERSION_EXCEPTIONS.some((e) => e.versions.includes(version) && e.kind === o.kind && e.message.test(message));
+}
+
+/** Validates custom resources against the CRDs under `crds/`. */
+export class CrdValidator {
+  private readonly ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+  private readonly schemas = new Map<string, ValidateFunction>();
+
+  constructor(dir = schemaDir()) {
+    for (const file of listFiles(path.join(dir, 'crds')).filter((f) => /\.ya?ml$/.test(f))) {
+      for (const crd of YAML.parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => d.toJS() as Json)) {
+        if (crd?.kind !== 'CustomResourceDefinition') continue;
+        for (const version of crd.spec.versions) {
+          const schema = structuredClone(version.schema?.openAPIV3Schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
+          const key = `${crd.spec.group}/${version.name}/${crd.spec.names.kind}`;
+          CRD_SCHEMA_PATCHES.filter((p) => p.crd === key).forEach((p) => p.patch(schema));
+          // metadata is checked against ObjectMeta separately.
+          if (schema.properties?.metadata) schema.properties.metadata = { type: 'object' };
+          closeObjects(schema);
+          this.schemas.set(key, this.ajv.compile(schema));
+        }
+      }
+    }
+  }
+
+  knows(o: Json): boolean {
+    return this.schemas.has(`${o.apiVersion}/${o.kind}`);
+  }
+
+  kinds(): string[] {
+    return [...this.schemas.keys()].sort();
+  }
+
+  validate(o: Json): string[] {
+    const validate = this.schemas.get(`${o.apiVersion}/${o.kind}`);
+    if (!validate) return [`/: no CRD for ${o.apiVersion}/${o.kind}`];
+    return validate(o) ? [] : formatErrors(validate.errors);
+  }
+}
+
+function listFiles(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]))
+    .sort();
+}
+
+/** Validates every object strictly; returns one line per problem. */
+export class StrictValidator {
+  private readonly kube = KUBERNETES_VERSIONS.map((v) => new KubernetesValidator(v));
+  private readonly crds = new CrdValidator();
+
+  validate(objects: Json[]): string[] {
+    return objects.flatMap((o) => {
+      const name = describeObject(o);
+      if (this.crds.knows(o)) {
+        const meta = this.kube[this.kube.length - 1].validateMetadata(o.metadata);
+        return [...this.crds.validate(o), ...meta].map((m) => `${name} (CRD): ${m}`);
+      }
+      if (!this.kube.some((k) => k.knows(o))) return [`${name}: no schema for ${o.apiVersion}/${o.kind} in Kubernetes ${KUBERNETES_VERSIONS.join(', ')} or the CRDs`];
+      return this.kube.flatMap((k) => k.validate(o).map((m) => `${name} (Kubernetes ${k.version}): ${m}`));
+    });
+  }
+}

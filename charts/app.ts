@@ -1,0 +1,31 @@
+/**
+ * Building the platform: one cdk8s App for `dist/` and one for `dist/tests/` (post-deploy checks that
+ * `kubectl apply -f dist` must not run). Nothing here writes files; see render.ts.
+ */
+import { App, Chart, YamlOutputType } from 'cdk8s';
+import type { Config } from '../config/schema';
+import { NamespacesChart, namespacesChartProps } from './namespaces';
+
+export interface PlatformApps {
+  /** Charts rendered into `dist/`, in apply order. */
+  readonly main: App;
+  /** Charts rendered into `dist/tests/`. */
+  readonly tests: App;
+}
+
+export function buildApps(config: Config, outdir: string): PlatformApps {
+  const appProps = { yamlOutputType: YamlOutputType.FILE_PER_CHART, outputFileExtension: '.yaml' };
+  const main = new App({ ...appProps, outdir });
+  const tests = new App({ ...appProps, outdir: `${outdir}/tests` });
+
+  // Apply order: each chart depends on the one before it, which numbers the files in this order.
+  const ordered: Chart[] = [new NamespacesChart(main, 'namespaces', namespacesChartProps(config))];
+  chainInOrder(ordered);
+  return { main, tests };
+}
+
+function chainInOrder(charts: Chart[]): void {
+  charts.forEach((chart, i) => {
+    if (i > 0) chart.addDependency(charts[i - 1]);
+  });
+}

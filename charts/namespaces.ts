@@ -1,0 +1,75 @@
+/**
+ * The platform's namespaces: Pod Security `restricted` enforced, audited and warned at a pinned
+ * version, and a default-deny NetworkPolicy in each so that every other hop must be allowed explicitly.
+ */
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-27';
+import type { Config } from '../config/schema';
+import { PlatformChart } from './lib/platform-chart';
+import { platformNames } from './lib/names';
+
+/** Pod Security Standards version the labels pin; matches the oldest supported GKE minor. */
+export const POD_SECURITY_VERSION = 'v1.31';
+
+export interface NamespacesChartProps {
+  /** Environment name (instance label). */
+  readonly instance: string;
+  /** Namespaces to create, in order. */
+  readonly namespaces: readonly string[];
+}
+
+export function namespacesChartProps(config: Config): NamespacesChartProps {
+  const names = platformNames(config);
+  return { instance: config.environment, namespaces: [names.namespaces.platform, names.namespaces.workspaces] };
+}
+
+export class NamespacesChart extends PlatformChart {
+  constructor(scope: Construct, id: string, props: NamespacesChartProps) {
+    // No chart namespace: Namespaces are cluster-scoped.
+    super(scope, id, { instance: props.instance });
+    for (const name of props.namespaces) {
+      const ns = new k8s.KubeNamespace(this, `${name}-namespace`, {
+        metadata: {
+          name,
+          labels: {
+            'pod-security.kubernetes.io/enforce': 'restricted',
+            'pod-security.kubernetes.io/enforce-version': POD_SECURITY_VERSION,
+            'pod-security.kubernetes.io/audit': 'restricted',
+            'pod-security.kubernetes.io/audit-version': POD_SECURITY_VERSION,
+            'pod-security.kubernetes.io/warn': 'restricted',
+            'pod-security.kubernetes.io/warn-version': POD_SECURITY_VERSION,
+          },
+          // Deleting a namespace deletes every volume claim in it; Flux must never prune it.
+          annotations: { 'kustomize.toolkit.fluxcd.io/prune': 'disabled' },
+        },
+      });
+      const denyAll = new k8s.KubeNetworkPolicy(this, `${name}-default-deny`, {
+        metadata: { name: 'default-deny', namespace: name },
+        spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+      });
+      const dns = new k8s.KubeNetworkPolicy(this, `${name}-allow-dns`, {
+        metadata: { name: 'allow-dns', namespace: name },
+        spec: {
+          podSelector: {},
+          policyTypes: ['Egress'],
+          egress: [
+            {
+              to: [
+                {
+                  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+                  podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+                },
+              ],
+              ports: [
+                { protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) },
+                { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) },
+              ],
+            },
+          ],
+        },
+      });
+      denyAll.addDependency(ns);
+      dns.addDependency(ns);
+    }
+  }
+}

@@ -1,0 +1,76 @@
+/** Google Cloud settings of the Config Connector chart: cluster, keys, bucket, monitoring. */
+import { z } from 'zod';
+import { dnsLabel, email, positiveInt } from './primitives';
+
+export const clusterSchema = z
+  .strictObject({
+    name: dnsLabel(40).default('mlflow-gke').describe('GKE cluster name.'),
+    releaseChannel: z.enum(['RAPID', 'REGULAR', 'STABLE']).default('REGULAR').describe('GKE release channel.'),
+    machineType: z.string().regex(/^[a-z0-9]+-[a-z0-9-]+$/, 'must be a machine type such as "e2-standard-4"').default('e2-standard-4').describe('Machine type of the general node pool.'),
+    minNodes: positiveInt().default(1).describe('Minimum nodes per zone.'),
+    maxNodes: positiveInt().default(3).describe('Maximum nodes per zone.'),
+    diskSizeGb: positiveInt().default(100).describe('Boot disk size of each node in GB.'),
+    maintenanceStartTime: z
+      .string()
+      .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'must be a UTC time "HH:MM"')
+      .default('03:00')
+      .describe('Daily maintenance window start (UTC).'),
+  })
+  .prefault({})
+  .superRefine((c, ctx) => {
+    if (c.maxNodes < c.minNodes)
+      ctx.addIssue({ code: 'custom', path: ['maxNodes'], input: c.maxNodes, message: `must be at least minNodes (${c.minNodes})` });
+  })
+  .describe('GKE cluster.');
+
+export const kmsSchema = z
+  .strictObject({
+    rotationPeriodDays: z
+      .number()
+      .int('must be a whole number of days from 1 to 90')
+      .min(1, 'must be a whole number of days from 1 to 90')
+      .max(90, 'must be a whole number of days from 1 to 90')
+      .default(90)
+      .describe('Automatic rotation period of every key.'),
+    destroyScheduledDays: z
+      .number()
+      .int('must be a whole number of days from 1 to 120')
+      .min(1, 'must be a whole number of days from 1 to 120')
+      .max(120, 'must be a whole number of days from 1 to 120')
+      .default(30)
+      .describe('Days a destroyed key version stays recoverable.'),
+  })
+  .prefault({})
+  .describe('Cloud KMS keys (CMEK).');
+
+export const storageSchema = z
+  .strictObject({
+    bucket: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$/, 'must be a bucket name: 3-63 lower-case letters, digits, "-" or "_"')
+      .optional()
+      .describe('Artifact bucket name. Default: <project id>-mlflow-artifacts.'),
+    noncurrentVersionDays: positiveInt().default(30).describe('Days before noncurrent object versions are deleted.'),
+    softDeleteDays: z.number().int().min(7, 'must be 0 or 7 to 90 days').max(90, 'must be 0 or 7 to 90 days').default(7).describe('Soft-delete retention in days.'),
+    abortIncompleteUploadDays: positiveInt().default(1).describe('Days before incomplete multipart uploads are aborted.'),
+    ageRules: z
+      .array(
+        z.strictObject({
+          prefix: z.string().min(1, 'must not be empty').describe('Object name prefix, e.g. "tmp/".'),
+          days: positiveInt().describe('Age in days after which matching objects are deleted.'),
+        }),
+      )
+      .default([])
+      .describe('Extra delete-after-age rules.'),
+  })
+  .prefault({})
+  .describe('GCS artifact bucket.');
+
+export const monitoringSchema = z
+  .strictObject({
+    notificationEmail: email.default('ml-platform-alerts@example.com').describe('Email address that receives alerts.'),
+    logRetentionDays: z.number().int().min(1, 'must be 1 to 3650 days').max(3650, 'must be 1 to 3650 days').default(30).describe('Retention of the platform log bucket.'),
+    pvcUsageThresholdPercent: z.number().int().min(1).max(99).default(85).describe('PVC usage that raises an alert.'),
+  })
+  .prefault({})
+  .describe('Alerts, dashboard and logs.');

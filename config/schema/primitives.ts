@@ -1,0 +1,171 @@
+/**
+ * Value types shared by every config section. Each carries the message that a user sees when a
+ * value is rejected, so that a message always says what is allowed.
+ */
+import { z } from 'zod';
+
+/** A lower-case RFC 1123 label: what Kubernetes accepts as a name. */
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export const dnsLabel = (maxLength = 63) =>
+  z
+    .string()
+    .max(maxLength, `must be at most ${maxLength} characters`)
+    .regex(DNS_LABEL, 'must be a DNS label: lower-case letters, digits and "-", starting and ending with a letter or digit');
+
+/** GCP project ids: 6-30 characters, start with a letter, no trailing hyphen. */
+export const projectId = z
+  .string()
+  .regex(
+    /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/,
+    'must be a GCP project id: 6-30 lower-case letters, digits or "-", starting with a letter, not ending with "-"',
+  );
+
+/** Project numbers are written as numbers or strings in YAML; both become a digit string. */
+export const projectNumber = z
+  .union([z.string(), z.number()])
+  .transform((v) => String(v))
+  .pipe(z.string().regex(/^[1-9][0-9]{5,18}$/, 'must be a GCP project number: 6-19 digits, not starting with 0'));
+
+export const region = z
+  .string()
+  .regex(/^[a-z]+-[a-z]+[1-9][0-9]*$/, 'must be a GCP region such as "europe-west1" or "us-central1"');
+
+export const zone = z
+  .string()
+  .regex(/^[a-z]+-[a-z]+[1-9][0-9]*-[a-z]$/, 'must be a GCP zone such as "europe-west1-b"');
+
+/** An IPv4 network in CIDR notation whose host bits are zero (what GCP and GKE accept). */
+export const cidr = z.string().superRefine((value, ctx) => {
+  const problem = cidrProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+export function cidrProblem(value: string): string | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  const allowed = 'must be an IPv4 CIDR such as "10.0.0.0/16" (octets 0-255, prefix 0-32, host bits zero)';
+  if (!m) return allowed;
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = Number(m[5]);
+  if (octets.some((o) => o > 255) || prefix > 32) return allowed;
+  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
+  const hostBits = 2 ** (32 - prefix);
+  if (address % hostBits !== 0) return `${allowed}; did you mean "${cidrNetwork(address, prefix)}"?`;
+  return undefined;
+}
+
+function cidrNetwork(address: number, prefix: number): string {
+  const size = 2 ** (32 - prefix);
+  const network = Math.floor(address / size) * size;
+  const octets = [24, 16, 8, 0].map((shift) => Math.floor(network / 2 ** shift) % 256);
+  return `${octets.join('.')}/${prefix}`;
+}
+
+/** A fully qualified host name (at least two labels), lower case. */
+export const dnsName = z
+  .string()
+  .max(253, 'must be at most 253 characters')
+  .regex(
+    /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/,
+    'must be a lower-case DNS name such as "mlflow.example.com"',
+  );
+
+export const email = z
+  .string()
+  .regex(/^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/, 'must be an email address such as "ml-team@example.com"');
+
+/** An IAM principal as IAM writes it. */
+export const iamMember = z
+  .string()
+  .regex(
+    /^(user|group|serviceAccount):[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$|^domain:[a-z0-9.-]+\.[a-z]{2,}$/,
+    'must be an IAM member such as "user:ana@example.com", "group:ml@example.com", "serviceAccount:x@p.iam.gserviceaccount.com" or "domain:example.com"',
+  );
+
+/** A container image pinned by tag (optionally also by digest); `latest` is never accepted. */
+export const image = z.string().superRefine((value, ctx) => {
+  const problem = imageProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const IMAGE =
+  /^(?<repo>[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*)(:(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:[a-f0-9]{64})?$/;
+
+export function imageProblem(value: string): string | undefined {
+  const m = IMAGE.exec(value);
+  if (!m) return 'must be an image reference such as "ghcr.io/mlflow/mlflow:v3.9.0-full"';
+  const tag = m.groups?.tag;
+  if (!tag) return 'must be pinned by a version tag such as ":v3.9.0-full" (an untagged image means "latest")';
+  if (/latest/.test(tag)) return `must be pinned by a version tag, not "${tag}"`;
+  return undefined;
+}
+
+/** The tag part of an image reference validated by `image`. */
+export function imageTag(ref: string): string {
+  const m = IMAGE.exec(ref);
+  return m?.groups?.tag ?? '';
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** A duration such as "90s", "30m", "12h" or "30d"; must be positive. */
+export const duration = z
+  .string()
+  .regex(/^[1-9][0-9]*[smhd]$/, 'must be a positive duration such as "90s", "30m", "12h" or "30d"');
+
+export function durationSeconds(value: string): number {
+  return Number(value.slice(0, -1)) * DURATION_UNITS[value.slice(-1)];
+}
+
+export const cpu = z
+  .string()
+  .regex(/^(?!0+m?$)(?!0*\.0*m?$)([0-9]+m|[0-9]+(\.[0-9]+)?)$/, 'must be a positive CPU quantity such as "250m" or "2"');
+
+/** A positive binary size such as "512Mi", "20Gi". */
+export const size = z
+  .string()
+  .regex(/^[1-9][0-9]*(Ki|Mi|Gi|Ti)$/, 'must be a positive size such as "512Mi" or "20Gi"');
+
+const SIZE_UNITS: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+
+export function sizeBytes(value: string): number {
+  return Number(value.slice(0, -2)) * SIZE_UNITS[value.slice(-2)];
+}
+
+export function cpuMillis(value: string): number {
+  return value.endsWith('m') ? Number(value.slice(0, -1)) : Math.round(Number(value) * 1000);
+}
+
+export const positiveInt = (what = 'a positive whole number') =>
+  z.number({ message: `must be ${what}` }).int(`must be ${what}`).positive(`must be ${what}`);
+
+/** Five-field cron schedule, as a CronJob accepts it. */
+export const cronSchedule = z
+  .string()
+  .regex(
+    /^(\S+\s+){4}\S+$/,
+    'must be a five-field cron schedule such as "0 2 * * *"',
+  );
+
+/** Requests and limits of one container. */
+export const resources = (defaults: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } }) =>
+  z
+    .strictObject({
+      requests: z
+        .strictObject({ cpu: cpu.default(defaults.requests.cpu), memory: size.default(defaults.requests.memory) })
+        .prefault({})
+        .describe('Requested CPU and memory.'),
+      limits: z
+        .strictObject({ cpu: cpu.default(defaults.limits.cpu), memory: size.default(defaults.limits.memory) })
+        .prefault({})
+        .describe('CPU and memory limits.'),
+    })
+    .prefault({})
+    .superRefine((r, ctx) => {
+      if (cpuMillis(r.limits.cpu) < cpuMillis(r.requests.cpu))
+        ctx.addIssue({ code: 'custom', path: ['limits', 'cpu'], input: r.limits.cpu, message: `must be at least the CPU request (${r.requests.cpu})` });
+      if (sizeBytes(r.limits.memory) < sizeBytes(r.requests.memory))
+        ctx.addIssue({ code: 'custom', path: ['limits', 'memory'], input: r.limits.memory, message: `must be at least the memory request (${r.requests.memory})` });
+    });
+
+export type Resources = z.infer<ReturnType<typeof resources>>;

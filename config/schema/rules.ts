@@ -1,0 +1,35 @@
+/**
+ * Rules that span several config sections. Each adds issues at the path the user has to change, so
+ * they read like any other config error.
+ */
+import type { z } from 'zod';
+
+type Ctx = z.RefinementCtx;
+// The rules see the parsed config; the type is structural to avoid a cycle with index.ts.
+type Parsed = {
+  edge: { enabled: boolean; iapMembers: string[] };
+  workspaces: { gpu: { enabled: boolean }; jupyter: { enabled: boolean } };
+};
+
+export type CrossFieldRule = (config: Parsed, ctx: Ctx) => void;
+
+export const crossFieldRules: CrossFieldRule[] = [
+  function iapNeedsMembers(c, ctx) {
+    if (c.edge.enabled && c.edge.iapMembers.length === 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['edge', 'iapMembers'],
+        input: c.edge.iapMembers,
+        message: 'must list at least one IAM member while edge.enabled is true (IAP would admit nobody to MLflow)',
+      });
+  },
+  function gpuNeedsJupyter(c, ctx) {
+    if (c.workspaces.gpu.enabled && !c.workspaces.jupyter.enabled)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['workspaces', 'gpu', 'enabled'],
+        input: true,
+        message: 'can be true only while workspaces.jupyter.enabled is true (the GPU is for Jupyter)',
+      });
+  },
+];

@@ -1,0 +1,3 @@
+import { runSynth } from './charts/cli';
+
+process.exitCode = runSynth(process.argv.slice(2));
