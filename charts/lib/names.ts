@@ -25,6 +25,19 @@ export interface GoogleServiceAccount {
   readonly kubernetes?: { readonly namespace: string; readonly name: string };
 }
 
+/** The uses that each get their own Cloud KMS key (one key per consuming service agent). */
+export type KmsKeyUse = 'sql' | 'gcs' | 'gkeSecrets' | 'disk';
+
+export interface KmsNames {
+  /** Location of the key ring: the region, because a CMEK key must sit where its consumer does. */
+  readonly location: string;
+  readonly keyRing: string;
+  /** Key names per use; `disk` encrypts node boot disks and the persistent disks of the StorageClass. */
+  readonly keys: { readonly [use in KmsKeyUse]: string };
+  /** Full resource path `projects/<p>/locations/<region>/keyRings/<ring>/cryptoKeys/<key>`. */
+  keyPath(use: KmsKeyUse): string;
+}
+
 export interface PlatformNames {
   readonly namespaces: { readonly platform: string; readonly workspaces: string; readonly gcp: string };
   /** The MLflow Deployment and Service. */
@@ -52,6 +65,8 @@ export interface PlatformNames {
   readonly cluster: string;
   readonly globalAddress: string;
   readonly sslPolicy: string;
+  /** Cloud KMS key ring and keys (CMEK); key rings and keys can never be deleted, so never rename. */
+  readonly kms: KmsNames;
   readonly workloadIdentityPool: string;
   readonly workspaces: readonly WorkspaceInstance[];
 }
@@ -90,6 +105,7 @@ export function platformNames(config: Config): PlatformNames {
     cluster: config.cluster.name,
     globalAddress: `${prefix}mlflow-gke-ip`,
     sslPolicy: `${prefix}mlflow-gke-tls`,
+    kms: kmsNames(project, config.project.region, prefix),
     workloadIdentityPool: `${project}.svc.id.goog`,
     workspaces: workspaceInstances(config),
   };
@@ -109,6 +125,22 @@ export function workspaceInstances(config: Config): WorkspaceInstance[] {
     if (users.length === 0) return [{ app, name: `${prefix}${app}`, host: config.edge.hosts[app] ?? `${app}.${config.edge.domain}` }];
     return users.map((user) => ({ app, user, name: `${prefix}${app}-${user.name}`, host: `${app}-${user.name}.${config.edge.domain}` }));
   });
+}
+
+function kmsNames(project: string, location: string, prefix: string): KmsNames {
+  const keyRing = `${prefix}mlflow-gke`;
+  const keys: { [use in KmsKeyUse]: string } = {
+    sql: `${prefix}mlflow-sql`,
+    gcs: `${prefix}mlflow-gcs`,
+    gkeSecrets: `${prefix}mlflow-gke-secrets`,
+    disk: `${prefix}mlflow-disk`,
+  };
+  return {
+    location,
+    keyRing,
+    keys,
+    keyPath: (use) => `projects/${project}/locations/${location}/keyRings/${keyRing}/cryptoKeys/${keys[use]}`,
+  };
 }
 
 /** The Workload Identity member for a Kubernetes ServiceAccount. */
