@@ -30,7 +30,7 @@ export function loadConfig(file?: string): Config {
   const text = fs.readFileSync(file, 'utf8');
   if (text.trim() === '' || /^(\s*#.*\n?)*\s*$/.test(text))
     throw new ConfigError([`${file}: file is empty; expected a YAML mapping with at least "project" (see config/dev.yaml)`]);
-  const doc = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const doc = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0)
     throw new ConfigError(
       doc.errors.map((e) => {

@@ -109,10 +109,11 @@ function isExcepted(version: string, o: Json, message: string): boolean {
   return VERSION_EXCEPTIONS.some((e) => e.versions.includes(version) && e.kind === o.kind && e.message.test(message));
 }
 
-/** Validates custom resources against the CRDs under `crds/`. */
+/** Validates custom resources against the CRDs under `crds/`; each schema compiles on first use. */
 export class CrdValidator {
   private readonly ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
-  private readonly schemas = new Map<string, ValidateFunction>();
+  private readonly schemas = new Map<string, Json>();
+  private readonly compiled = new Map<string, ValidateFunction>();
 
   constructor(dir = schemaDir()) {
     for (const file of listFiles(path.join(dir, 'crds')).filter((f) => /\.ya?ml$/.test(f))) {
@@ -122,10 +123,10 @@ export class CrdValidator {
           const schema = structuredClone(version.schema?.openAPIV3Schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
           const key = `${crd.spec.group}/${version.name}/${crd.spec.names.kind}`;
           CRD_SCHEMA_PATCHES.filter((p) => p.crd === key).forEach((p) => p.patch(schema));
-          // metadata is checked against ObjectMeta separately.
-          if (schema.properties?.metadata) schema.properties.metadata = { type: 'object' };
+          // Every object has these; some CRDs leave them out. metadata is checked against ObjectMeta separately.
+          schema.properties = { ...schema.properties, apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' } };
           closeObjects(schema);
-          this.schemas.set(key, this.ajv.compile(schema));
+          this.schemas.set(key, schema);
         }
       }
     }
@@ -140,8 +141,14 @@ export class CrdValidator {
   }
 
   validate(o: Json): string[] {
-    const validate = this.schemas.get(`${o.apiVersion}/${o.kind}`);
-    if (!validate) return [`/: no CRD for ${o.apiVersion}/${o.kind}`];
+    const key = `${o.apiVersion}/${o.kind}`;
+    const schema = this.schemas.get(key);
+    if (!schema) return [`/: no CRD for ${key}`];
+    let validate = this.compiled.get(key);
+    if (!validate) {
+      validate = this.ajv.compile(schema);
+      this.compiled.set(key, validate);
+    }
     return validate(o) ? [] : formatErrors(validate.errors);
   }
 }

@@ -152,11 +152,17 @@ export const resources = (defaults: { requests: { cpu: string; memory: string };
   z
     .strictObject({
       requests: z
-        .strictObject({ cpu: cpu.default(defaults.requests.cpu), memory: size.default(defaults.requests.memory) })
+        .strictObject({
+          cpu: cpu.default(defaults.requests.cpu).describe('CPU the container is guaranteed.'),
+          memory: size.default(defaults.requests.memory).describe('Memory the container is guaranteed.'),
+        })
         .prefault({})
         .describe('Requested CPU and memory.'),
       limits: z
-        .strictObject({ cpu: cpu.default(defaults.limits.cpu), memory: size.default(defaults.limits.memory) })
+        .strictObject({
+          cpu: cpu.default(defaults.limits.cpu).describe('CPU the container may use at most.'),
+          memory: size.default(defaults.limits.memory).describe('Memory the container may use at most (exceeding it kills the container).'),
+        })
         .prefault({})
         .describe('CPU and memory limits.'),
     })

@@ -1,0 +1,45 @@
+/**
+ * Validation when shared/schemas is missing: the npm packages kubernetes-models and
+ * @kubernetes-models/gke carry JSON Schemas for Kubernetes, GKE and Config Connector kinds. They do
+ * not reject unknown fields, so this is weaker than the strict validator; callers say so loudly.
+ */
+type Json = Record<string, any>;
+
+function modulePathFor(o: Json): string[] {
+  const [group, version] = String(o.apiVersion).includes('/') ? String(o.apiVersion).split('/') : ['', o.apiVersion];
+  return group
+    ? [`kubernetes-models/${group}/${version}/${o.kind}`, `@kubernetes-models/gke/${group}/${version}/${o.kind}`]
+    : [`kubernetes-models/${version}/${o.kind}`];
+}
+
+export interface FallbackResult {
+  readonly problems: string[];
+  /** Kinds neither package knows: not validated at all. */
+  readonly unvalidated: string[];
+}
+
+export function validateWithPackages(objects: Json[]): FallbackResult {
+  const problems: string[] = [];
+  const unvalidated = new Set<string>();
+  for (const o of objects) {
+    const Model = modulePathFor(o)
+      .map((p) => {
+        try {
+          return require(p)[o.kind];
+        } catch {
+          return undefined;
+        }
+      })
+      .find(Boolean);
+    if (!Model) {
+      unvalidated.add(`${o.apiVersion}/${o.kind}`);
+      continue;
+    }
+    try {
+      new Model(o).validate();
+    } catch (e) {
+      problems.push(`${o.kind} ${o.metadata?.name}: ${(e as Error).message}`);
+    }
+  }
+  return { problems, unvalidated: [...unvalidated].sort() };
+}
