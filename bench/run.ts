@@ -1,0 +1,141 @@
+/**
+ * `npm run bench`: wall time and peak memory of the library floor, synth with the embedded default,
+ * synth with 10/100/500 per-user workspaces and the whole test suite (median of several runs after a
+ * warm-up), plus the cluster footprint of every config. Writes bench/results.md and refreshes the
+ * README section that quotes it.
+ *
+ * Options: --runs N (default 5), --skip-tests (leave out the test suite, which takes the longest).
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { DEFAULT_CONFIG } from '../config/default';
+import { loadConfig } from '../config/load';
+import { renderPlatform } from '../charts/render';
+import { footprint, formatBytes, formatCpu } from './footprint';
+
+const ROOT = path.resolve(__dirname, '..');
+const args = process.argv.slice(2);
+const RUNS = Number(args[args.indexOf('--runs') + 1]) || 5;
+const SKIP_TESTS = args.includes('--skip-tests');
+const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+interface Measure {
+  label: string;
+  seconds: number;
+  peakMiB?: number;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Runs a command `runs` times after one warm-up; median wall time, and peak RSS from GNU time. */
+function measure(label: string, command: string[], runs = RUNS): Measure {
+  const once = () => {
+    const argv = TIME ? [TIME, '-f', '%M', ...command] : command;
+    const start = process.hrtime.bigint();
+    const r = spawnSync(argv[0], argv.slice(1), { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    if (r.status !== 0) throw new Error(`${label}: ${command.join(' ')} failed:\n${r.stderr.slice(-2000)}`);
+    const kb = TIME ? Number(r.stderr.trim().split('\n').pop()) : NaN;
+    return { seconds, kb };
+  };
+  once();
+  const results = Array.from({ length: runs }, once);
+  const peak = Math.max(...results.map((r) => r.kb));
+  process.stderr.write(`  ${label}: ${median(results.map((r) => r.seconds)).toFixed(3)} s\n`);
+  return { label, seconds: median(results.map((r) => r.seconds)), peakMiB: Number.isFinite(peak) ? peak / 1024 : undefined };
+}
+
+function usersConfig(dir: string, users: number): string {
+  const config = structuredClone(DEFAULT_CONFIG) as any;
+  config.workspaces = {
+    users: Array.from({ length: users }, (_, i) => ({ name: `user${String(i).padStart(3, '0')}`, email: `user${i}@example.com` })),
+  };
+  const file = path.join(dir, `users-${users}.yaml`);
+  fs.writeFileSync(file, YAML.stringify(config));
+  return file;
+}
+
+function main(): void {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-bench-'));
+  try {
+    process.stderr.write(`bench: ${RUNS} runs after a warm-up, ${os.cpus().length} cores\n`);
+    const out = path.join(tmp, 'dist');
+    const floor = measure('floor: node -e "require(\'cdk8s\');require(\'cdk8s-plus-27\')"', ['node', '-e', "require('cdk8s');require('cdk8s-plus-27')"]);
+    const synth = measure('npm run synth (embedded default)', ['npm', 'run', '-s', 'synth', '--', '--out', out]);
+    const scaled = [10, 100, 500].map((n) => ({ n, m: measure(`npm run synth, ${n} users`, ['npm', 'run', '-s', 'synth', '--', '--config', usersConfig(tmp, n), '--out', out]) }));
+    const tests = SKIP_TESTS ? undefined : measure('npm test (whole suite)', ['npm', 'test', '--', '--silent'], Math.min(RUNS, 3));
+
+    // Least squares over (users, seconds): the per-user increment and how linear the growth is.
+    const xs = scaled.map((s) => s.n);
+    const ys = scaled.map((s) => s.m.seconds);
+    const mx = xs.reduce((a, b) => a + b) / xs.length;
+    const my = ys.reduce((a, b) => a + b) / ys.length;
+    const slope = xs.reduce((a, x, i) => a + (x - mx) * (ys[i] - my), 0) / xs.reduce((a, x) => a + (x - mx) ** 2, 0);
+    const ssTot = ys.reduce((a, y) => a + (y - my) ** 2, 0);
+    const ssRes = ys.reduce((a, y, i) => a + (y - (my + slope * (xs[i] - mx))) ** 2, 0);
+    const r2 = ssTot === 0 ? 1 : 1 - ssRes / ssTot;
+
+    const row = (m: Measure, goal = '') =>
+      `| ${m.label} | ${m.seconds.toFixed(3)} | ${m.peakMiB ? m.peakMiB.toFixed(0) : 'n/a'} | ${(m.seconds / floor.seconds).toFixed(2)}× | ${goal} |`;
+    const synth500 = scaled[2].m.seconds;
+    const lines = [
+      `Measured by \`npm run bench\` on ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), Node ${process.version}: median of ${RUNS} runs after a warm-up.`,
+      '',
+      '| what | median wall (s) | peak RSS (MiB) | × floor | goal |',
+      '| --- | ---: | ---: | ---: | --- |',
+      row(floor),
+      row(synth, `≤ 2.5× floor: ${synth.seconds / floor.seconds <= 2.5 ? 'met' : 'MISSED'}`),
+      ...scaled.map((s, i) => row(s.m, i === 2 ? `≤ 5× default synth (${(synth500 / synth.seconds).toFixed(2)}×): ${synth500 / synth.seconds <= 5 ? 'met' : 'MISSED'}` : '')),
+      ...(tests ? [row(tests, `≤ 60 s: ${tests.seconds <= 60 ? 'met' : 'MISSED'}`)] : []),
+      '',
+      `Per-user increment: ${(slope * 1000).toFixed(2)} ms per user (least squares over 10/100/500 users, R² = ${r2.toFixed(3)}).`,
+      '',
+      '### Cluster footprint',
+      '',
+      'Workloads that run all the time (Deployments and StatefulSets at their configured replicas); the largest single Job or CronJob run is listed apart.',
+      '',
+      '| config | pods | CPU requests | CPU limits | memory requests | memory limits | storage claimed | largest Job run (CPU / memory) |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+      ...['default', ...fs.readdirSync(path.join(ROOT, 'config')).filter((f) => f.endsWith('.yaml')).sort()].map((name) => {
+        const config = name === 'default' ? loadConfig() : loadConfig(path.join(ROOT, 'config', name));
+        const f = footprint(manifestsOf(renderPlatform(config)));
+        return `| ${name.replace(/\.yaml$/, '')} | ${f.pods} | ${formatCpu(f.cpuRequestMillis)} | ${formatCpu(f.cpuLimitMillis)} | ${formatBytes(f.memoryRequestBytes)} | ${formatBytes(f.memoryLimitBytes)} | ${formatBytes(f.storageBytes)} | ${formatCpu(f.transientCpuRequestMillis)} / ${formatBytes(f.transientMemoryRequestBytes)} |`;
+      }),
+      '',
+    ];
+    const text = lines.join('\n');
+    fs.writeFileSync(path.join(ROOT, 'bench', 'results.md'), text);
+    updateReadme(text);
+    process.stdout.write(`${text}\n`);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Objects of the files that `kubectl apply -f dist` applies (not dist/tests/). */
+function manifestsOf(files: { path: string; content: string }[]): Record<string, any>[] {
+  return files
+    .filter((f) => f.path.endsWith('.yaml') && !f.path.includes('/'))
+    .flatMap((f) => YAML.parseAllDocuments(f.content).map((d) => d.toJS()))
+    .filter(Boolean);
+}
+
+const BEGIN = '<!-- bench:begin (written by `npm run bench`) -->';
+const END = '<!-- bench:end -->';
+
+function updateReadme(text: string): void {
+  const file = path.join(ROOT, 'README.md');
+  const readme = fs.readFileSync(file, 'utf8');
+  const start = readme.indexOf(BEGIN);
+  const end = readme.indexOf(END);
+  if (start < 0 || end < start) return;
+  fs.writeFileSync(file, `${readme.slice(0, start)}${BEGIN}\n${text}${readme.slice(end)}`);
+}
+
+main();
