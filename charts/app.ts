@@ -5,6 +5,8 @@
 import { App, Chart, YamlOutputType } from 'cdk8s';
 import type { Config } from '../config/schema';
 import { NamespacesChart, namespacesChartProps } from './namespaces';
+import { PostgresChart, postgresChartProps } from './postgres';
+import { PostgresRestoreChart, postgresRestoreChartProps } from './postgres-restore';
 
 export interface PlatformApps {
   /** Charts rendered into `dist/`, in apply order. */
@@ -20,6 +22,10 @@ export function buildApps(config: Config, outdir: string): PlatformApps {
 
   // Apply order: each chart depends on the one before it, which numbers the files in this order.
   const ordered: Chart[] = [new NamespacesChart(main, 'namespaces', namespacesChartProps(config))];
+  if (config.database.mode === 'statefulset') {
+    ordered.push(new PostgresChart(main, 'postgres', postgresChartProps(config)));
+    new PostgresRestoreChart(tests, 'postgres-restore', postgresRestoreChartProps(config));
+  }
   chainInOrder(ordered);
   return { main, tests };
 }

@@ -1,6 +1,6 @@
 /** The MLflow metadata store: Cloud SQL through the Auth Proxy, or the in-cluster StatefulSet. */
 import { z } from 'zod';
-import { cronSchedule, dnsLabel, image, positiveInt, resources, size } from './primitives';
+import { cronSchedule, dnsLabel, duration, image, positiveInt, resources, size } from './primitives';
 
 export const cloudSqlSchema = z
   .strictObject({
@@ -27,15 +27,50 @@ export const cloudSqlSchema = z
   .prefault({})
   .describe('Cloud SQL for PostgreSQL (database mode cloudsql).');
 
+/** A PostgreSQL role name that needs no quoting. */
+const roleName = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a PostgreSQL role name: lower-case letters, digits and "_", starting with a letter or "_", at most 63 characters');
+
 export const statefulSetDbSchema = z
   .strictObject({
-    image: image.default('postgres:16.4-bookworm').describe('Official postgres image, pinned to major and minor.'),
-    storageSize: size.default('20Gi').describe('Size of the data volume.'),
+    image: image
+      .default('postgres:16.13-bookworm')
+      .describe('Official postgres image, pinned to major and minor (16 or 17: the data layout of 18+ differs).'),
+    storageSize: size.default('20Gi').describe('Size of the data volume; it can grow later (the StorageClass allows expansion), never shrink.'),
+    diskType: z.enum(['pd-balanced', 'pd-ssd']).default('pd-balanced').describe('Persistent Disk type of the data volume.'),
+    regionalDisk: z
+      .boolean()
+      .default(false)
+      .describe('Replicate the data disk synchronously to a second zone (regional Persistent Disk); needs at least two project.zones.'),
     credentialsSecret: dnsLabel(253)
       .default('mlflow-db-credentials')
       .describe('Secret created out of band with keys postgres-password and mlflow-password.'),
-    backupSchedule: cronSchedule.default('0 2 * * *').describe('Cron schedule of the pg_dump backup to the artifact bucket.'),
-    resources: resources({ requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } }).describe('PostgreSQL container resources.'),
+    user: roleName.default('mlflow').describe('Role MLflow connects as; it owns the MLflow database.'),
+    resources: resources({ requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } }).describe(
+      'PostgreSQL container resources (memory request equal to the limit keeps the database out of the first eviction tier).',
+    ),
+    exporter: z
+      .strictObject({
+        image: image.default('quay.io/prometheuscommunity/postgres-exporter:v0.19.1').describe('Prometheus PostgreSQL exporter image.'),
+        resources: resources({ requests: { cpu: '20m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } }).describe('Exporter container resources.'),
+      })
+      .prefault({})
+      .describe('Metrics exporter sidecar, scraped by Google Cloud Managed Service for Prometheus.'),
+    backupSchedule: cronSchedule.default('0 2 * * *').describe('Cron schedule (UTC) of the pg_dump backup to the artifact bucket.'),
+    backup: z
+      .strictObject({
+        uploaderImage: image
+          .default('gcr.io/google.com/cloudsdktool/google-cloud-cli:562.0.0-slim')
+          .describe('Google Cloud CLI image that uploads the dump (and downloads it for a restore) through Workload Identity.'),
+        deadline: duration.default('2h').describe('A backup Job running longer than this is stopped and marked failed.'),
+        scratchSize: size.default('20Gi').describe('Largest dump the backup and restore pods may hold on their scratch volume.'),
+        resources: resources({ requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } }).describe(
+          'Resources of each backup and restore container.',
+        ),
+      })
+      .prefault({})
+      .describe('Scheduled logical backups (pg_dump, custom format) to gs://<bucket>/backups/.'),
   })
   .prefault({})
   .describe('In-cluster PostgreSQL StatefulSet (database mode statefulset).');

@@ -1,0 +1,99 @@
+/**
+ * The restore of the in-cluster PostgreSQL from a backup in the artifact bucket, as a Job template in
+ * `dist/tests/`: `kubectl apply -f dist` never runs it; an operator creates it on purpose (the
+ * procedure is in docs/postgres.md). It runs with the backup's identity and NetworkPolicies, which the
+ * postgres chart already allows for pods of component `restore`.
+ */
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-27';
+import type { Config } from '../config/schema';
+import { imageTag } from '../config/schema/primitives';
+import { appLabels } from './lib/labels';
+import { PlatformChart } from './lib/platform-chart';
+import { restrictWorkload } from './lib/security';
+import {
+  backupPodSpec,
+  clientEnv,
+  cloudCliEnv,
+  PostgresBackupProps,
+  postgresChartProps,
+  POSTGRES_UID,
+  resourcesOf,
+  scratchMounts,
+  UPLOADER_UID,
+} from './postgres';
+
+/** The restore reads whatever object BACKUP_OBJECT names; `latest` picks the newest dump under the prefix. */
+export const LATEST = 'latest';
+export const RESTORE_FILE = '/backup/restore.dump';
+
+export interface PostgresRestoreChartProps extends PostgresBackupProps {}
+
+export function postgresRestoreChartProps(config: Config): PostgresRestoreChartProps {
+  const p = postgresChartProps(config);
+  return {
+    instance: p.instance,
+    namespace: p.namespace,
+    dbName: p.name,
+    image: p.image,
+    credentialsSecret: p.credentialsSecret,
+    database: p.database,
+    user: p.user,
+    backup: p.backup,
+  };
+}
+
+export class PostgresRestoreChart extends PlatformChart {
+  constructor(scope: Construct, id: string, props: PostgresRestoreChartProps) {
+    super(scope, id, { instance: props.instance, namespace: props.namespace });
+    const labels = appLabels({ name: props.dbName, instance: props.instance, component: 'restore', version: imageTag(props.image) });
+
+    const download: k8s.Container = {
+      name: 'download',
+      image: props.backup.uploaderImage,
+      command: ['bash', '-euo', 'pipefail', '-c'],
+      args: [
+        [
+          'object="$BACKUP_OBJECT"',
+          // Object names are UTC timestamps, so the last in sort order is the newest.
+          `if [ "$object" = "${LATEST}" ]; then object="$(gcloud storage ls "$BACKUP_PREFIX/*.dump" | sort | tail -n 1)"; fi`,
+          'if [ -z "$object" ]; then echo "no backup under $BACKUP_PREFIX/" >&2; exit 1; fi',
+          `gcloud storage cp "$object" ${RESTORE_FILE}`,
+          'echo "downloaded $object"',
+        ].join('\n'),
+      ],
+      env: [...cloudCliEnv(props), { name: 'BACKUP_OBJECT', value: LATEST }],
+      resources: resourcesOf(props.backup.resources),
+      securityContext: { readOnlyRootFilesystem: true, runAsUser: UPLOADER_UID, runAsGroup: UPLOADER_UID },
+      volumeMounts: scratchMounts(),
+    };
+
+    const restore: k8s.Container = {
+      name: 'restore',
+      image: props.image,
+      command: ['bash', '-euo', 'pipefail', '-c'],
+      args: [
+        [
+          // One transaction: the database is either fully restored or left exactly as it was.
+          `pg_restore --clean --if-exists --no-owner --role="$PGUSER" --single-transaction --exit-on-error --no-password --dbname="$PGDATABASE" ${RESTORE_FILE}`,
+          'echo "restored $PGDATABASE"',
+        ].join('\n'),
+      ],
+      env: clientEnv(props),
+      resources: resourcesOf(props.backup.resources),
+      securityContext: { readOnlyRootFilesystem: true, runAsUser: POSTGRES_UID, runAsGroup: POSTGRES_UID },
+      volumeMounts: scratchMounts(),
+    };
+
+    const job = new k8s.KubeJob(this, 'job', {
+      metadata: { name: `${props.dbName}-restore`, labels },
+      spec: {
+        // A restore is run and watched by an operator: no silent retries.
+        backoffLimit: 0,
+        activeDeadlineSeconds: props.backup.deadlineSeconds,
+        template: { metadata: { labels }, spec: backupPodSpec(props, [download], [restore]) },
+      },
+    });
+    restrictWorkload(job);
+  }
+}

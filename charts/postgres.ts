@@ -1,0 +1,576 @@
+/**
+ * The in-cluster PostgreSQL of database mode `statefulset`: one StatefulSet of the official image on a
+ * CMEK-encrypted Persistent Disk that outlives every delete, pg_isready probes, a metrics exporter,
+ * a nightly pg_dump to the artifact bucket through Workload Identity, and NetworkPolicies that admit
+ * only MLflow and the backup pods. Operator guide: docs/postgres.md.
+ */
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-27';
+import type { Config } from '../config/schema';
+import { durationSeconds, imageTag, type Resources } from '../config/schema/primitives';
+import { PodMonitoring, PodMonitoringSpecEndpointsPort } from '../imports/monitoring.googleapis.com';
+import { appLabels, selectorLabels } from './lib/labels';
+import { platformNames } from './lib/names';
+import { PlatformChart } from './lib/platform-chart';
+import { restrictWorkload } from './lib/security';
+
+/** Port of PostgreSQL and of its Services. */
+export const POSTGRES_PORT = 5432;
+/** Port of the exporter's /metrics. */
+export const EXPORTER_PORT = 9187;
+/** uid/gid of the `postgres` user of the official Debian image; owns PGDATA. */
+export const POSTGRES_UID = 999;
+/** `nobody`, the user of the exporter image. */
+export const EXPORTER_UID = 65534;
+/** Any non-root uid works for the Cloud CLI once HOME and its config directory are writable. */
+export const UPLOADER_UID = 1000;
+/** Superuser created by the image's first start; only the exporter and operators use it. */
+export const SUPERUSER = 'postgres';
+/** Keys of the credentials Secret. */
+export const SECRET_KEYS = { superuser: 'postgres-password', mlflow: 'mlflow-password' } as const;
+/** Where the claim is mounted; PGDATA is a subdirectory because the disk's root holds lost+found. */
+export const DATA_MOUNT = '/var/lib/postgresql/data';
+export const PGDATA = `${DATA_MOUNT}/pgdata`;
+/** The fast-shutdown checkpoint of a busy database needs more than the default 30 s. */
+export const TERMINATION_GRACE_SECONDS = 120;
+/** Supported PostgreSQL majors: 18+ moved PGDATA and the image's volume, so its layout differs. */
+export const SUPPORTED_MAJORS = [16, 17] as const;
+/** Google Cloud Managed Service for Prometheus collectors. */
+export const GMP_COLLECTOR = { namespace: 'gmp-system', labels: { 'app.kubernetes.io/name': 'collector' } };
+/** Pod components of the backup CronJob and the restore Job (dist/tests). */
+export const BACKUP_COMPONENTS = ['backup', 'restore'] as const;
+/** Stateful objects that Flux must never prune (DESIGN.md point 8). */
+export const PRUNE_DISABLED = { 'kustomize.toolkit.fluxcd.io/prune': 'disabled' };
+
+export interface BackupProps {
+  /** Five-field cron schedule, evaluated in UTC. */
+  readonly schedule: string;
+  /** Google Cloud CLI image that uploads the dump. */
+  readonly uploaderImage: string;
+  /** Seconds after which a backup Job is stopped and marked failed. */
+  readonly deadlineSeconds: number;
+  /** Size limit of the scratch volume that holds the dump. */
+  readonly scratchSize: string;
+  readonly resources: Resources;
+  readonly bucket: string;
+  /** Object prefix inside the bucket, without a trailing slash (starts with `backups/`). */
+  readonly objectPrefix: string;
+  /** Kubernetes ServiceAccount bound to `googleServiceAccount` through Workload Identity. */
+  readonly serviceAccount: string;
+  readonly googleServiceAccount: string;
+  readonly project: string;
+}
+
+export interface PostgresChartProps {
+  /** Environment name (instance label). */
+  readonly instance: string;
+  /** Namespace of every namespaced object. */
+  readonly namespace: string;
+  /** Name of the StatefulSet, its client Service and its claim template. */
+  readonly name: string;
+  /** Cluster-scoped StorageClass of the data disk. */
+  readonly storageClassName: string;
+  /** Full resource path of the Cloud KMS key that encrypts the data disk. */
+  readonly kmsKey: string;
+  readonly diskType: 'pd-balanced' | 'pd-ssd';
+  /**
+   * Replicate the disk to a second zone.
+   * @default false
+   */
+  readonly regionalDisk?: boolean;
+  readonly image: string;
+  readonly storageSize: string;
+  readonly resources: Resources;
+  /** Secret holding `postgres-password` and `mlflow-password`. */
+  readonly credentialsSecret: string;
+  /** Database and role of MLflow. */
+  readonly database: string;
+  readonly user: string;
+  readonly exporter: { readonly image: string; readonly resources: Resources };
+  readonly backup: BackupProps;
+  /** `app.kubernetes.io/name` of the MLflow pods (server, migration, gc) that may connect. */
+  readonly clientAppName: string;
+}
+
+export function postgresChartProps(config: Config): PostgresChartProps {
+  const names = platformNames(config);
+  const db = config.database.statefulset;
+  checkImage(db.image);
+  if (db.regionalDisk && config.project.zones.length < 2)
+    throw new Error(
+      `database.statefulset.regionalDisk: true is not allowed with ${config.project.zones.length} zone in project.zones: a regional disk needs at least two zones (list a second zone, or set regionalDisk: false)`,
+    );
+  const backupKsa = names.serviceAccounts.dbBackup.kubernetes;
+  if (!backupKsa) throw new Error('names.serviceAccounts.dbBackup has no Kubernetes service account');
+  return {
+    instance: config.environment,
+    namespace: names.namespaces.platform,
+    name: names.mlflowDb,
+    storageClassName: `${names.mlflowDb}-cmek`,
+    kmsKey: names.kms.keyPath('disk'),
+    diskType: db.diskType,
+    regionalDisk: db.regionalDisk,
+    image: db.image,
+    storageSize: db.storageSize,
+    resources: db.resources,
+    credentialsSecret: db.credentialsSecret,
+    database: config.database.name,
+    user: db.user,
+    exporter: db.exporter,
+    backup: {
+      schedule: db.backupSchedule,
+      uploaderImage: db.backup.uploaderImage,
+      deadlineSeconds: durationSeconds(db.backup.deadline),
+      scratchSize: db.backup.scratchSize,
+      resources: db.backup.resources,
+      bucket: names.bucket,
+      objectPrefix: `backups/${names.mlflowDb}/${config.database.name}`,
+      serviceAccount: backupKsa.name,
+      googleServiceAccount: names.serviceAccounts.dbBackup.email,
+      project: config.project.id,
+    },
+    clientAppName: names.mlflow,
+  };
+}
+
+/** The PostgreSQL major of an image tag such as `16.13-bookworm`; throws for tags this chart cannot run. */
+export function checkImage(image: string): number {
+  const tag = imageTag(image);
+  const m = /^(\d+)\.(\d+)(?:$|[-.])/.exec(tag);
+  if (!m)
+    throw new Error(
+      `database.statefulset.image: "${image}" is not allowed: must be pinned to a PostgreSQL major and minor version such as "postgres:16.13-bookworm"`,
+    );
+  const major = Number(m[1]);
+  if (!(SUPPORTED_MAJORS as readonly number[]).includes(major))
+    throw new Error(
+      `database.statefulset.image: "${image}" is not allowed: must be PostgreSQL ${SUPPORTED_MAJORS.join(' or ')} (the data directory layout of other majors differs)`,
+    );
+  return major;
+}
+
+export class PostgresChart extends PlatformChart {
+  constructor(scope: Construct, id: string, props: PostgresChartProps) {
+    // No chart namespace: the StorageClass is cluster-scoped; namespaced objects set theirs.
+    super(scope, id, { instance: props.instance });
+    const ns = props.namespace;
+    const version = imageTag(props.image);
+    const dbSelector = selectorLabels({ name: props.name, instance: props.instance, component: 'database' });
+    const dbLabels = appLabels({ name: props.name, instance: props.instance, component: 'database', version });
+
+    const storageClass = new k8s.KubeStorageClass(this, 'storage-class', {
+      metadata: { name: props.storageClassName, labels: dbLabels, annotations: PRUNE_DISABLED },
+      provisioner: 'pd.csi.storage.gke.io',
+      parameters: {
+        type: props.diskType,
+        'disk-encryption-kms-key': props.kmsKey,
+        ...(props.regionalDisk ? { 'replication-type': 'regional-pd' } : {}),
+      },
+      // Dynamic volumes default to Delete; Retain keeps the disk when its claim goes.
+      reclaimPolicy: 'Retain',
+      allowVolumeExpansion: true,
+      // The disk is created in the zone the scheduler picks for the pod.
+      volumeBindingMode: 'WaitForFirstConsumer',
+    });
+
+    new k8s.KubeServiceAccount(this, 'service-account', {
+      metadata: { name: props.name, namespace: ns, labels: dbLabels },
+      automountServiceAccountToken: false,
+    });
+
+    const initScript = new k8s.KubeConfigMap(this, 'init-script', {
+      metadata: { name: `${props.name}-init`, namespace: ns, labels: dbLabels },
+      data: { '10-mlflow-role.sh': INIT_SCRIPT },
+    });
+
+    new k8s.KubeService(this, 'headless-service', {
+      metadata: { name: `${props.name}-headless`, namespace: ns, labels: dbLabels },
+      spec: {
+        clusterIp: 'None',
+        // The StatefulSet's stable pod DNS names exist before the pod is ready.
+        publishNotReadyAddresses: true,
+        selector: dbSelector,
+        ports: [{ name: 'postgres', port: POSTGRES_PORT, targetPort: k8s.IntOrString.fromString('postgres'), protocol: 'TCP' }],
+      },
+    });
+
+    new k8s.KubeService(this, 'service', {
+      metadata: { name: props.name, namespace: ns, labels: dbLabels },
+      spec: {
+        type: 'ClusterIP',
+        selector: dbSelector,
+        ports: [{ name: 'postgres', port: POSTGRES_PORT, targetPort: k8s.IntOrString.fromString('postgres'), protocol: 'TCP' }],
+      },
+    });
+
+    const secretEnv = (name: string, key: string): k8s.EnvVar => ({
+      name,
+      valueFrom: { secretKeyRef: { name: props.credentialsSecret, key } },
+    });
+    // Both probes ask the postmaster whether it accepts connections; pg_isready needs no password.
+    const isReady = (host: string, timeout: number) => ({
+      exec: { command: ['pg_isready', '--quiet', `--host=${host}`, `--port=${POSTGRES_PORT}`, `--username=${SUPERUSER}`, `--dbname=${SUPERUSER}`, `--timeout=${timeout}`] },
+    });
+
+    const statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
+      metadata: { name: props.name, namespace: ns, labels: dbLabels },
+      spec: {
+        // One writer: PostgreSQL has no multi-primary mode; HA is Cloud SQL's job (database mode cloudsql).
+        replicas: 1,
+        serviceName: `${props.name}-headless`,
+        podManagementPolicy: 'OrderedReady',
+        updateStrategy: { type: 'RollingUpdate' },
+        selector: { matchLabels: dbSelector },
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+        template: {
+          metadata: { labels: dbLabels },
+          spec: {
+            serviceAccountName: props.name,
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: POSTGRES_UID,
+              runAsGroup: POSTGRES_UID,
+              fsGroup: POSTGRES_UID,
+              // A recursive chown of a large data disk at every start would delay recovery.
+              fsGroupChangePolicy: 'OnRootMismatch',
+            },
+            containers: [
+              {
+                name: 'postgres',
+                image: props.image,
+                args: ['postgres', '-c', 'password_encryption=scram-sha-256', '-c', 'log_connections=on', '-c', 'log_disconnections=on'],
+                ports: [{ name: 'postgres', containerPort: POSTGRES_PORT, protocol: 'TCP' }],
+                env: [
+                  { name: 'PGDATA', value: PGDATA },
+                  { name: 'POSTGRES_USER', value: SUPERUSER },
+                  secretEnv('POSTGRES_PASSWORD', SECRET_KEYS.superuser),
+                  // scram-sha-256 for remote connections and, through initdb, for the socket and localhost too:
+                  // no connection to this server is trusted without a password.
+                  { name: 'POSTGRES_HOST_AUTH_METHOD', value: 'scram-sha-256' },
+                  { name: 'POSTGRES_INITDB_ARGS', value: '--auth-local=scram-sha-256 --auth-host=scram-sha-256 --data-checksums' },
+                  { name: 'MLFLOW_DB_USER', value: props.user },
+                  { name: 'MLFLOW_DB_NAME', value: props.database },
+                  secretEnv('MLFLOW_DB_PASSWORD', SECRET_KEYS.mlflow),
+                ],
+                resources: resourcesOf(props.resources),
+                securityContext: { readOnlyRootFilesystem: true, runAsUser: POSTGRES_UID, runAsGroup: POSTGRES_UID },
+                // Crash recovery replays WAL before the server accepts connections: allow up to 10 minutes.
+                startupProbe: { ...isReady('127.0.0.1', 5), periodSeconds: 10, timeoutSeconds: 6, failureThreshold: 60 },
+                readinessProbe: { ...isReady('127.0.0.1', 5), periodSeconds: 10, timeoutSeconds: 6, failureThreshold: 3 },
+                // Through the socket and far more patient: a busy server leaves the Service before it is restarted.
+                livenessProbe: { ...isReady('/var/run/postgresql', 10), periodSeconds: 20, timeoutSeconds: 12, failureThreshold: 6 },
+                volumeMounts: [
+                  // The claim template's name is the volume name.
+                  { name: props.name, mountPath: DATA_MOUNT },
+                  { name: 'run', mountPath: '/var/run/postgresql' },
+                  { name: 'tmp', mountPath: '/tmp' },
+                  { name: 'shm', mountPath: '/dev/shm' },
+                  { name: 'init', mountPath: '/docker-entrypoint-initdb.d', readOnly: true },
+                ],
+              },
+              {
+                name: 'exporter',
+                image: props.exporter.image,
+                args: [`--web.listen-address=:${EXPORTER_PORT}`, '--web.telemetry-path=/metrics'],
+                ports: [{ name: 'metrics', containerPort: EXPORTER_PORT, protocol: 'TCP' }],
+                env: [
+                  { name: 'DATA_SOURCE_URI', value: `127.0.0.1:${POSTGRES_PORT}/${SUPERUSER}?sslmode=disable` },
+                  { name: 'DATA_SOURCE_USER', value: SUPERUSER },
+                  secretEnv('DATA_SOURCE_PASS', SECRET_KEYS.superuser),
+                ],
+                resources: resourcesOf(props.exporter.resources),
+                securityContext: { readOnlyRootFilesystem: true, runAsUser: EXPORTER_UID, runAsGroup: EXPORTER_UID },
+                readinessProbe: { httpGet: { path: '/', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 3 },
+                livenessProbe: { httpGet: { path: '/', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 5 },
+              },
+            ],
+            volumes: [
+              { name: 'run', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
+              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
+              // The container runtime's 64 MiB /dev/shm is too small for parallel queries.
+              { name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('256Mi') } },
+              { name: 'init', configMap: { name: initScript.name, defaultMode: 0o444 } },
+            ],
+          },
+        },
+        volumeClaimTemplates: [
+          {
+            // Only stable labels: claim templates are immutable once the StatefulSet exists.
+            metadata: { name: props.name, labels: dbSelector, annotations: PRUNE_DISABLED },
+            spec: {
+              accessModes: ['ReadWriteOnce'],
+              storageClassName: props.storageClassName,
+              resources: { requests: { storage: k8s.Quantity.fromString(props.storageSize) } },
+            },
+          },
+        ],
+      },
+    });
+    statefulSet.addDependency(storageClass);
+    restrictWorkload(statefulSet);
+
+    new PodMonitoring(this, 'pod-monitoring', {
+      metadata: { name: props.name, namespace: ns, labels: dbLabels },
+      spec: {
+        selector: { matchLabels: dbSelector },
+        endpoints: [{ port: PodMonitoringSpecEndpointsPort.fromString('metrics'), path: '/metrics', interval: '30s', timeout: '10s' }],
+      },
+    });
+
+    new PostgresBackup(this, 'backup', {
+      instance: props.instance,
+      namespace: ns,
+      dbName: props.name,
+      image: props.image,
+      credentialsSecret: props.credentialsSecret,
+      database: props.database,
+      user: props.user,
+      backup: props.backup,
+    });
+
+    const backupPods = backupPodSelector(props.name, props.instance);
+    new k8s.KubeNetworkPolicy(this, 'ingress-policy', {
+      metadata: { name: `${props.name}-ingress`, namespace: ns, labels: dbLabels },
+      spec: {
+        podSelector: { matchLabels: dbSelector },
+        policyTypes: ['Ingress'],
+        ingress: [
+          {
+            // The MLflow server, its schema migration Job and its garbage collection, plus backup and restore.
+            from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': props.clientAppName } } }, { podSelector: backupPods }],
+            ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(POSTGRES_PORT) }],
+          },
+          {
+            from: [
+              {
+                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': GMP_COLLECTOR.namespace } },
+                podSelector: { matchLabels: GMP_COLLECTOR.labels },
+              },
+            ],
+            ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(EXPORTER_PORT) }],
+          },
+        ],
+      },
+    });
+
+    new k8s.KubeNetworkPolicy(this, 'backup-egress-policy', {
+      metadata: { name: `${props.name}-backup-egress`, namespace: ns, labels: dbLabels },
+      spec: {
+        podSelector: backupPods,
+        policyTypes: ['Egress'],
+        egress: [
+          { to: [{ podSelector: { matchLabels: dbSelector } }], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(POSTGRES_PORT) }] },
+          ...googleApisEgress(),
+        ],
+      },
+    });
+  }
+}
+
+/**
+ * Egress to Google APIs through Workload Identity: the GKE metadata server (169.254.169.254:80, served
+ * on 169.254.169.252:988 under GKE Dataplane V2) for tokens, and HTTPS to public addresses only, so
+ * nothing inside the VPC is reachable on 443.
+ */
+export function googleApisEgress(): k8s.NetworkPolicyEgressRule[] {
+  return [
+    { to: [{ ipBlock: { cidr: '169.254.169.254/32' } }], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(80) }] },
+    { to: [{ ipBlock: { cidr: '169.254.169.252/32' } }], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(988) }] },
+    {
+      to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '100.64.0.0/10'] } }],
+      ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(443) }],
+    },
+  ];
+}
+
+/** Selects the backup and restore pods of a database. */
+export function backupPodSelector(dbName: string, instance: string): k8s.LabelSelector {
+  return {
+    matchLabels: { 'app.kubernetes.io/name': dbName, 'app.kubernetes.io/instance': instance },
+    matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: [...BACKUP_COMPONENTS] }],
+  };
+}
+
+export function resourcesOf(r: Resources): k8s.ResourceRequirements {
+  return {
+    requests: { cpu: k8s.Quantity.fromString(r.requests.cpu), memory: k8s.Quantity.fromString(r.requests.memory) },
+    limits: { cpu: k8s.Quantity.fromString(r.limits.cpu), memory: k8s.Quantity.fromString(r.limits.memory) },
+  };
+}
+
+/**
+ * Runs once, from the image's entrypoint, when PGDATA is empty: creates the MLflow role with its
+ * password and the MLflow database it owns. Sourced by the entrypoint, so `docker_process_sql` (psql
+ * as the superuser over the socket, password from PGPASSWORD) is available.
+ */
+const INIT_SCRIPT = `# Sourced by docker-entrypoint.sh on the first start only (empty PGDATA).
+# Later password changes: ALTER ROLE, see docs/postgres.md.
+if [ -z "\${MLFLOW_DB_PASSWORD:-}" ]; then
+  echo "mlflow-db init: the credentials Secret holds an empty mlflow-password" >&2
+  exit 1
+fi
+docker_process_sql --set=role="$MLFLOW_DB_USER" --set=password="$MLFLOW_DB_PASSWORD" --set=db="$MLFLOW_DB_NAME" <<'EOSQL'
+SET password_encryption = 'scram-sha-256';
+CREATE ROLE :"role" LOGIN PASSWORD :'password';
+CREATE DATABASE :"db" OWNER :"role";
+REVOKE ALL ON DATABASE :"db" FROM PUBLIC;
+EOSQL
+`;
+
+export interface PostgresBackupProps {
+  readonly instance: string;
+  readonly namespace: string;
+  /** Name of the database StatefulSet (label `app.kubernetes.io/name` of the backup pods). */
+  readonly dbName: string;
+  /** PostgreSQL image: pg_dump of the server's own version. */
+  readonly image: string;
+  readonly credentialsSecret: string;
+  readonly database: string;
+  readonly user: string;
+  readonly backup: BackupProps;
+}
+
+/**
+ * The nightly logical backup. pg_dump runs in an init container of the server's own image (a dump
+ * needs a pg_dump at least as new as the server, which no Cloud CLI image ships), writes to a scratch
+ * volume and checks the archive; the Cloud CLI container then uploads it with the Workload Identity
+ * of the backup Google service account. Any failure fails the pod, so the Job and the CronJob's last
+ * schedule show it.
+ */
+export class PostgresBackup extends Construct {
+  constructor(scope: Construct, id: string, props: PostgresBackupProps) {
+    super(scope, id);
+    const b = props.backup;
+    const labels = appLabels({ name: props.dbName, instance: props.instance, component: 'backup', version: imageTag(props.image) });
+
+    new k8s.KubeServiceAccount(this, 'service-account', {
+      metadata: {
+        name: b.serviceAccount,
+        namespace: props.namespace,
+        labels,
+        annotations: { 'iam.gke.io/gcp-service-account': b.googleServiceAccount },
+      },
+      // The GKE metadata server hands out Google tokens; the Kubernetes API is never called.
+      automountServiceAccountToken: false,
+    });
+
+    const cronJob = new k8s.KubeCronJob(this, 'cronjob', {
+      metadata: { name: `${props.dbName}-backup`, namespace: props.namespace, labels },
+      spec: {
+        schedule: b.schedule,
+        timeZone: 'Etc/UTC',
+        concurrencyPolicy: 'Forbid',
+        // A run missed by more than an hour (cluster upgrade, controller down) is skipped, not stacked.
+        startingDeadlineSeconds: 3600,
+        successfulJobsHistoryLimit: 3,
+        failedJobsHistoryLimit: 5,
+        jobTemplate: {
+          metadata: { labels },
+          spec: {
+            backoffLimit: 2,
+            activeDeadlineSeconds: b.deadlineSeconds,
+            ttlSecondsAfterFinished: 7 * 86400,
+            template: {
+              metadata: { labels },
+              spec: backupPodSpec(props, [dumpContainer(props)], [uploadContainer(props)]),
+            },
+          },
+        },
+      },
+    });
+    restrictWorkload(cronJob);
+  }
+}
+
+/** Environment of a PostgreSQL client connecting as the MLflow role through the client Service. */
+export function clientEnv(props: PostgresBackupProps): k8s.EnvVar[] {
+  return [
+    { name: 'PGHOST', value: `${props.dbName}.${props.namespace}.svc.cluster.local` },
+    { name: 'PGPORT', value: String(POSTGRES_PORT) },
+    { name: 'PGUSER', value: props.user },
+    { name: 'PGDATABASE', value: props.database },
+    { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: props.credentialsSecret, key: SECRET_KEYS.mlflow } } },
+  ];
+}
+
+/** Environment of the Cloud CLI on a read-only root filesystem, authenticated by Workload Identity. */
+export function cloudCliEnv(props: PostgresBackupProps): k8s.EnvVar[] {
+  return [
+    { name: 'HOME', value: '/tmp' },
+    { name: 'CLOUDSDK_CONFIG', value: '/tmp/gcloud' },
+    { name: 'CLOUDSDK_CORE_PROJECT', value: props.backup.project },
+    { name: 'CLOUDSDK_CORE_DISABLE_PROMPTS', value: '1' },
+    { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
+    { name: 'BACKUP_PREFIX', value: `gs://${props.backup.bucket}/${props.backup.objectPrefix}` },
+  ];
+}
+
+export const DUMP_FILE = '/backup/mlflow.dump';
+
+function dumpContainer(props: PostgresBackupProps): k8s.Container {
+  return {
+    name: 'dump',
+    image: props.image,
+    command: ['bash', '-euo', 'pipefail', '-c'],
+    args: [
+      [
+        `pg_dump --format=custom --compress=6 --no-password --file=${DUMP_FILE}.partial`,
+        // A dump that pg_restore cannot read is not a backup.
+        `pg_restore --list ${DUMP_FILE}.partial > /dev/null`,
+        `mv ${DUMP_FILE}.partial ${DUMP_FILE}`,
+        `echo "dumped $PGDATABASE: $(stat -c %s ${DUMP_FILE}) bytes"`,
+      ].join('\n'),
+    ],
+    env: clientEnv(props),
+    resources: resourcesOf(props.backup.resources),
+    securityContext: { readOnlyRootFilesystem: true, runAsUser: POSTGRES_UID, runAsGroup: POSTGRES_UID },
+    volumeMounts: scratchMounts(),
+  };
+}
+
+function uploadContainer(props: PostgresBackupProps): k8s.Container {
+  return {
+    name: 'upload',
+    image: props.backup.uploaderImage,
+    command: ['bash', '-euo', 'pipefail', '-c'],
+    args: [
+      [
+        'object="$BACKUP_PREFIX/$(date -u +%Y%m%dT%H%M%SZ).dump"',
+        `gcloud storage cp --no-clobber ${DUMP_FILE} "$object"`,
+        'echo "uploaded $object"',
+      ].join('\n'),
+    ],
+    env: cloudCliEnv(props),
+    resources: resourcesOf(props.backup.resources),
+    securityContext: { readOnlyRootFilesystem: true, runAsUser: UPLOADER_UID, runAsGroup: UPLOADER_UID },
+    volumeMounts: scratchMounts(),
+  };
+}
+
+export function scratchMounts(): k8s.VolumeMount[] {
+  return [
+    { name: 'backup', mountPath: '/backup' },
+    { name: 'tmp', mountPath: '/tmp' },
+  ];
+}
+
+/** Pod spec shared by the backup CronJob and the restore Job. */
+export function backupPodSpec(props: PostgresBackupProps, initContainers: k8s.Container[], containers: k8s.Container[]): k8s.PodSpec {
+  return {
+    serviceAccountName: props.backup.serviceAccount,
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    // A failed container fails the pod, and the Job counts it: the failure shows in the Job status.
+    restartPolicy: 'Never',
+    securityContext: { runAsNonRoot: true, fsGroup: POSTGRES_UID },
+    initContainers,
+    containers,
+    volumes: [
+      { name: 'backup', emptyDir: { sizeLimit: k8s.Quantity.fromString(props.backup.scratchSize) } },
+      { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
+    ],
+  };
+}
