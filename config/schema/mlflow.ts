@@ -1,28 +1,117 @@
 /** The MLflow tracking server and its Cloud SQL Auth Proxy sidecar. */
 import { z } from 'zod';
-import { cronSchedule, duration, dnsName, image, positiveInt, resources } from './primitives';
+import { extraArgProblem, proxyVersionOf } from '../../charts/lib/cloud-sql-proxy';
+import { cronSchedule, duration, image, imageTag, positiveInt, resources } from './primitives';
+
+/** The official image repository; only its `-full` tags carry the PostgreSQL, GCS and metrics extras. */
+export const OFFICIAL_MLFLOW_IMAGE = 'ghcr.io/mlflow/mlflow';
+/** First release with a `-full` tag. */
+export const FIRST_FULL_MLFLOW = [3, 9, 0] as const;
+
+/** The MLflow version of an official image tag such as "v3.9.0-full"; undefined for other tags. */
+export function mlflowVersionOf(tag: string): { version: [number, number, number]; full: boolean } | undefined {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)(rc\d+)?(-full)?$/.exec(tag);
+  return m ? { version: [Number(m[1]), Number(m[2]), Number(m[3])], full: m[5] === '-full' } : undefined;
+}
+
+export function imageRepository(ref: string): string {
+  return ref.replace(/@sha256:[a-f0-9]{64}$/, '').replace(/:[A-Za-z0-9_][A-Za-z0-9_.-]*$/, '');
+}
+
+/** Why an MLflow image cannot serve this platform (PostgreSQL metadata, GCS artifacts, metrics), or undefined. */
+export function mlflowImageProblem(ref: string): string | undefined {
+  if (imageRepository(ref) !== OFFICIAL_MLFLOW_IMAGE) return undefined;
+  const tag = imageTag(ref);
+  const parsed = mlflowVersionOf(tag);
+  const allowed = `a "-full" tag of ${OFFICIAL_MLFLOW_IMAGE} from v${FIRST_FULL_MLFLOW.join('.')} on, such as "v3.9.0-full"`;
+  if (!parsed || !parsed.full)
+    return `must be ${allowed}: the plain image lacks the PostgreSQL driver, the GCS client and the Prometheus exporter that the metadata store, the artifact bucket and /metrics need`;
+  const [a, b, c] = parsed.version;
+  const [x, y, w] = FIRST_FULL_MLFLOW;
+  if (a < x || (a === x && (b < y || (b === y && c < w)))) return `must be ${allowed} (earlier releases have no -full image)`;
+  return undefined;
+}
+
+/** A Host header pattern as MLflow matches it: exact, or with "*" wildcards (fnmatch); an optional ":port". */
+export const hostPattern = z
+  .string()
+  .regex(
+    /^(\*|\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:([0-9]{1,5}|\*))?$|^\*$/,
+    'must be a host name, optionally with a leading "*." wildcard and a ":port", such as "mlflow.example.com", "*.example.com" or "mlflow:5000"',
+  );
+
+/** fnmatch as MLflow's Host validation uses it: "*" matches anything, exact match otherwise. */
+export function hostAllowed(patterns: readonly string[], host: string): boolean {
+  return patterns.some((p) => {
+    if (!p.includes('*')) return p === host;
+    const re = new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    return re.test(host);
+  });
+}
 
 export const mlflowSchema = z
   .strictObject({
     image: image.default('ghcr.io/mlflow/mlflow:v3.9.0-full').describe('MLflow image; a -full tag (3.9+) carries the PostgreSQL, GCS and metrics extras.'),
-    replicas: positiveInt().default(2).describe('Minimum number of server replicas.'),
+    replicas: positiveInt().default(2).describe('Minimum number of server replicas (the autoscaler never goes below it). 2 or more adds a PodDisruptionBudget.'),
     maxReplicas: positiveInt().default(4).describe('Maximum replicas the CPU autoscaler may reach.'),
+    targetCpuUtilization: z
+      .number()
+      .int('must be a whole percentage from 10 to 95')
+      .min(10, 'must be a whole percentage from 10 to 95')
+      .max(95, 'must be a whole percentage from 10 to 95')
+      .default(70)
+      .describe('Average CPU use of the MLflow container, in percent of its request, that the autoscaler aims for.'),
     workers: positiveInt().default(2).describe('Server worker processes per replica.'),
+    updateStrategy: z
+      .enum(['RollingUpdate', 'Recreate'])
+      .default('RollingUpdate')
+      .describe(
+        'How a changed Deployment replaces its pods. RollingUpdate keeps serving; Recreate stops every old server first, which MLflow releases that forbid mixed-version writers require during their schema upgrade.',
+      ),
     resources: resources({ requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi' } }).describe('MLflow container resources.'),
-    extraAllowedHosts: z.array(dnsName).default([]).describe('Extra Host headers the server accepts besides the configured host and its Service names.'),
-    gcSchedule: cronSchedule.default('30 3 * * 0').describe('Cron schedule of `mlflow gc`.'),
+    allowedHosts: z
+      .array(hostPattern)
+      .min(1, 'must list at least one host pattern')
+      .optional()
+      .describe(
+        'Host headers the server accepts (--allowed-hosts), replacing the derived list (the public host name, the Service names with and without port, the pod IP). Must still cover the public host and the in-cluster Service URL.',
+      ),
+    extraAllowedHosts: z.array(hostPattern).default([]).describe('Extra Host headers the server accepts besides the derived list.'),
+    gcSchedule: cronSchedule.default('30 3 * * 0').describe('Cron schedule (UTC) of `mlflow gc`.'),
     gcOlderThan: duration.default('30d').describe('Deleted runs older than this are removed for good by `mlflow gc`.'),
     cloudSqlProxy: z
       .strictObject({
-        image: image.default('gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.1.0').describe('Cloud SQL Auth Proxy image; flags follow its version.'),
+        image: image.default('gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.1.0').describe('Cloud SQL Auth Proxy image; flags follow its version tag.'),
         resources: resources({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } }).describe('Proxy container resources.'),
+        extraArgs: z
+          .array(z.string())
+          .default([])
+          .describe('Additional proxy flags such as "--lazy-refresh" or "--max-connections=50"; each must exist in the configured proxy version.'),
       })
       .prefault({})
+      .superRefine((p, ctx) => {
+        const version = proxyVersionOf(imageTag(p.image));
+        if (!version || version[0] !== 2) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['image'],
+            input: p.image,
+            message: 'must be tagged with a 2.x proxy version such as "2.1.0" or "2.14.1-alpine" (the flags are chosen by version)',
+          });
+          return;
+        }
+        p.extraArgs.forEach((arg, i) => {
+          const problem = extraArgProblem(version, arg);
+          if (problem) ctx.addIssue({ code: 'custom', path: ['extraArgs', i], input: arg, message: problem });
+        });
+      })
       .describe('The Cloud SQL Auth Proxy sidecar (database mode cloudsql).'),
   })
   .prefault({})
   .superRefine((m, ctx) => {
     if (m.maxReplicas < m.replicas)
       ctx.addIssue({ code: 'custom', path: ['maxReplicas'], input: m.maxReplicas, message: `must be at least replicas (${m.replicas})` });
+    const problem = mlflowImageProblem(m.image);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['image'], input: m.image, message: problem });
   })
   .describe('MLflow tracking server.');

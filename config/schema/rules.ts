@@ -3,12 +3,16 @@
  * they read like any other config error.
  */
 import type { z } from 'zod';
+import { platformNames } from '../../charts/lib/names';
+import type { Config } from './index';
+import { hostAllowed } from './mlflow';
 
 type Ctx = z.RefinementCtx;
 // The rules see the parsed config; the type is structural to avoid a cycle with index.ts.
 type Parsed = {
   edge: { enabled: boolean; iapMembers: string[] };
   workspaces: { gpu: { enabled: boolean }; jupyter: { enabled: boolean } };
+  mlflow: { allowedHosts?: string[] };
 };
 
 export type CrossFieldRule = (config: Parsed, ctx: Ctx) => void;
@@ -30,6 +34,20 @@ export const crossFieldRules: CrossFieldRule[] = [
         path: ['workspaces', 'gpu', 'enabled'],
         input: true,
         message: 'can be true only while workspaces.jupyter.enabled is true (the GPU is for Jupyter)',
+      });
+  },
+  function mlflowAllowedHostsCoverItsNames(c, ctx) {
+    if (!c.mlflow.allowedHosts) return;
+    // The rules see the whole parsed config; names derive from it in one place.
+    const names = platformNames(c as unknown as Config);
+    const required = [...(c.edge.enabled ? [names.mlflowHost] : []), new URL(names.mlflowUrl).host];
+    const missing = required.filter((host) => !hostAllowed(c.mlflow.allowedHosts ?? [], host));
+    if (missing.length > 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mlflow', 'allowedHosts'],
+        input: c.mlflow.allowedHosts,
+        message: `must cover ${missing.map((h) => `"${h}"`).join(' and ')} (MLflow answers 403 to any other Host header; leave allowedHosts out to derive the list)`,
       });
   },
 ];

@@ -1,0 +1,188 @@
+/**
+ * The Cloud SQL Auth Proxy (v2) as a classic sidecar container. A flag the running proxy does not
+ * know makes it exit with "unknown flag" and the pod crash-loops, so every flag is emitted only when
+ * the configured image version has it: PROXY_FLAGS is the one table of which version introduced
+ * which flag. The config schema validates extra flags against the same table.
+ */
+import { k8s } from 'cdk8s-plus-27';
+
+/** A proxy flag and the first release that accepts it (CHANGELOG of GoogleCloudPlatform/cloud-sql-proxy). */
+export interface ProxyFlag {
+  readonly flag: string;
+  readonly since: string;
+  /** Set by the chart itself; configuring it again is refused. */
+  readonly managed?: boolean;
+  readonly note: string;
+}
+
+export const PROXY_FLAGS: readonly ProxyFlag[] = [
+  { flag: '--port', since: '2.0.0', managed: true, note: 'local listener port' },
+  { flag: '--address', since: '2.0.0', managed: true, note: 'local listener address (127.0.0.1)' },
+  { flag: '--private-ip', since: '2.0.0', managed: true, note: 'connect over the VPC' },
+  { flag: '--auto-iam-authn', since: '2.0.0', managed: true, note: 'IAM database login, no password' },
+  { flag: '--structured-logs', since: '2.0.0', managed: true, note: 'JSON logs for Cloud Logging' },
+  { flag: '--health-check', since: '2.0.0', managed: true, note: '/startup, /liveness, /readiness' },
+  { flag: '--http-address', since: '2.0.0', managed: true, note: 'health and metrics server address' },
+  { flag: '--http-port', since: '2.0.0', managed: true, note: 'health and metrics server port' },
+  { flag: '--prometheus', since: '2.0.0', managed: true, note: '/metrics on the HTTP server' },
+  { flag: '--max-sigterm-delay', since: '2.0.0', managed: true, note: 'wait for open connections after SIGTERM' },
+  { flag: '--quitquitquit', since: '2.0.0', managed: true, note: 'POST /quitquitquit on the admin port ends the proxy' },
+  { flag: '--admin-port', since: '2.0.0', managed: true, note: 'admin server port' },
+  { flag: '--max-connections', since: '2.0.0', note: 'limit of open connections' },
+  { flag: '--debug-logs', since: '2.0.0', note: 'verbose logs' },
+  { flag: '--auto-ip', since: '2.2.0', note: 'public IP if present, else private' },
+  { flag: '--run-connection-test', since: '2.4.0', note: 'test the connection at startup' },
+  { flag: '--psc', since: '2.5.0', note: 'Private Service Connect' },
+  { flag: '--exit-zero-on-sigterm', since: '2.6.0', managed: true, note: 'exit 0 on SIGTERM (clean pod status)' },
+  { flag: '--lazy-refresh', since: '2.11.0', note: 'refresh certificates on demand (tight CPU limits)' },
+  { flag: '--min-sigterm-delay', since: '2.12.0', managed: true, note: 'keep accepting connections after SIGTERM' },
+];
+
+export type Version = readonly [number, number, number];
+
+/** The proxy version in an image tag such as "2.1.0", "v2.14.1" or "2.14.1-alpine"; undefined if none. */
+export function proxyVersionOf(tag: string): Version | undefined {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)(-[a-z0-9.-]+)?$/.exec(tag);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+export function parseVersion(text: string): Version {
+  const v = proxyVersionOf(text);
+  if (!v) throw new Error(`not a version: ${text}`);
+  return v;
+}
+
+export function compareVersions(a: Version, b: Version): number {
+  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+}
+
+export function formatVersion(v: Version): string {
+  return v.join('.');
+}
+
+function flagName(arg: string): string {
+  return arg.split('=')[0];
+}
+
+export function flagInfo(flag: string): ProxyFlag | undefined {
+  return PROXY_FLAGS.find((f) => f.flag === flagName(flag));
+}
+
+/** Whether the proxy of `version` accepts `flag` (with or without "=value"). */
+export function proxySupports(version: Version, flag: string): boolean {
+  const info = flagInfo(flag);
+  if (!info) throw new Error(`cloud-sql-proxy flag ${flagName(flag)} is missing from PROXY_FLAGS`);
+  return compareVersions(version, parseVersion(info.since)) >= 0;
+}
+
+/** Why a user-supplied extra argument cannot be used with `version`, or undefined. */
+export function extraArgProblem(version: Version, arg: string): string | undefined {
+  if (!/^--[a-z][a-z0-9-]*(=.+)?$/.test(arg)) return 'must be a proxy flag written as "--name" or "--name=value"';
+  const info = flagInfo(arg);
+  const known = PROXY_FLAGS.filter((f) => !f.managed).map((f) => f.flag);
+  if (!info) return `is not a known proxy flag; allowed: ${known.join(', ')}`;
+  if (info.managed) return `is set by the chart itself; allowed extra flags: ${known.join(', ')}`;
+  if (!proxySupports(version, arg))
+    return `needs cloud-sql-proxy ${info.since} or newer, but the configured image is ${formatVersion(version)} (it would exit with "unknown flag")`;
+  return undefined;
+}
+
+/** Fixed ports inside the pod. */
+export const PROXY_DB_PORT = 5432;
+export const PROXY_HTTP_PORT = 9801;
+export const PROXY_ADMIN_PORT = 9091;
+
+export interface ProxyArgsOptions {
+  /** project:region:instance. */
+  readonly connectionName: string;
+  readonly version: Version;
+  /** Open the admin server with /quitquitquit, for pods that must end (Jobs). */
+  readonly quitquitquit: boolean;
+  /** How long the proxy keeps serving open connections after SIGTERM. */
+  readonly maxSigtermDelaySeconds: number;
+  /**
+   * How long the proxy still accepts new connections after SIGTERM (only emitted where supported).
+   * @default 0 (not emitted)
+   */
+  readonly minSigtermDelaySeconds?: number;
+  /** Validated extra flags. @default [] */
+  readonly extraArgs?: readonly string[];
+}
+
+/** The proxy's arguments for the configured version: 2.1.0 never receives a flag it does not know. */
+export function cloudSqlProxyArgs(o: ProxyArgsOptions): string[] {
+  const args = [
+    o.connectionName,
+    `--address=127.0.0.1`,
+    `--port=${PROXY_DB_PORT}`,
+    '--private-ip',
+    '--auto-iam-authn',
+    '--structured-logs',
+    '--health-check',
+    '--http-address=0.0.0.0',
+    `--http-port=${PROXY_HTTP_PORT}`,
+    '--prometheus',
+    `--max-sigterm-delay=${o.maxSigtermDelaySeconds}s`,
+  ];
+  if (o.quitquitquit) args.push('--quitquitquit', `--admin-port=${PROXY_ADMIN_PORT}`);
+  if (proxySupports(o.version, '--exit-zero-on-sigterm')) args.push('--exit-zero-on-sigterm');
+  const minDelay = o.minSigtermDelaySeconds ?? 0;
+  if (minDelay > 0 && proxySupports(o.version, '--min-sigterm-delay')) args.push(`--min-sigterm-delay=${minDelay}s`);
+  for (const extra of o.extraArgs ?? []) {
+    const problem = extraArgProblem(o.version, extra);
+    if (problem) throw new Error(`mlflow.cloudSqlProxy.extraArgs: "${extra}" ${problem}`);
+    args.push(extra);
+  }
+  for (const arg of args.slice(1)) if (!proxySupports(o.version, arg)) throw new Error(`cloud-sql-proxy ${formatVersion(o.version)} lacks ${arg}`);
+  return args;
+}
+
+export interface ProxyContainerOptions extends ProxyArgsOptions {
+  readonly image: string;
+  readonly resources: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } };
+}
+
+/**
+ * The sidecar container: startup and liveness probes on the health server, no readiness probe (a
+ * database maintenance window would otherwise take every MLflow pod out of its Service).
+ */
+export function cloudSqlProxyContainer(o: ProxyContainerOptions): k8s.Container {
+  const quantity = k8s.Quantity.fromString;
+  return {
+    name: 'cloud-sql-proxy',
+    image: o.image,
+    args: cloudSqlProxyArgs(o),
+    ports: [{ name: 'proxy-metrics', containerPort: PROXY_HTTP_PORT, protocol: 'TCP' }],
+    startupProbe: {
+      httpGet: { path: '/startup', port: intOrString(PROXY_HTTP_PORT) },
+      periodSeconds: 1,
+      timeoutSeconds: 1,
+      failureThreshold: 60,
+    },
+    // Certificates refresh from five minutes before expiry; be patient before restarting.
+    livenessProbe: {
+      httpGet: { path: '/liveness', port: intOrString(PROXY_HTTP_PORT) },
+      periodSeconds: 60,
+      timeoutSeconds: 30,
+      failureThreshold: 5,
+    },
+    resources: {
+      requests: { cpu: quantity(o.resources.requests.cpu), memory: quantity(o.resources.requests.memory) },
+      limits: { cpu: quantity(o.resources.limits.cpu), memory: quantity(o.resources.limits.memory) },
+    },
+    securityContext: {
+      runAsNonRoot: true,
+      // The distroless image's own nonroot user.
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+  };
+}
+
+function intOrString(port: number): k8s.IntOrString {
+  return k8s.IntOrString.fromNumber(port);
+}

@@ -1,0 +1,479 @@
+/**
+ * The MLflow tracking server: Deployment (with the Cloud SQL Auth Proxy sidecar in cloudsql mode),
+ * Service, Workload Identity ServiceAccount, autoscaler, disruption budget, schema migration Job,
+ * garbage-collection CronJob, PodMonitoring and the NetworkPolicies of its hops.
+ */
+import { createHash } from 'crypto';
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-27';
+import type { Config } from '../config/schema';
+import { imageTag } from '../config/schema/primitives';
+import { PodMonitoring, PodMonitoringSpecEndpointsPort } from '../imports/monitoring.googleapis.com';
+import { cloudSqlProxyContainer, proxyVersionOf, PROXY_HTTP_PORT, Version } from './lib/cloud-sql-proxy';
+import { appLabels, labelValue, PART_OF, selectorLabels } from './lib/labels';
+import { GC, MIGRATE, WAIT_THEN_SERVE } from './lib/mlflow-scripts';
+import { platformNames } from './lib/names';
+import { PlatformChart } from './lib/platform-chart';
+import { editRendered, restrictWorkload } from './lib/security';
+
+/** Source ranges of Google's load balancer proxies and health checks (IAP traffic arrives through them). */
+export const GOOGLE_LB_RANGES = ['35.191.0.0/16', '130.211.0.0/22'] as const;
+/** Ranges that are never "Google APIs": the VPC and the cluster live here. */
+export const RFC1918 = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'] as const;
+/**
+ * The GKE metadata server answers Workload Identity token requests at 169.254.169.254:80; on
+ * Dataplane V2 the traffic is delivered to 169.254.169.252:988, which egress policies must allow too.
+ */
+export const METADATA_SERVER = [
+  { cidr: '169.254.169.254/32', port: 80 },
+  { cidr: '169.254.169.252/32', port: 988 },
+] as const;
+/** Cloud SQL's server-side proxy port behind the private IP. */
+export const CLOUD_SQL_PORT = 3307;
+export const POSTGRES_PORT = 5432;
+/** Where `--expose-prometheus` keeps the multiprocess metric files. */
+export const METRICS_DIR = '/var/run/mlflow/metrics';
+/** Numeric user of the MLflow containers (the image's default is root). */
+export const MLFLOW_UID = 1000;
+/** preStop pause, so endpoints and the load balancer stop sending before the server stops. */
+export const PRE_STOP_SECONDS = 10;
+export const PROXY_MAX_SIGTERM_SECONDS = 30;
+export const TERMINATION_GRACE_SECONDS = 60;
+
+type Resources = { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } };
+
+export type MlflowDatabase =
+  | {
+      readonly mode: 'cloudsql';
+      readonly connectionName: string;
+      /** IAM database user: the Google service account's email without `.gserviceaccount.com`. */
+      readonly iamUser: string;
+      readonly database: string;
+      readonly proxy: { readonly image: string; readonly version: Version; readonly resources: Resources; readonly extraArgs: readonly string[] };
+      /** Private services access range where the Cloud SQL private IP lives. */
+      readonly privateServicesCidr: string;
+    }
+  | {
+      readonly mode: 'statefulset';
+      /** Service of the in-cluster PostgreSQL, in the same namespace. */
+      readonly service: string;
+      readonly user: string;
+      readonly database: string;
+      readonly passwordSecret: { readonly name: string; readonly key: string };
+      /** Labels of the PostgreSQL pods (egress peer). */
+      readonly podLabels: Record<string, string>;
+    };
+
+export interface MlflowChartProps {
+  readonly instance: string;
+  readonly namespace: string;
+  /** Name of the Deployment, the Service and the prefix of every other object. */
+  readonly name: string;
+  readonly port: number;
+  readonly image: string;
+  readonly serviceAccount: { readonly name: string; readonly gcpServiceAccount: string };
+  readonly projectId: string;
+  readonly database: MlflowDatabase;
+  /** gs:// URI where the proxied artifacts go. */
+  readonly artifactsDestination: string;
+  readonly workers: number;
+  readonly replicas: number;
+  readonly maxReplicas: number;
+  readonly targetCpuUtilization: number;
+  readonly updateStrategy: 'RollingUpdate' | 'Recreate';
+  readonly resources: Resources;
+  /** Host header patterns; `$(POD_IP):<port>` is added for the metrics scraper. */
+  readonly allowedHosts: readonly string[];
+  readonly gc: { readonly schedule: string; readonly olderThan: string };
+  readonly ingress: {
+    readonly workspacesNamespace: string;
+    /** Load balancer ranges; empty when no public entry is rendered. */
+    readonly loadBalancerRanges: readonly string[];
+    readonly prometheus: { readonly namespace: string; readonly podLabels: Record<string, string> };
+  };
+  /**
+   * Pod labels of the workspace pods allowed to reach MLflow.
+   * @default part-of mlflow-gke, component workspace
+   */
+  readonly workspacePodLabels?: Record<string, string>;
+}
+
+/** The Host headers MLflow must accept: public host, every form of the Service name, with and without port. */
+export function derivedAllowedHosts(config: Config): string[] {
+  const names = platformNames(config);
+  const svc = names.mlflow;
+  const ns = names.namespaces.platform;
+  const forms = [svc, `${svc}.${ns}`, `${svc}.${ns}.svc`, `${svc}.${ns}.svc.cluster.local`];
+  const inCluster = forms.flatMap((f) => [f, `${f}:${names.mlflowPort}`]);
+  const publicHost = config.edge.enabled ? [names.mlflowHost] : [];
+  return [...new Set([...publicHost, ...inCluster, 'localhost', `localhost:${names.mlflowPort}`, ...config.mlflow.extraAllowedHosts])];
+}
+
+export function mlflowChartProps(config: Config): MlflowChartProps {
+  const names = platformNames(config);
+  const sa = names.serviceAccounts.mlflow;
+  if (!sa.kubernetes) throw new Error('names.serviceAccounts.mlflow has no Kubernetes ServiceAccount');
+  const proxyVersion = proxyVersionOf(imageTag(config.mlflow.cloudSqlProxy.image));
+  if (!proxyVersion) throw new Error(`mlflow.cloudSqlProxy.image: "${config.mlflow.cloudSqlProxy.image}" has no version tag such as "2.1.0"`);
+  const database: MlflowDatabase =
+    config.database.mode === 'cloudsql'
+      ? {
+          mode: 'cloudsql',
+          connectionName: names.cloudSql.connectionName,
+          iamUser: names.cloudSql.iamUser,
+          database: names.cloudSql.database,
+          proxy: {
+            image: config.mlflow.cloudSqlProxy.image,
+            version: proxyVersion,
+            resources: config.mlflow.cloudSqlProxy.resources,
+            extraArgs: config.mlflow.cloudSqlProxy.extraArgs,
+          },
+          privateServicesCidr: config.network.privateServicesCidr,
+        }
+      : {
+          mode: 'statefulset',
+          service: names.mlflowDb,
+          user: config.database.statefulset.user,
+          database: config.database.name,
+          passwordSecret: { name: config.database.statefulset.credentialsSecret, key: 'mlflow-password' },
+          podLabels: selectorLabels({ name: names.mlflowDb, instance: config.environment, component: 'database' }),
+        };
+  return {
+    instance: config.environment,
+    namespace: names.namespaces.platform,
+    name: names.mlflow,
+    port: names.mlflowPort,
+    image: config.mlflow.image,
+    serviceAccount: { name: sa.kubernetes.name, gcpServiceAccount: sa.email },
+    projectId: config.project.id,
+    database,
+    artifactsDestination: `gs://${names.bucket}/artifacts`,
+    workers: config.mlflow.workers,
+    replicas: config.mlflow.replicas,
+    maxReplicas: config.mlflow.maxReplicas,
+    targetCpuUtilization: config.mlflow.targetCpuUtilization,
+    updateStrategy: config.mlflow.updateStrategy,
+    resources: config.mlflow.resources,
+    allowedHosts: config.mlflow.allowedHosts ?? derivedAllowedHosts(config),
+    gc: { schedule: config.mlflow.gcSchedule, olderThan: config.mlflow.gcOlderThan },
+    ingress: {
+      workspacesNamespace: names.namespaces.workspaces,
+      loadBalancerRanges: config.edge.enabled ? [...GOOGLE_LB_RANGES] : [],
+      prometheus: { namespace: 'gmp-system', podLabels: { 'app.kubernetes.io/name': 'collector' } },
+    },
+  };
+}
+
+/** The backend store URI: never a password in it (IAM login through the proxy, or PGPASSWORD from a Secret). */
+export function backendStoreUri(db: MlflowDatabase): string {
+  if (db.mode === 'cloudsql') return `postgresql+psycopg2://${encodeURIComponent(db.iamUser)}@127.0.0.1:${POSTGRES_PORT}/${db.database}`;
+  return `postgresql+psycopg2://${encodeURIComponent(db.user)}@${db.service}:${POSTGRES_PORT}/${db.database}`;
+}
+
+const q = (v: string) => k8s.Quantity.fromString(v);
+const port = (n: number) => k8s.IntOrString.fromNumber(n);
+
+function resourcesOf(r: Resources): k8s.ResourceRequirements {
+  return { requests: { cpu: q(r.requests.cpu), memory: q(r.requests.memory) }, limits: { cpu: q(r.limits.cpu), memory: q(r.limits.memory) } };
+}
+
+const CONTAINER_SECURITY: k8s.SecurityContext = {
+  runAsNonRoot: true,
+  runAsUser: MLFLOW_UID,
+  runAsGroup: MLFLOW_UID,
+  readOnlyRootFilesystem: true,
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+const POD_SECURITY: k8s.PodSecurityContext = {
+  runAsNonRoot: true,
+  runAsUser: MLFLOW_UID,
+  runAsGroup: MLFLOW_UID,
+  fsGroup: MLFLOW_UID,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+/** Short content hash: part of the migration Job's name, because a Job's pod template is immutable. */
+export function contentHash(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 8);
+}
+
+export class MlflowChart extends PlatformChart {
+  /** Name of the rendered migration Job (it carries the MLflow version and a content hash). */
+  public migrationJobName = '';
+
+  constructor(scope: Construct, id: string, props: MlflowChartProps) {
+    super(scope, id, { namespace: props.namespace, instance: props.instance });
+    const db = props.database;
+    const cloudsql = db.mode === 'cloudsql';
+    const version = imageTag(props.image);
+    const labelsFor = (component: string) => appLabels({ name: props.name, instance: props.instance, component, version });
+    const selectorFor = (component: string) => selectorLabels({ name: props.name, instance: props.instance, component });
+    const serverSelector = selectorFor('server');
+
+    // Workload Identity: the pods act as the MLflow Google service account (GCS, Cloud SQL login).
+    new k8s.KubeServiceAccount(this, 'service-account', {
+      metadata: {
+        name: props.serviceAccount.name,
+        labels: labelsFor('server'),
+        annotations: { 'iam.gke.io/gcp-service-account': props.serviceAccount.gcpServiceAccount },
+      },
+      automountServiceAccountToken: false,
+    });
+
+    const env: k8s.EnvVar[] = [
+      { name: 'MLFLOW_BACKEND_STORE_URI', value: backendStoreUri(db) },
+      ...(db.mode === 'statefulset'
+        ? [{ name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: db.passwordSecret.name, key: db.passwordSecret.key } } }]
+        : []),
+      { name: 'CLOUD_SQL_PROXY', value: cloudsql ? '1' : '0' },
+      { name: 'GOOGLE_CLOUD_PROJECT', value: props.projectId },
+      { name: 'HOME', value: '/tmp' },
+      { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
+      { name: 'PYTHONUNBUFFERED', value: '1' },
+    ];
+    const tmpVolume: k8s.Volume = { name: 'tmp', emptyDir: { sizeLimit: q('1Gi') } };
+    const tmpMount: k8s.VolumeMount = { name: 'tmp', mountPath: '/tmp' };
+    const proxy = (quitquitquit: boolean): k8s.Container[] =>
+      db.mode === 'cloudsql'
+        ? [
+            cloudSqlProxyContainer({
+              image: db.proxy.image,
+              resources: db.proxy.resources,
+              connectionName: db.connectionName,
+              version: db.proxy.version,
+              quitquitquit,
+              maxSigtermDelaySeconds: PROXY_MAX_SIGTERM_SECONDS,
+              // Keep accepting new connections while the server drains (where the version allows it).
+              minSigtermDelaySeconds: quitquitquit ? 0 : PRE_STOP_SECONDS,
+              extraArgs: db.proxy.extraArgs,
+            }),
+          ]
+        : [];
+
+    // --- the server ---------------------------------------------------------------------------
+    const serverArgs = [
+      '--host', '0.0.0.0',
+      '--port', String(props.port),
+      '--workers', String(props.workers),
+      '--serve-artifacts',
+      '--artifacts-destination', props.artifactsDestination,
+      '--expose-prometheus', METRICS_DIR,
+      // The metrics scraper addresses the pod by IP.
+      '--allowed-hosts', [...props.allowedHosts, `$(POD_IP):${props.port}`].join(','),
+    ];
+    const health = (periodSeconds: number, failureThreshold: number): k8s.Probe => ({
+      httpGet: { path: '/health', port: k8s.IntOrString.fromString('http') },
+      periodSeconds,
+      timeoutSeconds: 5,
+      failureThreshold,
+    });
+    const server: k8s.Container = {
+      name: 'mlflow',
+      image: props.image,
+      command: ['python', '-c', WAIT_THEN_SERVE],
+      args: serverArgs,
+      env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }, ...env],
+      ports: [{ name: 'http', containerPort: props.port, protocol: 'TCP' }],
+      // Covers the wait for the migration Job (up to 15 minutes) before /health answers.
+      startupProbe: health(10, 90),
+      readinessProbe: health(10, 3),
+      livenessProbe: health(20, 3),
+      lifecycle: { preStop: { exec: { command: ['sleep', String(PRE_STOP_SECONDS)] } } },
+      resources: resourcesOf(props.resources),
+      securityContext: CONTAINER_SECURITY,
+      volumeMounts: [tmpMount, { name: 'metrics', mountPath: METRICS_DIR }],
+    };
+    const deployment = new k8s.KubeDeployment(this, 'deployment', {
+      metadata: { name: props.name, labels: labelsFor('server') },
+      spec: {
+        // No replicas: the autoscaler owns the count (minimum props.replicas); re-applying never resets it.
+        selector: { matchLabels: serverSelector },
+        revisionHistoryLimit: 5,
+        strategy:
+          props.updateStrategy === 'Recreate'
+            ? { type: 'Recreate' }
+            : { type: 'RollingUpdate', rollingUpdate: { maxSurge: port(1), maxUnavailable: port(0) } },
+        template: {
+          metadata: { labels: labelsFor('server') },
+          spec: {
+            serviceAccountName: props.serviceAccount.name,
+            automountServiceAccountToken: false,
+            securityContext: POD_SECURITY,
+            terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+            containers: [server, ...proxy(false)],
+            volumes: [tmpVolume, { name: 'metrics', emptyDir: { sizeLimit: q('256Mi') } }],
+            topologySpreadConstraints: [
+              { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: serverSelector } },
+              { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: serverSelector } },
+            ],
+          },
+        },
+      },
+    });
+    restrictWorkload(deployment);
+
+    new k8s.KubeService(this, 'service', {
+      metadata: {
+        name: props.name,
+        labels: labelsFor('server'),
+        // Container-native load balancing: the load balancer reaches pod IPs directly.
+        annotations: { 'cloud.google.com/neg': '{"ingress": true}' },
+      },
+      spec: {
+        type: 'ClusterIP',
+        selector: serverSelector,
+        ports: [{ name: 'http', port: props.port, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }],
+      },
+    });
+
+    new k8s.KubeHorizontalPodAutoscalerV2(this, 'autoscaler', {
+      metadata: { name: props.name, labels: labelsFor('server') },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: props.name },
+        minReplicas: props.replicas,
+        maxReplicas: props.maxReplicas,
+        metrics: [
+          {
+            // The MLflow container only: the proxy's small request would skew a pod-wide average.
+            type: 'ContainerResource',
+            containerResource: { name: 'cpu', container: 'mlflow', target: { type: 'Utilization', averageUtilization: props.targetCpuUtilization } },
+          },
+        ],
+      },
+    });
+
+    if (props.replicas >= 2)
+      new k8s.KubePodDisruptionBudget(this, 'disruption-budget', {
+        metadata: { name: props.name, labels: labelsFor('server') },
+        spec: { maxUnavailable: port(1), selector: { matchLabels: serverSelector } },
+      });
+
+    // --- schema migration -----------------------------------------------------------------------
+    const oneShotPod = (component: string, container: k8s.Container, extraEnv: k8s.EnvVar[] = []): k8s.PodTemplateSpec => ({
+      metadata: { labels: labelsFor(component) },
+      spec: {
+        restartPolicy: 'Never',
+        serviceAccountName: props.serviceAccount.name,
+        automountServiceAccountToken: false,
+        securityContext: POD_SECURITY,
+        containers: [
+          { ...container, env: [...env, ...extraEnv], resources: resourcesOf(props.resources), securityContext: CONTAINER_SECURITY, volumeMounts: [tmpMount] },
+          ...proxy(true),
+        ],
+        volumes: [tmpVolume],
+      },
+    });
+    const migrationBase = `${props.name}-migrate-${labelValue(version).toLowerCase().replace(/[^a-z0-9-]/g, '-')}`.slice(0, 53).replace(/-+$/, '');
+    const migration = new k8s.KubeJob(this, 'migration', {
+      metadata: {
+        name: migrationBase,
+        labels: labelsFor('migrate'),
+        annotations: { 'mlflow-gke/purpose': 'Runs the MLflow schema migration of this image once; servers wait for it before serving.' },
+      },
+      spec: {
+        backoffLimit: 6,
+        activeDeadlineSeconds: 3600,
+        template: oneShotPod('migrate', { name: 'migrate', image: props.image, command: ['python', '-c', MIGRATE] }),
+      },
+    });
+    restrictWorkload(migration);
+    // A Job's pod template is immutable: any change to it must become a new Job, so the name carries
+    // a hash of the final spec. An unchanged spec keeps its name and re-applies as a no-op.
+    editRendered(migration, (manifest) => {
+      manifest.metadata.name = `${migrationBase}-${contentHash(manifest.spec)}`;
+      this.migrationJobName = manifest.metadata.name;
+    });
+
+    // --- garbage collection ---------------------------------------------------------------------
+    const gc = new k8s.KubeCronJob(this, 'gc', {
+      metadata: { name: `${props.name}-gc`, labels: labelsFor('gc') },
+      spec: {
+        schedule: props.gc.schedule,
+        timeZone: 'Etc/UTC',
+        concurrencyPolicy: 'Forbid',
+        startingDeadlineSeconds: 3600,
+        successfulJobsHistoryLimit: 1,
+        failedJobsHistoryLimit: 3,
+        jobTemplate: {
+          metadata: { labels: labelsFor('gc') },
+          spec: {
+            backoffLimit: 2,
+            activeDeadlineSeconds: 7200,
+            template: oneShotPod('gc', { name: 'gc', image: props.image, command: ['python', '-c', GC] }, [
+              { name: 'GC_OLDER_THAN', value: props.gc.olderThan },
+              { name: 'ARTIFACTS_DESTINATION', value: props.artifactsDestination },
+            ]),
+          },
+        },
+      },
+    });
+    restrictWorkload(gc);
+
+    // --- metrics --------------------------------------------------------------------------------
+    new PodMonitoring(this, 'pod-monitoring', {
+      metadata: { name: props.name, labels: labelsFor('server') },
+      spec: {
+        selector: { matchLabels: serverSelector },
+        endpoints: [
+          { port: PodMonitoringSpecEndpointsPort.fromString('http'), path: '/metrics', interval: '30s' },
+          // Numeric: the sidecar's port is scraped by number.
+          ...(cloudsql ? [{ port: PodMonitoringSpecEndpointsPort.fromNumber(PROXY_HTTP_PORT), path: '/metrics', interval: '30s' }] : []),
+        ],
+      },
+    });
+
+    // --- network policies (the namespace denies everything else) --------------------------------
+    const tcp = (n: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: port(n) });
+    const ingress: k8s.NetworkPolicyIngressRule[] = [
+      {
+        from: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': props.ingress.workspacesNamespace } },
+            podSelector: { matchLabels: props.workspacePodLabels ?? { 'app.kubernetes.io/part-of': PART_OF, 'app.kubernetes.io/component': 'workspace' } },
+          },
+        ],
+        ports: [tcp(props.port)],
+      },
+      ...(props.ingress.loadBalancerRanges.length > 0
+        ? [{ from: props.ingress.loadBalancerRanges.map((cidr) => ({ ipBlock: { cidr } })), ports: [tcp(props.port)] }]
+        : []),
+      {
+        from: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': props.ingress.prometheus.namespace } },
+            podSelector: { matchLabels: props.ingress.prometheus.podLabels },
+          },
+        ],
+        ports: [tcp(props.port), ...(cloudsql ? [tcp(PROXY_HTTP_PORT)] : [])],
+      },
+    ];
+    new k8s.KubeNetworkPolicy(this, 'server-ingress', {
+      metadata: { name: `${props.name}-server-ingress`, labels: labelsFor('server') },
+      spec: { podSelector: { matchLabels: serverSelector }, policyTypes: ['Ingress'], ingress },
+    });
+
+    const databaseEgress: k8s.NetworkPolicyEgressRule =
+      db.mode === 'cloudsql'
+        ? { to: [{ ipBlock: { cidr: db.privateServicesCidr } }], ports: [tcp(CLOUD_SQL_PORT)] }
+        : { to: [{ podSelector: { matchLabels: db.podLabels } }], ports: [tcp(POSTGRES_PORT)] };
+    new k8s.KubeNetworkPolicy(this, 'egress', {
+      metadata: { name: `${props.name}-egress`, labels: labelsFor('server') },
+      spec: {
+        podSelector: {
+          matchLabels: { 'app.kubernetes.io/name': props.name, 'app.kubernetes.io/instance': props.instance },
+          matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['server', 'migrate', 'gc'] }],
+        },
+        policyTypes: ['Egress'],
+        egress: [
+          databaseEgress,
+          // Google APIs (GCS, Cloud SQL Admin, IAM credentials) are public addresses on 443.
+          { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: [...RFC1918] } }], ports: [tcp(443)] },
+          ...METADATA_SERVER.map((m) => ({ to: [{ ipBlock: { cidr: m.cidr } }], ports: [tcp(m.port)] })),
+        ],
+      },
+    });
+  }
+}
