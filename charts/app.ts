@@ -5,6 +5,7 @@
 import { App, Chart, YamlOutputType } from 'cdk8s';
 import type { Config } from '../config/schema';
 import { NamespacesChart, namespacesChartProps } from './namespaces';
+import { jupyterChartProps, vscodeChartProps, WorkspacesChart } from './workspaces';
 import { PostgresChart, postgresChartProps } from './postgres';
 import { PostgresRestoreChart, postgresRestoreChartProps } from './postgres-restore';
 
@@ -26,6 +27,8 @@ export function buildApps(config: Config, outdir: string): PlatformApps {
     ordered.push(new PostgresChart(main, 'postgres', postgresChartProps(config)));
     new PostgresRestoreChart(tests, 'postgres-restore', postgresRestoreChartProps(config));
   }
+  if (config.workspaces.jupyter.enabled) ordered.push(new WorkspacesChart(main, 'jupyter', jupyterChartProps(config)));
+  if (config.workspaces.vscode.enabled) ordered.push(new WorkspacesChart(main, 'vscode', vscodeChartProps(config)));
   chainInOrder(ordered);
   return { main, tests };
 }

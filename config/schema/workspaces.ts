@@ -13,7 +13,9 @@ export const gpuSchema = z
     count: positiveInt().default(1).describe('GPUs per Jupyter pod and per node.'),
     machineType: z.string().regex(/^[a-z0-9]+-[a-z0-9-]+$/, 'must be a machine type such as "n1-standard-8"').default('n1-standard-8').describe('Machine type of the GPU node pool.'),
     maxNodes: positiveInt().default(2).describe('Largest size of the GPU node pool (it scales from zero).'),
-    image: image.default('quay.io/jupyter/pytorch-notebook:cuda12-python-3.12').describe('CUDA-enabled notebook image used when the GPU is on.'),
+    image: image
+      .default('quay.io/jupyter/pytorch-notebook:cuda12-2025-10-06')
+      .describe('CUDA-enabled notebook image used when the GPU is on (docker-stacks cuda12- tags match the GKE default driver).'),
   })
   .prefault({})
   .describe('GPU for Jupyter.');
@@ -32,7 +34,7 @@ export const workspacesSchema = z
     jupyter: z
       .strictObject({
         enabled: z.boolean().default(true).describe('Render Jupyter.'),
-        image: image.default('quay.io/jupyter/scipy-notebook:python-3.12').describe('Jupyter docker-stacks image.'),
+        image: image.default('quay.io/jupyter/scipy-notebook:2025-10-06').describe('Jupyter docker-stacks image (quay.io/jupyter/*), pinned by a date tag.'),
         storageSize: size.default('20Gi').describe('Home volume size.'),
         resources: resources({ requests: { cpu: '500m', memory: '2Gi' }, limits: { cpu: '2', memory: '4Gi' } }).describe('Jupyter container resources.'),
       })
@@ -44,10 +46,39 @@ export const workspacesSchema = z
         image: image.default('codercom/code-server:4.104.0').describe('code-server image.'),
         storageSize: size.default('20Gi').describe('Workspace volume size.'),
         resources: resources({ requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } }).describe('code-server container resources.'),
+        extensions: z
+          .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]*\.[A-Za-z0-9][A-Za-z0-9-]*(@[0-9][A-Za-z0-9.+-]*)?$/, 'must be an Open VSX extension id such as "ms-python.python" or "ms-python.python@2025.6.1"'))
+          .default(['ms-python.python'])
+          .describe('Extensions from Open VSX installed into the workspace volume at start when missing (needs internetEgress).'),
+        python: z
+          .string()
+          .regex(/^3\.[0-9]{1,2}$/, 'must be a Python minor version such as "3.12"')
+          .default('3.12')
+          .describe('Python version of the environment (with the MLflow client) that scripts in the code-server terminal use.'),
+        uvImage: image
+          .default('ghcr.io/astral-sh/uv:0.10.8')
+          .describe('uv image that installs Python and the MLflow client into the workspace volume (code-server ships no Python).'),
       })
       .prefault({})
       .describe('VS Code server.'),
     gpu: gpuSchema,
+    mlflowClient: z
+      .strictObject({
+        install: z
+          .boolean()
+          .default(true)
+          .describe('Install the MLflow client into each workspace volume at start when missing (downloads from PyPI; needs internetEgress). false: the images must ship it.'),
+        version: z
+          .string()
+          .regex(/^[0-9]+\.[0-9]+\.[0-9]+([a-z0-9.]*)?$/, 'must be an MLflow release such as "3.9.0"')
+          .optional()
+          .describe('mlflow-skinny version to install. Default: the version of the MLflow server image tag.'),
+      })
+      .prefault({})
+      .describe('The MLflow client inside the workspaces.'),
+    setupResources: resources({ requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } }).describe(
+      'Resources of each setup step that runs before a workspace starts (MLflow client, Python, extensions).',
+    ),
     internetEgress: z.boolean().default(true).describe('Allow workspaces to reach the internet (package installs).'),
     tokenSecret: dnsLabel(253)
       .default('workspace-token')
@@ -61,5 +92,27 @@ export const workspacesSchema = z
         ctx.addIssue({ code: 'custom', path: ['users', i, 'name'], input: u.name, message: `must be unique; users[${seen.get(u.name)}] has the same name` });
       seen.set(u.name, i);
     });
+    if (!w.internetEgress && w.mlflowClient.install)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mlflowClient', 'install'],
+        input: true,
+        message: 'can be true only while workspaces.internetEgress is true (the install step downloads from PyPI); set it to false and use images that ship mlflow',
+      });
+    if (!w.internetEgress && w.vscode.enabled && w.vscode.extensions.length > 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['vscode', 'extensions'],
+        input: w.vscode.extensions,
+        message: 'must be empty while workspaces.internetEgress is false (extensions are downloaded from Open VSX)',
+      });
+    const jupyters = Math.max(w.users.length, 1);
+    if (w.gpu.enabled && w.jupyter.enabled && jupyters > w.gpu.maxNodes)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gpu', 'maxNodes'],
+        input: w.gpu.maxNodes,
+        message: `must be at least the number of Jupyter instances (${jupyters}): each one holds a GPU node`,
+      });
   })
   .describe('Development workspaces.');

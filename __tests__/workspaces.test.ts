@@ -1,0 +1,401 @@
+import { Testing } from 'cdk8s';
+import { jupyterChartProps, mlflowClientVersion, VSCODE_VENV, vscodeChartProps, WorkspacesChart } from '../charts/workspaces';
+import { LOAD_BALANCER_RANGES } from '../charts/lib/workspace';
+import { platformNames } from '../charts/lib/names';
+import type { Config } from '../config/schema';
+import { ConfigError } from '../config/load';
+import { chartObjects, configWith, Manifest, render } from './support/render';
+import { schemasAvailable, StrictValidator } from './support/schemas';
+
+const THREE_USERS = {
+  workspaces: {
+    users: [
+      { name: 'carol', email: 'carol@example.com' },
+      { name: 'ana', email: 'ana@example.com' },
+      { name: 'bo', email: 'bo@example.com' },
+    ],
+  },
+};
+const GPU = { workspaces: { gpu: { enabled: true, acceleratorType: 'nvidia-l4', count: 1 } } };
+
+const configs: Record<string, Config> = {
+  default: configWith({}),
+  threeUsers: configWith(THREE_USERS),
+  gpu: configWith(GPU),
+  noEdge: configWith({ edge: { enabled: false } }),
+  offline: configWith({ workspaces: { internetEgress: false, mlflowClient: { install: false }, vscode: { extensions: [] } } }),
+};
+
+function objects(config: Config, chart: 'jupyter' | 'vscode'): Manifest[] {
+  return chartObjects(render(config).files, chart);
+}
+const ofKind = (list: Manifest[], kind: string) => list.filter((o) => o.kind === kind);
+const deployments = (config: Config, chart: 'jupyter' | 'vscode') => ofKind(objects(config, chart), 'Deployment');
+const podSpec = (d: Manifest) => d.spec.template.spec;
+const server = (d: Manifest) => podSpec(d).containers[0];
+const envOf = (c: Manifest) => Object.fromEntries((c.env ?? []).map((e: any) => [e.name, e.value ?? e.valueFrom]));
+
+describe('workspaces charts', () => {
+  test.each(['default', 'threeUsers', 'gpu'])('the %s config renders the same objects as the snapshot', (name) => {
+    expect({ jupyter: objects(configs[name], 'jupyter'), vscode: objects(configs[name], 'vscode') }).toMatchSnapshot();
+  });
+
+  (schemasAvailable() ? test.each(Object.keys(configs)) : test.skip.each(Object.keys(configs)))(
+    'every object of the %s config validates strictly against Kubernetes 1.27, 1.31 and 1.34',
+    (name) => {
+      expect(new StrictValidator().validate([...objects(configs[name], 'jupyter'), ...objects(configs[name], 'vscode')])).toEqual([]);
+    },
+  );
+
+  test('a chart is rendered only while its app is enabled', () => {
+    const paths = (c: Config) => render(c).files.map((f) => f.path).join(' ');
+    expect(paths(configWith({ workspaces: { jupyter: { enabled: false } } }))).not.toMatch(/jupyter/);
+    expect(paths(configWith({ workspaces: { vscode: { enabled: false } } }))).not.toMatch(/vscode/);
+    expect(paths(configs.default)).toMatch(/-jupyter\.yaml.*-vscode\.yaml/);
+  });
+
+  test('every object lives in the workspaces namespace', () => {
+    const config = configWith({ namespaces: { workspaces: 'team-ws' } });
+    for (const o of [...objects(config, 'jupyter'), ...objects(config, 'vscode')]) expect(o.metadata.namespace).toBe('team-ws');
+  });
+
+  describe('1. Jupyter', () => {
+    test('runs a pinned quay.io/jupyter image through its own start script at the root base URL', () => {
+      const [d] = deployments(configs.default, 'jupyter');
+      const c = server(d);
+      expect(c.image).toBe(configs.default.workspaces.jupyter.image);
+      expect(c.image).toMatch(/^quay\.io\/jupyter\/scipy-notebook:\d{4}-\d{2}-\d{2}$/);
+      expect(c.command).toBeUndefined();
+      expect(c.args[0]).toBe('start-notebook.py');
+      expect(c.args).toContain('--ServerApp.base_url=/');
+      expect(c.ports).toEqual([{ name: 'http', containerPort: 8888, protocol: 'TCP' }]);
+    });
+
+    test('points MLFLOW_TRACKING_URI at the in-cluster MLflow Service', () => {
+      const config = configWith({ namePrefix: 'team-', namespaces: { platform: 'ml-core' } });
+      const c = server(deployments(config, 'jupyter')[0]);
+      expect(envOf(c).MLFLOW_TRACKING_URI).toBe(platformNames(config).mlflowUrl);
+      expect(envOf(c).MLFLOW_TRACKING_URI).toBe('http://team-mlflow.ml-core.svc.cluster.local:5000');
+    });
+
+    test('probes /api and runs as uid 1000, gid 100 with fsGroup 100', () => {
+      const d = deployments(configs.default, 'jupyter')[0];
+      const c = server(d);
+      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect(c[probe].httpGet).toEqual({ path: '/api', port: 'http' });
+      expect(podSpec(d).securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 100, fsGroup: 100, runAsNonRoot: true });
+      expect(c.securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 100 });
+    });
+
+    test('keeps the home directory on its own volume claim', () => {
+      const list = objects(configs.default, 'jupyter');
+      const d = ofKind(list, 'Deployment')[0];
+      const claim = ofKind(list, 'PersistentVolumeClaim')[0];
+      expect(claim.metadata.name).toBe('jupyter-home');
+      expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '20Gi' } } });
+      expect(podSpec(d).volumes).toContainEqual({ name: 'home', persistentVolumeClaim: { claimName: 'jupyter-home' } });
+      expect(server(d).volumeMounts).toContainEqual({ name: 'home', mountPath: '/home/jovyan' });
+      // One pod at a time holds a ReadWriteOnce volume.
+      expect(d.spec.strategy).toEqual({ type: 'Recreate' });
+      expect(d.spec.replicas).toBe(1);
+    });
+
+    test('installs the MLflow client of the server version into the home volume before the server starts', () => {
+      const d = deployments(configWith({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.10.1-full' } }), 'jupyter')[0];
+      const [init] = podSpec(d).initContainers;
+      expect(init.name).toBe('install-mlflow');
+      expect(init.image).toBe(server(d).image);
+      expect(envOf(init).MLFLOW_CLIENT_VERSION).toBe('3.10.1');
+      expect(init.command.join(' ')).toMatch(/pip install --user .*"mlflow-skinny==\$MLFLOW_CLIENT_VERSION"/);
+      // Installed only when missing: a restart does not download again.
+      expect(init.command.join(' ')).toMatch(/if python -c .*m\.version\("mlflow-skinny"\) != sys\.argv\[1\]/);
+      expect(init.volumeMounts).toContainEqual({ name: 'home', mountPath: '/home/jovyan' });
+    });
+
+    test('a configured client version wins over the server image tag', () => {
+      expect(mlflowClientVersion(configWith({ workspaces: { mlflowClient: { version: '3.8.2' } } }))).toBe('3.8.2');
+      expect(mlflowClientVersion(configWith({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.9.0rc1-full' } }))).toBe('3.9.0rc1');
+    });
+
+    test('an MLflow image tag without a version needs an explicit client version', () => {
+      const config = configWith({ mlflow: { image: 'registry.example.com/mlflow:stable-full' } });
+      expect(() => jupyterChartProps(config)).toThrow(
+        'workspaces.mlflowClient.version: no version given and the MLflow image tag "stable-full" (mlflow.image) names none; set it to an MLflow release such as "3.9.0"',
+      );
+    });
+
+    test('without the install step no setup container runs and no version is needed', () => {
+      const config = configWith({ mlflow: { image: 'registry.example.com/mlflow:stable-full' }, workspaces: { mlflowClient: { install: false } } });
+      expect(podSpec(deployments(config, 'jupyter')[0]).initContainers).toBeUndefined();
+    });
+  });
+
+  describe('2. GPU', () => {
+    test('the GPU config requests nvidia.com/gpu, selects the accelerator nodes, tolerates their taint and uses the CUDA image', () => {
+      const d = deployments(configs.gpu, 'jupyter')[0];
+      const c = server(d);
+      expect(c.resources.limits['nvidia.com/gpu']).toBe(1);
+      expect(c.resources.requests['nvidia.com/gpu']).toBe(1);
+      expect(podSpec(d).nodeSelector).toEqual({ 'cloud.google.com/gke-accelerator': 'nvidia-l4' });
+      expect(podSpec(d).tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
+      expect(c.image).toBe(configs.gpu.workspaces.gpu.image);
+      expect(c.image).toMatch(/^quay\.io\/jupyter\/pytorch-notebook:cuda12-/);
+      expect(podSpec(d).volumes).toContainEqual({ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '1Gi' } });
+    });
+
+    test('the GPU count comes from the config and reaches the rendered YAML', () => {
+      const { files } = render(configWith({ workspaces: { gpu: { enabled: true, count: 2 } } }));
+      expect(files.find((f) => f.path.endsWith('-jupyter.yaml'))!.content).toMatch(/nvidia\.com\/gpu: 2/);
+    });
+
+    test('without the GPU nothing asks for one, and VS Code never does', () => {
+      expect(render(configs.default).files.some((f) => /nvidia\.com\/gpu/.test(f.content))).toBe(false);
+      const vscode = deployments(configs.gpu, 'vscode')[0];
+      expect(podSpec(vscode).nodeSelector).toBeUndefined();
+      expect(JSON.stringify(vscode)).not.toMatch(/nvidia/);
+    });
+
+    test('a GPU node pool too small for every Jupyter instance is a config error', () => {
+      expect(() => configWith({ workspaces: { ...THREE_USERS.workspaces, gpu: { enabled: true, maxNodes: 2 } } })).toThrow(
+        /workspaces\.gpu\.maxNodes: 2 is not allowed: must be at least the number of Jupyter instances \(3\): each one holds a GPU node/,
+      );
+    });
+  });
+
+  describe('3. VS Code', () => {
+    test('runs the pinned code-server image with a persistent workspace volume and /healthz probes as uid 1000', () => {
+      const list = objects(configs.default, 'vscode');
+      const d = ofKind(list, 'Deployment')[0];
+      const c = server(d);
+      expect(c.image).toBe('codercom/code-server:4.104.0');
+      expect(c.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect(c[probe].httpGet).toEqual({ path: '/healthz', port: 'http' });
+      expect(podSpec(d).securityContext).toMatchObject({ runAsUser: 1000, fsGroup: 1000, runAsNonRoot: true });
+      expect(ofKind(list, 'PersistentVolumeClaim')[0].metadata.name).toBe('vscode-home');
+      expect(c.volumeMounts).toContainEqual({ name: 'home', mountPath: '/home/coder' });
+      expect(envOf(c).MLFLOW_TRACKING_URI).toBe(platformNames(configs.default).mlflowUrl);
+    });
+
+    test('scripts in the terminal find a Python with the MLflow client on the workspace volume', () => {
+      const d = deployments(configs.default, 'vscode')[0];
+      const env = envOf(server(d));
+      expect(env.PATH.split(':')[0]).toBe(`${VSCODE_VENV}/bin`);
+      expect(env.VIRTUAL_ENV).toBe(VSCODE_VENV);
+      const [python, mlflow] = podSpec(d).initContainers;
+      expect(python.image).toBe(configs.default.workspaces.vscode.uvImage);
+      expect(python.command).toEqual(['/uv', 'venv', '--allow-existing', '--python', '3.12', VSCODE_VENV]);
+      expect(envOf(python).UV_PYTHON_INSTALL_DIR).toMatch(/^\/home\/coder\//);
+      expect(mlflow.command).toEqual(['/uv', 'pip', 'install', '--python', `${VSCODE_VENV}/bin/python`, 'mlflow-skinny==3.9.0', 'pip']);
+    });
+
+    test('extensions come from Open VSX into the workspace volume', () => {
+      const d = deployments(configWith({ workspaces: { vscode: { extensions: ['ms-python.python', 'redhat.vscode-yaml'] } } }), 'vscode')[0];
+      const ext = podSpec(d).initContainers.find((c: any) => c.name === 'install-extensions');
+      expect(ext.command).toEqual(['/usr/bin/code-server', '--install-extension', 'ms-python.python', '--install-extension', 'redhat.vscode-yaml']);
+      expect(ext.volumeMounts).toContainEqual({ name: 'home', mountPath: '/home/coder' });
+      expect(envOf(server(d)).EXTENSIONS_GALLERY).toBeUndefined();
+    });
+
+    test('without the install step the terminal keeps the image PATH', () => {
+      const d = deployments(configs.offline, 'vscode')[0];
+      expect(envOf(server(d)).PATH).toBeUndefined();
+      expect(podSpec(d).initContainers).toBeUndefined();
+    });
+  });
+
+  describe('4. per-user workspaces', () => {
+    test('without users there is one shared instance of each app', () => {
+      const names = platformNames(configs.default).workspaces.map((w) => w.name);
+      expect(names).toEqual(['jupyter', 'vscode']);
+      expect(deployments(configs.default, 'jupyter').map((d) => d.metadata.name)).toEqual(['jupyter']);
+      expect(deployments(configs.default, 'vscode').map((d) => d.metadata.name)).toEqual(['vscode']);
+    });
+
+    test('three users get their own Jupyter and VS Code, each with its own volume, Service and NetworkPolicy', () => {
+      for (const app of ['jupyter', 'vscode'] as const) {
+        const list = objects(configs.threeUsers, app);
+        const expected = ['ana', 'bo', 'carol'].map((u) => `${app}-${u}`);
+        for (const kind of ['Deployment', 'Service', 'NetworkPolicy', 'ServiceAccount']) expect(ofKind(list, kind).map((o) => o.metadata.name).sort()).toEqual(expected);
+        expect(ofKind(list, 'PersistentVolumeClaim').map((o) => o.metadata.name).sort()).toEqual(expected.map((n) => `${n}-home`));
+      }
+    });
+
+    test('each instance selects only its own pods', () => {
+      const list = [...objects(configs.threeUsers, 'jupyter'), ...objects(configs.threeUsers, 'vscode')];
+      const selectors = ofKind(list, 'Deployment').map((d) => JSON.stringify(d.spec.selector.matchLabels));
+      expect(new Set(selectors).size).toBe(6);
+      for (const d of ofKind(list, 'Deployment')) {
+        const service = list.find((o) => o.kind === 'Service' && o.metadata.name === d.metadata.name)!;
+        const policy = list.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === d.metadata.name)!;
+        expect(service.spec.selector).toEqual(d.spec.selector.matchLabels);
+        expect(policy.spec.podSelector.matchLabels).toEqual(d.spec.selector.matchLabels);
+        expect(d.spec.selector.matchLabels['app.kubernetes.io/name']).toBe(d.metadata.name);
+      }
+    });
+
+    test('an instance records its user and the host name the edge serves it under', () => {
+      const d = deployments(configs.threeUsers, 'jupyter').find((o) => o.metadata.name === 'jupyter-bo')!;
+      expect(d.spec.template.metadata.annotations).toEqual({ 'mlflow-gke/user': 'bo@example.com' });
+      expect(platformNames(configs.threeUsers).workspaces.find((w) => w.name === 'jupyter-bo')!.host).toBe('jupyter-bo.ml.example.com');
+    });
+
+    test('reordering the user list changes nothing', () => {
+      const reordered = configWith({ workspaces: { users: [...THREE_USERS.workspaces.users].reverse() } });
+      for (const app of ['jupyter', 'vscode'] as const) expect(objects(reordered, app)).toEqual(objects(configs.threeUsers, app));
+    });
+
+    test('bad and duplicate user names are config errors', () => {
+      expect(() => configWith({ workspaces: { users: [{ name: 'Ana.B', email: 'a@example.com' }] } })).toThrow(/workspaces\.users\[0\]\.name: "Ana\.B" is not allowed: must be a DNS label/);
+      expect(() => configWith({ workspaces: { users: [{ name: 'a', email: 'a@example.com' }, { name: 'a', email: 'b@example.com' }] } })).toThrow(
+        /workspaces\.users\[1\]\.name: "a" is not allowed: must be unique/,
+      );
+    });
+  });
+
+  describe('5. login', () => {
+    test('behind IAP the servers run without their own login', () => {
+      const jupyter = server(deployments(configs.default, 'jupyter')[0]);
+      expect(jupyter.args).toContain('--IdentityProvider.token=');
+      expect(envOf(jupyter).JUPYTER_TOKEN).toBeUndefined();
+      const vscode = server(deployments(configs.default, 'vscode')[0]);
+      expect(vscode.args).toContain('--auth=none');
+      expect(envOf(vscode).PASSWORD).toBeUndefined();
+    });
+
+    test('without the edge both read their token from the referenced Secret', () => {
+      const config = configWith({ edge: { enabled: false }, workspaces: { tokenSecret: 'team-token' } });
+      const jupyter = server(deployments(config, 'jupyter')[0]);
+      expect(jupyter.args.join(' ')).not.toMatch(/token=/);
+      expect(envOf(jupyter).JUPYTER_TOKEN).toEqual({ secretKeyRef: { name: 'team-token', key: 'token' } });
+      const vscode = server(deployments(config, 'vscode')[0]);
+      expect(vscode.args).toContain('--auth=password');
+      expect(envOf(vscode).PASSWORD).toEqual({ secretKeyRef: { name: 'team-token', key: 'token' } });
+      expect(ofKind([...objects(config, 'jupyter'), ...objects(config, 'vscode')], 'Secret')).toEqual([]);
+    });
+  });
+
+  describe('6. NetworkPolicies', () => {
+    const policy = (config: Config, app: 'jupyter' | 'vscode') => ofKind(objects(config, app), 'NetworkPolicy')[0];
+
+    test('ingress comes only from the load balancer and IAP ranges, on the server port', () => {
+      for (const [app, port] of [['jupyter', 8888], ['vscode', 8080]] as const) {
+        const p = policy(configs.default, app);
+        expect(p.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+        expect(p.spec.ingress).toEqual([{ from: LOAD_BALANCER_RANGES.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port }] }]);
+      }
+      expect(LOAD_BALANCER_RANGES).toEqual(['35.191.0.0/16', '130.211.0.0/22']);
+    });
+
+    test('egress reaches the MLflow server pods on their port', () => {
+      const config = configWith({ namePrefix: 'team-', environment: 'prod', namespaces: { platform: 'ml-core' } });
+      const [mlflow] = policy(config, 'jupyter').spec.egress;
+      expect(mlflow).toEqual({
+        to: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ml-core' } },
+            podSelector: { matchLabels: { 'app.kubernetes.io/name': 'team-mlflow', 'app.kubernetes.io/instance': 'prod', 'app.kubernetes.io/component': 'server' } },
+          },
+        ],
+        ports: [{ protocol: 'TCP', port: 5000 }],
+      });
+    });
+
+    test('internet egress never reaches private ranges (the database) or the metadata server', () => {
+      for (const app of ['jupyter', 'vscode'] as const) {
+        const internet = policy(configs.default, app).spec.egress[1];
+        expect(internet.to[0].ipBlock.cidr).toBe('0.0.0.0/0');
+        expect(internet.ports).toBeUndefined();
+        expect(internet.to[0].ipBlock.except).toEqual(
+          expect.arrayContaining(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.169.254/32', '169.254.0.0/16']),
+        );
+      }
+    });
+
+    test('cluster and private-services ranges outside the private ranges are excluded too', () => {
+      const config = configWith({ network: { privateServicesCidr: '100.64.0.0/16' } });
+      const except = policy(config, 'jupyter').spec.egress[1].to[0].ipBlock.except;
+      expect(except).toContain('100.64.0.0/16');
+      expect(policy(configs.default, 'jupyter').spec.egress[1].to[0].ipBlock.except).not.toContain('10.30.0.0/16');
+    });
+
+    test('internet egress can be switched off, which needs images that ship the MLflow client', () => {
+      for (const app of ['jupyter', 'vscode'] as const) expect(policy(configs.offline, app).spec.egress).toHaveLength(1);
+      expect(() => configWith({ workspaces: { internetEgress: false } })).toThrow(
+        /workspaces\.mlflowClient\.install: .* is not allowed: can be true only while workspaces\.internetEgress is true/,
+      );
+      expect(() => configWith({ workspaces: { internetEgress: false, mlflowClient: { install: false } } })).toThrow(
+        /workspaces\.vscode\.extensions: .* is not allowed: must be empty while workspaces\.internetEgress is false/,
+      );
+    });
+
+    test('workspace pods carry the labels the MLflow chart admits', () => {
+      for (const app of ['jupyter', 'vscode'] as const)
+        for (const d of deployments(configs.threeUsers, app))
+          expect(d.spec.template.metadata.labels).toMatchObject({ 'app.kubernetes.io/component': 'workspace', 'app.kubernetes.io/part-of': 'mlflow-gke' });
+    });
+  });
+
+  describe('7. security baseline', () => {
+    const allContainers = (d: Manifest) => [...(podSpec(d).initContainers ?? []), ...podSpec(d).containers];
+
+    test.each(['default', 'gpu', 'noEdge'])('every container of the %s config is restricted, read-only and bounded', (name) => {
+      for (const app of ['jupyter', 'vscode'] as const)
+        for (const d of deployments(configs[name], app)) {
+          expect(podSpec(d).securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+          for (const c of allContainers(d)) {
+            expect(c.securityContext).toMatchObject({
+              allowPrivilegeEscalation: false,
+              capabilities: { drop: ['ALL'] },
+              runAsNonRoot: true,
+              runAsUser: 1000,
+              readOnlyRootFilesystem: true,
+              seccompProfile: { type: 'RuntimeDefault' },
+            });
+            expect(Object.keys(c.resources.requests)).toEqual(expect.arrayContaining(['cpu', 'memory']));
+            expect(Object.keys(c.resources.limits)).toEqual(expect.arrayContaining(['cpu', 'memory']));
+            expect(c.image).not.toMatch(/:latest$|^[^:]+$/);
+            // Writable paths are volumes, so the image can stay read-only.
+            expect(c.volumeMounts.map((m: any) => m.mountPath)).toEqual(expect.arrayContaining(['/tmp']));
+          }
+        }
+    });
+
+    test('workspaces get no Google Cloud credentials and no Kubernetes token', () => {
+      for (const app of ['jupyter', 'vscode'] as const) {
+        const list = objects(configs.threeUsers, app);
+        for (const sa of ofKind(list, 'ServiceAccount')) {
+          expect(sa.automountServiceAccountToken).toBe(false);
+          expect(sa.metadata.annotations?.['iam.gke.io/gcp-service-account']).toBeUndefined();
+        }
+        for (const d of ofKind(list, 'Deployment')) {
+          expect(podSpec(d).automountServiceAccountToken).toBe(false);
+          expect(podSpec(d).serviceAccountName).toBe(d.metadata.name);
+        }
+      }
+    });
+
+    test('workspace volumes are never pruned by Flux', () => {
+      for (const app of ['jupyter', 'vscode'] as const)
+        for (const claim of ofKind(objects(configs.threeUsers, app), 'PersistentVolumeClaim'))
+          expect(claim.metadata.annotations['kustomize.toolkit.fluxcd.io/prune']).toBe('disabled');
+    });
+
+    test('Services expose the stable port name the edge refers to', () => {
+      for (const app of ['jupyter', 'vscode'] as const)
+        for (const s of ofKind(objects(configs.threeUsers, app), 'Service'))
+          expect(s.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }]);
+    });
+  });
+
+  test('the chart class renders from props alone', () => {
+    const chart = new WorkspacesChart(Testing.app(), 'vscode', vscodeChartProps(configs.threeUsers));
+    expect(Testing.synth(chart).filter((o) => o.kind === 'Deployment')).toHaveLength(3);
+  });
+
+  test('config errors name the field', () => {
+    expect(() => configWith({ workspaces: { vscode: { python: '3' } } })).toThrow(ConfigError);
+    expect(() => configWith({ workspaces: { vscode: { extensions: ['not an id'] } } })).toThrow(
+      /workspaces\.vscode\.extensions\[0\]: "not an id" is not allowed: must be an Open VSX extension id/,
+    );
+    expect(() => configWith({ workspaces: { mlflowClient: { version: 'three' } } })).toThrow(/workspaces\.mlflowClient\.version: "three" is not allowed: must be an MLflow release/);
+  });
+});

@@ -1,0 +1,256 @@
+/**
+ * One workspace instance (a Jupyter or code-server for one user, or the shared one): its
+ * ServiceAccount without credentials, home volume, single-replica Deployment, Service and
+ * NetworkPolicy. The Service and the volume are named after the instance, which the edge chart and
+ * operators rely on.
+ */
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-27';
+import type { Resources } from '../../config/schema/primitives';
+import { appLabels, selectorLabels } from './labels';
+import type { WorkspaceInstance } from './names';
+import { editRendered, restrictWorkload } from './security';
+
+/** Google load balancer proxies and health checkers: the only sources allowed to reach a workspace. */
+export const LOAD_BALANCER_RANGES = ['35.191.0.0/16', '130.211.0.0/22'];
+
+/** Where the internet egress rule never goes: private networks (the database), link-local and the metadata server. */
+export const NEVER_EGRESS = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '169.254.169.254/32'];
+
+/** The Service port the load balancer talks to; its name is what BackendConfig annotations refer to. */
+export const SERVICE_PORT = 80;
+export const PORT_NAME = 'http';
+
+export interface WorkspaceGpu {
+  readonly count: number;
+  /** Value of the node label cloud.google.com/gke-accelerator. */
+  readonly acceleratorType: string;
+}
+
+export interface WorkspaceNetwork {
+  /** Namespace of the MLflow pods. */
+  readonly mlflowNamespace: string;
+  /** Labels selecting the MLflow server pods. */
+  readonly mlflowPods: Record<string, string>;
+  /** Container port of MLflow. */
+  readonly mlflowPort: number;
+  /** Allow egress to the internet outside `internetExcept`. */
+  readonly internetEgress: boolean;
+  /** Ranges the internet rule excludes (private ranges, metadata server, the cluster's own ranges). */
+  readonly internetExcept: readonly string[];
+}
+
+export interface WorkspaceProps {
+  readonly instance: WorkspaceInstance;
+  /** Environment name, the `app.kubernetes.io/instance` label. */
+  readonly environment: string;
+  readonly namespace: string;
+  readonly image: string;
+  /** Version label of the workload, usually the image tag. */
+  readonly version: string;
+  /** Port the server listens on. */
+  readonly containerPort: number;
+  /** Home directory of the image user; the persistent volume is mounted there. */
+  readonly homePath: string;
+  readonly storageSize: string;
+  readonly resources: Resources;
+  readonly runAsUser: number;
+  readonly runAsGroup: number;
+  readonly fsGroup: number;
+  /**
+   * Entrypoint override.
+   * @default - the image's entrypoint
+   */
+  readonly command?: string[];
+  readonly args: string[];
+  readonly env: k8s.EnvVar[];
+  /** Path answering unauthenticated HTTP 200 while the server is up (probes, load-balancer health check). */
+  readonly healthPath: string;
+  /**
+   * Steps run before the server starts, with the home volume and /tmp mounted.
+   * @default - none
+   */
+  readonly initContainers?: k8s.Container[];
+  /**
+   * Size of a memory-backed /dev/shm (PyTorch DataLoader workers need more than the runtime's 64 MiB).
+   * @default - no /dev/shm volume
+   */
+  readonly sharedMemory?: string;
+  /**
+   * GPUs for the server container.
+   * @default - no GPU
+   */
+  readonly gpu?: WorkspaceGpu;
+  readonly network: WorkspaceNetwork;
+  /**
+   * Annotations of the Service (NEG and BackendConfig, set by the edge).
+   * @default - none
+   */
+  readonly serviceAnnotations?: Record<string, string>;
+}
+
+/** Volume names shared by the server container and the setup steps. */
+export const HOME_VOLUME = 'home';
+export const TMP_VOLUME = 'tmp';
+
+export class Workspace extends Construct {
+  /** Name of the Deployment, Service, ServiceAccount and NetworkPolicy. */
+  public readonly name: string;
+  /** Name of the home volume claim. */
+  public readonly claimName: string;
+
+  constructor(scope: Construct, id: string, props: WorkspaceProps) {
+    super(scope, id);
+    const { instance, namespace } = props;
+    this.name = instance.name;
+    this.claimName = `${instance.name}-home`;
+    const labelOptions = { name: instance.name, instance: props.environment, component: 'workspace' };
+    const labels = appLabels({ ...labelOptions, version: props.version });
+    const selector = selectorLabels(labelOptions);
+    const userAnnotations = instance.user ? { 'mlflow-gke/user': instance.user.email } : undefined;
+
+    // Users run arbitrary code here: the account carries no Workload Identity binding and no token.
+    new k8s.KubeServiceAccount(this, 'service-account', {
+      metadata: { name: this.name, namespace, labels },
+      automountServiceAccountToken: false,
+    });
+
+    new k8s.KubePersistentVolumeClaim(this, 'home', {
+      metadata: {
+        name: this.claimName,
+        namespace,
+        labels,
+        // The user's files live only here: Flux must never prune the claim.
+        annotations: { 'kustomize.toolkit.fluxcd.io/prune': 'disabled', ...userAnnotations },
+      },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        resources: { requests: { storage: k8s.Quantity.fromString(props.storageSize) } },
+      },
+    });
+
+    const mounts: k8s.VolumeMount[] = [
+      { name: HOME_VOLUME, mountPath: props.homePath },
+      { name: TMP_VOLUME, mountPath: '/tmp' },
+    ];
+    const volumes: k8s.Volume[] = [
+      { name: HOME_VOLUME, persistentVolumeClaim: { claimName: this.claimName } },
+      { name: TMP_VOLUME, emptyDir: { sizeLimit: k8s.Quantity.fromString('2Gi') } },
+    ];
+    if (props.sharedMemory) {
+      mounts.push({ name: 'dshm', mountPath: '/dev/shm' });
+      volumes.push({ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString(props.sharedMemory) } });
+    }
+    const probe = (periodSeconds: number, failureThreshold: number): k8s.Probe => ({
+      httpGet: { path: props.healthPath, port: k8s.IntOrString.fromString(PORT_NAME) },
+      periodSeconds,
+      failureThreshold,
+      timeoutSeconds: 5,
+    });
+    const server: k8s.Container = {
+      name: instance.app,
+      image: props.image,
+      command: props.command,
+      args: props.args,
+      workingDir: props.homePath,
+      env: props.env,
+      ports: [{ name: PORT_NAME, containerPort: props.containerPort, protocol: 'TCP' }],
+      resources: resourceRequirements(props.resources),
+      // Everything the server writes goes to the home volume, /tmp or /dev/shm, so the image stays
+      // read-only; package installs therefore land in the home volume (pip falls back to --user).
+      securityContext: { readOnlyRootFilesystem: true, runAsUser: props.runAsUser, runAsGroup: props.runAsGroup },
+      volumeMounts: mounts,
+      startupProbe: probe(5, 60),
+      readinessProbe: probe(10, 3),
+      livenessProbe: probe(30, 5),
+    };
+
+    const deployment = new k8s.KubeDeployment(this, 'deployment', {
+      metadata: { name: this.name, namespace, labels, annotations: userAnnotations },
+      spec: {
+        replicas: 1,
+        // The home volume is ReadWriteOnce: the old pod must let go of it before the new one starts.
+        strategy: { type: 'Recreate' },
+        revisionHistoryLimit: 3,
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels, annotations: userAnnotations },
+          spec: {
+            serviceAccountName: this.name,
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: props.runAsUser,
+              runAsGroup: props.runAsGroup,
+              fsGroup: props.fsGroup,
+              // A large home volume would otherwise be re-chowned on every start.
+              fsGroupChangePolicy: 'OnRootMismatch',
+            },
+            initContainers: props.initContainers?.length ? props.initContainers : undefined,
+            containers: [server],
+            volumes,
+            nodeSelector: props.gpu ? { 'cloud.google.com/gke-accelerator': props.gpu.acceleratorType } : undefined,
+            tolerations: props.gpu ? [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }] : undefined,
+          },
+        },
+      },
+    });
+    restrictWorkload(deployment);
+    const gpu = props.gpu;
+    if (gpu) {
+      // The generated 1.27 classes do not carry extended resources through; set them on the output.
+      editRendered(deployment, (manifest) => {
+        const container = manifest.spec.template.spec.containers.find((c: any) => c.name === instance.app);
+        container.resources.limits['nvidia.com/gpu'] = gpu.count;
+        container.resources.requests['nvidia.com/gpu'] = gpu.count;
+      });
+    }
+
+    new k8s.KubeService(this, 'service', {
+      metadata: { name: this.name, namespace, labels, annotations: props.serviceAnnotations },
+      spec: {
+        type: 'ClusterIP',
+        selector,
+        ports: [{ name: PORT_NAME, port: SERVICE_PORT, targetPort: k8s.IntOrString.fromString(PORT_NAME), protocol: 'TCP' }],
+      },
+    });
+
+    const net = props.network;
+    const egress: k8s.NetworkPolicyEgressRule[] = [
+      {
+        to: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': net.mlflowNamespace } },
+            podSelector: { matchLabels: net.mlflowPods },
+          },
+        ],
+        ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(net.mlflowPort) }],
+      },
+    ];
+    if (net.internetEgress) egress.push({ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: [...net.internetExcept] } }] });
+    // DNS is allowed namespace-wide by the namespaces chart; everything else stays denied.
+    new k8s.KubeNetworkPolicy(this, 'network-policy', {
+      metadata: { name: this.name, namespace, labels },
+      spec: {
+        podSelector: { matchLabels: selector },
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: [
+          {
+            from: LOAD_BALANCER_RANGES.map((cidr) => ({ ipBlock: { cidr } })),
+            ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(props.containerPort) }],
+          },
+        ],
+        egress,
+      },
+    });
+  }
+}
+
+/** Requests and limits from a config `resources` block. */
+export function resourceRequirements(r: Resources): k8s.ResourceRequirements {
+  return {
+    requests: { cpu: k8s.Quantity.fromString(r.requests.cpu), memory: k8s.Quantity.fromString(r.requests.memory) },
+    limits: { cpu: k8s.Quantity.fromString(r.limits.cpu), memory: k8s.Quantity.fromString(r.limits.memory) },
+  };
+}

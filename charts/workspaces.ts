@@ -1,0 +1,273 @@
+/**
+ * The development workspaces: the `jupyter` and `vscode` charts, each holding one Workspace per
+ * instance (one shared, or one per configured user). Both talk to MLflow through its in-cluster
+ * Service and get the MLflow client installed into their persistent volume on first start.
+ */
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-27';
+import type { Config } from '../config/schema';
+import { imageTag } from '../config/schema/primitives';
+import { selectorLabels } from './lib/labels';
+import { platformNames, WorkspaceApp } from './lib/names';
+import { PlatformChart } from './lib/platform-chart';
+import { HOME_VOLUME, NEVER_EGRESS, resourceRequirements, TMP_VOLUME, Workspace, WorkspaceNetwork, WorkspaceProps } from './lib/workspace';
+
+export interface WorkspacesChartProps {
+  /** Environment name (instance label). */
+  readonly instance: string;
+  /** Namespace of every object. */
+  readonly namespace: string;
+  /** One entry per instance. */
+  readonly workspaces: readonly WorkspaceProps[];
+}
+
+export class WorkspacesChart extends PlatformChart {
+  constructor(scope: Construct, id: string, props: WorkspacesChartProps) {
+    super(scope, id, { instance: props.instance, namespace: props.namespace });
+    for (const workspace of props.workspaces) new Workspace(this, workspace.instance.name, workspace);
+  }
+}
+
+/** Jupyter docker-stacks runtime contract: user jovyan (1000), group users (100). */
+const JUPYTER = { port: 8888, home: '/home/jovyan', uid: 1000, gid: 100 };
+/** codercom/code-server runtime contract: user coder (1000:1000). */
+const VSCODE = { port: 8080, home: '/home/coder', uid: 1000, gid: 1000 };
+/** The Python environment code-server's terminal uses, on the workspace volume. */
+export const VSCODE_VENV = `${VSCODE.home}/.venvs/mlflow`;
+/** PATH of the code-server image, with the workspace's Python environment in front. */
+const VSCODE_PATH = `${VSCODE_VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
+
+/** Props of the `jupyter` chart. */
+export function jupyterChartProps(config: Config): WorkspacesChartProps {
+  const w = config.workspaces;
+  const gpu = w.gpu.enabled;
+  const image = gpu ? w.gpu.image : w.jupyter.image;
+  const iap = config.edge.enabled;
+  const common = commonProps(config, 'jupyter');
+  const env: k8s.EnvVar[] = [
+    ...common.env,
+    { name: 'DOCKER_STACKS_JUPYTER_CMD', value: 'lab' },
+    { name: 'JUPYTER_PORT', value: String(JUPYTER.port) },
+  ];
+  if (!iap) env.push(tokenEnv('JUPYTER_TOKEN', w.tokenSecret));
+  const args = [
+    // The image's start script (kept as entrypoint) runs its hooks and then this.
+    'start-notebook.py',
+    // One host name per instance: the server lives at the root.
+    '--ServerApp.base_url=/',
+    '--ServerApp.allow_remote_access=True',
+    // TLS ends at the load balancer; X-Forwarded-Proto tells Jupyter the page is https.
+    '--ServerApp.trust_xheaders=True',
+    // IAP is the login; an empty token turns off Jupyter's own. Without IAP, JUPYTER_TOKEN is the token.
+    ...(iap ? ['--IdentityProvider.token='] : []),
+  ];
+  const initContainers: k8s.Container[] = [];
+  if (w.mlflowClient.install)
+    initContainers.push(
+      setupStep(config, 'install-mlflow', image, JUPYTER, {
+        command: ['bash', '-ec', JUPYTER_INSTALL_SCRIPT],
+        env: [
+          { name: 'HOME', value: JUPYTER.home },
+          { name: 'MLFLOW_CLIENT_VERSION', value: mlflowClientVersion(config) },
+          { name: 'PIP_DISABLE_PIP_VERSION_CHECK', value: '1' },
+        ],
+      }),
+    );
+  return {
+    instance: config.environment,
+    namespace: common.namespace,
+    workspaces: common.instances.map(
+      (instance): WorkspaceProps => ({
+        instance,
+        environment: config.environment,
+        namespace: common.namespace,
+        image,
+        version: imageTag(image),
+        containerPort: JUPYTER.port,
+        homePath: JUPYTER.home,
+        storageSize: w.jupyter.storageSize,
+        resources: w.jupyter.resources,
+        runAsUser: JUPYTER.uid,
+        runAsGroup: JUPYTER.gid,
+        fsGroup: JUPYTER.gid,
+        args,
+        env,
+        healthPath: '/api',
+        initContainers,
+        sharedMemory: '1Gi',
+        gpu: gpu ? { count: w.gpu.count, acceleratorType: w.gpu.acceleratorType } : undefined,
+        network: common.network,
+      }),
+    ),
+  };
+}
+
+/**
+ * Installs the MLflow client of the server's version with `pip --user` into the home volume, unless
+ * that version is already there (a restart then needs no network). `--user` resolves against the
+ * image's packages, so only what is missing is added and nothing in the image is shadowed needlessly.
+ */
+const JUPYTER_INSTALL_SCRIPT = [
+  'if python -c \'import importlib.metadata as m, sys; sys.exit(m.version("mlflow-skinny") != sys.argv[1])\' "$MLFLOW_CLIENT_VERSION" 2>/dev/null; then',
+  '  echo "mlflow-skinny $MLFLOW_CLIENT_VERSION is already installed"',
+  'else',
+  '  pip install --user --no-cache-dir "mlflow-skinny==$MLFLOW_CLIENT_VERSION"',
+  'fi',
+].join('\n');
+
+/** Props of the `vscode` chart. */
+export function vscodeChartProps(config: Config): WorkspacesChartProps {
+  const w = config.workspaces;
+  const image = w.vscode.image;
+  const iap = config.edge.enabled;
+  const common = commonProps(config, 'vscode');
+  const env: k8s.EnvVar[] = [...common.env];
+  if (w.mlflowClient.install) env.push({ name: 'VIRTUAL_ENV', value: VSCODE_VENV }, { name: 'PATH', value: VSCODE_PATH });
+  if (!iap) env.push(tokenEnv('PASSWORD', w.tokenSecret));
+  const args = [
+    // IAP is the login; without it code-server asks for the password from the token Secret.
+    `--auth=${iap ? 'none' : 'password'}`,
+    '--disable-telemetry',
+    '--disable-update-check',
+  ];
+  const initContainers: k8s.Container[] = [];
+  if (w.mlflowClient.install) {
+    // code-server ships no Python: uv puts a standalone CPython and a virtual environment with the
+    // MLflow client on the workspace volume. Both steps do nothing when their result is already there.
+    const uvEnv: k8s.EnvVar[] = [
+      { name: 'HOME', value: VSCODE.home },
+      { name: 'UV_PYTHON_INSTALL_DIR', value: `${VSCODE.home}/.local/share/uv/python` },
+      { name: 'UV_PYTHON_PREFERENCE', value: 'only-managed' },
+      { name: 'UV_CACHE_DIR', value: '/tmp/uv-cache' },
+    ];
+    initContainers.push(
+      setupStep(config, 'python', w.vscode.uvImage, VSCODE, {
+        command: ['/uv', 'venv', '--allow-existing', '--python', w.vscode.python, VSCODE_VENV],
+        env: uvEnv,
+      }),
+      setupStep(config, 'install-mlflow', w.vscode.uvImage, VSCODE, {
+        command: ['/uv', 'pip', 'install', '--python', `${VSCODE_VENV}/bin/python`, `mlflow-skinny==${mlflowClientVersion(config)}`, 'pip'],
+        env: uvEnv,
+      }),
+    );
+  }
+  if (w.vscode.extensions.length > 0)
+    initContainers.push(
+      setupStep(config, 'install-extensions', image, VSCODE, {
+        // Bypasses the image entrypoint (fixuid needs root); already installed extensions are kept.
+        command: ['/usr/bin/code-server', ...w.vscode.extensions.flatMap((e) => ['--install-extension', e])],
+        env: [{ name: 'HOME', value: VSCODE.home }],
+      }),
+    );
+  return {
+    instance: config.environment,
+    namespace: common.namespace,
+    workspaces: common.instances.map(
+      (instance): WorkspaceProps => ({
+        instance,
+        environment: config.environment,
+        namespace: common.namespace,
+        image,
+        version: imageTag(image),
+        containerPort: VSCODE.port,
+        homePath: VSCODE.home,
+        storageSize: w.vscode.storageSize,
+        resources: w.vscode.resources,
+        runAsUser: VSCODE.uid,
+        runAsGroup: VSCODE.gid,
+        fsGroup: VSCODE.gid,
+        args,
+        env,
+        healthPath: '/healthz',
+        initContainers,
+        network: common.network,
+      }),
+    ),
+  };
+}
+
+/** What both charts share: instances, namespace, MLflow address and network rules. */
+function commonProps(config: Config, app: WorkspaceApp) {
+  const names = platformNames(config);
+  const network: WorkspaceNetwork = {
+    mlflowNamespace: names.namespaces.platform,
+    mlflowPods: selectorLabels({ name: names.mlflow, instance: config.environment, component: 'server' }),
+    mlflowPort: names.mlflowPort,
+    internetEgress: config.workspaces.internetEgress,
+    internetExcept: internetExcept(config),
+  };
+  return {
+    namespace: names.namespaces.workspaces,
+    instances: names.workspaces.filter((i) => i.app === app),
+    env: [{ name: 'MLFLOW_TRACKING_URI', value: names.mlflowUrl }] as k8s.EnvVar[],
+    network,
+  };
+}
+
+/**
+ * The ranges the internet rule excludes: private and link-local ranges, the metadata server, and
+ * any configured cluster or private-services range outside the private ranges (so the database is
+ * never reachable, whatever addressing the VPC uses).
+ */
+export function internetExcept(config: Config): string[] {
+  const n = config.network;
+  const own = [n.subnetCidr, n.podsCidr, n.servicesCidr, n.masterCidr, n.privateServicesCidr];
+  const extra = own.filter((cidr) => !NEVER_EGRESS.some((outer) => cidrContains(outer, cidr)));
+  return [...NEVER_EGRESS, ...[...new Set(extra)].sort()];
+}
+
+function cidrContains(outer: string, inner: string): boolean {
+  const [oa, op] = parseCidr(outer);
+  const [ia, ip] = parseCidr(inner);
+  if (ip < op) return false;
+  const size = 2 ** (32 - op);
+  return Math.floor(oa / size) === Math.floor(ia / size);
+}
+
+function parseCidr(cidr: string): [number, number] {
+  const [address, prefix] = cidr.split('/');
+  return [address.split('.').reduce((acc, o) => acc * 256 + Number(o), 0), Number(prefix)];
+}
+
+/**
+ * The mlflow-skinny version the workspaces install: configured, or the MLflow server's image tag
+ * (e.g. `v3.9.0-full` gives 3.9.0), so that client and server speak the same API.
+ */
+export function mlflowClientVersion(config: Config): string {
+  const configured = config.workspaces.mlflowClient.version;
+  if (configured) return configured;
+  const tag = imageTag(config.mlflow.image);
+  const m = /^v?([0-9]+\.[0-9]+\.[0-9]+(?:(?:rc|a|b)[0-9]+)?)(?:-|$)/.exec(tag);
+  if (!m)
+    throw new Error(
+      `workspaces.mlflowClient.version: no version given and the MLflow image tag "${tag}" (mlflow.image) names none; set it to an MLflow release such as "3.9.0"`,
+    );
+  return m[1];
+}
+
+function tokenEnv(name: string, secret: string): k8s.EnvVar {
+  return { name, valueFrom: { secretKeyRef: { name: secret, key: 'token' } } };
+}
+
+/** A setup step before the server: same user, the home volume and /tmp, read-only image. */
+function setupStep(
+  config: Config,
+  name: string,
+  image: string,
+  user: { home: string; uid: number; gid: number },
+  run: { command: string[]; env: k8s.EnvVar[] },
+): k8s.Container {
+  return {
+    name,
+    image,
+    command: run.command,
+    env: run.env,
+    workingDir: user.home,
+    resources: resourceRequirements(config.workspaces.setupResources),
+    securityContext: { readOnlyRootFilesystem: true, runAsUser: user.uid, runAsGroup: user.gid },
+    volumeMounts: [
+      { name: HOME_VOLUME, mountPath: user.home },
+      { name: TMP_VOLUME, mountPath: '/tmp' },
+    ],
+  };
+}
