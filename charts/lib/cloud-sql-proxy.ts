@@ -80,10 +80,10 @@ export function extraArgProblem(version: Version, arg: string): string | undefin
   if (!/^--[a-z][a-z0-9-]*(=.+)?$/.test(arg)) return 'must be a proxy flag written as "--name" or "--name=value"';
   const info = flagInfo(arg);
   const known = PROXY_FLAGS.filter((f) => !f.managed).map((f) => f.flag);
-  if (!info) return `is not a known proxy flag; allowed: ${known.join(', ')}`;
-  if (info.managed) return `is set by the chart itself; allowed extra flags: ${known.join(', ')}`;
+  if (!info) return `must be one of the known extra proxy flags: ${known.join(', ')}`;
+  if (info.managed) return `must not be a flag the chart sets itself; allowed extra flags: ${known.join(', ')}`;
   if (!proxySupports(version, arg))
-    return `needs cloud-sql-proxy ${info.since} or newer, but the configured image is ${formatVersion(version)} (it would exit with "unknown flag")`;
+    return `must be a flag of the configured proxy ${formatVersion(version)}: it needs cloud-sql-proxy ${info.since} or newer (an older proxy exits with "unknown flag")`;
   return undefined;
 }
 

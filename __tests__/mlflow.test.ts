@@ -1,0 +1,453 @@
+import { ConfigError } from '../config/load';
+import { PROXY_FLAGS, parseVersion, proxySupports } from '../charts/lib/cloud-sql-proxy';
+import { platformNames } from '../charts/lib/names';
+import { GOOGLE_LB_RANGES, METRICS_DIR, PRE_STOP_SECONDS, PROXY_MAX_SIGTERM_SECONDS } from '../charts/mlflow';
+import { chartObjects, configsUnderTest, configWith, DeepPartial, find, Manifest, render } from './support/render';
+import type { ConfigInput } from '../config/schema';
+
+const cloudsql = () => configWith({ database: { mode: 'cloudsql' } });
+const statefulset = () => configWith({ database: { mode: 'statefulset' } });
+
+function mlflowOf(overrides: DeepPartial<ConfigInput> = {}): Manifest[] {
+  return chartObjects(render(configWith(overrides)).files, 'mlflow');
+}
+
+const podSpec = (o: Manifest): Manifest =>
+  o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template.spec : o.spec.template.spec;
+const containers = (o: Manifest): Manifest[] => [...(podSpec(o).initContainers ?? []), ...podSpec(o).containers];
+const container = (o: Manifest, name: string): Manifest => {
+  const c = containers(o).find((x) => x.name === name);
+  if (!c) throw new Error(`no container ${name} in ${o.kind}/${o.metadata.name}`);
+  return c;
+};
+const deploymentOf = (objects: Manifest[]) => find(objects, 'Deployment', 'mlflow');
+const migrationOf = (objects: Manifest[]) => {
+  const jobs = objects.filter((o) => o.kind === 'Job' && /-migrate-/.test(o.metadata.name));
+  expect(jobs).toHaveLength(1);
+  return jobs[0];
+};
+const workloads = (objects: Manifest[]) => objects.filter((o) => ['Deployment', 'Job', 'CronJob'].includes(o.kind));
+const argValue = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
+const env = (c: Manifest, name: string) => c.env?.find((e: Manifest) => e.name === name);
+
+function configError(overrides: DeepPartial<ConfigInput>): string {
+  try {
+    configWith(overrides);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
+  throw new Error('config was accepted');
+}
+
+describe('mlflow chart', () => {
+  test('renders the cloudsql mode as in the snapshot', () => {
+    expect(chartObjects(render(cloudsql()).files, 'mlflow')).toMatchSnapshot();
+  });
+
+  test('renders the statefulset mode as in the snapshot', () => {
+    expect(chartObjects(render(statefulset()).files, 'mlflow')).toMatchSnapshot();
+  });
+
+  test('renders the verification Job as in the snapshot', () => {
+    expect(chartObjects(render(cloudsql()).files, 'tests/mlflow-verify')).toMatchSnapshot();
+  });
+
+  describe('1. server', () => {
+    test('listens on 0.0.0.0:5000, proxies artifacts to the GCS bucket, exposes metrics into an emptyDir, workers from config', () => {
+      const config = configWith({ mlflow: { workers: 3 } });
+      const names = platformNames(config);
+      const server = container(deploymentOf(chartObjects(render(config).files, 'mlflow')), 'mlflow');
+      const args: string[] = server.args;
+      expect(argValue(args, '--host')).toBe('0.0.0.0');
+      expect(argValue(args, '--port')).toBe(String(names.mlflowPort));
+      expect(args).toContain('--serve-artifacts');
+      expect(argValue(args, '--artifacts-destination')).toBe(`gs://${names.bucket}/artifacts`);
+      expect(argValue(args, '--expose-prometheus')).toBe(METRICS_DIR);
+      expect(argValue(args, '--workers')).toBe('3');
+      expect(server.volumeMounts).toContainEqual({ name: 'metrics', mountPath: METRICS_DIR });
+      expect(server.image).toBe(config.mlflow.image);
+      expect(server.image).toMatch(/-full$/);
+    });
+
+    test('allowed hosts cover the public host, the in-cluster Service URL and the pod IP for the scraper', () => {
+      const config = configWith({ edge: { hosts: { mlflow: 'tracking.example.org' } }, mlflow: { extraAllowedHosts: ['*.corp.example.com'] } });
+      const names = platformNames(config);
+      const hosts = argValue(container(deploymentOf(chartObjects(render(config).files, 'mlflow')), 'mlflow').args, '--allowed-hosts').split(',');
+      expect(hosts).toEqual(expect.arrayContaining(['tracking.example.org', new URL(names.mlflowUrl).host, 'mlflow', 'mlflow:5000', '*.corp.example.com', '$(POD_IP):5000']));
+      expect(env(container(deploymentOf(chartObjects(render(config).files, 'mlflow')), 'mlflow'), 'POD_IP').valueFrom.fieldRef.fieldPath).toBe('status.podIP');
+    });
+
+    test('an explicit allowedHosts list replaces the derived one', () => {
+      const hosts = argValue(container(deploymentOf(mlflowOf({ mlflow: { allowedHosts: ['*.example.com', '*.svc.cluster.local:5000'] } })), 'mlflow').args, '--allowed-hosts');
+      expect(hosts).toBe('*.example.com,*.svc.cluster.local:5000,$(POD_IP):5000');
+    });
+
+    test('the server starts only after the schema check and then execs mlflow server', () => {
+      const server = container(deploymentOf(mlflowOf()), 'mlflow');
+      expect(server.command.slice(0, 2)).toEqual(['python', '-c']);
+      expect(server.command[2]).toContain('_get_latest_schema_revision');
+      expect(server.command[2]).toContain('os.execvp("mlflow", ["mlflow", "server"] + sys.argv[1:])');
+    });
+
+    test('no script contains a $( that Kubernetes would expand', () => {
+      for (const w of workloads(mlflowOf()))
+        for (const c of containers(w)) for (const part of c.command ?? []) expect(part).not.toMatch(/\$\(/);
+    });
+  });
+
+  describe('2. database', () => {
+    test('cloudsql: the user is the IAM user of the MLflow Google service account, with no password anywhere', () => {
+      const config = cloudsql();
+      const names = platformNames(config);
+      expect(names.cloudSql.iamUser).toBe(`mlflow-server@${config.project.id}.iam`);
+      const uri = env(container(deploymentOf(chartObjects(render(config).files, 'mlflow')), 'mlflow'), 'MLFLOW_BACKEND_STORE_URI').value;
+      expect(uri).toBe(`postgresql+psycopg2://mlflow-server%40${config.project.id}.iam@127.0.0.1:5432/${config.database.name}`);
+      const text = JSON.stringify(chartObjects(render(config).files, 'mlflow'));
+      expect(text).not.toMatch(/PGPASSWORD|password/i);
+    });
+
+    test('cloudsql: the proxy sidecar connects to the instance with private IP, IAM login, structured logs, health and metrics', () => {
+      const config = cloudsql();
+      const proxy = container(deploymentOf(chartObjects(render(config).files, 'mlflow')), 'cloud-sql-proxy');
+      expect(proxy.image).toBe('gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.1.0');
+      expect(proxy.args[0]).toBe(platformNames(config).cloudSql.connectionName);
+      expect(proxy.args).toEqual(
+        expect.arrayContaining(['--private-ip', '--auto-iam-authn', '--structured-logs', '--health-check', '--http-address=0.0.0.0', '--prometheus', `--max-sigterm-delay=${PROXY_MAX_SIGTERM_SECONDS}s`]),
+      );
+      expect(proxy.startupProbe.httpGet.path).toBe('/startup');
+      expect(proxy.livenessProbe.httpGet.path).toBe('/liveness');
+      expect(proxy.readinessProbe).toBeUndefined();
+    });
+
+    test('proxy 2.1.0 receives only flags it knows; a newer proxy gets --exit-zero-on-sigterm and --min-sigterm-delay', () => {
+      const old = container(deploymentOf(mlflowOf({ database: { mode: 'cloudsql' } })), 'cloud-sql-proxy').args.slice(1);
+      for (const arg of old) expect(proxySupports(parseVersion('2.1.0'), arg)).toBe(true);
+      expect(old).not.toContain('--exit-zero-on-sigterm');
+      expect(old.some((a: string) => a.startsWith('--min-sigterm-delay'))).toBe(false);
+
+      const newer = container(deploymentOf(mlflowOf({ mlflow: { cloudSqlProxy: { image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1' } } })), 'cloud-sql-proxy').args;
+      expect(newer).toContain('--exit-zero-on-sigterm');
+      expect(newer).toContain(`--min-sigterm-delay=${PRE_STOP_SECONDS}s`);
+    });
+
+    test('the version table decides: a flag is supported from its release on, and every emitted flag is in the table', () => {
+      const lazy = PROXY_FLAGS.find((f) => f.flag === '--lazy-refresh')!;
+      expect(proxySupports(parseVersion('2.10.9'), '--lazy-refresh')).toBe(false);
+      expect(proxySupports(parseVersion(lazy.since), '--lazy-refresh')).toBe(true);
+      expect(proxySupports(parseVersion('2.6.0'), '--exit-zero-on-sigterm')).toBe(true);
+      expect(proxySupports(parseVersion('2.5.9'), '--exit-zero-on-sigterm')).toBe(false);
+      expect(() => proxySupports(parseVersion('2.1.0'), '--no-such-flag')).toThrow(/missing from PROXY_FLAGS/);
+    });
+
+    test('extra proxy flags are passed when the version has them', () => {
+      const args = container(
+        deploymentOf(mlflowOf({ mlflow: { cloudSqlProxy: { image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1-alpine', extraArgs: ['--lazy-refresh'] } } })),
+        'cloud-sql-proxy',
+      ).args;
+      expect(args).toContain('--lazy-refresh');
+    });
+
+    test('statefulset: connects to the in-cluster PostgreSQL Service with the password referenced from the Secret, never rendered', () => {
+      const config = statefulset();
+      const names = platformNames(config);
+      const objects = chartObjects(render(config).files, 'mlflow');
+      const server = container(deploymentOf(objects), 'mlflow');
+      expect(containers(deploymentOf(objects)).map((c) => c.name)).toEqual(['mlflow']);
+      expect(env(server, 'MLFLOW_BACKEND_STORE_URI').value).toBe(`postgresql+psycopg2://${config.database.statefulset.user}@${names.mlflowDb}:5432/${config.database.name}`);
+      expect(env(server, 'PGPASSWORD')).toEqual({
+        name: 'PGPASSWORD',
+        valueFrom: { secretKeyRef: { name: config.database.statefulset.credentialsSecret, key: 'mlflow-password' } },
+      });
+      expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
+    });
+  });
+
+  test('3. Workload Identity: the ServiceAccount is annotated with the MLflow Google service account and used by every pod', () => {
+    const config = cloudsql();
+    const names = platformNames(config);
+    const objects = chartObjects(render(config).files, 'mlflow');
+    const sa = find(objects, 'ServiceAccount', names.serviceAccounts.mlflow.kubernetes!.name);
+    expect(sa.metadata.annotations['iam.gke.io/gcp-service-account']).toBe(names.serviceAccounts.mlflow.email);
+    expect(sa.automountServiceAccountToken).toBe(false);
+    for (const w of workloads(objects)) {
+      expect(podSpec(w).serviceAccountName).toBe(sa.metadata.name);
+      expect(podSpec(w).automountServiceAccountToken).toBe(false);
+    }
+  });
+
+  describe('4. schema migrations', () => {
+    test('the Job name carries the MLflow version and a content hash; it changes with the image and stays with unrelated config', () => {
+      const base = migrationOf(mlflowOf()).metadata.name;
+      expect(base).toMatch(/^mlflow-migrate-v3-9-0-full-[0-9a-f]{8}$/);
+      expect(migrationOf(mlflowOf({ mlflow: { replicas: 3, maxReplicas: 5 } })).metadata.name).toBe(base);
+      const bumped = migrationOf(mlflowOf({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.10.1-full' } })).metadata.name;
+      expect(bumped).toMatch(/^mlflow-migrate-v3-10-1-full-[0-9a-f]{8}$/);
+      // Same version, different pod template (more memory): a new Job, because Job templates are immutable.
+      const resized = migrationOf(mlflowOf({ mlflow: { resources: { limits: { memory: '3Gi' } } } })).metadata.name;
+      expect(resized).not.toBe(base);
+      expect(resized.startsWith('mlflow-migrate-v3-9-0-full-')).toBe(true);
+    });
+
+    test('cloudsql: the Job reaches the database through the proxy and stops it through quitquitquit', () => {
+      const job = migrationOf(mlflowOf({ database: { mode: 'cloudsql' } }));
+      expect(podSpec(job).restartPolicy).toBe('Never');
+      expect(container(job, 'cloud-sql-proxy').args).toEqual(expect.arrayContaining(['--quitquitquit', '--admin-port=9091']));
+      const script = container(job, 'migrate').command[2];
+      expect(script).toContain('/quitquitquit');
+      expect(script).toContain('"mlflow", "db", "upgrade"');
+      expect(env(container(job, 'migrate'), 'CLOUD_SQL_PROXY').value).toBe('1');
+    });
+
+    test('the server proxy has no admin endpoint (nothing can stop it from inside the pod)', () => {
+      expect(container(deploymentOf(mlflowOf()), 'cloud-sql-proxy').args).not.toContain('--quitquitquit');
+    });
+
+    test('statefulset: the Job has no proxy and uses the Secret-referenced password', () => {
+      const job = migrationOf(mlflowOf({ database: { mode: 'statefulset' } }));
+      expect(containers(job).map((c) => c.name)).toEqual(['migrate']);
+      expect(env(container(job, 'migrate'), 'PGPASSWORD').valueFrom.secretKeyRef.key).toBe('mlflow-password');
+    });
+
+    test('no Helm hooks: the migration is a plain Job applied with everything else', () => {
+      const job = migrationOf(mlflowOf());
+      expect(Object.keys(job.metadata.annotations ?? {}).filter((k) => k.startsWith('helm.sh/'))).toEqual([]);
+    });
+  });
+
+  describe('5. high availability', () => {
+    test('the autoscaler keeps at least the configured replicas; the Deployment leaves the count to it', () => {
+      const objects = mlflowOf({ mlflow: { replicas: 3, maxReplicas: 7, targetCpuUtilization: 60 } });
+      const hpa = find(objects, 'HorizontalPodAutoscaler', 'mlflow');
+      expect(hpa.spec.minReplicas).toBe(3);
+      expect(hpa.spec.maxReplicas).toBe(7);
+      expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'mlflow' });
+      expect(hpa.spec.metrics[0].containerResource).toEqual({ name: 'cpu', container: 'mlflow', target: { type: 'Utilization', averageUtilization: 60 } });
+      expect(deploymentOf(objects).spec.replicas).toBeUndefined();
+    });
+
+    test('a PodDisruptionBudget exists only with 2 or more replicas', () => {
+      expect(mlflowOf({ mlflow: { replicas: 1 } }).some((o) => o.kind === 'PodDisruptionBudget')).toBe(false);
+      const pdb = find(mlflowOf({ mlflow: { replicas: 2 } }), 'PodDisruptionBudget', 'mlflow');
+      expect(pdb.spec.maxUnavailable).toBe(1);
+    });
+
+    test('prod keeps at least 2 replicas', () => {
+      const prod = configsUnderTest().find((c) => c.name === 'prod');
+      expect(prod?.config.mlflow.replicas).toBeGreaterThanOrEqual(2);
+    });
+
+    test('pods spread across zones and nodes', () => {
+      const spread = podSpec(deploymentOf(mlflowOf())).topologySpreadConstraints;
+      expect(spread.map((s: Manifest) => s.topologyKey)).toEqual(['topology.kubernetes.io/zone', 'kubernetes.io/hostname']);
+    });
+
+    test('startup, readiness and liveness probes on /health; graceful termination outlasts the drain', () => {
+      const d = deploymentOf(mlflowOf());
+      const server = container(d, 'mlflow');
+      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect(server[probe].httpGet).toEqual({ path: '/health', port: 'http' });
+      expect(server.lifecycle.preStop.exec.command).toEqual(['sleep', String(PRE_STOP_SECONDS)]);
+      expect(podSpec(d).terminationGracePeriodSeconds).toBeGreaterThan(PRE_STOP_SECONDS + PROXY_MAX_SIGTERM_SECONDS);
+    });
+
+    test('the update strategy follows config', () => {
+      expect(deploymentOf(mlflowOf()).spec.strategy.rollingUpdate).toEqual({ maxSurge: 1, maxUnavailable: 0 });
+      expect(deploymentOf(mlflowOf({ mlflow: { updateStrategy: 'Recreate' } })).spec.strategy).toEqual({ type: 'Recreate' });
+    });
+
+    test('selectors match the pod labels of the Deployment, the Service, the PDB and the PodMonitoring', () => {
+      const objects = mlflowOf();
+      const podLabels = deploymentOf(objects).spec.template.metadata.labels;
+      const matches = (selector: Record<string, string>) => Object.entries(selector).every(([k, v]) => podLabels[k] === v);
+      expect(matches(deploymentOf(objects).spec.selector.matchLabels)).toBe(true);
+      expect(matches(find(objects, 'Service', 'mlflow').spec.selector)).toBe(true);
+      expect(matches(find(objects, 'PodDisruptionBudget', 'mlflow').spec.selector.matchLabels)).toBe(true);
+      expect(matches(find(objects, 'PodMonitoring', 'mlflow').spec.selector.matchLabels)).toBe(true);
+      expect(matches(find(objects, 'NetworkPolicy', 'mlflow-server-ingress').spec.podSelector.matchLabels)).toBe(true);
+    });
+  });
+
+  test('6. metrics: PodMonitoring scrapes MLflow /metrics and, in cloudsql mode, the proxy port', () => {
+    const cloud = find(mlflowOf({ database: { mode: 'cloudsql' } }), 'PodMonitoring', 'mlflow');
+    expect(cloud.apiVersion).toBe('monitoring.googleapis.com/v1');
+    expect(cloud.spec.endpoints.map((e: Manifest) => `${e.port}${e.path}`)).toEqual(['http/metrics', '9801/metrics']);
+    const local = find(mlflowOf({ database: { mode: 'statefulset' } }), 'PodMonitoring', 'mlflow');
+    expect(local.spec.endpoints.map((e: Manifest) => e.port)).toEqual(['http']);
+  });
+
+  describe('7. network policies', () => {
+    test('ingress only from workspace pods, the load balancer ranges and the managed Prometheus collector', () => {
+      const config = cloudsql();
+      const np = find(chartObjects(render(config).files, 'mlflow'), 'NetworkPolicy', 'mlflow-server-ingress');
+      expect(np.spec.policyTypes).toEqual(['Ingress']);
+      const [workspaces, lb, prometheus] = np.spec.ingress;
+      expect(workspaces.from).toEqual([
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': config.namespaces.workspaces } },
+          podSelector: { matchLabels: { 'app.kubernetes.io/part-of': 'mlflow-gke', 'app.kubernetes.io/component': 'workspace' } },
+        },
+      ]);
+      expect(lb.from).toEqual(GOOGLE_LB_RANGES.map((cidr) => ({ ipBlock: { cidr } })));
+      expect(prometheus.from[0].namespaceSelector.matchLabels).toEqual({ 'kubernetes.io/metadata.name': 'gmp-system' });
+      expect(prometheus.from[0].podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'collector' });
+      expect(prometheus.ports.map((p: Manifest) => p.port)).toEqual([5000, 9801]);
+      for (const rule of np.spec.ingress) expect(rule.ports.length).toBeGreaterThan(0);
+    });
+
+    test('without the public entry the load balancer ranges are not admitted', () => {
+      const np = find(mlflowOf({ edge: { enabled: false } }), 'NetworkPolicy', 'mlflow-server-ingress');
+      expect(JSON.stringify(np)).not.toContain('35.191.0.0/16');
+    });
+
+    test('cloudsql egress: the private services range on 3307, Google APIs on 443 outside RFC1918, the metadata server', () => {
+      const config = configWith({ database: { mode: 'cloudsql' }, network: { privateServicesCidr: '10.99.0.0/16' } });
+      const np = find(chartObjects(render(config).files, 'mlflow'), 'NetworkPolicy', 'mlflow-egress');
+      expect(np.spec.policyTypes).toEqual(['Egress']);
+      expect(np.spec.podSelector.matchExpressions[0].values).toEqual(['server', 'migrate', 'gc']);
+      const [dbRule, apis, ...metadata] = np.spec.egress;
+      expect(dbRule).toEqual({ to: [{ ipBlock: { cidr: '10.99.0.0/16' } }], ports: [{ protocol: 'TCP', port: 3307 }] });
+      expect(apis.to[0].ipBlock).toEqual({ cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'] });
+      expect(apis.ports).toEqual([{ protocol: 'TCP', port: 443 }]);
+      expect(metadata.map((m: Manifest) => `${m.to[0].ipBlock.cidr}:${m.ports[0].port}`)).toEqual(['169.254.169.254/32:80', '169.254.169.252/32:988']);
+    });
+
+    test('statefulset egress: the PostgreSQL pods on 5432, selected by the labels the postgres chart uses', () => {
+      const config = statefulset();
+      const np = find(chartObjects(render(config).files, 'mlflow'), 'NetworkPolicy', 'mlflow-egress');
+      expect(np.spec.egress[0]).toEqual({
+        to: [
+          {
+            podSelector: {
+              matchLabels: {
+                'app.kubernetes.io/name': platformNames(config).mlflowDb,
+                'app.kubernetes.io/instance': config.environment,
+                'app.kubernetes.io/component': 'database',
+              },
+            },
+          },
+        ],
+        ports: [{ protocol: 'TCP', port: 5432 }],
+      });
+    });
+
+    test('every pod the egress policy covers carries the labels it selects', () => {
+      const objects = mlflowOf();
+      const np = find(objects, 'NetworkPolicy', 'mlflow-egress');
+      for (const w of workloads(objects)) {
+        const labels = w.kind === 'CronJob' ? w.spec.jobTemplate.spec.template.metadata.labels : w.spec.template.metadata.labels;
+        for (const [k, v] of Object.entries(np.spec.podSelector.matchLabels)) expect(labels[k]).toBe(v);
+        expect(np.spec.podSelector.matchExpressions[0].values).toContain(labels['app.kubernetes.io/component']);
+      }
+    });
+  });
+
+  test('8. security baseline: non-root numeric user, no privilege escalation, drop ALL, seccomp, read-only root, requests and limits', () => {
+    for (const { config } of [{ config: cloudsql() }, { config: statefulset() }]) {
+      const objects = [...chartObjects(render(config).files, 'mlflow'), ...chartObjects(render(config).files, 'tests/mlflow-verify')];
+      for (const w of workloads(objects)) {
+        expect(podSpec(w).securityContext.runAsNonRoot).toBe(true);
+        expect(podSpec(w).securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+        for (const c of containers(w)) {
+          const sc = c.securityContext;
+          expect(sc.runAsNonRoot).toBe(true);
+          expect(Number.isInteger(sc.runAsUser ?? podSpec(w).securityContext.runAsUser)).toBe(true);
+          expect(sc.allowPrivilegeEscalation).toBe(false);
+          expect(sc.capabilities).toEqual({ drop: ['ALL'] });
+          expect(sc.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+          expect(sc.readOnlyRootFilesystem).toBe(true);
+          expect(Object.keys(c.resources.requests).sort()).toEqual(['cpu', 'memory']);
+          expect(Object.keys(c.resources.limits).sort()).toEqual(['cpu', 'memory']);
+          expect(c.image).not.toMatch(/:latest$/);
+        }
+        const mlflowContainer = containers(w).find((c) => c.name !== 'cloud-sql-proxy')!;
+        expect(mlflowContainer.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+        expect(env(mlflowContainer, 'HOME').value).toBe('/tmp');
+      }
+    }
+  });
+
+  describe('9. post-deploy verification', () => {
+    test('is rendered to dist/tests only, in the platform namespace, and exercises every kind of record', () => {
+      const { files } = render(cloudsql());
+      expect(files.some((f) => !f.path.includes('/') && f.content.includes('name: mlflow-verify'))).toBe(false);
+      const objects = chartObjects(files, 'tests/mlflow-verify');
+      const job = find(objects, 'Job', 'mlflow-verify');
+      expect(job.metadata.namespace).toBe('mlflow');
+      const script = container(job, 'verify').command[2];
+      for (const call of ['create_experiment', 'log_param', 'log_metric', 'log_artifact', 'create_registered_model', 'create_model_version', 'get_run', 'download_artifacts', 'get_model_version'])
+        expect(script).toContain(call);
+      expect(script).toContain('sys.exit("MLflow verification FAILED');
+      expect(env(container(job, 'verify'), 'MLFLOW_TRACKING_URI').value).toBe(platformNames(cloudsql()).mlflowUrl);
+    });
+
+    test('its NetworkPolicies open only verify pod -> MLflow server on the MLflow port', () => {
+      const objects = chartObjects(render(cloudsql()).files, 'tests/mlflow-verify');
+      const egress = find(objects, 'NetworkPolicy', 'mlflow-verify-egress');
+      const ingress = find(objects, 'NetworkPolicy', 'mlflow-verify-to-server');
+      expect(egress.spec.egress[0].to[0].podSelector.matchLabels['app.kubernetes.io/component']).toBe('server');
+      expect(ingress.spec.ingress[0].from[0].podSelector.matchLabels['app.kubernetes.io/component']).toBe('verify');
+      expect(ingress.spec.podSelector.matchLabels['app.kubernetes.io/component']).toBe('server');
+    });
+  });
+
+  test('10. garbage collection: a CronJob runs mlflow gc with the configured age, through the proxy, and stops it', () => {
+    const gc = find(mlflowOf({ mlflow: { gcSchedule: '0 4 * * *', gcOlderThan: '14d' } }), 'CronJob', 'mlflow-gc');
+    expect(gc.spec.schedule).toBe('0 4 * * *');
+    expect(gc.spec.concurrencyPolicy).toBe('Forbid');
+    const c = container(gc, 'gc');
+    expect(env(c, 'GC_OLDER_THAN').value).toBe('14d');
+    expect(c.command[2]).toContain('"mlflow", "gc"');
+    expect(c.command[2]).toContain('/quitquitquit');
+    expect(container(gc, 'cloud-sql-proxy').args).toContain('--quitquitquit');
+  });
+
+  test('11. the Deployment and the Service are called mlflow, prefixed only when config says so', () => {
+    expect(deploymentOf(mlflowOf()).metadata.name).toBe('mlflow');
+    expect(find(mlflowOf(), 'Service', 'mlflow').spec.ports[0].port).toBe(5000);
+    const prefixed = mlflowOf({ namePrefix: 'team-a-' });
+    expect(find(prefixed, 'Deployment', 'team-a-mlflow')).toBeDefined();
+    expect(find(prefixed, 'Service', 'team-a-mlflow')).toBeDefined();
+    expect(migrationOf(prefixed).metadata.name).toMatch(/^team-a-mlflow-migrate-/);
+  });
+
+  describe('12. unsafe combinations are rejected with a clear message', () => {
+    test('a plain (non -full) MLflow image', () => {
+      expect(configError({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.9.0' } })).toContain(
+        'mlflow.image: "ghcr.io/mlflow/mlflow:v3.9.0" is not allowed: must be a "-full" tag of ghcr.io/mlflow/mlflow from v3.9.0 on',
+      );
+    });
+
+    test('a -full tag older than the first -full release', () => {
+      expect(configError({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.8.1-full' } })).toMatch(/mlflow\.image: .*earlier releases have no -full image/);
+    });
+
+    test('a proxy flag the configured proxy version lacks', () => {
+      expect(configError({ mlflow: { cloudSqlProxy: { extraArgs: ['--lazy-refresh'] } } })).toContain(
+        'mlflow.cloudSqlProxy.extraArgs[0]: "--lazy-refresh" is not allowed: must be a flag of the configured proxy 2.1.0: it needs cloud-sql-proxy 2.11.0 or newer',
+      );
+    });
+
+    test('an unknown proxy flag, or one the chart sets itself', () => {
+      expect(configError({ mlflow: { cloudSqlProxy: { extraArgs: ['--frobnicate'] } } })).toMatch(/extraArgs\[0\]: "--frobnicate" is not allowed: must be one of the known extra proxy flags: --max-connections, /);
+      expect(configError({ mlflow: { cloudSqlProxy: { extraArgs: ['--private-ip'] } } })).toMatch(/extraArgs\[0\]: "--private-ip" is not allowed: must not be a flag the chart sets itself/);
+    });
+
+    test('a proxy image without a version tag', () => {
+      expect(configError({ mlflow: { cloudSqlProxy: { image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:stable' } } })).toMatch(
+        /mlflow\.cloudSqlProxy\.image: .* must be tagged with a 2\.x proxy version/,
+      );
+    });
+
+    test('allowed hosts that exclude the configured host name or the Service URL', () => {
+      const message = configError({ mlflow: { allowedHosts: ['mlflow.mlflow.svc.cluster.local:5000'] } });
+      expect(message).toContain('mlflow.allowedHosts');
+      expect(message).toContain('must cover "mlflow.ml.example.com"');
+      expect(configError({ mlflow: { allowedHosts: ['*.example.com'] } })).toContain('must cover "mlflow.mlflow.svc.cluster.local:5000"');
+      expect(() => configWith({ mlflow: { allowedHosts: ['*.example.com', '*.svc.cluster.local:5000'] } })).not.toThrow();
+    });
+
+    test('a file or sqlite store cannot be configured at all (so no replica count can meet one)', () => {
+      expect(configError({ database: { mode: 'sqlite' as any } })).toMatch(/database\.mode: "sqlite" is not allowed: must be one of: "cloudsql", "statefulset"/);
+    });
+  });
+});
