@@ -5,6 +5,7 @@
 import { App, Chart, YamlOutputType } from 'cdk8s';
 import type { Config } from '../config/schema';
 import { NamespacesChart, namespacesChartProps } from './namespaces';
+import { GcpChart, gcpChartProps } from './gcp';
 import { MlflowChart, mlflowChartProps } from './mlflow';
 import { MlflowVerifyChart, mlflowVerifyChartProps } from './mlflow-verify';
 import { jupyterChartProps, vscodeChartProps, WorkspacesChart } from './workspaces';
@@ -25,6 +26,7 @@ export function buildApps(config: Config, outdir: string): PlatformApps {
 
   // Apply order: each chart depends on the one before it, which numbers the files in this order.
   const ordered: Chart[] = [new NamespacesChart(main, 'namespaces', namespacesChartProps(config))];
+  ordered.push(new GcpChart(main, 'gcp', gcpChartProps(config)));
   ordered.push(new MlflowChart(main, 'mlflow', mlflowChartProps(config)));
   new MlflowVerifyChart(tests, 'mlflow-verify', mlflowVerifyChartProps(config));
   if (config.database.mode === 'statefulset') {

@@ -15,6 +15,14 @@ export const clusterSchema = z
       .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'must be a UTC time "HH:MM"')
       .default('03:00')
       .describe('Daily maintenance window start (UTC).'),
+    maintenanceWindowHours: z
+      .number()
+      .int('must be a whole number of hours from 4 to 24')
+      .min(4, 'must be a whole number of hours from 4 to 24')
+      .max(24, 'must be a whole number of hours from 4 to 24')
+      .default(4)
+      .describe('Length of the daily maintenance window (GKE needs at least 48 hours in 32 days).'),
+    diskType: z.enum(['pd-balanced', 'pd-ssd', 'pd-standard']).default('pd-balanced').describe('Boot disk type of the nodes.'),
   })
   .prefault({})
   .superRefine((c, ctx) => {
@@ -27,11 +35,11 @@ export const kmsSchema = z
   .strictObject({
     rotationPeriodDays: z
       .number()
-      .int('must be a whole number of days from 1 to 90')
-      .min(1, 'must be a whole number of days from 1 to 90')
-      .max(90, 'must be a whole number of days from 1 to 90')
+      .int('must be a whole number of days from 2 to 90')
+      .min(2, 'must be a whole number of days from 2 to 90')
+      .max(90, 'must be a whole number of days from 2 to 90')
       .default(90)
-      .describe('Automatic rotation period of every key.'),
+      .describe('Automatic rotation period of every key (Cloud KMS needs more than one day; CIS asks for at most 90).'),
     destroyScheduledDays: z
       .number()
       .int('must be a whole number of days from 1 to 120')
@@ -39,6 +47,10 @@ export const kmsSchema = z
       .max(120, 'must be a whole number of days from 1 to 120')
       .default(30)
       .describe('Days a destroyed key version stays recoverable.'),
+    protectionLevel: z
+      .enum(['SOFTWARE', 'HSM'])
+      .default('SOFTWARE')
+      .describe('Where key material lives; fixed when a key is created (changing it means new keys).'),
   })
   .prefault({})
   .describe('Cloud KMS keys (CMEK).');
@@ -47,7 +59,7 @@ export const storageSchema = z
   .strictObject({
     bucket: z
       .string()
-      .regex(/^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$/, 'must be a bucket name: 3-63 lower-case letters, digits, "-" or "_"')
+      .regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, 'must be a bucket name: 3-63 lower-case letters, digits or "-" (it is also the name of a Kubernetes object)')
       .optional()
       .describe('Artifact bucket name. Default: <project id>-mlflow-artifacts.'),
     noncurrentVersionDays: positiveInt().default(30).describe('Days before noncurrent object versions are deleted.'),
@@ -70,7 +82,17 @@ export const monitoringSchema = z
   .strictObject({
     notificationEmail: email.default('ml-platform-alerts@example.com').describe('Email address that receives alerts.'),
     logRetentionDays: z.number().int().min(1, 'must be 1 to 3650 days').max(3650, 'must be 1 to 3650 days').default(30).describe('Retention of the platform log bucket.'),
-    pvcUsageThresholdPercent: z.number().int().min(1).max(99).default(85).describe('PVC usage that raises an alert.'),
+    pvcUsageThresholdPercent: z.number().int().min(1, 'must be a percentage from 1 to 99').max(99, 'must be a percentage from 1 to 99').default(85).describe('PVC usage that raises an alert.'),
+    http5xxPercent: z
+      .number()
+      .min(0.1, 'must be a percentage from 0.1 to 100')
+      .max(100, 'must be a percentage from 0.1 to 100')
+      .default(5)
+      .describe('Share of MLflow responses with a 5xx status, over 5 minutes, that raises an alert.'),
+    containerRestarts: positiveInt().default(3).describe('Restarts of one container within 30 minutes that raise an alert.'),
+    sqlCpuPercent: z.number().int().min(1, 'must be a percentage from 1 to 99').max(99, 'must be a percentage from 1 to 99').default(80).describe('Cloud SQL CPU use that raises an alert.'),
+    sqlDiskPercent: z.number().int().min(1, 'must be a percentage from 1 to 99').max(99, 'must be a percentage from 1 to 99').default(85).describe('Cloud SQL disk use that raises an alert.'),
+    sqlConnections: positiveInt().default(200).describe('Open Cloud SQL connections (backends) that raise an alert.'),
   })
   .prefault({})
   .describe('Alerts, dashboard and logs.');

@@ -1,0 +1,266 @@
+/**
+ * The Google Cloud side of the platform as Config Connector objects: APIs, KMS, the artifact bucket,
+ * Cloud SQL (database mode `cloudsql`), the VPC, the GKE cluster, service accounts, audit logging
+ * and monitoring. This file is applied to a cluster that runs Config Connector (see docs/gcp.md).
+ */
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-27';
+import type { Config } from '../config/schema';
+import { PlatformChart } from './lib/platform-chart';
+import { platformNames, workloadIdentityMember } from './lib/names';
+import { Apis, BASE_APIS, CLOUD_SQL_APIS, SQL_SERVICE_IDENTITY } from './gcp/apis';
+import { CloudSql, CloudSqlProps } from './gcp/cloud-sql';
+import { Cluster, ClusterProps } from './gcp/cluster';
+import { ANNOTATIONS, GcpScope, serviceAgents } from './gcp/common';
+import { Iam, ServiceAccountProps } from './gcp/iam';
+import { Kms, KmsProps } from './gcp/kms';
+import { PlatformLogging, PlatformLoggingProps } from './gcp/logging';
+import { Monitoring, MonitoringProps } from './gcp/monitoring';
+import { Network, NetworkProps } from './gcp/network';
+import { ArtifactBucket, ArtifactBucketProps } from './gcp/storage';
+
+type Scoped<T> = Omit<T, 'scope'>;
+
+export interface GcpChartProps {
+  /** Environment name (instance label). */
+  readonly instance: string;
+  readonly scope: GcpScope;
+  /** Google APIs to enable. */
+  readonly apis: readonly string[];
+  /** Create the Cloud SQL service agent (database mode cloudsql). */
+  readonly cloudSqlServiceIdentity: boolean;
+  readonly kms: Scoped<KmsProps>;
+  readonly bucket: Scoped<ArtifactBucketProps>;
+  /**
+   * The Cloud SQL instance, database and IAM user.
+   * @default - none (in-cluster database)
+   */
+  readonly cloudSql?: Scoped<CloudSqlProps>;
+  readonly network: Scoped<NetworkProps>;
+  readonly cluster: Scoped<ClusterProps>;
+  readonly serviceAccounts: readonly ServiceAccountProps[];
+  readonly logging: Scoped<PlatformLoggingProps>;
+  readonly monitoring: Scoped<MonitoringProps>;
+}
+
+export function gcpChartProps(config: Config): GcpChartProps {
+  const names = platformNames(config);
+  const prefix = config.namePrefix;
+  const cloudsql = config.database.mode === 'cloudsql';
+  const sql = config.database.cloudsql;
+  const scope: GcpScope = {
+    project: config.project.id,
+    projectNumber: config.project.number,
+    region: config.project.region,
+    namespace: names.namespaces.gcp,
+  };
+  if (cloudsql) checkSqlTier(sql.edition, sql.tier);
+  const agents = serviceAgents(config.project.number);
+  const sa = names.serviceAccounts;
+  const kmsKeys = names.kms.keys;
+  const network = {
+    network: `${prefix}mlflow-gke-vpc`,
+    subnet: `${prefix}mlflow-gke-nodes`,
+    podsRange: 'pods',
+    servicesRange: 'services',
+    router: `${prefix}mlflow-gke-router`,
+    nat: `${prefix}mlflow-gke-nat`,
+    privateServicesRange: `${prefix}mlflow-gke-private-services`,
+    globalAddress: names.globalAddress,
+    sslPolicy: names.sslPolicy,
+  };
+  const gpu = config.workspaces.gpu;
+  const watched = [names.namespaces.platform, names.namespaces.workspaces];
+  return {
+    instance: config.environment,
+    scope,
+    apis: [...BASE_APIS, ...(cloudsql ? CLOUD_SQL_APIS : [])],
+    cloudSqlServiceIdentity: cloudsql,
+    kms: {
+      keyRing: names.kms.keyRing,
+      location: names.kms.location,
+      rotationPeriodDays: config.kms.rotationPeriodDays,
+      destroyScheduledDays: config.kms.destroyScheduledDays,
+      protectionLevel: config.kms.protectionLevel,
+      keys: [
+        ...(cloudsql ? [{ name: kmsKeys.sql, users: [{ agent: 'cloud-sql', serviceIdentity: SQL_SERVICE_IDENTITY }] }] : []),
+        { name: kmsKeys.gcs, users: [{ agent: 'storage', email: agents.storage }] },
+        { name: kmsKeys.gkeSecrets, users: [{ agent: 'gke', email: agents.gke }] },
+        // Node boot disks and the persistent disks of the CMEK StorageClass: both made by Compute Engine.
+        { name: kmsKeys.disk, users: [{ agent: 'compute', email: agents.compute }] },
+      ],
+    },
+    bucket: {
+      name: names.bucket,
+      location: config.project.region,
+      kmsKey: kmsKeys.gcs,
+      noncurrentVersionDays: config.storage.noncurrentVersionDays,
+      abortIncompleteUploadDays: config.storage.abortIncompleteUploadDays,
+      softDeleteDays: config.storage.softDeleteDays,
+      ageRules: config.storage.ageRules,
+      access: [
+        { serviceAccount: sa.mlflow.accountId, role: 'roles/storage.objectUser' },
+        // Backups only add objects; a compromised backup job cannot delete or read earlier dumps.
+        ...(cloudsql ? [] : [{ serviceAccount: sa.dbBackup.accountId, role: 'roles/storage.objectCreator' }]),
+      ],
+    },
+    cloudSql: cloudsql
+      ? {
+          instance: names.cloudSql.instance,
+          databaseVersion: sql.version,
+          edition: sql.edition,
+          tier: sql.tier,
+          availability: sql.availability,
+          diskSizeGb: sql.diskSizeGb,
+          backupRetentionCount: sql.backupRetentionCount,
+          pointInTimeRecoveryDays: sql.pointInTimeRecoveryDays,
+          // Two hours before maintenance, so a fresh backup exists when it starts.
+          backupStartTime: `${String((sql.maintenanceHour + 22) % 24).padStart(2, '0')}:00`,
+          maintenanceDay: sql.maintenanceDay,
+          maintenanceHour: sql.maintenanceHour,
+          network: network.network,
+          allocatedIpRange: network.privateServicesRange,
+          kmsKey: kmsKeys.sql,
+          database: names.cloudSql.database,
+          iamUser: { objectName: sa.mlflow.accountId, userName: names.cloudSql.iamUser },
+        }
+      : undefined,
+    network: {
+      names: network,
+      subnetCidr: config.network.subnetCidr,
+      podsCidr: config.network.podsCidr,
+      servicesCidr: config.network.servicesCidr,
+      flowLogSampling: config.network.flowLogSampling,
+      privateServicesCidr: cloudsql ? config.network.privateServicesCidr : undefined,
+    },
+    cluster: {
+      name: names.cluster,
+      releaseChannel: config.cluster.releaseChannel,
+      zones: config.project.zones,
+      network: network.network,
+      subnet: network.subnet,
+      podsRange: network.podsRange,
+      servicesRange: network.servicesRange,
+      masterCidr: config.network.masterCidr,
+      authorizedNetworks: config.network.authorizedNetworks,
+      workloadPool: names.workloadIdentityPool,
+      secretsKeyPath: names.kms.keyPath('gkeSecrets'),
+      bootDiskKey: kmsKeys.disk,
+      nodeServiceAccount: sa.nodes.accountId,
+      maintenanceStart: config.cluster.maintenanceStartTime,
+      maintenanceHours: config.cluster.maintenanceWindowHours,
+      pools: [
+        {
+          name: `${names.cluster}-general`,
+          machineType: config.cluster.machineType,
+          diskSizeGb: config.cluster.diskSizeGb,
+          diskType: config.cluster.diskType,
+          minNodes: config.cluster.minNodes,
+          maxNodes: config.cluster.maxNodes,
+        },
+        ...(gpu.enabled
+          ? [
+              {
+                // The accelerator is part of the name: another type is another pool.
+                name: `${names.cluster}-${gpu.acceleratorType.replace(/^nvidia-/, '')}`,
+                machineType: gpu.machineType,
+                diskSizeGb: config.cluster.diskSizeGb,
+                diskType: config.cluster.diskType,
+                minNodes: 0,
+                maxNodes: gpu.maxNodes,
+                total: true,
+                gpu: { type: gpu.acceleratorType, count: gpu.count },
+              },
+            ]
+          : []),
+      ],
+    },
+    serviceAccounts: [
+      {
+        accountId: sa.mlflow.accountId,
+        displayName: 'MLflow tracking server',
+        description: 'Artifacts in the MLflow bucket and, in cloudsql mode, the metadata database',
+        projectRoles: cloudsql ? ['roles/cloudsql.client', 'roles/cloudsql.instanceUser'] : [],
+        workloadIdentityMember: workloadIdentityMember(names, sa.mlflow.kubernetes!),
+      },
+      ...(cloudsql
+        ? []
+        : [
+            {
+              accountId: sa.dbBackup.accountId,
+              displayName: 'MLflow database backup',
+              description: 'Writes pg_dump backups of the in-cluster database to the artifact bucket',
+              workloadIdentityMember: workloadIdentityMember(names, sa.dbBackup.kubernetes!),
+            },
+          ]),
+      {
+        accountId: sa.nodes.accountId,
+        displayName: 'GKE nodes',
+        description: 'Identity of the GKE nodes: logs, metrics and nothing else',
+        projectRoles: ['roles/container.defaultNodeServiceAccount'],
+      },
+    ],
+    logging: {
+      prefix,
+      retentionDays: config.monitoring.logRetentionDays,
+      namespaces: watched,
+      clusterName: names.cluster,
+    },
+    monitoring: {
+      prefix,
+      notificationEmail: config.monitoring.notificationEmail,
+      clusterName: names.cluster,
+      platformNamespace: names.namespaces.platform,
+      namespaces: watched,
+      mlflowHost: config.edge.enabled ? names.mlflowHost : undefined,
+      cloudSqlDatabaseId: cloudsql ? `${config.project.id}:${names.cloudSql.instance}` : undefined,
+      thresholds: {
+        http5xxPercent: config.monitoring.http5xxPercent,
+        containerRestarts: config.monitoring.containerRestarts,
+        sqlCpuPercent: config.monitoring.sqlCpuPercent,
+        sqlDiskPercent: config.monitoring.sqlDiskPercent,
+        sqlConnections: config.monitoring.sqlConnections,
+        pvcUsagePercent: config.monitoring.pvcUsageThresholdPercent,
+      },
+    },
+  };
+}
+
+/** Enterprise Plus runs only on performance-optimized tiers, and Enterprise only on the others. */
+function checkSqlTier(edition: string, tier: string): void {
+  const perfOptimized = tier.startsWith('db-perf-optimized-');
+  if (edition === 'ENTERPRISE_PLUS' && !perfOptimized)
+    throw new Error(`database.cloudsql.tier: "${tier}" is not allowed: must be a db-perf-optimized-N-* tier while database.cloudsql.edition is ENTERPRISE_PLUS`);
+  if (edition === 'ENTERPRISE' && perfOptimized)
+    throw new Error(`database.cloudsql.tier: "${tier}" is not allowed: must not be a db-perf-optimized tier while database.cloudsql.edition is ENTERPRISE (use db-custom-CPUS-MEMORY_MB)`);
+}
+
+export class GcpChart extends PlatformChart {
+  constructor(scope: Construct, id: string, props: GcpChartProps) {
+    // No chart namespace: the Namespace itself is cluster-scoped; every object sets its namespace.
+    super(scope, id, { instance: props.instance });
+    const s = props.scope;
+    const ns = new k8s.KubeNamespace(this, 'namespace', {
+      metadata: {
+        name: s.namespace,
+        annotations: {
+          [ANNOTATIONS.projectId]: s.project,
+          // Deleting the namespace would delete every object in it, and with them the GCP resources not abandoned.
+          [ANNOTATIONS.fluxPrune]: 'disabled',
+        },
+      },
+    });
+    const parts: Construct[] = [
+      new Apis(this, 'apis', { scope: s, apis: props.apis, cloudSqlServiceIdentity: props.cloudSqlServiceIdentity }),
+      new Iam(this, 'iam', { scope: s, serviceAccounts: props.serviceAccounts }),
+      new Kms(this, 'kms', { scope: s, ...props.kms }),
+      new Network(this, 'network', { scope: s, ...props.network }),
+      new ArtifactBucket(this, 'storage', { scope: s, ...props.bucket }),
+      ...(props.cloudSql ? [new CloudSql(this, 'cloud-sql', { scope: s, ...props.cloudSql })] : []),
+      new Cluster(this, 'cluster', { scope: s, ...props.cluster }),
+      new PlatformLogging(this, 'logging', { scope: s, ...props.logging }),
+      new Monitoring(this, 'monitoring', { scope: s, ...props.monitoring }),
+    ];
+    parts.forEach((p) => p.node.addDependency(ns));
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Google service accounts and their grants. Every grant is an additive IAMPolicyMember (never an
+ * authoritative IAMPolicy, which would wipe bindings made elsewhere); Workload Identity bindings name
+ * exactly the Kubernetes ServiceAccounts the other charts render, taken from the shared names.
+ */
+import { Construct } from 'constructs';
+import { IamPolicyMember, IamServiceAccount } from '../../imports/iam.cnrm.cloud.google.com';
+import { GcpScope, kccMetadata, roleSlug } from './common';
+
+export const WORKLOAD_IDENTITY_USER = 'roles/iam.workloadIdentityUser';
+
+export interface ServiceAccountProps {
+  /** Account id, also the object name. */
+  readonly accountId: string;
+  readonly displayName: string;
+  readonly description: string;
+  /**
+   * Project-level roles (for services without resource-level IAM, such as Cloud SQL).
+   * @default - none
+   */
+  readonly projectRoles?: readonly string[];
+  /**
+   * Workload Identity member allowed to act as this account, `serviceAccount:<pool>[<ns>/<ksa>]`.
+   * @default - no Kubernetes ServiceAccount may use it
+   */
+  readonly workloadIdentityMember?: string;
+}
+
+export interface IamProps {
+  readonly scope: GcpScope;
+  readonly serviceAccounts: readonly ServiceAccountProps[];
+}
+
+export class Iam extends Construct {
+  constructor(scope: Construct, id: string, props: IamProps) {
+    super(scope, id);
+    const s = props.scope;
+    for (const sa of props.serviceAccounts) {
+      // Recreating an account under the same id gives it a new identity: every binding to it breaks.
+      const account = new IamServiceAccount(this, sa.accountId, {
+        metadata: kccMetadata(s, sa.accountId, { stateful: true }),
+        spec: { displayName: sa.displayName, description: sa.description },
+      });
+      for (const role of sa.projectRoles ?? []) {
+        new IamPolicyMember(this, `${sa.accountId}-${roleSlug(role)}`, {
+          metadata: kccMetadata(s, `${sa.accountId}-${roleSlug(role)}`),
+          spec: {
+            resourceRef: { kind: 'Project', external: `projects/${s.project}` },
+            role,
+            memberFrom: { serviceAccountRef: { name: account.name } },
+          },
+        });
+      }
+      if (sa.workloadIdentityMember) {
+        new IamPolicyMember(this, `${sa.accountId}-workload-identity`, {
+          metadata: kccMetadata(s, `${sa.accountId}-workload-identity`),
+          spec: {
+            resourceRef: { kind: 'IAMServiceAccount', name: account.name },
+            role: WORKLOAD_IDENTITY_USER,
+            member: sa.workloadIdentityMember,
+          },
+        });
+      }
+    }
+  }
+}
