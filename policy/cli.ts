@@ -1,0 +1,93 @@
+/**
+ * `npm run check [-- PATH... | -] [--format text|json] [--external Kind/namespace/name]
+ * [--external-namespace NAME] [--config FILE]`: the policy gate over rendered (or overlaid) YAML.
+ * Exit status 0 when there is no error (warnings allowed), 1 on any error, 2 on bad usage or input.
+ */
+import { ConfigError, loadConfig } from '../config/load';
+import { checkObjects } from './check';
+import { InputError, loadPaths } from './load';
+import { formatJson, formatText, summarize } from './report';
+
+export interface CheckCliOptions {
+  readonly paths: string[];
+  readonly format: 'text' | 'json';
+  readonly externalObjects: string[];
+  readonly externalNamespaces: string[];
+  readonly config?: string;
+}
+
+const USAGE =
+  'usage: npm run check -- [PATH... | -] [--format text|json] [--external Kind/namespace/name] [--external-namespace NAME] [--config FILE]';
+
+export class UsageError extends Error {}
+
+export function parseCheckArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): CheckCliOptions {
+  const paths: string[] = [];
+  const externalObjects: string[] = [];
+  const externalNamespaces: string[] = [];
+  let format: 'text' | 'json' = 'text';
+  let config = env.MLFLOW_GKE_CONFIG || undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '-' || !arg.startsWith('-')) {
+      paths.push(arg);
+      continue;
+    }
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const value = () => {
+      const v = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+      if (v === undefined || v === '') throw new UsageError(`check: ${flag} needs a value\n${USAGE}`);
+      return v;
+    };
+    const list = () => value().split(',').map((s) => s.trim()).filter(Boolean);
+    if (flag === '--format' || flag === '-f') {
+      const v = value();
+      if (v !== 'text' && v !== 'json') throw new UsageError(`check: --format "${v}" is not allowed: text or json`);
+      format = v;
+    } else if (flag === '--external') {
+      for (const ref of list()) {
+        const parts = ref.split('/');
+        if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === ''))
+          throw new UsageError(`check: --external "${ref}" is not allowed: Kind/namespace/name (namespaced) or Kind/name (cluster-scoped); * matches any segment`);
+        externalObjects.push(ref);
+      }
+    } else if (flag === '--external-namespace') externalNamespaces.push(...list());
+    else if (flag === '--config' || flag === '-c') config = value();
+    else if (flag === '--help' || flag === '-h') throw new UsageError(USAGE);
+    else throw new UsageError(`check: unknown argument "${arg}"\n${USAGE}`);
+  }
+  return { paths: paths.length > 0 ? paths : ['dist'], format, externalObjects, externalNamespaces, config };
+}
+
+export interface CliIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly stdin?: () => string;
+}
+
+export function runCheck(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, io: CliIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }): number {
+  try {
+    const options = parseCheckArgs(argv, env);
+    const externalNamespaces = [...options.externalNamespaces];
+    // The config's external namespaces exist outside the render by definition.
+    if (options.config) externalNamespaces.push(...loadConfig(options.config).namespaces.external);
+    const loaded = loadPaths(options.paths, io.stdin);
+    const findings = [...loaded.problems, ...checkObjects(loaded.objects, { external: { namespaces: externalNamespaces, objects: options.externalObjects } })];
+    const summary = summarize(findings, loaded.objects.length, loaded.files.length);
+    io.out(options.format === 'json' ? formatJson(findings, summary) : formatText(findings, summary));
+    return summary.errors > 0 ? 1 : 0;
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof InputError) {
+      io.err(`${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      io.err(`${error.problems.join('\n')}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+if (require.main === module) process.exitCode = runCheck(process.argv.slice(2));

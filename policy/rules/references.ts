@@ -1,0 +1,215 @@
+/**
+ * Reference integrity: everything an object names resolves in the checked set, or is declared
+ * external (`--external Kind/namespace/name`, `--external-namespace`, or for Secrets created out of
+ * band the `policy.mlflow-gke.io/external-secrets` annotation on the referencing object).
+ */
+import { EXTERNAL_SECRETS_ANNOTATION, isClusterScoped, PodTemplate, PolicySet, workContainers } from '../model';
+import type { Json, Rule, SourceObject, Violation } from '../types';
+
+export interface Reference {
+  readonly object: SourceObject;
+  readonly kind: 'ConfigMap' | 'Secret' | 'PersistentVolumeClaim' | 'ServiceAccount';
+  readonly namespace: string;
+  readonly name: string;
+  readonly path: string;
+  readonly key?: string;
+  readonly keyPath?: string;
+}
+
+/** Every ConfigMap, Secret, PVC and ServiceAccount a pod template names, optional ones excluded. */
+export function templateReferences(t: PodTemplate): Reference[] {
+  const out: Reference[] = [];
+  const add = (kind: Reference['kind'], name: unknown, path: string, optional?: unknown, key?: unknown, keyPath?: string) => {
+    if (typeof name !== 'string' || name === '' || optional === true) return;
+    out.push({ object: t.object, kind, namespace: t.namespace, name, path, key: typeof key === 'string' ? key : undefined, keyPath });
+  };
+  const s = t.spec;
+  (s.volumes ?? []).forEach((v: Json, i: number) => {
+    const at = `${t.specPath}.volumes[${i}]`;
+    add('ConfigMap', v?.configMap?.name, `${at}.configMap.name`, v?.configMap?.optional);
+    add('Secret', v?.secret?.secretName, `${at}.secret.secretName`, v?.secret?.optional);
+    add('PersistentVolumeClaim', v?.persistentVolumeClaim?.claimName, `${at}.persistentVolumeClaim.claimName`);
+    (v?.projected?.sources ?? []).forEach((src: Json, j: number) => {
+      add('ConfigMap', src?.configMap?.name, `${at}.projected.sources[${j}].configMap.name`, src?.configMap?.optional);
+      add('Secret', src?.secret?.name, `${at}.projected.sources[${j}].secret.name`, src?.secret?.optional);
+    });
+  });
+  for (const c of workContainers(t)) {
+    (c.container.env ?? []).forEach((e: Json, i: number) => {
+      const at = `${c.path}.env[${i}].valueFrom`;
+      const cm = e?.valueFrom?.configMapKeyRef;
+      const sec = e?.valueFrom?.secretKeyRef;
+      add('ConfigMap', cm?.name, `${at}.configMapKeyRef.name`, cm?.optional, cm?.key, `${at}.configMapKeyRef.key`);
+      add('Secret', sec?.name, `${at}.secretKeyRef.name`, sec?.optional, sec?.key, `${at}.secretKeyRef.key`);
+    });
+    (c.container.envFrom ?? []).forEach((e: Json, i: number) => {
+      add('ConfigMap', e?.configMapRef?.name, `${c.path}.envFrom[${i}].configMapRef.name`, e?.configMapRef?.optional);
+      add('Secret', e?.secretRef?.name, `${c.path}.envFrom[${i}].secretRef.name`, e?.secretRef?.optional);
+    });
+  }
+  (s.imagePullSecrets ?? []).forEach((p: Json, i: number) => add('Secret', p?.name, `${t.specPath}.imagePullSecrets[${i}].name`));
+  const sa = s.serviceAccountName ?? s.serviceAccount;
+  // Every namespace has a `default` ServiceAccount.
+  if (sa !== 'default') add('ServiceAccount', sa, `${t.specPath}.${s.serviceAccountName !== undefined ? 'serviceAccountName' : 'serviceAccount'}`);
+  return out;
+}
+
+/** Secret references held by objects other than pods. */
+function otherSecretReferences(o: SourceObject): Reference[] {
+  const m = o.manifest;
+  const ns = m.metadata?.namespace ?? '';
+  const out: Reference[] = [];
+  if (m.kind === 'Ingress')
+    (m.spec?.tls ?? []).forEach((tls: Json, i: number) => {
+      if (tls?.secretName) out.push({ object: o, kind: 'Secret', namespace: ns, name: tls.secretName, path: `spec.tls[${i}].secretName` });
+    });
+  if (m.kind === 'BackendConfig' && m.spec?.iap?.oauthclientCredentials?.secretName)
+    out.push({ object: o, kind: 'Secret', namespace: ns, name: m.spec.iap.oauthclientCredentials.secretName, path: 'spec.iap.oauthclientCredentials.secretName' });
+  return out;
+}
+
+/** Secrets a referencing object declares as created out of band. */
+export function declaredExternalSecrets(o: SourceObject): Set<string> {
+  const value = o.manifest.metadata?.annotations?.[EXTERNAL_SECRETS_ANNOTATION];
+  return new Set(
+    String(value ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+}
+
+function allReferences(set: PolicySet): Reference[] {
+  return [...set.templates.flatMap(templateReferences), ...set.objects.flatMap(otherSecretReferences)];
+}
+
+const LABEL: Record<Reference['kind'], string> = { ConfigMap: 'configmap', Secret: 'secret', PersistentVolumeClaim: 'pvc', ServiceAccount: 'service-account' };
+
+function referenceRule(kind: Reference['kind'], severity: 'error' | 'warning', requires: string, sources: Rule['sources']): Rule {
+  return {
+    id: `references.${LABEL[kind]}`,
+    severity,
+    requires,
+    sources,
+    check: function* (set) {
+      for (const r of allReferences(set)) {
+        if (r.kind !== kind || set.resolves(kind, r.namespace, r.name)) continue;
+        if (kind === 'Secret' && declaredExternalSecrets(r.object).has(r.name)) continue;
+        yield {
+          object: r.object,
+          path: r.path,
+          message: `${kind} ${r.namespace}/${r.name} is not in the checked set`,
+          fix:
+            kind === 'Secret'
+              ? `create it out of band and declare it: annotation ${EXTERNAL_SECRETS_ANNOTATION}: "${r.name}" on this object, or --external Secret/${r.namespace}/${r.name}`
+              : `add the ${kind} to the set, fix the name, or declare it: --external ${kind}/${r.namespace}/${r.name}`,
+        };
+      }
+    },
+  };
+}
+
+function* missingTarget(set: PolicySet, o: SourceObject, kind: string, name: unknown, path: string): Iterable<Violation> {
+  if (typeof name !== 'string' || name === '') return;
+  const ns = o.manifest.metadata?.namespace ?? '';
+  if (!set.resolves(kind, ns, name))
+    yield { object: o, path, message: `${kind} ${ns}/${name} is not in the checked set`, fix: `add the ${kind}, fix the name, or declare it: --external ${kind}/${ns}/${name}` };
+}
+
+export const referenceRules: Rule[] = [
+  {
+    id: 'objects.namespace',
+    severity: 'warning',
+    requires: 'Every namespaced object names its namespace explicitly, and not `default`.',
+    sources: ['kube-linter'],
+    check: function* (set) {
+      for (const o of set.objects) {
+        if (isClusterScoped(String(o.manifest.kind))) continue;
+        const ns = o.manifest.metadata?.namespace;
+        if (!ns || ns === 'default')
+          yield { object: o, path: 'metadata.namespace', message: ns ? 'object lives in the default namespace' : 'namespaced object has no namespace', fix: 'set metadata.namespace to a dedicated namespace' };
+      }
+    },
+  },
+  {
+    id: 'references.namespace',
+    severity: 'error',
+    requires: "A namespaced object's namespace is a Namespace in the set or declared external (`--external-namespace`, or `namespaces.external` of the `--config` file).",
+    sources: ['mlflow-gke design'],
+    check: function* (set) {
+      for (const o of set.objects) {
+        const ns = o.manifest.metadata?.namespace;
+        if (!ns || isClusterScoped(String(o.manifest.kind))) continue;
+        if (!set.resolves('Namespace', '', ns))
+          yield { object: o, path: 'metadata.namespace', message: `namespace ${ns} is not in the checked set`, fix: `add the Namespace, or declare it: --external-namespace ${ns}` };
+      }
+    },
+  },
+  referenceRule('ConfigMap', 'error', 'Every ConfigMap a pod mounts or reads (not marked optional) is in the set or declared external.', ['kube-linter']),
+  {
+    id: 'references.configmap-key',
+    severity: 'error',
+    requires: 'Every key read with configMapKeyRef exists in the ConfigMap when that ConfigMap is in the set.',
+    sources: ['kube-linter'],
+    check: function* (set) {
+      for (const r of allReferences(set)) {
+        if (r.kind !== 'ConfigMap' || !r.key || !r.keyPath) continue;
+        const cm = set.find('ConfigMap', r.namespace, r.name)?.manifest;
+        if (cm && !(r.key in (cm.data ?? {})) && !(r.key in (cm.binaryData ?? {})))
+          yield { object: r.object, path: r.keyPath, message: `ConfigMap ${r.namespace}/${r.name} has no key ${r.key}`, fix: `use one of: ${Object.keys({ ...cm.data, ...cm.binaryData }).join(', ') || '(none)'}` };
+      }
+    },
+  },
+  referenceRule(
+    'Secret',
+    'warning',
+    'Every Secret referenced (pods, Ingress TLS, BackendConfig IAP) is in the set or declared external; Secrets are created out of band, so an undeclared one is a warning.',
+    ['kube-linter', 'mlflow-gke design'],
+  ),
+  referenceRule('PersistentVolumeClaim', 'error', 'Every PersistentVolumeClaim a pod mounts is in the set or declared external (StatefulSet claim templates need no entry).', ['mlflow-gke design']),
+  referenceRule('ServiceAccount', 'error', 'Every ServiceAccount a pod runs as (other than `default`) is in the set or declared external.', ['kube-linter']),
+  {
+    id: 'references.statefulset-service',
+    severity: 'error',
+    requires: "A StatefulSet's serviceName names a headless Service (clusterIP: None) in the set or declared external.",
+    sources: ['kube-score'],
+    check: function* (set) {
+      for (const o of set.ofKind('StatefulSet')) {
+        const name = o.manifest.spec?.serviceName;
+        if (!name) continue;
+        const ns = o.manifest.metadata?.namespace ?? '';
+        const svc = set.find('Service', ns, name);
+        if (svc && svc.manifest.spec?.clusterIP !== 'None')
+          yield { object: o, path: 'spec.serviceName', message: `Service ${ns}/${name} is not headless`, fix: `set clusterIP: None on Service ${name}` };
+        else if (!svc) yield* missingTarget(set, o, 'Service', name, 'spec.serviceName');
+      }
+    },
+  },
+  {
+    id: 'references.ingress-service',
+    severity: 'error',
+    requires: 'Every Service an Ingress routes to is in the set or declared external.',
+    sources: ['kube-score'],
+    check: function* (set) {
+      for (const o of set.ofKind('Ingress')) {
+        const spec = o.manifest.spec ?? {};
+        yield* missingTarget(set, o, 'Service', spec.defaultBackend?.service?.name, 'spec.defaultBackend.service.name');
+        for (const [i, rule] of (spec.rules ?? []).entries())
+          for (const [j, p] of (rule?.http?.paths ?? []).entries())
+            yield* missingTarget(set, o, 'Service', p?.backend?.service?.name, `spec.rules[${i}].http.paths[${j}].backend.service.name`);
+      }
+    },
+  },
+  {
+    id: 'references.scale-target',
+    severity: 'error',
+    requires: "A HorizontalPodAutoscaler's scaleTargetRef is in the set or declared external.",
+    sources: ['kube-score'],
+    check: function* (set) {
+      for (const o of set.ofKind('HorizontalPodAutoscaler')) {
+        const ref = o.manifest.spec?.scaleTargetRef ?? {};
+        if (ref.kind) yield* missingTarget(set, o, ref.kind, ref.name, 'spec.scaleTargetRef.name');
+      }
+    },
+  },
+];
