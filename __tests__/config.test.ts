@@ -161,3 +161,16 @@ describe('bad config input stops with one precise line per problem', () => {
     expect(problemsOf('- a\n- b\n', 'list.yaml')[0]).toMatch(/list\.yaml: top level is a list; expected a mapping of config fields/);
   });
 });
+
+describe('image references', () => {
+  const { imageProblem, imageTag } = require('../config/schema/primitives');
+  test.each([
+    ['postgres:16', '16'],
+    ['localhost:5000/team/tool:1.2', '1.2'],
+    ['us-docker.pkg.dev/p/repo/img:v3.9.0-full', 'v3.9.0-full'],
+    ['ghcr.io/mlflow/mlflow:v3.9.0-full@sha256:' + 'a'.repeat(64), 'v3.9.0-full'],
+  ])('%s is accepted with tag %s (a registry port is never taken for a tag)', (ref, tag) => {
+    expect(imageProblem(ref)).toBeUndefined();
+    expect(imageTag(ref)).toBe(tag);
+  });
+});

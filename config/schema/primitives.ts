@@ -89,7 +89,7 @@ export const image = z.string().superRefine((value, ctx) => {
 });
 
 const IMAGE =
-  /^(?<repo>[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*)(:(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:[a-f0-9]{64})?$/;
+  /^(?<repo>[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+(?=\/))?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*)(:(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:[a-f0-9]{64})?$/;
 
 export function imageProblem(value: string): string | undefined {
   const m = IMAGE.exec(value);
