@@ -104,7 +104,7 @@ describe('bad config input stops with one precise line per problem', () => {
     ['a zero CPU', withChange((c) => (c.mlflow = { resources: { requests: { cpu: '0m' } } })), /mlflow\.resources\.requests\.cpu: "0m" is not allowed: must be a positive CPU quantity/],
     ['a limit below its request', withChange((c) => (c.mlflow = { resources: { requests: { memory: '4Gi' }, limits: { memory: '1Gi' } } })), /mlflow\.resources\.limits\.memory: "1Gi" is not allowed: must be at least the memory request \(4Gi\)/],
     ['an unknown database mode', withChange((c) => (c.database = { mode: 'mysql' })), /database\.mode: "mysql" is not allowed: must be one of: "cloudsql", "statefulset"/],
-    ['a key rotation longer than 90 days', withChange((c) => (c.kms = { rotationPeriodDays: 365 })), /kms\.rotationPeriodDays: 365 is not allowed: must be a whole number of days from 1 to 90/],
+    ['a key rotation longer than 90 days', withChange((c) => (c.kms = { rotationPeriodDays: 365 })), /kms\.rotationPeriodDays: 365 is not allowed: must be a whole number of days from 2 to 90/],
     ['a user name that is not a DNS label', withChange((c) => (c.workspaces = { users: [{ name: 'Ana_B', email: 'ana@example.com' }] })), /workspaces\.users\[0\]\.name: "Ana_B" is not allowed: must be a DNS label/],
     ['a duplicate user name', withChange((c) => (c.workspaces = { users: [{ name: 'ana', email: 'a@example.com' }, { name: 'ana', email: 'b@example.com' }] })), /workspaces\.users\[1\]\.name: "ana" is not allowed: must be unique; users\[0\] has the same name/],
     ['more minimum than maximum replicas', withChange((c) => (c.mlflow = { replicas: 5, maxReplicas: 3 })), /mlflow\.maxReplicas: 3 is not allowed: must be at least replicas \(5\)/],
