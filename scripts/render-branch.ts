@@ -110,7 +110,14 @@ export function commitFiles(repo: string, branch: string, files: readonly Render
   try {
     // A private index: the repository's own index and working tree stay as they are.
     const env = { ...process.env, GIT_INDEX_FILE: path.join(scratch, 'index') };
-    const entries = files.map((f) => `100644 ${git(repo, ['hash-object', '-w', '--stdin'], { input: f.content })}\t${f.path}`);
+    // One hash-object for all files: spawning git per file dominates the run time otherwise.
+    const paths = files.map((f, i) => {
+      const file = path.join(scratch, `blob-${i}`);
+      fs.writeFileSync(file, f.content);
+      return file;
+    });
+    const blobs = files.length === 0 ? [] : git(repo, ['hash-object', '-w', '--stdin-paths'], { input: `${paths.join('\n')}\n` }).split('\n');
+    const entries = files.map((f, i) => `100644 ${blobs[i]}\t${f.path}`);
     git(repo, ['update-index', '--add', '--index-info'], { input: `${entries.join('\n')}\n`, env });
     tree = git(repo, ['write-tree'], { env });
   } finally {
@@ -141,7 +148,12 @@ export function configFiles(configDir: string): string[] {
     .map((f) => path.join(configDir, f));
 }
 
-export function renderBranches(options: RenderBranchOptions): BranchResult[] {
+/** Renders one config file into the branch layout. */
+export function renderConfigFile(file: string): RenderedFile[] {
+  return branchLayout(renderPlatform(loadConfig(file)));
+}
+
+export function renderBranches(options: RenderBranchOptions, render: (configFile: string) => RenderedFile[] = renderConfigFile): BranchResult[] {
   const repo = git(options.repo, ['rev-parse', '--show-toplevel']);
   const configDir = options.configDir ?? path.join(repo, 'config');
   const prefix = options.prefix ?? 'rendered/';
@@ -155,7 +167,7 @@ export function renderBranches(options: RenderBranchOptions): BranchResult[] {
     const env = path.basename(file).replace(/\.ya?ml$/, '');
     const branch = `${prefix}${env}`;
     git(repo, ['check-ref-format', '--branch', branch]);
-    return { env, branch, file, layout: branchLayout(renderPlatform(loadConfig(file))) };
+    return { env, branch, file, layout: render(file) };
   });
 
   return renders.map(({ env, branch, file, layout }) => {
