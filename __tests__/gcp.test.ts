@@ -1,0 +1,342 @@
+import { Testing } from 'cdk8s';
+import type { Config } from '../config/schema';
+import { GcpChart, gcpChartProps } from '../charts/gcp';
+import { platformNames, workloadIdentityMember } from '../charts/lib/names';
+import { configsUnderTest, configWith, DeepPartial, find, Manifest } from './support/render';
+import type { ConfigInput } from '../config/schema';
+import { StrictValidator } from './support/schemas';
+
+function synth(config: Config): Manifest[] {
+  return Testing.synth(new GcpChart(Testing.app(), 'gcp', gcpChartProps(config)));
+}
+
+const cloudsql = () => configWith({ database: { mode: 'cloudsql' } });
+const statefulset = () => configWith({ database: { mode: 'statefulset' } });
+const gpu = () => configWith({ database: { mode: 'cloudsql' }, workspaces: { gpu: { enabled: true, acceleratorType: 'nvidia-l4', machineType: 'g2-standard-8', count: 1, maxNodes: 3 } } });
+const kcc = (objects: Manifest[]) => objects.filter((o) => String(o.apiVersion).includes('.cnrm.cloud.google.com/'));
+const ofKind = (objects: Manifest[], kind: string) => objects.filter((o) => o.kind === kind);
+const rejects = (overrides: DeepPartial<ConfigInput>) => () => gcpChartProps(configWith(overrides));
+
+/** GCP resources that hold data or are hard to recreate. */
+const STATEFUL_KINDS = [
+  'Service',
+  'ServiceIdentity',
+  'KMSKeyRing',
+  'KMSCryptoKey',
+  'StorageBucket',
+  'SQLInstance',
+  'SQLDatabase',
+  'SQLUser',
+  'ComputeNetwork',
+  'ComputeSubnetwork',
+  'ComputeAddress',
+  'ServiceNetworkingConnection',
+  'ContainerCluster',
+  'ContainerNodePool',
+  'IAMServiceAccount',
+  'LoggingLogBucket',
+];
+
+describe('gcp chart', () => {
+  test.each([
+    ['cloudsql', cloudsql],
+    ['statefulset', statefulset],
+    ['cloudsql with gpu', gpu],
+  ])('renders the same objects as the snapshot (%s)', (_name, config) => {
+    expect(synth(config())).toMatchSnapshot();
+  });
+
+  test.each([
+    ...configsUnderTest().map((c) => [c.name, () => c.config] as const),
+    ['statefulset', statefulset] as const,
+    ['cloudsql with gpu', gpu] as const,
+  ])('every object validates strictly against its CRD or Kubernetes schema (%s)', (_name, config) => {
+    expect(new StrictValidator().validate(synth(config()))).toEqual([]);
+  });
+
+  describe('1. APIs and identities', () => {
+    test('enables every API the platform uses; Cloud SQL APIs and its service identity only in cloudsql mode', () => {
+      const sql = ofKind(synth(cloudsql()), 'Service').map((o) => o.metadata.name);
+      expect(sql).toEqual(expect.arrayContaining(['compute.googleapis.com', 'container.googleapis.com', 'cloudkms.googleapis.com', 'storage.googleapis.com', 'monitoring.googleapis.com', 'logging.googleapis.com', 'iam.googleapis.com', 'iamcredentials.googleapis.com', 'sqladmin.googleapis.com', 'servicenetworking.googleapis.com', 'iap.googleapis.com']));
+      for (const s of ofKind(synth(cloudsql()), 'Service')) expect(s.spec.projectRef).toEqual({ external: 'mlflow-gke-example' });
+      const sts = ofKind(synth(statefulset()), 'Service').map((o) => o.metadata.name);
+      expect(sts).not.toContain('sqladmin.googleapis.com');
+      expect(sts).not.toContain('servicenetworking.googleapis.com');
+      expect(ofKind(synth(cloudsql()), 'ServiceIdentity').map((o) => o.metadata.name)).toEqual(['sqladmin.googleapis.com']);
+      expect(ofKind(synth(statefulset()), 'ServiceIdentity')).toEqual([]);
+    });
+  });
+
+  describe('2. KMS', () => {
+    test('one ring in the region and one key per use, rotating within 90 days, destruction delayed', () => {
+      const config = configWith({ database: { mode: 'cloudsql' }, kms: { rotationPeriodDays: 30, destroyScheduledDays: 45 } });
+      const objects = synth(config);
+      const names = platformNames(config);
+      const ring = find(objects, 'KMSKeyRing', names.kms.keyRing);
+      expect(ring.spec.location).toBe('europe-west1');
+      const keys = ofKind(objects, 'KMSCryptoKey');
+      expect(keys.map((k) => k.metadata.name).sort()).toEqual(Object.values(names.kms.keys).sort());
+      for (const k of keys) {
+        expect(k.spec.keyRingRef).toEqual({ name: names.kms.keyRing });
+        expect(k.spec.rotationPeriod).toBe(`${30 * 86400}s`);
+        expect(k.spec.destroyScheduledDuration).toBe(`${45 * 86400}s`);
+        expect(k.spec.purpose).toBe('ENCRYPT_DECRYPT');
+      }
+      expect(ofKind(synth(statefulset()), 'KMSCryptoKey').map((k) => k.metadata.name)).not.toContain(names.kms.keys.sql);
+    });
+
+    test('each key is granted to its consuming service agent, derived from the project number', () => {
+      const config = configWith({ database: { mode: 'cloudsql' }, project: { number: '999888777666' } });
+      const grants = ofKind(synth(config), 'IAMPolicyMember').filter((m) => m.spec.role === 'roles/cloudkms.cryptoKeyEncrypterDecrypter');
+      const byKey = Object.fromEntries(grants.map((g) => [g.spec.resourceRef.name, g.spec.member ?? g.spec.memberFrom]));
+      const k = platformNames(config).kms.keys;
+      expect(byKey).toEqual({
+        [k.sql]: { serviceIdentityRef: { name: 'sqladmin.googleapis.com' } },
+        [k.gcs]: 'serviceAccount:service-999888777666@gs-project-accounts.iam.gserviceaccount.com',
+        [k.gkeSecrets]: 'serviceAccount:service-999888777666@container-engine-robot.iam.gserviceaccount.com',
+        [k.disk]: 'serviceAccount:service-999888777666@compute-system.iam.gserviceaccount.com',
+      });
+      for (const g of grants) expect(g.spec.resourceRef.kind).toBe('KMSCryptoKey');
+    });
+
+    test('rotation periods above 90 days or of one day are rejected', () => {
+      expect(() => configWith({ kms: { rotationPeriodDays: 91 } })).toThrow(/kms\.rotationPeriodDays: 91 is not allowed: must be a whole number of days from 2 to 90/);
+      expect(() => configWith({ kms: { rotationPeriodDays: 1 } })).toThrow(/kms\.rotationPeriodDays: 1 is not allowed: must be a whole number of days from 2 to 90/);
+    });
+  });
+
+  describe('3. artifact bucket', () => {
+    test('private, versioned, soft-deleting, CMEK, with lifecycle rules from the config', () => {
+      const config = configWith({ storage: { noncurrentVersionDays: 60, abortIncompleteUploadDays: 2, softDeleteDays: 30, ageRules: [{ prefix: 'tmp/', days: 14 }] } });
+      const names = platformNames(config);
+      const b = find(synth(config), 'StorageBucket', names.bucket);
+      expect(b.spec).toMatchObject({
+        location: 'europe-west1',
+        uniformBucketLevelAccess: true,
+        publicAccessPrevention: 'enforced',
+        versioning: { enabled: true },
+        softDeletePolicy: { retentionDurationSeconds: 30 * 86400 },
+        encryption: { kmsKeyRef: { name: names.kms.keys.gcs } },
+      });
+      expect(b.spec.lifecycleRule).toEqual([
+        { action: { type: 'Delete' }, condition: { withState: 'ARCHIVED', daysSinceNoncurrentTime: 60 } },
+        { action: { type: 'AbortIncompleteMultipartUpload' }, condition: { age: 2 } },
+        { action: { type: 'Delete' }, condition: { age: 14, matchesPrefix: ['tmp/'] } },
+      ]);
+      expect(b.metadata.annotations['cnrm.cloud.google.com/force-destroy']).toBe('false');
+    });
+
+    test('only the MLflow account (and the backup account in statefulset mode) get object access', () => {
+      const access = (config: Config) =>
+        ofKind(synth(config), 'IAMPolicyMember')
+          .filter((m) => m.spec.resourceRef.kind === 'StorageBucket')
+          .map((m) => `${m.spec.memberFrom.serviceAccountRef.name} ${m.spec.role}`);
+      expect(access(cloudsql())).toEqual(['mlflow-server roles/storage.objectUser']);
+      expect(access(statefulset())).toEqual(['mlflow-server roles/storage.objectUser', 'mlflow-db-backup roles/storage.objectCreator']);
+    });
+  });
+
+  describe('4. Cloud SQL', () => {
+    test('private, IAM-authenticated, encrypted, highly available, backed up instance with database and IAM user', () => {
+      const config = configWith({ database: { mode: 'cloudsql', cloudsql: { version: 'POSTGRES_17', tier: 'db-custom-4-15360', availability: 'REGIONAL', backupRetentionCount: 21, pointInTimeRecoveryDays: 5, maintenanceDay: 6, maintenanceHour: 1 } } });
+      const names = platformNames(config);
+      const objects = synth(config);
+      const i = find(objects, 'SQLInstance', names.cloudSql.instance);
+      expect(i.spec.region).toBe('europe-west1');
+      expect(i.spec.databaseVersion).toBe('POSTGRES_17');
+      expect(i.spec.encryptionKMSCryptoKeyRef).toEqual({ name: names.kms.keys.sql });
+      const st = i.spec.settings;
+      expect(st).toMatchObject({ edition: 'ENTERPRISE', tier: 'db-custom-4-15360', availabilityType: 'REGIONAL', deletionProtectionEnabled: true, connectorEnforcement: 'REQUIRED' });
+      expect(st.backupConfiguration).toMatchObject({ enabled: true, pointInTimeRecoveryEnabled: true, transactionLogRetentionDays: 5, backupRetentionSettings: { retainedBackups: 21, retentionUnit: 'COUNT' }, startTime: '23:00' });
+      expect(st.ipConfiguration).toEqual({ ipv4Enabled: false, privateNetworkRef: { name: 'mlflow-gke-vpc' }, allocatedIpRange: 'mlflow-gke-private-services', sslMode: 'ENCRYPTED_ONLY' });
+      expect(st.databaseFlags).toContainEqual({ name: 'cloudsql.iam_authentication', value: 'on' });
+      expect(st.insightsConfig.queryInsightsEnabled).toBe(true);
+      expect(st.maintenanceWindow).toMatchObject({ day: 6, hour: 1 });
+      expect(find(objects, 'SQLDatabase', 'mlflow').spec).toMatchObject({ instanceRef: { name: names.cloudSql.instance }, deletionPolicy: 'ABANDON' });
+      const user = find(objects, 'SQLUser', names.serviceAccounts.mlflow.accountId);
+      expect(user.spec).toEqual({ instanceRef: { name: names.cloudSql.instance }, resourceID: names.cloudSql.iamUser, type: 'CLOUD_IAM_SERVICE_ACCOUNT' });
+      expect(find(objects, 'ComputeAddress', 'mlflow-gke-private-services').spec).toMatchObject({ location: 'global', addressType: 'INTERNAL', purpose: 'VPC_PEERING', address: '10.30.0.0', prefixLength: 16 });
+      expect(ofKind(objects, 'ServiceNetworkingConnection')[0].spec).toEqual({ networkRef: { name: 'mlflow-gke-vpc' }, service: 'servicenetworking.googleapis.com', reservedPeeringRanges: [{ name: 'mlflow-gke-private-services' }] });
+    });
+
+    test('statefulset mode renders no Cloud SQL objects and no private services access', () => {
+      const objects = synth(statefulset());
+      for (const kind of ['SQLInstance', 'SQLDatabase', 'SQLUser', 'ServiceNetworkingConnection']) expect(ofKind(objects, kind)).toEqual([]);
+    });
+
+    test('a tier that does not match the edition is rejected with the field path', () => {
+      expect(rejects({ database: { mode: 'cloudsql', cloudsql: { edition: 'ENTERPRISE_PLUS', tier: 'db-custom-2-7680' } } })).toThrow(
+        'database.cloudsql.tier: "db-custom-2-7680" is not allowed: must be a db-perf-optimized-N-* tier while database.cloudsql.edition is ENTERPRISE_PLUS',
+      );
+      expect(rejects({ database: { mode: 'cloudsql', cloudsql: { edition: 'ENTERPRISE', tier: 'db-perf-optimized-N-4' } } })).toThrow(/database\.cloudsql\.tier: "db-perf-optimized-N-4" is not allowed/);
+      expect(rejects({ database: { mode: 'statefulset', cloudsql: { edition: 'ENTERPRISE_PLUS' } } })).not.toThrow();
+    });
+  });
+
+  describe('5. network', () => {
+    test('custom-mode VPC, subnet with secondary ranges, private Google access, flow logs, NAT, global IP and SSL policy', () => {
+      const config = configWith({ network: { flowLogSampling: 0.25 } });
+      const names = platformNames(config);
+      const objects = synth(config);
+      expect(find(objects, 'ComputeNetwork', 'mlflow-gke-vpc').spec).toEqual({ autoCreateSubnetworks: false, routingMode: 'REGIONAL' });
+      const subnet = find(objects, 'ComputeSubnetwork', 'mlflow-gke-nodes').spec;
+      expect(subnet).toMatchObject({ region: 'europe-west1', ipCidrRange: '10.10.0.0/20', privateIpGoogleAccess: true, logConfig: { flowSampling: 0.25 } });
+      expect(subnet.secondaryIpRange).toEqual([{ rangeName: 'pods', ipCidrRange: '10.16.0.0/14' }, { rangeName: 'services', ipCidrRange: '10.20.0.0/20' }]);
+      expect(find(objects, 'ComputeRouterNAT', 'mlflow-gke-nat').spec).toMatchObject({ routerRef: { name: 'mlflow-gke-router' }, natIpAllocateOption: 'AUTO_ONLY' });
+      expect(find(objects, 'ComputeAddress', names.globalAddress).spec).toMatchObject({ location: 'global', addressType: 'EXTERNAL' });
+      expect(find(objects, 'ComputeSSLPolicy', names.sslPolicy).spec).toMatchObject({ profile: 'MODERN', minTlsVersion: 'TLS_1_2' });
+    });
+
+    test('overlapping ranges, a too small private services range and an open control plane are rejected', () => {
+      expect(() => configWith({ network: { podsCidr: '10.10.0.0/14' } })).toThrow(/network\.podsCidr: .*must not overlap subnetCidr \(10\.10\.0\.0\/20\)/);
+      expect(() => configWith({ network: { privateServicesCidr: '10.30.0.0/25' } })).toThrow(/network\.privateServicesCidr: .*must be a range of \/24 or larger/);
+      expect(() => configWith({ network: { authorizedNetworks: [{ name: 'all', cidr: '0.0.0.0/0' }] } })).toThrow(/network\.authorizedNetworks\[0\]\.cidr: .*must not be 0\.0\.0\.0\/0/);
+    });
+  });
+
+  describe('6. GKE cluster', () => {
+    test('private, Workload Identity, Dataplane V2, shielded, secrets encrypted, hardened cluster', () => {
+      const config = configWith({ cluster: { releaseChannel: 'STABLE', maintenanceStartTime: '22:30', maintenanceWindowHours: 6 } });
+      const names = platformNames(config);
+      const c = find(synth(config), 'ContainerCluster', names.cluster);
+      expect(c.metadata.annotations['cnrm.cloud.google.com/remove-default-node-pool']).toBe('true');
+      expect(c.spec).toMatchObject({
+        location: 'europe-west1',
+        privateClusterConfig: { enablePrivateNodes: true, masterIpv4CidrBlock: '172.16.0.0/28' },
+        masterAuthorizedNetworksConfig: { gcpPublicCidrsAccessEnabled: false, cidrBlocks: [{ cidrBlock: '203.0.113.0/24', displayName: 'office' }] },
+        workloadIdentityConfig: { workloadPool: 'mlflow-gke-example.svc.id.goog' },
+        datapathProvider: 'ADVANCED_DATAPATH',
+        enableShieldedNodes: true,
+        enableLegacyAbac: false,
+        masterAuth: { clientCertificateConfig: { issueClientCertificate: false } },
+        databaseEncryption: { state: 'ENCRYPTED', keyName: names.kms.keyPath('gkeSecrets') },
+        releaseChannel: { channel: 'STABLE' },
+        monitoringConfig: { managedPrometheus: { enabled: true } },
+        loggingConfig: { enableComponents: ['SYSTEM_COMPONENTS', 'WORKLOADS'] },
+        maintenancePolicy: { recurringWindow: { startTime: '2025-01-01T22:30:00Z', endTime: '2025-01-02T04:30:00Z', recurrence: 'FREQ=DAILY' } },
+      });
+      expect(c.spec.nodeConfig).toBeUndefined();
+      expect(c.spec.networkPolicy).toBeUndefined();
+    });
+
+    test('without authorized networks the control plane admits no outside network', () => {
+      const c = ofKind(synth(configWith({ network: { authorizedNetworks: [] } })), 'ContainerCluster')[0];
+      expect(c.spec.masterAuthorizedNetworksConfig).toEqual({ gcpPublicCidrsAccessEnabled: false });
+    });
+
+    test('node pools autoscale, self-heal, use the metadata server, a dedicated account and CMEK boot disks', () => {
+      const config = configWith({ cluster: { machineType: 'e2-standard-8', minNodes: 2, maxNodes: 4 } });
+      const names = platformNames(config);
+      const pools = ofKind(synth(config), 'ContainerNodePool');
+      expect(pools.map((p) => p.metadata.name)).toEqual([`${names.cluster}-general`]);
+      expect(pools[0].spec).toMatchObject({
+        clusterRef: { name: names.cluster },
+        nodeLocations: ['europe-west1-b', 'europe-west1-c', 'europe-west1-d'],
+        autoscaling: { minNodeCount: 2, maxNodeCount: 4 },
+        management: { autoRepair: true, autoUpgrade: true },
+        nodeConfig: {
+          machineType: 'e2-standard-8',
+          serviceAccountRef: { name: names.serviceAccounts.nodes.accountId },
+          workloadMetadataConfig: { mode: 'GKE_METADATA' },
+          shieldedInstanceConfig: { enableSecureBoot: true, enableIntegrityMonitoring: true },
+          bootDiskKMSCryptoKeyRef: { name: names.kms.keys.disk },
+          imageType: 'COS_CONTAINERD',
+        },
+      });
+    });
+
+    test('the GPU pool follows workspaces.gpu, the key that also gives Jupyter its GPU', () => {
+      const pools = ofKind(synth(gpu()), 'ContainerNodePool');
+      const gpuPool = pools.find((p) => p.spec.nodeConfig.guestAccelerator);
+      expect(gpuPool?.metadata.name).toBe('mlflow-gke-l4');
+      expect(gpuPool?.spec.autoscaling).toMatchObject({ totalMinNodeCount: 0, totalMaxNodeCount: 3 });
+      expect(gpuPool?.spec.nodeConfig).toMatchObject({ machineType: 'g2-standard-8', guestAccelerator: [{ type: 'nvidia-l4', count: 1 }] });
+      expect(ofKind(synth(cloudsql()), 'ContainerNodePool').some((p) => p.spec.nodeConfig.guestAccelerator)).toBe(false);
+    });
+  });
+
+  describe('7. IAM', () => {
+    test('service accounts with least-privilege roles and Workload Identity for exactly the shared Kubernetes ServiceAccounts', () => {
+      const config = configWith({ namePrefix: 'team-', database: { mode: 'cloudsql' } });
+      const names = platformNames(config);
+      const objects = synth(config);
+      expect(ofKind(objects, 'IAMServiceAccount').map((o) => o.metadata.name)).toEqual(['team-mlflow-server', 'team-gke-nodes']);
+      const grants = ofKind(objects, 'IAMPolicyMember').filter((m) => m.spec.resourceRef.kind === 'Project').map((m) => `${m.spec.memberFrom.serviceAccountRef.name} ${m.spec.role}`);
+      expect(grants.sort()).toEqual(['team-gke-nodes roles/container.defaultNodeServiceAccount', 'team-mlflow-server roles/cloudsql.client', 'team-mlflow-server roles/cloudsql.instanceUser']);
+      const wi = ofKind(objects, 'IAMPolicyMember').filter((m) => m.spec.role === 'roles/iam.workloadIdentityUser');
+      expect(wi.map((m) => [m.spec.resourceRef, m.spec.member])).toEqual([
+        [{ kind: 'IAMServiceAccount', name: 'team-mlflow-server' }, workloadIdentityMember(names, names.serviceAccounts.mlflow.kubernetes!)],
+      ]);
+      const sts = configWith({ database: { mode: 'statefulset' } });
+      const stsNames = platformNames(sts);
+      expect(ofKind(synth(sts), 'IAMPolicyMember').filter((m) => m.spec.role === 'roles/iam.workloadIdentityUser').map((m) => m.spec.member)).toEqual([
+        workloadIdentityMember(stsNames, stsNames.serviceAccounts.mlflow.kubernetes!),
+        workloadIdentityMember(stsNames, stsNames.serviceAccounts.dbBackup.kubernetes!),
+      ]);
+    });
+
+    test('grants are additive: no authoritative IAMPolicy anywhere', () => {
+      for (const config of [cloudsql(), statefulset()]) expect(synth(config).filter((o) => o.kind === 'IAMPolicy' || o.kind === 'IAMPartialPolicy')).toEqual([]);
+    });
+  });
+
+  test('8. data-access audit logs for Cloud Storage, Cloud SQL and Cloud KMS', () => {
+    const audits = ofKind(synth(cloudsql()), 'IAMAuditConfig');
+    expect(audits.map((a) => a.spec.service).sort()).toEqual(['cloudkms.googleapis.com', 'sqladmin.googleapis.com', 'storage.googleapis.com']);
+    for (const a of audits) {
+      expect(a.spec.resourceRef).toEqual({ kind: 'Project', external: 'projects/mlflow-gke-example' });
+      expect(a.spec.auditLogConfigs.map((c: any) => c.logType)).toEqual(expect.arrayContaining(['DATA_READ', 'DATA_WRITE']));
+    }
+  });
+
+  describe('9. monitoring and logging', () => {
+    test('email channel, uptime check on the public host, the alert policies, one dashboard and a log bucket', () => {
+      const config = configWith({ database: { mode: 'cloudsql' }, edge: { domain: 'ml.corp.example' }, monitoring: { notificationEmail: 'oncall@corp.example', logRetentionDays: 400, sqlCpuPercent: 70 } });
+      const objects = synth(config);
+      const channel = ofKind(objects, 'MonitoringNotificationChannel');
+      expect(channel.map((c) => [c.spec.type, c.spec.labels])).toEqual([['email', { email_address: 'oncall@corp.example' }]]);
+      const uptime = ofKind(objects, 'MonitoringUptimeCheckConfig')[0];
+      expect(uptime.spec.monitoredResource.filterLabels.host).toBe('mlflow.ml.corp.example');
+      expect(uptime.spec.httpCheck).toMatchObject({ path: '/health', useSsl: true, validateSsl: true });
+      const alerts = ofKind(objects, 'MonitoringAlertPolicy');
+      expect(alerts.map((a) => a.metadata.name).sort()).toEqual(['mlflow-availability', 'mlflow-container-restarts', 'mlflow-http-5xx', 'mlflow-pvc-usage', 'mlflow-sql-connections', 'mlflow-sql-cpu', 'mlflow-sql-disk']);
+      for (const a of alerts) expect(a.spec.notificationChannels).toEqual([{ name: channel[0].metadata.name }]);
+      expect(find(objects, 'MonitoringAlertPolicy', 'mlflow-sql-cpu').spec.conditions[0].conditionThreshold.thresholdValue).toBe(0.7);
+      expect(find(objects, 'MonitoringAlertPolicy', 'mlflow-http-5xx').spec.conditions[0].conditionPrometheusQueryLanguage.query).toContain('status=~"5.."');
+      expect(ofKind(objects, 'MonitoringDashboard')).toHaveLength(1);
+      expect(ofKind(objects, 'LoggingLogBucket')[0].spec).toMatchObject({ retentionDays: 400, location: 'europe-west1' });
+      expect(ofKind(objects, 'LoggingLogSink')[0].spec.destination).toEqual({ loggingLogBucketRef: { name: 'mlflow-platform-logs' } });
+    });
+
+    test('no Cloud SQL alerts in statefulset mode and no uptime check without a public entry', () => {
+      const objects = synth(configWith({ database: { mode: 'statefulset' }, edge: { enabled: false } }));
+      expect(ofKind(objects, 'MonitoringUptimeCheckConfig')).toEqual([]);
+      expect(ofKind(objects, 'MonitoringAlertPolicy').map((a) => a.metadata.name).sort()).toEqual(['mlflow-container-restarts', 'mlflow-http-5xx', 'mlflow-pvc-usage']);
+    });
+  });
+
+  describe('10. annotations and protection', () => {
+    test.each([
+      ['cloudsql', cloudsql],
+      ['statefulset with gpu', () => configWith({ database: { mode: 'statefulset' }, workspaces: { gpu: { enabled: true } } })],
+    ])('every Config Connector object names its project and namespace, stateful ones are abandoned and never pruned (%s)', (_n, config) => {
+      const objects = synth(config());
+      const all = kcc(objects);
+      expect(all.length).toBeGreaterThan(30);
+      for (const o of all) {
+        const a = o.metadata.annotations;
+        expect([o.kind, o.metadata.namespace, a['cnrm.cloud.google.com/project-id'], a['cnrm.cloud.google.com/state-into-spec']]).toEqual([o.kind, 'mlflow-gcp', 'mlflow-gke-example', 'absent']);
+        const stateful = STATEFUL_KINDS.includes(o.kind);
+        expect([o.kind, o.metadata.name, a['cnrm.cloud.google.com/deletion-policy'], a['kustomize.toolkit.fluxcd.io/prune']]).toEqual([o.kind, o.metadata.name, stateful ? 'abandon' : undefined, stateful ? 'disabled' : undefined]);
+        expect(Object.keys(o.metadata.labels ?? {}).filter((l) => l.startsWith('kustomize.toolkit.fluxcd.io/'))).toEqual([]);
+      }
+    });
+
+    test('the chart holds its own protected Namespace, with the project annotation', () => {
+      const ns = ofKind(synth(cloudsql()), 'Namespace');
+      expect(ns).toHaveLength(1);
+      expect(ns[0].metadata).toMatchObject({ name: 'mlflow-gcp', annotations: { 'cnrm.cloud.google.com/project-id': 'mlflow-gke-example', 'kustomize.toolkit.fluxcd.io/prune': 'disabled' } });
+      expect(ns[0].metadata.namespace).toBeUndefined();
+    });
+  });
+});
