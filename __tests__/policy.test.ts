@@ -446,6 +446,7 @@ describe('npm run check (cli)', () => {
       externalObjects: ['Secret/ns/x', 'ConfigMap/ns/*'],
       externalNamespaces: ['kube-system'],
       config: undefined,
+      quiet: false,
     });
   });
 
@@ -469,6 +470,17 @@ describe('npm run check (cli)', () => {
       '-#6: Deployment/app/web: spec.template.spec.containers[0].image: error [image.tag] container "web" image registry.example.com/web:latest uses latest (fix: pin a version tag or a digest)',
     );
     expect(r.out).toMatch(/policy check FAILED: 1 error\(s\), 1 warning\(s\)/);
+  });
+
+  test('--quiet prints errors only but still counts warnings', () => {
+    const r = run(['-', '-q'], broken());
+    expect(r.out).toContain('error [image.tag]');
+    expect(r.out).not.toContain('warning [');
+    expect(r.out).toMatch(/1 error\(s\), 1 warning\(s\)/);
+  });
+
+  test('an input without any object exits 2, so a failed kustomize in a pipe never passes', () => {
+    expect(run(['-'], '')).toMatchObject({ code: 2, err: expect.stringContaining('no Kubernetes object in -') });
   });
 
   test('warnings alone exit 0', () => {

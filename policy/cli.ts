@@ -1,9 +1,8 @@
 /**
  * `npm run check [-- PATH... | -] [--format text|json] [--external Kind/namespace/name]
- * [--external-namespace NAME] [--config FILE]`: the policy gate over rendered (or overlaid) YAML.
+ * [--external-namespace NAME] [--config FILE] [--quiet]`: the policy gate over rendered (or overlaid) YAML.
  * Exit status 0 when there is no error (warnings allowed), 1 on any error, 2 on bad usage or input.
  */
-import { ConfigError, loadConfig } from '../config/load';
 import { checkObjects } from './check';
 import { InputError, loadPaths } from './load';
 import { formatJson, formatText, summarize } from './report';
@@ -14,18 +13,26 @@ export interface CheckCliOptions {
   readonly externalObjects: string[];
   readonly externalNamespaces: string[];
   readonly config?: string;
+  /** Print errors only; the summary still counts warnings. */
+  readonly quiet: boolean;
 }
 
 const USAGE =
-  'usage: npm run check -- [PATH... | -] [--format text|json] [--external Kind/namespace/name] [--external-namespace NAME] [--config FILE]';
+  'usage: npm run check -- [PATH... | -] [--format text|json] [--external Kind/namespace/name] [--external-namespace NAME] [--config FILE] [--quiet]';
 
 export class UsageError extends Error {}
+
+/** The config schema is loaded only when `--config` is given: it is most of the start-up time. */
+function configLoader(): typeof import('../config/load') {
+  return require('../config/load');
+}
 
 export function parseCheckArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): CheckCliOptions {
   const paths: string[] = [];
   const externalObjects: string[] = [];
   const externalNamespaces: string[] = [];
   let format: 'text' | 'json' = 'text';
+  let quiet = false;
   let config = env.MLFLOW_GKE_CONFIG || undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -54,10 +61,11 @@ export function parseCheckArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
       }
     } else if (flag === '--external-namespace') externalNamespaces.push(...list());
     else if (flag === '--config' || flag === '-c') config = value();
+    else if (flag === '--quiet' || flag === '-q') quiet = true;
     else if (flag === '--help' || flag === '-h') throw new UsageError(USAGE);
     else throw new UsageError(`check: unknown argument "${arg}"\n${USAGE}`);
   }
-  return { paths: paths.length > 0 ? paths : ['dist'], format, externalObjects, externalNamespaces, config };
+  return { paths: paths.length > 0 ? paths : ['dist'], format, externalObjects, externalNamespaces, config, quiet };
 }
 
 export interface CliIo {
@@ -71,19 +79,22 @@ export function runCheck(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     const options = parseCheckArgs(argv, env);
     const externalNamespaces = [...options.externalNamespaces];
     // The config's external namespaces exist outside the render by definition.
-    if (options.config) externalNamespaces.push(...loadConfig(options.config).namespaces.external);
+    if (options.config) externalNamespaces.push(...configLoader().loadConfig(options.config).namespaces.external);
     const loaded = loadPaths(options.paths, io.stdin);
+    // An empty input passing would hide a failed `kubectl kustomize` at the head of a pipe.
+    if (loaded.objects.length === 0 && loaded.problems.length === 0) throw new InputError(`check: no Kubernetes object in ${options.paths.join(', ')}`);
     const findings = [...loaded.problems, ...checkObjects(loaded.objects, { external: { namespaces: externalNamespaces, objects: options.externalObjects } })];
     const summary = summarize(findings, loaded.objects.length, loaded.files.length);
-    io.out(options.format === 'json' ? formatJson(findings, summary) : formatText(findings, summary));
+    const shown = options.quiet ? findings.filter((f) => f.severity === 'error') : findings;
+    io.out(options.format === 'json' ? formatJson(shown, summary) : formatText(shown, summary));
     return summary.errors > 0 ? 1 : 0;
   } catch (error) {
     if (error instanceof UsageError || error instanceof InputError) {
       io.err(`${error.message}\n`);
       return 2;
     }
-    if (error instanceof ConfigError) {
-      io.err(`${error.problems.join('\n')}\n`);
+    if (error instanceof Error && error.name === 'ConfigError') {
+      io.err(`${error.message}\n`);
       return 2;
     }
     throw error;

@@ -137,12 +137,16 @@ export const containerRules: Rule[] = [
   {
     id: 'probes.readiness',
     severity: 'error',
-    requires: 'Every container of a long-running pod (not Job/CronJob) has a readinessProbe.',
+    requires:
+      'Every long-running pod (not Job/CronJob) has a readinessProbe on at least one container, the one that serves; sidecars may go without (a Cloud SQL Auth Proxy readiness would take every pod out of its Service during database maintenance).',
     sources: ['kube-score', 'kube-linter', 'Polaris', 'mlflow-gke design'],
-    check: perContainer('main', function* (t, c) {
-      if (t.longRunning && !c.container.readinessProbe)
-        yield { object: t.object, path: `${c.path}.readinessProbe`, message: `${name(c)} has no readinessProbe`, fix: 'add a readinessProbe' };
-    }),
+    check: function* (set) {
+      for (const t of set.templates) {
+        const main = workContainers(t).filter((c) => c.list === 'containers');
+        if (!t.longRunning || main.length === 0 || main.some((c) => c.container.readinessProbe)) continue;
+        yield { object: t.object, path: `${main[0].path}.readinessProbe`, message: `no container of the pod has a readinessProbe: it takes traffic before it can serve`, fix: 'add a readinessProbe to the serving container' };
+      }
+    },
   },
   {
     id: 'probes.liveness',
