@@ -224,7 +224,7 @@ export const containerRules: Rule[] = [
     check: function* (set) {
       for (const o of set.ofKind('Job'))
         if (o.manifest.spec?.ttlSecondsAfterFinished === undefined)
-          yield { object: o, path: 'spec.ttlSecondsAfterFinished', message: 'Job is never cleaned up after it finishes', fix: 'set spec.ttlSecondsAfterFinished' };
+          yield { object: o, path: 'spec.ttlSecondsAfterFinished', message: 'Job is never cleaned up after it finishes', fix: 'set spec.ttlSecondsAfterFinished, or exempt the Job with that reason when GitOps re-applies it (a deleted Job is re-created and runs again)' };
     },
   },
   {
