@@ -17,6 +17,8 @@ export interface PlatformApps {
   readonly main: App;
   /** Charts rendered into `dist/tests/`. */
   readonly tests: App;
+  /** Chart ids of `main` in apply order; render.ts numbers the files by it. */
+  readonly order: readonly string[];
 }
 
 export function buildApps(config: Config, outdir: string): PlatformApps {
@@ -24,7 +26,8 @@ export function buildApps(config: Config, outdir: string): PlatformApps {
   const main = new App({ ...appProps, outdir });
   const tests = new App({ ...appProps, outdir: `${outdir}/tests` });
 
-  // Apply order: each chart depends on the one before it, which numbers the files in this order.
+  // Apply order. Not expressed as chart dependencies: cdk8s turns those into a dependency between
+  // every pair of objects of the two charts, which made synth quadratic in the number of objects.
   const ordered: Chart[] = [new NamespacesChart(main, 'namespaces', namespacesChartProps(config))];
   ordered.push(new GcpChart(main, 'gcp', gcpChartProps(config)));
   ordered.push(new MlflowChart(main, 'mlflow', mlflowChartProps(config)));
@@ -35,12 +38,5 @@ export function buildApps(config: Config, outdir: string): PlatformApps {
   }
   if (config.workspaces.jupyter.enabled) ordered.push(new WorkspacesChart(main, 'jupyter', jupyterChartProps(config)));
   if (config.workspaces.vscode.enabled) ordered.push(new WorkspacesChart(main, 'vscode', vscodeChartProps(config)));
-  chainInOrder(ordered);
-  return { main, tests };
-}
-
-function chainInOrder(charts: Chart[]): void {
-  charts.forEach((chart, i) => {
-    if (i > 0) chart.addDependency(charts[i - 1]);
-  });
+  return { main, tests, order: ordered.map((chart) => chart.node.id) };
 }

@@ -21,15 +21,22 @@ export const KUSTOMIZATION_FILE = 'Kustomization';
 export function renderPlatform(config: Config): RenderedFile[] {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-render-'));
   try {
-    const { main, tests } = buildApps(config, scratch);
+    const { main, tests, order } = buildApps(config, scratch);
     main.synth();
     if (tests.charts.length > 0) tests.synth();
-    const files = readTree(scratch);
-    const manifests = files.filter((f) => !f.path.includes('/')).map((f) => f.path);
+    const files = readTree(scratch).map((f) => (f.path.includes('/') ? f : { ...f, path: numbered(f.path, order) }));
+    const manifests = files.filter((f) => !f.path.includes('/')).map((f) => f.path).sort(compare);
     return [...files, { path: KUSTOMIZATION_FILE, content: kustomization(manifests) }].sort((a, b) => compare(a.path, b.path));
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** `mlflow.yaml` becomes `0002-mlflow.yaml`: the index is the chart's place in the apply order. */
+function numbered(file: string, order: readonly string[]): string {
+  const index = order.indexOf(file.replace(/\.yaml$/, ''));
+  if (index < 0) throw new Error(`render: ${file} belongs to no chart in the apply order (${order.join(', ')})`);
+  return `${String(index).padStart(4, '0')}-${file}`;
 }
 
 function kustomization(resources: string[]): string {
