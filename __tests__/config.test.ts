@@ -174,3 +174,23 @@ describe('image references', () => {
     expect(imageTag(ref)).toBe(tag);
   });
 });
+
+describe('README', () => {
+  const { withReference } = require('../config/reference');
+  const readme = fs.readFileSync(path.join(CONFIG_DIR, '..', 'README.md'), 'utf8');
+
+  test('the configuration reference is up to date with the schema (run npm run config-docs)', () => {
+    expect(readme).toBe(withReference(readme));
+  });
+
+  test('the first screen gives the render and the test command', () => {
+    const firstScreen = readme.split('\n').slice(0, 12).join('\n');
+    expect(firstScreen).toContain('npm run synth');
+    expect(firstScreen).toContain('npm test');
+  });
+
+  test('CI runs exactly the README test command', () => {
+    const ci = fs.readFileSync(path.join(CONFIG_DIR, '..', '.ci', 'run'), 'utf8');
+    expect(ci).toMatch(/^npm test$/m);
+  });
+});
