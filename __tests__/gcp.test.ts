@@ -261,7 +261,8 @@ describe('gcp chart', () => {
       const names = platformNames(config);
       const objects = synth(config);
       expect(ofKind(objects, 'IAMServiceAccount').map((o) => o.metadata.name)).toEqual(['team-mlflow-server', 'team-gke-nodes']);
-      const grants = ofKind(objects, 'IAMPolicyMember').filter((m) => m.spec.resourceRef.kind === 'Project').map((m) => `${m.spec.memberFrom.serviceAccountRef.name} ${m.spec.role}`);
+      // Service-account grants only: the edge's IAP grants (member, not memberFrom) are tested in edge.test.ts.
+      const grants = ofKind(objects, 'IAMPolicyMember').filter((m) => m.spec.resourceRef.kind === 'Project' && m.spec.memberFrom).map((m) => `${m.spec.memberFrom.serviceAccountRef.name} ${m.spec.role}`);
       expect(grants.sort()).toEqual(['team-gke-nodes roles/container.defaultNodeServiceAccount', 'team-mlflow-server roles/cloudsql.client', 'team-mlflow-server roles/cloudsql.instanceUser']);
       const wi = ofKind(objects, 'IAMPolicyMember').filter((m) => m.spec.role === 'roles/iam.workloadIdentityUser');
       expect(wi.map((m) => [m.spec.resourceRef, m.spec.member])).toEqual([

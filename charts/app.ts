@@ -11,6 +11,7 @@ import { MlflowVerifyChart, mlflowVerifyChartProps } from './mlflow-verify';
 import { jupyterChartProps, vscodeChartProps, WorkspacesChart } from './workspaces';
 import { PostgresChart, postgresChartProps } from './postgres';
 import { PostgresRestoreChart, postgresRestoreChartProps } from './postgres-restore';
+import { EdgeChart, edgeChartProps } from './edge';
 
 export interface PlatformApps {
   /** Charts rendered into `dist/`, in apply order. */
@@ -38,5 +39,6 @@ export function buildApps(config: Config, outdir: string): PlatformApps {
   }
   if (config.workspaces.jupyter.enabled) ordered.push(new WorkspacesChart(main, 'jupyter', jupyterChartProps(config)));
   if (config.workspaces.vscode.enabled) ordered.push(new WorkspacesChart(main, 'vscode', vscodeChartProps(config)));
+  if (config.edge.enabled) ordered.push(new EdgeChart(main, 'edge', edgeChartProps(config)));
   return { main, tests, order: ordered.map((chart) => chart.node.id) };
 }

@@ -13,6 +13,8 @@ import { CloudSql, CloudSqlProps } from './gcp/cloud-sql';
 import { Cluster, ClusterProps } from './gcp/cluster';
 import { ANNOTATIONS, GcpScope, serviceAgents } from './gcp/common';
 import { Iam, ServiceAccountProps } from './gcp/iam';
+import { IapAccess } from './gcp/iap';
+import { iapGrants, IapGrant } from './edge/sites';
 import { Kms, KmsProps } from './gcp/kms';
 import { PlatformLogging, PlatformLoggingProps } from './gcp/logging';
 import { Monitoring, MonitoringProps } from './gcp/monitoring';
@@ -41,6 +43,11 @@ export interface GcpChartProps {
   readonly serviceAccounts: readonly ServiceAccountProps[];
   readonly logging: Scoped<PlatformLoggingProps>;
   readonly monitoring: Scoped<MonitoringProps>;
+  /**
+   * Who may pass IAP to which host (the edge's sites).
+   * @default - no grants
+   */
+  readonly iapGrants?: readonly IapGrant[];
 }
 
 export function gcpChartProps(config: Config): GcpChartProps {
@@ -67,6 +74,8 @@ export function gcpChartProps(config: Config): GcpChartProps {
     nat: `${prefix}mlflow-gke-nat`,
     privateServicesRange: `${prefix}mlflow-gke-private-services`,
     globalAddress: names.globalAddress,
+    // An Ingress serves one namespace: the workspaces get their own load balancer and address.
+    workspacesGlobalAddress: names.workspaces.length > 0 ? names.workspacesGlobalAddress : undefined,
     sslPolicy: names.sslPolicy,
   };
   const gpu = config.workspaces.gpu;
@@ -149,6 +158,7 @@ export function gcpChartProps(config: Config): GcpChartProps {
       nodeServiceAccount: sa.nodes.accountId,
       maintenanceStart: config.cluster.maintenanceStartTime,
       maintenanceHours: config.cluster.maintenanceWindowHours,
+      interNodeEncryption: config.edge.interNodeEncryption,
       pools: [
         {
           name: `${names.cluster}-general`,
@@ -223,6 +233,7 @@ export function gcpChartProps(config: Config): GcpChartProps {
         pvcUsagePercent: config.monitoring.pvcUsageThresholdPercent,
       },
     },
+    iapGrants: iapGrants(config),
   };
 }
 
@@ -260,6 +271,7 @@ export class GcpChart extends PlatformChart {
       new Cluster(this, 'cluster', { scope: s, ...props.cluster }),
       new PlatformLogging(this, 'logging', { scope: s, ...props.logging }),
       new Monitoring(this, 'monitoring', { scope: s, ...props.monitoring }),
+      ...(props.iapGrants?.length ? [new IapAccess(this, 'iap', { scope: s, grants: props.iapGrants })] : []),
     ];
     parts.forEach((p) => p.node.addDependency(ns));
   }

@@ -9,6 +9,7 @@ import { k8s } from 'cdk8s-plus-27';
 import type { Config } from '../config/schema';
 import { imageTag } from '../config/schema/primitives';
 import { PodMonitoring, PodMonitoringSpecEndpointsPort } from '../imports/monitoring.googleapis.com';
+import { edgeServiceAnnotations } from './edge/annotations';
 import { cloudSqlProxyContainer, proxyVersionOf, PROXY_HTTP_PORT, Version } from './lib/cloud-sql-proxy';
 import { appLabels, labelValue, PART_OF, selectorLabels } from './lib/labels';
 import { GC, MIGRATE, WAIT_THEN_SERVE } from './lib/mlflow-scripts';
@@ -96,6 +97,11 @@ export interface MlflowChartProps {
    * @default part-of mlflow-gke, component workspace
    */
   readonly workspacePodLabels?: Record<string, string>;
+  /**
+   * Extra annotations of the Service (the edge's BackendConfig).
+   * @default - none
+   */
+  readonly serviceAnnotations?: Record<string, string>;
 }
 
 /** The Host headers MLflow must accept: public host, every form of the Service name, with and without port. */
@@ -161,6 +167,7 @@ export function mlflowChartProps(config: Config): MlflowChartProps {
       loadBalancerRanges: config.edge.enabled ? [...GOOGLE_LB_RANGES] : [],
       prometheus: { namespace: 'gmp-system', podLabels: { 'app.kubernetes.io/name': 'collector' } },
     },
+    serviceAnnotations: edgeServiceAnnotations(config, names.mlflow),
   };
 }
 
@@ -320,7 +327,7 @@ export class MlflowChart extends PlatformChart {
         name: props.name,
         labels: labelsFor('server'),
         // Container-native load balancing: the load balancer reaches pod IPs directly.
-        annotations: { 'cloud.google.com/neg': '{"ingress": true}' },
+        annotations: { 'cloud.google.com/neg': '{"ingress": true}', ...props.serviceAnnotations },
       },
       spec: {
         type: 'ClusterIP',

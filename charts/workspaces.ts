@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import type { Config } from '../config/schema';
 import { imageTag } from '../config/schema/primitives';
+import { edgeServiceAnnotations } from './edge/annotations';
 import { selectorLabels } from './lib/labels';
 import { platformNames, WorkspaceApp } from './lib/names';
 import { PlatformChart } from './lib/platform-chart';
@@ -97,6 +98,7 @@ export function jupyterChartProps(config: Config): WorkspacesChartProps {
         sharedMemory: '1Gi',
         gpu: gpu ? { count: w.gpu.count, acceleratorType: w.gpu.acceleratorType } : undefined,
         network: common.network,
+        serviceAnnotations: common.serviceAnnotations(instance.name),
       }),
     ),
   };
@@ -181,6 +183,7 @@ export function vscodeChartProps(config: Config): WorkspacesChartProps {
         healthPath: '/healthz',
         initContainers,
         network: common.network,
+        serviceAnnotations: common.serviceAnnotations(instance.name),
       }),
     ),
   };
@@ -201,6 +204,10 @@ function commonProps(config: Config, app: WorkspaceApp) {
     instances: names.workspaces.filter((i) => i.app === app),
     env: [{ name: 'MLFLOW_TRACKING_URI', value: names.mlflowUrl }] as k8s.EnvVar[],
     network,
+    serviceAnnotations: (service: string) => {
+      const annotations = edgeServiceAnnotations(config, service);
+      return Object.keys(annotations).length > 0 ? annotations : undefined;
+    },
   };
 }
 

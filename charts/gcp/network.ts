@@ -26,6 +26,11 @@ export interface NetworkNames {
   readonly privateServicesRange: string;
   /** Global external address of the load balancer. */
   readonly globalAddress: string;
+  /**
+   * Global external address of the workspaces load balancer.
+   * @default - none (no workspaces)
+   */
+  readonly workspacesGlobalAddress?: string;
   readonly sslPolicy: string;
 }
 
@@ -109,6 +114,11 @@ export class Network extends Construct {
       metadata: kccMetadata(s, n.globalAddress, { stateful: true }),
       spec: { location: 'global', addressType: 'EXTERNAL', ipVersion: 'IPV4', description: 'HTTPS load balancer of the MLflow platform' },
     });
+    if (n.workspacesGlobalAddress)
+      new ComputeAddress(this, 'workspaces-global-address', {
+        metadata: kccMetadata(s, n.workspacesGlobalAddress, { stateful: true }),
+        spec: { location: 'global', addressType: 'EXTERNAL', ipVersion: 'IPV4', description: 'HTTPS load balancer of the MLflow platform workspaces' },
+      });
     new ComputeSslPolicy(this, 'ssl-policy', {
       metadata: kccMetadata(s, n.sslPolicy),
       spec: { profile: 'MODERN', minTlsVersion: 'TLS_1_2', description: 'TLS 1.2 or newer with modern ciphers' },

@@ -74,7 +74,10 @@ export interface PlatformNames {
     readonly iamUser: string;
   };
   readonly cluster: string;
+  /** Global external address of the MLflow load balancer (DNS of the MLflow host points here). */
   readonly globalAddress: string;
+  /** Global external address of the workspaces load balancer (an Ingress serves one namespace only). */
+  readonly workspacesGlobalAddress: string;
   readonly sslPolicy: string;
   /** Cloud KMS key ring and keys (CMEK); key rings and keys can never be deleted, so never rename. */
   readonly kms: KmsNames;
@@ -123,6 +126,7 @@ export function platformNames(config: Config): PlatformNames {
     },
     cluster: config.cluster.name,
     globalAddress: `${prefix}mlflow-gke-ip`,
+    workspacesGlobalAddress: `${prefix}mlflow-gke-workspaces-ip`,
     sslPolicy: `${prefix}mlflow-gke-tls`,
     kms: kmsNames(project, config.project.region, prefix),
     workloadIdentityPool: `${project}.svc.id.goog`,

@@ -1,6 +1,21 @@
-/** The public HTTPS entry: host names and who may pass Identity-Aware Proxy. */
+/** The public HTTPS entry: host names, who may pass Identity-Aware Proxy, and how each hop is encrypted. */
 import { z } from 'zod';
 import { dnsLabel, dnsName, iamMember } from './primitives';
+
+const members = (app: string) =>
+  z
+    .array(iamMember)
+    .default([])
+    .describe(`IAM members admitted to the shared ${app} only, in addition to iapMembers (per-user instances admit their user alone).`);
+
+const seconds = (what: string, max: number, fallback: number) =>
+  z
+    .number({ message: `must be a whole number of seconds from 1 to ${max}` })
+    .int(`must be a whole number of seconds from 1 to ${max}`)
+    .min(1, `must be a whole number of seconds from 1 to ${max}`)
+    .max(max, `must be a whole number of seconds from 1 to ${max}`)
+    .default(fallback)
+    .describe(what);
 
 export const edgeSchema = z
   .strictObject({
@@ -21,12 +36,41 @@ export const edgeSchema = z
       .array(iamMember)
       .default([])
       .describe('IAM members allowed through IAP to MLflow and the shared workspaces. Per-user workspaces admit only their user.'),
+    members: z
+      .strictObject({
+        mlflow: z.array(iamMember).default([]).describe('IAM members admitted to MLflow only, in addition to iapMembers (for example the users of per-user workspaces).'),
+        jupyter: members('Jupyter'),
+        vscode: members('VS Code'),
+      })
+      .prefault({})
+      .describe('Per-app IAP members.'),
     oauthClientSecret: dnsLabel(253)
       .optional()
-      .describe('Name of a Secret (keys client_id, client_secret) with a custom OAuth client for IAP. Default: the Google-managed OAuth client.'),
+      .describe(
+        'Name of a Secret (keys client_id, client_secret) with a custom OAuth client for IAP, created in the MLflow and the workspaces namespace. Default: the Google-managed OAuth client.',
+      ),
     securityPolicy: dnsLabel()
       .optional()
       .describe('Name of an existing Cloud Armor security policy attached to every backend.'),
+    mlflowTimeoutSeconds: seconds('Load balancer backend timeout for MLflow (large artifact uploads and downloads pass through it).', 86400, 600),
+    workspaceTimeoutSeconds: seconds(
+      'Load balancer backend timeout for Jupyter and VS Code; it also caps how long a websocket (kernels, terminals, the editor) lives.',
+      86400,
+      86400,
+    ),
+    drainingSeconds: seconds('Connection draining of a backend leaving the load balancer.', 3600, 30),
+    logSampleRate: z
+      .number({ message: 'must be a number from 0 to 1' })
+      .min(0, 'must be a number from 0 to 1')
+      .max(1, 'must be a number from 0 to 1')
+      .default(1)
+      .describe('Fraction of load balancer requests written to Cloud Logging.'),
+    interNodeEncryption: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Encrypt pod traffic between nodes with GKE inter-node transparent encryption (WireGuard, Dataplane V2): covers workspaces -> MLflow and MLflow -> in-cluster PostgreSQL.',
+      ),
   })
   .prefault({})
   .describe('HTTPS entry through the Google load balancer with IAP.');

@@ -1,0 +1,84 @@
+/**
+ * The public HTTPS entry (rendered only while `edge.enabled`): per namespace with apps one GKE
+ * Ingress on its own global address, with managed certificates, HTTP to HTTPS redirect, the SSL
+ * policy, and IAP in front of every backend. Who may pass IAP is granted in the gcp chart (Config
+ * Connector objects), from the same sites (charts/edge/sites.ts).
+ */
+import { Construct } from 'constructs';
+import type { Config } from '../config/schema';
+import { EdgeBackend, EdgeEntry, EdgeEntryProps } from './edge/entry';
+import { edgeSites } from './edge/sites';
+import { platformNames } from './lib/names';
+import { PlatformChart } from './lib/platform-chart';
+import { SERVICE_PORT } from './lib/workspace';
+import { jupyterChartProps, vscodeChartProps } from './workspaces';
+
+/** MLflow's unauthenticated health endpoint (the path of its probes, charts/mlflow.ts). */
+export const MLFLOW_HEALTH_PATH = '/health';
+
+export interface EdgeChartProps {
+  /** Environment name (instance label). */
+  readonly instance: string;
+  /** One entry per namespace with apps. */
+  readonly entries: readonly Omit<EdgeEntryProps, 'instance'>[];
+}
+
+export class EdgeChart extends PlatformChart {
+  constructor(scope: Construct, id: string, props: EdgeChartProps) {
+    // No chart namespace: the entries live in different namespaces and set their own.
+    super(scope, id, { instance: props.instance });
+    for (const entry of props.entries) new EdgeEntry(this, entry.namespace, { instance: props.instance, ...entry });
+  }
+}
+
+export function edgeChartProps(config: Config): EdgeChartProps {
+  const names = platformNames(config);
+  const edge = config.edge;
+  // Health paths come from the workspace charts' own probes, so the load balancer checks what the kubelet checks.
+  const workspaces = [
+    ...(config.workspaces.jupyter.enabled ? jupyterChartProps(config).workspaces : []),
+    ...(config.workspaces.vscode.enabled ? vscodeChartProps(config).workspaces : []),
+  ];
+  const backends = edgeSites(config).map((site): EdgeBackend & { namespace: string } => {
+    if (site.app === 'mlflow')
+      return {
+        app: site.app,
+        namespace: site.namespace,
+        service: site.service,
+        port: names.mlflowPort,
+        host: site.host,
+        healthPath: MLFLOW_HEALTH_PATH,
+        timeoutSec: edge.mlflowTimeoutSeconds,
+      };
+    const workspace = workspaces.find((w) => w.instance.name === site.service);
+    if (!workspace) throw new Error(`edge: no workspace renders the Service ${site.service}`);
+    return {
+      app: site.app,
+      namespace: site.namespace,
+      service: site.service,
+      port: SERVICE_PORT,
+      host: site.host,
+      healthPath: workspace.healthPath,
+      timeoutSec: edge.workspaceTimeoutSeconds,
+    };
+  });
+  const common = {
+    sslPolicy: names.sslPolicy,
+    oauthClientSecret: edge.oauthClientSecret,
+    securityPolicy: edge.securityPolicy,
+    drainingSec: edge.drainingSeconds,
+    logSampleRate: edge.logSampleRate,
+  };
+  const entry = (namespace: string, name: string, globalAddress: string) => ({
+    namespace,
+    name,
+    globalAddress,
+    backends: backends.filter((b) => b.namespace === namespace).map(({ namespace: _ns, ...b }) => b),
+    ...common,
+  });
+  const entries = [
+    entry(names.namespaces.platform, names.mlflow, names.globalAddress),
+    entry(names.namespaces.workspaces, `${config.namePrefix}workspaces`, names.workspacesGlobalAddress),
+  ].filter((e) => e.backends.length > 0);
+  return { instance: config.environment, entries };
+}

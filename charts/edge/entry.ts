@@ -1,0 +1,145 @@
+/**
+ * One HTTPS entry: the GKE Ingress of one namespace with its global address, managed
+ * certificate(s), FrontendConfig (HTTP to HTTPS redirect, SSL policy) and one BackendConfig per
+ * Service (IAP, health check, timeouts, draining, logging, Cloud Armor). A GKE Ingress routes only
+ * to Services of its own namespace, so every namespace with apps gets its own entry.
+ */
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-27';
+import { BackendConfig, BackendConfigSpecIap } from '../../imports/cloud.google.com';
+import { FrontendConfig, ManagedCertificate } from '../../imports/networking.gke.io';
+import { appLabels } from '../lib/labels';
+import { backendConfigName } from './annotations';
+import type { EdgeApp } from './sites';
+
+/** A managed certificate holds at most 100 names, an Ingress at most 15 certificates. */
+export const MAX_CERT_DOMAINS = 100;
+export const MAX_CERTS_PER_INGRESS = 15;
+/** The annotation with which the policy gate learns that a Secret is created out of band. */
+export const EXTERNAL_SECRETS_ANNOTATION = 'policy.mlflow-gke.io/external-secrets';
+
+export interface EdgeBackend {
+  readonly app: EdgeApp;
+  /** Service the host routes to; its BackendConfig is named after it. */
+  readonly service: string;
+  /** Service port the Ingress names. */
+  readonly port: number;
+  readonly host: string;
+  /** Path answering HTTP 200 without login: the load balancer's health check. */
+  readonly healthPath: string;
+  /** Backend timeout; for websockets it is also their longest life. */
+  readonly timeoutSec: number;
+}
+
+export interface EdgeEntryProps {
+  /** Environment name (instance label). */
+  readonly instance: string;
+  readonly namespace: string;
+  /** Name of the Ingress, its FrontendConfig and (first) ManagedCertificate. */
+  readonly name: string;
+  /** Name of the reserved global address (ComputeAddress of the gcp chart). */
+  readonly globalAddress: string;
+  /** Name of the Compute SSL policy (gcp chart). */
+  readonly sslPolicy: string;
+  readonly backends: readonly EdgeBackend[];
+  /**
+   * Secret with a custom OAuth client for IAP (keys client_id, client_secret), in this namespace.
+   * @default - the Google-managed OAuth client
+   */
+  readonly oauthClientSecret?: string;
+  /**
+   * Cloud Armor security policy attached to every backend.
+   * @default - none
+   */
+  readonly securityPolicy?: string;
+  readonly drainingSec: number;
+  readonly logSampleRate: number;
+}
+
+export class EdgeEntry extends Construct {
+  /** Names of the ManagedCertificates, in the order the Ingress annotation lists them. */
+  public readonly certificates: string[];
+
+  constructor(scope: Construct, id: string, props: EdgeEntryProps) {
+    super(scope, id);
+    const { namespace } = props;
+    const labels = appLabels({ name: props.name, instance: props.instance, component: 'edge' });
+
+    new FrontendConfig(this, 'frontend-config', {
+      metadata: { name: props.name, namespace, labels },
+      spec: {
+        redirectToHttps: { enabled: true, responseCodeName: 'MOVED_PERMANENTLY_DEFAULT' },
+        sslPolicy: props.sslPolicy,
+      },
+    });
+
+    const hosts = props.backends.map((b) => b.host).sort();
+    const chunks: string[][] = [];
+    for (let i = 0; i < hosts.length; i += MAX_CERT_DOMAINS) chunks.push(hosts.slice(i, i + MAX_CERT_DOMAINS));
+    if (chunks.length > MAX_CERTS_PER_INGRESS)
+      throw new Error(
+        `workspaces.users: ${hosts.length} host names in namespace ${namespace} are not allowed: an Ingress holds at most ${MAX_CERTS_PER_INGRESS * MAX_CERT_DOMAINS} (${MAX_CERTS_PER_INGRESS} certificates of ${MAX_CERT_DOMAINS})`,
+      );
+    this.certificates = chunks.map((domains, i) => {
+      const name = i === 0 ? props.name : `${props.name}-${i + 1}`;
+      new ManagedCertificate(this, `certificate-${i + 1}`, { metadata: { name, namespace, labels }, spec: { domains } });
+      return name;
+    });
+
+    for (const backend of props.backends) {
+      // The CRD copy in shared/schemas still requires oauthclientCredentials; ingress-gce does not
+      // (Google-managed OAuth client), see __tests__/support/schema-exceptions.ts.
+      const iap = (props.oauthClientSecret
+        ? { enabled: true, oauthclientCredentials: { secretName: props.oauthClientSecret } }
+        : { enabled: true }) as BackendConfigSpecIap;
+      new BackendConfig(this, `backend-${backend.service}`, {
+        metadata: {
+          name: backendConfigName(backend.service),
+          namespace,
+          labels: appLabels({ name: backend.service, instance: props.instance, component: 'edge' }),
+          annotations: props.oauthClientSecret ? { [EXTERNAL_SECRETS_ANNOTATION]: props.oauthClientSecret } : undefined,
+        },
+        spec: {
+          iap,
+          healthCheck: {
+            type: 'HTTP',
+            requestPath: backend.healthPath,
+            checkIntervalSec: 15,
+            timeoutSec: 5,
+            healthyThreshold: 1,
+            unhealthyThreshold: 3,
+          },
+          timeoutSec: backend.timeoutSec,
+          connectionDraining: { drainingTimeoutSec: props.drainingSec },
+          logging: { enable: props.logSampleRate > 0, ...(props.logSampleRate > 0 ? { sampleRate: props.logSampleRate } : {}) },
+          ...(props.securityPolicy ? { securityPolicy: { name: props.securityPolicy } } : {}),
+        },
+      });
+    }
+
+    new k8s.KubeIngress(this, 'ingress', {
+      metadata: {
+        name: props.name,
+        namespace,
+        labels,
+        annotations: {
+          // The class annotation, not spec.ingressClassName: ingress-gce skips an Ingress that only names a class.
+          'kubernetes.io/ingress.class': 'gce',
+          'kubernetes.io/ingress.global-static-ip-name': props.globalAddress,
+          'networking.gke.io/managed-certificates': this.certificates.join(','),
+          'networking.gke.io/v1beta1.FrontendConfig': props.name,
+        },
+      },
+      spec: {
+        rules: [...props.backends]
+          .sort((a, b) => a.host.localeCompare(b.host))
+          .map((b) => ({
+            host: b.host,
+            http: {
+              paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: b.service, port: { number: b.port } } } }],
+            },
+          })),
+      },
+    });
+  }
+}
