@@ -29,6 +29,7 @@ const configs: Record<string, () => Config> = {
 };
 const privateOnly = () => configWith({ edge: { enabled: false } });
 
+const key = (o: Manifest) => `${o.metadata.namespace}/${o.metadata.name}`;
 const ofKind = (list: readonly Manifest[], kind: string) => list.filter((o) => o.kind === kind);
 const edgeObjects = (config: Config) => chartObjects(render(config).files, 'edge');
 const gcpObjects = (config: Config) => chartObjects(render(config).files, 'gcp');
@@ -83,7 +84,7 @@ describe('edge chart', () => {
     });
 
     test('one host name per app instance: MLflow, the shared workspaces, or each per-user workspace', () => {
-      const hosts = (config: Config) => routes(render(config).objects).map((r) => r.host).sort();
+      const hosts = (config: Config) => [...new Set(routes(render(config).objects).map((r) => r.host))].sort();
       expect(hosts(configs.default())).toEqual(['jupyter.ml.example.com', 'mlflow.ml.example.com', 'vscode.ml.example.com']);
       expect(hosts(configs.perUser())).toEqual([
         'jupyter-ana.ml.example.com',
@@ -162,17 +163,32 @@ describe('edge chart', () => {
     });
 
     test('IAP is on for every backend with the Google-managed OAuth client, or the configured Secret by reference', () => {
-      for (const bc of ofKind(edgeObjects(configs.default()), 'BackendConfig')) expect(bc.spec.iap).toEqual({ enabled: true });
-      for (const bc of ofKind(edgeObjects(configs.custom()), 'BackendConfig')) {
+      for (const bc of ofKind(edgeObjects(configs.default()), 'BackendConfig').filter((b) => b.metadata.name !== 'mlflow-health'))
+        expect(bc.spec.iap).toEqual({ enabled: true });
+      for (const bc of ofKind(edgeObjects(configs.custom()), 'BackendConfig').filter((b) => b.metadata.name !== 'team-mlflow-health')) {
         expect(bc.spec.iap).toEqual({ enabled: true, oauthclientCredentials: { secretName: 'iap-oauth-client' } });
         expect(bc.metadata.annotations[EXTERNAL_SECRETS_ANNOTATION]).toBe('iap-oauth-client');
       }
     });
 
+    test('only the exact MLflow health path bypasses IAP, for the uptime check, on the same pods as the MLflow Service', () => {
+      const config = configs.custom();
+      const objects = render(config).objects;
+      const open = ofKind(objects, 'BackendConfig').filter((b) => !b.spec.iap.enabled);
+      expect(open.map(key)).toEqual(['mlflow/team-mlflow-health']);
+      const toOpen = routes(objects).filter((r) => r.service.name === 'team-mlflow-health');
+      expect(toOpen.map((r) => [r.host, r.ingress.spec.rules.find((x: any) => x.host === r.host).http.paths.find((p: any) => p.backend.service.name === 'team-mlflow-health')])).toEqual([
+        ['tracking.example.com', { path: '/health', pathType: 'Exact', backend: { service: { name: 'team-mlflow-health', port: { number: 5000 } } } }],
+      ]);
+      expect(find(objects, 'Service', 'team-mlflow-health').spec.selector).toEqual(find(objects, 'Service', 'team-mlflow').spec.selector);
+      // What the gcp chart's uptime check requests.
+      expect(find(objects, 'MonitoringUptimeCheckConfig', 'team-mlflow-uptime').spec.httpCheck.path).toBe('/health');
+    });
+
     test('health checks use each app\'s unauthenticated probe path: /health for MLflow, /api for Jupyter, /healthz for code-server', () => {
       const objects = render(configs.perUser()).objects;
       const expected: Record<string, string> = { mlflow: '/health', jupyter: '/api', vscode: '/healthz' };
-      const backendConfigs = ofKind(objects, 'BackendConfig');
+      const backendConfigs = ofKind(objects, 'BackendConfig').filter((b) => b.metadata.name !== 'mlflow-health');
       expect(backendConfigs).toHaveLength(7);
       for (const bc of backendConfigs) {
         const app = bc.metadata.name.replace(/-.*$/, '');

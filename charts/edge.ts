@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import type { Config } from '../config/schema';
 import { EdgeBackend, EdgeEntry, EdgeEntryProps } from './edge/entry';
 import { edgeSites } from './edge/sites';
+import { selectorLabels } from './lib/labels';
 import { platformNames } from './lib/names';
 import { PlatformChart } from './lib/platform-chart';
 import { SERVICE_PORT } from './lib/workspace';
@@ -49,6 +50,12 @@ export function edgeChartProps(config: Config): EdgeChartProps {
         host: site.host,
         healthPath: MLFLOW_HEALTH_PATH,
         timeoutSec: edge.mlflowTimeoutSeconds,
+        // The uptime check of the gcp chart requests https://<mlflow host>/health and cannot pass IAP.
+        publicHealth: {
+          service: `${names.mlflow}-health`,
+          selector: selectorLabels({ name: names.mlflow, instance: config.environment, component: 'server' }),
+          targetPort: 'http',
+        },
       };
     const workspace = workspaces.find((w) => w.instance.name === site.service);
     if (!workspace) throw new Error(`edge: no workspace renders the Service ${site.service}`);

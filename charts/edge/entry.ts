@@ -9,7 +9,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { BackendConfig, BackendConfigSpecIap } from '../../imports/cloud.google.com';
 import { FrontendConfig, ManagedCertificate } from '../../imports/networking.gke.io';
 import { appLabels } from '../lib/labels';
-import { backendConfigName } from './annotations';
+import { BACKEND_CONFIG_ANNOTATION, backendConfigName, NEG_ANNOTATION } from './annotations';
 import type { EdgeApp } from './sites';
 
 /** A managed certificate holds at most 100 names, an Ingress at most 15 certificates. */
@@ -29,6 +29,21 @@ export interface EdgeBackend {
   readonly healthPath: string;
   /** Backend timeout; for websockets it is also their longest life. */
   readonly timeoutSec: number;
+  /**
+   * Serve the health path without IAP through a Service of its own (the uptime check cannot sign in).
+   * @default - the health path is behind IAP like everything else
+   */
+  readonly publicHealth?: PublicHealth;
+}
+
+/** A second Service in front of the same pods, whose backend answers only the health path, without IAP. */
+export interface PublicHealth {
+  /** Name of the Service and its BackendConfig. */
+  readonly service: string;
+  /** Selector of the serving pods (the app's own Service selector). */
+  readonly selector: Record<string, string>;
+  /** Named container port the app's Service targets. */
+  readonly targetPort: string;
 }
 
 export interface EdgeEntryProps {
@@ -86,6 +101,21 @@ export class EdgeEntry extends Construct {
       return name;
     });
 
+    const backendSpec = (backend: EdgeBackend, timeoutSec: number) => ({
+      healthCheck: {
+        type: 'HTTP',
+        requestPath: backend.healthPath,
+        checkIntervalSec: 15,
+        timeoutSec: 5,
+        healthyThreshold: 1,
+        unhealthyThreshold: 3,
+      },
+      timeoutSec,
+      connectionDraining: { drainingTimeoutSec: props.drainingSec },
+      logging: { enable: props.logSampleRate > 0, ...(props.logSampleRate > 0 ? { sampleRate: props.logSampleRate } : {}) },
+      ...(props.securityPolicy ? { securityPolicy: { name: props.securityPolicy } } : {}),
+    });
+
     for (const backend of props.backends) {
       // The CRD copy in shared/schemas still requires oauthclientCredentials; ingress-gce does not
       // (Google-managed OAuth client), see __tests__/support/schema-exceptions.ts.
@@ -99,22 +129,30 @@ export class EdgeEntry extends Construct {
           labels: appLabels({ name: backend.service, instance: props.instance, component: 'edge' }),
           annotations: props.oauthClientSecret ? { [EXTERNAL_SECRETS_ANNOTATION]: props.oauthClientSecret } : undefined,
         },
-        spec: {
-          iap,
-          healthCheck: {
-            type: 'HTTP',
-            requestPath: backend.healthPath,
-            checkIntervalSec: 15,
-            timeoutSec: 5,
-            healthyThreshold: 1,
-            unhealthyThreshold: 3,
-          },
-          timeoutSec: backend.timeoutSec,
-          connectionDraining: { drainingTimeoutSec: props.drainingSec },
-          logging: { enable: props.logSampleRate > 0, ...(props.logSampleRate > 0 ? { sampleRate: props.logSampleRate } : {}) },
-          ...(props.securityPolicy ? { securityPolicy: { name: props.securityPolicy } } : {}),
-        },
+        spec: { iap, ...backendSpec(backend, backend.timeoutSec) },
       });
+      const health = backend.publicHealth;
+      if (health) {
+        const healthLabels = appLabels({ name: backend.service, instance: props.instance, component: 'edge' });
+        new k8s.KubeService(this, `health-${backend.service}`, {
+          metadata: {
+            name: health.service,
+            namespace,
+            labels: healthLabels,
+            annotations: { [NEG_ANNOTATION]: '{"ingress": true}', [BACKEND_CONFIG_ANNOTATION]: JSON.stringify({ default: backendConfigName(health.service) }) },
+          },
+          spec: {
+            type: 'ClusterIP',
+            selector: health.selector,
+            ports: [{ name: 'http', port: backend.port, targetPort: k8s.IntOrString.fromString(health.targetPort), protocol: 'TCP' }],
+          },
+        });
+        // IAP stated off: this backend serves the health path alone, which the Ingress routes by exact match.
+        new BackendConfig(this, `backend-${health.service}`, {
+          metadata: { name: backendConfigName(health.service), namespace, labels: healthLabels },
+          spec: { iap: { enabled: false } as BackendConfigSpecIap, ...backendSpec(backend, 30) },
+        });
+      }
     }
 
     new k8s.KubeIngress(this, 'ingress', {
@@ -136,7 +174,12 @@ export class EdgeEntry extends Construct {
           .map((b) => ({
             host: b.host,
             http: {
-              paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: b.service, port: { number: b.port } } } }],
+              paths: [
+                ...(b.publicHealth
+                  ? [{ path: b.healthPath, pathType: 'Exact', backend: { service: { name: b.publicHealth.service, port: { number: b.port } } } }]
+                  : []),
+                { path: '/', pathType: 'Prefix', backend: { service: { name: b.service, port: { number: b.port } } } },
+              ],
             },
           })),
       },
