@@ -226,10 +226,12 @@ describe('mlflow chart', () => {
       expect(deploymentOf(objects).spec.replicas).toBeUndefined();
     });
 
-    test('a PodDisruptionBudget exists only with 2 or more replicas', () => {
-      expect(mlflowOf({ mlflow: { replicas: 1 } }).some((o) => o.kind === 'PodDisruptionBudget')).toBe(false);
+    test('a PodDisruptionBudget exists only when the autoscaler may run 2 or more replicas', () => {
+      expect(mlflowOf({ mlflow: { replicas: 1, maxReplicas: 1 } }).some((o) => o.kind === 'PodDisruptionBudget')).toBe(false);
+      expect(find(mlflowOf({ mlflow: { replicas: 1, maxReplicas: 2 } }), 'PodDisruptionBudget', 'mlflow').spec.maxUnavailable).toBe(1);
       const pdb = find(mlflowOf({ mlflow: { replicas: 2 } }), 'PodDisruptionBudget', 'mlflow');
       expect(pdb.spec.maxUnavailable).toBe(1);
+      expect(pdb.spec.unhealthyPodEvictionPolicy).toBe('AlwaysAllow');
     });
 
     test('prod keeps at least 2 replicas', () => {

@@ -352,10 +352,17 @@ export class MlflowChart extends PlatformChart {
       },
     });
 
-    if (props.replicas >= 2)
+    // The autoscaler may run two or more servers whenever maxReplicas allows it, whatever the minimum;
+    // maxUnavailable 1 keeps one serving during a drain and never blocks a drain at one replica.
+    if (props.maxReplicas >= 2)
       new k8s.KubePodDisruptionBudget(this, 'disruption-budget', {
         metadata: { name: props.name, labels: labelsFor('server') },
-        spec: { maxUnavailable: port(1), selector: { matchLabels: serverSelector } },
+        spec: {
+          maxUnavailable: port(1),
+          selector: { matchLabels: serverSelector },
+          // A pod that is not Ready serves nothing: evicting it must not wait for the budget.
+          unhealthyPodEvictionPolicy: 'AlwaysAllow',
+        },
       });
 
     // --- schema migration -----------------------------------------------------------------------
