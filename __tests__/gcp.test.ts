@@ -132,7 +132,20 @@ describe('gcp chart', () => {
           .filter((m) => m.spec.resourceRef.kind === 'StorageBucket')
           .map((m) => `${m.spec.memberFrom.serviceAccountRef.name} ${m.spec.role}`);
       expect(access(cloudsql())).toEqual(['mlflow-server roles/storage.objectUser']);
-      expect(access(statefulset())).toEqual(['mlflow-server roles/storage.objectUser', 'mlflow-db-backup roles/storage.objectCreator']);
+      expect(access(statefulset())).toEqual([
+        'mlflow-server roles/storage.objectUser',
+        'mlflow-db-backup roles/storage.objectCreator',
+        'mlflow-db-backup roles/storage.objectViewer',
+      ]);
+    });
+
+    test('the backup account is confined to the backups/ prefix: it writes and reads dumps, never artifacts', () => {
+      const grants = ofKind(synth(statefulset()), 'IAMPolicyMember').filter((m) => m.spec.memberFrom?.serviceAccountRef?.name === 'mlflow-db-backup' && m.spec.resourceRef.kind === 'StorageBucket');
+      const prefix = 'resource.name.startsWith("projects/_/buckets/mlflow-gke-example-mlflow-artifacts/objects/backups/")';
+      for (const g of grants) expect(g.spec.condition.expression).toContain(prefix);
+      const viewer = grants.find((g) => g.spec.role === 'roles/storage.objectViewer');
+      // Listing is checked on the bucket itself; nothing else widens the grant.
+      expect(viewer.spec.condition.expression).toBe(`resource.type == "storage.googleapis.com/Bucket" || ${prefix}`);
     });
   });
 

@@ -19,7 +19,7 @@ import { Kms, KmsProps } from './gcp/kms';
 import { PlatformLogging, PlatformLoggingProps } from './gcp/logging';
 import { Monitoring, MonitoringProps } from './gcp/monitoring';
 import { Network, NetworkProps } from './gcp/network';
-import { ArtifactBucket, ArtifactBucketProps } from './gcp/storage';
+import { ArtifactBucket, ArtifactBucketProps, underPrefix } from './gcp/storage';
 
 type Scoped<T> = Omit<T, 'scope'>;
 
@@ -109,8 +109,27 @@ export function gcpChartProps(config: Config): GcpChartProps {
       ageRules: config.storage.ageRules,
       access: [
         { serviceAccount: sa.mlflow.accountId, role: 'roles/storage.objectUser' },
-        // Backups only add objects; a compromised backup job cannot delete or read earlier dumps.
-        ...(cloudsql ? [] : [{ serviceAccount: sa.dbBackup.accountId, role: 'roles/storage.objectCreator' }]),
+        // The backup identity writes and reads dumps under backups/ only: it cannot touch artifacts, and
+        // it cannot delete or overwrite earlier dumps. Listing is a bucket-level check, so the reader
+        // grant also admits the bucket itself (object names, not contents).
+        ...(cloudsql
+          ? []
+          : [
+              {
+                serviceAccount: sa.dbBackup.accountId,
+                role: 'roles/storage.objectCreator',
+                condition: { title: 'backups-only', description: 'Create objects under backups/ only', expression: underPrefix(names.bucket, names.backupPrefix) },
+              },
+              {
+                serviceAccount: sa.dbBackup.accountId,
+                role: 'roles/storage.objectViewer',
+                condition: {
+                  title: 'backups-read',
+                  description: 'List the bucket and read objects under backups/ (restore)',
+                  expression: `resource.type == "storage.googleapis.com/Bucket" || ${underPrefix(names.bucket, names.backupPrefix)}`,
+                },
+              },
+            ]),
       ],
     },
     cloudSql: cloudsql

@@ -124,7 +124,7 @@ export function postgresChartProps(config: Config): PostgresChartProps {
       scratchSize: db.backup.scratchSize,
       resources: db.backup.resources,
       bucket: names.bucket,
-      objectPrefix: `backups/${names.mlflowDb}/${config.database.name}`,
+      objectPrefix: `${names.backupPrefix}${names.mlflowDb}/${config.database.name}`,
       serviceAccount: backupKsa.name,
       googleServiceAccount: names.serviceAccounts.dbBackup.email,
       project: config.project.id,

@@ -12,6 +12,11 @@ export interface BucketAccess {
   readonly serviceAccount: string;
   /** Bucket-level role, e.g. `roles/storage.objectUser`. */
   readonly role: string;
+  /**
+   * IAM condition that narrows the grant, e.g. to an object prefix.
+   * @default - the grant covers the whole bucket
+   */
+  readonly condition?: { readonly title: string; readonly description: string; readonly expression: string };
 }
 
 export interface ArtifactBucketProps {
@@ -35,6 +40,11 @@ export interface ArtifactBucketProps {
   readonly ageRules?: readonly { readonly prefix: string; readonly days: number }[];
   /** Who may use the objects; nobody else gets a grant on the bucket. */
   readonly access: readonly BucketAccess[];
+}
+
+/** IAM condition expression: the object lies under `prefix` of `bucket`. */
+export function underPrefix(bucket: string, prefix: string): string {
+  return `resource.name.startsWith("projects/_/buckets/${bucket}/objects/${prefix}")`;
 }
 
 export class ArtifactBucket extends Construct {
@@ -70,6 +80,7 @@ export class ArtifactBucket extends Construct {
           resourceRef: { kind: 'StorageBucket', name: bucket.name },
           role: a.role,
           memberFrom: { serviceAccountRef: { name: a.serviceAccount } },
+          ...(a.condition ? { condition: a.condition } : {}),
         },
       });
     }

@@ -65,6 +65,8 @@ export interface PlatformNames {
     readonly nodes: GoogleServiceAccount;
   };
   readonly bucket: string;
+  /** Object prefix of the database backups in the bucket; the backup identity may touch nothing else. */
+  readonly backupPrefix: string;
   readonly cloudSql: {
     readonly instance: string;
     /** project:region:instance, as the Auth Proxy takes it. */
@@ -118,6 +120,7 @@ export function platformNames(config: Config): PlatformNames {
       nodes: gsa(`${prefix}gke-nodes`),
     },
     bucket: config.storage.bucket ?? `${project}-mlflow-artifacts`,
+    backupPrefix: 'backups/',
     cloudSql: {
       instance: sqlInstance,
       connectionName: `${project}:${config.project.region}:${sqlInstance}`,
