@@ -145,7 +145,7 @@ describe('gcp chart', () => {
       for (const g of grants) expect(g.spec.condition.expression).toContain(prefix);
       const viewer = grants.find((g) => g.spec.role === 'roles/storage.objectViewer');
       // Listing is checked on the bucket itself; nothing else widens the grant.
-      expect(viewer.spec.condition.expression).toBe(`resource.type == "storage.googleapis.com/Bucket" || ${prefix}`);
+      expect(viewer?.spec.condition.expression).toBe(`resource.type == "storage.googleapis.com/Bucket" || ${prefix}`);
     });
   });
 

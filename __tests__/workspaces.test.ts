@@ -285,6 +285,15 @@ describe('workspaces charts', () => {
       expect(LOAD_BALANCER_RANGES).toEqual(['35.191.0.0/16', '130.211.0.0/22']);
     });
 
+    test('without a public edge nothing may open a connection to a workspace', () => {
+      const config = configWith({ edge: { enabled: false } });
+      for (const app of ['jupyter', 'vscode'] as const) {
+        const p = policy(config, app);
+        expect(p.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+        expect(p.spec.ingress).toEqual([]);
+      }
+    });
+
     test('egress reaches the MLflow server pods on their port', () => {
       const config = configWith({ namePrefix: 'team-', environment: 'prod', namespaces: { platform: 'ml-core' } });
       const [mlflow] = policy(config, 'jupyter').spec.egress;

@@ -198,6 +198,7 @@ function commonProps(config: Config, app: WorkspaceApp) {
     mlflowPort: names.mlflowPort,
     internetEgress: config.workspaces.internetEgress,
     internetExcept: internetExcept(config),
+    loadBalancerIngress: config.edge.enabled,
   };
   return {
     namespace: names.namespaces.workspaces,

@@ -38,6 +38,12 @@ export interface WorkspaceNetwork {
   readonly internetEgress: boolean;
   /** Ranges the internet rule excludes (private ranges, metadata server, the cluster's own ranges). */
   readonly internetExcept: readonly string[];
+  /**
+   * Admit the Google load balancer (its proxies and health checks) on the container port. Off when
+   * there is no public edge: then nothing may open a connection to the pod (`kubectl port-forward`
+   * enters through the pod's own network namespace and still works).
+   */
+  readonly loadBalancerIngress: boolean;
 }
 
 export interface WorkspaceProps {
@@ -235,12 +241,14 @@ export class Workspace extends Construct {
       spec: {
         podSelector: { matchLabels: selector },
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [
-          {
-            from: LOAD_BALANCER_RANGES.map((cidr) => ({ ipBlock: { cidr } })),
-            ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(props.containerPort) }],
-          },
-        ],
+        ingress: net.loadBalancerIngress
+          ? [
+              {
+                from: LOAD_BALANCER_RANGES.map((cidr) => ({ ipBlock: { cidr } })),
+                ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(props.containerPort) }],
+              },
+            ]
+          : [],
         egress,
       },
     });
