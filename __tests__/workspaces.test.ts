@@ -78,6 +78,11 @@ describe('workspaces charts', () => {
       expect(envOf(c).MLFLOW_TRACKING_URI).toBe('http://team-mlflow.ml-core.svc.cluster.local:5000');
     });
 
+    test('puts the user-installed scripts (the mlflow command) first on PATH', () => {
+      const c = server(deployments(configs.default, 'jupyter')[0]);
+      expect(envOf(c).PATH.split(':').slice(0, 2)).toEqual(['/home/jovyan/.local/bin', '/opt/conda/bin']);
+    });
+
     test('probes /api and runs as uid 1000, gid 100 with fsGroup 100', () => {
       const d = deployments(configs.default, 'jupyter')[0];
       const c = server(d);
