@@ -22,10 +22,10 @@ export interface PlatformApps {
   readonly order: readonly string[];
 }
 
-export function buildApps(config: Config, outdir: string): PlatformApps {
-  const appProps = { yamlOutputType: YamlOutputType.FILE_PER_CHART, outputFileExtension: '.yaml' };
-  const main = new App({ ...appProps, outdir });
-  const tests = new App({ ...appProps, outdir: `${outdir}/tests` });
+export function buildApps(config: Config): PlatformApps {
+  // Never synthesized to disk: render.ts turns each chart into a file.
+  const main = new App({ yamlOutputType: YamlOutputType.FILE_PER_CHART });
+  const tests = new App({ yamlOutputType: YamlOutputType.FILE_PER_CHART });
 
   // Apply order. Not expressed as chart dependencies: cdk8s turns those into a dependency between
   // every pair of objects of the two charts, which made synth quadratic in the number of objects.

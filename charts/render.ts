@@ -1,42 +1,52 @@
 /**
- * Rendering to files: synth both apps into a scratch directory, read the files back, add the
- * Kustomization index. `writeDist` then swaps the result into place, so a failed render never
- * touches the previous `dist/`.
+ * Rendering to files: every chart of both apps becomes one YAML file (as cdk8s writes it), numbered by
+ * the apply order, plus the Kustomization index. Nothing touches the disk here; `writeDist` then
+ * swaps the result into place, so a failed render never touches the previous `dist/`.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
+import { Chart, Yaml } from 'cdk8s';
 import type { Config } from '../config/schema';
 import { buildApps } from './app';
+
+/** A rendered Kubernetes object, as plain JSON. */
+export type Manifest = Record<string, any>;
 
 export interface RenderedFile {
   /** Path relative to `dist/`, with `/` separators. */
   readonly path: string;
   readonly content: string;
+  /** The objects the file holds, for callers that want them without parsing the YAML. */
+  readonly objects?: readonly Manifest[];
 }
 
 /** Name of the Kustomize index: extensionless, so `kubectl apply -f dist` skips it. */
 export const KUSTOMIZATION_FILE = 'Kustomization';
 
 export function renderPlatform(config: Config): RenderedFile[] {
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-render-'));
-  try {
-    const { main, tests, order } = buildApps(config, scratch);
-    main.synth();
-    if (tests.charts.length > 0) tests.synth();
-    const files = readTree(scratch).map((f) => (f.path.includes('/') ? f : { ...f, path: numbered(f.path, order) }));
-    const manifests = files.filter((f) => !f.path.includes('/')).map((f) => f.path).sort(compare);
-    return [...files, { path: KUSTOMIZATION_FILE, content: kustomization(manifests) }].sort((a, b) => compare(a.path, b.path));
-  } finally {
-    fs.rmSync(scratch, { recursive: true, force: true });
-  }
+  const { main, tests, order } = buildApps(config);
+  const byId = new Map(main.charts.map((chart) => [chart.node.id, chart]));
+  const manifests = order.map((id, index) => chartFile(`${String(index).padStart(4, '0')}-${id}.yaml`, byId.get(id)!));
+  const checks = tests.charts.map((chart) => chartFile(`tests/${chart.node.id}.yaml`, chart));
+  const index = { path: KUSTOMIZATION_FILE, content: kustomization(manifests.map((f) => f.path)) };
+  return [...manifests, index, ...checks].sort((a, b) => compare(a.path, b.path));
 }
 
-/** `mlflow.yaml` becomes `0002-mlflow.yaml`: the index is the chart's place in the apply order. */
-function numbered(file: string, order: readonly string[]): string {
-  const index = order.indexOf(file.replace(/\.yaml$/, ''));
-  if (index < 0) throw new Error(`render: ${file} belongs to no chart in the apply order (${order.join(', ')})`);
-  return `${String(index).padStart(4, '0')}-${file}`;
+/**
+ * One chart's file. The YAML is produced on first read: callers that only need the objects (most
+ * tests) skip the serialisation, and every reader gets the same bytes cdk8s would write.
+ */
+function chartFile(file: string, chart: Chart): RenderedFile {
+  const objects: Manifest[] = chart.toJson();
+  let content: string | undefined;
+  return {
+    path: file,
+    objects,
+    get content() {
+      content ??= Yaml.stringify(...objects);
+      return content;
+    },
+  };
 }
 
 function kustomization(resources: string[]): string {
@@ -48,16 +58,6 @@ function kustomization(resources: string[]): string {
     ...resources.map((r) => `  - ${r}`),
     '',
   ].join('\n');
-}
-
-function readTree(root: string, dir = ''): RenderedFile[] {
-  return fs
-    .readdirSync(path.join(root, dir), { withFileTypes: true })
-    .flatMap((entry) => {
-      const rel = dir ? `${dir}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) return readTree(root, rel);
-      return [{ path: rel, content: fs.readFileSync(path.join(root, rel), 'utf8') }];
-    });
 }
 
 function compare(a: string, b: string): number {

@@ -5,9 +5,9 @@ import * as YAML from 'yaml';
 import { loadConfig, parseConfig } from '../../config/load';
 import type { Config, ConfigInput } from '../../config/schema';
 import { DEFAULT_CONFIG } from '../../config/default';
-import { RenderedFile, renderPlatform } from '../../charts/render';
+import { Manifest, RenderedFile, renderPlatform } from '../../charts/render';
 
-export type Manifest = Record<string, any>;
+export type { Manifest };
 
 export const PROJECT_ROOT = path.resolve(__dirname, '../..');
 export const CONFIG_DIR = path.join(PROJECT_ROOT, 'config');
@@ -40,7 +40,7 @@ function merge(base: any, over: any): any {
 export function objectsOf(files: readonly RenderedFile[], options: { mainOnly?: boolean } = {}): Manifest[] {
   return files
     .filter((f) => f.path.endsWith('.yaml') && (!options.mainOnly || !f.path.includes('/')))
-    .flatMap((f) => YAML.parseAllDocuments(f.content).map((d) => d.toJS() as Manifest))
+    .flatMap((f) => (f.objects ? structuredClone(f.objects) : YAML.parseAllDocuments(f.content).map((d) => d.toJS() as Manifest)))
     .filter((o) => o);
 }
 

@@ -4,6 +4,8 @@
  * (`additionalProperties: false` is added when the schemas load; the files stay as they are).
  */
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
+import standaloneCode from 'ajv/dist/standalone';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
@@ -62,6 +64,7 @@ export class KubernetesValidator {
   private readonly ajv: Ajv;
   private readonly byGvk = new Map<string, string>();
   private readonly compiled = new Map<string, ValidateFunction>();
+  private readonly cacheKey: string;
 
   constructor(readonly version: KubernetesVersion, dir = schemaDir()) {
     const doc = JSON.parse(fs.readFileSync(path.join(dir, 'kubernetes', version, '_definitions.json'), 'utf8'));
@@ -73,8 +76,9 @@ export class KubernetesValidator {
         if (!this.byGvk.has(`${apiVersion}/${gvk.kind}`) || name.endsWith(`.${gvk.kind}`)) this.byGvk.set(`${apiVersion}/${gvk.kind}`, name);
       }
     }
-    this.ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+    this.ajv = new Ajv(AJV_OPTIONS);
     this.ajv.addSchema({ $id: 'k8s', definitions: doc.definitions });
+    this.cacheKey = createHash('sha1').update(version).update(JSON.stringify(doc.definitions)).digest('hex');
   }
 
   knows(o: Json): boolean {
@@ -98,7 +102,7 @@ export class KubernetesValidator {
   private compile(def: string): ValidateFunction {
     let fn = this.compiled.get(def);
     if (!fn) {
-      fn = this.ajv.compile({ $ref: `k8s#/definitions/${def}` });
+      fn = compileCached(this.ajv, { $ref: `k8s#/definitions/${def}` }, `${this.cacheKey}/${def}`);
       this.compiled.set(def, fn);
     }
     return fn;
@@ -111,23 +115,21 @@ function isExcepted(version: string, o: Json, message: string): boolean {
 
 /** Validates custom resources against the CRDs under `crds/`; each schema compiles on first use. */
 export class CrdValidator {
-  private readonly ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+  private readonly ajv = new Ajv(AJV_OPTIONS);
   private readonly schemas = new Map<string, Json>();
   private readonly compiled = new Map<string, ValidateFunction>();
 
   constructor(dir = schemaDir()) {
-    for (const file of listFiles(path.join(dir, 'crds')).filter((f) => /\.ya?ml$/.test(f))) {
-      for (const crd of YAML.parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => d.toJS() as Json)) {
-        if (crd?.kind !== 'CustomResourceDefinition') continue;
-        for (const version of crd.spec.versions) {
-          const schema = structuredClone(version.schema?.openAPIV3Schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
-          const key = `${crd.spec.group}/${version.name}/${crd.spec.names.kind}`;
-          CRD_SCHEMA_PATCHES.filter((p) => p.crd === key).forEach((p) => p.patch(schema));
-          // Every object has these; some CRDs leave them out. metadata is checked against ObjectMeta separately.
-          schema.properties = { ...schema.properties, apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' } };
-          closeObjects(schema);
-          this.schemas.set(key, schema);
-        }
+    for (const crd of loadCrds(path.join(dir, 'crds'))) {
+      if (crd?.kind !== 'CustomResourceDefinition') continue;
+      for (const version of crd.spec.versions) {
+        const schema = structuredClone(version.schema?.openAPIV3Schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
+        const key = `${crd.spec.group}/${version.name}/${crd.spec.names.kind}`;
+        CRD_SCHEMA_PATCHES.filter((p) => p.crd === key).forEach((p) => p.patch(schema));
+        // Every object has these; some CRDs leave them out. metadata is checked against ObjectMeta separately.
+        schema.properties = { ...schema.properties, apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' } };
+        closeObjects(schema);
+        this.schemas.set(key, schema);
       }
     }
   }
@@ -146,11 +148,50 @@ export class CrdValidator {
     if (!schema) return [`/: no CRD for ${key}`];
     let validate = this.compiled.get(key);
     if (!validate) {
-      validate = this.ajv.compile(schema);
+      validate = compileCached(this.ajv, schema, JSON.stringify(schema));
       this.compiled.set(key, validate);
     }
     return validate(o) ? [] : formatErrors(validate.errors);
   }
+}
+
+/**
+ * Every document of every CRD file under `dir`. Parsing the large Config Connector CRDs takes about a
+ * second, so the parsed documents are cached as JSON in node_modules/.cache, keyed by the files'
+ * paths, sizes and modification times.
+ */
+function loadCrds(dir: string): Json[] {
+  const files = listFiles(dir).filter((f) => /\.ya?ml$/.test(f));
+  const key = createHash('sha1')
+    .update(files.map((f) => `${f}:${fs.statSync(f).size}:${fs.statSync(f).mtimeMs}`).join('\n'))
+    .digest('hex');
+  const cache = path.join(CACHE_DIR, `crds-${key}.json`);
+  if (fs.existsSync(cache)) return JSON.parse(fs.readFileSync(cache, 'utf8'));
+  const docs = files.flatMap((file) => YAML.parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => d.toJS() as Json));
+  fs.mkdirSync(path.dirname(cache), { recursive: true });
+  const tmp = `${cache}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(docs));
+  fs.renameSync(tmp, cache);
+  return docs;
+}
+
+const AJV_OPTIONS = { strict: false, allErrors: true, validateFormats: false, code: { source: true } };
+const CACHE_DIR = path.resolve(__dirname, '../../node_modules/.cache/mlflow-gke');
+
+/**
+ * Compiles a schema once per machine: the generated validator code is kept in node_modules/.cache
+ * (compiling the Kubernetes and large CRD schemas costs a second or more in every test file).
+ */
+function compileCached(ajv: Ajv, schema: object, key: string): ValidateFunction {
+  const ajvVersion = require('ajv/package.json').version as string;
+  const file = path.join(CACHE_DIR, 'ajv', `${createHash('sha1').update(ajvVersion).update(key).digest('hex')}.js`);
+  if (fs.existsSync(file)) return require(file);
+  const validate = ajv.compile(schema);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, standaloneCode(ajv, validate));
+  fs.renameSync(tmp, file);
+  return validate;
 }
 
 function listFiles(dir: string): string[] {
