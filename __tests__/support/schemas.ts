@@ -9,6 +9,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
+import { validateWithPackages } from './fallback-validation';
 import { CRD_SCHEMA_PATCHES, VERSION_EXCEPTIONS } from './schema-exceptions';
 
 export const KUBERNETES_VERSIONS = ['v1.27.0', 'v1.31.0', 'v1.34.0'] as const;
@@ -120,6 +121,10 @@ export class CrdValidator {
   private readonly compiled = new Map<string, ValidateFunction>();
 
   constructor(dir = schemaDir()) {
+    if (!fs.existsSync(path.join(dir, 'crds'))) {
+      warnNoSchemas();
+      return;
+    }
     for (const crd of loadCrds(path.join(dir, 'crds'))) {
       if (crd?.kind !== 'CustomResourceDefinition') continue;
       for (const version of crd.spec.versions) {
@@ -201,20 +206,41 @@ function listFiles(dir: string): string[] {
     .sort();
 }
 
-/** Validates every object strictly; returns one line per problem. */
+/** Says once per test file, loudly, that strict validation is not running. */
+export function warnNoSchemas(): void {
+  if (warnedNoSchemas) return;
+  warnedNoSchemas = true;
+  console.warn(
+    `\n${'!'.repeat(78)}\n!! NO SCHEMAS FOUND at ${schemaDir()} (set MLFLOW_GKE_SCHEMAS).\n!! Strict validation is NOT running; falling back to the kubernetes-models packages,\n!! which do not reject unknown fields and do not know every kind.\n${'!'.repeat(78)}\n`,
+  );
+}
+let warnedNoSchemas = false;
+
+/**
+ * Validates every object strictly; returns one line per problem. Without the schema directory it
+ * falls back to the kubernetes-models packages and says so loudly: it never passes silently.
+ */
 export class StrictValidator {
-  private readonly kube = KUBERNETES_VERSIONS.map((v) => new KubernetesValidator(v));
-  private readonly crds = new CrdValidator();
+  private readonly strict = schemasAvailable()
+    ? { kube: KUBERNETES_VERSIONS.map((v) => new KubernetesValidator(v)), crds: new CrdValidator() }
+    : undefined;
 
   validate(objects: Json[]): string[] {
+    if (!this.strict) {
+      warnNoSchemas();
+      const { problems, unvalidated } = validateWithPackages(objects);
+      if (unvalidated.length > 0) console.warn(`!! not validated (no package knows these kinds): ${unvalidated.join(', ')}`);
+      return problems;
+    }
+    const { kube, crds } = this.strict;
     return objects.flatMap((o) => {
       const name = describeObject(o);
-      if (this.crds.knows(o)) {
-        const meta = this.kube[this.kube.length - 1].validateMetadata(o.metadata);
-        return [...this.crds.validate(o), ...meta].map((m) => `${name} (CRD): ${m}`);
+      if (crds.knows(o)) {
+        const meta = kube[kube.length - 1].validateMetadata(o.metadata);
+        return [...crds.validate(o), ...meta].map((m) => `${name} (CRD): ${m}`);
       }
-      if (!this.kube.some((k) => k.knows(o))) return [`${name}: no schema for ${o.apiVersion}/${o.kind} in Kubernetes ${KUBERNETES_VERSIONS.join(', ')} or the CRDs`];
-      return this.kube.flatMap((k) => k.validate(o).map((m) => `${name} (Kubernetes ${k.version}): ${m}`));
+      if (!kube.some((k) => k.knows(o))) return [`${name}: no schema for ${o.apiVersion}/${o.kind} in Kubernetes ${KUBERNETES_VERSIONS.join(', ')} or the CRDs`];
+      return kube.flatMap((k) => k.validate(o).map((m) => `${name} (Kubernetes ${k.version}): ${m}`));
     });
   }
 }
