@@ -26,6 +26,16 @@ describe('cluster footprint', () => {
     expect(f.storageBytes).toBe(40 * 2 ** 30);
   });
 
+  test('a Deployment the autoscaler owns counts at the autoscaler minimum', () => {
+    const f = footprint([
+      { kind: 'Deployment', metadata: { name: 'mlflow', namespace: 'ml' }, spec: { template: { spec: { containers: [container('500m', '1Gi', '1', '2Gi')] } } } },
+      { kind: 'HorizontalPodAutoscaler', metadata: { name: 'mlflow', namespace: 'ml' }, spec: { minReplicas: 3, scaleTargetRef: { kind: 'Deployment', name: 'mlflow' } } },
+      { kind: 'Deployment', metadata: { name: 'other', namespace: 'ml' }, spec: { template: { spec: { containers: [container('100m', '1Gi', '1', '2Gi')] } } } },
+    ]);
+    expect(f.pods).toBe(4);
+    expect(f.cpuRequestMillis).toBe(3 * 500 + 100);
+  });
+
   test('an init container larger than the app containers sets the pod request', () => {
     const f = footprint([{ kind: 'Deployment', spec: { replicas: 1, template: { spec: { initContainers: [container('2', '4Gi', '2', '4Gi')], containers: [container('100m', '128Mi', '100m', '128Mi')] } } } }]);
     expect(f.cpuRequestMillis).toBe(2000);

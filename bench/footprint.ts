@@ -60,9 +60,15 @@ export function footprint(objects: Json[]): Footprint {
     transientMemoryRequestBytes: 0,
     pods: 0,
   };
+  // A workload an autoscaler owns renders no replica count; it runs at least the autoscaler's minimum.
+  const autoscaled = new Map(
+    objects
+      .filter((o) => o.kind === 'HorizontalPodAutoscaler')
+      .map((h) => [`${h.metadata.namespace}/${h.spec.scaleTargetRef.kind}/${h.spec.scaleTargetRef.name}`, h.spec.minReplicas ?? 1]),
+  );
   for (const o of objects) {
     if (o.kind === 'Deployment' || o.kind === 'StatefulSet') {
-      const replicas = o.spec.replicas ?? 1;
+      const replicas = o.spec.replicas ?? autoscaled.get(`${o.metadata?.namespace}/${o.kind}/${o.metadata?.name}`) ?? 1;
       const t = podTotals(o.spec.template.spec);
       f.pods += replicas;
       f.cpuRequestMillis += replicas * t.requests.cpu;

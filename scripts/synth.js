@@ -3,10 +3,13 @@
  * `npm run synth`: runs main.ts without type-checking (that belongs to `npm test`). The TypeScript
  * sources are bundled with esbuild into node_modules/.cache once, and again whenever a source file is
  * newer than the bundle; starting one bundled file is much faster than transpiling on every start.
+ * V8's code cache for the bundle is kept beside it, so later starts skip most of the compiling.
  */
 'use strict';
 const fs = require('fs');
+const Module = require('module');
 const path = require('path');
+const vm = require('vm');
 
 const root = path.resolve(__dirname, '..');
 const bundle = path.join(root, 'node_modules', '.cache', 'mlflow-gke', 'synth.js');
@@ -24,8 +27,11 @@ function newestSource() {
   return newest;
 }
 
+const codeCache = `${bundle}.v8cache`;
+
 const built = fs.statSync(bundle, { throwIfNoEntry: false });
 if (!built || built.mtimeMs < newestSource()) {
+  fs.rmSync(codeCache, { force: true });
   fs.mkdirSync(path.dirname(bundle), { recursive: true });
   const tmp = `${bundle}.${process.pid}.tmp`;
   require('esbuild').buildSync({
@@ -34,8 +40,29 @@ if (!built || built.mtimeMs < newestSource()) {
     platform: 'node',
     target: 'node20',
     outfile: tmp,
+    // Smaller source to read at every start; names kept, since constructs may rely on them.
+    minify: true,
+    keepNames: true,
     logLevel: 'warning',
   });
   fs.renameSync(tmp, bundle);
 }
-require(bundle);
+runBundle();
+
+/** Runs the bundle as a CommonJS module, with V8's code cache when one was saved. */
+function runBundle() {
+  const cachedData = fs.existsSync(codeCache) ? fs.readFileSync(codeCache) : undefined;
+  const script = new vm.Script(Module.wrap(fs.readFileSync(bundle, 'utf8')), { filename: bundle, cachedData });
+  const bundleModule = new Module(bundle, module);
+  bundleModule.filename = bundle;
+  bundleModule.paths = Module._nodeModulePaths(path.dirname(bundle));
+  const bundleRequire = Module.createRequire(bundle);
+  // Saved after the run, so the functions the render compiled lazily are in the cache too.
+  if (!cachedData || script.cachedDataRejected)
+    process.once('exit', () => {
+      const tmp = `${codeCache}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, script.createCachedData());
+      fs.renameSync(tmp, codeCache);
+    });
+  script.runInThisContext()(bundleModule.exports, bundleRequire, bundleModule, bundle, path.dirname(bundle));
+}
