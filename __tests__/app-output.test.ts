@@ -1,5 +1,6 @@
 /** The output contract of the whole render, for the embedded default and every config file. */
-import { renderPlatform, KUSTOMIZATION_FILE } from '../charts/render';
+import * as YAML from 'yaml';
+import { renderPlatform, KUSTOMIZATION_FILE, toYaml } from '../charts/render';
 import { configsUnderTest, objectsOf, Manifest } from './support/render';
 
 const CLUSTER_SCOPED = new Set([
@@ -21,9 +22,21 @@ const rendered = configsUnderTest().map(({ name, config }) => {
   return { name, config, files, objects: objectsOf(files) };
 });
 
+test('strings that a YAML 1.1 reader would take for numbers, booleans or null stay strings', () => {
+  const tricky = ['on', 'yes', 'n', '03:00', '0755', '1e3', '1_000', '~', 'null', '2024-01-01', '0x1F', '.inf', '+1', '1.0', '0b101', '<<', '='];
+  expect(YAML.parse(toYaml([{ values: tricky }]), { version: '1.1' })).toEqual({ values: tricky });
+});
+
 describe.each(rendered)('render of config $name', ({ config, files, objects }) => {
   test('is byte-identical when rendered again', () => {
     expect(renderPlatform(config)).toEqual(files);
+  });
+
+  test('every file reads back, as YAML 1.1 like Kubernetes tools read it, to exactly the rendered objects', () => {
+    for (const file of files.filter((f) => f.objects)) {
+      const read = YAML.parseAllDocuments(file.content, { version: '1.1' }).map((d) => d.toJS());
+      expect(read).toEqual(file.objects);
+    }
   });
 
   test('has one numbered file per chart in apply order, namespaces first', () => {
