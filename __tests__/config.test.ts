@@ -82,6 +82,8 @@ describe('bad config input stops with one precise line per problem', () => {
     ['a project number with letters', withChange((c) => (c.project.number = '12ab56789012')), /project\.number: "12ab56789012" is not allowed: must be a GCP project number/],
     ['a missing project', withChange((c) => delete c.project), /bad\.yaml: project: \(missing\) is required \(a mapping\)/],
     ['a missing project id', withChange((c) => delete c.project.id), /bad\.yaml: project\.id: \(missing\) is required \(a string\)/],
+    ['a missing project number', withChange((c) => delete c.project.number), /bad\.yaml: project\.number: \(missing\) is required \(a GCP project number: 6-19 digits/],
+    ['a project number of the wrong type', withChange((c) => (c.project.number = true)), /bad\.yaml: project\.number: true is not allowed: must be a GCP project number/],
     ['a malformed region', withChange((c) => (c.project.region = 'Europe West')), /project\.region: "Europe West" is not allowed: must be a GCP region such as "europe-west1"/],
     ['a malformed zone', withChange((c) => (c.project.zones = ['europe-west1'])), /project\.zones\[0\]: "europe-west1" is not allowed: must be a GCP zone/],
     ['a zone of another region', withChange((c) => (c.project.zones = ['us-central1-a'])), /project\.zones\[0\]: "us-central1-a" is not allowed: must be a zone of region "europe-west1"/],

@@ -22,10 +22,13 @@ export const projectId = z
   );
 
 /** Project numbers are written as numbers or strings in YAML; both become a digit string. */
+const PROJECT_NUMBER = 'a GCP project number: 6-19 digits, not starting with 0, such as "123456789012"';
 export const projectNumber = z
-  .union([z.string(), z.number()])
+  .union([z.string(), z.number()], {
+    error: (issue) => (issue.input === undefined ? `is required (${PROJECT_NUMBER})` : `must be ${PROJECT_NUMBER}`),
+  })
   .transform((v) => String(v))
-  .pipe(z.string().regex(/^[1-9][0-9]{5,18}$/, 'must be a GCP project number: 6-19 digits, not starting with 0'));
+  .pipe(z.string().regex(/^[1-9][0-9]{5,18}$/, `must be ${PROJECT_NUMBER}`));
 
 export const region = z
   .string()
