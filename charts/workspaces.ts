@@ -6,7 +6,7 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import type { Config } from '../config/schema';
-import { imageTag } from '../config/schema/primitives';
+import { imageTag, Resources } from '../config/schema/primitives';
 import { edgeServiceAnnotations } from './edge/annotations';
 import { selectorLabels } from './lib/labels';
 import { platformNames, WorkspaceApp } from './lib/names';
@@ -77,34 +77,14 @@ export function jupyterChartProps(config: Config): WorkspacesChartProps {
         ],
       }),
     );
-  return {
-    instance: config.environment,
-    namespace: common.namespace,
-    workspaces: common.instances.map(
-      (instance): WorkspaceProps => ({
-        instance,
-        environment: config.environment,
-        namespace: common.namespace,
-        image,
-        version: imageTag(image),
-        containerPort: JUPYTER.port,
-        homePath: JUPYTER.home,
-        storageSize: w.jupyter.storageSize,
-        resources: w.jupyter.resources,
-        runAsUser: JUPYTER.uid,
-        runAsGroup: JUPYTER.gid,
-        fsGroup: JUPYTER.gid,
-        args,
-        env,
-        healthPath: '/api',
-        initContainers,
-        sharedMemory: '1Gi',
-        gpu: gpu ? { count: w.gpu.count, acceleratorType: w.gpu.acceleratorType } : undefined,
-        network: common.network,
-        serviceAnnotations: common.serviceAnnotations(instance.name),
-      }),
-    ),
-  };
+  return chartProps(config, common, JUPYTER, image, w.jupyter, {
+    args,
+    env,
+    healthPath: '/api',
+    initContainers,
+    sharedMemory: '1Gi',
+    gpu: gpu ? { count: w.gpu.count, acceleratorType: w.gpu.acceleratorType } : undefined,
+  });
 }
 
 /**
@@ -164,6 +144,18 @@ export function vscodeChartProps(config: Config): WorkspacesChartProps {
         env: [{ name: 'HOME', value: VSCODE.home }],
       }),
     );
+  return chartProps(config, common, VSCODE, image, w.vscode, { args, env, healthPath: '/healthz', initContainers });
+}
+
+/** The chart props: one workspace per instance, with what every instance of the app shares. */
+function chartProps(
+  config: Config,
+  common: ReturnType<typeof commonProps>,
+  runtime: { readonly port: number; readonly home: string; readonly uid: number; readonly gid: number },
+  image: string,
+  settings: { readonly storageSize: string; readonly resources: Resources },
+  app: Pick<WorkspaceProps, 'args' | 'env' | 'healthPath' | 'initContainers' | 'sharedMemory' | 'gpu'>,
+): WorkspacesChartProps {
   return {
     instance: config.environment,
     namespace: common.namespace,
@@ -174,17 +166,14 @@ export function vscodeChartProps(config: Config): WorkspacesChartProps {
         namespace: common.namespace,
         image,
         version: imageTag(image),
-        containerPort: VSCODE.port,
-        homePath: VSCODE.home,
-        storageSize: w.vscode.storageSize,
-        resources: w.vscode.resources,
-        runAsUser: VSCODE.uid,
-        runAsGroup: VSCODE.gid,
-        fsGroup: VSCODE.gid,
-        args,
-        env,
-        healthPath: '/healthz',
-        initContainers,
+        containerPort: runtime.port,
+        homePath: runtime.home,
+        storageSize: settings.storageSize,
+        resources: settings.resources,
+        runAsUser: runtime.uid,
+        runAsGroup: runtime.gid,
+        fsGroup: runtime.gid,
+        ...app,
         network: common.network,
         serviceAnnotations: common.serviceAnnotations(instance.name),
       }),
