@@ -75,6 +75,19 @@ def schema_state_when_reachable(timeout):
                 raise
             log("database not reachable yet (%s); retrying" % str(error).splitlines()[0])
             time.sleep(5)
+
+
+def run_once(main, what):
+    """One-shot pods: wait for the proxy, run, always end the proxy so the pod can complete."""
+    wait_for_proxy()
+    try:
+        code = main()
+    except Exception as error:
+        log("%s failed: %s" % (what, error))
+        code = 1
+    finally:
+        stop_proxy()
+    sys.exit(code)
 `;
 
 /**
@@ -133,15 +146,7 @@ def migrate():
     return 0
 
 
-wait_for_proxy()
-try:
-    code = migrate()
-except Exception as error:
-    log("migration failed: %s" % error)
-    code = 1
-finally:
-    stop_proxy()
-sys.exit(code)
+run_once(migrate, "migration")
 `;
 
 /** Garbage collection: `mlflow gc` of runs deleted long enough ago, only on a schema this image knows. */
@@ -162,15 +167,7 @@ def gc():
     return subprocess.call(command)
 
 
-wait_for_proxy()
-try:
-    code = gc()
-except Exception as error:
-    log("gc failed: %s" % error)
-    code = 1
-finally:
-    stop_proxy()
-sys.exit(code)
+run_once(gc, "gc")
 `;
 
 /**
