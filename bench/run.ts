@@ -13,7 +13,7 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { DEFAULT_CONFIG } from '../config/default';
 import { loadConfig } from '../config/load';
-import { renderPlatform } from '../charts/render';
+import { Manifest, RenderedFile, renderPlatform } from '../charts/render';
 import { footprint, formatBytes, formatCpu } from './footprint';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -118,12 +118,9 @@ function main(): void {
   }
 }
 
-/** Objects of the files that `kubectl apply -f dist` applies (not dist/tests/). */
-function manifestsOf(files: { path: string; content: string }[]): Record<string, any>[] {
-  return files
-    .filter((f) => f.path.endsWith('.yaml') && !f.path.includes('/'))
-    .flatMap((f) => YAML.parseAllDocuments(f.content).map((d) => d.toJS()))
-    .filter(Boolean);
+/** Objects of the files that `kubectl apply -f dist` applies (not dist/tests/), as the render made them. */
+function manifestsOf(files: readonly RenderedFile[]): Manifest[] {
+  return files.filter((f) => f.path.endsWith('.yaml') && !f.path.includes('/')).flatMap((f) => f.objects ?? []);
 }
 
 const BEGIN = '<!-- bench:begin (written by `npm run bench`) -->';

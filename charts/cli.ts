@@ -29,20 +29,22 @@ export function parseSynthArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
 }
 
 export function runSynth(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): number {
+  let out = 'dist';
   try {
     const options = parseSynthArgs(argv, env);
+    out = options.out;
     const files = renderPlatform(loadConfig(options.config));
-    writeDist(files, options.out);
-    console.log(`rendered ${files.length} files from ${options.config ?? EMBEDDED_DEFAULT} into ${options.out}/`);
+    writeDist(files, out);
+    console.log(`rendered ${files.length} files from ${options.config ?? EMBEDDED_DEFAULT} into ${out}/`);
     return 0;
   } catch (error) {
     if (error instanceof ConfigError) {
       for (const line of error.problems) console.error(line);
-      console.error(`synth failed: ${error.problems.length} problem(s); ${'dist/'} left unchanged`);
+      console.error(`synth failed: ${error.problems.length} problem(s); ${out}/ left unchanged`);
       return 1;
     }
     // A chart refusing an unsafe combination throws a plain Error with a precise message.
-    console.error(`synth failed: ${(error as Error).message}`);
+    console.error(`synth failed: ${(error as Error).message}; ${out}/ left unchanged`);
     return 1;
   }
 }
