@@ -33,8 +33,15 @@ export const STATEFUL_KCC_KINDS: readonly string[] = [
   'Service',
 ];
 
-/** Config Connector kinds that are recreated as they were if pruned (bindings, policies, alerting). */
+/**
+ * Config Connector kinds that are recreated as they were if pruned (bindings, policies, alerting).
+ * The operator's own kinds are here too: `ConfigConnector` and `ConfigConnectorContext` say how
+ * Config Connector runs and which Google service account it acts as; deleting one stops
+ * reconciliation but deletes no Google Cloud resource, and re-applying it resumes where it was.
+ */
 export const STATELESS_KCC_KINDS: readonly string[] = [
+  'ConfigConnector',
+  'ConfigConnectorContext',
   'ComputeRouter',
   'ComputeRouterNAT',
   'ComputeSecurityPolicy',
