@@ -3,7 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { renderPlatform, writeDist } from '../charts/render';
+import { renderPlatform } from '../charts/render';
+import { writeOutput } from '../charts/output';
 import { kustomize } from './support/kubectl';
 import { configsUnderTest, objectsOf, Manifest } from './support/render';
 
@@ -14,7 +15,7 @@ describe.each(configsUnderTest())('kubectl kustomize over the render of config $
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-kustomize-'));
     try {
       const files = renderPlatform(config);
-      writeDist(files, path.join(tmp, 'dist'));
+      writeOutput(files, path.join(tmp, 'dist'));
       const built = YAML.parseAllDocuments(await kustomize(path.join(tmp, 'dist'))).map((d) => d.toJS() as Manifest);
       const expected = objectsOf(files, { mainOnly: true });
       const byKey = (list: Manifest[]) => Object.fromEntries(list.map((o) => [key(o), o]));

@@ -7,7 +7,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { renderPlatform, writeDist } from '../charts/render';
+import { renderPlatform } from '../charts/render';
+import { writeOutput } from '../charts/output';
 import { branchLayout } from '../scripts/render-branch';
 import { fluxLabelViolations, immutableFieldChanges, pruneProtectionViolations } from './support/gitops-policy';
 import { kustomize } from './support/kubectl';
@@ -37,7 +38,7 @@ afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 async function buildOverlay(configName: string, base: ReturnType<typeof renderPlatform>, overlay: string): Promise<Manifest[]> {
   const root = path.join(scratch, configName);
   if (!fs.existsSync(root)) {
-    writeDist(base, path.join(root, 'dist'));
+    writeOutput(base, path.join(root, 'dist'));
     fs.cpSync(OVERLAYS_DIR, path.join(root, 'examples', 'overlays'), { recursive: true });
   }
   return parseAll(await kustomize(path.join(root, 'examples', 'overlays', overlay)));

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { writeDist } from '../charts/render';
+import { writeOutput } from '../charts/output';
 import { checkObjects } from '../policy/check';
 import { parseCheckArgs, runCheck } from '../policy/cli';
 import { loadPaths, loadTexts } from '../policy/load';
@@ -571,7 +571,7 @@ describe('the platform passes its own gate', () => {
     for (const { name, config } of configs) {
       const root = fs.mkdtempSync(path.join(os.tmpdir(), 'policy-overlay-'));
       try {
-        writeDist(render(config).files, path.join(root, 'dist'));
+        writeOutput(render(config).files, path.join(root, 'dist'));
         const target = path.join(root, 'examples', 'overlays', overlay);
         fs.cpSync(path.join(overlaysDir, overlay), target, { recursive: true });
         const loaded = loadTexts([{ file: `${overlay}(${name})`, text: await kustomize(target) }]);

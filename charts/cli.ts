@@ -1,14 +1,32 @@
 /**
  * The synth command: `npm run synth [-- --config FILE] [--out DIR]`, or MLFLOW_GKE_CONFIG=FILE.
- * Prints one line per problem and exits non-zero on bad input, leaving `dist/` as it was.
+ * Prints one line per problem and exits non-zero on bad input or a refused or failed write, leaving
+ * the output folder as it was. Relative paths are taken from the folder the command ran in (npm runs
+ * scripts in the package root and passes that folder as INIT_CWD).
  */
+import * as path from 'path';
 import { ConfigError, EMBEDDED_DEFAULT, loadConfig } from '../config/load';
-import { renderPlatform, writeDist } from './render';
+import { renderPlatform } from './render';
+import { displayDir, OutputError, writeOutput, WriteOutputOptions } from './output';
 
 export interface SynthOptions {
+  /** Config file as given; undefined for the embedded default. */
   readonly config?: string;
+  /** Output folder as given. */
   readonly out: string;
+  /** Print usage and stop. */
+  readonly help?: boolean;
 }
+
+export const USAGE = [
+  'usage: npm run synth -- [--config FILE] [--out DIR]',
+  '',
+  '  -c, --config FILE  YAML config to render (default: $MLFLOW_GKE_CONFIG, else the embedded default)',
+  '  -o, --out DIR      output folder (default: dist); replaced only when it is empty or holds an earlier render',
+  '  -h, --help         print this help',
+  '',
+  'Relative paths are taken from the folder the command runs in.',
+].join('\n');
 
 export function parseSynthArgs(argv: readonly string[], env: NodeJS.ProcessEnv): SynthOptions {
   let config = env.MLFLOW_GKE_CONFIG || undefined;
@@ -23,28 +41,45 @@ export function parseSynthArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     };
     if (flag === '--config' || flag === '-c') config = value();
     else if (flag === '--out' || flag === '-o') out = value();
-    else throw new ConfigError([`synth: unknown argument "${arg}"; allowed: --config FILE, --out DIR`]);
+    else if (flag === '--help' || flag === '-h') return { config, out, help: true };
+    else throw new ConfigError([`synth: unknown argument "${arg}"; allowed: --config FILE, --out DIR, --help`]);
   }
   return { config, out };
 }
 
-export function runSynth(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): number {
+/** Where the user ran the command: npm's INIT_CWD under `npm run`, else the process's folder. */
+export function invocationDir(env: NodeJS.ProcessEnv): string {
+  return env.INIT_CWD || process.cwd();
+}
+
+export function runSynth(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, output: WriteOutputOptions = {}): number {
   let out = 'dist';
   try {
     const options = parseSynthArgs(argv, env);
     out = options.out;
-    const files = renderPlatform(loadConfig(options.config));
-    writeDist(files, out);
-    console.log(`rendered ${files.length} files from ${options.config ?? EMBEDDED_DEFAULT} into ${out}/`);
+    if (options.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    const base = invocationDir(env);
+    const config = options.config === undefined ? undefined : path.resolve(base, options.config);
+    const files = renderPlatform(loadConfig(config, options.config));
+    const warning = writeOutput(files, path.resolve(base, out), { ...output, label: out });
+    console.log(`rendered ${files.length} files from ${options.config ?? EMBEDDED_DEFAULT} into ${displayDir(out)}`);
+    if (warning) console.error(`warning: ${warning}`);
     return 0;
   } catch (error) {
     if (error instanceof ConfigError) {
       for (const line of error.problems) console.error(line);
-      console.error(`synth failed: ${error.problems.length} problem(s); ${out}/ left unchanged`);
+      console.error(`synth failed: ${error.problems.length} problem(s); ${displayDir(out)} left unchanged`);
+      return 1;
+    }
+    if (error instanceof OutputError) {
+      console.error(`synth failed: ${error.message}`);
       return 1;
     }
     // A chart refusing an unsafe combination throws a plain Error with a precise message.
-    console.error(`synth failed: ${(error as Error).message}; ${out}/ left unchanged`);
+    console.error(`synth failed: ${(error as Error).message}; ${displayDir(out)} left unchanged`);
     return 1;
   }
 }

@@ -1,10 +1,8 @@
 /**
  * Rendering to files: every chart of both apps becomes one YAML file, numbered by
- * the apply order, plus the Kustomization index. Nothing touches the disk here; `writeDist` then
- * swaps the result into place, so a failed render never touches the previous `dist/`.
+ * the apply order, plus the Kustomization index. Nothing touches the disk here; output.ts writes
+ * the result, so a failed render never touches the previous `dist/`.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import { Chart } from 'cdk8s';
 import { DEFAULT_SCHEMA, dump, Type } from 'js-yaml';
 import type { Config } from '../config/schema';
@@ -79,29 +77,4 @@ function kustomization(resources: string[]): string {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/**
- * Replaces `dir` with exactly `files`: written beside it first, then swapped in by rename, so stale
- * files vanish and an interrupted write leaves the old directory whole.
- */
-export function writeDist(files: readonly RenderedFile[], dir: string): void {
-  const target = path.resolve(dir);
-  const parent = path.dirname(target);
-  fs.mkdirSync(parent, { recursive: true });
-  const staging = fs.mkdtempSync(path.join(parent, `.${path.basename(target)}.new-`));
-  try {
-    for (const file of files) {
-      const dest = path.join(staging, ...file.path.split('/'));
-      fs.mkdirSync(path.dirname(dest), { recursive: true });
-      fs.writeFileSync(dest, file.content);
-    }
-    const old = fs.existsSync(target) ? `${staging.replace('.new-', '.old-')}` : undefined;
-    if (old) fs.renameSync(target, old);
-    fs.renameSync(staging, target);
-    if (old) fs.rmSync(old, { recursive: true, force: true });
-  } catch (error) {
-    fs.rmSync(staging, { recursive: true, force: true });
-    throw error;
-  }
 }

@@ -17,32 +17,71 @@ export class ConfigError extends Error {
   }
 }
 
-/** Loads and validates a config file, or the embedded default when no file is given. */
-export function loadConfig(file?: string): Config {
+/** Reads a config file's bytes; tests inject read failures here (CI runs as root, where none can be provoked). */
+export type ReadFile = (file: string) => Buffer;
+
+/**
+ * Loads and validates a config file, or the embedded default when no file is given. `label` names the
+ * file in messages (the path as the user gave it); a file that cannot be read, is not UTF-8 text or
+ * is not valid YAML is one line, like every other problem.
+ */
+export function loadConfig(file?: string, label: string = file ?? EMBEDDED_DEFAULT, readFile: ReadFile = fs.readFileSync): Config {
   if (file === undefined || file === '') return parseConfig(DEFAULT_CONFIG, EMBEDDED_DEFAULT);
-  let stat: fs.Stats;
+  let bytes: Buffer;
   try {
-    stat = fs.statSync(file);
-  } catch {
-    throw new ConfigError([`${file}: file not found; give the path of a YAML config such as config/dev.yaml`]);
+    bytes = readFile(file);
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') throw new ConfigError([`${label}: file not found; give the path of a YAML config such as config/dev.yaml`]);
+    if (e.code === 'EISDIR') throw new ConfigError([`${label}: is a directory; give the path of a YAML config file inside it`]);
+    throw new ConfigError([`${label}: cannot read: ${(e.message ?? String(error)).split('\n')[0]}`]);
   }
-  if (stat.isDirectory()) throw new ConfigError([`${file}: is a directory; give the path of a YAML config file inside it`]);
-  const text = fs.readFileSync(file, 'utf8');
+  const text = decodeText(bytes, label);
   if (text.trim() === '' || /^(\s*#.*\n?)*\s*$/.test(text))
-    throw new ConfigError([`${file}: file is empty; expected a YAML mapping with at least "project" (see config/dev.yaml)`]);
-  const doc = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+    throw new ConfigError([`${label}: file is empty; expected a YAML mapping with at least "project" (see config/dev.yaml)`]);
+  // Merge keys (`<<: *anchor`) are YAML 1.1; turned on so a config may share blocks between sections.
+  const doc = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: true, merge: true });
   if (doc.errors.length > 0)
     throw new ConfigError(
       doc.errors.map((e) => {
         const pos = e.linePos?.[0];
         const where = pos ? `:${pos.line}:${pos.col}` : '';
-        return `${file}${where}: invalid YAML: ${e.message.split('\n')[0]}`;
+        if (e.code === 'DUPLICATE_KEY')
+          return `${label}${where}: invalid YAML: the key "${text.slice(e.pos[0], e.pos[1])}" appears twice in the same mapping; keep one`;
+        return `${label}${where}: invalid YAML: ${e.message.split('\n')[0]}`;
       }),
     );
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    // The yaml package refuses documents whose aliases would expand beyond maxAliasCount ("billion laughs").
+    throw new ConfigError([`${label}: invalid YAML: its aliases expand too far (${(error as Error).message}); at most ${MAX_ALIAS_COUNT} alias uses are allowed`]);
+  }
   if (data === null || typeof data !== 'object' || Array.isArray(data))
-    throw new ConfigError([`${file}: top level is ${describeType(data)}; expected a mapping of config fields such as "project:"`]);
-  return parseConfig(data, file);
+    throw new ConfigError([`${label}: top level is ${describeType(data)}; expected a mapping of config fields such as "project:"`]);
+  return parseConfig(data, label);
+}
+
+/** Alias uses a config may make: far more than any real config needs, far fewer than an expansion attack. */
+const MAX_ALIAS_COUNT = 100;
+
+/** The file as UTF-8 text; UTF-16 and binary files are refused with what to do instead. */
+function decodeText(bytes: Buffer, label: string): string {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))
+    throw new ConfigError([`${label}: is UTF-16 text; save it as UTF-8`]);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new ConfigError([`${label}: is not UTF-8 text (a binary file?); give a YAML config such as config/dev.yaml`]);
+  }
+  const nul = text.indexOf('\0');
+  if (nul >= 0) {
+    const line = text.slice(0, nul).split('\n').length;
+    throw new ConfigError([`${label}:${line}: holds a NUL byte: not a text file (UTF-16 without a byte-order mark, or binary); save it as UTF-8`]);
+  }
+  return text;
 }
 
 /** Validates an already-parsed config object; `source` names it in error messages. */
