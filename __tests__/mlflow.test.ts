@@ -140,6 +140,48 @@ describe('mlflow chart', () => {
       expect(() => proxySupports(parseVersion('2.1.0'), '--no-such-flag')).toThrow(/missing from PROXY_FLAGS/);
     });
 
+    // Each row was read from GoogleCloudPlatform/cloud-sql-proxy cmd/root.go at the release tags
+    // (`git show v2.0.0:cmd/root.go`, v2.1.0, v2.2.0, v2.4.0, v2.5.0, v2.6.0, v2.9.0, v2.11.0, v2.12.0):
+    // the flag is defined at `since` and absent from the release before it. v2.0.0 has no
+    // --quitquitquit (it came in v2.1.0), and --debug-logs came in v2.9.0 (v2.1.0 has only --debug,
+    // which opens pprof on the admin server).
+    test.each([
+      ['--port', '2.0.0', undefined],
+      ['--address', '2.0.0', undefined],
+      ['--private-ip', '2.0.0', undefined],
+      ['--auto-iam-authn', '2.0.0', undefined],
+      ['--structured-logs', '2.0.0', undefined],
+      ['--health-check', '2.0.0', undefined],
+      ['--http-address', '2.0.0', undefined],
+      ['--http-port', '2.0.0', undefined],
+      ['--prometheus', '2.0.0', undefined],
+      ['--max-sigterm-delay', '2.0.0', undefined],
+      ['--admin-port', '2.0.0', undefined],
+      ['--max-connections', '2.0.0', undefined],
+      ['--quitquitquit', '2.1.0', '2.0.0'],
+      ['--auto-ip', '2.2.0', '2.1.2'],
+      ['--run-connection-test', '2.4.0', '2.3.0'],
+      ['--psc', '2.5.0', '2.4.0'],
+      ['--exit-zero-on-sigterm', '2.6.0', '2.5.0'],
+      ['--debug-logs', '2.9.0', '2.8.2'],
+      ['--lazy-refresh', '2.11.0', '2.10.1'],
+      ['--min-sigterm-delay', '2.12.0', '2.11.4'],
+    ])('the flag table matches cmd/root.go: %s exists from %s on', (flag, since, before) => {
+      expect(PROXY_FLAGS.find((f) => f.flag === flag)?.since).toBe(since);
+      expect(proxySupports(parseVersion(since), flag)).toBe(true);
+      if (before) expect(proxySupports(parseVersion(before), flag)).toBe(false);
+    });
+
+    test('every flag the table knows is pinned above', () => {
+      expect(PROXY_FLAGS.map((f) => f.flag).sort()).toEqual(
+        [
+          '--port', '--address', '--private-ip', '--auto-iam-authn', '--structured-logs', '--health-check', '--http-address', '--http-port',
+          '--prometheus', '--max-sigterm-delay', '--admin-port', '--max-connections', '--quitquitquit', '--auto-ip', '--run-connection-test',
+          '--psc', '--exit-zero-on-sigterm', '--debug-logs', '--lazy-refresh', '--min-sigterm-delay',
+        ].sort(),
+      );
+    });
+
     test('extra proxy flags are passed when the version has them', () => {
       const args = container(
         deploymentOf(mlflowOf({ mlflow: { cloudSqlProxy: { image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1-alpine', extraArgs: ['--lazy-refresh'] } } })),
@@ -432,6 +474,19 @@ describe('mlflow chart', () => {
     test('an unknown proxy flag, or one the chart sets itself', () => {
       expect(configError({ mlflow: { cloudSqlProxy: { extraArgs: ['--frobnicate'] } } })).toMatch(/extraArgs\[0\]: "--frobnicate" is not allowed: must be one of the known extra proxy flags: --max-connections, /);
       expect(configError({ mlflow: { cloudSqlProxy: { extraArgs: ['--private-ip'] } } })).toMatch(/extraArgs\[0\]: "--private-ip" is not allowed: must not be a flag the chart sets itself/);
+    });
+
+    test('--debug-logs on proxy 2.1.0 (cmd/root.go at v2.1.0 has only --debug, the pprof switch; --debug-logs is from v2.9.0)', () => {
+      expect(configError({ mlflow: { cloudSqlProxy: { extraArgs: ['--debug-logs'] } } })).toContain(
+        'mlflow.cloudSqlProxy.extraArgs[0]: "--debug-logs" is not allowed: must be a flag of the configured proxy 2.1.0: it needs cloud-sql-proxy 2.9.0 or newer',
+      );
+      expect(() => configWith({ mlflow: { cloudSqlProxy: { image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.9.0', extraArgs: ['--debug-logs'] } } })).not.toThrow();
+    });
+
+    test('a proxy older than 2.1.0, whose Jobs could not stop their sidecar (cmd/root.go at v2.0.0 defines no --quitquitquit)', () => {
+      expect(configError({ mlflow: { cloudSqlProxy: { image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.0.0' } } })).toContain(
+        'mlflow.cloudSqlProxy.image: "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.0.0" is not allowed: must be cloud-sql-proxy 2.1.0 or newer: the migration and gc Jobs stop their proxy through --quitquitquit, which 2.0.0 lacks',
+      );
     });
 
     test('a proxy image without a version tag', () => {

@@ -6,7 +6,11 @@
  */
 import { k8s } from 'cdk8s-plus-27';
 
-/** A proxy flag and the first release that accepts it (CHANGELOG of GoogleCloudPlatform/cloud-sql-proxy). */
+/**
+ * A proxy flag and the first release that accepts it. Every `since` was read from the flag
+ * definitions in GoogleCloudPlatform/cloud-sql-proxy `cmd/root.go` at each release tag
+ * (`git show v2.0.0:cmd/root.go`, `v2.1.0`, ... `v2.12.0`), not from the CHANGELOG.
+ */
 export interface ProxyFlag {
   readonly flag: string;
   readonly since: string;
@@ -26,10 +30,12 @@ export const PROXY_FLAGS: readonly ProxyFlag[] = [
   { flag: '--http-port', since: '2.0.0', managed: true, note: 'health and metrics server port' },
   { flag: '--prometheus', since: '2.0.0', managed: true, note: '/metrics on the HTTP server' },
   { flag: '--max-sigterm-delay', since: '2.0.0', managed: true, note: 'wait for open connections after SIGTERM' },
-  { flag: '--quitquitquit', since: '2.0.0', managed: true, note: 'POST /quitquitquit on the admin port ends the proxy' },
+  // v2.0.0 has no --quitquitquit (its admin server serves only pprof, behind --debug): 2.1.0 added it.
+  { flag: '--quitquitquit', since: '2.1.0', managed: true, note: 'POST /quitquitquit on the admin port ends the proxy' },
   { flag: '--admin-port', since: '2.0.0', managed: true, note: 'admin server port' },
   { flag: '--max-connections', since: '2.0.0', note: 'limit of open connections' },
-  { flag: '--debug-logs', since: '2.0.0', note: 'verbose logs' },
+  // Before 2.9.0 the only "debug" flag is --debug, which opens pprof on the admin server and logs nothing more.
+  { flag: '--debug-logs', since: '2.9.0', note: 'debug-level logs' },
   { flag: '--auto-ip', since: '2.2.0', note: 'public IP if present, else private' },
   { flag: '--run-connection-test', since: '2.4.0', note: 'test the connection at startup' },
   { flag: '--psc', since: '2.5.0', note: 'Private Service Connect' },
@@ -39,6 +45,12 @@ export const PROXY_FLAGS: readonly ProxyFlag[] = [
 ];
 
 export type Version = readonly [number, number, number];
+
+/**
+ * Oldest proxy this chart can run: the migration and gc Jobs end their sidecar through
+ * `--quitquitquit`, which 2.0.x lacks (a Job pod would never complete).
+ */
+export const MIN_PROXY_VERSION: Version = [2, 1, 0];
 
 /** The proxy version in an image tag such as "2.1.0", "v2.14.1" or "2.14.1-alpine"; undefined if none. */
 export function proxyVersionOf(tag: string): Version | undefined {

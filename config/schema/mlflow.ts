@@ -1,6 +1,6 @@
 /** The MLflow tracking server and its Cloud SQL Auth Proxy sidecar. */
 import { z } from 'zod';
-import { extraArgProblem, proxyVersionOf } from '../../charts/lib/cloud-sql-proxy';
+import { compareVersions, extraArgProblem, formatVersion, MIN_PROXY_VERSION, proxyVersionOf } from '../../charts/lib/cloud-sql-proxy';
 import { cronSchedule, duration, image, imageTag, positiveInt, resources } from './primitives';
 
 /** The official image repository; only its `-full` tags carry the PostgreSQL, GCS and metrics extras. */
@@ -97,6 +97,15 @@ export const mlflowSchema = z
             path: ['image'],
             input: p.image,
             message: 'must be tagged with a 2.x proxy version such as "2.1.0" or "2.14.1-alpine" (the flags are chosen by version)',
+          });
+          return;
+        }
+        if (compareVersions(version, MIN_PROXY_VERSION) < 0) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['image'],
+            input: p.image,
+            message: `must be cloud-sql-proxy ${formatVersion(MIN_PROXY_VERSION)} or newer: the migration and gc Jobs stop their proxy through --quitquitquit, which ${formatVersion(version)} lacks`,
           });
           return;
         }
