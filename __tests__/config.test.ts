@@ -96,7 +96,7 @@ describe('bad config input stops with one precise line per problem', () => {
     ['a malformed email', withChange((c) => (c.monitoring.notificationEmail = 'alerts-at-example.com')), /monitoring\.notificationEmail: "alerts-at-example\.com" is not allowed: must be an email address/],
     ['an IAM member without a type', withChange((c) => (c.edge.iapMembers = ['ana@example.com'])), /edge\.iapMembers\[0\]: "ana@example\.com" is not allowed: must be an IAM member such as "user:/],
     ['an untagged image', withChange((c) => (c.mlflow = { image: 'ghcr.io/mlflow/mlflow' })), /mlflow\.image: "ghcr\.io\/mlflow\/mlflow" is not allowed: must be pinned by a version tag/],
-    ['an image tagged latest', withChange((c) => (c.mlflow = { image: 'ghcr.io/mlflow/mlflow:latest-full' })), /mlflow\.image: "ghcr\.io\/mlflow\/mlflow:latest-full" is not allowed: must be pinned by a version tag, not "latest-full"/],
+    ['an image tagged latest', withChange((c) => (c.mlflow = { image: 'ghcr.io/mlflow/mlflow:latest-full' })), /mlflow\.image: "ghcr\.io\/mlflow\/mlflow:latest-full" is not allowed: must be pinned by a version tag or a digest, not "latest-full"/],
     ['a malformed image reference', withChange((c) => (c.mlflow = { image: 'ghcr.io/MLflow/mlflow:v3 beta' })), /mlflow\.image: .* is not allowed: must be an image reference/],
     ['a malformed duration', withChange((c) => (c.mlflow = { gcOlderThan: '30 days' })), /mlflow\.gcOlderThan: "30 days" is not allowed: must be a positive duration such as "90s"/],
     ['a zero duration', withChange((c) => (c.mlflow = { gcOlderThan: '0d' })), /mlflow\.gcOlderThan: "0d" is not allowed: must be a positive duration/],
@@ -148,7 +148,7 @@ describe('bad config input stops with one precise line per problem', () => {
   });
 
   test('a duplicated key is invalid YAML', () => {
-    expect(problemsOf('environment: a\nenvironment: b\n', 'dup.yaml')[0]).toMatch(/dup\.yaml:2:1: invalid YAML: Map keys must be unique/);
+    expect(problemsOf('environment: a\nenvironment: b\n', 'dup.yaml')[0]).toMatch(/dup\.yaml:2:1: invalid YAML: the key "environment" appears twice in the same mapping; keep one/);
   });
 
   test('an empty file is named', () => {

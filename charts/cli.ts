@@ -6,7 +6,8 @@
  */
 import * as path from 'path';
 import { ConfigError, EMBEDDED_DEFAULT, loadConfig } from '../config/load';
-import { renderPlatform } from './render';
+import type { Config } from '../config/schema';
+import { renderPlatform, RenderedFile } from './render';
 import { displayDir, OutputError, writeOutput, WriteOutputOptions } from './output';
 
 export interface SynthOptions {
@@ -63,9 +64,11 @@ export function runSynth(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     }
     const base = invocationDir(env);
     const config = options.config === undefined ? undefined : path.resolve(base, options.config);
-    const files = renderPlatform(loadConfig(config, options.config));
+    const label = options.config ?? EMBEDDED_DEFAULT;
+    const loaded = loadConfig(config, options.config);
+    const files = renderOf(loaded, label);
     const warning = writeOutput(files, path.resolve(base, out), { ...output, label: out });
-    console.log(`rendered ${files.length} files from ${options.config ?? EMBEDDED_DEFAULT} into ${displayDir(out)}`);
+    console.log(`rendered ${files.length} files from ${label} into ${displayDir(out)}`);
     if (warning) console.error(`warning: ${warning}`);
     return 0;
   } catch (error) {
@@ -78,8 +81,18 @@ export function runSynth(argv: readonly string[], env: NodeJS.ProcessEnv = proce
       console.error(`synth failed: ${error.message}`);
       return 1;
     }
-    // A chart refusing an unsafe combination throws a plain Error with a precise message.
     console.error(`synth failed: ${(error as Error).message}; ${displayDir(out)} left unchanged`);
     return 1;
+  }
+}
+
+/** The render of a valid config; what the charts refuse is reported, like config problems, under the config's name. */
+function renderOf(config: Config, label: string): RenderedFile[] {
+  try {
+    return renderPlatform(config);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(error.problems.map((p) => `${label}: ${p}`));
+    // A chart refusing an unsafe combination throws a plain Error with a precise message.
+    throw new ConfigError([`${label}: ${(error as Error).message}`]);
   }
 }

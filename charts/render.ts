@@ -6,7 +6,9 @@
 import { Chart } from 'cdk8s';
 import { DEFAULT_SCHEMA, dump, Type } from 'js-yaml';
 import type { Config } from '../config/schema';
+import { ConfigError } from '../config/load';
 import { buildApps } from './app';
+import { limitProblems } from './limits';
 
 /** A rendered Kubernetes object, as plain JSON. */
 export type Manifest = Record<string, any>;
@@ -28,6 +30,8 @@ export function renderPlatform(config: Config): RenderedFile[] {
   const manifests = order.map((id, index) => chartFile(`${String(index).padStart(4, '0')}-${id}.yaml`, byId.get(id)!));
   const checks = tests.charts.map((chart) => chartFile(`tests/${chart.node.id}.yaml`, chart));
   const index = { path: KUSTOMIZATION_FILE, content: kustomization(manifests.map((f) => f.path)) };
+  const problems = [...manifests, ...checks].flatMap((f) => limitProblems(f.path, f.objects ?? []));
+  if (problems.length > 0) throw new ConfigError(problems);
   return [...manifests, index, ...checks].sort((a, b) => compare(a.path, b.path));
 }
 

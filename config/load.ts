@@ -47,7 +47,7 @@ export function loadConfig(file?: string, label: string = file ?? EMBEDDED_DEFAU
         const pos = e.linePos?.[0];
         const where = pos ? `:${pos.line}:${pos.col}` : '';
         if (e.code === 'DUPLICATE_KEY')
-          return `${label}${where}: invalid YAML: the key "${text.slice(e.pos[0], e.pos[1])}" appears twice in the same mapping; keep one`;
+          return `${label}${where}: invalid YAML: the key ${keyAt(text, e.pos[0])} appears twice in the same mapping; keep one`;
         return `${label}${where}: invalid YAML: ${e.message.split('\n')[0]}`;
       }),
     );
@@ -61,6 +61,12 @@ export function loadConfig(file?: string, label: string = file ?? EMBEDDED_DEFAU
   if (data === null || typeof data !== 'object' || Array.isArray(data))
     throw new ConfigError([`${label}: top level is ${describeType(data)}; expected a mapping of config fields such as "project:"`]);
   return parseConfig(data, label);
+}
+
+/** The mapping key that starts at `offset`, quoted for a message. */
+function keyAt(text: string, offset: number): string {
+  const key = /^("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^:\n]*?)(?=\s*:(\s|$))/.exec(text.slice(offset))?.[1] ?? text.slice(offset, offset + 1);
+  return /^["']/.test(key) ? key : `"${key}"`;
 }
 
 /** Alias uses a config may make: far more than any real config needs, far fewer than an expansion attack. */

@@ -85,21 +85,37 @@ export const iamMember = z
     'must be an IAM member such as "user:ana@example.com", "group:ml@example.com", "serviceAccount:x@p.iam.gserviceaccount.com" or "domain:example.com"',
   );
 
-/** A container image pinned by tag (optionally also by digest); `latest` is never accepted. */
+/**
+ * A container image pinned by a version tag or a digest (or both); `latest`, and the moving tags of
+ * families whose tagging makes them recognisable, are never accepted.
+ */
 export const image = z.string().superRefine((value, ctx) => {
   const problem = imageProblem(value);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
 const IMAGE =
-  /^(?<repo>[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+(?=\/))?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*)(:(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:[a-f0-9]{64})?$/;
+  /^(?<repo>[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+(?=\/))?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*)(:(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?<digest>@sha256:[a-f0-9]{64})?$/;
+
+/**
+ * docker-stacks images (quay.io/jupyter/*, formerly jupyter/* on Docker Hub). Their tagger writes
+ * `[platform-][variant-]VALUE` for each of latest, the build date (`%Y-%m-%d`), the commit and the
+ * versions inside (python-3.12, lab-4.x, ...), and re-pushes all but the date and commit with every
+ * build: jupyter/docker-stacks tagging/apps/write_tags_file.py, tagging/taggers/date.py (main).
+ * So a date tag, or a digest, is the only pin that holds.
+ */
+const DOCKER_STACKS = /^(quay\.io\/|docker\.io\/)?jupyter\//;
+const DATE_TAG = /(^|-)\d{4}-\d{2}-\d{2}$/;
 
 export function imageProblem(value: string): string | undefined {
   const m = IMAGE.exec(value);
-  if (!m) return 'must be an image reference such as "ghcr.io/mlflow/mlflow:v3.9.0-full"';
+  if (!m) return 'must be an image reference such as "ghcr.io/mlflow/mlflow:v3.10.0-full" or "postgres:16.4@sha256:<64 hex digits>"';
   const tag = m.groups?.tag;
-  if (!tag) return 'must be pinned by a version tag such as ":v3.9.0-full" (an untagged image means "latest")';
-  if (/latest/.test(tag)) return `must be pinned by a version tag, not "${tag}"`;
+  const digest = m.groups?.digest;
+  if (!tag && !digest) return 'must be pinned by a version tag such as ":v3.10.0-full" or a digest "@sha256:..." (an untagged image means "latest")';
+  if (tag && /latest/.test(tag)) return `must be pinned by a version tag or a digest, not "${tag}"`;
+  if (tag && !digest && DOCKER_STACKS.test(m.groups!.repo) && !DATE_TAG.test(tag))
+    return `must be pinned by a date tag such as ":2025-10-06" (or "cuda12-2025-10-06") or a digest: docker-stacks re-pushes "${tag}" with every build`;
   return undefined;
 }
 
@@ -142,13 +158,52 @@ export function cpuMillis(value: string): number {
 export const positiveInt = (what = 'a positive whole number') =>
   z.number({ message: `must be ${what}` }).int(`must be ${what}`).positive(`must be ${what}`);
 
+/**
+ * Fields of a five-field cron schedule as a CronJob parses it: robfig/cron v3 parser.go (v3.0.1),
+ * bounds minutes 0-59, hours 0-23, day of month 1-31, month 1-12 or JAN-DEC, day of week 0-6 or
+ * SUN-SAT; each field a list of `*`, `?`, N or N-M, each with an optional /step.
+ */
+const CRON_FIELDS: readonly { name: string; min: number; max: number; names?: readonly string[] }[] = [
+  { name: 'minute', min: 0, max: 59 },
+  { name: 'hour', min: 0, max: 23 },
+  { name: 'day of month', min: 1, max: 31 },
+  { name: 'month', min: 1, max: 12, names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'] },
+  { name: 'day of week', min: 0, max: 6, names: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] },
+];
+
+/** Why a five-field cron schedule would be refused by the CronJob controller, or undefined. */
+export function cronProblem(schedule: string): string | undefined {
+  const fields = schedule.trim().split(/\s+/);
+  if (fields.length !== 5) return 'must be a five-field cron schedule such as "0 2 * * *" (minute hour day-of-month month day-of-week)';
+  for (const [i, field] of fields.entries()) {
+    const spec = CRON_FIELDS[i];
+    const value = (text: string) => {
+      const named = spec.names?.indexOf(text.toLowerCase()) ?? -1;
+      if (named >= 0) return named + spec.min;
+      return /^[0-9]+$/.test(text) ? Number(text) : NaN;
+    };
+    for (const item of field.split(',')) {
+      const [range, step, ...more] = item.split('/');
+      const bad = (why: string) => `must be a valid cron schedule: ${spec.name} field "${field}" ${why}`;
+      if (more.length > 0 || (step !== undefined && !/^[1-9][0-9]*$/.test(step))) return bad('has a bad step (use "*/N" with N from 1)');
+      if (range === '*' || range === '?') continue;
+      const [low, high, ...rest] = range.split('-');
+      const start = value(low);
+      const end = high === undefined ? start : value(high);
+      if (rest.length > 0 || Number.isNaN(start) || Number.isNaN(end))
+        return bad(`is not understood (allowed: *, numbers${spec.names ? ', names such as ' + spec.names[0].toUpperCase() : ''}, ranges N-M, lists and /steps)`);
+      if (start < spec.min || end > spec.max) return bad(`is out of range: allowed ${spec.min}-${spec.max}`);
+      if (start > end) return bad(`has a range that runs backwards (${start}-${end})`);
+    }
+  }
+  return undefined;
+}
+
 /** Five-field cron schedule, as a CronJob accepts it. */
-export const cronSchedule = z
-  .string()
-  .regex(
-    /^(\S+\s+){4}\S+$/,
-    'must be a five-field cron schedule such as "0 2 * * *"',
-  );
+export const cronSchedule = z.string().superRefine((value, ctx) => {
+  const problem = cronProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 /** Requests and limits of one container. */
 export const resources = (defaults: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } }) =>

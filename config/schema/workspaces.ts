@@ -87,10 +87,16 @@ export const workspacesSchema = z
   .prefault({})
   .superRefine((w, ctx) => {
     const seen = new Map<string, number>();
+    // Google identities ignore case: two entries with one email would be one person with two workspaces.
+    const emails = new Map<string, number>();
     w.users.forEach((u, i) => {
       if (seen.has(u.name))
         ctx.addIssue({ code: 'custom', path: ['users', i, 'name'], input: u.name, message: `must be unique; users[${seen.get(u.name)}] has the same name` });
       seen.set(u.name, i);
+      const email = u.email.toLowerCase();
+      if (emails.has(email))
+        ctx.addIssue({ code: 'custom', path: ['users', i, 'email'], input: u.email, message: `must be unique; users[${emails.get(email)}] has the same email (emails ignore case)` });
+      emails.set(email, i);
     });
     if (!w.internetEgress && w.mlflowClient.install)
       ctx.addIssue({
