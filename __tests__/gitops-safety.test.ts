@@ -107,7 +107,7 @@ describe.each(rendered)('GitOps safety of config $name', ({ name, objects, main 
   });
 
   test('the MLflow migration Job is renamed when the MLflow image changes, and no object keeps its name with a changed immutable field', () => {
-    const changed = mainObjects(variant(name, (input) => (input.mlflow = { ...input.mlflow, image: retag(input.mlflow?.image ?? `${MLFLOW_IMAGE}:v3.9.0-full`, 'v3.9.1-full') })));
+    const changed = mainObjects(variant(name, (input) => (input.mlflow = { ...input.mlflow, image: retag(input.mlflow?.image ?? `${MLFLOW_IMAGE}:v3.17.0-full`, 'v3.17.1-full') })));
     const mlflowJobs = main.filter((o) => o.kind === 'Job' && runsImage(o, MLFLOW_IMAGE));
     expect(mlflowJobs.map((j) => j.metadata.name)).not.toEqual([]);
     const newNames = new Set(changed.filter((o) => o.kind === 'Job').map((o) => o.metadata.name));

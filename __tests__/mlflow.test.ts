@@ -83,6 +83,14 @@ describe('mlflow chart', () => {
       expect(hosts).toBe('*.example.com,*.svc.cluster.local:5000,$(POD_IP):5000');
     });
 
+    // The default is the newest release built after mlflow/mlflow#23892 (merged 2026-06-10), which
+    // put the `auth` extra (Flask-WTF) into docker/Dockerfile.full; releases from 3.10 on forward
+    // SIGTERM to uvicorn (mlflow/mlflow#20373).
+    test('the default image is the v3.17.0 -full release', () => {
+      expect(configWith({}).mlflow.image).toBe('ghcr.io/mlflow/mlflow:v3.17.0-full');
+      expect(container(deploymentOf(mlflowOf()), 'mlflow').image).toBe('ghcr.io/mlflow/mlflow:v3.17.0-full');
+    });
+
     test('the server starts only after the schema check and then execs mlflow server', () => {
       const server = container(deploymentOf(mlflowOf()), 'mlflow');
       expect(server.command.slice(0, 2)).toEqual(['python', '-c']);
@@ -221,14 +229,14 @@ describe('mlflow chart', () => {
   describe('4. schema migrations', () => {
     test('the Job name carries the MLflow version and a content hash; it changes with the image and stays with unrelated config', () => {
       const base = migrationOf(mlflowOf()).metadata.name;
-      expect(base).toMatch(/^mlflow-migrate-v3-9-0-full-[0-9a-f]{8}$/);
+      expect(base).toMatch(/^mlflow-migrate-v3-17-0-full-[0-9a-f]{8}$/);
       expect(migrationOf(mlflowOf({ mlflow: { replicas: 3, maxReplicas: 5 } })).metadata.name).toBe(base);
-      const bumped = migrationOf(mlflowOf({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.10.1-full' } })).metadata.name;
-      expect(bumped).toMatch(/^mlflow-migrate-v3-10-1-full-[0-9a-f]{8}$/);
+      const bumped = migrationOf(mlflowOf({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.17.1-full' } })).metadata.name;
+      expect(bumped).toMatch(/^mlflow-migrate-v3-17-1-full-[0-9a-f]{8}$/);
       // Same version, different pod template (more memory): a new Job, because Job templates are immutable.
       const resized = migrationOf(mlflowOf({ mlflow: { resources: { limits: { memory: '3Gi' } } } })).metadata.name;
       expect(resized).not.toBe(base);
-      expect(resized.startsWith('mlflow-migrate-v3-9-0-full-')).toBe(true);
+      expect(resized.startsWith('mlflow-migrate-v3-17-0-full-')).toBe(true);
     });
 
     test('cloudsql: the Job reaches the database through the proxy and stops it through quitquitquit', () => {
@@ -456,13 +464,27 @@ describe('mlflow chart', () => {
 
   describe('12. unsafe combinations are rejected with a clear message', () => {
     test('a plain (non -full) MLflow image', () => {
-      expect(configError({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.9.0' } })).toContain(
-        'mlflow.image: "ghcr.io/mlflow/mlflow:v3.9.0" is not allowed: must be a "-full" tag of ghcr.io/mlflow/mlflow from v3.9.0 on',
+      expect(configError({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.17.0' } })).toContain(
+        'mlflow.image: "ghcr.io/mlflow/mlflow:v3.17.0" is not allowed: must be a "-full" tag of ghcr.io/mlflow/mlflow from v3.10.0 on, such as "v3.17.0-full": the plain image lacks',
       );
     });
 
-    test('a -full tag older than the first -full release', () => {
-      expect(configError({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.8.1-full' } })).toMatch(/mlflow\.image: .*earlier releases have no -full image/);
+    // mlflow/mlflow#20587: the 3.9.0 release pushed `v3.9.0` and `latest-full`, never `v3.9.0-full`.
+    // mlflow/mlflow#20373 (in 3.10): until then `mlflow server` ignored SIGTERM, so with `exec mlflow
+    // server` as the main process every pod stop waited the whole grace period and then killed
+    // uvicorn mid-request. Both make 3.10.0 the oldest image the schema accepts.
+    test.each(['v3.9.0-full', 'v3.9.1-full', 'v3.8.1-full', 'v3.9.9rc0-full'])(
+      'an official -full tag older than 3.10 (%s): no published -full image, no SIGTERM forwarding',
+      (tag) => {
+        expect(configError({ mlflow: { image: `ghcr.io/mlflow/mlflow:${tag}` } })).toContain(
+          `mlflow.image: "ghcr.io/mlflow/mlflow:${tag}" is not allowed: must be a "-full" tag of ghcr.io/mlflow/mlflow from v3.10.0 on, such as "v3.17.0-full": v3.9.0 published no -full tag (mlflow/mlflow#20587) and before 3.10 "mlflow server" ignores SIGTERM (mlflow/mlflow#20373)`,
+        );
+      },
+    );
+
+    test('3.10.0 and later -full tags are accepted, release candidates included', () => {
+      for (const tag of ['v3.10.0-full', 'v3.10.0rc0-full', 'v3.17.0-full', 'v4.0.0-full'])
+        expect(configWith({ mlflow: { image: `ghcr.io/mlflow/mlflow:${tag}` } }).mlflow.image).toBe(`ghcr.io/mlflow/mlflow:${tag}`);
     });
 
     test('a proxy flag the configured proxy version lacks', () => {

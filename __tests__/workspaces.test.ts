@@ -118,7 +118,7 @@ describe('workspaces charts', () => {
 
     test('a configured client version wins over the server image tag', () => {
       expect(mlflowClientVersion(configWith({ workspaces: { mlflowClient: { version: '3.8.2' } } }))).toBe('3.8.2');
-      expect(mlflowClientVersion(configWith({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.9.0rc1-full' } }))).toBe('3.9.0rc1');
+      expect(mlflowClientVersion(configWith({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.18.0rc1-full' } }))).toBe('3.18.0rc1');
     });
 
     test('an MLflow image tag without a version needs an explicit client version', () => {
@@ -189,7 +189,7 @@ describe('workspaces charts', () => {
       expect(python.image).toBe(configs.default.workspaces.vscode.uvImage);
       expect(python.command).toEqual(['/uv', 'venv', '--allow-existing', '--python', '3.12', VSCODE_VENV]);
       expect(envOf(python).UV_PYTHON_INSTALL_DIR).toMatch(/^\/home\/coder\//);
-      expect(mlflow.command).toEqual(['/uv', 'pip', 'install', '--python', `${VSCODE_VENV}/bin/python`, 'mlflow-skinny==3.9.0', 'pip']);
+      expect(mlflow.command).toEqual(['/uv', 'pip', 'install', '--python', `${VSCODE_VENV}/bin/python`, 'mlflow-skinny==3.17.0', 'pip']);
     });
 
     test('extensions come from Open VSX into the workspace volume', () => {

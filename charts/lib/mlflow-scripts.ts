@@ -93,7 +93,10 @@ def run_once(main, what):
 /**
  * Deployment: serve only once the database schema is at the revision this image expects. The
  * migration Job moves it there; until then the pod stays un-started (startup probe) and says why.
- * Then it becomes `mlflow server` with the container's arguments.
+ * Then it becomes `mlflow server` with the container's arguments (exec: the CLI takes over as the
+ * container's main process and receives the kubelet's SIGTERM). From MLflow 3.10 on the CLI forwards
+ * SIGTERM and SIGINT to uvicorn (mlflow/mlflow#20373, "Forward SIGINT and SIGTERM from the mlflow
+ * server wrapper"); older releases ignored it, which is why the schema refuses images before 3.10.
  */
 export const WAIT_THEN_SERVE = `${PRELUDE}
 wait_for_proxy()

@@ -5,10 +5,20 @@ import { cronSchedule, duration, image, imageTag, positiveInt, resources } from 
 
 /** The official image repository; only its `-full` tags carry the PostgreSQL, GCS and metrics extras. */
 export const OFFICIAL_MLFLOW_IMAGE = 'ghcr.io/mlflow/mlflow';
-/** First release with a `-full` tag. */
-export const FIRST_FULL_MLFLOW = [3, 9, 0] as const;
+/**
+ * Oldest MLflow this platform runs. 3.9.0 published no `v3.9.0-full` tag (mlflow/mlflow#20587: its
+ * release pushed `v3.9.0` and `latest-full` only), and before mlflow/mlflow#20373 (in 3.10) the
+ * `mlflow server` wrapper ignored SIGTERM: as the container's main process it then held every pod
+ * stop for the whole grace period, after which uvicorn was killed mid-request.
+ */
+export const MIN_MLFLOW = [3, 10, 0] as const;
+/**
+ * The default: the newest release built after mlflow/mlflow#23892 (merged 2026-06-10), which added
+ * the `auth` extra (Flask-WTF) to docker/Dockerfile.full, so `--app-name basic-auth` starts.
+ */
+export const DEFAULT_MLFLOW_IMAGE = `${OFFICIAL_MLFLOW_IMAGE}:v3.17.0-full`;
 
-/** The MLflow version of an official image tag such as "v3.9.0-full"; undefined for other tags. */
+/** The MLflow version of an official image tag such as "v3.17.0-full"; undefined for other tags. */
 export function mlflowVersionOf(tag: string): { version: [number, number, number]; full: boolean } | undefined {
   const m = /^v?(\d+)\.(\d+)\.(\d+)(rc\d+)?(-full)?$/.exec(tag);
   return m ? { version: [Number(m[1]), Number(m[2]), Number(m[3])], full: m[5] === '-full' } : undefined;
@@ -18,17 +28,18 @@ export function imageRepository(ref: string): string {
   return ref.replace(/@sha256:[a-f0-9]{64}$/, '').replace(/:[A-Za-z0-9_][A-Za-z0-9_.-]*$/, '');
 }
 
-/** Why an MLflow image cannot serve this platform (PostgreSQL metadata, GCS artifacts, metrics), or undefined. */
+/** Why an MLflow image cannot serve this platform (PostgreSQL metadata, GCS artifacts, metrics, clean stops), or undefined. */
 export function mlflowImageProblem(ref: string): string | undefined {
   if (imageRepository(ref) !== OFFICIAL_MLFLOW_IMAGE) return undefined;
   const tag = imageTag(ref);
   const parsed = mlflowVersionOf(tag);
-  const allowed = `a "-full" tag of ${OFFICIAL_MLFLOW_IMAGE} from v${FIRST_FULL_MLFLOW.join('.')} on, such as "v3.9.0-full"`;
+  const allowed = `a "-full" tag of ${OFFICIAL_MLFLOW_IMAGE} from v${MIN_MLFLOW.join('.')} on, such as "${imageTag(DEFAULT_MLFLOW_IMAGE)}"`;
   if (!parsed || !parsed.full)
     return `must be ${allowed}: the plain image lacks the PostgreSQL driver, the GCS client and the Prometheus exporter that the metadata store, the artifact bucket and /metrics need`;
   const [a, b, c] = parsed.version;
-  const [x, y, w] = FIRST_FULL_MLFLOW;
-  if (a < x || (a === x && (b < y || (b === y && c < w)))) return `must be ${allowed} (earlier releases have no -full image)`;
+  const [x, y, w] = MIN_MLFLOW;
+  if (a < x || (a === x && (b < y || (b === y && c < w))))
+    return `must be ${allowed}: v3.9.0 published no -full tag (mlflow/mlflow#20587) and before 3.10 "mlflow server" ignores SIGTERM (mlflow/mlflow#20373), so every pod stop would wait out the grace period and then kill requests in flight`;
   return undefined;
 }
 
@@ -51,7 +62,9 @@ export function hostAllowed(patterns: readonly string[], host: string): boolean 
 
 export const mlflowSchema = z
   .strictObject({
-    image: image.default('ghcr.io/mlflow/mlflow:v3.9.0-full').describe('MLflow image; a -full tag (3.9+) carries the PostgreSQL, GCS and metrics extras.'),
+    image: image
+      .default(DEFAULT_MLFLOW_IMAGE)
+      .describe('MLflow image: a -full tag of ghcr.io/mlflow/mlflow from v3.10.0 on (the PostgreSQL, GCS and metrics extras; the server stops cleanly on SIGTERM).'),
     replicas: positiveInt().default(2).describe('Minimum number of server replicas (the autoscaler never goes below it). 2 or more adds a PodDisruptionBudget.'),
     maxReplicas: positiveInt().default(4).describe('Maximum replicas the CPU autoscaler may reach.'),
     targetCpuUtilization: z
