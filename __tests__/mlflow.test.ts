@@ -442,6 +442,46 @@ describe('mlflow chart', () => {
     });
   });
 
+  describe('10b. gc reaches the tracking server', () => {
+    // mlflow/cli/__init__.py gc() (3.10 and later): "Tracking URL is not set. Please set
+    // MLFLOW_TRACKING_URI environment variable or provide --tracking-uri cli option." is raised before
+    // any run is touched, and a run's proxied `mlflow-artifacts:` artifacts are deleted through the
+    // tracking server the URI names; --artifacts-destination does not apply to those URIs.
+    test('the CronJob sets MLFLOW_TRACKING_URI to the in-cluster Service and passes no --artifacts-destination', () => {
+      const config = cloudsql();
+      const objects = chartObjects(render(config).files, 'mlflow');
+      const c = container(find(objects, 'CronJob', 'mlflow-gc'), 'gc');
+      expect(env(c, 'MLFLOW_TRACKING_URI')).toEqual({ name: 'MLFLOW_TRACKING_URI', value: platformNames(config).mlflowUrl });
+      expect(env(c, 'ARTIFACTS_DESTINATION')).toBeUndefined();
+      expect(c.command[2]).not.toContain('--artifacts-destination');
+      expect(c.command[2]).toContain('"--backend-store-uri", URI');
+      // gc waits for /health first, so a rollout of the server does not fail the run.
+      expect(c.command[2]).toMatch(/if not wait_for_server\(\):\n\s+return 1\n\s+command = \[/);
+      // The server accepts the Host header gc sends.
+      const hosts = argValue(container(deploymentOf(objects), 'mlflow').args, '--allowed-hosts').split(',');
+      expect(hosts).toContain(new URL(platformNames(config).mlflowUrl).host);
+    });
+
+    test('NetworkPolicies let gc pods, and only them, reach the server port', () => {
+      const objects = mlflowOf();
+      const gcPods = find(objects, 'CronJob', 'mlflow-gc').spec.jobTemplate.spec.template.metadata.labels;
+      const serverPods = deploymentOf(objects).spec.template.metadata.labels;
+      const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+      const egress = find(objects, 'NetworkPolicy', 'mlflow-gc-egress');
+      expect(matches(egress.spec.podSelector.matchLabels, gcPods)).toBe(true);
+      expect(matches(egress.spec.podSelector.matchLabels, serverPods)).toBe(false);
+      expect(egress.spec.egress).toHaveLength(1);
+      expect(matches(egress.spec.egress[0].to[0].podSelector.matchLabels, serverPods)).toBe(true);
+      expect(egress.spec.egress[0].ports).toEqual([{ protocol: 'TCP', port: 5000 }]);
+      const ingress = find(objects, 'NetworkPolicy', 'mlflow-gc-to-server');
+      expect(matches(ingress.spec.podSelector.matchLabels, serverPods)).toBe(true);
+      expect(ingress.spec.policyTypes).toEqual(['Ingress']);
+      expect(matches(ingress.spec.ingress[0].from[0].podSelector.matchLabels, gcPods)).toBe(true);
+      expect(matches(ingress.spec.ingress[0].from[0].podSelector.matchLabels, serverPods)).toBe(false);
+      expect(ingress.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 5000 }]);
+    });
+  });
+
   test('10. garbage collection: a CronJob runs mlflow gc with the configured age, through the proxy, and stops it', () => {
     const gc = find(mlflowOf({ mlflow: { gcSchedule: '0 4 * * *', gcOlderThan: '14d' } }), 'CronJob', 'mlflow-gc');
     expect(gc.spec.schedule).toBe('0 4 * * *');

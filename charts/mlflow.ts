@@ -85,7 +85,11 @@ export interface MlflowChartProps {
   readonly resources: Resources;
   /** Host header patterns; `$(POD_IP):<port>` is added for the metrics scraper. */
   readonly allowedHosts: readonly string[];
-  readonly gc: { readonly schedule: string; readonly olderThan: string };
+  /**
+   * `mlflow gc`: schedule, age, and the in-cluster URL of this server. gc refuses to run without a
+   * tracking URI and deletes proxied (`mlflow-artifacts:`) artifacts through the server.
+   */
+  readonly gc: { readonly schedule: string; readonly olderThan: string; readonly trackingUri: string };
   readonly ingress: {
     readonly workspacesNamespace: string;
     /** Load balancer ranges; empty when no public entry is rendered. */
@@ -161,7 +165,7 @@ export function mlflowChartProps(config: Config): MlflowChartProps {
     updateStrategy: config.mlflow.updateStrategy,
     resources: config.mlflow.resources,
     allowedHosts: config.mlflow.allowedHosts ?? derivedAllowedHosts(config),
-    gc: { schedule: config.mlflow.gcSchedule, olderThan: config.mlflow.gcOlderThan },
+    gc: { schedule: config.mlflow.gcSchedule, olderThan: config.mlflow.gcOlderThan, trackingUri: names.mlflowUrl },
     ingress: {
       workspacesNamespace: names.namespaces.workspaces,
       loadBalancerRanges: config.edge.enabled ? [...GOOGLE_LB_RANGES] : [],
@@ -418,13 +422,33 @@ export class MlflowChart extends PlatformChart {
             activeDeadlineSeconds: 7200,
             template: oneShotPod('gc', { name: 'gc', image: props.image, command: ['python', '-c', GC] }, [
               { name: 'GC_OLDER_THAN', value: props.gc.olderThan },
-              { name: 'ARTIFACTS_DESTINATION', value: props.artifactsDestination },
+              // mlflow/cli/__init__.py gc(): "Tracking URL is not set" without it; the runs'
+              // mlflow-artifacts: URIs resolve against it, so the server deletes their GCS objects.
+              { name: 'MLFLOW_TRACKING_URI', value: props.gc.trackingUri },
             ]),
           },
         },
       },
     });
     restrictWorkload(gc);
+    // gc -> server: the artifact deletes of `mlflow gc` go through the tracking server.
+    const gcSelector = selectorFor('gc');
+    new k8s.KubeNetworkPolicy(this, 'gc-egress', {
+      metadata: { name: `${props.name}-gc-egress`, labels: labelsFor('gc') },
+      spec: {
+        podSelector: { matchLabels: gcSelector },
+        policyTypes: ['Egress'],
+        egress: [{ to: [{ podSelector: { matchLabels: serverSelector } }], ports: [{ protocol: 'TCP', port: port(props.port) }] }],
+      },
+    });
+    new k8s.KubeNetworkPolicy(this, 'gc-to-server', {
+      metadata: { name: `${props.name}-gc-to-server`, labels: labelsFor('server') },
+      spec: {
+        podSelector: { matchLabels: serverSelector },
+        policyTypes: ['Ingress'],
+        ingress: [{ from: [{ podSelector: { matchLabels: gcSelector } }], ports: [{ protocol: 'TCP', port: port(props.port) }] }],
+      },
+    });
 
     // --- metrics --------------------------------------------------------------------------------
     new PodMonitoring(this, 'pod-monitoring', {
