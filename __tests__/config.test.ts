@@ -1,3 +1,4 @@
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -5,7 +6,7 @@ import * as YAML from 'yaml';
 import { ConfigError, loadConfig, parseConfig } from '../config/load';
 import { DEFAULT_CONFIG } from '../config/default';
 import { configJsonSchemaText } from '../config/reference';
-import { CONFIG_DIR } from './support/render';
+import { CONFIG_DIR, EXAMPLE_CONFIGS } from './support/render';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-config-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -54,10 +55,18 @@ describe('config loading', () => {
   });
 
   test('the example files point editors at the generated JSON Schema', () => {
-    for (const file of fs.readdirSync(CONFIG_DIR).filter((f) => f.endsWith('.yaml'))) {
+    for (const file of EXAMPLE_CONFIGS) {
       const text = fs.readFileSync(path.join(CONFIG_DIR, file), 'utf8');
       expect(text).toContain('$schema: ./config.schema.json');
     }
+  });
+
+  test('the example configs under test are exactly the YAML files the repository tracks in config/', () => {
+    const tracked = execFileSync('git', ['ls-files', 'config'], { cwd: path.dirname(CONFIG_DIR), encoding: 'utf8' })
+      .split('\n')
+      .filter((f) => /\.ya?ml$/.test(f))
+      .map((f) => path.basename(f));
+    expect([...EXAMPLE_CONFIGS].sort()).toEqual(tracked.sort());
   });
 
   test('config/config.schema.json is up to date with the schema (run npm run config-docs)', () => {

@@ -11,13 +11,9 @@ import { loadConfig } from '../config/load';
 import { RenderedFile, renderPlatform } from '../charts/render';
 import { BranchResult, branchLayout, commitFiles, parseRenderBranchArgs, renderBranches, renderConfigFile } from '../scripts/render-branch';
 import { kustomize } from './support/kubectl';
-import { CONFIG_DIR, Manifest, objectsOf } from './support/render';
+import { CONFIG_DIR, EXAMPLE_CONFIGS, Manifest, objectsOf } from './support/render';
 
-const ENVS = fs
-  .readdirSync(CONFIG_DIR)
-  .filter((f) => /\.ya?ml$/.test(f))
-  .map((f) => f.replace(/\.ya?ml$/, ''))
-  .sort();
+const ENVS = EXAMPLE_CONFIGS.map((f) => f.replace(/\.ya?ml$/, '')).sort();
 
 let tmp: string;
 let repo: string;

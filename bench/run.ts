@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: wall time and peak memory of the library floor, synth with the embedded default,
  * synth with 10/100/500 per-user workspaces and the whole test suite (median of several runs after a
- * warm-up), plus the cluster footprint of every config. Writes bench/results.md and refreshes the
- * README section that quotes it.
+ * warm-up), plus the cluster footprint of every example config. Prints the results; with --write it
+ * also writes bench/results.md and refreshes the README section that quotes it.
  *
- * Options: --runs N (default 5), --skip-tests (leave out the test suite, which takes the longest).
+ * Options: --runs N (default 5), --skip-tests (leave out the test suite, which takes the longest),
+ * --write (record the results; refused with --skip-tests, so a recorded table is never partial).
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -12,6 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { DEFAULT_CONFIG } from '../config/default';
+import { EXAMPLE_CONFIGS } from '../config/examples';
 import { loadConfig } from '../config/load';
 import { Manifest, RenderedFile, renderPlatform } from '../charts/render';
 import { footprint, formatBytes, formatCpu } from './footprint';
@@ -20,6 +22,7 @@ const ROOT = path.resolve(__dirname, '..');
 const args = process.argv.slice(2);
 const RUNS = Number(args[args.indexOf('--runs') + 1]) || 5;
 const SKIP_TESTS = args.includes('--skip-tests');
+const WRITE = args.includes('--write');
 const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
 interface Measure {
@@ -62,6 +65,11 @@ function usersConfig(dir: string, users: number): string {
 }
 
 function main(): void {
+  if (WRITE && SKIP_TESTS) {
+    process.stderr.write('bench: --write records the whole table; drop --skip-tests (or leave out --write to only print)\n');
+    process.exitCode = 1;
+    return;
+  }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-bench-'));
   try {
     process.stderr.write(`bench: ${RUNS} runs after a warm-up, ${os.cpus().length} cores\n`);
@@ -102,7 +110,7 @@ function main(): void {
       '',
       '| config | pods | CPU requests | CPU limits | memory requests | memory limits | storage claimed | largest Job run (CPU / memory) |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-      ...['default', ...fs.readdirSync(path.join(ROOT, 'config')).filter((f) => f.endsWith('.yaml')).sort()].map((name) => {
+      ...['default', ...EXAMPLE_CONFIGS].map((name) => {
         const config = name === 'default' ? loadConfig() : loadConfig(path.join(ROOT, 'config', name));
         const f = footprint(manifestsOf(renderPlatform(config)));
         return `| ${name.replace(/\.yaml$/, '')} | ${f.pods} | ${formatCpu(f.cpuRequestMillis)} | ${formatCpu(f.cpuLimitMillis)} | ${formatBytes(f.memoryRequestBytes)} | ${formatBytes(f.memoryLimitBytes)} | ${formatBytes(f.storageBytes)} | ${formatCpu(f.transientCpuRequestMillis)} / ${formatBytes(f.transientMemoryRequestBytes)} |`;
@@ -110,9 +118,11 @@ function main(): void {
       '',
     ];
     const text = lines.join('\n');
-    fs.writeFileSync(path.join(ROOT, 'bench', 'results.md'), text);
-    updateReadme(text);
     process.stdout.write(`${text}\n`);
+    if (WRITE) {
+      fs.writeFileSync(path.join(ROOT, 'bench', 'results.md'), text);
+      updateReadme(text);
+    }
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -123,7 +133,7 @@ function manifestsOf(files: readonly RenderedFile[]): Manifest[] {
   return files.filter((f) => f.path.endsWith('.yaml') && !f.path.includes('/')).flatMap((f) => f.objects ?? []);
 }
 
-const BEGIN = '<!-- bench:begin (written by `npm run bench`) -->';
+const BEGIN = '<!-- bench:begin (written by `npm run bench -- --write`) -->';
 const END = '<!-- bench:end -->';
 
 function updateReadme(text: string): void {

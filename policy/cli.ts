@@ -1,8 +1,11 @@
 /**
- * `npm run check [-- PATH... | -] [--format text|json] [--external Kind/namespace/name]
+ * `npm run check [-- PATH... | -] [--format text|json] [--output FILE] [--external Kind/namespace/name]
  * [--external-namespace NAME] [--config FILE] [--quiet]`: the policy gate over rendered (or overlaid) YAML.
  * Exit status 0 when there is no error (warnings allowed), 1 on any error, 2 on bad usage or input.
+ * Relative paths are taken from the folder the command ran in (npm passes it as INIT_CWD).
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { checkObjects } from './check';
 import { InputError, loadPaths } from './load';
 import { formatJson, formatText, summarize } from './report';
@@ -15,10 +18,12 @@ export interface CheckCliOptions {
   readonly config?: string;
   /** Print errors only; the summary still counts warnings. */
   readonly quiet: boolean;
+  /** Write the report to this file instead of stdout (npm prints its own banner on stdout). */
+  readonly output?: string;
 }
 
 const USAGE =
-  'usage: npm run check -- [PATH... | -] [--format text|json] [--external Kind/namespace/name] [--external-namespace NAME] [--config FILE] [--quiet]';
+  'usage: npm run check -- [PATH... | -] [--format text|json] [--output FILE] [--external Kind/namespace/name] [--external-namespace NAME] [--config FILE] [--quiet]';
 
 export class UsageError extends Error {}
 
@@ -33,6 +38,7 @@ export function parseCheckArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   const externalNamespaces: string[] = [];
   let format: 'text' | 'json' = 'text';
   let quiet = false;
+  let output: string | undefined;
   let config = env.MLFLOW_GKE_CONFIG || undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -62,10 +68,11 @@ export function parseCheckArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     } else if (flag === '--external-namespace') externalNamespaces.push(...list());
     else if (flag === '--config' || flag === '-c') config = value();
     else if (flag === '--quiet' || flag === '-q') quiet = true;
+    else if (flag === '--output' || flag === '-o') output = value();
     else if (flag === '--help' || flag === '-h') throw new UsageError(USAGE);
     else throw new UsageError(`check: unknown argument "${arg}"\n${USAGE}`);
   }
-  return { paths: paths.length > 0 ? paths : ['dist'], format, externalObjects, externalNamespaces, config, quiet };
+  return { paths: paths.length > 0 ? paths : ['dist'], format, externalObjects, externalNamespaces, config, quiet, output };
 }
 
 export interface CliIo {
@@ -77,16 +84,19 @@ export interface CliIo {
 export function runCheck(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, io: CliIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }): number {
   try {
     const options = parseCheckArgs(argv, env);
+    const base = env.INIT_CWD || process.cwd();
     const externalNamespaces = [...options.externalNamespaces];
     // The config's external namespaces exist outside the render by definition.
-    if (options.config) externalNamespaces.push(...configLoader().loadConfig(options.config).namespaces.external);
-    const loaded = loadPaths(options.paths, io.stdin);
+    if (options.config) externalNamespaces.push(...configLoader().loadConfig(path.resolve(base, options.config), options.config).namespaces.external);
+    const loaded = loadPaths(options.paths, io.stdin, base);
     // An empty input passing would hide a failed `kubectl kustomize` at the head of a pipe.
     if (loaded.objects.length === 0 && loaded.problems.length === 0) throw new InputError(`check: no Kubernetes object in ${options.paths.join(', ')}`);
     const findings = [...loaded.problems, ...checkObjects(loaded.objects, { external: { namespaces: externalNamespaces, objects: options.externalObjects } })];
     const summary = summarize(findings, loaded.objects.length, loaded.files.length);
     const shown = options.quiet ? findings.filter((f) => f.severity === 'error') : findings;
-    io.out(options.format === 'json' ? formatJson(shown, summary) : formatText(shown, summary));
+    const report = options.format === 'json' ? formatJson(shown, summary) : formatText(shown, summary);
+    if (options.output) writeReport(path.resolve(base, options.output), options.output, report);
+    else io.out(report);
     return summary.errors > 0 ? 1 : 0;
   } catch (error) {
     if (error instanceof UsageError || error instanceof InputError) {
@@ -98,6 +108,18 @@ export function runCheck(argv: readonly string[], env: NodeJS.ProcessEnv = proce
       return 2;
     }
     throw error;
+  }
+}
+
+/** Writes the report whole or not at all: beside the file first, then renamed over it. */
+function writeReport(file: string, shown: string, report: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    fs.writeFileSync(tmp, report);
+    fs.renameSync(tmp, file);
+  } catch (error) {
+    fs.rmSync(tmp, { force: true });
+    throw new InputError(`check: --output ${shown}: cannot write: ${(error as Error).message.split('\n')[0]}`);
   }
 }
 

@@ -18,7 +18,12 @@ export interface Loaded {
   readonly files: string[];
 }
 
-export function loadPaths(paths: readonly string[], readStdin: () => string = () => fs.readFileSync(0, 'utf8')): Loaded {
+/**
+ * Objects of YAML files and directories. Relative paths are taken from `base` (where the user ran the
+ * command) and reported as given.
+ */
+export function loadPaths(paths: readonly string[], readStdin: () => string = () => fs.readFileSync(0, 'utf8'), base: string = process.cwd()): Loaded {
+  const real = (shown: string) => path.resolve(base, shown);
   const objects: SourceObject[] = [];
   const problems: Finding[] = [];
   const files: string[] = [];
@@ -30,26 +35,26 @@ export function loadPaths(paths: readonly string[], readStdin: () => string = ()
     }
     let stat: fs.Stats;
     try {
-      stat = fs.statSync(p);
+      stat = fs.statSync(real(p));
     } catch {
       throw new InputError(`${p}: no such file or directory; give YAML files, directories of them, or - for stdin`);
     }
-    const list = stat.isDirectory() ? yamlFilesUnder(p) : [p];
+    const list = stat.isDirectory() ? yamlFilesUnder(p, real) : [p];
     if (stat.isDirectory() && list.length === 0) throw new InputError(`${p}: directory holds no .yaml or .yml file`);
     for (const file of list) {
       files.push(file);
-      parseInto(file, fs.readFileSync(file, 'utf8'), objects, problems);
+      parseInto(file, fs.readFileSync(real(file), 'utf8'), objects, problems);
     }
   }
   return { objects, problems, files };
 }
 
-function yamlFilesUnder(dir: string): string[] {
+function yamlFilesUnder(dir: string, real: (shown: string) => string): string[] {
   const out: string[] = [];
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+  for (const entry of fs.readdirSync(real(dir), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...yamlFilesUnder(full));
+    if (entry.isDirectory()) out.push(...yamlFilesUnder(full, real));
     else if (/\.ya?ml$/i.test(entry.name)) out.push(full);
   }
   return out;

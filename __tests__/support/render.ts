@@ -1,10 +1,10 @@
 /** Rendering helpers for tests: never touch `dist/`. */
-import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { loadConfig, parseConfig } from '../../config/load';
 import type { Config, ConfigInput } from '../../config/schema';
 import { DEFAULT_CONFIG } from '../../config/default';
+import { EXAMPLE_CONFIGS } from '../../config/examples';
 import { Manifest, RenderedFile, renderPlatform } from '../../charts/render';
 
 export type { Manifest };
@@ -12,13 +12,11 @@ export type { Manifest };
 export const PROJECT_ROOT = path.resolve(__dirname, '../..');
 export const CONFIG_DIR = path.join(PROJECT_ROOT, 'config');
 
-/** The embedded default and every YAML config in config/, each under a short name. */
+export { EXAMPLE_CONFIGS };
+
+/** The embedded default and every example config, each under a short name. */
 export function configsUnderTest(): { name: string; config: Config }[] {
-  const files = fs
-    .readdirSync(CONFIG_DIR)
-    .filter((f) => /\.ya?ml$/.test(f))
-    .sort();
-  return [{ name: 'default', config: loadConfig() }, ...files.map((f) => ({ name: f.replace(/\.ya?ml$/, ''), config: loadConfig(path.join(CONFIG_DIR, f)) }))];
+  return [{ name: 'default', config: loadConfig() }, ...EXAMPLE_CONFIGS.map((f) => ({ name: f.replace(/\.ya?ml$/, ''), config: loadConfig(path.join(CONFIG_DIR, f)) }))];
 }
 
 /** The embedded default with overrides merged in (objects deep, arrays replaced), validated. */
