@@ -4,7 +4,7 @@ import { LOAD_BALANCER_RANGES } from '../charts/lib/workspace';
 import { platformNames } from '../charts/lib/names';
 import type { Config } from '../config/schema';
 import { ConfigError } from '../config/load';
-import { chartObjects, configWith, Manifest, render } from './support/render';
+import { chartObjects, configsUnderTest, configWith, Manifest, render } from './support/render';
 import { StrictValidator } from './support/schemas';
 
 const THREE_USERS = {
@@ -145,6 +145,24 @@ describe('workspaces charts', () => {
       expect(c.image).toBe(configs.gpu.workspaces.gpu.image);
       expect(c.image).toMatch(/^quay\.io\/jupyter\/pytorch-notebook:cuda12-/);
       expect(podSpec(d).volumes).toContainEqual({ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '1Gi' } });
+    });
+
+    // jupyter/docker-stacks images/pytorch-notebook/cuda12/Dockerfile appends /usr/local/nvidia/bin
+    // (where GKE mounts nvidia-smi) to PATH; the chart sets PATH itself, so it must keep that entry.
+    test('with the GPU, PATH keeps the CUDA image entry /usr/local/nvidia/bin after the image PATH', () => {
+      const path = envOf(server(deployments(configs.gpu, 'jupyter')[0])).PATH.split(':');
+      expect(path[path.length - 1]).toBe('/usr/local/nvidia/bin');
+      expect(path.slice(0, 3)).toEqual(['/home/jovyan/.local/bin', '/opt/conda/bin', '/usr/local/sbin']);
+      expect(envOf(server(deployments(configs.default, 'jupyter')[0])).PATH).not.toContain('nvidia');
+    });
+
+    // docker-stacks tagging (tagging/apps/write_tags_file.py, tagging/taggers/date.py) re-pushes
+    // cuda12-latest and cuda12-python-3.x with every build; only the cuda12-<build date> tag stays put.
+    test('the default and the prod CUDA images are pinned by a cuda12 date tag', () => {
+      const prod = configsUnderTest().find((c) => c.name === 'prod')!.config;
+      expect(configs.gpu.workspaces.gpu.image).toBe('quay.io/jupyter/pytorch-notebook:cuda12-2025-10-06');
+      expect(prod.workspaces.gpu.enabled).toBe(true);
+      expect(prod.workspaces.gpu.image).toMatch(/^quay\.io\/jupyter\/pytorch-notebook:cuda12-\d{4}-\d{2}-\d{2}$/);
     });
 
     test('the GPU count comes from the config and reaches the rendered YAML', () => {

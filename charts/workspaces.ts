@@ -33,6 +33,12 @@ export class WorkspacesChart extends PlatformChart {
 const JUPYTER = { port: 8888, home: '/home/jovyan', uid: 1000, gid: 100 };
 /** PATH of the docker-stacks images, with the user's pip scripts (`pip install --user`, e.g. `mlflow`) in front. */
 const JUPYTER_PATH = `${JUPYTER.home}/.local/bin:/opt/conda/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
+/**
+ * Where GKE mounts the NVIDIA driver's tools (nvidia-smi). The CUDA images append it to PATH
+ * (jupyter/docker-stacks images/pytorch-notebook/cuda12/Dockerfile: `ENV PATH="${PATH}:/usr/local/nvidia/bin"`),
+ * so a PATH set here must keep it.
+ */
+export const NVIDIA_BIN = '/usr/local/nvidia/bin';
 /** codercom/code-server runtime contract: user coder (1000:1000). */
 const VSCODE = { port: 8080, home: '/home/coder', uid: 1000, gid: 1000 };
 /** The Python environment code-server's terminal uses, on the workspace volume. */
@@ -51,7 +57,7 @@ export function jupyterChartProps(config: Config): WorkspacesChartProps {
     ...common.env,
     { name: 'DOCKER_STACKS_JUPYTER_CMD', value: 'lab' },
     { name: 'JUPYTER_PORT', value: String(JUPYTER.port) },
-    { name: 'PATH', value: JUPYTER_PATH },
+    { name: 'PATH', value: gpu ? `${JUPYTER_PATH}:${NVIDIA_BIN}` : JUPYTER_PATH },
   ];
   if (!iap) env.push(tokenEnv('JUPYTER_TOKEN', w.tokenSecret));
   const args = [

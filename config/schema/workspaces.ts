@@ -13,9 +13,11 @@ export const gpuSchema = z
     count: positiveInt().default(1).describe('GPUs per Jupyter pod and per node.'),
     machineType: z.string().regex(/^[a-z0-9]+-[a-z0-9-]+$/, 'must be a machine type such as "n1-standard-8"').default('n1-standard-8').describe('Machine type of the GPU node pool.'),
     maxNodes: positiveInt().default(2).describe('Largest size of the GPU node pool (it scales from zero).'),
+    // A build date is the only docker-stacks tag that never moves (tagging/taggers/date.py); the
+    // cuda12 variant of 2025-10-06 matches workspaces.jupyter.image's scipy-notebook:2025-10-06.
     image: image
       .default('quay.io/jupyter/pytorch-notebook:cuda12-2025-10-06')
-      .describe('CUDA-enabled notebook image used when the GPU is on (docker-stacks cuda12- tags match the GKE default driver).'),
+      .describe('CUDA-enabled notebook image used when the GPU is on, pinned by a cuda12- date tag (the cuda12 builds match the GKE default driver).'),
   })
   .prefault({})
   .describe('GPU for Jupyter.');
