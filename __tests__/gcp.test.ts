@@ -172,6 +172,30 @@ describe('gcp chart', () => {
       expect(ofKind(objects, 'ServiceNetworkingConnection')[0].spec).toEqual({ networkRef: { name: 'mlflow-gke-vpc' }, service: 'servicenetworking.googleapis.com', reservedPeeringRanges: [{ name: 'mlflow-gke-private-services' }] });
     });
 
+    // Config Connector v1.155.1 (the CRDs' release), pkg/controller/direct/sql/sqlinstance_defaults.go:
+    // with spec.settings.diskSize unset and diskAutoresize on, the desired size is the actual one; set,
+    // it is diffed against the grown disk (sqlinstance_equality.go, ".settings.dataDiskSizeGb") and
+    // sent as an update that would shrink the disk, which Cloud SQL refuses (CRD: "Size of a running
+    // instance cannot be reduced").
+    test('the disk grows automatically and no fixed size is rendered that would fight the grown disk', () => {
+      const st = find(synth(cloudsql()), 'SQLInstance', platformNames(cloudsql()).cloudSql.instance).spec.settings;
+      expect(st.diskAutoresize).toBe(true);
+      expect(st).not.toHaveProperty('diskSize');
+      expect(st.diskAutoresizeLimit).toBe(0);
+      const capped = configWith({ database: { mode: 'cloudsql', cloudsql: { diskAutoresizeLimitGb: 500 } } });
+      expect(find(synth(capped), 'SQLInstance', platformNames(capped).cloudSql.instance).spec.settings.diskAutoresizeLimit).toBe(500);
+    });
+
+    test('a config that still sets diskSizeGb is refused with what to do instead; a limit below 10 GB is refused', () => {
+      expect(() => configWith({ database: { cloudsql: { diskSizeGb: 50 } as never } })).toThrow(
+        /database\.cloudsql\.diskSizeGb: 50 is no longer a setting: .*shrink.*Remove it.*gcloud sql instances patch INSTANCE --storage-size=GB.*database\.cloudsql\.diskAutoresizeLimitGb/,
+      );
+      expect(() => configWith({ database: { cloudsql: { diskAutoresizeLimitGb: 5 } } })).toThrow(
+        /database\.cloudsql\.diskAutoresizeLimitGb: 5 is not allowed: must be 0 \(no limit\) or a whole number of GB from 10 up/,
+      );
+      expect(() => configWith({ database: { cloudsql: { diskAutoresizeLimitGb: 0 } } })).not.toThrow();
+    });
+
     test('statefulset mode renders no Cloud SQL objects and no private services access', () => {
       const objects = synth(statefulset());
       for (const kind of ['SQLInstance', 'SQLDatabase', 'SQLUser', 'ServiceNetworkingConnection']) expect(ofKind(objects, kind)).toEqual([]);
@@ -230,6 +254,17 @@ describe('gcp chart', () => {
       });
       expect(c.spec.nodeConfig).toBeUndefined();
       expect(c.spec.networkPolicy).toBeUndefined();
+    });
+
+    // Basic (standard tier) workload vulnerability scanning is shut down: the GKE v1 API documents
+    // VULNERABILITY_BASIC as "Deprecated: Basic vulnerability scanning is no longer supported"
+    // (cloud.google.com/kubernetes-engine/docs/deprecations/posture-management-deprecation), and a
+    // deprecated tier can no longer be enabled on a cluster
+    // (cloud.google.com/kubernetes-engine/docs/deprecations/vulnerability-scanning-gkee). The CRD
+    // (Config Connector v1.155.1) offers VULNERABILITY_DISABLED and VULNERABILITY_BASIC.
+    test('security posture keeps the configuration audit and states vulnerability scanning as disabled', () => {
+      const c = ofKind(synth(cloudsql()), 'ContainerCluster')[0];
+      expect(c.spec.securityPostureConfig).toEqual({ mode: 'BASIC', vulnerabilityMode: 'VULNERABILITY_DISABLED' });
     });
 
     test('without authorized networks the control plane admits no outside network', () => {
@@ -294,9 +329,13 @@ describe('gcp chart', () => {
     });
   });
 
-  test('8. data-access audit logs for Cloud Storage, Cloud SQL and Cloud KMS', () => {
+  // Cloud SQL audit logs carry the service name cloudsql.googleapis.com, not the API name
+  // sqladmin.googleapis.com (cloud.google.com/sql/docs/audit-logging, "Service name"); an audit config
+  // for the API name enables nothing.
+  test('8. data-access audit logs for Cloud Storage, Cloud SQL and Cloud KMS, by their audit service names', () => {
     const audits = ofKind(synth(cloudsql()), 'IAMAuditConfig');
-    expect(audits.map((a) => a.spec.service).sort()).toEqual(['cloudkms.googleapis.com', 'sqladmin.googleapis.com', 'storage.googleapis.com']);
+    expect(audits.map((a) => a.spec.service).sort()).toEqual(['cloudkms.googleapis.com', 'cloudsql.googleapis.com', 'storage.googleapis.com']);
+    expect(audits.map((a) => a.metadata.name).sort()).toEqual(['audit-cloudkms', 'audit-cloudsql', 'audit-storage']);
     for (const a of audits) {
       expect(a.spec.resourceRef).toEqual({ kind: 'Project', external: 'projects/mlflow-gke-example' });
       expect(a.spec.auditLogConfigs.map((c: any) => c.logType)).toEqual(expect.arrayContaining(['DATA_READ', 'DATA_WRITE']));
@@ -320,6 +359,37 @@ describe('gcp chart', () => {
       expect(ofKind(objects, 'MonitoringDashboard')).toHaveLength(1);
       expect(ofKind(objects, 'LoggingLogBucket')[0].spec).toMatchObject({ retentionDays: 400, location: 'europe-west1' });
       expect(ofKind(objects, 'LoggingLogSink')[0].spec.destination).toEqual({ loggingLogBucketRef: { name: 'mlflow-platform-logs' } });
+    });
+
+    // MLflow registers prometheus_flask_exporter with defaults_prefix="mlflow" (mlflow/mlflow,
+    // mlflow/server/prometheus_exporter.py; MLflow's own tests/server/test_prometheus_exporter.py reads
+    // "mlflow_http_request_total" with labels method and status), and the exporter names the counter
+    // "%shttp_request_total" % prefix (rycus86/prometheus_flask_exporter). flask_http_request_total
+    // does not exist on an MLflow server, so an alert on it never fires.
+    test('the 5xx alert and the request charts query the counter MLflow exports', () => {
+      const objects = synth(cloudsql());
+      const query = find(objects, 'MonitoringAlertPolicy', 'mlflow-http-5xx').spec.conditions[0].conditionPrometheusQueryLanguage.query;
+      expect(query).toBe(
+        'sum(rate(mlflow_http_request_total{namespace="mlflow",status=~"5.."}[5m])) / sum(rate(mlflow_http_request_total{namespace="mlflow"}[5m])) > 0.05',
+      );
+      const promQueries = ofKind(objects, 'MonitoringDashboard')[0].spec.mosaicLayout.tiles
+        .map((t: any) => t.widget.xyChart.dataSets[0].timeSeriesQuery.prometheusQuery)
+        .filter((q: unknown) => q !== undefined);
+      expect(promQueries).toHaveLength(2);
+      for (const q of promQueries) expect(q).toContain('mlflow_http_request_total{namespace="mlflow"');
+      expect(JSON.stringify(objects)).not.toContain('flask_http_request');
+    });
+
+    // Data-access audit logs go to the _Default bucket (30 days) unless a sink routes them
+    // (cloud.google.com/logging/docs/routing/overview; cloud.google.com/logging/docs/audit/configure-data-access);
+    // their log is projects/PROJECT/logs/cloudaudit.googleapis.com%2Fdata_access (cloud.google.com/logging/docs/audit).
+    test('the log sink routes the data-access audit logs of the audited services to the platform bucket', () => {
+      const sink = ofKind(synth(cloudsql()), 'LoggingLogSink')[0];
+      expect(sink.spec.filter).toContain(
+        '(logName="projects/mlflow-gke-example/logs/cloudaudit.googleapis.com%2Fdata_access" AND protoPayload.serviceName=("storage.googleapis.com" OR "cloudsql.googleapis.com" OR "cloudkms.googleapis.com"))',
+      );
+      expect(sink.spec.filter).toContain('resource.type="k8s_container"');
+      expect(sink.spec.filter).not.toContain('sqladmin');
     });
 
     test('no Cloud SQL alerts in statefulset mode and no uptime check without a public entry', () => {

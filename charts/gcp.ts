@@ -139,7 +139,7 @@ export function gcpChartProps(config: Config): GcpChartProps {
           edition: sql.edition,
           tier: sql.tier,
           availability: sql.availability,
-          diskSizeGb: sql.diskSizeGb,
+          diskAutoresizeLimitGb: sql.diskAutoresizeLimitGb,
           backupRetentionCount: sql.backupRetentionCount,
           pointInTimeRecoveryDays: sql.pointInTimeRecoveryDays,
           // Two hours before maintenance, so a fresh backup exists when it starts.

@@ -27,7 +27,11 @@ export interface CloudSqlProps {
   readonly edition: 'ENTERPRISE' | 'ENTERPRISE_PLUS';
   readonly tier: string;
   readonly availability: 'ZONAL' | 'REGIONAL';
-  readonly diskSizeGb: number;
+  /**
+   * Largest size in GB automatic growth may reach; 0 means no limit.
+   * @default 0
+   */
+  readonly diskAutoresizeLimitGb?: number;
   readonly backupRetentionCount: number;
   readonly pointInTimeRecoveryDays: number;
   /** Start of the daily backup, "HH:MM" UTC. */
@@ -63,8 +67,14 @@ export class CloudSql extends Construct {
           availabilityType: props.availability,
           deletionProtectionEnabled: true,
           diskType: 'PD_SSD',
-          diskSize: props.diskSizeGb,
+          // No diskSize: with automatic growth a set size differs from the grown disk, and the direct
+          // SQLInstance controller sends it as an update that would shrink the disk, which Cloud SQL
+          // refuses. Unset, the controller keeps the current size (k8s-config-connector v1.155.1,
+          // pkg/controller/direct/sql/sqlinstance_defaults.go: "If desired DiskSize is not specified and
+          // StorageAutoResize is enabled, use the actual disk size"; sqlinstance_equality.go diffs
+          // dataDiskSizeGb). The disk starts at the Cloud SQL default and only grows.
           diskAutoresize: true,
+          diskAutoresizeLimit: props.diskAutoresizeLimitGb ?? 0,
           backupConfiguration: {
             enabled: true,
             startTime: props.backupStartTime,

@@ -94,7 +94,13 @@ export class Cluster extends Construct {
         masterAuth: { clientCertificateConfig: { issueClientCertificate: false } },
         databaseEncryption: { state: 'ENCRYPTED', keyName: props.secretsKeyPath },
         releaseChannel: { channel: props.releaseChannel },
-        securityPostureConfig: { mode: 'BASIC', vulnerabilityMode: 'VULNERABILITY_BASIC' },
+        // BASIC keeps the workload configuration audit. Basic (standard tier) vulnerability scanning is
+        // shut down and can no longer be enabled: the GKE v1 API marks VULNERABILITY_BASIC "Deprecated:
+        // Basic vulnerability scanning is no longer supported" and the removal notice
+        // (cloud.google.com/kubernetes-engine/docs/deprecations/vulnerability-scanning-gkee) says a
+        // deprecated tier cannot be enabled. Stated as DISABLED, not left out: an absent field would
+        // leave an earlier setting in place.
+        securityPostureConfig: { mode: 'BASIC', vulnerabilityMode: 'VULNERABILITY_DISABLED' },
         addonsConfig: {
           httpLoadBalancing: { disabled: false },
           gcePersistentDiskCsiDriverConfig: { enabled: true },

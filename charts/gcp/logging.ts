@@ -1,18 +1,33 @@
 /**
  * Audit and platform logs: data-access audit logs for the services that hold the platform's data
- * and keys, and a log bucket with its own retention that receives the platform's logs.
+ * and keys, and a log bucket with its own retention that receives the platform's logs and those
+ * audit logs.
  */
 import { Construct } from 'constructs';
 import { IamAuditConfig } from '../../imports/iam.cnrm.cloud.google.com';
 import { LoggingLogBucket, LoggingLogSink } from '../../imports/logging.cnrm.cloud.google.com';
 import { GcpScope, kccMetadata } from './common';
 
-/** Services whose reads and writes of data are logged. */
+/**
+ * Services whose reads and writes of data are logged, by the service name their audit logs carry
+ * (the name an audit config must use). Cloud SQL's is `cloudsql.googleapis.com`, not the API name
+ * `sqladmin.googleapis.com` (cloud.google.com/sql/docs/audit-logging, "Service name"): an
+ * audit config for the API name enables nothing.
+ */
 export const AUDITED_SERVICES: readonly { readonly slug: string; readonly service: string }[] = [
   { slug: 'storage', service: 'storage.googleapis.com' },
-  { slug: 'cloudsql', service: 'sqladmin.googleapis.com' },
+  { slug: 'cloudsql', service: 'cloudsql.googleapis.com' },
   { slug: 'cloudkms', service: 'cloudkms.googleapis.com' },
 ];
+
+/**
+ * The log of data-access audit entries, as a `logName` filter term. Audit logs are named
+ * `projects/PROJECT_ID/logs/cloudaudit.googleapis.com%2Fdata_access` (cloud.google.com/logging/docs/audit,
+ * "Log name").
+ */
+export function dataAccessLogName(project: string): string {
+  return `projects/${project}/logs/cloudaudit.googleapis.com%2Fdata_access`;
+}
 
 export interface PlatformLoggingProps {
   readonly scope: GcpScope;
@@ -45,10 +60,14 @@ export class PlatformLogging extends Construct {
         projectRef: { external: s.project },
         location: s.region,
         retentionDays: props.retentionDays,
-        description: 'Logs of the MLflow platform workloads and its Cloud SQL instance',
+        description: 'Logs of the MLflow platform workloads, its Cloud SQL instance and the data-access audit logs',
       },
     });
     const namespaces = props.namespaces.map((n) => `"${n}"`).join(' OR ');
+    const audited = AUDITED_SERVICES.map((a) => `"${a.service}"`).join(' OR ');
+    // Data-access audit logs land in the _Default bucket (30 days) unless a sink routes them: this one
+    // copies them to the platform bucket. Admin Activity logs stay in _Required (400 days) anyway.
+    // The _Default sink keeps its copy on purpose (docs/gcp.md, "Logs and retention").
     new LoggingLogSink(this, 'log-sink', {
       metadata: kccMetadata(s, `${props.prefix}mlflow-platform-logs`),
       spec: {
@@ -57,9 +76,10 @@ export class PlatformLogging extends Construct {
         filter: [
           `(resource.type="k8s_container" AND resource.labels.cluster_name="${props.clusterName}" AND resource.labels.namespace_name=(${namespaces}))`,
           'resource.type="cloudsql_database"',
+          `(logName="${dataAccessLogName(s.project)}" AND protoPayload.serviceName=(${audited}))`,
         ].join(' OR '),
         uniqueWriterIdentity: true,
-        description: 'Routes the platform logs to their own bucket and retention',
+        description: 'Routes the platform logs and the data-access audit logs to their own bucket and retention',
       },
     });
   }

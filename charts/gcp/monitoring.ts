@@ -44,8 +44,14 @@ export interface MonitoringProps {
   };
 }
 
-/** MLflow's request counter (prometheus_flask_exporter, behind `mlflow server --expose-prometheus`). */
-export const MLFLOW_REQUESTS_METRIC = 'flask_http_request_total';
+/**
+ * MLflow's request counter, labels `method` and `status`, served behind `mlflow server --expose-prometheus`.
+ * MLflow builds prometheus_flask_exporter's metrics with `defaults_prefix="mlflow"`
+ * (mlflow/mlflow, mlflow/server/prometheus_exporter.py, the same in 3.9.0 and later), and the exporter
+ * names the counter `<prefix>_http_request_total` (rycus86/prometheus_flask_exporter,
+ * prometheus_flask_exporter/__init__.py); `flask_` is only the exporter's default prefix.
+ */
+export const MLFLOW_REQUESTS_METRIC = 'mlflow_http_request_total';
 
 export class Monitoring extends Construct {
   constructor(scope: Construct, id: string, props: MonitoringProps) {

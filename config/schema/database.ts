@@ -2,6 +2,16 @@
 import { z } from 'zod';
 import { cronSchedule, dnsLabel, duration, image, positiveInt, resources, size } from './primitives';
 
+/**
+ * Why `diskSizeGb` is gone. With automatic growth on, a set `settings.diskSize` differs from the grown
+ * disk, and Config Connector's SQLInstance controller (direct, the only one for this kind) sends it as
+ * an update that would shrink the disk, which Cloud SQL refuses; left unset, the controller takes the
+ * current size (k8s-config-connector v1.155.1, pkg/controller/direct/sql/sqlinstance_defaults.go and
+ * sqlinstance_equality.go; merge.go before v1.126).
+ */
+export const DISK_SIZE_REMOVED =
+  'is no longer a setting: with automatic disk growth, a fixed size makes Config Connector try to shrink the grown disk back, which Cloud SQL refuses. Remove it; the disk starts at the Cloud SQL default, grows by itself and can be grown at once with "gcloud sql instances patch INSTANCE --storage-size=GB". Cap the growth with database.cloudsql.diskAutoresizeLimitGb (docs/gcp.md, "Cloud SQL disk")';
+
 export const cloudSqlSchema = z
   .strictObject({
     version: z.enum(['POSTGRES_15', 'POSTGRES_16', 'POSTGRES_17']).default('POSTGRES_16').describe('PostgreSQL major version.'),
@@ -12,7 +22,17 @@ export const cloudSqlSchema = z
       .default('db-custom-2-7680')
       .describe('Machine tier.'),
     availability: z.enum(['ZONAL', 'REGIONAL']).default('REGIONAL').describe('REGIONAL gives a standby in a second zone (HA).'),
-    diskSizeGb: positiveInt().default(20).describe('Initial disk size in GB; it grows automatically.'),
+    diskSizeGb: z
+      .never({ error: DISK_SIZE_REMOVED })
+      .optional()
+      .describe('No longer a setting: the disk starts at the Cloud SQL default and grows automatically (see diskAutoresizeLimitGb).'),
+    diskAutoresizeLimitGb: z
+      .number()
+      .int('must be 0 (no limit) or a whole number of GB from 10 up')
+      .min(0, 'must be 0 (no limit) or a whole number of GB from 10 up')
+      .refine((gb) => gb === 0 || gb >= 10, 'must be 0 (no limit) or a whole number of GB from 10 up (Cloud SQL disks start at 10 GB)')
+      .default(0)
+      .describe('Largest size in GB the automatic disk growth may reach; 0 means no limit. The disk never shrinks.'),
     backupRetentionCount: positiveInt().default(14).describe('Number of automated daily backups kept.'),
     pointInTimeRecoveryDays: z
       .number()
