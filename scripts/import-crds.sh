@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Generate typed cdk8s constructs (imports/<group>.ts) from the CRDs in the shared
-# schema folder.
+# schema folder, and the Kubernetes 1.31 API objects (imports/k8s-1.31.ts, by
+# scripts/import-k8s.js from kubernetes/v1.31.0/_definitions.json). Offline.
 #
 # Usage: npm run import            (or: bash scripts/import-crds.sh)
 #   MLFLOW_GKE_SCHEMAS  schema folder (default: ../shared/schemas relative to the
@@ -99,3 +100,6 @@ done
 
 echo "Imported ${#groups[@]} API groups into ${out_dir}/:"
 for g in "${groups[@]}"; do echo "  ${out_dir}/${g}.ts"; done
+
+# `cdk8s import k8s@1.31.0` would download its schema; this runs the same importer on the local copy.
+MLFLOW_GKE_SCHEMAS="${schemas}" node scripts/import-k8s.js
