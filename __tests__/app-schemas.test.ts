@@ -1,10 +1,19 @@
 /**
- * Every object of every config's render validates strictly: against the Kubernetes 1.27, 1.31 and
- * 1.34 schemas, and custom resources against their CRDs, with unknown fields rejected.
+ * Every object of every config's render validates strictly: against the Kubernetes schemas of the
+ * supported range (1.31 and 1.34), and custom resources against their CRDs, with unknown fields rejected.
  */
 import { validateWithPackages } from './support/fallback-validation';
 import { configsUnderTest, render } from './support/render';
-import { CrdValidator, KubernetesValidator, schemasAvailable, StrictValidator, warnNoSchemas } from './support/schemas';
+import {
+  availableKubernetesVersions,
+  CrdValidator,
+  hasKubernetesSchema,
+  KUBERNETES_VERSIONS,
+  KubernetesValidator,
+  schemasAvailable,
+  StrictValidator,
+  warnNoSchemas,
+} from './support/schemas';
 
 const configs = configsUnderTest();
 
@@ -43,12 +52,12 @@ if (!schemasAvailable()) {
     });
 
     test('the validator rejects a wrong type', () => {
-      const k = new KubernetesValidator('v1.27.0');
+      const k = new KubernetesValidator('v1.31.0');
       const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: { replicas: 'two', selector: {}, template: {} } };
       expect(k.validate(deployment)).toEqual(['/spec/replicas: must be integer']);
     });
 
-    test('the validator rejects a field in metadata that does not exist', () => {
+    (availableKubernetesVersions().includes('v1.34.0') ? test : test.skip)('the validator rejects a field in metadata that does not exist', () => {
       const k = new KubernetesValidator('v1.34.0');
       expect(k.validate({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x', label: {} } })).toEqual(['/metadata: unknown field "label"']);
     });
@@ -68,8 +77,46 @@ if (!schemasAvailable()) {
 
     test('an object of a kind no schema knows is reported, not skipped', () => {
       expect(validator.validate([{ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }])).toEqual([
-        'example.com/v1/Widget w: no schema for example.com/v1/Widget in Kubernetes v1.27.0, v1.31.0, v1.34.0 or the CRDs',
+        `example.com/v1/Widget w: no schema for example.com/v1/Widget in Kubernetes ${validator.versions.join(', ')} or the CRDs`,
       ]);
+    });
+
+    test('the whole render is checked against every version of the supported range that has a schema', () => {
+      expect(KUBERNETES_VERSIONS).toEqual(['v1.31.0', 'v1.34.0']);
+      expect(validator.versions).toEqual(availableKubernetesVersions());
+      expect(validator.versions[0]).toBe('v1.31.0');
+    });
+
+    // A native sidecar is an init container with restartPolicy Always (k8s.io/api core/v1/types.go,
+    // Container.RestartPolicy, tag v0.31.0); the 1.27 API has no such field.
+    const sidecarJob = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'j' },
+      spec: {
+        template: {
+          spec: {
+            restartPolicy: 'Never',
+            initContainers: [{ name: 'proxy', image: 'p:1', restartPolicy: 'Always' }],
+            containers: [{ name: 'main', image: 'm:1' }],
+          },
+        },
+      },
+    };
+
+    test('a native sidecar validates in the supported range', () => {
+      expect(validator.validate([sidecarJob])).toEqual([]);
+    });
+
+    (hasKubernetesSchema('v1.27.0') ? test : test.skip)('1.27 rejects a native sidecar, which is why the range starts at 1.31', () => {
+      expect(new KubernetesValidator('v1.27.0').validate(sidecarJob)).toEqual(['/spec/template/spec/initContainers/0: unknown field "restartPolicy"']);
+    });
+
+    (availableKubernetesVersions().includes('v1.34.0') ? test : test.skip)('each version checks on its own: a 1.34-only field fails on 1.31, named with the version', () => {
+      // PodSpec.hostnameOverride exists in the 1.34 schema only.
+      const job = structuredClone(sidecarJob) as any;
+      job.spec.template.spec.hostnameOverride = 'h';
+      expect(validator.validate([job])).toEqual(['batch/v1/Job j (Kubernetes v1.31.0): /spec/template/spec: unknown field "hostnameOverride"']);
     });
   });
 }

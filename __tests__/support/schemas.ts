@@ -1,6 +1,6 @@
 /**
- * Strict offline validation: Kubernetes objects against the API definitions of several Kubernetes
- * versions, custom resources against their CRDs. Unknown fields are rejected everywhere
+ * Strict offline validation: Kubernetes objects against the API definitions of the supported
+ * Kubernetes versions, custom resources against their CRDs. Unknown fields are rejected everywhere
  * (`additionalProperties: false` is added when the schemas load; the files stay as they are).
  */
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
@@ -12,17 +12,38 @@ import * as YAML from 'yaml';
 import { validateWithPackages } from './fallback-validation';
 import { CRD_SCHEMA_PATCHES, VERSION_EXCEPTIONS } from './schema-exceptions';
 
-export const KUBERNETES_VERSIONS = ['v1.27.0', 'v1.31.0', 'v1.34.0'] as const;
-export type KubernetesVersion = (typeof KUBERNETES_VERSIONS)[number];
+/**
+ * The supported range: 1.31, the minimum (native sidecars need container `restartPolicy`, which
+ * 1.27 lacks), and 1.34, the newest schema here. 1.31 is required; 1.34 is checked when present.
+ */
+export const KUBERNETES_VERSIONS = ['v1.31.0', 'v1.34.0'] as const;
+/** A version with a schema folder under kubernetes/ (1.27 stays for tests that show what it rejects). */
+export type KubernetesVersion = (typeof KUBERNETES_VERSIONS)[number] | 'v1.27.0';
 
 /** `MLFLOW_GKE_SCHEMAS`, else `../shared/schemas` beside the project. */
 export function schemaDir(): string {
   return process.env.MLFLOW_GKE_SCHEMAS ?? path.resolve(__dirname, '../../../shared/schemas');
 }
 
-export function schemasAvailable(): boolean {
-  return fs.existsSync(path.join(schemaDir(), 'kubernetes', 'v1.31.0', '_definitions.json'));
+export function hasKubernetesSchema(version: KubernetesVersion, dir = schemaDir()): boolean {
+  return fs.existsSync(path.join(dir, 'kubernetes', version, '_definitions.json'));
 }
+
+export function schemasAvailable(): boolean {
+  return hasKubernetesSchema(KUBERNETES_VERSIONS[0]);
+}
+
+/** The versions of the range with a schema here; says loudly when a newer one is missing. */
+export function availableKubernetesVersions(dir = schemaDir()): KubernetesVersion[] {
+  const found = KUBERNETES_VERSIONS.filter((v) => hasKubernetesSchema(v, dir));
+  const missing = KUBERNETES_VERSIONS.filter((v) => !found.includes(v));
+  if (missing.length > 0 && found.length > 0 && !warnedMissingVersions) {
+    warnedMissingVersions = true;
+    console.warn(`\n!! Kubernetes ${missing.join(', ')} schema missing under ${path.join(dir, 'kubernetes')}: validating against ${found.join(', ')} only\n`);
+  }
+  return found;
+}
+let warnedMissingVersions = false;
 
 type Json = Record<string, any>;
 
@@ -222,8 +243,13 @@ let warnedNoSchemas = false;
  */
 export class StrictValidator {
   private readonly strict = schemasAvailable()
-    ? { kube: KUBERNETES_VERSIONS.map((v) => new KubernetesValidator(v)), crds: new CrdValidator() }
+    ? { kube: availableKubernetesVersions().map((v) => new KubernetesValidator(v)), crds: new CrdValidator() }
     : undefined;
+
+  /** The Kubernetes versions every object is checked against (none when falling back). */
+  get versions(): KubernetesVersion[] {
+    return this.strict?.kube.map((k) => k.version) ?? [];
+  }
 
   validate(objects: Json[]): string[] {
     if (!this.strict) {
@@ -239,7 +265,7 @@ export class StrictValidator {
         const meta = kube[kube.length - 1].validateMetadata(o.metadata);
         return [...crds.validate(o), ...meta].map((m) => `${name} (CRD): ${m}`);
       }
-      if (!kube.some((k) => k.knows(o))) return [`${name}: no schema for ${o.apiVersion}/${o.kind} in Kubernetes ${KUBERNETES_VERSIONS.join(', ')} or the CRDs`];
+      if (!kube.some((k) => k.knows(o))) return [`${name}: no schema for ${o.apiVersion}/${o.kind} in Kubernetes ${this.versions.join(', ')} or the CRDs`];
       return kube.flatMap((k) => k.validate(o).map((m) => `${name} (Kubernetes ${k.version}): ${m}`));
     });
   }
