@@ -351,14 +351,18 @@ describe('mlflow chart', () => {
       expect(JSON.stringify(np)).not.toContain('35.191.0.0/16');
     });
 
-    test('cloudsql egress: the private services range on 3307, Google APIs on 443 outside RFC1918, the metadata server', () => {
+    // The internet rule is the shared one of charts/lib/network-policy.ts (__tests__/network-policy.test.ts).
+    test('cloudsql egress: the private services range on 3307, the metadata server, Google APIs on 443 outside the cluster', () => {
       const config = configWith({ database: { mode: 'cloudsql' }, network: { privateServicesCidr: '10.99.0.0/16' } });
       const np = find(chartObjects(render(config).files, 'mlflow'), 'NetworkPolicy', 'mlflow-egress');
       expect(np.spec.policyTypes).toEqual(['Egress']);
       expect(np.spec.podSelector.matchExpressions[0].values).toEqual(['server', 'migrate', 'gc']);
-      const [dbRule, apis, ...metadata] = np.spec.egress;
+      const [dbRule, ...rest] = np.spec.egress;
+      const metadata = rest.slice(0, 2);
+      const apis = rest[2];
+      expect(rest).toHaveLength(3);
       expect(dbRule).toEqual({ to: [{ ipBlock: { cidr: '10.99.0.0/16' } }], ports: [{ protocol: 'TCP', port: 3307 }] });
-      expect(apis.to[0].ipBlock).toEqual({ cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'] });
+      expect(apis.to[0].ipBlock).toEqual({ cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16'] });
       expect(apis.ports).toEqual([{ protocol: 'TCP', port: 443 }]);
       expect(metadata.map((m: Manifest) => `${m.to[0].ipBlock.cidr}:${m.ports[0].port}`)).toEqual(['169.254.169.254/32:80', '169.254.169.252/32:988']);
     });

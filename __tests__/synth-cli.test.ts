@@ -86,7 +86,7 @@ describe('synth arguments', () => {
   });
 
   test('an unknown argument or a flag without value is an error', () => {
-    expect(() => parseSynthArgs(['--conifg', 'x'], {})).toThrow('synth: unknown argument "--conifg"; allowed: --config FILE, --out DIR, --help');
+    expect(() => parseSynthArgs(['--conifg', 'x'], {})).toThrow('synth: unknown argument "--conifg"; allowed: --config FILE, --out DIR, --quiet, --help');
     expect(() => parseSynthArgs(['--config'], {})).toThrow('synth: --config needs a value');
   });
 
@@ -104,7 +104,20 @@ describe('synth arguments', () => {
     fs.copyFileSync(DEV, path.join(tmp, 'work', 'env.yaml'));
     expect(synth(['--config', '../env.yaml', '--out', 'rendered'], { INIT_CWD: here })).toBe(0);
     expect(fs.existsSync(path.join(here, 'rendered', '0000-namespaces.yaml'))).toBe(true);
-    expect(stdout).toEqual([expect.stringMatching(/^rendered \d+ files from \.\.\/env\.yaml into rendered\/$/)]);
+    expect(stdout[0]).toMatch(/^rendered \d+ files from \.\.\/env\.yaml into rendered\/$/);
+  });
+
+  test('after the summary, the next steps: the namespaces, the Secrets the render reads, the apply; --quiet leaves them out', () => {
+    expect(synth(['--config', DEV, '--out', 'dist'])).toBe(0);
+    expect(stdout.slice(1)).toEqual([
+      'next steps (docs/first-deployment.md):',
+      '  kubectl apply -f dist/0000-namespaces.yaml',
+      expect.stringMatching(/^  create the Secrets the render reads: mlflow\/mlflow-db-credentials \(mlflow-password, postgres-password\)/),
+      expect.stringMatching(/^  kubectl apply -f dist\/ +then, once MLflow is ready: kubectl apply -f dist\/tests\/$/),
+    ]);
+    stdout.length = 0;
+    expect(synth(['--config', DEV, '--out', 'dist', '--quiet'])).toBe(0);
+    expect(stdout).toEqual([expect.stringMatching(/^rendered \d+ files/)]);
   });
 
   test('--out dist/ is reported as dist/, not dist//', () => {

@@ -337,15 +337,15 @@ describe('workspaces charts', () => {
         expect(internet.to[0].ipBlock.cidr).toBe('0.0.0.0/0');
         expect(internet.ports).toBeUndefined();
         expect(internet.to[0].ipBlock.except).toEqual(
-          expect.arrayContaining(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.169.254/32', '169.254.0.0/16']),
+          expect.arrayContaining(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16']),
         );
       }
     });
 
     test('cluster and private-services ranges outside the private ranges are excluded too', () => {
-      const config = configWith({ network: { privateServicesCidr: '100.64.0.0/16' } });
+      const config = configWith({ network: { privateServicesCidr: '11.30.0.0/16' } });
       const except = policy(config, 'jupyter').spec.egress[1].to[0].ipBlock.except;
-      expect(except).toContain('100.64.0.0/16');
+      expect(except).toContain('11.30.0.0/16');
       expect(policy(configs.default, 'jupyter').spec.egress[1].to[0].ipBlock.except).not.toContain('10.30.0.0/16');
     });
 

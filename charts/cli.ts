@@ -8,6 +8,7 @@ import * as path from 'path';
 import { ConfigError, EMBEDDED_DEFAULT, loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
 import { renderPlatform, RenderedFile } from './render';
+import { nextSteps } from './next-steps';
 import { displayDir, OutputError, writeOutput, WriteOutputOptions } from './output';
 
 export interface SynthOptions {
@@ -17,6 +18,8 @@ export interface SynthOptions {
   readonly out: string;
   /** Print usage and stop. */
   readonly help?: boolean;
+  /** Print only the summary line, not the next steps. */
+  readonly quiet?: boolean;
 }
 
 export const USAGE = [
@@ -24,6 +27,7 @@ export const USAGE = [
   '',
   '  -c, --config FILE  YAML config to render (default: $MLFLOW_GKE_CONFIG, else the embedded default)',
   '  -o, --out DIR      output folder (default: dist); replaced only when it is empty or holds an earlier render',
+  '  -q, --quiet        print the summary line only, not the next steps',
   '  -h, --help         print this help',
   '',
   'Relative paths are taken from the folder the command runs in.',
@@ -32,6 +36,7 @@ export const USAGE = [
 export function parseSynthArgs(argv: readonly string[], env: NodeJS.ProcessEnv): SynthOptions {
   let config = env.MLFLOW_GKE_CONFIG || undefined;
   let out = 'dist';
+  let quiet = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -42,10 +47,11 @@ export function parseSynthArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     };
     if (flag === '--config' || flag === '-c') config = value();
     else if (flag === '--out' || flag === '-o') out = value();
+    else if (flag === '--quiet' || flag === '-q') quiet = true;
     else if (flag === '--help' || flag === '-h') return { config, out, help: true };
-    else throw new ConfigError([`synth: unknown argument "${arg}"; allowed: --config FILE, --out DIR, --help`]);
+    else throw new ConfigError([`synth: unknown argument "${arg}"; allowed: --config FILE, --out DIR, --quiet, --help`]);
   }
-  return { config, out };
+  return quiet ? { config, out, quiet } : { config, out };
 }
 
 /** Where the user ran the command: npm's INIT_CWD under `npm run`, else the process's folder. */
@@ -70,6 +76,7 @@ export function runSynth(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     const warning = writeOutput(files, path.resolve(base, out), { ...output, label: out });
     console.log(`rendered ${files.length} files from ${label} into ${displayDir(out)}`);
     if (warning) console.error(`warning: ${warning}`);
+    if (!options.quiet) for (const line of nextSteps(files, displayDir(out))) console.log(line);
     return 0;
   } catch (error) {
     if (error instanceof ConfigError) {

@@ -14,21 +14,12 @@ import { cloudSqlProxyContainer, proxyVersionOf, PROXY_HTTP_PORT, Version } from
 import { appLabels, labelValue, PART_OF, selectorLabels } from './lib/labels';
 import { GC, MIGRATE, WAIT_THEN_SERVE } from './lib/mlflow-scripts';
 import { platformNames } from './lib/names';
+import { clusterRanges, googleApisEgress } from './lib/network-policy';
 import { PlatformChart } from './lib/platform-chart';
 import { editRendered, restrictWorkload } from './lib/security';
 
 /** Source ranges of Google's load balancer proxies and health checks (IAP traffic arrives through them). */
 export const GOOGLE_LB_RANGES = ['35.191.0.0/16', '130.211.0.0/22'] as const;
-/** Ranges that are never "Google APIs": the VPC and the cluster live here. */
-export const RFC1918 = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'] as const;
-/**
- * The GKE metadata server answers Workload Identity token requests at 169.254.169.254:80; on
- * Dataplane V2 the traffic is delivered to 169.254.169.252:988, which egress policies must allow too.
- */
-export const METADATA_SERVER = [
-  { cidr: '169.254.169.254/32', port: 80 },
-  { cidr: '169.254.169.252/32', port: 988 },
-] as const;
 /** Cloud SQL's server-side proxy port behind the private IP. */
 export const CLOUD_SQL_PORT = 3307;
 export const POSTGRES_PORT = 5432;
@@ -106,6 +97,8 @@ export interface MlflowChartProps {
    * @default - none
    */
   readonly serviceAnnotations?: Record<string, string>;
+  /** The cluster's own ranges, which the internet rule to Google APIs excludes (charts/lib/network-policy.ts). */
+  readonly clusterRanges: readonly string[];
 }
 
 /** The Host headers MLflow must accept: public host, every form of the Service name, with and without port. */
@@ -172,6 +165,7 @@ export function mlflowChartProps(config: Config): MlflowChartProps {
       prometheus: { namespace: 'gmp-system', podLabels: { 'app.kubernetes.io/name': 'collector' } },
     },
     serviceAnnotations: edgeServiceAnnotations(config, names.mlflow),
+    clusterRanges: clusterRanges(config.network),
   };
 }
 
@@ -507,9 +501,8 @@ export class MlflowChart extends PlatformChart {
         policyTypes: ['Egress'],
         egress: [
           databaseEgress,
-          // Google APIs (GCS, Cloud SQL Admin, IAM credentials) are public addresses on 443.
-          { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: [...RFC1918] } }], ports: [tcp(443)] },
-          ...METADATA_SERVER.map((m) => ({ to: [{ ipBlock: { cidr: m.cidr } }], ports: [tcp(m.port)] })),
+          // GCS, Cloud SQL Admin and IAM credentials: the metadata server, then 443 outside the cluster.
+          ...googleApisEgress(props.clusterRanges),
         ],
       },
     });

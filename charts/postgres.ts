@@ -11,6 +11,7 @@ import { durationSeconds, imageTag, type Resources } from '../config/schema/prim
 import { PodMonitoring, PodMonitoringSpecEndpointsPort } from '../imports/monitoring.googleapis.com';
 import { appLabels, selectorLabels } from './lib/labels';
 import { platformNames } from './lib/names';
+import { clusterRanges, googleApisEgress } from './lib/network-policy';
 import { PlatformChart } from './lib/platform-chart';
 import { restrictWorkload } from './lib/security';
 
@@ -90,6 +91,8 @@ export interface PostgresChartProps {
   readonly backup: BackupProps;
   /** `app.kubernetes.io/name` of the MLflow pods (server, migration, gc) that may connect. */
   readonly clientAppName: string;
+  /** The cluster's own ranges, which the backup pods' internet rule excludes (charts/lib/network-policy.ts). */
+  readonly clusterRanges: readonly string[];
 }
 
 export function postgresChartProps(config: Config): PostgresChartProps {
@@ -130,6 +133,7 @@ export function postgresChartProps(config: Config): PostgresChartProps {
       project: config.project.id,
     },
     clientAppName: names.mlflow,
+    clusterRanges: clusterRanges(config.network),
   };
 }
 
@@ -363,27 +367,11 @@ export class PostgresChart extends PlatformChart {
         policyTypes: ['Egress'],
         egress: [
           { to: [{ podSelector: { matchLabels: dbSelector } }], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(POSTGRES_PORT) }] },
-          ...googleApisEgress(),
+          ...googleApisEgress(props.clusterRanges),
         ],
       },
     });
   }
-}
-
-/**
- * Egress to Google APIs through Workload Identity: the GKE metadata server (169.254.169.254:80, served
- * on 169.254.169.252:988 under GKE Dataplane V2) for tokens, and HTTPS to public addresses only, so
- * nothing inside the VPC is reachable on 443.
- */
-export function googleApisEgress(): k8s.NetworkPolicyEgressRule[] {
-  return [
-    { to: [{ ipBlock: { cidr: '169.254.169.254/32' } }], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(80) }] },
-    { to: [{ ipBlock: { cidr: '169.254.169.252/32' } }], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(988) }] },
-    {
-      to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '100.64.0.0/10'] } }],
-      ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(443) }],
-    },
-  ];
 }
 
 /** Selects the backup and restore pods of a database. */

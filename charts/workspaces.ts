@@ -10,8 +10,9 @@ import { imageTag, Resources } from '../config/schema/primitives';
 import { edgeServiceAnnotations } from './edge/annotations';
 import { selectorLabels } from './lib/labels';
 import { platformNames, WorkspaceApp } from './lib/names';
+import { clusterRanges } from './lib/network-policy';
 import { PlatformChart } from './lib/platform-chart';
-import { HOME_VOLUME, NEVER_EGRESS, resourceRequirements, TMP_VOLUME, Workspace, WorkspaceNetwork, WorkspaceProps } from './lib/workspace';
+import { HOME_VOLUME, resourceRequirements, TMP_VOLUME, Workspace, WorkspaceNetwork, WorkspaceProps } from './lib/workspace';
 
 export interface WorkspacesChartProps {
   /** Environment name (instance label). */
@@ -195,7 +196,7 @@ function commonProps(config: Config, app: WorkspaceApp) {
     mlflowPods: selectorLabels({ name: names.mlflow, instance: config.environment, component: 'server' }),
     mlflowPort: names.mlflowPort,
     internetEgress: config.workspaces.internetEgress,
-    internetExcept: internetExcept(config),
+    clusterRanges: clusterRanges(config.network),
     loadBalancerIngress: config.edge.enabled,
   };
   return {
@@ -208,31 +209,6 @@ function commonProps(config: Config, app: WorkspaceApp) {
       return Object.keys(annotations).length > 0 ? annotations : undefined;
     },
   };
-}
-
-/**
- * The ranges the internet rule excludes: private and link-local ranges, the metadata server, and
- * any configured cluster or private-services range outside the private ranges (so the database is
- * never reachable, whatever addressing the VPC uses).
- */
-export function internetExcept(config: Config): string[] {
-  const n = config.network;
-  const own = [n.subnetCidr, n.podsCidr, n.servicesCidr, n.masterCidr, n.privateServicesCidr];
-  const extra = own.filter((cidr) => !NEVER_EGRESS.some((outer) => cidrContains(outer, cidr)));
-  return [...NEVER_EGRESS, ...[...new Set(extra)].sort()];
-}
-
-function cidrContains(outer: string, inner: string): boolean {
-  const [oa, op] = parseCidr(outer);
-  const [ia, ip] = parseCidr(inner);
-  if (ip < op) return false;
-  const size = 2 ** (32 - op);
-  return Math.floor(oa / size) === Math.floor(ia / size);
-}
-
-function parseCidr(cidr: string): [number, number] {
-  const [address, prefix] = cidr.split('/');
-  return [address.split('.').reduce((acc, o) => acc * 256 + Number(o), 0), Number(prefix)];
 }
 
 /**

@@ -8,14 +8,12 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import type { Resources } from '../../config/schema/primitives';
 import { appLabels, selectorLabels } from './labels';
+import { internetEgress } from './network-policy';
 import type { WorkspaceInstance } from './names';
 import { editRendered, restrictWorkload } from './security';
 
 /** Google load balancer proxies and health checkers: the only sources allowed to reach a workspace. */
 export const LOAD_BALANCER_RANGES = ['35.191.0.0/16', '130.211.0.0/22'];
-
-/** Where the internet egress rule never goes: private networks (the database), link-local and the metadata server. */
-export const NEVER_EGRESS = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '169.254.169.254/32'];
 
 /** The Service port the load balancer talks to; its name is what BackendConfig annotations refer to. */
 export const SERVICE_PORT = 80;
@@ -34,10 +32,10 @@ export interface WorkspaceNetwork {
   readonly mlflowPods: Record<string, string>;
   /** Container port of MLflow. */
   readonly mlflowPort: number;
-  /** Allow egress to the internet outside `internetExcept`. */
+  /** Allow egress to the internet (never to the cluster, the private ranges or the metadata server). */
   readonly internetEgress: boolean;
-  /** Ranges the internet rule excludes (private ranges, metadata server, the cluster's own ranges). */
-  readonly internetExcept: readonly string[];
+  /** The cluster's own ranges, which the internet rule excludes (charts/lib/network-policy.ts). */
+  readonly clusterRanges: readonly string[];
   /**
    * Admit the Google load balancer (its proxies and health checks) on the container port. Off when
    * there is no public edge: then nothing may open a connection to the pod (`kubectl port-forward`
@@ -234,7 +232,7 @@ export class Workspace extends Construct {
         ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(net.mlflowPort) }],
       },
     ];
-    if (net.internetEgress) egress.push({ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: [...net.internetExcept] } }] });
+    if (net.internetEgress) egress.push(internetEgress(net.clusterRanges));
     // DNS is allowed namespace-wide by the namespaces chart; everything else stays denied.
     new k8s.KubeNetworkPolicy(this, 'network-policy', {
       metadata: { name: this.name, namespace, labels },

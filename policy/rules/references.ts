@@ -83,6 +83,33 @@ function allReferences(set: PolicySet): Reference[] {
   return [...set.templates.flatMap(templateReferences), ...set.objects.flatMap(otherSecretReferences)];
 }
 
+/** A Secret the objects read but do not hold: created out of band, before they are applied. */
+export interface OutOfBandSecret {
+  readonly namespace: string;
+  readonly name: string;
+  /** Keys read from it (sorted); empty when it is mounted or read whole. */
+  readonly keys: readonly string[];
+  /** Objects that read it, as `Kind/name`. */
+  readonly readers: readonly string[];
+}
+
+/** Every Secret the objects read that is not among them, in namespace and name order. */
+export function outOfBandSecrets(objects: readonly SourceObject[]): OutOfBandSecret[] {
+  const set = new PolicySet(objects);
+  const found = new Map<string, { namespace: string; name: string; keys: Set<string>; readers: Set<string> }>();
+  for (const r of allReferences(set)) {
+    if (r.kind !== 'Secret' || set.find('Secret', r.namespace, r.name)) continue;
+    const id = `${r.namespace}/${r.name}`;
+    const entry = found.get(id) ?? { namespace: r.namespace, name: r.name, keys: new Set<string>(), readers: new Set<string>() };
+    if (r.key) entry.keys.add(r.key);
+    entry.readers.add(`${r.object.manifest.kind}/${r.object.manifest.metadata?.name}`);
+    found.set(id, entry);
+  }
+  return [...found.values()]
+    .sort((a, b) => (a.namespace === b.namespace ? (a.name < b.name ? -1 : 1) : a.namespace < b.namespace ? -1 : 1))
+    .map((e) => ({ namespace: e.namespace, name: e.name, keys: [...e.keys].sort(), readers: [...e.readers].sort() }));
+}
+
 const LABEL: Record<Reference['kind'], string> = { ConfigMap: 'configmap', Secret: 'secret', PersistentVolumeClaim: 'pvc', ServiceAccount: 'service-account' };
 
 function referenceRule(kind: Reference['kind'], severity: 'error' | 'warning', requires: string, sources: Rule['sources']): Rule {
