@@ -364,6 +364,13 @@ describe('synth as a process', () => {
     expect(fs.readFileSync(path.join(tmp, 'notes', 'todo.txt'), 'utf8')).toBe('mine');
   });
 
+  test('the synth starter uses only public Node APIs (no Module._*, new Module, Module.wrap)', () => {
+    const starter = fs.readFileSync(path.join(PROJECT_ROOT, 'scripts', 'synth.js'), 'utf8');
+    expect(starter).not.toMatch(/Module\._|new Module\(|Module\.wrap|process\.binding/);
+    const output = execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'synth.js'), '--out', path.join(tmp, 'dist'), '--quiet'], { encoding: 'utf8', env: { ...process.env, MLFLOW_GKE_CONFIG: '' } });
+    expect(output).toMatch(/^rendered \d+ files from <embedded default> into /);
+  });
+
   test('npm run synth renders with the embedded default and no file', () => {
     const out = path.join(tmp, 'dist');
     const output = execFileSync(process.execPath, [require.resolve('tsx/cli'), 'main.ts', '--out', out], { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, MLFLOW_GKE_CONFIG: '' } });

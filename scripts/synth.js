@@ -7,7 +7,7 @@
  */
 'use strict';
 const fs = require('fs');
-const Module = require('module');
+const { createRequire } = require('module');
 const path = require('path');
 const vm = require('vm');
 
@@ -49,14 +49,16 @@ if (!built || built.mtimeMs < newestSource()) {
 }
 runBundle();
 
-/** Runs the bundle as a CommonJS module, with V8's code cache when one was saved. */
+/**
+ * Runs the bundle as a CommonJS module, with V8's code cache when one was saved. Public APIs only: the
+ * CommonJS wrapper is written out here, `require` comes from `module.createRequire`, and the cache
+ * goes through `vm.Script`'s `cachedData`.
+ */
 function runBundle() {
   const cachedData = fs.existsSync(codeCache) ? fs.readFileSync(codeCache) : undefined;
-  const script = new vm.Script(Module.wrap(fs.readFileSync(bundle, 'utf8')), { filename: bundle, cachedData });
-  const bundleModule = new Module(bundle, module);
-  bundleModule.filename = bundle;
-  bundleModule.paths = Module._nodeModulePaths(path.dirname(bundle));
-  const bundleRequire = Module.createRequire(bundle);
+  const source = `(function (exports, require, module, __filename, __dirname) {${fs.readFileSync(bundle, 'utf8')}\n})`;
+  const script = new vm.Script(source, { filename: bundle, cachedData });
+  const bundleModule = { exports: {} };
   // Saved after the run, so the functions the render compiled lazily are in the cache too.
   if (!cachedData || script.cachedDataRejected)
     process.once('exit', () => {
@@ -64,5 +66,5 @@ function runBundle() {
       fs.writeFileSync(tmp, script.createCachedData());
       fs.renameSync(tmp, codeCache);
     });
-  script.runInThisContext()(bundleModule.exports, bundleRequire, bundleModule, bundle, path.dirname(bundle));
+  script.runInThisContext()(bundleModule.exports, createRequire(bundle), bundleModule, bundle, path.dirname(bundle));
 }
