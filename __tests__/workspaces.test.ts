@@ -1,5 +1,5 @@
 import { Testing } from 'cdk8s';
-import { jupyterChartProps, mlflowClientVersion, VSCODE_VENV, vscodeChartProps, WorkspacesChart } from '../charts/workspaces';
+import { jupyterChartProps, mlflowClientVersion, UV_BIN, VSCODE_VENV, vscodeChartProps, WorkspacesChart } from '../charts/workspaces';
 import { LOAD_BALANCER_RANGES } from '../charts/lib/workspace';
 import { platformNames } from '../charts/lib/names';
 import type { Config } from '../config/schema';
@@ -205,9 +205,36 @@ describe('workspaces charts', () => {
       expect(env.VIRTUAL_ENV).toBe(VSCODE_VENV);
       const [python, mlflow] = podSpec(d).initContainers;
       expect(python.image).toBe(configs.default.workspaces.vscode.uvImage);
-      expect(python.command).toEqual(['/uv', 'venv', '--allow-existing', '--python', '3.12', VSCODE_VENV]);
+      expect(python.command).toEqual(['/usr/local/bin/uv', 'venv', '--allow-existing', '--python', '3.12', VSCODE_VENV]);
       expect(envOf(python).UV_PYTHON_INSTALL_DIR).toMatch(/^\/home\/coder\//);
-      expect(mlflow.command).toEqual(['/uv', 'pip', 'install', '--python', `${VSCODE_VENV}/bin/python`, 'mlflow-skinny==3.17.0', 'pip']);
+      expect(mlflow.command).toEqual(['/usr/local/bin/uv', 'pip', 'install', '--python', `${VSCODE_VENV}/bin/python`, 'mlflow-skinny==3.17.0', 'pip']);
+    });
+
+    // astral-sh/uv at 0.10.8: the Dockerfile's final stage is `FROM scratch` with `/uv` alone (no
+    // shell, no libc: uv cannot run a managed Python there), and .github/workflows/build-docker.yml
+    // builds `<version>-<base>` images with `COPY --from=... /uv /uvx /usr/local/bin/`; its 0.10.x
+    // Debian bases are trixie (`debian:trixie-slim` -> `-trixie-slim`), no bookworm.
+    test('the setup steps run uv from /usr/local/bin of the Debian trixie-slim uv image', () => {
+      expect(configs.default.workspaces.vscode.uvImage).toBe('ghcr.io/astral-sh/uv:0.10.8-trixie-slim');
+      expect(UV_BIN).toBe('/usr/local/bin/uv');
+      for (const step of podSpec(deployments(configs.default, 'vscode')[0]).initContainers.filter((c: Manifest) => c.image === configs.default.workspaces.vscode.uvImage))
+        expect(step.command[0]).toBe('/usr/local/bin/uv');
+    });
+
+    test.each([
+      ['ghcr.io/astral-sh/uv:0.10.8', 'the plain "0.10.8" image is FROM scratch (no shell, no libc), so uv cannot run the Python it installs'],
+      ['ghcr.io/astral-sh/uv:0.10.8-alpine', 'an Alpine base makes uv install a musl Python, which the glibc code-server image cannot run'],
+      ['ghcr.io/astral-sh/uv:0.10.8-python3.12-alpine', 'an Alpine base makes uv install a musl Python'],
+    ])('the uv image %s is refused', (uvImage, why) => {
+      expect(() => configWith({ workspaces: { vscode: { uvImage } } })).toThrow(
+        `workspaces.vscode.uvImage: "${uvImage}" is not allowed: must be a ghcr.io/astral-sh/uv tag with a Debian base such as "0.10.8-trixie-slim": ${why}`,
+      );
+    });
+
+    test('Debian-based uv tags and other repositories are accepted; without the install step uvImage is unused', () => {
+      for (const uvImage of ['ghcr.io/astral-sh/uv:0.10.8-trixie', 'ghcr.io/astral-sh/uv:0.10.8-python3.12-trixie-slim', 'registry.example.com/tools/uv:0.10.8'])
+        expect(configWith({ workspaces: { vscode: { uvImage } } }).workspaces.vscode.uvImage).toBe(uvImage);
+      expect(() => configWith({ workspaces: { mlflowClient: { install: false }, vscode: { uvImage: 'ghcr.io/astral-sh/uv:0.10.8' } } })).not.toThrow();
     });
 
     test('extensions come from Open VSX into the workspace volume', () => {

@@ -44,6 +44,11 @@ export const NVIDIA_BIN = '/usr/local/nvidia/bin';
 const VSCODE = { port: 8080, home: '/home/coder', uid: 1000, gid: 1000 };
 /** The Python environment code-server's terminal uses, on the workspace volume. */
 export const VSCODE_VENV = `${VSCODE.home}/.venvs/mlflow`;
+/**
+ * uv in the Debian-based uv images: their build copies it to /usr/local/bin/ (astral-sh/uv
+ * .github/workflows/build-docker.yml at 0.10.8, `COPY --from=... /uv /uvx /usr/local/bin/`).
+ */
+export const UV_BIN = '/usr/local/bin/uv';
 /** PATH of the code-server image, with the workspace's Python environment in front. */
 const VSCODE_PATH = `${VSCODE_VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
 
@@ -134,11 +139,11 @@ export function vscodeChartProps(config: Config): WorkspacesChartProps {
     ];
     initContainers.push(
       setupStep(config, 'python', w.vscode.uvImage, VSCODE, {
-        command: ['/uv', 'venv', '--allow-existing', '--python', w.vscode.python, VSCODE_VENV],
+        command: [UV_BIN, 'venv', '--allow-existing', '--python', w.vscode.python, VSCODE_VENV],
         env: uvEnv,
       }),
       setupStep(config, 'install-mlflow', w.vscode.uvImage, VSCODE, {
-        command: ['/uv', 'pip', 'install', '--python', `${VSCODE_VENV}/bin/python`, `mlflow-skinny==${mlflowClientVersion(config)}`, 'pip'],
+        command: [UV_BIN, 'pip', 'install', '--python', `${VSCODE_VENV}/bin/python`, `mlflow-skinny==${mlflowClientVersion(config)}`, 'pip'],
         env: uvEnv,
       }),
     );

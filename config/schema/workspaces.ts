@@ -1,6 +1,28 @@
 /** Jupyter and VS Code workspaces, shared or one per user. */
 import { z } from 'zod';
-import { dnsLabel, email, image, positiveInt, resources, size } from './primitives';
+import { dnsLabel, email, image, imageTag, positiveInt, resources, size } from './primitives';
+
+/** The official uv images (astral-sh/uv .github/workflows/build-docker.yml). */
+export const UV_IMAGE = 'ghcr.io/astral-sh/uv';
+
+/**
+ * Why a uv image cannot set up Python for code-server, or undefined. The plain `<version>` tag is
+ * `FROM scratch` with uv at `/uv` (astral-sh/uv Dockerfile at 0.10.8): no shell and no libc, so uv
+ * cannot find or run a managed Python there. The `<version>-<base>` tags copy uv to
+ * `/usr/local/bin/` on a base image; the Python uv installs must run later in the glibc code-server
+ * image, so the base must be a glibc one (Debian), not Alpine (musl). For 0.10.x the Debian bases are
+ * trixie (`-trixie-slim`, `-trixie`, `-python3.12-trixie-slim`, ...); `-bookworm-slim` is not built.
+ */
+export function uvImageProblem(ref: string): string | undefined {
+  if (!ref.startsWith(`${UV_IMAGE}:`)) return undefined;
+  const tag = imageTag(ref);
+  const allowed = `a ${UV_IMAGE} tag with a Debian base such as "0.10.8-trixie-slim"`;
+  if (/^\d+\.\d+(\.\d+)?$/.test(tag))
+    return `must be ${allowed}: the plain "${tag}" image is FROM scratch (no shell, no libc), so uv cannot run the Python it installs`;
+  if (/alpine/.test(tag))
+    return `must be ${allowed}: an Alpine base makes uv install a musl Python, which the glibc code-server image cannot run`;
+  return undefined;
+}
 
 export const gpuSchema = z
   .strictObject({
@@ -58,8 +80,10 @@ export const workspacesSchema = z
           .default('3.12')
           .describe('Python version of the environment (with the MLflow client) that scripts in the code-server terminal use.'),
         uvImage: image
-          .default('ghcr.io/astral-sh/uv:0.10.8')
-          .describe('uv image that installs Python and the MLflow client into the workspace volume (code-server ships no Python).'),
+          .default(`${UV_IMAGE}:0.10.8-trixie-slim`)
+          .describe(
+            'uv image that installs Python and the MLflow client into the workspace volume (code-server ships no Python): a Debian-based tag with uv in /usr/local/bin, not the FROM-scratch plain version tag.',
+          ),
       })
       .prefault({})
       .describe('VS Code server.'),
@@ -88,6 +112,8 @@ export const workspacesSchema = z
   })
   .prefault({})
   .superRefine((w, ctx) => {
+    const uvProblem = w.mlflowClient.install && w.vscode.enabled ? uvImageProblem(w.vscode.uvImage) : undefined;
+    if (uvProblem) ctx.addIssue({ code: 'custom', path: ['vscode', 'uvImage'], input: w.vscode.uvImage, message: uvProblem });
     const seen = new Map<string, number>();
     // Google identities ignore case: two entries with one email would be one person with two workspaces.
     const emails = new Map<string, number>();
