@@ -411,8 +411,10 @@ describe('mlflow chart', () => {
           expect(sc.capabilities).toEqual({ drop: ['ALL'] });
           expect(sc.seccompProfile).toEqual({ type: 'RuntimeDefault' });
           expect(sc.readOnlyRootFilesystem).toBe(true);
-          expect(Object.keys(c.resources.requests).sort()).toEqual(['cpu', 'memory']);
-          expect(Object.keys(c.resources.limits).sort()).toEqual(['cpu', 'memory']);
+          // cpu and memory everywhere; the server also reserves ephemeral storage for its artifact staging.
+          const kinds = c.name === 'mlflow' && w.kind === 'Deployment' ? ['cpu', 'ephemeral-storage', 'memory'] : ['cpu', 'memory'];
+          expect(Object.keys(c.resources.requests).sort()).toEqual(kinds);
+          expect(Object.keys(c.resources.limits).sort()).toEqual(kinds);
           expect(c.image).not.toMatch(/:latest$/);
         }
         const mlflowContainer = containers(w).find((c) => c.name !== 'cloud-sql-proxy')!;
@@ -495,6 +497,41 @@ describe('mlflow chart', () => {
     expect(c.command[2]).toContain('"mlflow", "gc"');
     expect(c.command[2]).toContain('/quitquitquit');
     expect(container(gc, 'cloud-sql-proxy').args).toContain('--quitquitquit');
+  });
+
+  describe('10c. artifact staging space', () => {
+    // mlflow/server/handlers.py: _upload_artifact writes the whole request body into a
+    // tempfile.TemporaryDirectory() before log_artifact sends it to the bucket, and _download_artifact
+    // downloads into one before streaming it back. A 1Gi /tmp capped every artifact at 1Gi and got
+    // the pod evicted when exceeded.
+    test('the server /tmp is sized from mlflow.scratchSize (default 10Gi) and the container requests ephemeral storage to match', () => {
+      const server = (objects: Manifest[]) => container(deploymentOf(objects), 'mlflow');
+      const tmpOf = (objects: Manifest[]) => podSpec(deploymentOf(objects)).volumes.find((v: Manifest) => v.name === 'tmp');
+      const byDefault = mlflowOf();
+      expect(configWith({}).mlflow.scratchSize).toBe('10Gi');
+      expect(tmpOf(byDefault).emptyDir.sizeLimit).toBe('10Gi');
+      expect(server(byDefault).volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+      // /tmp (10240Mi) + metrics (256Mi) + 512Mi of log room, requested and limited alike.
+      expect(server(byDefault).resources.requests['ephemeral-storage']).toBe('11008Mi');
+      expect(server(byDefault).resources.limits['ephemeral-storage']).toBe('11008Mi');
+      const big = mlflowOf({ mlflow: { scratchSize: '40Gi' } });
+      expect(tmpOf(big).emptyDir.sizeLimit).toBe('40Gi');
+      expect(server(big).resources.requests['ephemeral-storage']).toBe(`${40 * 1024 + 256 + 512}Mi`);
+    });
+
+    test('the one-shot Jobs keep a small /tmp: they stage no artifacts', () => {
+      const objects = mlflowOf({ mlflow: { scratchSize: '40Gi' } });
+      for (const job of [migrationOf(objects), find(objects, 'CronJob', 'mlflow-gc')])
+        expect(podSpec(job).volumes.find((v: Manifest) => v.name === 'tmp').emptyDir.sizeLimit).toBe('1Gi');
+    });
+
+    test('a staging directory under 1Gi, or over half the node boot disk, is refused', () => {
+      expect(configError({ mlflow: { scratchSize: '512Mi' } })).toContain('mlflow.scratchSize: "512Mi" is not allowed: must be at least 1Gi');
+      expect(configError({ mlflow: { scratchSize: '60Gi' } })).toContain(
+        'mlflow.scratchSize: "60Gi" is not allowed: must be at most half of the node boot disk (cluster.diskSizeGb 100 GB)',
+      );
+      expect(() => configWith({ mlflow: { scratchSize: '60Gi' }, cluster: { diskSizeGb: 200 } })).not.toThrow();
+    });
   });
 
   test('11. the Deployment and the Service are called mlflow, prefixed only when config says so', () => {

@@ -7,7 +7,7 @@ import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import type { Config } from '../config/schema';
-import { imageTag } from '../config/schema/primitives';
+import { imageTag, sizeBytes } from '../config/schema/primitives';
 import { PodMonitoring, PodMonitoringSpecEndpointsPort } from '../imports/monitoring.googleapis.com';
 import { edgeServiceAnnotations } from './edge/annotations';
 import { cloudSqlProxyContainer, proxyVersionOf, PROXY_HTTP_PORT, Version } from './lib/cloud-sql-proxy';
@@ -74,6 +74,13 @@ export interface MlflowChartProps {
   readonly targetCpuUtilization: number;
   readonly updateStrategy: 'RollingUpdate' | 'Recreate';
   readonly resources: Resources;
+  /**
+   * Size of the server's /tmp. The server stages every proxied artifact upload and download there
+   * (mlflow/server/handlers.py: `_upload_artifact` writes the request body to a
+   * `tempfile.TemporaryDirectory()`, `_download_artifact` downloads into one before streaming), so it
+   * bounds the largest artifact; the pod requests this much ephemeral storage.
+   */
+  readonly scratchSize: string;
   /** Host header patterns; `$(POD_IP):<port>` is added for the metrics scraper. */
   readonly allowedHosts: readonly string[];
   /**
@@ -157,6 +164,7 @@ export function mlflowChartProps(config: Config): MlflowChartProps {
     targetCpuUtilization: config.mlflow.targetCpuUtilization,
     updateStrategy: config.mlflow.updateStrategy,
     resources: config.mlflow.resources,
+    scratchSize: config.mlflow.scratchSize,
     allowedHosts: config.mlflow.allowedHosts ?? derivedAllowedHosts(config),
     gc: { schedule: config.mlflow.gcSchedule, olderThan: config.mlflow.gcOlderThan, trackingUri: names.mlflowUrl },
     ingress: {
@@ -180,6 +188,25 @@ const port = (n: number) => k8s.IntOrString.fromNumber(n);
 
 function resourcesOf(r: Resources): k8s.ResourceRequirements {
   return { requests: { cpu: q(r.requests.cpu), memory: q(r.requests.memory) }, limits: { cpu: q(r.limits.cpu), memory: q(r.limits.memory) } };
+}
+
+/** Size of the metrics emptyDir (multiprocess Prometheus files). */
+export const METRICS_SIZE = '256Mi';
+/** Room for the container's logs beside its emptyDirs (the root filesystem is read-only). */
+const LOG_HEADROOM_MI = 512;
+
+/**
+ * Ephemeral storage of the server container: its /tmp, the metrics directory and log headroom. Both
+ * emptyDirs count against the pod's ephemeral storage, so the request (what the scheduler reserves on
+ * the node) and the limit both cover them.
+ */
+export function serverEphemeralStorage(scratchSize: string): string {
+  const mi = (size: string) => Math.ceil(sizeBytes(size) / 2 ** 20);
+  return `${mi(scratchSize) + mi(METRICS_SIZE) + LOG_HEADROOM_MI}Mi`;
+}
+
+function withEphemeralStorage(r: k8s.ResourceRequirements, storage: string): k8s.ResourceRequirements {
+  return { requests: { ...r.requests, 'ephemeral-storage': q(storage) }, limits: { ...r.limits, 'ephemeral-storage': q(storage) } };
 }
 
 const CONTAINER_SECURITY: k8s.SecurityContext = {
@@ -239,7 +266,9 @@ export class MlflowChart extends PlatformChart {
       { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
       { name: 'PYTHONUNBUFFERED', value: '1' },
     ];
+    // One-shot pods stage nothing: a small /tmp. The server's /tmp holds artifacts in transit.
     const tmpVolume: k8s.Volume = { name: 'tmp', emptyDir: { sizeLimit: q('1Gi') } };
+    const serverTmpVolume: k8s.Volume = { name: 'tmp', emptyDir: { sizeLimit: q(props.scratchSize) } };
     const tmpMount: k8s.VolumeMount = { name: 'tmp', mountPath: '/tmp' };
     const proxy = (quitquitquit: boolean): k8s.Container[] =>
       db.mode === 'cloudsql'
@@ -287,7 +316,7 @@ export class MlflowChart extends PlatformChart {
       readinessProbe: health(10, 3),
       livenessProbe: health(20, 3),
       lifecycle: { preStop: { exec: { command: ['sleep', String(PRE_STOP_SECONDS)] } } },
-      resources: resourcesOf(props.resources),
+      resources: withEphemeralStorage(resourcesOf(props.resources), serverEphemeralStorage(props.scratchSize)),
       securityContext: CONTAINER_SECURITY,
       volumeMounts: [tmpMount, { name: 'metrics', mountPath: METRICS_DIR }],
     };
@@ -309,7 +338,7 @@ export class MlflowChart extends PlatformChart {
             securityContext: POD_SECURITY,
             terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
             containers: [server, ...proxy(false)],
-            volumes: [tmpVolume, { name: 'metrics', emptyDir: { sizeLimit: q('256Mi') } }],
+            volumes: [serverTmpVolume, { name: 'metrics', emptyDir: { sizeLimit: q(METRICS_SIZE) } }],
             topologySpreadConstraints: [
               { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: serverSelector } },
               { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: serverSelector } },

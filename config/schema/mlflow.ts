@@ -1,7 +1,7 @@
 /** The MLflow tracking server and its Cloud SQL Auth Proxy sidecar. */
 import { z } from 'zod';
 import { compareVersions, extraArgProblem, formatVersion, MIN_PROXY_VERSION, proxyVersionOf } from '../../charts/lib/cloud-sql-proxy';
-import { cronSchedule, duration, image, imageTag, positiveInt, resources } from './primitives';
+import { cronSchedule, duration, image, imageTag, positiveInt, resources, size, sizeBytes } from './primitives';
 
 /** The official image repository; only its `-full` tags carry the PostgreSQL, GCS and metrics extras. */
 export const OFFICIAL_MLFLOW_IMAGE = 'ghcr.io/mlflow/mlflow';
@@ -82,6 +82,11 @@ export const mlflowSchema = z
         'How a changed Deployment replaces its pods. RollingUpdate keeps serving; Recreate stops every old server first, which MLflow releases that forbid mixed-version writers require during their schema upgrade.',
       ),
     resources: resources({ requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi' } }).describe('MLflow container resources.'),
+    scratchSize: size
+      .default('10Gi')
+      .describe(
+        "Size of the server's /tmp, where MLflow stages every artifact upload and download on its way to or from the bucket: the largest artifact a client can log or download, less what other transfers in flight on the same pod hold. Each server pod requests this much ephemeral storage (plus the metrics directory and log room) on its node's boot disk.",
+      ),
     allowedHosts: z
       .array(hostPattern)
       .min(1, 'must list at least one host pattern')
@@ -133,6 +138,9 @@ export const mlflowSchema = z
   .superRefine((m, ctx) => {
     if (m.maxReplicas < m.replicas)
       ctx.addIssue({ code: 'custom', path: ['maxReplicas'], input: m.maxReplicas, message: `must be at least replicas (${m.replicas})` });
+    // The staging directory must hold a typical model artifact; a 1Gi /tmp got pods evicted.
+    if (sizeBytes(m.scratchSize) < 2 ** 30)
+      ctx.addIssue({ code: 'custom', path: ['scratchSize'], input: m.scratchSize, message: 'must be at least 1Gi: every artifact upload and download is staged there in full' });
     const problem = mlflowImageProblem(m.image);
     if (problem) ctx.addIssue({ code: 'custom', path: ['image'], input: m.image, message: problem });
   })

@@ -6,13 +6,15 @@ import type { z } from 'zod';
 import { platformNames } from '../../charts/lib/names';
 import type { Config } from './index';
 import { hostAllowed } from './mlflow';
+import { sizeBytes } from './primitives';
 
 type Ctx = z.RefinementCtx;
 // The rules see the parsed config; the type is structural to avoid a cycle with index.ts.
 type Parsed = {
   edge: { enabled: boolean; iapMembers: string[] };
   workspaces: { gpu: { enabled: boolean }; jupyter: { enabled: boolean } };
-  mlflow: { allowedHosts?: string[] };
+  mlflow: { allowedHosts?: string[]; scratchSize: string };
+  cluster: { diskSizeGb: number };
 };
 
 export type CrossFieldRule = (config: Parsed, ctx: Ctx) => void;
@@ -34,6 +36,18 @@ export const crossFieldRules: CrossFieldRule[] = [
         path: ['workspaces', 'gpu', 'enabled'],
         input: true,
         message: 'can be true only while workspaces.jupyter.enabled is true (the GPU is for Jupyter)',
+      });
+  },
+  function mlflowScratchFitsTheNodeDisk(c, ctx) {
+    // The server's /tmp is an emptyDir on the node's boot disk, which also holds images, logs and
+    // the other pods' ephemeral storage: keep one server's share to half of it.
+    const limit = (c.cluster.diskSizeGb * 1e9) / 2;
+    if (sizeBytes(c.mlflow.scratchSize) > limit)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mlflow', 'scratchSize'],
+        input: c.mlflow.scratchSize,
+        message: `must be at most half of the node boot disk (cluster.diskSizeGb ${c.cluster.diskSizeGb} GB): the staging directory is an emptyDir on that disk; raise cluster.diskSizeGb for larger artifacts`,
       });
   },
   function mlflowAllowedHostsCoverItsNames(c, ctx) {
