@@ -534,6 +534,40 @@ describe('mlflow chart', () => {
     });
   });
 
+  describe('10d. AI Gateway key and server jobs', () => {
+    // mlflow/utils/crypto.py: KEKManager reads MLFLOW_CRYPTO_KEK_PASSPHRASE (and MLFLOW_CRYPTO_KEK_VERSION,
+    // default 1) and, when the passphrase is unset, derives the key from DEFAULT_KEK_PASSPHRASE =
+    // "mlflow-default-kek-passphrase-for-development-only", published in the source: anyone with the
+    // database could then decrypt the stored gateway secrets. mlflow/cli/crypto.py rotate-kek re-wraps
+    // them under a new passphrase and version.
+    test('the server reads the KEK passphrase, and optionally its version, from the configured Secret', () => {
+      const server = container(deploymentOf(mlflowOf({ mlflow: { kekSecret: 'team-kek' } })), 'mlflow');
+      expect(env(server, 'MLFLOW_CRYPTO_KEK_PASSPHRASE')).toEqual({ name: 'MLFLOW_CRYPTO_KEK_PASSPHRASE', valueFrom: { secretKeyRef: { name: 'team-kek', key: 'passphrase' } } });
+      expect(env(server, 'MLFLOW_CRYPTO_KEK_VERSION')).toEqual({
+        name: 'MLFLOW_CRYPTO_KEK_VERSION',
+        valueFrom: { secretKeyRef: { name: 'team-kek', key: 'version', optional: true } },
+      });
+      expect(env(container(deploymentOf(mlflowOf()), 'mlflow'), 'MLFLOW_CRYPTO_KEK_PASSPHRASE').valueFrom.secretKeyRef.name).toBe('mlflow-kek');
+    });
+
+    test('the passphrase is required (never optional) and only the server holds it; the Deployment declares its out-of-band Secrets', () => {
+      const objects = mlflowOf({ database: { mode: 'statefulset' } });
+      const ref = env(container(deploymentOf(objects), 'mlflow'), 'MLFLOW_CRYPTO_KEK_PASSPHRASE').valueFrom.secretKeyRef;
+      expect(ref.optional).toBeUndefined();
+      for (const job of [migrationOf(objects), find(objects, 'CronJob', 'mlflow-gc')]) for (const c of containers(job)) expect(env(c, 'MLFLOW_CRYPTO_KEK_PASSPHRASE')).toBeUndefined();
+      expect(deploymentOf(objects).metadata.annotations['policy.mlflow-gke.io/external-secrets']).toBe('mlflow-kek, mlflow-db-credentials');
+      expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
+    });
+
+    // mlflow/environment_variables.py MLFLOW_SERVER_ENABLE_JOB_EXECUTION; its default became true with
+    // mlflow/mlflow#19850 ("Enable job execution by default"), which starts the job runner's worker
+    // processes beside every server. The chart always sets it, from mlflow.jobExecution (default false).
+    test('MLFLOW_SERVER_ENABLE_JOB_EXECUTION is set explicitly from config, off by default', () => {
+      expect(env(container(deploymentOf(mlflowOf()), 'mlflow'), 'MLFLOW_SERVER_ENABLE_JOB_EXECUTION')).toEqual({ name: 'MLFLOW_SERVER_ENABLE_JOB_EXECUTION', value: 'false' });
+      expect(env(container(deploymentOf(mlflowOf({ mlflow: { jobExecution: true } })), 'mlflow'), 'MLFLOW_SERVER_ENABLE_JOB_EXECUTION').value).toBe('true');
+    });
+  });
+
   test('11. the Deployment and the Service are called mlflow, prefixed only when config says so', () => {
     expect(deploymentOf(mlflowOf()).metadata.name).toBe('mlflow');
     expect(find(mlflowOf(), 'Service', 'mlflow').spec.ports[0].port).toBe(5000);

@@ -10,6 +10,7 @@ import type { Config } from '../config/schema';
 import { imageTag, sizeBytes } from '../config/schema/primitives';
 import { PodMonitoring, PodMonitoringSpecEndpointsPort } from '../imports/monitoring.googleapis.com';
 import { edgeServiceAnnotations } from './edge/annotations';
+import { EXTERNAL_SECRETS_ANNOTATION } from './edge/entry';
 import { cloudSqlProxyContainer, proxyVersionOf, PROXY_HTTP_PORT, Version } from './lib/cloud-sql-proxy';
 import { appLabels, labelValue, PART_OF, selectorLabels } from './lib/labels';
 import { GC, MIGRATE, WAIT_THEN_SERVE } from './lib/mlflow-scripts';
@@ -81,6 +82,15 @@ export interface MlflowChartProps {
    * bounds the largest artifact; the pod requests this much ephemeral storage.
    */
   readonly scratchSize: string;
+  /**
+   * Secret (created out of band) whose key `passphrase` becomes MLFLOW_CRYPTO_KEK_PASSPHRASE, and
+   * whose optional key `version` becomes MLFLOW_CRYPTO_KEK_VERSION. mlflow/utils/crypto.py derives the
+   * key that wraps every AI Gateway secret from it, and falls back to a published default passphrase
+   * ("mlflow-default-kek-passphrase-for-development-only") when it is unset.
+   */
+  readonly kekSecret: string;
+  /** MLFLOW_SERVER_ENABLE_JOB_EXECUTION: the server-side job runner, extra worker processes on every replica. */
+  readonly jobExecution: boolean;
   /** Host header patterns; `$(POD_IP):<port>` is added for the metrics scraper. */
   readonly allowedHosts: readonly string[];
   /**
@@ -165,6 +175,8 @@ export function mlflowChartProps(config: Config): MlflowChartProps {
     updateStrategy: config.mlflow.updateStrategy,
     resources: config.mlflow.resources,
     scratchSize: config.mlflow.scratchSize,
+    kekSecret: config.mlflow.kekSecret,
+    jobExecution: config.mlflow.jobExecution,
     allowedHosts: config.mlflow.allowedHosts ?? derivedAllowedHosts(config),
     gc: { schedule: config.mlflow.gcSchedule, olderThan: config.mlflow.gcOlderThan, trackingUri: names.mlflowUrl },
     ingress: {
@@ -309,7 +321,17 @@ export class MlflowChart extends PlatformChart {
       image: props.image,
       command: ['python', '-c', WAIT_THEN_SERVE],
       args: serverArgs,
-      env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }, ...env],
+      env: [
+        { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+        ...env,
+        // Required, not optional: a missing Secret holds the pod in CreateContainerConfigError rather
+        // than letting it encrypt gateway secrets under the published default passphrase.
+        { name: 'MLFLOW_CRYPTO_KEK_PASSPHRASE', valueFrom: { secretKeyRef: { name: props.kekSecret, key: 'passphrase' } } },
+        // After `mlflow crypto rotate-kek` the Secret carries the new version; until then MLflow uses 1.
+        { name: 'MLFLOW_CRYPTO_KEK_VERSION', valueFrom: { secretKeyRef: { name: props.kekSecret, key: 'version', optional: true } } },
+        // Explicit: the upstream default turned on with mlflow/mlflow#19850 (3.9).
+        { name: 'MLFLOW_SERVER_ENABLE_JOB_EXECUTION', value: props.jobExecution ? 'true' : 'false' },
+      ],
       ports: [{ name: 'http', containerPort: props.port, protocol: 'TCP' }],
       // Covers the wait for the migration Job (up to 15 minutes) before /health answers.
       startupProbe: health(10, 90),
@@ -321,7 +343,12 @@ export class MlflowChart extends PlatformChart {
       volumeMounts: [tmpMount, { name: 'metrics', mountPath: METRICS_DIR }],
     };
     const deployment = new k8s.KubeDeployment(this, 'deployment', {
-      metadata: { name: props.name, labels: labelsFor('server') },
+      metadata: {
+        name: props.name,
+        labels: labelsFor('server'),
+        // Secrets created out of band, for the policy gate's reference check.
+        annotations: { [EXTERNAL_SECRETS_ANNOTATION]: [props.kekSecret, ...(db.mode === 'statefulset' ? [db.passwordSecret.name] : [])].join(', ') },
+      },
       spec: {
         // No replicas: the autoscaler owns the count (minimum props.replicas); re-applying never resets it.
         selector: { matchLabels: serverSelector },

@@ -1,7 +1,7 @@
 /** The MLflow tracking server and its Cloud SQL Auth Proxy sidecar. */
 import { z } from 'zod';
 import { compareVersions, extraArgProblem, formatVersion, MIN_PROXY_VERSION, proxyVersionOf } from '../../charts/lib/cloud-sql-proxy';
-import { cronSchedule, duration, image, imageTag, positiveInt, resources, size, sizeBytes } from './primitives';
+import { cronSchedule, dnsLabel, duration, image, imageTag, positiveInt, resources, size, sizeBytes } from './primitives';
 
 /** The official image repository; only its `-full` tags carry the PostgreSQL, GCS and metrics extras. */
 export const OFFICIAL_MLFLOW_IMAGE = 'ghcr.io/mlflow/mlflow';
@@ -86,6 +86,17 @@ export const mlflowSchema = z
       .default('10Gi')
       .describe(
         "Size of the server's /tmp, where MLflow stages every artifact upload and download on its way to or from the bucket: the largest artifact a client can log or download, less what other transfers in flight on the same pod hold. Each server pod requests this much ephemeral storage (plus the metrics directory and log room) on its node's boot disk.",
+      ),
+    kekSecret: dnsLabel(253)
+      .default('mlflow-kek')
+      .describe(
+        'Secret created out of band before the first start, with key passphrase (and, after a rotation, key version): MLFLOW_CRYPTO_KEK_PASSPHRASE, which encrypts the AI Gateway secrets in the database (unset, MLflow uses a published default). Changing it later needs mlflow crypto rotate-kek.',
+      ),
+    jobExecution: z
+      .boolean()
+      .default(false)
+      .describe(
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION: run MLflow's server-side job runner (GenAI evaluation and other server jobs). It starts extra worker processes in every server replica.",
       ),
     allowedHosts: z
       .array(hostPattern)
