@@ -1,5 +1,7 @@
 import { Testing } from 'cdk8s';
-import { checkImage, PostgresChart, postgresChartProps } from '../charts/postgres';
+import * as fs from 'fs';
+import * as path from 'path';
+import { checkImage, PostgresChart, postgresChartProps, SCRIPT_FILES } from '../charts/postgres';
 import { PostgresRestoreChart, postgresRestoreChartProps } from '../charts/postgres-restore';
 import { platformNames } from '../charts/lib/names';
 import { selectorLabels } from '../charts/lib/labels';
@@ -7,7 +9,7 @@ import { containersOf, podSpecOf } from '../charts/lib/security';
 import type { Config } from '../config/schema';
 import { parseConfig } from '../config/load';
 import { DEFAULT_CONFIG } from '../config/default';
-import { configsUnderTest, configWith, find, Manifest, render } from './support/render';
+import { configsUnderTest, configWith, find, Manifest, PROJECT_ROOT, render } from './support/render';
 import { StrictValidator } from './support/schemas';
 
 const statefulset = () => configWith({ database: { mode: 'statefulset' } });
@@ -204,7 +206,11 @@ describe('postgres chart', () => {
       const spec = cronJob(synth()).spec.jobTemplate.spec;
       expect(spec.template.spec.restartPolicy).toBe('Never');
       expect(spec.backoffLimit).toBeGreaterThanOrEqual(0);
-      for (const c of containersOf(spec.template.spec)) expect(c.command.slice(0, 3)).toEqual(['bash', '-euo', 'pipefail']);
+      for (const c of containersOf(spec.template.spec)) {
+        expect(c.command).toEqual(['bash', '-c']);
+        // Set by the script itself, so shellcheck and the live tests see the same shell options.
+        expect(c.args[0].split('\n')).toContain('set -euo pipefail');
+      }
     });
 
     test('pg_dump writes a custom-format dump that the upload step copies under backups/ in the artifact bucket', () => {
@@ -212,11 +218,28 @@ describe('postgres chart', () => {
       const pod = cronJob(synth(config)).spec.jobTemplate.spec.template.spec;
       const dump = pod.initContainers.find((c: any) => c.name === 'dump');
       expect(dump.image).toBe(config.database.statefulset.image);
-      expect(dump.args[0]).toMatch(/pg_dump --format=custom /);
+      expect(dump.args[0]).toMatch(/^pg_dump --format=custom /m);
       const upload = pod.containers.find((c: any) => c.name === 'upload');
       expect(upload.image).toBe(config.database.statefulset.backup.uploaderImage);
-      expect(upload.args[0]).toMatch(/gcloud storage cp .*\/backup\/mlflow\.dump "\$object"/);
+      expect(upload.args.slice(1)).toEqual(['storage.sh', 'upload']);
+      expect(upload.args[0]).toMatch(/gcloud storage cp --no-clobber "\$1" "\$BACKUP_PREFIX\/\$2"/);
       expect(envValue(upload, 'BACKUP_PREFIX').value).toBe(`gs://${platformNames(config).bucket}/backups/mlflow-db/mlflow`);
+      // The upload sends the file the dump wrote, through the scratch volume both mount.
+      const file = envValue(dump, 'DUMP_FILE').value;
+      expect(envValue(upload, 'DUMP_FILE').value).toBe(file);
+      const scratch = (c: any) => c.volumeMounts.find((m: any) => file.startsWith(`${m.mountPath}/`));
+      expect(scratch(dump).name).toBe(scratch(upload).name);
+      expect(pod.volumes.find((v: any) => v.name === scratch(dump).name).emptyDir).toBeDefined();
+    });
+
+    test('every script a backup, restore or first-start pod runs is a file under charts/postgres/, inlined verbatim', () => {
+      const objects = [...synth(), ...synthRestore()];
+      const file = (name: string) => fs.readFileSync(path.join(PROJECT_ROOT, SCRIPT_FILES[name as keyof typeof SCRIPT_FILES]), 'utf8');
+      expect(find(objects, 'ConfigMap', 'mlflow-db-init').data['10-mlflow-role.sh']).toBe(file('init'));
+      const scripts = new Map<string, string>();
+      for (const spec of podSpecs(objects))
+        for (const c of containersOf(spec)) if (c.command?.[0] === 'bash') scripts.set(c.name, c.args[0]);
+      expect(Object.fromEntries(scripts)).toEqual({ dump: file('dump'), upload: file('storage'), download: file('storage'), restore: file('restore') });
     });
 
     test('the backup runs as its own Kubernetes service account bound to the backup Google service account', () => {

@@ -13,6 +13,7 @@ import { PlatformChart } from './lib/platform-chart';
 import { restrictWorkload } from './lib/security';
 import {
   backupPodSpec,
+  bashScript,
   clientEnv,
   cloudCliEnv,
   PostgresBackupProps,
@@ -20,6 +21,7 @@ import {
   POSTGRES_UID,
   resourcesOf,
   scratchMounts,
+  SCRIPT_FILES,
   UPLOADER_UID,
 } from './postgres';
 
@@ -51,18 +53,8 @@ export class PostgresRestoreChart extends PlatformChart {
     const download: k8s.Container = {
       name: 'download',
       image: props.backup.uploaderImage,
-      command: ['bash', '-euo', 'pipefail', '-c'],
-      args: [
-        [
-          'object="$BACKUP_OBJECT"',
-          // Object names are UTC timestamps, so the last in sort order is the newest.
-          `if [ "$object" = "${LATEST}" ]; then object="$(gcloud storage ls "$BACKUP_PREFIX/*.dump" | sort | tail -n 1)"; fi`,
-          'if [ -z "$object" ]; then echo "no backup under $BACKUP_PREFIX/" >&2; exit 1; fi',
-          `gcloud storage cp "$object" ${RESTORE_FILE}`,
-          'echo "downloaded $object"',
-        ].join('\n'),
-      ],
-      env: [...cloudCliEnv(props), { name: 'BACKUP_OBJECT', value: LATEST }],
+      ...bashScript(SCRIPT_FILES.storage, 'download'),
+      env: [...cloudCliEnv(props), { name: 'BACKUP_OBJECT', value: LATEST }, { name: 'RESTORE_FILE', value: RESTORE_FILE }],
       resources: resourcesOf(props.backup.resources),
       securityContext: { readOnlyRootFilesystem: true, runAsUser: UPLOADER_UID, runAsGroup: UPLOADER_UID },
       volumeMounts: scratchMounts(),
@@ -71,15 +63,8 @@ export class PostgresRestoreChart extends PlatformChart {
     const restore: k8s.Container = {
       name: 'restore',
       image: props.image,
-      command: ['bash', '-euo', 'pipefail', '-c'],
-      args: [
-        [
-          // One transaction: the database is either fully restored or left exactly as it was.
-          `pg_restore --clean --if-exists --no-owner --role="$PGUSER" --single-transaction --exit-on-error --no-password --dbname="$PGDATABASE" ${RESTORE_FILE}`,
-          'echo "restored $PGDATABASE"',
-        ].join('\n'),
-      ],
-      env: clientEnv(props),
+      ...bashScript(SCRIPT_FILES.restore),
+      env: [...clientEnv(props), { name: 'RESTORE_FILE', value: RESTORE_FILE }],
       resources: resourcesOf(props.backup.resources),
       securityContext: { readOnlyRootFilesystem: true, runAsUser: POSTGRES_UID, runAsGroup: POSTGRES_UID },
       volumeMounts: scratchMounts(),

@@ -13,6 +13,7 @@ import { appLabels, selectorLabels } from './lib/labels';
 import { platformNames } from './lib/names';
 import { clusterRanges, googleApisEgress } from './lib/network-policy';
 import { PlatformChart } from './lib/platform-chart';
+import { scriptFile } from './lib/script-files';
 import { restrictWorkload } from './lib/security';
 
 /** Port of PostgreSQL and of its Services. */
@@ -40,6 +41,17 @@ export const SUPPORTED_MAJORS = [16, 17] as const;
 export const GMP_COLLECTOR = { namespace: 'gmp-system', labels: { 'app.kubernetes.io/name': 'collector' } };
 /** Pod components of the backup CronJob and the restore Job (dist/tests). */
 export const BACKUP_COMPONENTS = ['backup', 'restore'] as const;
+/** Scripts of this chart and of the restore chart, by path from the project root; inlined at synth. */
+export const SCRIPT_FILES = {
+  /** Sourced by the image's entrypoint on the first start. */
+  init: 'charts/postgres/init-mlflow-role.sh',
+  /** Backup step 1: pg_dump and a full read-back. */
+  dump: 'charts/postgres/dump.sh',
+  /** Backup step 2 (`upload`) and restore step 1 (`download`): the bucket. */
+  storage: 'charts/postgres/storage.sh',
+  /** Restore step 2: pg_restore in one transaction. */
+  restore: 'charts/postgres/restore.sh',
+} as const;
 /** Stateful objects that Flux must never prune (DESIGN.md point 8). */
 export const PRUNE_DISABLED = { 'kustomize.toolkit.fluxcd.io/prune': 'disabled' };
 
@@ -184,7 +196,7 @@ export class PostgresChart extends PlatformChart {
 
     const initScript = new k8s.KubeConfigMap(this, 'init-script', {
       metadata: { name: `${props.name}-init`, namespace: ns, labels: dbLabels },
-      data: { '10-mlflow-role.sh': INIT_SCRIPT },
+      data: { '10-mlflow-role.sh': scriptFile(SCRIPT_FILES.init) },
     });
 
     new k8s.KubeService(this, 'headless-service', {
@@ -389,25 +401,6 @@ export function resourcesOf(r: Resources): k8s.ResourceRequirements {
   };
 }
 
-/**
- * Runs once, from the image's entrypoint, when PGDATA is empty: creates the MLflow role with its
- * password and the MLflow database it owns. Sourced by the entrypoint, so `docker_process_sql` (psql
- * as the superuser over the socket, password from PGPASSWORD) is available.
- */
-const INIT_SCRIPT = `# Sourced by docker-entrypoint.sh on the first start only (empty PGDATA).
-# Later password changes: ALTER ROLE, see docs/postgres.md.
-if [ -z "\${MLFLOW_DB_PASSWORD:-}" ]; then
-  echo "mlflow-db init: the credentials Secret holds an empty mlflow-password" >&2
-  exit 1
-fi
-docker_process_sql --set=role="$MLFLOW_DB_USER" --set=password="$MLFLOW_DB_PASSWORD" --set=db="$MLFLOW_DB_NAME" <<'EOSQL'
-SET password_encryption = 'scram-sha-256';
-CREATE ROLE :"role" LOGIN PASSWORD :'password';
-CREATE DATABASE :"db" OWNER :"role";
-REVOKE ALL ON DATABASE :"db" FROM PUBLIC;
-EOSQL
-`;
-
 export interface PostgresBackupProps {
   readonly instance: string;
   readonly namespace: string;
@@ -498,21 +491,20 @@ export function cloudCliEnv(props: PostgresBackupProps): k8s.EnvVar[] {
 
 export const DUMP_FILE = '/backup/mlflow.dump';
 
+/**
+ * Command and arguments that run a script file with bash. `$0` is the file's name, so its messages
+ * name it; `args` become `$1...`.
+ */
+export function bashScript(file: string, ...args: string[]): Pick<k8s.Container, 'command' | 'args'> {
+  return { command: ['bash', '-c'], args: [scriptFile(file), file.slice(file.lastIndexOf('/') + 1), ...args] };
+}
+
 function dumpContainer(props: PostgresBackupProps): k8s.Container {
   return {
     name: 'dump',
     image: props.image,
-    command: ['bash', '-euo', 'pipefail', '-c'],
-    args: [
-      [
-        `pg_dump --format=custom --compress=6 --no-password --file=${DUMP_FILE}.partial`,
-        // A dump that pg_restore cannot read is not a backup.
-        `pg_restore --list ${DUMP_FILE}.partial > /dev/null`,
-        `mv ${DUMP_FILE}.partial ${DUMP_FILE}`,
-        `echo "dumped $PGDATABASE: $(stat -c %s ${DUMP_FILE}) bytes"`,
-      ].join('\n'),
-    ],
-    env: clientEnv(props),
+    ...bashScript(SCRIPT_FILES.dump),
+    env: [...clientEnv(props), { name: 'DUMP_FILE', value: DUMP_FILE }],
     resources: resourcesOf(props.backup.resources),
     securityContext: { readOnlyRootFilesystem: true, runAsUser: POSTGRES_UID, runAsGroup: POSTGRES_UID },
     volumeMounts: scratchMounts(),
@@ -523,15 +515,8 @@ function uploadContainer(props: PostgresBackupProps): k8s.Container {
   return {
     name: 'upload',
     image: props.backup.uploaderImage,
-    command: ['bash', '-euo', 'pipefail', '-c'],
-    args: [
-      [
-        'object="$BACKUP_PREFIX/$(date -u +%Y%m%dT%H%M%SZ).dump"',
-        `gcloud storage cp --no-clobber ${DUMP_FILE} "$object"`,
-        'echo "uploaded $object"',
-      ].join('\n'),
-    ],
-    env: cloudCliEnv(props),
+    ...bashScript(SCRIPT_FILES.storage, 'upload'),
+    env: [...cloudCliEnv(props), { name: 'DUMP_FILE', value: DUMP_FILE }],
     resources: resourcesOf(props.backup.resources),
     securityContext: { readOnlyRootFilesystem: true, runAsUser: UPLOADER_UID, runAsGroup: UPLOADER_UID },
     volumeMounts: scratchMounts(),
