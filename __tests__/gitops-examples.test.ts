@@ -86,7 +86,13 @@ describe.each(configsUnderTest().map(({ name, config }) => ({ name, files: rende
     expect(after.spec.replicas).toBe(before.spec.replicas);
     expect(containers(after).map((c) => c.name)).toEqual(containers(before).map((c) => c.name));
     for (const c of containers(after)) {
-      if (c.name === 'mlflow') expect(c.resources).toEqual({ requests: { cpu: '2', memory: '4Gi' }, limits: { cpu: '4', memory: '8Gi' } });
+      // CPU and memory raised; the ephemeral storage of the artifact staging directory is kept.
+      const storage = (r: any) => containers(before).find((b) => b.name === 'mlflow')!.resources[r]['ephemeral-storage'];
+      if (c.name === 'mlflow')
+        expect(c.resources).toEqual({
+          requests: { cpu: '2', memory: '4Gi', 'ephemeral-storage': storage('requests') },
+          limits: { cpu: '4', memory: '8Gi', 'ephemeral-storage': storage('limits') },
+        });
       else expect(c.resources).toEqual(containers(before).find((b) => b.name === c.name)!.resources);
     }
   });
