@@ -40,7 +40,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([source, target, newer].filter(Boolean).map((s) => s.stop()));
+  await Server.stopAll();
   removeTempDirs();
 });
 

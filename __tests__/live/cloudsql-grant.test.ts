@@ -32,7 +32,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([...servers.values()].map((s) => s.stop()));
+  await Server.stopAll();
   removeTempDirs();
 });
 

@@ -21,7 +21,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([...started.values()].map(({ server }) => server.stop()));
+  await Server.stopAll();
   removeTempDirs();
 });
 

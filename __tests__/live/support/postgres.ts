@@ -187,6 +187,13 @@ export class Server {
     return new Server(major, dataDir, root, superuser);
   }
 
+  private static readonly running = new Set<Server>();
+
+  /** Stops every server this process started, those of a setup that failed half-way included. */
+  static async stopAll(): Promise<void> {
+    await Promise.all([...Server.running].map((s) => s.stop()));
+  }
+
   async start(): Promise<void> {
     const log = path.join(this.socketDir, 'server.log');
     const started = await run(path.join(serverBin(this.major), 'pg_ctl'), [
@@ -200,9 +207,11 @@ export class Server {
       const serverLog = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
       throw new Error(`PostgreSQL ${this.major} did not start:\n${started.stdout}${started.stderr}${serverLog}`);
     }
+    Server.running.add(this);
   }
 
   async stop(): Promise<void> {
+    Server.running.delete(this);
     await run(path.join(serverBin(this.major), 'pg_ctl'), [`--pgdata=${this.dataDir}`, '--mode=immediate', '--wait', 'stop']);
   }
 
