@@ -15,6 +15,7 @@ import { randomBytes } from 'crypto';
 import * as nodeFs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { findProjectRoot } from './lib/script-files';
 import type { RenderedFile } from './render';
 
 /** The file-system calls writing an output makes; Node's `fs` unless a test injects failures. */
@@ -47,25 +48,10 @@ export class OutputError extends Error {
   }
 }
 
-/** The project root: the nearest folder above this file whose package.json is mlflow-gke's (works from the synth bundle too). */
-export function projectRoot(from: string = __dirname): string {
-  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
-    const manifest = path.join(dir, 'package.json');
-    if (nodeFs.existsSync(manifest)) {
-      try {
-        if (JSON.parse(nodeFs.readFileSync(manifest, 'utf8')).name === 'mlflow-gke') return dir;
-      } catch {
-        // not ours; keep walking up
-      }
-    }
-    if (path.dirname(dir) === dir) throw new Error(`no mlflow-gke package.json above ${from}`);
-  }
-}
-
 export interface WriteOutputOptions {
   /** File-system calls; tests inject failures here. @default Node's fs */
   readonly fs?: OutputFs;
-  /** The project root, whose repository and sources are never an output. @default projectRoot() */
+  /** The project root, whose repository and sources are never an output. @default the root above this module */
   readonly root?: string;
   /** The home directory, never an output. @default os.homedir() */
   readonly home?: string;
@@ -82,7 +68,7 @@ export function writeOutput(files: readonly RenderedFile[], dir: string, options
   const fs = options.fs ?? nodeFs;
   const target = path.resolve(dir);
   const label = displayDir(options.label ?? target);
-  const previous = previousRender(fs, target, label, options.root ?? projectRoot(), options.home ?? os.homedir());
+  const previous = previousRender(fs, target, label, options.root ?? findProjectRoot(__dirname), options.home ?? os.homedir());
   const parent = path.dirname(target);
   const staging = path.join(parent, `.${path.basename(target)}.new-${randomBytes(6).toString('hex')}`);
   try {
