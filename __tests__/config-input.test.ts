@@ -134,6 +134,16 @@ describe('YAML input', () => {
   });
 });
 
+describe('removed settings', () => {
+  test('are explained where they are set, and are not rows of the configuration reference', () => {
+    const { configReferenceMarkdown } = require('../config/reference');
+    expect(configReferenceMarkdown()).not.toContain('`database.cloudsql.diskSizeGb`');
+    expect(configReferenceMarkdown()).toContain('`database.cloudsql.diskAutoresizeLimitGb`');
+    const text = defaultYaml((c) => (c.database = { cloudsql: { diskSizeGb: 50 } }));
+    expect(problemsOf(text, 'old.yaml')).toEqual([expect.stringMatching(/^old\.yaml: database\.cloudsql\.diskSizeGb: 50 is no longer a setting: /)]);
+  });
+});
+
 describe('workspace users', () => {
   test('two users with one email (in any case) are refused', () => {
     const text = defaultYaml((c) => (c.workspaces = { ...c.workspaces, users: [{ name: 'ana', email: 'ana@example.com' }, { name: 'ana2', email: 'Ana@Example.com' }] }));

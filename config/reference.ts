@@ -30,7 +30,9 @@ function walk(schema: JsonSchema, path: string, rows: string[]): void {
   const s = resolveUnion(schema);
   if (s.type === 'object' && s.properties) {
     for (const [key, child] of Object.entries<JsonSchema>(s.properties)) {
-      if (key === '$schema') continue;
+      // `$schema` is for editors; a field that accepts nothing (`not: {}`) is a removed setting, kept in
+      // the schema only to explain its removal, not a row of the reference.
+      if (key === '$schema' || isRemoved(child)) continue;
       walk(child, path ? `${path}.${key}` : key, rows);
     }
     return;
@@ -41,6 +43,10 @@ function walk(schema: JsonSchema, path: string, rows: string[]): void {
     return;
   }
   rows.push(row(path, typeName(s), s, schema));
+}
+
+function isRemoved(schema: JsonSchema): boolean {
+  return typeof schema.not === 'object' && Object.keys(schema.not).length === 0;
 }
 
 function resolveUnion(schema: JsonSchema): JsonSchema {
