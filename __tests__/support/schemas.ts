@@ -7,6 +7,7 @@ import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { validateWithPackages } from './fallback-validation';
@@ -37,13 +38,26 @@ export function schemasAvailable(): boolean {
 export function availableKubernetesVersions(dir = schemaDir()): KubernetesVersion[] {
   const found = KUBERNETES_VERSIONS.filter((v) => hasKubernetesSchema(v, dir));
   const missing = KUBERNETES_VERSIONS.filter((v) => !found.includes(v));
-  if (missing.length > 0 && found.length > 0 && !warnedMissingVersions) {
-    warnedMissingVersions = true;
+  if (missing.length > 0 && found.length > 0 && onceThisRun('missing-versions')) {
     console.warn(`\n!! Kubernetes ${missing.join(', ')} schema missing under ${path.join(dir, 'kubernetes')}: validating against ${found.join(', ')} only\n`);
   }
   return found;
 }
-let warnedMissingVersions = false;
+
+/**
+ * True the first time a test of this jest run asks for `name`, false after: each test file has its
+ * own module state, so the banners below would otherwise print once per file. The run is the jest
+ * parent process (a worker's parent, or the process itself when running in band).
+ */
+function onceThisRun(name: string): boolean {
+  const run = process.send ? process.ppid : process.pid;
+  try {
+    fs.writeFileSync(path.join(os.tmpdir(), `mlflow-gke-banner-${name}-${run}`), '', { flag: 'wx' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 type Json = Record<string, any>;
 
@@ -229,13 +243,11 @@ function listFiles(dir: string): string[] {
 
 /** Says once per test file, loudly, that strict validation is not running. */
 export function warnNoSchemas(): void {
-  if (warnedNoSchemas) return;
-  warnedNoSchemas = true;
+  if (!onceThisRun('no-schemas')) return;
   console.warn(
     `\n${'!'.repeat(78)}\n!! NO SCHEMAS FOUND at ${schemaDir()} (set MLFLOW_GKE_SCHEMAS).\n!! Strict validation is NOT running; falling back to the kubernetes-models packages,\n!! which do not reject unknown fields and do not know every kind.\n${'!'.repeat(78)}\n`,
   );
 }
-let warnedNoSchemas = false;
 
 /**
  * Validates every object strictly; returns one line per problem. Without the schema directory it
