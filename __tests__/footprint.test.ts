@@ -42,6 +42,21 @@ describe('cluster footprint', () => {
     expect(f.memoryRequestBytes).toBe(4 * 2 ** 30);
   });
 
+  // kubernetes/enhancements keps/sig-node/753-sidecar-containers, "Resources calculation for scheduling
+  // and pod admission": Max(Max(InitContainerUse(i)), Sum(sidecars) + Sum(containers)), where
+  // InitContainerUse(i) = Sum(sidecars before i) + InitContainer(i).
+  test('a native sidecar counts with the app containers and with every init container after it', () => {
+    const sidecar = { ...container('100m', '128Mi', '500m', '256Mi'), restartPolicy: 'Always' };
+    const pod = (initContainers: unknown[], app = container('500m', '1Gi', '2', '2Gi')) =>
+      footprint([{ kind: 'Deployment', spec: { replicas: 1, template: { spec: { initContainers, containers: [app] } } } }]);
+    expect(pod([sidecar, container('500m', '1Gi', '2', '2Gi')]).cpuRequestMillis).toBe(600);
+    expect(pod([sidecar, container('500m', '1Gi', '2', '2Gi')]).memoryLimitBytes).toBe(2 * 2 ** 30 + 256 * 2 ** 20);
+    // A big init container after the sidecar: it and the sidecar run together.
+    expect(pod([sidecar, container('3', '4Gi', '3', '4Gi')]).cpuRequestMillis).toBe(3100);
+    // Before the sidecar it runs alone.
+    expect(pod([container('3', '4Gi', '3', '4Gi'), sidecar]).cpuRequestMillis).toBe(3000);
+  });
+
   test('Jobs and CronJobs count as transient, not as running workloads', () => {
     const f = footprint([
       { kind: 'CronJob', spec: { jobTemplate: { spec: { template: { spec: { containers: [container('300m', '256Mi', '1', '1Gi')] } } } } } },

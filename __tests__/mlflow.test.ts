@@ -1,7 +1,8 @@
 import { ConfigError } from '../config/load';
-import { PROXY_FLAGS, parseVersion, proxySupports } from '../charts/lib/cloud-sql-proxy';
+import { cloudSqlProxyArgs, PROXY_FLAGS, parseVersion, proxySupports } from '../charts/lib/cloud-sql-proxy';
 import { platformNames } from '../charts/lib/names';
-import { GOOGLE_LB_RANGES, METRICS_DIR, PRE_STOP_SECONDS, PROXY_MAX_SIGTERM_SECONDS } from '../charts/mlflow';
+import { GOOGLE_LB_RANGES, GRANT_WAIT_SECONDS, METRICS_DIR, MIGRATION_DEADLINE_SECONDS, PRE_STOP_SECONDS, PROXY_MAX_SIGTERM_SECONDS } from '../charts/mlflow';
+import { SCHEMA_PRIVILEGE_QUERY } from '../charts/lib/mlflow-scripts';
 import { chartObjects, configsUnderTest, configWith, DeepPartial, find, Manifest, render } from './support/render';
 import type { ConfigInput } from '../config/schema';
 
@@ -26,7 +27,8 @@ const migrationOf = (objects: Manifest[]) => {
   expect(jobs).toHaveLength(1);
   return jobs[0];
 };
-const workloads = (objects: Manifest[]) => objects.filter((o) => ['Deployment', 'Job', 'CronJob'].includes(o.kind));
+/** MLflow's own pods; the Cloud SQL grant Job has its own identity and policies (__tests__/cloudsql-grant-job.test.ts). */
+const workloads = (objects: Manifest[]) => objects.filter((o) => ['Deployment', 'Job', 'CronJob'].includes(o.kind) && o.metadata.labels?.['app.kubernetes.io/component'] !== 'sql-grant');
 const argValue = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
 const env = (c: Manifest, name: string) => c.env?.find((e: Manifest) => e.name === name);
 
@@ -91,11 +93,34 @@ describe('mlflow chart', () => {
       expect(container(deploymentOf(mlflowOf()), 'mlflow').image).toBe('ghcr.io/mlflow/mlflow:v3.17.0-full');
     });
 
-    test('the server starts only after the schema check and then execs mlflow server', () => {
-      const server = container(deploymentOf(mlflowOf()), 'mlflow');
-      expect(server.command.slice(0, 2)).toEqual(['python', '-c']);
-      expect(server.command[2]).toContain('_get_latest_schema_revision');
-      expect(server.command[2]).toContain('os.execvp("mlflow", ["mlflow", "server"] + sys.argv[1:])');
+    // Init containers run in order, each after the one before has started (a sidecar: its startup
+    // probe passed) or completed, and the app containers after all of them (k8s.io/api
+    // core/v1/types.go, Container.RestartPolicy, tag v0.31.0).
+    test('cloudsql: the proxy sidecar starts first, then an init container waits for the schema revision, then mlflow server runs', () => {
+      const d = deploymentOf(mlflowOf({ database: { mode: 'cloudsql' } }));
+      expect(podSpec(d).initContainers.map((c: Manifest) => [c.name, c.restartPolicy])).toEqual([
+        ['cloud-sql-proxy', 'Always'],
+        ['wait-for-schema', undefined],
+      ]);
+      const wait = container(d, 'wait-for-schema');
+      const server = container(d, 'mlflow');
+      expect(wait.command.slice(0, 2)).toEqual(['python', '-c']);
+      expect(wait.command[2]).toContain('_get_latest_schema_revision');
+      expect(wait.command[2]).toMatch(/if current == head:\n.*\n\s+break\n/);
+      expect(wait.command[2]).not.toMatch(/execvp|urlopen\("http:\/\/127/);
+      // The same image (same Alembic head) and the same database settings as the server, without its KEK.
+      expect(wait.image).toBe(server.image);
+      expect(env(wait, 'MLFLOW_BACKEND_STORE_URI')).toEqual(env(server, 'MLFLOW_BACKEND_STORE_URI'));
+      expect(env(wait, 'MLFLOW_CRYPTO_KEK_PASSPHRASE')).toBeUndefined();
+      // mlflow server is the main process: it receives the kubelet's SIGTERM itself.
+      expect(server.command).toEqual(['mlflow', 'server']);
+      expect(server.args[0]).toBe('--host');
+      expect(podSpec(d).containers.map((c: Manifest) => c.name)).toEqual(['mlflow']);
+    });
+
+    test('statefulset: the schema wait is the only init container; no proxy', () => {
+      const d = deploymentOf(mlflowOf({ database: { mode: 'statefulset' } }));
+      expect(podSpec(d).initContainers.map((c: Manifest) => [c.name, c.restartPolicy])).toEqual([['wait-for-schema', undefined]]);
     });
 
     test('no script contains a $( that Kubernetes would expand', () => {
@@ -111,7 +136,8 @@ describe('mlflow chart', () => {
       expect(names.cloudSql.iamUser).toBe(`mlflow-server@${config.project.id}.iam`);
       const uri = env(container(deploymentOf(chartObjects(render(config).files, 'mlflow')), 'mlflow'), 'MLFLOW_BACKEND_STORE_URI').value;
       expect(uri).toBe(`postgresql+psycopg2://mlflow-server%40${config.project.id}.iam@127.0.0.1:5432/${config.database.name}`);
-      const text = JSON.stringify(chartObjects(render(config).files, 'mlflow'));
+      // The one-shot grant Job alone logs in with a password, the admin's, by Secret reference (__tests__/cloudsql-grant-job.test.ts).
+      const text = JSON.stringify(chartObjects(render(config).files, 'mlflow').filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] !== 'sql-grant'));
       expect(text).not.toMatch(/PGPASSWORD|password/i);
     });
 
@@ -128,15 +154,42 @@ describe('mlflow chart', () => {
       expect(proxy.readinessProbe).toBeUndefined();
     });
 
-    test('proxy 2.1.0 receives only flags it knows; a newer proxy gets --exit-zero-on-sigterm and --min-sigterm-delay', () => {
-      const old = container(deploymentOf(mlflowOf({ database: { mode: 'cloudsql' } })), 'cloud-sql-proxy').args.slice(1);
-      for (const arg of old) expect(proxySupports(parseVersion('2.1.0'), arg)).toBe(true);
-      expect(old).not.toContain('--exit-zero-on-sigterm');
-      expect(old.some((a: string) => a.startsWith('--min-sigterm-delay'))).toBe(false);
-
+    test('proxy 2.0.0 and 2.1.0 receive only flags they know; a newer proxy gets --exit-zero-on-sigterm', () => {
+      for (const version of ['2.0.0', '2.1.0']) {
+        const args = container(deploymentOf(mlflowOf({ mlflow: { cloudSqlProxy: { image: `gcr.io/cloud-sql-connectors/cloud-sql-proxy:${version}` } } })), 'cloud-sql-proxy').args.slice(1);
+        for (const arg of args) expect([version, arg, proxySupports(parseVersion(version), arg)]).toEqual([version, arg, true]);
+        expect(args).not.toContain('--exit-zero-on-sigterm');
+      }
       const newer = container(deploymentOf(mlflowOf({ mlflow: { cloudSqlProxy: { image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1' } } })), 'cloud-sql-proxy').args;
       expect(newer).toContain('--exit-zero-on-sigterm');
-      expect(newer).toContain(`--min-sigterm-delay=${PRE_STOP_SECONDS}s`);
+    });
+
+    // A native sidecar is stopped by the kubelet once the app containers have ended (k8s.io/api
+    // core/v1/types.go, Container.RestartPolicy, tag v0.31.0), and during a pod's termination it gets
+    // SIGTERM only after the last app container has exited (kubernetes/enhancements
+    // keps/sig-node/753-sidecar-containers, "Termination of containers"). Nothing needs to stop the
+    // proxy, nor keep it accepting connections after SIGTERM.
+    test.each(['2.1.0', '2.14.1'])('proxy %s: no admin endpoint, no --quitquitquit and no --min-sigterm-delay in any pod', (version) => {
+      const objects = mlflowOf({ database: { mode: 'cloudsql' }, mlflow: { cloudSqlProxy: { image: `gcr.io/cloud-sql-connectors/cloud-sql-proxy:${version}` } } });
+      const pods = workloads(objects);
+      expect(pods.map((w) => w.kind).sort()).toEqual(['CronJob', 'Deployment', 'Job']);
+      for (const w of pods) {
+        const proxy = container(w, 'cloud-sql-proxy');
+        expect(proxy.restartPolicy).toBe('Always');
+        expect(proxy.args.filter((a: string) => /^--(quitquitquit|admin-port|min-sigterm-delay)/.test(a))).toEqual([]);
+        expect(proxy.ports).toEqual([{ name: 'proxy-metrics', containerPort: 9801, protocol: 'TCP' }]);
+        for (const c of containers(w)) for (const part of [...(c.command ?? []), ...(c.args ?? [])]) expect(part).not.toMatch(/quitquitquit|9091/);
+      }
+    });
+
+    // --auto-iam-authn makes every connection through the proxy an IAM login (cmd/root.go at v2.1.0:
+    // "Enables Automatic IAM Authentication for all instances"); a client that logs in with a
+    // database password needs the proxy without it.
+    test('a proxy for a password login leaves out --auto-iam-authn and keeps everything else', () => {
+      const base = { connectionName: 'p:r:i', version: parseVersion('2.1.0'), maxSigtermDelaySeconds: 10 };
+      const iam = cloudSqlProxyArgs(base);
+      expect(iam).toContain('--auto-iam-authn');
+      expect(cloudSqlProxyArgs({ ...base, autoIamAuthn: false })).toEqual(iam.filter((a) => a !== '--auto-iam-authn'));
     });
 
     test('the version table decides: a flag is supported from its release on, and every emitted flag is in the table', () => {
@@ -203,13 +256,12 @@ describe('mlflow chart', () => {
       const names = platformNames(config);
       const objects = chartObjects(render(config).files, 'mlflow');
       const server = container(deploymentOf(objects), 'mlflow');
-      expect(containers(deploymentOf(objects)).map((c) => c.name)).toEqual(['mlflow']);
+      expect(containers(deploymentOf(objects)).map((c) => c.name)).toEqual(['wait-for-schema', 'mlflow']);
       expect(env(server, 'MLFLOW_BACKEND_STORE_URI').value).toBe(`postgresql+psycopg2://${config.database.statefulset.user}@${names.mlflowDb}:5432/${config.database.name}`);
       expect(env(server, 'PGPASSWORD')).toEqual({
         name: 'PGPASSWORD',
         valueFrom: { secretKeyRef: { name: config.database.statefulset.credentialsSecret, key: 'mlflow-password' } },
       });
-      expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
     });
   });
 
@@ -237,20 +289,33 @@ describe('mlflow chart', () => {
       const resized = migrationOf(mlflowOf({ mlflow: { resources: { limits: { memory: '3Gi' } } } })).metadata.name;
       expect(resized).not.toBe(base);
       expect(resized.startsWith('mlflow-migrate-v3-17-0-full-')).toBe(true);
+      // The sidecar is part of the pod template too.
+      expect(migrationOf(mlflowOf({ mlflow: { cloudSqlProxy: { image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1' } } })).metadata.name).not.toBe(base);
+      expect(migrationOf(mlflowOf({ database: { mode: 'statefulset' } })).metadata.name).not.toBe(base);
     });
 
-    test('cloudsql: the Job reaches the database through the proxy and stops it through quitquitquit', () => {
+    test('cloudsql: the Job reaches the database through the proxy sidecar, which the kubelet ends with the migration', () => {
       const job = migrationOf(mlflowOf({ database: { mode: 'cloudsql' } }));
       expect(podSpec(job).restartPolicy).toBe('Never');
-      expect(container(job, 'cloud-sql-proxy').args).toEqual(expect.arrayContaining(['--quitquitquit', '--admin-port=9091']));
+      expect(podSpec(job).initContainers.map((c: Manifest) => [c.name, c.restartPolicy])).toEqual([['cloud-sql-proxy', 'Always']]);
+      expect(podSpec(job).containers.map((c: Manifest) => c.name)).toEqual(['migrate']);
       const script = container(job, 'migrate').command[2];
-      expect(script).toContain('/quitquitquit');
       expect(script).toContain('"mlflow", "db", "upgrade"');
-      expect(env(container(job, 'migrate'), 'CLOUD_SQL_PROXY').value).toBe('1');
+      expect(script).not.toMatch(/stop_proxy|wait_for_proxy/);
     });
 
-    test('the server proxy has no admin endpoint (nothing can stop it from inside the pod)', () => {
-      expect(container(deploymentOf(mlflowOf()), 'cloud-sql-proxy').args).not.toContain('--quitquitquit');
+    // charts/mlflow/cloudsql-grant.sql gives the IAM user USAGE and CREATE on schema public; until it
+    // has run, creating MLflow's tables fails with "permission denied for schema public"
+    // (__tests__/live/cloudsql-grant.test.ts shows it on PostgreSQL 15, 16 and 17).
+    test('the Job waits for the Cloud SQL grant within its deadline instead of failing at once', () => {
+      const job = migrationOf(mlflowOf({ database: { mode: 'cloudsql' } }));
+      const migrate = container(job, 'migrate');
+      expect(env(migrate, 'GRANT_WAIT_SECONDS')).toEqual({ name: 'GRANT_WAIT_SECONDS', value: String(GRANT_WAIT_SECONDS) });
+      expect(job.spec.activeDeadlineSeconds).toBe(MIGRATION_DEADLINE_SECONDS);
+      // The wait leaves time for the migration itself before the deadline ends the pod.
+      expect(MIGRATION_DEADLINE_SECONDS - GRANT_WAIT_SECONDS).toBeGreaterThanOrEqual(600);
+      expect(migrate.command[2]).toContain(`PRIVILEGE_QUERY = "${SCHEMA_PRIVILEGE_QUERY}"`);
+      expect(migrate.command[2]).toMatch(/if not wait_for_grant\(int\(os\.environ\["GRANT_WAIT_SECONDS"\]\)\):\n\s+return 1\n\s+if current is None and tables == 0:/);
     });
 
     test('statefulset: the Job has no proxy and uses the Secret-referenced password', () => {
@@ -259,10 +324,6 @@ describe('mlflow chart', () => {
       expect(env(container(job, 'migrate'), 'PGPASSWORD').valueFrom.secretKeyRef.key).toBe('mlflow-password');
     });
 
-    test('no Helm hooks: the migration is a plain Job applied with everything else', () => {
-      const job = migrationOf(mlflowOf());
-      expect(Object.keys(job.metadata.annotations ?? {}).filter((k) => k.startsWith('helm.sh/'))).toEqual([]);
-    });
   });
 
   describe('5. high availability', () => {
@@ -488,15 +549,15 @@ describe('mlflow chart', () => {
     });
   });
 
-  test('10. garbage collection: a CronJob runs mlflow gc with the configured age, through the proxy, and stops it', () => {
-    const gc = find(mlflowOf({ mlflow: { gcSchedule: '0 4 * * *', gcOlderThan: '14d' } }), 'CronJob', 'mlflow-gc');
+  test('10. garbage collection: a CronJob runs mlflow gc with the configured age, through the proxy sidecar', () => {
+    const gc = find(mlflowOf({ database: { mode: 'cloudsql' }, mlflow: { gcSchedule: '0 4 * * *', gcOlderThan: '14d' } }), 'CronJob', 'mlflow-gc');
     expect(gc.spec.schedule).toBe('0 4 * * *');
     expect(gc.spec.concurrencyPolicy).toBe('Forbid');
     const c = container(gc, 'gc');
     expect(env(c, 'GC_OLDER_THAN').value).toBe('14d');
     expect(c.command[2]).toContain('"mlflow", "gc"');
-    expect(c.command[2]).toContain('/quitquitquit');
-    expect(container(gc, 'cloud-sql-proxy').args).toContain('--quitquitquit');
+    expect(podSpec(gc).restartPolicy).toBe('Never');
+    expect(podSpec(gc).initContainers.map((i: Manifest) => [i.name, i.restartPolicy])).toEqual([['cloud-sql-proxy', 'Always']]);
   });
 
   describe('10c. artifact staging space', () => {
@@ -556,7 +617,6 @@ describe('mlflow chart', () => {
       expect(ref.optional).toBeUndefined();
       for (const job of [migrationOf(objects), find(objects, 'CronJob', 'mlflow-gc')]) for (const c of containers(job)) expect(env(c, 'MLFLOW_CRYPTO_KEK_PASSPHRASE')).toBeUndefined();
       expect(deploymentOf(objects).metadata.annotations['policy.mlflow-gke.io/external-secrets']).toBe('mlflow-kek, mlflow-db-credentials');
-      expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
     });
 
     // mlflow/environment_variables.py MLFLOW_SERVER_ENABLE_JOB_EXECUTION; its default became true with
@@ -572,8 +632,9 @@ describe('mlflow chart', () => {
     expect(deploymentOf(mlflowOf()).metadata.name).toBe('mlflow');
     expect(find(mlflowOf(), 'Service', 'mlflow').spec.ports[0].port).toBe(5000);
     const prefixed = mlflowOf({ namePrefix: 'team-a-' });
-    expect(find(prefixed, 'Deployment', 'team-a-mlflow')).toBeDefined();
-    expect(find(prefixed, 'Service', 'team-a-mlflow')).toBeDefined();
+    // find throws when the object is missing.
+    find(prefixed, 'Deployment', 'team-a-mlflow');
+    find(prefixed, 'Service', 'team-a-mlflow');
     expect(migrationOf(prefixed).metadata.name).toMatch(/^team-a-mlflow-migrate-/);
   });
 
@@ -620,9 +681,14 @@ describe('mlflow chart', () => {
       expect(() => configWith({ mlflow: { cloudSqlProxy: { image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.9.0', extraArgs: ['--debug-logs'] } } })).not.toThrow();
     });
 
-    test('a proxy older than 2.1.0, whose Jobs could not stop their sidecar (cmd/root.go at v2.0.0 defines no --quitquitquit)', () => {
-      expect(configError({ mlflow: { cloudSqlProxy: { image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.0.0' } } })).toContain(
-        'mlflow.cloudSqlProxy.image: "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.0.0" is not allowed: must be cloud-sql-proxy 2.1.0 or newer: the migration and gc Jobs stop their proxy through --quitquitquit, which 2.0.0 lacks',
+    // With native sidecars no flag newer than 2.0.0 is needed: cmd/root.go at v2.0.0 defines every
+    // flag the chart sets, and the /startup, /liveness and /readiness endpoints of --health-check.
+    test('proxy 2.0.0 is accepted; a 1.x proxy, whose command line differs (-instances=), is refused', () => {
+      expect(configWith({ mlflow: { cloudSqlProxy: { image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.0.0' } } }).mlflow.cloudSqlProxy.image).toBe(
+        'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.0.0',
+      );
+      expect(configError({ mlflow: { cloudSqlProxy: { image: 'gcr.io/cloudsql-docker/gce-proxy:1.33.0' } } })).toContain(
+        'mlflow.cloudSqlProxy.image: "gcr.io/cloudsql-docker/gce-proxy:1.33.0" is not allowed: must be tagged with a 2.x proxy version such as "2.1.0" or "2.14.1-alpine": the flags are chosen by version from the table of 2.x releases, and 1.x proxies take another command line',
       );
     });
 

@@ -84,6 +84,14 @@ describe('restrictedContainer', () => {
     expect(() => containerResources(RESOURCES, { 'nvidia.com/gpu': 0.5 })).toThrow('extended resource nvidia.com/gpu: count must be a positive integer, not 0.5');
   });
 
+  test('ephemeral storage is requested and limited alike', () => {
+    const [c] = podSpecOf(deployment({ containers: [container({ ephemeralStorage: '11008Mi' })] })).containers;
+    expect(c.resources).toEqual({
+      requests: { cpu: '100m', memory: '128Mi', 'ephemeral-storage': '11008Mi' },
+      limits: { cpu: '500m', memory: '256Mi', 'ephemeral-storage': '11008Mi' },
+    });
+  });
+
   test.each([
     [{ runAsUser: 0 }, 'container app: runAsUser must be an integer from 1 to 2147483647, not 0'],
     [{ runAsUser: 1000.5 }, 'container app: runAsUser must be an integer from 1 to 2147483647, not 1000.5'],

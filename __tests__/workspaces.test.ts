@@ -41,7 +41,7 @@ describe('workspaces charts', () => {
   });
 
   test.each(Object.keys(configs))(
-    'every object of the %s config validates strictly against Kubernetes 1.27, 1.31 and 1.34',
+    'every object of the %s config validates strictly against Kubernetes 1.31 and 1.34',
     (name) => {
       expect(new StrictValidator().validate([...objects(configs[name], 'jupyter'), ...objects(configs[name], 'vscode')])).toEqual([]);
     },

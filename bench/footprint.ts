@@ -33,14 +33,19 @@ function bytes(q: unknown): number {
 }
 
 function podTotals(spec: Json) {
-  // Init containers run before the app containers; a pod reserves the larger of the two sums.
+  // Init containers run before the app containers; a pod reserves the larger of the two sums. Native
+  // sidecars (init containers with restartPolicy Always) keep running: each counts with the app
+  // containers and with every init container after it (kubernetes/enhancements
+  // keps/sig-node/753-sidecar-containers, "Resources calculation for scheduling and pod admission").
   const sum = (list: Json[] = [], key: 'requests' | 'limits') => ({
     cpu: list.reduce((a, c) => a + cpu(c.resources?.[key]?.cpu), 0),
     memory: list.reduce((a, c) => a + bytes(c.resources?.[key]?.memory), 0),
   });
   const maxOf = (key: 'requests' | 'limits') => {
-    const main = sum(spec.containers, key);
-    const init = (spec.initContainers ?? []).map((c: Json) => sum([c], key));
+    const inits: Json[] = spec.initContainers ?? [];
+    const sidecarsBefore = (i: number) => inits.slice(0, i).filter((c) => c.restartPolicy === 'Always');
+    const main = sum([...(spec.containers ?? []), ...inits.filter((c) => c.restartPolicy === 'Always')], key);
+    const init = inits.map((c, i) => (c.restartPolicy === 'Always' ? sum([], key) : sum([...sidecarsBefore(i), c], key)));
     return {
       cpu: Math.max(main.cpu, ...init.map((i: { cpu: number }) => i.cpu)),
       memory: Math.max(main.memory, ...init.map((i: { memory: number }) => i.memory)),

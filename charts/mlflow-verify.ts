@@ -8,12 +8,16 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import type { Config } from '../config/schema';
 import { imageTag } from '../config/schema/primitives';
+import * as kube from '../imports/k8s-1.31';
 import { MLFLOW_UID } from './mlflow';
 import { appLabels, selectorLabels } from './lib/labels';
 import { VERIFY } from './lib/mlflow-scripts';
 import { platformNames } from './lib/names';
 import { PlatformChart } from './lib/platform-chart';
-import { restrictWorkload } from './lib/security';
+import { restrictedContainer, restrictedPodSpec } from './lib/pod';
+
+/** The MLflow client needs little: one run, one small artifact. */
+const VERIFY_RESOURCES = { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } };
 
 export interface MlflowVerifyChartProps {
   readonly instance: string;
@@ -46,10 +50,10 @@ export class MlflowVerifyChart extends PlatformChart {
     const labels = appLabels({ name: props.name, instance: props.instance, component: 'verify', version });
     const self = selectorLabels({ name: props.name, instance: props.instance, component: 'verify' });
     const server = selectorLabels({ name: props.name, instance: props.instance, component: 'server' });
-    const q = (v: string) => k8s.Quantity.fromString(v);
     const tcp = { protocol: 'TCP', port: k8s.IntOrString.fromNumber(props.port) };
 
-    const job = new k8s.KubeJob(this, 'job', {
+    // The pod template (restricted helpers, 1.31 typings); the NetworkPolicies below stay on cdk8s-plus-27.
+    new kube.KubeJob(this, 'job', {
       metadata: { name: `${props.name}-verify`, labels },
       spec: {
         backoffLimit: 0,
@@ -58,12 +62,13 @@ export class MlflowVerifyChart extends PlatformChart {
         ttlSecondsAfterFinished: 3600,
         template: {
           metadata: { labels },
-          spec: {
+          spec: restrictedPodSpec({
             restartPolicy: 'Never',
-            automountServiceAccountToken: false,
-            securityContext: { runAsNonRoot: true, runAsUser: MLFLOW_UID, runAsGroup: MLFLOW_UID, fsGroup: MLFLOW_UID, seccompProfile: { type: 'RuntimeDefault' } },
+            runAsUser: MLFLOW_UID,
+            runAsGroup: MLFLOW_UID,
+            fsGroup: MLFLOW_UID,
             containers: [
-              {
+              restrictedContainer({
                 name: 'verify',
                 image: props.image,
                 command: ['python', '-c', VERIFY],
@@ -73,24 +78,16 @@ export class MlflowVerifyChart extends PlatformChart {
                   { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
                   { name: 'PYTHONUNBUFFERED', value: '1' },
                 ],
-                resources: { requests: { cpu: q('100m'), memory: q('256Mi') }, limits: { cpu: q('1'), memory: q('1Gi') } },
-                securityContext: {
-                  runAsNonRoot: true,
-                  runAsUser: MLFLOW_UID,
-                  readOnlyRootFilesystem: true,
-                  allowPrivilegeEscalation: false,
-                  capabilities: { drop: ['ALL'] },
-                  seccompProfile: { type: 'RuntimeDefault' },
-                },
+                resources: VERIFY_RESOURCES,
+                runAsUser: MLFLOW_UID,
                 volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-              },
+              }),
             ],
-            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: q('256Mi') } }],
-          },
+            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: kube.Quantity.fromString('256Mi') } }],
+          }),
         },
       },
     });
-    restrictWorkload(job);
 
     new k8s.KubeNetworkPolicy(this, 'egress', {
       metadata: { name: `${props.name}-verify-egress`, labels },

@@ -1,23 +1,28 @@
 /**
- * The MLflow tracking server: Deployment (with the Cloud SQL Auth Proxy sidecar in cloudsql mode),
- * Service, Workload Identity ServiceAccount, autoscaler, disruption budget, schema migration Job,
- * garbage-collection CronJob, PodMonitoring and the NetworkPolicies of its hops.
+ * The MLflow tracking server: Deployment (with the Cloud SQL Auth Proxy as a native sidecar in
+ * cloudsql mode), Service, Workload Identity ServiceAccount, autoscaler, disruption budget, schema
+ * migration Job, garbage-collection CronJob, PodMonitoring and the NetworkPolicies of its hops.
+ *
+ * The pods (Deployment, Job, CronJob) are built from the Kubernetes 1.31 typings and the restricted
+ * helpers of charts/lib/pod.ts, whose output keeps the sidecar's `restartPolicy`; the objects without
+ * a pod template stay on the cdk8s-plus-27 classes. The two type sets never meet within one object.
  */
 import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import type { Config } from '../config/schema';
-import { imageTag, sizeBytes } from '../config/schema/primitives';
+import { imageTag, type Resources, sizeBytes } from '../config/schema/primitives';
+import * as kube from '../imports/k8s-1.31';
 import { PodMonitoring, PodMonitoringSpecEndpointsPort } from '../imports/monitoring.googleapis.com';
 import { edgeServiceAnnotations } from './edge/annotations';
 import { EXTERNAL_SECRETS_ANNOTATION } from './edge/entry';
 import { cloudSqlProxyContainer, proxyVersionOf, PROXY_HTTP_PORT, Version } from './lib/cloud-sql-proxy';
 import { appLabels, labelValue, PART_OF, selectorLabels } from './lib/labels';
-import { GC, MIGRATE, WAIT_THEN_SERVE } from './lib/mlflow-scripts';
+import { GC, MIGRATE, WAIT_FOR_SCHEMA } from './lib/mlflow-scripts';
 import { platformNames } from './lib/names';
 import { clusterRanges, googleApisEgress } from './lib/network-policy';
 import { PlatformChart } from './lib/platform-chart';
-import { editRendered, restrictWorkload } from './lib/security';
+import { RestrictedContainer, restrictedContainer, RestrictedContainerProps, restrictedPodSpec } from './lib/pod';
 
 /** Source ranges of Google's load balancer proxies and health checks (IAP traffic arrives through them). */
 export const GOOGLE_LB_RANGES = ['35.191.0.0/16', '130.211.0.0/22'] as const;
@@ -32,8 +37,10 @@ export const MLFLOW_UID = 1000;
 export const PRE_STOP_SECONDS = 10;
 export const PROXY_MAX_SIGTERM_SECONDS = 30;
 export const TERMINATION_GRACE_SECONDS = 60;
-
-type Resources = { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } };
+/** The migration Job's deadline; it waits for the Cloud SQL grant for at most GRANT_WAIT_SECONDS of it. */
+export const MIGRATION_DEADLINE_SECONDS = 3600;
+/** Leaves a quarter of the deadline for the migration itself once the grant is there. */
+export const GRANT_WAIT_SECONDS = 2700;
 
 export type MlflowDatabase =
   | {
@@ -195,12 +202,8 @@ export function backendStoreUri(db: MlflowDatabase): string {
   return `postgresql+psycopg2://${encodeURIComponent(db.user)}@${db.service}:${POSTGRES_PORT}/${db.database}`;
 }
 
-const q = (v: string) => k8s.Quantity.fromString(v);
+const q = (v: string) => kube.Quantity.fromString(v);
 const port = (n: number) => k8s.IntOrString.fromNumber(n);
-
-function resourcesOf(r: Resources): k8s.ResourceRequirements {
-  return { requests: { cpu: q(r.requests.cpu), memory: q(r.requests.memory) }, limits: { cpu: q(r.limits.cpu), memory: q(r.limits.memory) } };
-}
 
 /** Size of the metrics emptyDir (multiprocess Prometheus files). */
 export const METRICS_SIZE = '256Mi';
@@ -217,37 +220,15 @@ export function serverEphemeralStorage(scratchSize: string): string {
   return `${mi(scratchSize) + mi(METRICS_SIZE) + LOG_HEADROOM_MI}Mi`;
 }
 
-function withEphemeralStorage(r: k8s.ResourceRequirements, storage: string): k8s.ResourceRequirements {
-  return { requests: { ...r.requests, 'ephemeral-storage': q(storage) }, limits: { ...r.limits, 'ephemeral-storage': q(storage) } };
-}
-
-const CONTAINER_SECURITY: k8s.SecurityContext = {
-  runAsNonRoot: true,
-  runAsUser: MLFLOW_UID,
-  runAsGroup: MLFLOW_UID,
-  readOnlyRootFilesystem: true,
-  allowPrivilegeEscalation: false,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
-};
-
-const POD_SECURITY: k8s.PodSecurityContext = {
-  runAsNonRoot: true,
-  runAsUser: MLFLOW_UID,
-  runAsGroup: MLFLOW_UID,
-  fsGroup: MLFLOW_UID,
-  seccompProfile: { type: 'RuntimeDefault' },
-};
-
-/** Short content hash: part of the migration Job's name, because a Job's pod template is immutable. */
+/**
+ * Short content hash: part of the migration Job's name, because a Job's pod template is immutable.
+ * Taken of the props the Job is built from (Quantity and IntOrString serialize with their value).
+ */
 export function contentHash(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 8);
 }
 
 export class MlflowChart extends PlatformChart {
-  /** Name of the rendered migration Job (it carries the MLflow version and a content hash). */
-  public migrationJobName = '';
-
   constructor(scope: Construct, id: string, props: MlflowChartProps) {
     super(scope, id, { namespace: props.namespace, instance: props.instance });
     const db = props.database;
@@ -267,22 +248,22 @@ export class MlflowChart extends PlatformChart {
       automountServiceAccountToken: false,
     });
 
-    const env: k8s.EnvVar[] = [
+    const env: kube.EnvVar[] = [
       { name: 'MLFLOW_BACKEND_STORE_URI', value: backendStoreUri(db) },
       ...(db.mode === 'statefulset'
         ? [{ name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: db.passwordSecret.name, key: db.passwordSecret.key } } }]
         : []),
-      { name: 'CLOUD_SQL_PROXY', value: cloudsql ? '1' : '0' },
       { name: 'GOOGLE_CLOUD_PROJECT', value: props.projectId },
       { name: 'HOME', value: '/tmp' },
       { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
       { name: 'PYTHONUNBUFFERED', value: '1' },
     ];
     // One-shot pods stage nothing: a small /tmp. The server's /tmp holds artifacts in transit.
-    const tmpVolume: k8s.Volume = { name: 'tmp', emptyDir: { sizeLimit: q('1Gi') } };
-    const serverTmpVolume: k8s.Volume = { name: 'tmp', emptyDir: { sizeLimit: q(props.scratchSize) } };
-    const tmpMount: k8s.VolumeMount = { name: 'tmp', mountPath: '/tmp' };
-    const proxy = (quitquitquit: boolean): k8s.Container[] =>
+    const tmpVolume: kube.Volume = { name: 'tmp', emptyDir: { sizeLimit: q('1Gi') } };
+    const serverTmpVolume: kube.Volume = { name: 'tmp', emptyDir: { sizeLimit: q(props.scratchSize) } };
+    const tmpMount: kube.VolumeMount = { name: 'tmp', mountPath: '/tmp' };
+    // A native sidecar: started (startup probe passed) before the other containers, stopped after them.
+    const sidecars: RestrictedContainer[] =
       db.mode === 'cloudsql'
         ? [
             cloudSqlProxyContainer({
@@ -290,14 +271,16 @@ export class MlflowChart extends PlatformChart {
               resources: db.proxy.resources,
               connectionName: db.connectionName,
               version: db.proxy.version,
-              quitquitquit,
               maxSigtermDelaySeconds: PROXY_MAX_SIGTERM_SECONDS,
-              // Keep accepting new connections while the server drains (where the version allows it).
-              minSigtermDelaySeconds: quitquitquit ? 0 : PRE_STOP_SECONDS,
               extraArgs: db.proxy.extraArgs,
             }),
           ]
         : [];
+    /** A container of the MLflow image, as the MLflow user, with the database settings and /tmp. */
+    const mlflowContainer = (c: Omit<RestrictedContainerProps, 'image' | 'runAsUser' | 'runAsGroup' | 'resources'>): RestrictedContainer =>
+      restrictedContainer({ image: props.image, runAsUser: MLFLOW_UID, runAsGroup: MLFLOW_UID, resources: props.resources, ...c });
+    const mlflowPodSpec = (spec: Omit<Parameters<typeof restrictedPodSpec>[0], 'sidecars' | 'serviceAccountName' | 'runAsUser' | 'runAsGroup' | 'fsGroup'>) =>
+      restrictedPodSpec({ serviceAccountName: props.serviceAccount.name, runAsUser: MLFLOW_UID, runAsGroup: MLFLOW_UID, fsGroup: MLFLOW_UID, sidecars, ...spec });
 
     // --- the server ---------------------------------------------------------------------------
     const serverArgs = [
@@ -310,16 +293,23 @@ export class MlflowChart extends PlatformChart {
       // The metrics scraper addresses the pod by IP.
       '--allowed-hosts', [...props.allowedHosts, `$(POD_IP):${props.port}`].join(','),
     ];
-    const health = (periodSeconds: number, failureThreshold: number): k8s.Probe => ({
-      httpGet: { path: '/health', port: k8s.IntOrString.fromString('http') },
+    const health = (periodSeconds: number, failureThreshold: number): kube.Probe => ({
+      httpGet: { path: '/health', port: kube.IntOrString.fromString('http') },
       periodSeconds,
       timeoutSeconds: 5,
       failureThreshold,
     });
-    const server: k8s.Container = {
+    // Runs after the proxy has started and before the server: the server starts only on the schema
+    // revision its image expects, which the migration Job brings about.
+    const waitForSchema = mlflowContainer({
+      name: 'wait-for-schema',
+      command: ['python', '-c', WAIT_FOR_SCHEMA],
+      env,
+      volumeMounts: [tmpMount],
+    });
+    const server = mlflowContainer({
       name: 'mlflow',
-      image: props.image,
-      command: ['python', '-c', WAIT_THEN_SERVE],
+      command: ['mlflow', 'server'],
       args: serverArgs,
       env: [
         { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
@@ -333,16 +323,15 @@ export class MlflowChart extends PlatformChart {
         { name: 'MLFLOW_SERVER_ENABLE_JOB_EXECUTION', value: props.jobExecution ? 'true' : 'false' },
       ],
       ports: [{ name: 'http', containerPort: props.port, protocol: 'TCP' }],
-      // Covers the wait for the migration Job (up to 15 minutes) before /health answers.
-      startupProbe: health(10, 90),
+      // The server's own start (its workers import MLflow); the wait for the migration is the init container's.
+      startupProbe: health(10, 30),
       readinessProbe: health(10, 3),
       livenessProbe: health(20, 3),
       lifecycle: { preStop: { exec: { command: ['sleep', String(PRE_STOP_SECONDS)] } } },
-      resources: withEphemeralStorage(resourcesOf(props.resources), serverEphemeralStorage(props.scratchSize)),
-      securityContext: CONTAINER_SECURITY,
+      ephemeralStorage: serverEphemeralStorage(props.scratchSize),
       volumeMounts: [tmpMount, { name: 'metrics', mountPath: METRICS_DIR }],
-    };
-    const deployment = new k8s.KubeDeployment(this, 'deployment', {
+    });
+    new kube.KubeDeployment(this, 'deployment', {
       metadata: {
         name: props.name,
         labels: labelsFor('server'),
@@ -356,25 +345,22 @@ export class MlflowChart extends PlatformChart {
         strategy:
           props.updateStrategy === 'Recreate'
             ? { type: 'Recreate' }
-            : { type: 'RollingUpdate', rollingUpdate: { maxSurge: port(1), maxUnavailable: port(0) } },
+            : { type: 'RollingUpdate', rollingUpdate: { maxSurge: kube.IntOrString.fromNumber(1), maxUnavailable: kube.IntOrString.fromNumber(0) } },
         template: {
           metadata: { labels: labelsFor('server') },
-          spec: {
-            serviceAccountName: props.serviceAccount.name,
-            automountServiceAccountToken: false,
-            securityContext: POD_SECURITY,
+          spec: mlflowPodSpec({
             terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
-            containers: [server, ...proxy(false)],
+            initContainers: [waitForSchema],
+            containers: [server],
             volumes: [serverTmpVolume, { name: 'metrics', emptyDir: { sizeLimit: q(METRICS_SIZE) } }],
             topologySpreadConstraints: [
               { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: serverSelector } },
               { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: serverSelector } },
             ],
-          },
+          }),
         },
       },
     });
-    restrictWorkload(deployment);
 
     new k8s.KubeService(this, 'service', {
       metadata: {
@@ -420,43 +406,33 @@ export class MlflowChart extends PlatformChart {
       });
 
     // --- schema migration -----------------------------------------------------------------------
-    const oneShotPod = (component: string, container: k8s.Container, extraEnv: k8s.EnvVar[] = []): k8s.PodTemplateSpec => ({
+    const oneShotPod = (component: string, name: string, script: string, extraEnv: kube.EnvVar[] = []): kube.PodTemplateSpec => ({
       metadata: { labels: labelsFor(component) },
-      spec: {
+      spec: mlflowPodSpec({
         restartPolicy: 'Never',
-        serviceAccountName: props.serviceAccount.name,
-        automountServiceAccountToken: false,
-        securityContext: POD_SECURITY,
-        containers: [
-          { ...container, env: [...env, ...extraEnv], resources: resourcesOf(props.resources), securityContext: CONTAINER_SECURITY, volumeMounts: [tmpMount] },
-          ...proxy(true),
-        ],
+        containers: [mlflowContainer({ name, command: ['python', '-c', script], env: [...env, ...extraEnv], volumeMounts: [tmpMount] })],
         volumes: [tmpVolume],
-      },
+      }),
     });
+    const migrationSpec: kube.JobSpec = {
+      backoffLimit: 6,
+      activeDeadlineSeconds: MIGRATION_DEADLINE_SECONDS,
+      template: oneShotPod('migrate', 'migrate', MIGRATE, [{ name: 'GRANT_WAIT_SECONDS', value: String(GRANT_WAIT_SECONDS) }]),
+    };
     const migrationBase = `${props.name}-migrate-${labelValue(version).toLowerCase().replace(/[^a-z0-9-]/g, '-')}`.slice(0, 53).replace(/-+$/, '');
-    const migration = new k8s.KubeJob(this, 'migration', {
+    new kube.KubeJob(this, 'migration', {
       metadata: {
-        name: migrationBase,
+        // A Job's pod template is immutable: any change to it must become a new Job, so the name carries
+        // a hash of the spec. An unchanged spec keeps its name and re-applies as a no-op.
+        name: `${migrationBase}-${contentHash(migrationSpec)}`,
         labels: labelsFor('migrate'),
         annotations: { 'mlflow-gke/purpose': 'Runs the MLflow schema migration of this image once; servers wait for it before serving.' },
       },
-      spec: {
-        backoffLimit: 6,
-        activeDeadlineSeconds: 3600,
-        template: oneShotPod('migrate', { name: 'migrate', image: props.image, command: ['python', '-c', MIGRATE] }),
-      },
-    });
-    restrictWorkload(migration);
-    // A Job's pod template is immutable: any change to it must become a new Job, so the name carries
-    // a hash of the final spec. An unchanged spec keeps its name and re-applies as a no-op.
-    editRendered(migration, (manifest) => {
-      manifest.metadata.name = `${migrationBase}-${contentHash(manifest.spec)}`;
-      this.migrationJobName = manifest.metadata.name;
+      spec: migrationSpec,
     });
 
     // --- garbage collection ---------------------------------------------------------------------
-    const gc = new k8s.KubeCronJob(this, 'gc', {
+    new kube.KubeCronJob(this, 'gc', {
       metadata: { name: `${props.name}-gc`, labels: labelsFor('gc') },
       spec: {
         schedule: props.gc.schedule,
@@ -470,7 +446,7 @@ export class MlflowChart extends PlatformChart {
           spec: {
             backoffLimit: 2,
             activeDeadlineSeconds: 7200,
-            template: oneShotPod('gc', { name: 'gc', image: props.image, command: ['python', '-c', GC] }, [
+            template: oneShotPod('gc', 'gc', GC, [
               { name: 'GC_OLDER_THAN', value: props.gc.olderThan },
               // mlflow/cli/__init__.py gc(): "Tracking URL is not set" without it; the runs'
               // mlflow-artifacts: URIs resolve against it, so the server deletes their GCS objects.
@@ -480,7 +456,6 @@ export class MlflowChart extends PlatformChart {
         },
       },
     });
-    restrictWorkload(gc);
     // gc -> server: the artifact deletes of `mlflow gc` go through the tracking server.
     const gcSelector = selectorFor('gc');
     new k8s.KubeNetworkPolicy(this, 'gc-egress', {

@@ -5,12 +5,12 @@
  * postgres chart already allows for pods of component `restore`.
  */
 import { Construct } from 'constructs';
-import { k8s } from 'cdk8s-plus-27';
 import type { Config } from '../config/schema';
 import { imageTag } from '../config/schema/primitives';
+import * as kube from '../imports/k8s-1.31';
 import { appLabels } from './lib/labels';
 import { PlatformChart } from './lib/platform-chart';
-import { restrictWorkload } from './lib/security';
+import { restrictedContainer } from './lib/pod';
 import {
   backupPodSpec,
   bashScript,
@@ -19,7 +19,6 @@ import {
   PostgresBackupProps,
   postgresChartProps,
   POSTGRES_UID,
-  resourcesOf,
   scratchMounts,
   SCRIPT_FILES,
   UPLOADER_UID,
@@ -50,27 +49,29 @@ export class PostgresRestoreChart extends PlatformChart {
     super(scope, id, { instance: props.instance, namespace: props.namespace });
     const labels = appLabels({ name: props.dbName, instance: props.instance, component: 'restore', version: imageTag(props.image) });
 
-    const download: k8s.Container = {
+    const download = restrictedContainer({
       name: 'download',
       image: props.backup.uploaderImage,
       ...bashScript(SCRIPT_FILES.storage, 'download'),
       env: [...cloudCliEnv(props), { name: 'BACKUP_OBJECT', value: LATEST }, { name: 'RESTORE_FILE', value: RESTORE_FILE }],
-      resources: resourcesOf(props.backup.resources),
-      securityContext: { readOnlyRootFilesystem: true, runAsUser: UPLOADER_UID, runAsGroup: UPLOADER_UID },
+      resources: props.backup.resources,
+      runAsUser: UPLOADER_UID,
+      runAsGroup: UPLOADER_UID,
       volumeMounts: scratchMounts(),
-    };
+    });
 
-    const restore: k8s.Container = {
+    const restore = restrictedContainer({
       name: 'restore',
       image: props.image,
       ...bashScript(SCRIPT_FILES.restore),
       env: [...clientEnv(props), { name: 'RESTORE_FILE', value: RESTORE_FILE }],
-      resources: resourcesOf(props.backup.resources),
-      securityContext: { readOnlyRootFilesystem: true, runAsUser: POSTGRES_UID, runAsGroup: POSTGRES_UID },
+      resources: props.backup.resources,
+      runAsUser: POSTGRES_UID,
+      runAsGroup: POSTGRES_UID,
       volumeMounts: scratchMounts(),
-    };
+    });
 
-    const job = new k8s.KubeJob(this, 'job', {
+    new kube.KubeJob(this, 'job', {
       metadata: { name: `${props.dbName}-restore`, labels },
       spec: {
         // A restore is run and watched by an operator: no silent retries.
@@ -79,6 +80,5 @@ export class PostgresRestoreChart extends PlatformChart {
         template: { metadata: { labels }, spec: backupPodSpec(props, [download], [restore]) },
       },
     });
-    restrictWorkload(job);
   }
 }

@@ -3,18 +3,22 @@
  * CMEK-encrypted Persistent Disk that outlives every delete, pg_isready probes, a metrics exporter,
  * a nightly pg_dump to the artifact bucket through Workload Identity, and NetworkPolicies that admit
  * only MLflow and the backup pods. Operator guide: docs/postgres.md.
+ *
+ * The StatefulSet and the backup CronJob are built from the Kubernetes 1.31 typings and the restricted
+ * helpers of charts/lib/pod.ts; the objects without a pod template stay on cdk8s-plus-27.
  */
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import type { Config } from '../config/schema';
 import { durationSeconds, imageTag, type Resources } from '../config/schema/primitives';
+import * as kube from '../imports/k8s-1.31';
 import { PodMonitoring, PodMonitoringSpecEndpointsPort } from '../imports/monitoring.googleapis.com';
 import { appLabels, selectorLabels } from './lib/labels';
 import { platformNames } from './lib/names';
 import { clusterRanges, googleApisEgress } from './lib/network-policy';
 import { PlatformChart } from './lib/platform-chart';
+import { RestrictedContainer, restrictedContainer, restrictedPodSpec } from './lib/pod';
 import { scriptFile } from './lib/script-files';
-import { restrictWorkload } from './lib/security';
 
 /** Port of PostgreSQL and of its Services. */
 export const POSTGRES_PORT = 5432;
@@ -219,7 +223,7 @@ export class PostgresChart extends PlatformChart {
       },
     });
 
-    const secretEnv = (name: string, key: string): k8s.EnvVar => ({
+    const secretEnv = (name: string, key: string): kube.EnvVar => ({
       name,
       valueFrom: { secretKeyRef: { name: props.credentialsSecret, key } },
     });
@@ -228,7 +232,7 @@ export class PostgresChart extends PlatformChart {
       exec: { command: ['pg_isready', '--quiet', `--host=${host}`, `--port=${POSTGRES_PORT}`, `--username=${SUPERUSER}`, `--dbname=${SUPERUSER}`, `--timeout=${timeout}`] },
     });
 
-    const statefulSet = new k8s.KubeStatefulSet(this, 'statefulset', {
+    const statefulSet = new kube.KubeStatefulSet(this, 'statefulset', {
       metadata: { name: props.name, namespace: ns, labels: dbLabels },
       spec: {
         // One writer: PostgreSQL has no multi-primary mode; HA is Cloud SQL's job (database mode cloudsql).
@@ -240,21 +244,17 @@ export class PostgresChart extends PlatformChart {
         persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
         template: {
           metadata: { labels: dbLabels },
-          spec: {
+          spec: restrictedPodSpec({
             serviceAccountName: props.name,
-            automountServiceAccountToken: false,
             enableServiceLinks: false,
             terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: POSTGRES_UID,
-              runAsGroup: POSTGRES_UID,
-              fsGroup: POSTGRES_UID,
-              // A recursive chown of a large data disk at every start would delay recovery.
-              fsGroupChangePolicy: 'OnRootMismatch',
-            },
+            runAsUser: POSTGRES_UID,
+            runAsGroup: POSTGRES_UID,
+            fsGroup: POSTGRES_UID,
+            // A recursive chown of a large data disk at every start would delay recovery.
+            fsGroupChangePolicy: 'OnRootMismatch',
             containers: [
-              {
+              restrictedContainer({
                 name: 'postgres',
                 image: props.image,
                 args: ['postgres', '-c', 'password_encryption=scram-sha-256', '-c', 'log_connections=on', '-c', 'log_disconnections=on'],
@@ -271,8 +271,9 @@ export class PostgresChart extends PlatformChart {
                   { name: 'MLFLOW_DB_NAME', value: props.database },
                   secretEnv('MLFLOW_DB_PASSWORD', SECRET_KEYS.mlflow),
                 ],
-                resources: resourcesOf(props.resources),
-                securityContext: { readOnlyRootFilesystem: true, runAsUser: POSTGRES_UID, runAsGroup: POSTGRES_UID },
+                resources: props.resources,
+                runAsUser: POSTGRES_UID,
+                runAsGroup: POSTGRES_UID,
                 // Crash recovery replays WAL before the server accepts connections: allow up to 10 minutes.
                 startupProbe: { ...isReady('127.0.0.1', 5), periodSeconds: 10, timeoutSeconds: 6, failureThreshold: 60 },
                 readinessProbe: { ...isReady('127.0.0.1', 5), periodSeconds: 10, timeoutSeconds: 6, failureThreshold: 3 },
@@ -286,8 +287,8 @@ export class PostgresChart extends PlatformChart {
                   { name: 'shm', mountPath: '/dev/shm' },
                   { name: 'init', mountPath: '/docker-entrypoint-initdb.d', readOnly: true },
                 ],
-              },
-              {
+              }),
+              restrictedContainer({
                 name: 'exporter',
                 image: props.exporter.image,
                 args: [`--web.listen-address=:${EXPORTER_PORT}`, '--web.telemetry-path=/metrics'],
@@ -297,20 +298,21 @@ export class PostgresChart extends PlatformChart {
                   { name: 'DATA_SOURCE_USER', value: SUPERUSER },
                   secretEnv('DATA_SOURCE_PASS', SECRET_KEYS.superuser),
                 ],
-                resources: resourcesOf(props.exporter.resources),
-                securityContext: { readOnlyRootFilesystem: true, runAsUser: EXPORTER_UID, runAsGroup: EXPORTER_UID },
-                readinessProbe: { httpGet: { path: '/', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 3 },
-                livenessProbe: { httpGet: { path: '/', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 5 },
-              },
+                resources: props.exporter.resources,
+                runAsUser: EXPORTER_UID,
+                runAsGroup: EXPORTER_UID,
+                readinessProbe: { httpGet: { path: '/', port: kube.IntOrString.fromString('metrics') }, periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 3 },
+                livenessProbe: { httpGet: { path: '/', port: kube.IntOrString.fromString('metrics') }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 5 },
+              }),
             ],
             volumes: [
-              { name: 'run', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
-              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
+              { name: 'run', emptyDir: { sizeLimit: kube.Quantity.fromString('16Mi') } },
+              { name: 'tmp', emptyDir: { sizeLimit: kube.Quantity.fromString('1Gi') } },
               // The container runtime's 64 MiB /dev/shm is too small for parallel queries.
-              { name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('256Mi') } },
+              { name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: kube.Quantity.fromString('256Mi') } },
               { name: 'init', configMap: { name: initScript.name, defaultMode: 0o444 } },
             ],
-          },
+          }),
         },
         volumeClaimTemplates: [
           {
@@ -319,14 +321,13 @@ export class PostgresChart extends PlatformChart {
             spec: {
               accessModes: ['ReadWriteOnce'],
               storageClassName: props.storageClassName,
-              resources: { requests: { storage: k8s.Quantity.fromString(props.storageSize) } },
+              resources: { requests: { storage: kube.Quantity.fromString(props.storageSize) } },
             },
           },
         ],
       },
     });
     statefulSet.addDependency(storageClass);
-    restrictWorkload(statefulSet);
 
     new PodMonitoring(this, 'pod-monitoring', {
       metadata: { name: props.name, namespace: ns, labels: dbLabels },
@@ -394,13 +395,6 @@ export function backupPodSelector(dbName: string, instance: string): k8s.LabelSe
   };
 }
 
-export function resourcesOf(r: Resources): k8s.ResourceRequirements {
-  return {
-    requests: { cpu: k8s.Quantity.fromString(r.requests.cpu), memory: k8s.Quantity.fromString(r.requests.memory) },
-    limits: { cpu: k8s.Quantity.fromString(r.limits.cpu), memory: k8s.Quantity.fromString(r.limits.memory) },
-  };
-}
-
 export interface PostgresBackupProps {
   readonly instance: string;
   readonly namespace: string;
@@ -438,7 +432,7 @@ export class PostgresBackup extends Construct {
       automountServiceAccountToken: false,
     });
 
-    const cronJob = new k8s.KubeCronJob(this, 'cronjob', {
+    new kube.KubeCronJob(this, 'cronjob', {
       metadata: { name: `${props.dbName}-backup`, namespace: props.namespace, labels },
       spec: {
         schedule: b.schedule,
@@ -462,12 +456,11 @@ export class PostgresBackup extends Construct {
         },
       },
     });
-    restrictWorkload(cronJob);
   }
 }
 
 /** Environment of a PostgreSQL client connecting as the MLflow role through the client Service. */
-export function clientEnv(props: PostgresBackupProps): k8s.EnvVar[] {
+export function clientEnv(props: PostgresBackupProps): kube.EnvVar[] {
   return [
     { name: 'PGHOST', value: `${props.dbName}.${props.namespace}.svc.cluster.local` },
     { name: 'PGPORT', value: String(POSTGRES_PORT) },
@@ -478,7 +471,7 @@ export function clientEnv(props: PostgresBackupProps): k8s.EnvVar[] {
 }
 
 /** Environment of the Cloud CLI on a read-only root filesystem, authenticated by Workload Identity. */
-export function cloudCliEnv(props: PostgresBackupProps): k8s.EnvVar[] {
+export function cloudCliEnv(props: PostgresBackupProps): kube.EnvVar[] {
   return [
     { name: 'HOME', value: '/tmp' },
     { name: 'CLOUDSDK_CONFIG', value: '/tmp/gcloud' },
@@ -495,55 +488,56 @@ export const DUMP_FILE = '/backup/mlflow.dump';
  * Command and arguments that run a script file with bash. `$0` is the file's name, so its messages
  * name it; `args` become `$1...`.
  */
-export function bashScript(file: string, ...args: string[]): Pick<k8s.Container, 'command' | 'args'> {
+export function bashScript(file: string, ...args: string[]): Pick<kube.Container, 'command' | 'args'> {
   return { command: ['bash', '-c'], args: [scriptFile(file), file.slice(file.lastIndexOf('/') + 1), ...args] };
 }
 
-function dumpContainer(props: PostgresBackupProps): k8s.Container {
-  return {
+function dumpContainer(props: PostgresBackupProps): RestrictedContainer {
+  return restrictedContainer({
     name: 'dump',
     image: props.image,
     ...bashScript(SCRIPT_FILES.dump),
     env: [...clientEnv(props), { name: 'DUMP_FILE', value: DUMP_FILE }],
-    resources: resourcesOf(props.backup.resources),
-    securityContext: { readOnlyRootFilesystem: true, runAsUser: POSTGRES_UID, runAsGroup: POSTGRES_UID },
+    resources: props.backup.resources,
+    runAsUser: POSTGRES_UID,
+    runAsGroup: POSTGRES_UID,
     volumeMounts: scratchMounts(),
-  };
+  });
 }
 
-function uploadContainer(props: PostgresBackupProps): k8s.Container {
-  return {
+function uploadContainer(props: PostgresBackupProps): RestrictedContainer {
+  return restrictedContainer({
     name: 'upload',
     image: props.backup.uploaderImage,
     ...bashScript(SCRIPT_FILES.storage, 'upload'),
     env: [...cloudCliEnv(props), { name: 'DUMP_FILE', value: DUMP_FILE }],
-    resources: resourcesOf(props.backup.resources),
-    securityContext: { readOnlyRootFilesystem: true, runAsUser: UPLOADER_UID, runAsGroup: UPLOADER_UID },
+    resources: props.backup.resources,
+    runAsUser: UPLOADER_UID,
+    runAsGroup: UPLOADER_UID,
     volumeMounts: scratchMounts(),
-  };
+  });
 }
 
-export function scratchMounts(): k8s.VolumeMount[] {
+export function scratchMounts(): kube.VolumeMount[] {
   return [
     { name: 'backup', mountPath: '/backup' },
     { name: 'tmp', mountPath: '/tmp' },
   ];
 }
 
-/** Pod spec shared by the backup CronJob and the restore Job. */
-export function backupPodSpec(props: PostgresBackupProps, initContainers: k8s.Container[], containers: k8s.Container[]): k8s.PodSpec {
-  return {
+/** Pod spec shared by the backup CronJob and the restore Job: each container brings its own user. */
+export function backupPodSpec(props: PostgresBackupProps, initContainers: RestrictedContainer[], containers: RestrictedContainer[]): kube.PodSpec {
+  return restrictedPodSpec({
     serviceAccountName: props.backup.serviceAccount,
-    automountServiceAccountToken: false,
     enableServiceLinks: false,
     // A failed container fails the pod, and the Job counts it: the failure shows in the Job status.
     restartPolicy: 'Never',
-    securityContext: { runAsNonRoot: true, fsGroup: POSTGRES_UID },
+    fsGroup: POSTGRES_UID,
     initContainers,
     containers,
     volumes: [
-      { name: 'backup', emptyDir: { sizeLimit: k8s.Quantity.fromString(props.backup.scratchSize) } },
-      { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
+      { name: 'backup', emptyDir: { sizeLimit: kube.Quantity.fromString(props.backup.scratchSize) } },
+      { name: 'tmp', emptyDir: { sizeLimit: kube.Quantity.fromString('1Gi') } },
     ],
-  };
+  });
 }

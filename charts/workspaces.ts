@@ -4,15 +4,16 @@
  * Service and get the MLflow client installed into their persistent volume on first start.
  */
 import { Construct } from 'constructs';
-import { k8s } from 'cdk8s-plus-27';
 import type { Config } from '../config/schema';
 import { imageTag, Resources } from '../config/schema/primitives';
+import type { EnvVar } from '../imports/k8s-1.31';
 import { edgeServiceAnnotations } from './edge/annotations';
 import { selectorLabels } from './lib/labels';
 import { platformNames, WorkspaceApp } from './lib/names';
 import { clusterRanges } from './lib/network-policy';
 import { PlatformChart } from './lib/platform-chart';
-import { HOME_VOLUME, resourceRequirements, TMP_VOLUME, Workspace, WorkspaceNetwork, WorkspaceProps } from './lib/workspace';
+import { RestrictedContainer, restrictedContainer } from './lib/pod';
+import { HOME_VOLUME, TMP_VOLUME, Workspace, WorkspaceNetwork, WorkspaceProps } from './lib/workspace';
 
 export interface WorkspacesChartProps {
   /** Environment name (instance label). */
@@ -59,7 +60,7 @@ export function jupyterChartProps(config: Config): WorkspacesChartProps {
   const image = gpu ? w.gpu.image : w.jupyter.image;
   const iap = config.edge.enabled;
   const common = commonProps(config, 'jupyter');
-  const env: k8s.EnvVar[] = [
+  const env: EnvVar[] = [
     ...common.env,
     { name: 'DOCKER_STACKS_JUPYTER_CMD', value: 'lab' },
     { name: 'JUPYTER_PORT', value: String(JUPYTER.port) },
@@ -77,7 +78,7 @@ export function jupyterChartProps(config: Config): WorkspacesChartProps {
     // IAP is the login; an empty token turns off Jupyter's own. Without IAP, JUPYTER_TOKEN is the token.
     ...(iap ? ['--IdentityProvider.token='] : []),
   ];
-  const initContainers: k8s.Container[] = [];
+  const initContainers: RestrictedContainer[] = [];
   if (w.mlflowClient.install)
     initContainers.push(
       setupStep(config, 'install-mlflow', image, JUPYTER, {
@@ -118,7 +119,7 @@ export function vscodeChartProps(config: Config): WorkspacesChartProps {
   const image = w.vscode.image;
   const iap = config.edge.enabled;
   const common = commonProps(config, 'vscode');
-  const env: k8s.EnvVar[] = [...common.env];
+  const env: EnvVar[] = [...common.env];
   if (w.mlflowClient.install) env.push({ name: 'VIRTUAL_ENV', value: VSCODE_VENV }, { name: 'PATH', value: VSCODE_PATH });
   if (!iap) env.push(tokenEnv('PASSWORD', w.tokenSecret));
   const args = [
@@ -127,11 +128,11 @@ export function vscodeChartProps(config: Config): WorkspacesChartProps {
     '--disable-telemetry',
     '--disable-update-check',
   ];
-  const initContainers: k8s.Container[] = [];
+  const initContainers: RestrictedContainer[] = [];
   if (w.mlflowClient.install) {
     // code-server ships no Python: uv puts a standalone CPython and a virtual environment with the
     // MLflow client on the workspace volume. Both steps do nothing when their result is already there.
-    const uvEnv: k8s.EnvVar[] = [
+    const uvEnv: EnvVar[] = [
       { name: 'HOME', value: VSCODE.home },
       { name: 'UV_PYTHON_INSTALL_DIR', value: `${VSCODE.home}/.local/share/uv/python` },
       { name: 'UV_PYTHON_PREFERENCE', value: 'only-managed' },
@@ -207,7 +208,7 @@ function commonProps(config: Config, app: WorkspaceApp) {
   return {
     namespace: names.namespaces.workspaces,
     instances: names.workspaces.filter((i) => i.app === app),
-    env: [{ name: 'MLFLOW_TRACKING_URI', value: names.mlflowUrl }] as k8s.EnvVar[],
+    env: [{ name: 'MLFLOW_TRACKING_URI', value: names.mlflowUrl }] as EnvVar[],
     network,
     serviceAnnotations: (service: string) => {
       const annotations = edgeServiceAnnotations(config, service);
@@ -232,7 +233,7 @@ export function mlflowClientVersion(config: Config): string {
   return m[1];
 }
 
-function tokenEnv(name: string, secret: string): k8s.EnvVar {
+function tokenEnv(name: string, secret: string): EnvVar {
   return { name, valueFrom: { secretKeyRef: { name: secret, key: 'token' } } };
 }
 
@@ -242,19 +243,20 @@ function setupStep(
   name: string,
   image: string,
   user: { home: string; uid: number; gid: number },
-  run: { command: string[]; env: k8s.EnvVar[] },
-): k8s.Container {
-  return {
+  run: { command: string[]; env: EnvVar[] },
+): RestrictedContainer {
+  return restrictedContainer({
     name,
     image,
     command: run.command,
     env: run.env,
     workingDir: user.home,
-    resources: resourceRequirements(config.workspaces.setupResources),
-    securityContext: { readOnlyRootFilesystem: true, runAsUser: user.uid, runAsGroup: user.gid },
+    resources: config.workspaces.setupResources,
+    runAsUser: user.uid,
+    runAsGroup: user.gid,
     volumeMounts: [
       { name: HOME_VOLUME, mountPath: user.home },
       { name: TMP_VOLUME, mountPath: '/tmp' },
     ],
-  };
+  });
 }

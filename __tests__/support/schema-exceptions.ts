@@ -14,8 +14,8 @@ export interface VersionException {
 }
 
 /**
- * Fields that exist only in Kubernetes versions newer than 1.27. The platform targets GKE 1.31+,
- * so 1.27's schema may reject them; 1.31 and 1.34 must still accept them.
+ * Fields that some Kubernetes version of the supported range (1.31 to 1.34) lacks, each with the
+ * versions whose schema may reject it. None so far: every render validates against both.
  */
 export const VERSION_EXCEPTIONS: readonly VersionException[] = [];
 

@@ -1,10 +1,17 @@
 /**
- * The Cloud SQL Auth Proxy (v2) as a classic sidecar container. A flag the running proxy does not
- * know makes it exit with "unknown flag" and the pod crash-loops, so every flag is emitted only when
- * the configured image version has it: PROXY_FLAGS is the one table of which version introduced
- * which flag. The config schema validates extra flags against the same table.
+ * The Cloud SQL Auth Proxy (v2) as a native sidecar: an init container with `restartPolicy: Always`
+ * (charts/lib/pod.ts), which the kubelet starts, and waits for through its startup probe, before the
+ * pod's other init containers and its app, and stops only after the app has exited. Jobs therefore
+ * end by themselves and a server never loses its database while it drains.
+ *
+ * A flag the running proxy does not know makes it exit with "unknown flag" and the pod crash-loops,
+ * so every flag is emitted only when the configured image version has it: PROXY_FLAGS is the one
+ * table of which version introduced which flag. The config schema validates extra flags against the
+ * same table.
  */
-import { k8s } from 'cdk8s-plus-27';
+import type { Resources } from '../../config/schema/primitives';
+import * as k8s from '../../imports/k8s-1.31';
+import { RestrictedContainer, restrictedContainer } from './pod';
 
 /**
  * A proxy flag and the first release that accepts it. Every `since` was read from the flag
@@ -14,7 +21,7 @@ import { k8s } from 'cdk8s-plus-27';
 export interface ProxyFlag {
   readonly flag: string;
   readonly since: string;
-  /** Set by the chart itself; configuring it again is refused. */
+  /** Set by the chart itself, or kept out of the pod on purpose: refused as an extra flag. */
   readonly managed?: boolean;
   readonly note: string;
 }
@@ -31,8 +38,10 @@ export const PROXY_FLAGS: readonly ProxyFlag[] = [
   { flag: '--prometheus', since: '2.0.0', managed: true, note: '/metrics on the HTTP server' },
   { flag: '--max-sigterm-delay', since: '2.0.0', managed: true, note: 'wait for open connections after SIGTERM' },
   // v2.0.0 has no --quitquitquit (its admin server serves only pprof, behind --debug): 2.1.0 added it.
-  { flag: '--quitquitquit', since: '2.1.0', managed: true, note: 'POST /quitquitquit on the admin port ends the proxy' },
-  { flag: '--admin-port', since: '2.0.0', managed: true, note: 'admin server port' },
+  // Never emitted: a native sidecar is stopped by the kubelet, and an endpoint that ends the proxy would
+  // let anything in the pod cut the database away.
+  { flag: '--quitquitquit', since: '2.1.0', managed: true, note: 'POST /quitquitquit on the admin port ends the proxy (not used)' },
+  { flag: '--admin-port', since: '2.0.0', managed: true, note: 'admin server port (not used)' },
   { flag: '--max-connections', since: '2.0.0', note: 'limit of open connections' },
   // Before 2.9.0 the only "debug" flag is --debug, which opens pprof on the admin server and logs nothing more.
   { flag: '--debug-logs', since: '2.9.0', note: 'debug-level logs' },
@@ -41,16 +50,12 @@ export const PROXY_FLAGS: readonly ProxyFlag[] = [
   { flag: '--psc', since: '2.5.0', note: 'Private Service Connect' },
   { flag: '--exit-zero-on-sigterm', since: '2.6.0', managed: true, note: 'exit 0 on SIGTERM (clean pod status)' },
   { flag: '--lazy-refresh', since: '2.11.0', note: 'refresh certificates on demand (tight CPU limits)' },
-  { flag: '--min-sigterm-delay', since: '2.12.0', managed: true, note: 'keep accepting connections after SIGTERM' },
+  // Not emitted: a native sidecar receives SIGTERM only once the app has exited, so there is no drain
+  // during which it must still accept connections.
+  { flag: '--min-sigterm-delay', since: '2.12.0', managed: true, note: 'keep accepting connections after SIGTERM (not needed)' },
 ];
 
 export type Version = readonly [number, number, number];
-
-/**
- * Oldest proxy this chart can run: the migration and gc Jobs end their sidecar through
- * `--quitquitquit`, which 2.0.x lacks (a Job pod would never complete).
- */
-export const MIN_PROXY_VERSION: Version = [2, 1, 0];
 
 /** The proxy version in an image tag such as "2.1.0", "v2.14.1" or "2.14.1-alpine"; undefined if none. */
 export function proxyVersionOf(tag: string): Version | undefined {
@@ -102,33 +107,31 @@ export function extraArgProblem(version: Version, arg: string): string | undefin
 /** Fixed ports inside the pod. */
 export const PROXY_DB_PORT = 5432;
 export const PROXY_HTTP_PORT = 9801;
-export const PROXY_ADMIN_PORT = 9091;
 
 export interface ProxyArgsOptions {
   /** project:region:instance. */
   readonly connectionName: string;
   readonly version: Version;
-  /** Open the admin server with /quitquitquit, for pods that must end (Jobs). */
-  readonly quitquitquit: boolean;
   /** How long the proxy keeps serving open connections after SIGTERM. */
   readonly maxSigtermDelaySeconds: number;
   /**
-   * How long the proxy still accepts new connections after SIGTERM (only emitted where supported).
-   * @default 0 (not emitted)
+   * Log in with the pod's Workload Identity (IAM database authentication). Off for a client that
+   * logs in with a database password: the flag makes every connection an IAM login.
+   * @default true
    */
-  readonly minSigtermDelaySeconds?: number;
+  readonly autoIamAuthn?: boolean;
   /** Validated extra flags. @default [] */
   readonly extraArgs?: readonly string[];
 }
 
-/** The proxy's arguments for the configured version: 2.1.0 never receives a flag it does not know. */
+/** The proxy's arguments for the configured version: 2.0.0 never receives a flag it does not know. */
 export function cloudSqlProxyArgs(o: ProxyArgsOptions): string[] {
   const args = [
     o.connectionName,
     `--address=127.0.0.1`,
     `--port=${PROXY_DB_PORT}`,
     '--private-ip',
-    '--auto-iam-authn',
+    ...(o.autoIamAuthn === false ? [] : ['--auto-iam-authn']),
     '--structured-logs',
     '--health-check',
     '--http-address=0.0.0.0',
@@ -136,10 +139,7 @@ export function cloudSqlProxyArgs(o: ProxyArgsOptions): string[] {
     '--prometheus',
     `--max-sigterm-delay=${o.maxSigtermDelaySeconds}s`,
   ];
-  if (o.quitquitquit) args.push('--quitquitquit', `--admin-port=${PROXY_ADMIN_PORT}`);
   if (proxySupports(o.version, '--exit-zero-on-sigterm')) args.push('--exit-zero-on-sigterm');
-  const minDelay = o.minSigtermDelaySeconds ?? 0;
-  if (minDelay > 0 && proxySupports(o.version, '--min-sigterm-delay')) args.push(`--min-sigterm-delay=${minDelay}s`);
   for (const extra of o.extraArgs ?? []) {
     const problem = extraArgProblem(o.version, extra);
     if (problem) throw new Error(`mlflow.cloudSqlProxy.extraArgs: "${extra}" ${problem}`);
@@ -151,50 +151,39 @@ export function cloudSqlProxyArgs(o: ProxyArgsOptions): string[] {
 
 export interface ProxyContainerOptions extends ProxyArgsOptions {
   readonly image: string;
-  readonly resources: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } };
+  readonly resources: Resources;
 }
 
+/** The distroless image's own nonroot user and group. */
+export const PROXY_UID = 65532;
+
 /**
- * The sidecar container: startup and liveness probes on the health server, no readiness probe (a
- * database maintenance window would otherwise take every MLflow pod out of its Service).
+ * The sidecar container, for `restrictedPodSpec({ sidecars })`. Its startup probe is what the kubelet
+ * waits for before it starts the next container, so nothing in the pod talks to the database before
+ * the proxy listens. Liveness on the health server; no readiness probe (a database maintenance window
+ * would otherwise take every MLflow pod out of its Service).
  */
-export function cloudSqlProxyContainer(o: ProxyContainerOptions): k8s.Container {
-  const quantity = k8s.Quantity.fromString;
-  return {
+export function cloudSqlProxyContainer(o: ProxyContainerOptions): RestrictedContainer {
+  return restrictedContainer({
     name: 'cloud-sql-proxy',
     image: o.image,
     args: cloudSqlProxyArgs(o),
     ports: [{ name: 'proxy-metrics', containerPort: PROXY_HTTP_PORT, protocol: 'TCP' }],
     startupProbe: {
-      httpGet: { path: '/startup', port: intOrString(PROXY_HTTP_PORT) },
+      httpGet: { path: '/startup', port: k8s.IntOrString.fromNumber(PROXY_HTTP_PORT) },
       periodSeconds: 1,
       timeoutSeconds: 1,
       failureThreshold: 60,
     },
     // Certificates refresh from five minutes before expiry; be patient before restarting.
     livenessProbe: {
-      httpGet: { path: '/liveness', port: intOrString(PROXY_HTTP_PORT) },
+      httpGet: { path: '/liveness', port: k8s.IntOrString.fromNumber(PROXY_HTTP_PORT) },
       periodSeconds: 60,
       timeoutSeconds: 30,
       failureThreshold: 5,
     },
-    resources: {
-      requests: { cpu: quantity(o.resources.requests.cpu), memory: quantity(o.resources.requests.memory) },
-      limits: { cpu: quantity(o.resources.limits.cpu), memory: quantity(o.resources.limits.memory) },
-    },
-    securityContext: {
-      runAsNonRoot: true,
-      // The distroless image's own nonroot user.
-      runAsUser: 65532,
-      runAsGroup: 65532,
-      readOnlyRootFilesystem: true,
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
-  };
-}
-
-function intOrString(port: number): k8s.IntOrString {
-  return k8s.IntOrString.fromNumber(port);
+    resources: o.resources,
+    runAsUser: PROXY_UID,
+    runAsGroup: PROXY_UID,
+  });
 }

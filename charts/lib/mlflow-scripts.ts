@@ -1,46 +1,28 @@
 /**
  * The small Python programs the MLflow pods run with the image's own interpreter, MLflow and Alembic.
  * Kubernetes expands "$(NAME)" in command and args, so none of them may contain a dollar sign.
+ *
+ * In cloudsql mode the Cloud SQL Auth Proxy is a native sidecar (charts/lib/cloud-sql-proxy.ts): the
+ * kubelet starts these programs only after its startup probe has passed and stops it after them, so
+ * they neither wait for it nor end it.
  */
-import { PROXY_ADMIN_PORT, PROXY_HTTP_PORT } from './cloud-sql-proxy';
 
-/** Shared helpers: logging, waiting for the proxy sidecar, stopping it, reading the schema revision. */
+/**
+ * Both migration privileges on schema public for the connected user. `has_schema_privilege` with a
+ * list of privileges is true when *any* of them is held, hence two calls
+ * (https://www.postgresql.org/docs/16/functions-info.html, "Access Privilege Inquiry Functions").
+ * The live tests run it on PostgreSQL 15, 16 and 17 before and after charts/mlflow/cloudsql-grant.sql.
+ */
+export const SCHEMA_PRIVILEGE_QUERY = "SELECT current_user, has_schema_privilege('public', 'USAGE') AND has_schema_privilege('public', 'CREATE')";
+
+/** Shared helpers: logging, reading the schema revision. */
 const PRELUDE = `import os, subprocess, sys, time, urllib.request
 
 URI = os.environ["MLFLOW_BACKEND_STORE_URI"]
-PROXY = os.environ.get("CLOUD_SQL_PROXY") == "1"
 
 
 def log(message):
     print("[mlflow-gke] " + message, flush=True)
-
-
-def wait_for_proxy(timeout=300):
-    if not PROXY:
-        return
-    deadline = time.time() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen("http://127.0.0.1:${PROXY_HTTP_PORT}/startup", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except Exception as error:
-            last = error
-        if time.time() > deadline:
-            sys.exit("Cloud SQL Auth Proxy not started after %ss: %s" % (timeout, last))
-        time.sleep(1)
-
-
-def stop_proxy():
-    # A classic sidecar keeps a Job pod running until it exits: end it through its admin endpoint.
-    if not PROXY:
-        return
-    try:
-        request = urllib.request.Request("http://127.0.0.1:${PROXY_ADMIN_PORT}/quitquitquit", method="POST")
-        urllib.request.urlopen(request, timeout=5)
-        log("Cloud SQL Auth Proxy stopped")
-    except Exception as error:
-        log("could not stop the Cloud SQL Auth Proxy: %s" % error)
 
 
 def schema_state():
@@ -78,32 +60,28 @@ def schema_state_when_reachable(timeout):
 
 
 def run_once(main, what):
-    """One-shot pods: wait for the proxy, run, always end the proxy so the pod can complete."""
-    wait_for_proxy()
+    """One-shot pods: the exit status is the result; an exception is a failure that says what broke."""
     try:
         code = main()
     except Exception as error:
         log("%s failed: %s" % (what, error))
         code = 1
-    finally:
-        stop_proxy()
     sys.exit(code)
 `;
 
 /**
- * Deployment: serve only once the database schema is at the revision this image expects. The
- * migration Job moves it there; until then the pod stays un-started (startup probe) and says why.
- * Then it becomes `mlflow server` with the container's arguments (exec: the CLI takes over as the
- * container's main process and receives the kubelet's SIGTERM). From MLflow 3.10 on the CLI forwards
- * SIGTERM and SIGINT to uvicorn (mlflow/mlflow#20373, "Forward SIGINT and SIGTERM from the mlflow
- * server wrapper"); older releases ignored it, which is why the schema refuses images before 3.10.
+ * Deployment, init container: return once the database schema is at the revision this image expects.
+ * The migration Job moves it there; until then the pod stays in its init phase and the log says why.
+ * The server container then runs `mlflow server` as its main process, which receives the kubelet's
+ * SIGTERM; from MLflow 3.10 on the CLI forwards SIGTERM and SIGINT to uvicorn (mlflow/mlflow#20373,
+ * "Forward SIGINT and SIGTERM from the mlflow server wrapper"); older releases ignored it, which is
+ * why the schema refuses images before 3.10.
  */
-export const WAIT_THEN_SERVE = `${PRELUDE}
-wait_for_proxy()
+export const WAIT_FOR_SCHEMA = `${PRELUDE}
 while True:
     current, head, known, tables = schema_state_when_reachable(600)
     if current == head:
-        log("database schema at %s, as this MLflow expects; starting the server" % head)
+        log("database schema at %s, as this MLflow expects; the server may start" % head)
         break
     if not known:
         sys.exit(
@@ -112,11 +90,52 @@ while True:
         )
     log("waiting for the migration Job: database schema at %s, this MLflow needs %s" % (current, head))
     time.sleep(10)
-os.execvp("mlflow", ["mlflow", "server"] + sys.argv[1:])
 `;
 
-/** Migration Job: create the schema on an empty database, else `mlflow db upgrade`; always stop the proxy. */
+/**
+ * Migration Job: create the schema on an empty database, else `mlflow db upgrade`. Both need USAGE and
+ * CREATE on schema public, which a Cloud SQL IAM user gets only from the one-time grant
+ * (charts/mlflow/cloudsql-grant.sql): until then the Job waits, with a growing pause, for at most
+ * GRANT_WAIT_SECONDS, so a grant that comes later than the Job still lets it succeed.
+ */
 export const MIGRATE = `${PRELUDE}
+PRIVILEGE_QUERY = "${SCHEMA_PRIVILEGE_QUERY}"
+
+
+def may_create_in_public():
+    """(database user, whether it holds USAGE and CREATE on schema public)."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(URI, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            user, allowed = connection.execute(sqlalchemy.text(PRIVILEGE_QUERY)).one()
+    finally:
+        engine.dispose()
+    return user, bool(allowed)
+
+
+def wait_for_grant(timeout):
+    deadline = time.time() + timeout
+    pause = 5
+    while True:
+        user, allowed = may_create_in_public()
+        if allowed:
+            return True
+        if time.time() + pause > deadline:
+            log(
+                "giving up after %ss: database user %s still lacks USAGE and CREATE on schema public; "
+                "run the Cloud SQL grant (charts/mlflow/cloudsql-grant.sql, docs/mlflow.md), then delete this Job and apply again"
+                % (timeout, user)
+            )
+            return False
+        log(
+            "database user %s lacks USAGE and CREATE on schema public (a migration would fail with "
+            "\\"permission denied for schema public\\"): waiting for the Cloud SQL grant, next check in %ss" % (user, pause)
+        )
+        time.sleep(pause)
+        pause = min(pause * 2, 60)
+
 
 def migrate():
     current, head, known, tables = schema_state_when_reachable(600)
@@ -126,6 +145,8 @@ def migrate():
         return 0
     if not known:
         log("database revision %s is unknown to this MLflow image: refusing to touch it (downgrades are not supported)" % current)
+        return 1
+    if not wait_for_grant(int(os.environ["GRANT_WAIT_SECONDS"])):
         return 1
     if current is None and tables == 0:
         from mlflow.store.db import utils

@@ -47,17 +47,6 @@ export interface PlatformNames {
   readonly mlflowUrl: string;
   /** The PostgreSQL StatefulSet, its client Service and its claim template. */
   readonly mlflowDb: string;
-  /** How MLflow reaches the in-cluster PostgreSQL (database mode statefulset); the password stays in the Secret. */
-  readonly mlflowDbClient: {
-    /** Cluster DNS name of the client Service. */
-    readonly host: string;
-    readonly port: number;
-    readonly database: string;
-    readonly user: string;
-    /** Secret (created out of band) and its key holding the password of `user`. */
-    readonly secret: string;
-    readonly passwordKey: string;
-  };
   readonly mlflowHost: string;
   readonly serviceAccounts: {
     readonly mlflow: GoogleServiceAccount;
@@ -105,14 +94,6 @@ export function platformNames(config: Config): PlatformNames {
     mlflowPort: 5000,
     mlflowUrl: `http://${mlflow}.${ns.platform}.svc.cluster.local:5000`,
     mlflowDb: `${prefix}mlflow-db`,
-    mlflowDbClient: {
-      host: `${prefix}mlflow-db.${ns.platform}.svc.cluster.local`,
-      port: 5432,
-      database: config.database.name,
-      user: config.database.statefulset.user,
-      secret: config.database.statefulset.credentialsSecret,
-      passwordKey: 'mlflow-password',
-    },
     mlflowHost: config.edge.hosts.mlflow ?? `mlflow.${config.edge.domain}`,
     serviceAccounts: {
       mlflow: mlflowSa,

@@ -38,6 +38,12 @@ export interface RestrictedContainerProps extends Omit<k8s.Container, 'image' | 
    * @default - none
    */
   readonly extendedResources?: Readonly<Record<string, number>>;
+  /**
+   * Local ephemeral storage (its emptyDirs, logs and writable layer), requested and limited alike,
+   * so the scheduler reserves on the node what the container may fill before it is evicted.
+   * @default - none
+   */
+  readonly ephemeralStorage?: string;
 }
 
 export interface RestrictedPodSpecProps
@@ -68,15 +74,19 @@ export interface RestrictedPodSpecProps
 
 const RUNTIME_DEFAULT = { type: 'RuntimeDefault' } as const;
 
-/** Requests and limits from a config `resources` block; extended resources get equal requests and limits. */
-export function containerResources(r: Resources, extended: Readonly<Record<string, number>> = {}): k8s.ResourceRequirements {
+/**
+ * Requests and limits from a config `resources` block: the one conversion every chart uses. Extended
+ * resources and ephemeral storage get equal requests and limits.
+ */
+export function containerResources(r: Resources, extended: Readonly<Record<string, number>> = {}, ephemeralStorage?: string): k8s.ResourceRequirements {
   const q = k8s.Quantity.fromString;
-  const ext = Object.fromEntries(
+  const ext: Record<string, k8s.Quantity> = Object.fromEntries(
     Object.entries(extended).map(([name, count]) => {
       if (!Number.isInteger(count) || count < 1) throw new Error(`extended resource ${name}: count must be a positive integer, not ${count}`);
       return [name, k8s.Quantity.fromNumber(count)];
     }),
   );
+  if (ephemeralStorage !== undefined) ext['ephemeral-storage'] = q(ephemeralStorage);
   return {
     requests: { cpu: q(r.requests.cpu), memory: q(r.requests.memory), ...ext },
     limits: { cpu: q(r.limits.cpu), memory: q(r.limits.memory), ...ext },
@@ -85,12 +95,12 @@ export function containerResources(r: Resources, extended: Readonly<Record<strin
 
 /** A container that runs as the given non-root ids with no privileges, no capabilities, seccomp and a read-only image. */
 export function restrictedContainer(props: RestrictedContainerProps): RestrictedContainer {
-  const { runAsUser, runAsGroup, resources, extendedResources, ...container } = props;
+  const { runAsUser, runAsGroup, resources, extendedResources, ephemeralStorage, ...container } = props;
   checkId(`container ${props.name}: runAsUser`, runAsUser);
   if (runAsGroup !== undefined) checkId(`container ${props.name}: runAsGroup`, runAsGroup);
   return {
     ...container,
-    resources: containerResources(resources, extendedResources),
+    resources: containerResources(resources, extendedResources, ephemeralStorage),
     securityContext: {
       allowPrivilegeEscalation: false,
       capabilities: { drop: ['ALL'] },

@@ -7,10 +7,11 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import type { Resources } from '../../config/schema/primitives';
+import * as kube from '../../imports/k8s-1.31';
 import { appLabels, selectorLabels } from './labels';
 import { internetEgress } from './network-policy';
 import type { WorkspaceInstance } from './names';
-import { editRendered, restrictWorkload } from './security';
+import { RestrictedContainer, restrictedContainer, restrictedPodSpec } from './pod';
 
 /** Google load balancer proxies and health checkers: the only sources allowed to reach a workspace. */
 export const LOAD_BALANCER_RANGES = ['35.191.0.0/16', '130.211.0.0/22'];
@@ -67,14 +68,14 @@ export interface WorkspaceProps {
    */
   readonly command?: string[];
   readonly args: string[];
-  readonly env: k8s.EnvVar[];
+  readonly env: kube.EnvVar[];
   /** Path answering unauthenticated HTTP 200 while the server is up (probes, load-balancer health check). */
   readonly healthPath: string;
   /**
    * Steps run before the server starts, with the home volume and /tmp mounted.
    * @default - none
    */
-  readonly initContainers?: k8s.Container[];
+  readonly initContainers?: RestrictedContainer[];
   /**
    * Size of a memory-backed /dev/shm (PyTorch DataLoader workers need more than the runtime's 64 MiB).
    * @default - no /dev/shm volume
@@ -133,25 +134,27 @@ export class Workspace extends Construct {
       },
     });
 
-    const mounts: k8s.VolumeMount[] = [
+    const mounts: kube.VolumeMount[] = [
       { name: HOME_VOLUME, mountPath: props.homePath },
       { name: TMP_VOLUME, mountPath: '/tmp' },
     ];
-    const volumes: k8s.Volume[] = [
+    const volumes: kube.Volume[] = [
       { name: HOME_VOLUME, persistentVolumeClaim: { claimName: this.claimName } },
-      { name: TMP_VOLUME, emptyDir: { sizeLimit: k8s.Quantity.fromString('2Gi') } },
+      { name: TMP_VOLUME, emptyDir: { sizeLimit: kube.Quantity.fromString('2Gi') } },
     ];
     if (props.sharedMemory) {
       mounts.push({ name: 'dshm', mountPath: '/dev/shm' });
-      volumes.push({ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString(props.sharedMemory) } });
+      volumes.push({ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: kube.Quantity.fromString(props.sharedMemory) } });
     }
-    const probe = (periodSeconds: number, failureThreshold: number): k8s.Probe => ({
-      httpGet: { path: props.healthPath, port: k8s.IntOrString.fromString(PORT_NAME) },
+    const probe = (periodSeconds: number, failureThreshold: number): kube.Probe => ({
+      httpGet: { path: props.healthPath, port: kube.IntOrString.fromString(PORT_NAME) },
       periodSeconds,
       failureThreshold,
       timeoutSeconds: 5,
     });
-    const server: k8s.Container = {
+    // Everything the server writes goes to the home volume, /tmp or /dev/shm, so the image stays
+    // read-only; package installs therefore land in the home volume (pip falls back to --user).
+    const server = restrictedContainer({
       name: instance.app,
       image: props.image,
       command: props.command,
@@ -159,17 +162,19 @@ export class Workspace extends Construct {
       workingDir: props.homePath,
       env: props.env,
       ports: [{ name: PORT_NAME, containerPort: props.containerPort, protocol: 'TCP' }],
-      resources: resourceRequirements(props.resources),
-      // Everything the server writes goes to the home volume, /tmp or /dev/shm, so the image stays
-      // read-only; package installs therefore land in the home volume (pip falls back to --user).
-      securityContext: { readOnlyRootFilesystem: true, runAsUser: props.runAsUser, runAsGroup: props.runAsGroup },
+      resources: props.resources,
+      // GPUs are extended resources: requested and limited alike, never overcommitted.
+      extendedResources: props.gpu ? { 'nvidia.com/gpu': props.gpu.count } : undefined,
+      runAsUser: props.runAsUser,
+      runAsGroup: props.runAsGroup,
       volumeMounts: mounts,
       startupProbe: probe(5, 60),
       readinessProbe: probe(10, 3),
       livenessProbe: probe(30, 5),
-    };
+    });
 
-    const deployment = new k8s.KubeDeployment(this, 'deployment', {
+    // The pod template (restricted helpers, 1.31 typings); the other objects stay on cdk8s-plus-27.
+    new kube.KubeDeployment(this, 'deployment', {
       metadata: { name: this.name, namespace, labels, annotations: userAnnotations },
       spec: {
         replicas: 1,
@@ -179,37 +184,23 @@ export class Workspace extends Construct {
         selector: { matchLabels: selector },
         template: {
           metadata: { labels, annotations: userAnnotations },
-          spec: {
+          spec: restrictedPodSpec({
             serviceAccountName: this.name,
-            automountServiceAccountToken: false,
             enableServiceLinks: false,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: props.runAsUser,
-              runAsGroup: props.runAsGroup,
-              fsGroup: props.fsGroup,
-              // A large home volume would otherwise be re-chowned on every start.
-              fsGroupChangePolicy: 'OnRootMismatch',
-            },
-            initContainers: props.initContainers?.length ? props.initContainers : undefined,
+            runAsUser: props.runAsUser,
+            runAsGroup: props.runAsGroup,
+            fsGroup: props.fsGroup,
+            // A large home volume would otherwise be re-chowned on every start.
+            fsGroupChangePolicy: 'OnRootMismatch',
+            initContainers: props.initContainers,
             containers: [server],
             volumes,
             nodeSelector: props.gpu ? { 'cloud.google.com/gke-accelerator': props.gpu.acceleratorType } : undefined,
             tolerations: props.gpu ? [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }] : undefined,
-          },
+          }),
         },
       },
     });
-    restrictWorkload(deployment);
-    const gpu = props.gpu;
-    if (gpu) {
-      // The generated 1.27 classes do not carry extended resources through; set them on the output.
-      editRendered(deployment, (manifest) => {
-        const container = manifest.spec.template.spec.containers.find((c: any) => c.name === instance.app);
-        container.resources.limits['nvidia.com/gpu'] = gpu.count;
-        container.resources.requests['nvidia.com/gpu'] = gpu.count;
-      });
-    }
 
     new k8s.KubeService(this, 'service', {
       metadata: { name: this.name, namespace, labels, annotations: props.serviceAnnotations },
@@ -251,12 +242,4 @@ export class Workspace extends Construct {
       },
     });
   }
-}
-
-/** Requests and limits from a config `resources` block. */
-export function resourceRequirements(r: Resources): k8s.ResourceRequirements {
-  return {
-    requests: { cpu: k8s.Quantity.fromString(r.requests.cpu), memory: k8s.Quantity.fromString(r.requests.memory) },
-    limits: { cpu: k8s.Quantity.fromString(r.limits.cpu), memory: k8s.Quantity.fromString(r.limits.memory) },
-  };
 }

@@ -1,6 +1,6 @@
 /** The MLflow tracking server and its Cloud SQL Auth Proxy sidecar. */
 import { z } from 'zod';
-import { compareVersions, extraArgProblem, formatVersion, MIN_PROXY_VERSION, proxyVersionOf } from '../../charts/lib/cloud-sql-proxy';
+import { extraArgProblem, proxyVersionOf } from '../../charts/lib/cloud-sql-proxy';
 import { cronSchedule, dnsLabel, duration, image, imageTag, positiveInt, resources, size, sizeBytes } from './primitives';
 
 /** The official image repository; only its `-full` tags carry the PostgreSQL, GCS and metrics extras. */
@@ -125,16 +125,10 @@ export const mlflowSchema = z
             code: 'custom',
             path: ['image'],
             input: p.image,
-            message: 'must be tagged with a 2.x proxy version such as "2.1.0" or "2.14.1-alpine" (the flags are chosen by version)',
-          });
-          return;
-        }
-        if (compareVersions(version, MIN_PROXY_VERSION) < 0) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['image'],
-            input: p.image,
-            message: `must be cloud-sql-proxy ${formatVersion(MIN_PROXY_VERSION)} or newer: the migration and gc Jobs stop their proxy through --quitquitquit, which ${formatVersion(version)} lacks`,
+            // Every 2.x release from 2.0.0 on runs as the native sidecar; 1.x takes another command line
+            // (cmd/cloud_sql_proxy/cloud_sql_proxy.go at v1.33.0: -instances=...).
+            message:
+              'must be tagged with a 2.x proxy version such as "2.1.0" or "2.14.1-alpine": the flags are chosen by version from the table of 2.x releases, and 1.x proxies take another command line',
           });
           return;
         }
