@@ -319,7 +319,6 @@ describe('workspaces charts', () => {
       const vscode = server(deployments(config, 'vscode')[0]);
       expect(vscode.args).toContain('--auth=password');
       expect(envOf(vscode).PASSWORD).toEqual({ secretKeyRef: { name: 'team-token', key: 'token' } });
-      expect(ofKind([...objects(config, 'jupyter'), ...objects(config, 'vscode')], 'Secret')).toEqual([]);
     });
   });
 
