@@ -56,7 +56,7 @@ export const SCRIPT_FILES = {
   /** Restore step 2: pg_restore in one transaction. */
   restore: 'charts/postgres/restore.sh',
 } as const;
-/** Stateful objects that Flux must never prune (DESIGN.md point 8). */
+/** Stateful objects that Flux must never prune (docs/design.md, "Nothing is lost"). */
 export const PRUNE_DISABLED = { 'kustomize.toolkit.fluxcd.io/prune': 'disabled' };
 
 export interface BackupProps {

@@ -1,7 +1,7 @@
 /**
  * What every Config Connector object of the gcp chart shares: its namespace, the annotations that
  * pin the project and keep Config Connector from writing observed values back into the spec, and
- * the protection of stateful objects (DESIGN.md point 8).
+ * the protection of stateful objects (docs/design.md, "Nothing is lost").
  */
 import type { ApiObjectMetadata } from 'cdk8s';
 
