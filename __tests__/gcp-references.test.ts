@@ -45,7 +45,8 @@ function collectRefs(o: Manifest): Ref[] {
   const walk = (value: any, path: string, field: string) => {
     if (Array.isArray(value)) return value.forEach((v, i) => walk(v, `${path}[${i}]`, field));
     if (value === null || typeof value !== 'object') return;
-    const isRefField = /Ref$/.test(field) || field in REF_KINDS;
+    // A secretKeyRef names a Kubernetes Secret created out of band: the policy gate's references rule checks it.
+    const isRefField = (/Ref$/.test(field) && field !== 'secretKeyRef') || field in REF_KINDS;
     if (isRefField && ('name' in value || 'external' in value)) refs.push({ owner: o, path, field, ref: value });
     else for (const [k, v] of Object.entries(value)) walk(v, `${path}.${k}`, k);
   };

@@ -5,6 +5,8 @@ import { platformNames, workloadIdentityMember } from '../charts/lib/names';
 import { configsUnderTest, configWith, DeepPartial, find, Manifest } from './support/render';
 import type { ConfigInput } from '../config/schema';
 import { StrictValidator } from './support/schemas';
+import { CONTEXT_NAME } from '../charts/gcp/config-connector';
+import { outOfBandSecrets } from '../policy/rules/references';
 
 function synth(config: Config): Manifest[] {
   return Testing.synth(new GcpChart(Testing.app(), 'gcp', gcpChartProps(config)));
@@ -308,13 +310,20 @@ describe('gcp chart', () => {
       const config = configWith({ namePrefix: 'team-', database: { mode: 'cloudsql' } });
       const names = platformNames(config);
       const objects = synth(config);
-      expect(ofKind(objects, 'IAMServiceAccount').map((o) => o.metadata.name)).toEqual(['team-mlflow-server', 'team-gke-nodes']);
+      expect(ofKind(objects, 'IAMServiceAccount').map((o) => o.metadata.name)).toEqual(['team-mlflow-server', 'team-mlflow-sql-grant', 'team-gke-nodes']);
       // Service-account grants only: the edge's IAP grants (member, not memberFrom) are tested in edge.test.ts.
       const grants = ofKind(objects, 'IAMPolicyMember').filter((m) => m.spec.resourceRef.kind === 'Project' && m.spec.memberFrom).map((m) => `${m.spec.memberFrom.serviceAccountRef.name} ${m.spec.role}`);
-      expect(grants.sort()).toEqual(['team-gke-nodes roles/container.defaultNodeServiceAccount', 'team-mlflow-server roles/cloudsql.client', 'team-mlflow-server roles/cloudsql.instanceUser']);
+      expect(grants.sort()).toEqual([
+        'team-gke-nodes roles/container.defaultNodeServiceAccount',
+        'team-mlflow-server roles/cloudsql.client',
+        'team-mlflow-server roles/cloudsql.instanceUser',
+        // The grant Job's proxy connects; it logs in with a password, so no instanceUser.
+        'team-mlflow-sql-grant roles/cloudsql.client',
+      ]);
       const wi = ofKind(objects, 'IAMPolicyMember').filter((m) => m.spec.role === 'roles/iam.workloadIdentityUser');
       expect(wi.map((m) => [m.spec.resourceRef, m.spec.member])).toEqual([
         [{ kind: 'IAMServiceAccount', name: 'team-mlflow-server' }, workloadIdentityMember(names, names.serviceAccounts.mlflow.kubernetes!)],
+        [{ kind: 'IAMServiceAccount', name: 'team-mlflow-sql-grant' }, workloadIdentityMember(names, names.serviceAccounts.sqlGrant.kubernetes!)],
       ]);
       const sts = configWith({ database: { mode: 'statefulset' } });
       const stsNames = platformNames(sts);
@@ -405,7 +414,8 @@ describe('gcp chart', () => {
       ['statefulset with gpu', () => configWith({ database: { mode: 'statefulset' }, workspaces: { gpu: { enabled: true } } })],
     ])('every Config Connector object names its project and namespace, stateful ones are abandoned and never pruned (%s)', (_n, config) => {
       const objects = synth(config());
-      const all = kcc(objects);
+      // The operator's own kinds configure Config Connector; they are no Google resource.
+      const all = kcc(objects).filter((o) => !String(o.apiVersion).startsWith('core.cnrm.cloud.google.com/'));
       expect(all.length).toBeGreaterThan(30);
       for (const o of all) {
         const a = o.metadata.annotations;
@@ -421,6 +431,62 @@ describe('gcp chart', () => {
       expect(ns).toHaveLength(1);
       expect(ns[0].metadata).toMatchObject({ name: 'mlflow-gcp', annotations: { 'cnrm.cloud.google.com/project-id': 'mlflow-gke-example', 'kustomize.toolkit.fluxcd.io/prune': 'disabled' } });
       expect(ns[0].metadata.namespace).toBeUndefined();
+    });
+  });
+
+  describe('11. Config Connector and the Cloud SQL admin', () => {
+    // SQLUser CRD (k8s-config-connector v1.155.1): password.valueFrom.secretKeyRef is "a value with the
+    // given key in the given Secret in the resource's namespace"; type BUILT_IN is the database's own
+    // password login. Users created through Cloud SQL are members of cloudsqlsuperuser with CREATEROLE,
+    // CREATEDB and LOGIN (cloud.google.com/sql/docs/postgres/users, "Other PostgreSQL users").
+    test('cloudsql: a built-in admin user whose password Config Connector reads from the out-of-band Secret in the gcp namespace', () => {
+      const config = configWith({ namePrefix: 'team-', database: { mode: 'cloudsql', cloudsql: { adminSecret: 'sql-admin-pw' } } });
+      const names = platformNames(config);
+      const objects = synth(config);
+      const admin = find(objects, 'SQLUser', 'team-mlflow-admin');
+      expect(names.cloudSql.adminUser).toBe('team-mlflow-admin');
+      expect(admin.metadata.namespace).toBe(names.namespaces.gcp);
+      expect(admin.spec).toEqual({
+        instanceRef: { name: names.cloudSql.instance },
+        type: 'BUILT_IN',
+        password: { valueFrom: { secretKeyRef: { name: 'sql-admin-pw', key: 'password' } } },
+      });
+      expect(admin.metadata.annotations).toMatchObject({ 'cnrm.cloud.google.com/deletion-policy': 'abandon', 'policy.mlflow-gke.io/external-secrets': 'sql-admin-pw' });
+      // The policy gate, and synth's next steps, see the Secret it reads.
+      const secrets = outOfBandSecrets(objects.map((manifest, doc) => ({ file: 'gcp.yaml', doc, manifest })));
+      expect(secrets).toContainEqual({ namespace: names.namespaces.gcp, name: 'sql-admin-pw', keys: ['password'], readers: ['SQLUser/team-mlflow-admin'] });
+      expect(admin.spec.password).not.toHaveProperty('value');
+      expect(ofKind(synth(statefulset()), 'SQLUser')).toEqual([]);
+    });
+
+    test('the admin Secret name is a DNS name: anything else is refused with the field', () => {
+      expect(() => configWith({ database: { cloudsql: { adminSecret: 'Admin_Password' } } })).toThrow(/database\.cloudsql\.adminSecret: "Admin_Password" is not allowed/);
+    });
+
+    // k8s-config-connector v1.155.1, operator/pkg/apis/core/v1beta1/constants.go: "ConfigConnectorContextAllowedName
+    // ... the only recognized name for the ConfigConnectorContext (CCC) object".
+    test('the gcp namespace holds the ConfigConnectorContext naming the Config Connector service account', () => {
+      const config = configWith({ namePrefix: 'team-', namespaces: { gcp: 'team-gcp' } });
+      const names = platformNames(config);
+      const contexts = ofKind(synth(config), 'ConfigConnectorContext');
+      expect(contexts).toHaveLength(1);
+      expect(contexts[0].apiVersion).toBe('core.cnrm.cloud.google.com/v1beta1');
+      expect(contexts[0].metadata).toMatchObject({ name: CONTEXT_NAME, namespace: 'team-gcp' });
+      expect(CONTEXT_NAME).toBe('configconnectorcontext.core.cnrm.cloud.google.com');
+      expect(contexts[0].spec).toEqual({ googleServiceAccount: 'team-config-connector@mlflow-gke-example.iam.gserviceaccount.com', stateIntoSpec: 'Absent' });
+      expect(names.serviceAccounts.configConnector.email).toBe(contexts[0].spec.googleServiceAccount);
+      // Config Connector cannot create the identity it runs as: the bootstrap script does (bootstrap.test.ts).
+      expect(ofKind(synth(config), 'IAMServiceAccount').map((o) => o.metadata.name)).not.toContain('team-config-connector');
+    });
+
+    test('the context validates strictly against the operator CRD, which refuses one without an account or with an unknown field', () => {
+      const [context] = ofKind(synth(cloudsql()), 'ConfigConnectorContext');
+      const validator = new StrictValidator();
+      expect(validator.validate([context])).toEqual([]);
+      const withoutAccount = { ...context.spec };
+      delete withoutAccount.googleServiceAccount;
+      expect(validator.validate([{ ...context, spec: withoutAccount }]).join('\n')).toMatch(/googleServiceAccount/);
+      expect(validator.validate([{ ...context, spec: { ...context.spec, serviceAccount: 'x' } }]).join('\n')).toMatch(/unknown field "serviceAccount"/);
     });
   });
 });

@@ -12,6 +12,7 @@ import { Apis, BASE_APIS, CLOUD_SQL_APIS, SQL_SERVICE_IDENTITY } from './gcp/api
 import { CloudSql, CloudSqlProps } from './gcp/cloud-sql';
 import { Cluster, ClusterProps } from './gcp/cluster';
 import { ANNOTATIONS, GcpScope, serviceAgents } from './gcp/common';
+import { ConfigConnectorContext } from './gcp/config-connector';
 import { Iam, ServiceAccountProps } from './gcp/iam';
 import { IapAccess } from './gcp/iap';
 import { iapGrants, IapGrant } from './edge/sites';
@@ -48,6 +49,11 @@ export interface GcpChartProps {
    * @default - no grants
    */
   readonly iapGrants?: readonly IapGrant[];
+  /**
+   * Email of the Google service account Config Connector acts as in the namespace (ConfigConnectorContext).
+   * @default - no context (Config Connector in cluster mode)
+   */
+  readonly configConnectorServiceAccount?: string;
 }
 
 export function gcpChartProps(config: Config): GcpChartProps {
@@ -151,6 +157,7 @@ export function gcpChartProps(config: Config): GcpChartProps {
           kmsKey: kmsKeys.sql,
           database: names.cloudSql.database,
           iamUser: { objectName: sa.mlflow.accountId, userName: names.cloudSql.iamUser },
+          adminUser: { name: names.cloudSql.adminUser, passwordSecret: { name: sql.adminSecret, key: 'password' } },
         }
       : undefined,
     network: {
@@ -213,7 +220,15 @@ export function gcpChartProps(config: Config): GcpChartProps {
         workloadIdentityMember: workloadIdentityMember(names, sa.mlflow.kubernetes!),
       },
       ...(cloudsql
-        ? []
+        ? [
+            {
+              accountId: sa.sqlGrant.accountId,
+              displayName: 'MLflow database grant',
+              description: 'Connects the one-shot grant Job to Cloud SQL (it logs in as the built-in admin, not as this account)',
+              projectRoles: ['roles/cloudsql.client'],
+              workloadIdentityMember: workloadIdentityMember(names, sa.sqlGrant.kubernetes!),
+            },
+          ]
         : [
             {
               accountId: sa.dbBackup.accountId,
@@ -253,6 +268,7 @@ export function gcpChartProps(config: Config): GcpChartProps {
       },
     },
     iapGrants: iapGrants(config),
+    configConnectorServiceAccount: sa.configConnector.email,
   };
 }
 
@@ -291,6 +307,9 @@ export class GcpChart extends PlatformChart {
       new PlatformLogging(this, 'logging', { scope: s, ...props.logging }),
       new Monitoring(this, 'monitoring', { scope: s, ...props.monitoring }),
       ...(props.iapGrants?.length ? [new IapAccess(this, 'iap', { scope: s, grants: props.iapGrants })] : []),
+      ...(props.configConnectorServiceAccount
+        ? [new ConfigConnectorContext(this, 'config-connector', { scope: s, googleServiceAccount: props.configConnectorServiceAccount })]
+        : []),
     ];
     parts.forEach((p) => p.node.addDependency(ns));
   }

@@ -22,6 +22,7 @@ import { GC, MIGRATE, WAIT_FOR_SCHEMA } from './lib/mlflow-scripts';
 import { platformNames } from './lib/names';
 import { clusterRanges, googleApisEgress } from './lib/network-policy';
 import { PlatformChart } from './lib/platform-chart';
+import { CloudSqlGrantJob, cloudSqlGrantJobProps, CloudSqlGrantJobProps } from './mlflow/cloudsql-grant-job';
 import { RestrictedContainer, restrictedContainer, RestrictedContainerProps, restrictedPodSpec } from './lib/pod';
 
 /** Source ranges of Google's load balancer proxies and health checks (IAP traffic arrives through them). */
@@ -123,6 +124,8 @@ export interface MlflowChartProps {
   readonly serviceAnnotations?: Record<string, string>;
   /** The cluster's own ranges, which the internet rule to Google APIs excludes (charts/lib/network-policy.ts). */
   readonly clusterRanges: readonly string[];
+  /** The one-shot Job that grants the IAM database user its privileges (cloudsql mode). @default - none */
+  readonly sqlGrant?: CloudSqlGrantJobProps;
 }
 
 /** The Host headers MLflow must accept: public host, every form of the Service name, with and without port. */
@@ -193,6 +196,7 @@ export function mlflowChartProps(config: Config): MlflowChartProps {
     },
     serviceAnnotations: edgeServiceAnnotations(config, names.mlflow),
     clusterRanges: clusterRanges(config.network),
+    sqlGrant: config.database.mode === 'cloudsql' ? cloudSqlGrantJobProps(config) : undefined,
   };
 }
 
@@ -474,6 +478,8 @@ export class MlflowChart extends PlatformChart {
         ingress: [{ from: [{ podSelector: { matchLabels: gcSelector } }], ports: [{ protocol: 'TCP', port: port(props.port) }] }],
       },
     });
+
+    if (props.sqlGrant) new CloudSqlGrantJob(this, 'sql-grant', props.sqlGrant);
 
     // --- metrics --------------------------------------------------------------------------------
     new PodMonitoring(this, 'pod-monitoring', {

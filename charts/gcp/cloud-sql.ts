@@ -1,10 +1,12 @@
 /**
  * Cloud SQL for PostgreSQL (database mode `cloudsql`): private IP only on the platform VPC, reached
- * only through the Auth Proxy or connectors, with IAM database authentication (no password exists),
- * CMEK, automated backups with point-in-time recovery and deletion protection.
+ * only through the Auth Proxy or connectors, with IAM database authentication for MLflow, CMEK,
+ * automated backups with point-in-time recovery and deletion protection. One built-in admin user,
+ * whose password Config Connector takes from an out-of-band Secret, exists for the grant Job alone.
  */
 import { Construct } from 'constructs';
 import { SqlDatabase, SqlInstance, SqlUser } from '../../imports/sql.cnrm.cloud.google.com';
+import { EXTERNAL_SECRETS_ANNOTATION } from '../edge/entry';
 import { GcpScope, kccMetadata } from './common';
 
 /** Flags: IAM login, plus the connection and statement logging CIS asks for. */
@@ -49,6 +51,12 @@ export interface CloudSqlProps {
   readonly database: string;
   /** The MLflow IAM user: its object name (the Google service account id) and its database user name. */
   readonly iamUser: { readonly objectName: string; readonly userName: string };
+  /**
+   * The built-in admin user and the Secret (in the scope's namespace, created out of band) whose key
+   * holds its password.
+   * @default - no admin user
+   */
+  readonly adminUser?: { readonly name: string; readonly passwordSecret: { readonly name: string; readonly key: string } };
 }
 
 export class CloudSql extends Construct {
@@ -106,5 +114,21 @@ export class CloudSql extends Construct {
       metadata: kccMetadata(s, props.iamUser.objectName, { stateful: true }),
       spec: { instanceRef: { name: instance.name }, resourceId: props.iamUser.userName, type: 'CLOUD_IAM_SERVICE_ACCOUNT' },
     });
+    if (props.adminUser) {
+      // Users created through Cloud SQL are members of cloudsqlsuperuser with CREATEROLE, CREATEDB and
+      // LOGIN (cloud.google.com/sql/docs/postgres/users, "Other PostgreSQL users"); as a member of the
+      // role that owns the database it may grant on schema public. The password comes from
+      // spec.password.valueFrom.secretKeyRef, "a Secret in the resource's namespace" (SQLUser CRD,
+      // k8s-config-connector v1.155.1): nothing of it is rendered. Abandoned on delete: the default
+      // privileges it granted would make Cloud SQL refuse to drop it anyway.
+      new SqlUser(this, 'admin-user', {
+        metadata: kccMetadata(s, props.adminUser.name, { stateful: true, annotations: { [EXTERNAL_SECRETS_ANNOTATION]: props.adminUser.passwordSecret.name } }),
+        spec: {
+          instanceRef: { name: instance.name },
+          type: 'BUILT_IN',
+          password: { valueFrom: { secretKeyRef: { name: props.adminUser.passwordSecret.name, key: props.adminUser.passwordSecret.key } } },
+        },
+      });
+    }
   }
 }

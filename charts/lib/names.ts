@@ -51,7 +51,11 @@ export interface PlatformNames {
   readonly serviceAccounts: {
     readonly mlflow: GoogleServiceAccount;
     readonly dbBackup: GoogleServiceAccount;
+    /** The one-shot Job that grants the MLflow IAM database user its privileges (cloudsql mode). */
+    readonly sqlGrant: GoogleServiceAccount;
     readonly nodes: GoogleServiceAccount;
+    /** The identity Config Connector acts as in the gcp namespace; created by the bootstrap script, not by the render. */
+    readonly configConnector: GoogleServiceAccount;
   };
   readonly bucket: string;
   /** Object prefix of the database backups in the bucket; the backup identity may touch nothing else. */
@@ -63,6 +67,8 @@ export interface PlatformNames {
     readonly database: string;
     /** IAM database user of the MLflow Google service account (email without `.gserviceaccount.com`). */
     readonly iamUser: string;
+    /** Built-in admin user the grant Job logs in as (its password lives in an out-of-band Secret). */
+    readonly adminUser: string;
   };
   readonly cluster: string;
   /** Global external address of the MLflow load balancer (DNS of the MLflow host points here). */
@@ -98,7 +104,12 @@ export function platformNames(config: Config): PlatformNames {
     serviceAccounts: {
       mlflow: mlflowSa,
       dbBackup: gsa(`${prefix}mlflow-db-backup`, { namespace: ns.platform, name: `${prefix}mlflow-db-backup` }),
+      sqlGrant: gsa(`${prefix}mlflow-sql-grant`, { namespace: ns.platform, name: `${prefix}mlflow-sql-grant` }),
       nodes: gsa(`${prefix}gke-nodes`),
+      // Config Connector in namespaced mode runs one controller per namespace, as this Kubernetes
+      // ServiceAccount (k8s-config-connector v1.155.1, operator/channels/packages/configconnector/1.155.1/
+      // namespaced/per-namespace-components.yaml: cnrm-controller-manager-${NAMESPACE?} in cnrm-system).
+      configConnector: gsa(`${prefix}config-connector`, { namespace: 'cnrm-system', name: `cnrm-controller-manager-${ns.gcp}` }),
     },
     bucket: config.storage.bucket ?? `${project}-mlflow-artifacts`,
     backupPrefix: 'backups/',
@@ -107,6 +118,7 @@ export function platformNames(config: Config): PlatformNames {
       connectionName: `${project}:${config.project.region}:${sqlInstance}`,
       database: config.database.name,
       iamUser: mlflowSa.email.replace(/\.gserviceaccount\.com$/, ''),
+      adminUser: `${prefix}mlflow-admin`,
     },
     cluster: config.cluster.name,
     globalAddress: `${prefix}mlflow-gke-ip`,

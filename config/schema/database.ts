@@ -43,6 +43,11 @@ export const cloudSqlSchema = z
       .describe('Days of transaction logs kept for point-in-time recovery.'),
     maintenanceDay: z.number().int().min(1, 'must be 1 (Monday) to 7 (Sunday)').max(7, 'must be 1 (Monday) to 7 (Sunday)').default(7).describe('Maintenance day, 1 = Monday.'),
     maintenanceHour: z.number().int().min(0, 'must be an hour from 0 to 23').max(23, 'must be an hour from 0 to 23').default(3).describe('Maintenance hour (UTC).'),
+    adminSecret: dnsLabel(253)
+      .default('mlflow-sql-admin')
+      .describe(
+        'Secret created out of band, once, with key password: the password of the built-in admin user <namePrefix>mlflow-admin that the one-shot grant Job logs in as. Needed twice with the same value: in namespaces.gcp (Config Connector sets the password from it) and in namespaces.platform (the grant Job reads it).',
+      ),
   })
   .prefault({})
   .describe('Cloud SQL for PostgreSQL (database mode cloudsql).');

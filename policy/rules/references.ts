@@ -65,6 +65,11 @@ function otherSecretReferences(o: SourceObject): Reference[] {
     });
   if (m.kind === 'BackendConfig' && m.spec?.iap?.oauthclientCredentials?.secretName)
     out.push({ object: o, kind: 'Secret', namespace: ns, name: m.spec.iap.oauthclientCredentials.secretName, path: 'spec.iap.oauthclientCredentials.secretName' });
+  // Config Connector reads a built-in user's password "from the given Secret in the resource's
+  // namespace" (SQLUser CRD, k8s-config-connector v1.155.1).
+  const password = m.spec?.password?.valueFrom?.secretKeyRef;
+  if (m.kind === 'SQLUser' && typeof password?.name === 'string')
+    out.push({ object: o, kind: 'Secret', namespace: ns, name: password.name, path: 'spec.password.valueFrom.secretKeyRef.name', key: password.key, keyPath: 'spec.password.valueFrom.secretKeyRef.key' });
   return out;
 }
 

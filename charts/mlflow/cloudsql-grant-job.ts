@@ -1,0 +1,220 @@
+/**
+ * The one-shot Job that gives MLflow's IAM database user what its migrations need (cloudsql mode).
+ *
+ * Cloud SQL creates an IAM database user with the privileges of PUBLIC only, and since PostgreSQL 15
+ * PUBLIC may not create objects in schema public, so MLflow's first migration would fail with
+ * "permission denied for schema public". cloudsql-grant.sql grants USAGE and CREATE on public (and
+ * default privileges) rather than database ownership: from PostgreSQL 16 on, CREATEROLE no longer lets
+ * the admin act for other roles, so it cannot hand the IAM user the database or the schema.
+ *
+ * The Job logs in as the built-in admin user (charts/gcp/cloud-sql.ts), with the password from an
+ * out-of-band Secret, through its own Auth Proxy native sidecar started without --auto-iam-authn: that
+ * flag makes every login through the proxy an IAM login (cloud-sql-proxy cmd/root.go at v2.1.0:
+ * "Enables Automatic IAM Authentication for all instances"), and the admin has no IAM identity. The
+ * proxy itself still authorizes the connection with IAM, as this Job's own Google service account,
+ * which holds roles/cloudsql.client only (gcp chart).
+ *
+ * The name carries a hash of everything the pod runs, like the migration Job: a Job's pod template is
+ * immutable, so a changed grant, image or proxy becomes a new Job that runs once; an unchanged render
+ * keeps the name and re-applying it is a no-op.
+ */
+import { createHash } from 'crypto';
+import { Construct } from 'constructs';
+import type { Config } from '../../config/schema';
+import { imageTag, type Resources } from '../../config/schema/primitives';
+import * as kube from '../../imports/k8s-1.31';
+import { EXTERNAL_SECRETS_ANNOTATION } from '../edge/entry';
+import { cloudSqlProxyContainer, PROXY_DB_PORT, proxyVersionOf, Version } from '../lib/cloud-sql-proxy';
+import { appLabels, selectorLabels } from '../lib/labels';
+import { platformNames } from '../lib/names';
+import { clusterRanges, googleApisEgress } from '../lib/network-policy';
+import { restrictedContainer, restrictedPodSpec } from '../lib/pod';
+import { scriptFile } from '../lib/script-files';
+
+export const GRANT_SQL = 'charts/mlflow/cloudsql-grant.sql';
+export const GRANT_SCRIPT = 'charts/mlflow/cloudsql-grant.sh';
+/** Where the ConfigMap with both files is mounted. */
+export const GRANT_DIR = '/etc/mlflow-gke/grant';
+/** Cloud SQL's server-side proxy port behind the instance's private IP. */
+export const CLOUD_SQL_SERVER_PORT = 3307;
+
+/**
+ * psql for each Cloud SQL major: the official postgres image at that major, Debian bookworm, whose
+ * `postgres` user is uid and gid 999 (docker-library/postgres, 16/bookworm/Dockerfile: `useradd -r -g
+ * postgres --uid=999`). Tags as published in docker-library/official-images, library/postgres at
+ * commit 37079fb336f5 (2026-08-21).
+ */
+export const PSQL_IMAGES: Readonly<Record<Config['database']['cloudsql']['version'], string>> = {
+  POSTGRES_15: 'postgres:15.19-bookworm',
+  POSTGRES_16: 'postgres:16.15-bookworm',
+  POSTGRES_17: 'postgres:17.11-bookworm',
+};
+export const PSQL_UID = 999;
+
+/** How long one pod waits for the instance, the admin's password and the IAM user. */
+export const GRANT_WAIT_SECONDS = 2700;
+export const GRANT_DEADLINE_SECONDS = 3600;
+
+export interface CloudSqlGrantJobProps {
+  /** Environment name (instance label). */
+  readonly instance: string;
+  /** The MLflow name: the objects are `<name>-sql-grant...`, labelled as part of it. */
+  readonly name: string;
+  /** Image with psql, at the instance's major version. */
+  readonly image: string;
+  readonly serviceAccount: { readonly name: string; readonly gcpServiceAccount: string };
+  readonly database: string;
+  /** The built-in admin user, and the Secret (in the Job's namespace) and key of its password. */
+  readonly admin: { readonly user: string; readonly passwordSecret: { readonly name: string; readonly key: string } };
+  /** MLflow's IAM database user. */
+  readonly iamUser: string;
+  readonly proxy: {
+    readonly connectionName: string;
+    readonly image: string;
+    readonly version: Version;
+    readonly resources: Resources;
+    readonly extraArgs: readonly string[];
+  };
+  /** Private services access range, where the instance's private IP lives. */
+  readonly privateServicesCidr: string;
+  /** The cluster's own ranges, which the rule to Google APIs excludes. */
+  readonly clusterRanges: readonly string[];
+  /**
+   * Seconds each pod waits for the database before it fails.
+   * @default GRANT_WAIT_SECONDS
+   */
+  readonly waitSeconds?: number;
+}
+
+export function cloudSqlGrantJobProps(config: Config): CloudSqlGrantJobProps {
+  const names = platformNames(config);
+  const sa = names.serviceAccounts.sqlGrant;
+  const proxyImage = config.mlflow.cloudSqlProxy.image;
+  const version = proxyVersionOf(imageTag(proxyImage));
+  if (!version) throw new Error(`mlflow.cloudSqlProxy.image: "${proxyImage}" has no version tag such as "2.1.0"`);
+  return {
+    instance: config.environment,
+    name: names.mlflow,
+    image: PSQL_IMAGES[config.database.cloudsql.version],
+    serviceAccount: { name: sa.kubernetes!.name, gcpServiceAccount: sa.email },
+    database: names.cloudSql.database,
+    admin: { user: names.cloudSql.adminUser, passwordSecret: { name: config.database.cloudsql.adminSecret, key: 'password' } },
+    iamUser: names.cloudSql.iamUser,
+    proxy: {
+      connectionName: names.cloudSql.connectionName,
+      image: proxyImage,
+      version,
+      resources: config.mlflow.cloudSqlProxy.resources,
+      extraArgs: config.mlflow.cloudSqlProxy.extraArgs,
+    },
+    privateServicesCidr: config.network.privateServicesCidr,
+    clusterRanges: clusterRanges(config.network),
+  };
+}
+
+/** psql does little: a small, fixed budget. */
+const PSQL_RESOURCES: Resources = { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '128Mi' } };
+
+export class CloudSqlGrantJob extends Construct {
+  /** Name of the rendered Job, with its content hash. */
+  readonly jobName: string;
+
+  constructor(scope: Construct, id: string, props: CloudSqlGrantJobProps) {
+    super(scope, id);
+    const base = `${props.name}-sql-grant`;
+    const labels = appLabels({ name: props.name, instance: props.instance, component: 'sql-grant', version: imageTag(props.image) });
+    const selector = selectorLabels({ name: props.name, instance: props.instance, component: 'sql-grant' });
+    const files = { 'cloudsql-grant.sql': scriptFile(GRANT_SQL), 'cloudsql-grant.sh': scriptFile(GRANT_SCRIPT) };
+
+    new kube.KubeServiceAccount(this, 'service-account', {
+      metadata: { name: props.serviceAccount.name, labels, annotations: { 'iam.gke.io/gcp-service-account': props.serviceAccount.gcpServiceAccount } },
+      automountServiceAccountToken: false,
+    });
+
+    const psql = restrictedContainer({
+      name: 'grant',
+      image: props.image,
+      command: ['bash', `${GRANT_DIR}/cloudsql-grant.sh`],
+      runAsUser: PSQL_UID,
+      runAsGroup: PSQL_UID,
+      resources: PSQL_RESOURCES,
+      env: [
+        { name: 'PGHOST', value: '127.0.0.1' },
+        { name: 'PGPORT', value: String(PROXY_DB_PORT) },
+        { name: 'PGDATABASE', value: props.database },
+        { name: 'PGUSER', value: props.admin.user },
+        { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: props.admin.passwordSecret.name, key: props.admin.passwordSecret.key } } },
+        // The proxy encrypts to the instance; the hop to it stays inside the pod.
+        { name: 'PGSSLMODE', value: 'disable' },
+        { name: 'PGCONNECT_TIMEOUT', value: '10' },
+        { name: 'IAM_USER', value: props.iamUser },
+        { name: 'GRANT_SQL_FILE', value: `${GRANT_DIR}/cloudsql-grant.sql` },
+        { name: 'WAIT_SECONDS', value: String(props.waitSeconds ?? GRANT_WAIT_SECONDS) },
+        { name: 'HOME', value: '/tmp' },
+        { name: 'TMPDIR', value: '/tmp' },
+      ],
+      volumeMounts: [
+        { name: 'grant', mountPath: GRANT_DIR, readOnly: true },
+        { name: 'tmp', mountPath: '/tmp' },
+      ],
+    });
+    const proxy = cloudSqlProxyContainer({
+      image: props.proxy.image,
+      resources: props.proxy.resources,
+      connectionName: props.proxy.connectionName,
+      version: props.proxy.version,
+      maxSigtermDelaySeconds: 10,
+      // A password login: with --auto-iam-authn the proxy would turn it into an IAM login of this
+      // pod's Google service account, which is no database user.
+      autoIamAuthn: false,
+      extraArgs: props.proxy.extraArgs,
+    });
+    const spec: kube.JobSpec = {
+      backoffLimit: 3,
+      activeDeadlineSeconds: GRANT_DEADLINE_SECONDS,
+      template: {
+        metadata: { labels },
+        spec: restrictedPodSpec({
+          restartPolicy: 'Never',
+          serviceAccountName: props.serviceAccount.name,
+          sidecars: [proxy],
+          containers: [psql],
+          volumes: [
+            { name: 'grant', configMap: { name: base, defaultMode: 0o444 } },
+            { name: 'tmp', emptyDir: { sizeLimit: kube.Quantity.fromString('64Mi') } },
+          ],
+        }),
+      },
+    };
+    // The files are part of what runs, so they are part of the hash.
+    this.jobName = `${base}-${createHash('sha256').update(JSON.stringify({ files, spec })).digest('hex').slice(0, 8)}`;
+
+    new kube.KubeConfigMap(this, 'files', { metadata: { name: base, labels }, data: files });
+    new kube.KubeJob(this, 'job', {
+      metadata: {
+        name: this.jobName,
+        labels,
+        annotations: {
+          'mlflow-gke/purpose': "Grants MLflow's IAM database user schema privileges on public, once per change; the migration waits for it.",
+          // The admin's password, created out of band in this namespace too.
+          [EXTERNAL_SECRETS_ANNOTATION]: props.admin.passwordSecret.name,
+        },
+      },
+      spec,
+    });
+
+    new kube.KubeNetworkPolicy(this, 'egress', {
+      metadata: { name: `${base}-egress`, labels },
+      spec: {
+        podSelector: { matchLabels: selector },
+        policyTypes: ['Egress'],
+        egress: [
+          // The proxy to the instance's private IP, on Cloud SQL's server-side proxy port.
+          { to: [{ ipBlock: { cidr: props.privateServicesCidr } }], ports: [{ protocol: 'TCP', port: kube.IntOrString.fromNumber(CLOUD_SQL_SERVER_PORT) }] },
+          // Its certificates and the instance's address: the metadata server, then the Cloud SQL Admin API.
+          ...googleApisEgress(props.clusterRanges),
+        ],
+      },
+    });
+  }
+}

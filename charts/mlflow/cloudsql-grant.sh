@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The grant Job's command: runs cloudsql-grant.sql as the Cloud SQL built-in admin, through the pod's
+# Auth Proxy sidecar. libpq takes the connection from PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD.
+#
+# On a first deployment the instance, the admin user and MLflow's IAM user appear minutes after this
+# Job starts, so it first waits, up to WAIT_SECONDS, until the admin can log in and the IAM user
+# exists. The grant itself is idempotent: a second run changes nothing.
+#
+# Environment: GRANT_SQL_FILE (path of cloudsql-grant.sql), IAM_USER, WAIT_SECONDS, POLL_SECONDS.
+set -euo pipefail
+
+grant_sql="${GRANT_SQL_FILE:?path of cloudsql-grant.sql}"
+iam_user="${IAM_USER:?the IAM database user}"
+poll="${POLL_SECONDS:-15}"
+deadline=$(($(date +%s) + ${WAIT_SECONDS:?seconds to wait for the database}))
+errors="${TMPDIR:-/tmp}/cloudsql-grant.err"
+
+# Prints 1 once the admin can log in and the IAM user exists, 0 while it does not; fails while the
+# admin cannot log in (instance not ready, password not set yet).
+iam_user_count() {
+  printf '%s\n' "SELECT count(*) FROM pg_roles WHERE rolname = :'iam_user';" |
+    psql --no-psqlrc --no-password --quiet --tuples-only --no-align --set=iam_user="$iam_user" --file=- 2>"$errors"
+}
+
+until [[ "$(iam_user_count || true)" == 1 ]]; do
+  why="$(tr '\n' ' ' <"$errors")"
+  if (($(date +%s) >= deadline)); then
+    echo "cloudsql-grant: gave up after ${WAIT_SECONDS}s: ${why:-the IAM user ${iam_user} does not exist}" >&2
+    exit 1
+  fi
+  echo "cloudsql-grant: waiting for ${PGUSER} to log in to ${PGDATABASE} and for ${iam_user} to exist: ${why:-no such role yet}"
+  sleep "$poll"
+done
+
+psql --no-psqlrc --no-password --set=ON_ERROR_STOP=1 --set=iam_user="$iam_user" --file="$grant_sql"
+echo "cloudsql-grant: ${iam_user} may create, and owns, MLflow's tables in schema public of ${PGDATABASE}"
