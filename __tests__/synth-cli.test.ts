@@ -111,6 +111,7 @@ describe('synth arguments', () => {
     expect(synth(['--config', DEV, '--out', 'dist'])).toBe(0);
     expect(stdout.slice(1)).toEqual([
       'next steps (docs/first-deployment.md):',
+      expect.stringMatching(/^  bash dist\/bootstrap\/gcp\.sh +once per project/),
       '  kubectl apply -f dist/0000-namespaces.yaml',
       expect.stringMatching(/^  create the Secrets the render reads: mlflow\/mlflow-db-credentials \(mlflow-password, postgres-password\)/),
       expect.stringMatching(/^  kubectl apply -f dist\/ +then, once MLflow is ready: kubectl apply -f dist\/tests\/$/),

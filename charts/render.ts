@@ -8,6 +8,7 @@ import { DEFAULT_SCHEMA, dump, Type } from 'js-yaml';
 import type { Config } from '../config/schema';
 import { ConfigError } from '../config/load';
 import { buildApps } from './app';
+import { bootstrapScript } from './bootstrap/gcp-script';
 import { limitProblems } from './limits';
 
 /** A rendered Kubernetes object, as plain JSON. */
@@ -30,9 +31,11 @@ export function renderPlatform(config: Config): RenderedFile[] {
   const manifests = order.map((id, index) => chartFile(`${String(index).padStart(4, '0')}-${id}.yaml`, byId.get(id)!));
   const checks = tests.charts.map((chart) => chartFile(`tests/${chart.node.id}.yaml`, chart));
   const index = { path: KUSTOMIZATION_FILE, content: kustomization(manifests.map((f) => f.path)) };
+  // A script in a subfolder: `kubectl apply -f dist` does not descend into it, the Kustomization does not list it.
+  const bootstrap = bootstrapScript(config, manifests.flatMap((f) => f.objects ?? []));
   const problems = [...manifests, ...checks].flatMap((f) => limitProblems(f.path, f.objects ?? []));
   if (problems.length > 0) throw new ConfigError(problems);
-  return [...manifests, index, ...checks].sort((a, b) => compare(a.path, b.path));
+  return [...manifests, index, ...checks, bootstrap].sort((a, b) => compare(a.path, b.path));
 }
 
 /**

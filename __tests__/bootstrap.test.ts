@@ -1,0 +1,224 @@
+/**
+ * dist/bootstrap/gcp.sh: rendered from the config for every example, shellcheck-clean, outside what
+ * `kubectl apply -f dist` reads, and idempotent. The script is run for real against a stand-in gcloud
+ * that keeps state, so a second run shows what a re-run changes (nothing).
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { BOOTSTRAP_APIS, BOOTSTRAP_PATH, bootstrapScript, shellQuote } from '../charts/bootstrap/gcp-script';
+import { configConnectorRoles, GRANT_ROLES, KIND_ROLES } from '../charts/bootstrap/config-connector-roles';
+import { KUSTOMIZATION_FILE } from '../charts/render';
+import { platformNames } from '../charts/lib/names';
+import type { Config } from '../config/schema';
+import { configsUnderTest, configWith, Manifest, PROJECT_ROOT, render } from './support/render';
+
+const rendered = configsUnderTest().map(({ name, config }) => ({ name, config, ...render(config) }));
+const scriptOf = (files: { path: string; content: string }[]) => files.find((f) => f.path === BOOTSTRAP_PATH)!.content;
+
+let tmp: string;
+beforeEach(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-bootstrap-'));
+});
+afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** A gcloud that records its calls and remembers the service accounts it created. */
+const FAKE_GCLOUD = `#!/usr/bin/env bash
+printf '%s\\n' "$*" >>"$FAKE_STATE/calls"
+case "$1 $2 $3" in
+  "billing projects describe") echo "\${FAKE_BILLING:-True}" ;;
+  "iam service-accounts describe") [[ -f "$FAKE_STATE/sa-\${4%%@*}" ]] || { echo "NOT_FOUND: $4" >&2; exit 1; } ;;
+  "iam service-accounts create") touch "$FAKE_STATE/sa-$4" ;;
+  "storage service-agent") echo "service-1@gs-project-accounts.iam.gserviceaccount.com" ;;
+esac
+`;
+
+function runScript(script: string, env: Record<string, string> = {}) {
+  const bin = path.join(tmp, 'bin');
+  const state = path.join(tmp, 'state');
+  fs.mkdirSync(bin, { recursive: true });
+  fs.mkdirSync(state, { recursive: true });
+  fs.writeFileSync(path.join(bin, 'gcloud'), FAKE_GCLOUD, { mode: 0o755 });
+  const file = path.join(tmp, 'gcp.sh');
+  fs.writeFileSync(file, script);
+  fs.rmSync(path.join(state, 'calls'), { force: true });
+  const result = spawnSync('bash', [file], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_STATE: state, ...env } });
+  const calls = fs.existsSync(path.join(state, 'calls')) ? fs.readFileSync(path.join(state, 'calls'), 'utf8').trim().split('\n') : [];
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls };
+}
+
+const kccOf = (objects: Manifest[]) => objects.filter((o) => String(o.apiVersion).split('/')[0].endsWith('.cnrm.cloud.google.com'));
+
+describe.each(rendered)('bootstrap script of config $name', ({ config, files, objects }) => {
+  test('is rendered into dist/bootstrap/, which kubectl apply -f dist does not read and the Kustomization does not list', () => {
+    const script = scriptOf(files);
+    expect(script.startsWith('#!/usr/bin/env bash\n')).toBe(true);
+    expect(script).toMatch(/^set -euo pipefail$/m);
+    expect(BOOTSTRAP_PATH).toBe('bootstrap/gcp.sh');
+    expect(files.find((f) => f.path === KUSTOMIZATION_FILE)!.content).not.toMatch(/bootstrap/);
+    // The whole script is the template with the values block filled in.
+    const template = fs.readFileSync(path.join(PROJECT_ROOT, 'charts/bootstrap/gcp.sh'), 'utf8');
+    const outside = (text: string) => text.replace(/(# --- values from the config[^\n]*\n)[\s\S]*?(# --- end of values ---)/, '$1$2');
+    expect(outside(script)).toBe(outside(template));
+  });
+
+  test('its values come from the config and its roles from the rendered Config Connector objects', () => {
+    const names = platformNames(config);
+    const script = scriptOf(files);
+    expect(script).toContain(`PROJECT_ID=${shellQuote(config.project.id)}\n`);
+    expect(script).toContain(`KCC_ACCOUNT_ID=${shellQuote(names.serviceAccounts.configConnector.accountId)}\n`);
+    expect(script).toContain(`KCC_NAMESPACE=${shellQuote(names.namespaces.gcp)}\n`);
+    expect(script).toContain(`APIS=(${BOOTSTRAP_APIS.map(shellQuote).join(' ')})\n`);
+    const roles = [...configConnectorRoles(kccOf(objects)).keys()];
+    expect(script).toContain(`KCC_ROLES=(${roles.map(shellQuote).join(' ')})\n`);
+    expect(roles.length).toBeGreaterThan(10);
+  });
+
+  test('shellcheck finds nothing in the rendered script', () => {
+    const file = path.join(tmp, 'gcp.sh');
+    fs.writeFileSync(file, scriptOf(files));
+    const result = spawnSync('shellcheck', ['--format=gcc', file], { encoding: 'utf8' });
+    if (result.error) throw new Error(`shellcheck did not run (${result.error.message}): install the Debian package shellcheck (.ci/run does)`);
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  test('run twice: checks billing, enables the APIs, creates the storage agent and the account once, grants every role and the Workload Identity binding', () => {
+    const names = platformNames(config);
+    const project = config.project.id;
+    const email = names.serviceAccounts.configConnector.email;
+    const roles = [...configConnectorRoles(kccOf(objects)).keys()];
+    const first = runScript(scriptOf(files));
+    expect(first.stderr.match(/^gcp\.sh: .*/m)).toBeNull();
+    expect(first.status).toBe(0);
+    const member = `serviceAccount:${project}.svc.id.goog[cnrm-system/cnrm-controller-manager-${names.namespaces.gcp}]`;
+    const expected = (create: boolean) => [
+      `services enable cloudbilling.googleapis.com --project=${project}`,
+      `billing projects describe ${project} --format=value(billingEnabled)`,
+      `services enable ${BOOTSTRAP_APIS.join(' ')} --project=${project}`,
+      `storage service-agent --project=${project}`,
+      `iam service-accounts describe ${email} --project=${project}`,
+      ...(create
+        ? [
+            `iam service-accounts create ${names.serviceAccounts.configConnector.accountId} --project=${project} --display-name=Config Connector (${names.namespaces.gcp}) --description=Config Connector acts as this account in namespace ${names.namespaces.gcp} (mlflow-gke)`,
+          ]
+        : []),
+      ...roles.map((role) => `projects add-iam-policy-binding ${project} --member=serviceAccount:${email} --role=${role} --condition=None --format=none`),
+      `iam service-accounts add-iam-policy-binding ${email} --project=${project} --member=${member} --role=roles/iam.workloadIdentityUser --condition=None --format=none`,
+    ];
+    expect(first.calls).toEqual(expected(true));
+    // Each command is printed before it runs.
+    const echoed = first.stderr.split('\n').filter((l) => l.startsWith('+ gcloud ')).length;
+    expect(echoed).toBe(first.calls.length);
+    const second = runScript(scriptOf(files));
+    expect(second.status).toBe(0);
+    expect(second.calls).toEqual(expected(false));
+    expect(second.stdout).toMatch(/exists already/);
+  });
+});
+
+describe('bootstrap script', () => {
+  const config = configWith({});
+  const { files } = render(config);
+
+  test('stops before changing anything when billing is not enabled, and says how to enable it', () => {
+    const result = runScript(scriptOf(files), { FAKE_BILLING: 'False' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(
+      /gcp\.sh: billing is not enabled on mlflow-gke-example \(billingEnabled: False\): link a billing account with 'gcloud billing projects link mlflow-gke-example --billing-account=ACCOUNT_ID'/,
+    );
+    expect(result.calls).toEqual([
+      'services enable cloudbilling.googleapis.com --project=mlflow-gke-example',
+      'billing projects describe mlflow-gke-example --format=value(billingEnabled)',
+    ]);
+  });
+
+  test('KCC_CLUSTER_PROJECT names the Workload Identity pool of a Config Connector cluster in another project', () => {
+    const result = runScript(scriptOf(files), { KCC_CLUSTER_PROJECT: 'management-project' });
+    expect(result.status).toBe(0);
+    expect(result.calls[result.calls.length - 1]).toContain(
+      '--member=serviceAccount:management-project.svc.id.goog[cnrm-system/cnrm-controller-manager-mlflow-gcp]',
+    );
+  });
+
+  test('the template itself refuses to run', () => {
+    const result = runScript(fs.readFileSync(path.join(PROJECT_ROOT, 'charts/bootstrap/gcp.sh'), 'utf8'));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/this is the template: run the copy that npm run synth writes to dist\/bootstrap\/gcp\.sh/);
+    expect(result.calls).toEqual([]);
+  });
+
+  test('values are quoted for bash: a quote in a value stays a quote', () => {
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+    const echo = spawnSync('bash', ['-c', `v=${shellQuote("a'b $c")}; printf %s "$v"`], { encoding: 'utf8' });
+    expect(echo.stdout).toBe("a'b $c");
+  });
+});
+
+describe('Config Connector roles', () => {
+  const kinds = (config: Config) => kccOf(render(config).objects);
+
+  test('every Config Connector kind of every example render has a role, and a new kind stops the render', () => {
+    for (const { objects } of rendered) expect(() => configConnectorRoles(kccOf(objects))).not.toThrow();
+    const unknown = { apiVersion: 'pubsub.cnrm.cloud.google.com/v1beta1', kind: 'PubSubTopic', metadata: { name: 't' } };
+    expect(() => configConnectorRoles([unknown])).toThrow(
+      /PubSubTopic t: no Config Connector role is known for this kind \(charts\/bootstrap\/config-connector-roles\.ts, KIND_ROLES\)/,
+    );
+    const grant = {
+      apiVersion: 'iam.cnrm.cloud.google.com/v1beta1',
+      kind: 'IAMPolicyMember',
+      metadata: { name: 'g' },
+      spec: { resourceRef: { kind: 'PubSubTopic' } },
+    };
+    expect(() => configConnectorRoles([grant])).toThrow(/no Config Connector role is known for grants on PubSubTopic/);
+  });
+
+  test('least privilege follows the render: no Cloud SQL or Service Networking roles without Cloud SQL', () => {
+    const sql = configConnectorRoles(kinds(configWith({ database: { mode: 'cloudsql' } })));
+    const sts = configConnectorRoles(kinds(configWith({ database: { mode: 'statefulset' } })));
+    expect(sql.get('roles/cloudsql.admin')).toEqual(['SQLDatabase', 'SQLInstance', 'SQLUser']);
+    expect(sql.get('roles/servicenetworking.networksAdmin')).toEqual(['ServiceNetworkingConnection']);
+    expect(sts.has('roles/cloudsql.admin')).toBe(false);
+    expect(sts.has('roles/servicenetworking.networksAdmin')).toBe(false);
+  });
+
+  // Role names as Google lists them: cloud.google.com/iam/docs/roles-permissions/<service>; Cluster
+  // Admin manages clusters only, and node service accounts also need Service Account User
+  // (roles-permissions/container: "To set a service account on nodes, you must also have the Service
+  // Account User role (roles/iam.serviceAccountUser)").
+  test('the roles of the default render, with the kinds that need each', () => {
+    expect(Object.fromEntries(configConnectorRoles(kinds(configWith({}))))).toEqual({
+      'roles/cloudkms.admin': ['IAMPolicyMember on KMSCryptoKey', 'KMSCryptoKey', 'KMSKeyRing'],
+      'roles/cloudsql.admin': ['SQLDatabase', 'SQLInstance', 'SQLUser'],
+      'roles/compute.networkAdmin': ['ComputeAddress', 'ComputeNetwork', 'ComputeRouter', 'ComputeRouterNAT', 'ComputeSSLPolicy', 'ComputeSubnetwork'],
+      'roles/container.clusterAdmin': ['ContainerCluster', 'ContainerNodePool'],
+      'roles/iam.serviceAccountAdmin': ['IAMPolicyMember on IAMServiceAccount', 'IAMServiceAccount'],
+      'roles/iam.serviceAccountUser': ['ContainerCluster', 'ContainerNodePool'],
+      'roles/logging.configWriter': ['LoggingLogBucket', 'LoggingLogSink'],
+      'roles/monitoring.alertPolicyEditor': ['MonitoringAlertPolicy'],
+      'roles/monitoring.dashboardEditor': ['MonitoringDashboard'],
+      'roles/monitoring.notificationChannelEditor': ['MonitoringNotificationChannel'],
+      'roles/monitoring.uptimeCheckConfigEditor': ['MonitoringUptimeCheckConfig'],
+      'roles/resourcemanager.projectIamAdmin': ['IAMAuditConfig', 'IAMPolicyMember on Project'],
+      'roles/servicenetworking.networksAdmin': ['ServiceNetworkingConnection'],
+      'roles/serviceusage.serviceUsageAdmin': ['Service', 'ServiceIdentity'],
+      'roles/storage.admin': ['IAMPolicyMember on StorageBucket', 'StorageBucket'],
+    });
+    for (const role of [...Object.values(KIND_ROLES), ...Object.values(GRANT_ROLES)].flat()) expect(role).toMatch(/^roles\/[a-z]+\.[a-zA-Z]+$/);
+    // No basic role: never owner or editor.
+    expect([...Object.values(KIND_ROLES), ...Object.values(GRANT_ROLES)].flat()).not.toEqual(
+      expect.arrayContaining([expect.stringMatching(/^roles\/(owner|editor)$/)]),
+    );
+  });
+
+  test('synth writes the script beside the manifests of the same render', () => {
+    const { files } = render(configWith({}));
+    expect(
+      bootstrapScript(
+        configWith({}),
+        files.flatMap((f) => f.objects ?? []),
+      ).content,
+    ).toBe(scriptOf(files));
+  });
+});

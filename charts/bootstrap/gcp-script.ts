@@ -1,0 +1,61 @@
+/**
+ * dist/bootstrap/gcp.sh: the template charts/bootstrap/gcp.sh with the values of the config written
+ * into its values block. A subfolder, so `kubectl apply -f dist` (which does not descend) never
+ * reads it, and a shell script, so nothing that reads YAML does either.
+ */
+import type { Config } from '../../config/schema';
+import { platformNames } from '../lib/names';
+import { scriptFile } from '../lib/script-files';
+import type { Manifest, RenderedFile } from '../render';
+import { configConnectorRoles } from './config-connector-roles';
+
+export const BOOTSTRAP_TEMPLATE = 'charts/bootstrap/gcp.sh';
+export const BOOTSTRAP_PATH = 'bootstrap/gcp.sh';
+
+const BEGIN = '# --- values from the config (npm run synth fills them in) ---';
+const END = '# --- end of values ---';
+
+/**
+ * APIs the project needs before Config Connector can enable the others from the render's Service
+ * objects, besides the Cloud Billing API that the script's billing check uses:
+ * - serviceusage: "Config Connector uses the Service Usage API to enable service APIs"
+ *   (cloud.google.com/config-connector/docs/how-to/getting-started);
+ * - cloudresourcemanager: the project's IAM policy (`gcloud projects add-iam-policy-binding` here,
+ *   the project-level IAMPolicyMember and IAMAuditConfig objects);
+ * - iam: the Config Connector service account and its Workload Identity binding;
+ * - storage: `gcloud storage service-agent`, which asks Cloud Storage for its service agent.
+ */
+export const BOOTSTRAP_APIS: readonly string[] = [
+  'cloudresourcemanager.googleapis.com',
+  'iam.googleapis.com',
+  'serviceusage.googleapis.com',
+  'storage.googleapis.com',
+];
+
+/** A word bash reads back as exactly `value`. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The values block of the rendered script. */
+export function bootstrapValues(config: Config, objects: readonly Manifest[]): string[] {
+  const names = platformNames(config);
+  const array = (values: readonly string[]) => `(${values.map(shellQuote).join(' ')})`;
+  return [
+    `PROJECT_ID=${shellQuote(config.project.id)}`,
+    `KCC_ACCOUNT_ID=${shellQuote(names.serviceAccounts.configConnector.accountId)}`,
+    `KCC_NAMESPACE=${shellQuote(names.namespaces.gcp)}`,
+    `APIS=${array(BOOTSTRAP_APIS)}`,
+    `KCC_ROLES=${array([...configConnectorRoles(objects).keys()])}`,
+  ];
+}
+
+/** The rendered bootstrap script for `config`, whose roles follow the Config Connector objects among `objects`. */
+export function bootstrapScript(config: Config, objects: readonly Manifest[]): RenderedFile {
+  const lines = scriptFile(BOOTSTRAP_TEMPLATE).split('\n');
+  const begin = lines.indexOf(BEGIN);
+  const end = lines.indexOf(END);
+  if (begin < 0 || end < begin) throw new Error(`${BOOTSTRAP_TEMPLATE}: the values block ("${BEGIN}" ... "${END}") is missing`);
+  const content = [...lines.slice(0, begin + 1), ...bootstrapValues(config, objects), ...lines.slice(end)].join('\n');
+  return { path: BOOTSTRAP_PATH, content };
+}

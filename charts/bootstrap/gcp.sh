@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Bootstrap of a Google Cloud project for mlflow-gke: what Config Connector cannot do for itself.
+#
+# `npm run synth` writes this file, with the values of the config filled in below, to
+# dist/bootstrap/gcp.sh; `kubectl apply -f dist` never reads it. Review it, then run it once per
+# project, before the first apply, as a principal that may enable APIs, create service accounts and
+# grant roles on the project (a project owner):
+#
+#   bash dist/bootstrap/gcp.sh
+#
+# It checks that billing is enabled, enables the APIs that Config Connector and this script need
+# (Config Connector enables the rest itself, from the render's Service objects), creates the Cloud
+# Storage service agent (the bucket's key grant names it, and it exists only once asked for), creates
+# the Google service account Config Connector acts as in the gcp namespace, grants it the roles the
+# rendered Config Connector objects need, and lets Config Connector's controller for that namespace
+# act as it through Workload Identity. Every step is idempotent: running it again changes nothing.
+#
+# Config Connector's controller runs on the cluster that receives the gcp file. When that cluster is
+# in another project (a management cluster, Config Controller), name the project:
+#
+#   KCC_CLUSTER_PROJECT=<project of that cluster> bash dist/bootstrap/gcp.sh
+set -euo pipefail
+
+# --- values from the config (npm run synth fills them in) ---
+PROJECT_ID=''
+KCC_ACCOUNT_ID=''
+KCC_NAMESPACE=''
+APIS=()
+KCC_ROLES=()
+# --- end of values ---
+
+die() {
+  echo "gcp.sh: $*" >&2
+  exit 1
+}
+
+# Prints a command as it would be typed, on stderr.
+show() {
+  local word line='+'
+  for word in "$@"; do line+=" $(printf '%q' "$word")"; done
+  echo "$line" >&2
+}
+
+run() {
+  show "$@"
+  "$@"
+}
+
+# IAM can refuse a binding on an account created a moment ago (PERMISSION_DENIED for an account it
+# does not see yet): try a few times before giving up.
+run_retrying() {
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    if run "$@"; then return 0; fi
+    echo "gcp.sh: attempt ${attempt} failed; retrying in 10s" >&2
+    sleep 10
+  done
+  die "gave up: $*"
+}
+
+[[ -n "$PROJECT_ID" ]] || die "this is the template: run the copy that npm run synth writes to dist/bootstrap/gcp.sh"
+command -v gcloud >/dev/null || die "gcloud not found: install the Google Cloud CLI (cloud.google.com/sdk)"
+
+KCC_CLUSTER_PROJECT="${KCC_CLUSTER_PROJECT:-$PROJECT_ID}"
+KCC_EMAIL="${KCC_ACCOUNT_ID}@${PROJECT_ID}.iam.gserviceaccount.com"
+# Namespaced mode runs one controller per namespace as this Kubernetes ServiceAccount.
+KCC_MEMBER="serviceAccount:${KCC_CLUSTER_PROJECT}.svc.id.goog[cnrm-system/cnrm-controller-manager-${KCC_NAMESPACE}]"
+
+echo "== 1/6 billing of ${PROJECT_ID}"
+# `gcloud billing projects describe` uses the Cloud Billing API.
+run gcloud services enable cloudbilling.googleapis.com --project="$PROJECT_ID"
+show gcloud billing projects describe "$PROJECT_ID" --format='value(billingEnabled)'
+billing="$(gcloud billing projects describe "$PROJECT_ID" --format='value(billingEnabled)')"
+[[ "$billing" == True ]] ||
+  die "billing is not enabled on ${PROJECT_ID} (billingEnabled: ${billing:-none}): link a billing account with 'gcloud billing projects link ${PROJECT_ID} --billing-account=ACCOUNT_ID', then run this again"
+
+echo "== 2/6 APIs that Config Connector and this script need"
+run gcloud services enable "${APIS[@]}" --project="$PROJECT_ID"
+
+echo "== 3/6 Cloud Storage service agent (created when missing)"
+run gcloud storage service-agent --project="$PROJECT_ID"
+
+echo "== 4/6 Config Connector's Google service account ${KCC_EMAIL}"
+show gcloud iam service-accounts describe "$KCC_EMAIL" --project="$PROJECT_ID"
+if gcloud iam service-accounts describe "$KCC_EMAIL" --project="$PROJECT_ID" >/dev/null 2>&1; then
+  echo "exists already"
+else
+  run gcloud iam service-accounts create "$KCC_ACCOUNT_ID" --project="$PROJECT_ID" \
+    --display-name="Config Connector (${KCC_NAMESPACE})" \
+    --description="Config Connector acts as this account in namespace ${KCC_NAMESPACE} (mlflow-gke)"
+fi
+
+echo "== 5/6 its roles on ${PROJECT_ID}: what the rendered Config Connector objects need"
+# --condition=None: the project's policy holds conditional bindings (the IAP grants), and gcloud
+# refuses an unconditional binding on such a policy when it cannot ask.
+for role in "${KCC_ROLES[@]}"; do
+  run_retrying gcloud projects add-iam-policy-binding "$PROJECT_ID" \
+    --member="serviceAccount:${KCC_EMAIL}" --role="$role" --condition=None --format=none
+done
+
+echo "== 6/6 Workload Identity: ${KCC_MEMBER} may act as it"
+run_retrying gcloud iam service-accounts add-iam-policy-binding "$KCC_EMAIL" --project="$PROJECT_ID" \
+  --member="$KCC_MEMBER" --role=roles/iam.workloadIdentityUser --condition=None --format=none
+
+echo "done: Config Connector may act as ${KCC_EMAIL} in namespace ${KCC_NAMESPACE} once its ConfigConnectorContext is applied"
