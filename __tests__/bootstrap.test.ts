@@ -10,7 +10,7 @@ import * as path from 'path';
 import { BOOTSTRAP_APIS, BOOTSTRAP_PATH, bootstrapScript, shellQuote } from '../charts/bootstrap/gcp-script';
 import { configConnectorRoles, GRANT_ROLES, KIND_ROLES } from '../charts/bootstrap/config-connector-roles';
 import { KUSTOMIZATION_FILE } from '../charts/render';
-import { platformNames } from '../charts/lib/names';
+import { platformNames } from '../common/names';
 import type { Config } from '../config/schema';
 import { configsUnderTest, configWith, Manifest, PROJECT_ROOT, render } from './support/render';
 

@@ -5,9 +5,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { CLOUD_SQL_PORT } from '../charts/mlflow';
-import { CLOUD_SQL_SERVER_PORT, GRANT_DIR, PSQL_IMAGES, PSQL_UID } from '../charts/mlflow/cloudsql-grant-job';
-import { platformNames } from '../charts/lib/names';
+import { PORTS } from '../common/contract';
+import { GRANT_DIR, PSQL_IMAGES, PSQL_UID } from '../charts/mlflow/cloudsql-grant-job';
+import { platformNames } from '../common/names';
 import { outOfBandSecrets } from '../policy/rules/references';
 import { chartObjects, configWith, DeepPartial, find, Manifest, PROJECT_ROOT, render } from './support/render';
 import type { ConfigInput } from '../config/schema';
@@ -152,7 +152,7 @@ describe('Cloud SQL grant Job', () => {
     const labels = grantJob(objects).spec.template.metadata.labels;
     for (const [k, v] of Object.entries(np.spec.podSelector.matchLabels)) expect(labels[k]).toBe(v);
     expect(np.spec.policyTypes).toEqual(['Egress']);
-    expect(CLOUD_SQL_SERVER_PORT).toBe(CLOUD_SQL_PORT);
+    expect(PORTS.cloudSqlServer).toBe(3307);
     expect(np.spec.egress[0]).toEqual({ to: [{ ipBlock: { cidr: config.network.privateServicesCidr } }], ports: [{ protocol: 'TCP', port: 3307 }] });
     expect(np.spec.egress.map((r: Manifest) => r.ports.map((p: Manifest) => p.port)).flat()).toEqual([3307, 80, 988, 443]);
     // MLflow's egress policy does not cover the grant pods: the component is not among those it selects.

@@ -2,7 +2,7 @@ import { EXTERNAL_SECRETS_ANNOTATION, MAX_CERT_DOMAINS } from '../charts/edge/en
 import { BACKEND_CONFIG_ANNOTATION, NEG_ANNOTATION } from '../charts/edge/annotations';
 import { grantName } from '../charts/edge/sites';
 import { IAP_ACCESSOR } from '../charts/gcp/iap';
-import { platformNames } from '../charts/lib/names';
+import { platformNames } from '../common/names';
 import type { Config } from '../config/schema';
 import { ConfigError } from '../config/load';
 import { chartObjects, configsUnderTest, configWith, find, Manifest, render } from './support/render';

@@ -5,7 +5,7 @@
  * key sits in its consumer's location.
  */
 import type { Config } from '../config/schema';
-import { platformNames } from '../charts/lib/names';
+import { platformNames } from '../common/names';
 import { configsUnderTest, configWith, Manifest, render } from './support/render';
 
 const ENCRYPTER = 'roles/cloudkms.cryptoKeyEncrypterDecrypter';

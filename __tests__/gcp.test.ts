@@ -1,7 +1,7 @@
 import { Testing } from 'cdk8s';
 import type { Config } from '../config/schema';
 import { GcpChart, gcpChartProps } from '../charts/gcp';
-import { platformNames, workloadIdentityMember } from '../charts/lib/names';
+import { platformNames, workloadIdentityMember } from '../common/names';
 import { configsUnderTest, configWith, DeepPartial, find, Manifest } from './support/render';
 import type { ConfigInput } from '../config/schema';
 import { StrictValidator } from './support/schemas';

@@ -1,6 +1,7 @@
 import { ConfigError } from '../config/load';
-import { cloudSqlProxyArgs, PROXY_FLAGS, parseVersion, proxySupports } from '../charts/lib/cloud-sql-proxy';
-import { platformNames } from '../charts/lib/names';
+import { cloudSqlProxyArgs } from '../charts/lib/cloud-sql-proxy';
+import { PROXY_FLAGS, parseVersion, proxySupports } from '../common/cloud-sql-proxy-flags';
+import { platformNames } from '../common/names';
 import { GOOGLE_LB_RANGES, GRANT_WAIT_SECONDS, METRICS_DIR, MIGRATION_DEADLINE_SECONDS, PRE_STOP_SECONDS, PROXY_MAX_SIGTERM_SECONDS } from '../charts/mlflow';
 import { SCHEMA_PRIVILEGE_QUERY } from '../charts/lib/mlflow-scripts';
 import { chartObjects, configsUnderTest, configWith, DeepPartial, find, Manifest, render } from './support/render';

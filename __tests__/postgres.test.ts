@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { checkImage, PostgresChart, postgresChartProps, SCRIPT_FILES } from '../charts/postgres';
 import { PostgresRestoreChart, postgresRestoreChartProps } from '../charts/postgres-restore';
-import { platformNames } from '../charts/lib/names';
+import { platformNames } from '../common/names';
 import { selectorLabels } from '../charts/lib/labels';
 import type { Config } from '../config/schema';
 import { parseConfig } from '../config/load';

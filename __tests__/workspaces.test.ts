@@ -1,7 +1,7 @@
 import { Testing } from 'cdk8s';
 import { jupyterChartProps, mlflowClientVersion, UV_BIN, VSCODE_VENV, vscodeChartProps, WorkspacesChart } from '../charts/workspaces';
 import { LOAD_BALANCER_RANGES } from '../charts/lib/workspace';
-import { platformNames } from '../charts/lib/names';
+import { platformNames } from '../common/names';
 import type { Config } from '../config/schema';
 import { ConfigError } from '../config/load';
 import { chartObjects, configsUnderTest, configWith, Manifest, render } from './support/render';

@@ -9,7 +9,7 @@ import type { Config } from '../config/schema';
 import { EdgeBackend, EdgeEntry, EdgeEntryProps } from './edge/entry';
 import { edgeSites } from './edge/sites';
 import { selectorLabels } from './lib/labels';
-import { platformNames } from './lib/names';
+import { platformNames } from '../common/names';
 import { PlatformChart } from './lib/platform-chart';
 import { SERVICE_PORT } from './lib/workspace';
 import { jupyterChartProps, vscodeChartProps } from './workspaces';

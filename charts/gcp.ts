@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import type { Config } from '../config/schema';
 import { PlatformChart } from './lib/platform-chart';
-import { platformNames, workloadIdentityMember } from './lib/names';
+import { platformNames, workloadIdentityMember } from '../common/names';
 import { Apis, BASE_APIS, CLOUD_SQL_APIS, SQL_SERVICE_IDENTITY } from './gcp/apis';
 import { CloudSql, CloudSqlProps } from './gcp/cloud-sql';
 import { Cluster, ClusterProps } from './gcp/cluster';

@@ -12,7 +12,7 @@ import * as kube from '../imports/k8s-1.31';
 import { MLFLOW_UID } from './mlflow';
 import { appLabels, selectorLabels } from './lib/labels';
 import { VERIFY } from './lib/mlflow-scripts';
-import { platformNames } from './lib/names';
+import { platformNames } from '../common/names';
 import { PlatformChart } from './lib/platform-chart';
 import { restrictedContainer, restrictedPodSpec } from './lib/pod';
 

@@ -16,10 +16,12 @@ import * as kube from '../imports/k8s-1.31';
 import { PodMonitoring, PodMonitoringSpecEndpointsPort } from '../imports/monitoring.googleapis.com';
 import { edgeServiceAnnotations } from './edge/annotations';
 import { EXTERNAL_SECRETS_ANNOTATION } from './edge/entry';
-import { cloudSqlProxyContainer, proxyVersionOf, PROXY_HTTP_PORT, Version } from './lib/cloud-sql-proxy';
+import { proxyVersionOf, Version } from '../common/cloud-sql-proxy-flags';
+import { cloudSqlProxyContainer, PROXY_HTTP_PORT } from './lib/cloud-sql-proxy';
 import { appLabels, labelValue, PART_OF, selectorLabels } from './lib/labels';
 import { GC, MIGRATE, WAIT_FOR_SCHEMA } from './lib/mlflow-scripts';
-import { platformNames } from './lib/names';
+import { platformNames } from '../common/names';
+import { DB_SECRET_KEYS, PORTS } from '../common/contract';
 import { clusterRanges, googleApisEgress } from './lib/network-policy';
 import { PlatformChart } from './lib/platform-chart';
 import { CloudSqlGrantJob, cloudSqlGrantJobProps, CloudSqlGrantJobProps } from './mlflow/cloudsql-grant-job';
@@ -28,8 +30,6 @@ import { RestrictedContainer, restrictedContainer, RestrictedContainerProps, res
 /** Source ranges of Google's load balancer proxies and health checks (IAP traffic arrives through them). */
 export const GOOGLE_LB_RANGES = ['35.191.0.0/16', '130.211.0.0/22'] as const;
 /** Cloud SQL's server-side proxy port behind the private IP. */
-export const CLOUD_SQL_PORT = 3307;
-export const POSTGRES_PORT = 5432;
 /** Where `--expose-prometheus` keeps the multiprocess metric files. */
 export const METRICS_DIR = '/var/run/mlflow/metrics';
 /** Numeric user of the MLflow containers (the image's default is root). */
@@ -165,7 +165,7 @@ export function mlflowChartProps(config: Config): MlflowChartProps {
           service: names.mlflowDb,
           user: config.database.statefulset.user,
           database: config.database.name,
-          passwordSecret: { name: config.database.statefulset.credentialsSecret, key: 'mlflow-password' },
+          passwordSecret: { name: config.database.statefulset.credentialsSecret, key: DB_SECRET_KEYS.mlflow },
           podLabels: selectorLabels({ name: names.mlflowDb, instance: config.environment, component: 'database' }),
         };
   return {
@@ -202,8 +202,8 @@ export function mlflowChartProps(config: Config): MlflowChartProps {
 
 /** The backend store URI: never a password in it (IAM login through the proxy, or PGPASSWORD from a Secret). */
 export function backendStoreUri(db: MlflowDatabase): string {
-  if (db.mode === 'cloudsql') return `postgresql+psycopg2://${encodeURIComponent(db.iamUser)}@127.0.0.1:${POSTGRES_PORT}/${db.database}`;
-  return `postgresql+psycopg2://${encodeURIComponent(db.user)}@${db.service}:${POSTGRES_PORT}/${db.database}`;
+  if (db.mode === 'cloudsql') return `postgresql+psycopg2://${encodeURIComponent(db.iamUser)}@127.0.0.1:${PORTS.postgres}/${db.database}`;
+  return `postgresql+psycopg2://${encodeURIComponent(db.user)}@${db.service}:${PORTS.postgres}/${db.database}`;
 }
 
 const q = (v: string) => kube.Quantity.fromString(v);
@@ -526,8 +526,8 @@ export class MlflowChart extends PlatformChart {
 
     const databaseEgress: k8s.NetworkPolicyEgressRule =
       db.mode === 'cloudsql'
-        ? { to: [{ ipBlock: { cidr: db.privateServicesCidr } }], ports: [tcp(CLOUD_SQL_PORT)] }
-        : { to: [{ podSelector: { matchLabels: db.podLabels } }], ports: [tcp(POSTGRES_PORT)] };
+        ? { to: [{ ipBlock: { cidr: db.privateServicesCidr } }], ports: [tcp(PORTS.cloudSqlServer)] }
+        : { to: [{ podSelector: { matchLabels: db.podLabels } }], ports: [tcp(PORTS.postgres)] };
     new k8s.KubeNetworkPolicy(this, 'egress', {
       metadata: { name: `${props.name}-egress`, labels: labelsFor('server') },
       spec: {

@@ -6,7 +6,8 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import type { Config } from '../config/schema';
 import { PlatformChart } from './lib/platform-chart';
-import { platformNames } from './lib/names';
+import { platformNames } from '../common/names';
+import { PRUNE_DISABLED } from '../common/contract';
 
 /** Pod Security Standards version the labels pin; matches the oldest supported GKE minor. */
 export const POD_SECURITY_VERSION = 'v1.31';
@@ -40,7 +41,7 @@ export class NamespacesChart extends PlatformChart {
             'pod-security.kubernetes.io/warn-version': POD_SECURITY_VERSION,
           },
           // Deleting a namespace deletes every volume claim in it; Flux must never prune it.
-          annotations: { 'kustomize.toolkit.fluxcd.io/prune': 'disabled' },
+          annotations: { ...PRUNE_DISABLED },
         },
       });
       const denyAll = new k8s.KubeNetworkPolicy(this, `${name}-default-deny`, {

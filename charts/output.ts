@@ -37,7 +37,7 @@ const MARKER_HEADER = [
  * them is refused; a test keeps the list in step with the repository.
  */
 export const PROJECT_SOURCES: readonly string[] = [
-  '.ci', '.git', '.github', '__tests__', 'bench', 'charts', 'config', 'docs', 'examples', 'imports', 'node_modules', 'policy', 'scripts',
+  '.ci', '.git', '.github', '__tests__', 'bench', 'charts', 'common', 'config', 'docs', 'examples', 'imports', 'node_modules', 'policy', 'scripts',
 ];
 
 /** A refusal or failure to write the output: one line, naming the folder and the reason. */

@@ -14,16 +14,15 @@ import { durationSeconds, imageTag, type Resources } from '../config/schema/prim
 import * as kube from '../imports/k8s-1.31';
 import { PodMonitoring, PodMonitoringSpecEndpointsPort } from '../imports/monitoring.googleapis.com';
 import { appLabels, selectorLabels } from './lib/labels';
-import { platformNames } from './lib/names';
+import { platformNames } from '../common/names';
 import { clusterRanges, googleApisEgress } from './lib/network-policy';
 import { PlatformChart } from './lib/platform-chart';
 import { RestrictedContainer, restrictedContainer, restrictedPodSpec } from './lib/pod';
 import { scriptFile } from './lib/script-files';
+import { DB_SECRET_KEYS, PORTS, PRUNE_DISABLED } from '../common/contract';
 
 /** Port of PostgreSQL and of its Services. */
-export const POSTGRES_PORT = 5432;
 /** Port of the exporter's /metrics. */
-export const EXPORTER_PORT = 9187;
 /** uid/gid of the `postgres` user of the official Debian image; owns PGDATA. */
 export const POSTGRES_UID = 999;
 /** `nobody`, the user of the exporter image. */
@@ -33,7 +32,6 @@ export const UPLOADER_UID = 1000;
 /** Superuser created by the image's first start; only the exporter and operators use it. */
 export const SUPERUSER = 'postgres';
 /** Keys of the credentials Secret. */
-export const SECRET_KEYS = { superuser: 'postgres-password', mlflow: 'mlflow-password' } as const;
 /** Where the claim is mounted; PGDATA is a subdirectory because the disk's root holds lost+found. */
 export const DATA_MOUNT = '/var/lib/postgresql/data';
 export const PGDATA = `${DATA_MOUNT}/pgdata`;
@@ -57,7 +55,6 @@ export const SCRIPT_FILES = {
   restore: 'charts/postgres/restore.sh',
 } as const;
 /** Stateful objects that Flux must never prune (docs/design.md, "Nothing is lost"). */
-export const PRUNE_DISABLED = { 'kustomize.toolkit.fluxcd.io/prune': 'disabled' };
 
 export interface BackupProps {
   /** Five-field cron schedule, evaluated in UTC. */
@@ -210,7 +207,7 @@ export class PostgresChart extends PlatformChart {
         // The StatefulSet's stable pod DNS names exist before the pod is ready.
         publishNotReadyAddresses: true,
         selector: dbSelector,
-        ports: [{ name: 'postgres', port: POSTGRES_PORT, targetPort: k8s.IntOrString.fromString('postgres'), protocol: 'TCP' }],
+        ports: [{ name: 'postgres', port: PORTS.postgres, targetPort: k8s.IntOrString.fromString('postgres'), protocol: 'TCP' }],
       },
     });
 
@@ -219,7 +216,7 @@ export class PostgresChart extends PlatformChart {
       spec: {
         type: 'ClusterIP',
         selector: dbSelector,
-        ports: [{ name: 'postgres', port: POSTGRES_PORT, targetPort: k8s.IntOrString.fromString('postgres'), protocol: 'TCP' }],
+        ports: [{ name: 'postgres', port: PORTS.postgres, targetPort: k8s.IntOrString.fromString('postgres'), protocol: 'TCP' }],
       },
     });
 
@@ -229,7 +226,7 @@ export class PostgresChart extends PlatformChart {
     });
     // Both probes ask the postmaster whether it accepts connections; pg_isready needs no password.
     const isReady = (host: string, timeout: number) => ({
-      exec: { command: ['pg_isready', '--quiet', `--host=${host}`, `--port=${POSTGRES_PORT}`, `--username=${SUPERUSER}`, `--dbname=${SUPERUSER}`, `--timeout=${timeout}`] },
+      exec: { command: ['pg_isready', '--quiet', `--host=${host}`, `--port=${PORTS.postgres}`, `--username=${SUPERUSER}`, `--dbname=${SUPERUSER}`, `--timeout=${timeout}`] },
     });
 
     const statefulSet = new kube.KubeStatefulSet(this, 'statefulset', {
@@ -258,18 +255,18 @@ export class PostgresChart extends PlatformChart {
                 name: 'postgres',
                 image: props.image,
                 args: ['postgres', '-c', 'password_encryption=scram-sha-256', '-c', 'log_connections=on', '-c', 'log_disconnections=on'],
-                ports: [{ name: 'postgres', containerPort: POSTGRES_PORT, protocol: 'TCP' }],
+                ports: [{ name: 'postgres', containerPort: PORTS.postgres, protocol: 'TCP' }],
                 env: [
                   { name: 'PGDATA', value: PGDATA },
                   { name: 'POSTGRES_USER', value: SUPERUSER },
-                  secretEnv('POSTGRES_PASSWORD', SECRET_KEYS.superuser),
+                  secretEnv('POSTGRES_PASSWORD', DB_SECRET_KEYS.superuser),
                   // scram-sha-256 for remote connections and, through initdb, for the socket and localhost too:
                   // no connection to this server is trusted without a password.
                   { name: 'POSTGRES_HOST_AUTH_METHOD', value: 'scram-sha-256' },
                   { name: 'POSTGRES_INITDB_ARGS', value: '--auth-local=scram-sha-256 --auth-host=scram-sha-256 --data-checksums' },
                   { name: 'MLFLOW_DB_USER', value: props.user },
                   { name: 'MLFLOW_DB_NAME', value: props.database },
-                  secretEnv('MLFLOW_DB_PASSWORD', SECRET_KEYS.mlflow),
+                  secretEnv('MLFLOW_DB_PASSWORD', DB_SECRET_KEYS.mlflow),
                 ],
                 resources: props.resources,
                 runAsUser: POSTGRES_UID,
@@ -291,12 +288,12 @@ export class PostgresChart extends PlatformChart {
               restrictedContainer({
                 name: 'exporter',
                 image: props.exporter.image,
-                args: [`--web.listen-address=:${EXPORTER_PORT}`, '--web.telemetry-path=/metrics'],
-                ports: [{ name: 'metrics', containerPort: EXPORTER_PORT, protocol: 'TCP' }],
+                args: [`--web.listen-address=:${PORTS.postgresExporter}`, '--web.telemetry-path=/metrics'],
+                ports: [{ name: 'metrics', containerPort: PORTS.postgresExporter, protocol: 'TCP' }],
                 env: [
-                  { name: 'DATA_SOURCE_URI', value: `127.0.0.1:${POSTGRES_PORT}/${SUPERUSER}?sslmode=disable` },
+                  { name: 'DATA_SOURCE_URI', value: `127.0.0.1:${PORTS.postgres}/${SUPERUSER}?sslmode=disable` },
                   { name: 'DATA_SOURCE_USER', value: SUPERUSER },
-                  secretEnv('DATA_SOURCE_PASS', SECRET_KEYS.superuser),
+                  secretEnv('DATA_SOURCE_PASS', DB_SECRET_KEYS.superuser),
                 ],
                 resources: props.exporter.resources,
                 runAsUser: EXPORTER_UID,
@@ -358,7 +355,7 @@ export class PostgresChart extends PlatformChart {
           {
             // The MLflow server, its schema migration Job and its garbage collection, plus backup and restore.
             from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': props.clientAppName } } }, { podSelector: backupPods }],
-            ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(POSTGRES_PORT) }],
+            ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(PORTS.postgres) }],
           },
           {
             from: [
@@ -367,7 +364,7 @@ export class PostgresChart extends PlatformChart {
                 podSelector: { matchLabels: GMP_COLLECTOR.labels },
               },
             ],
-            ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(EXPORTER_PORT) }],
+            ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(PORTS.postgresExporter) }],
           },
         ],
       },
@@ -379,7 +376,7 @@ export class PostgresChart extends PlatformChart {
         podSelector: backupPods,
         policyTypes: ['Egress'],
         egress: [
-          { to: [{ podSelector: { matchLabels: dbSelector } }], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(POSTGRES_PORT) }] },
+          { to: [{ podSelector: { matchLabels: dbSelector } }], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(PORTS.postgres) }] },
           ...googleApisEgress(props.clusterRanges),
         ],
       },
@@ -463,10 +460,10 @@ export class PostgresBackup extends Construct {
 export function clientEnv(props: PostgresBackupProps): kube.EnvVar[] {
   return [
     { name: 'PGHOST', value: `${props.dbName}.${props.namespace}.svc.cluster.local` },
-    { name: 'PGPORT', value: String(POSTGRES_PORT) },
+    { name: 'PGPORT', value: String(PORTS.postgres) },
     { name: 'PGUSER', value: props.user },
     { name: 'PGDATABASE', value: props.database },
-    { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: props.credentialsSecret, key: SECRET_KEYS.mlflow } } },
+    { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: props.credentialsSecret, key: DB_SECRET_KEYS.mlflow } } },
   ];
 }
 

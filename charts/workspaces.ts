@@ -9,7 +9,7 @@ import { imageTag, Resources } from '../config/schema/primitives';
 import type { EnvVar } from '../imports/k8s-1.31';
 import { edgeServiceAnnotations } from './edge/annotations';
 import { selectorLabels } from './lib/labels';
-import { platformNames, WorkspaceApp } from './lib/names';
+import { platformNames, WorkspaceApp } from '../common/names';
 import { clusterRanges } from './lib/network-policy';
 import { PlatformChart } from './lib/platform-chart';
 import { RestrictedContainer, restrictedContainer } from './lib/pod';

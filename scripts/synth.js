@@ -13,7 +13,7 @@ const vm = require('vm');
 
 const root = path.resolve(__dirname, '..');
 const bundle = path.join(root, 'node_modules', '.cache', 'mlflow-gke', 'synth.js');
-const SOURCES = ['main.ts', 'charts', 'config', 'imports', 'package-lock.json'];
+const SOURCES = ['main.ts', 'common', 'charts', 'config', 'imports', 'package-lock.json'];
 
 function newestSource() {
   let newest = 0;

@@ -4,7 +4,7 @@
  * reads it, and a shell script, so nothing that reads YAML does either.
  */
 import type { Config } from '../../config/schema';
-import { platformNames } from '../lib/names';
+import { platformNames } from '../../common/names';
 import { scriptFile } from '../lib/script-files';
 import type { Manifest, RenderedFile } from '../render';
 import { configConnectorRoles } from './config-connector-roles';

@@ -4,7 +4,7 @@
  * these sites and the gcp chart its IAP grants, so a host and its grant never drift apart.
  */
 import type { Config } from '../../config/schema';
-import { platformNames, WorkspaceApp } from '../lib/names';
+import { platformNames, WorkspaceApp } from '../../common/names';
 
 export type EdgeApp = 'mlflow' | WorkspaceApp;
 

@@ -4,12 +4,13 @@
  * the protection of stateful objects (docs/design.md, "Nothing is lost").
  */
 import type { ApiObjectMetadata } from 'cdk8s';
+import { FLUX_PRUNE_ANNOTATION } from '../../common/contract';
 
 export const ANNOTATIONS = {
   projectId: 'cnrm.cloud.google.com/project-id',
   stateIntoSpec: 'cnrm.cloud.google.com/state-into-spec',
   deletionPolicy: 'cnrm.cloud.google.com/deletion-policy',
-  fluxPrune: 'kustomize.toolkit.fluxcd.io/prune',
+  fluxPrune: FLUX_PRUNE_ANNOTATION,
   removeDefaultNodePool: 'cnrm.cloud.google.com/remove-default-node-pool',
   forceDestroy: 'cnrm.cloud.google.com/force-destroy',
 } as const;

@@ -10,8 +10,9 @@ import type { Resources } from '../../config/schema/primitives';
 import * as kube from '../../imports/k8s-1.31';
 import { appLabels, selectorLabels } from './labels';
 import { internetEgress } from './network-policy';
-import type { WorkspaceInstance } from './names';
+import type { WorkspaceInstance } from '../../common/names';
 import { RestrictedContainer, restrictedContainer, restrictedPodSpec } from './pod';
+import { PRUNE_DISABLED } from '../../common/contract';
 
 /** Google load balancer proxies and health checkers: the only sources allowed to reach a workspace. */
 export const LOAD_BALANCER_RANGES = ['35.191.0.0/16', '130.211.0.0/22'];
@@ -126,7 +127,7 @@ export class Workspace extends Construct {
         namespace,
         labels,
         // The user's files live only here: Flux must never prune the claim.
-        annotations: { 'kustomize.toolkit.fluxcd.io/prune': 'disabled', ...userAnnotations },
+        annotations: { ...PRUNE_DISABLED, ...userAnnotations },
       },
       spec: {
         accessModes: ['ReadWriteOnce'],

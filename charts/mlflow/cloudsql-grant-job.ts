@@ -24,19 +24,20 @@ import type { Config } from '../../config/schema';
 import { imageTag, type Resources } from '../../config/schema/primitives';
 import * as kube from '../../imports/k8s-1.31';
 import { EXTERNAL_SECRETS_ANNOTATION } from '../edge/entry';
-import { cloudSqlProxyContainer, PROXY_DB_PORT, proxyVersionOf, Version } from '../lib/cloud-sql-proxy';
+import { proxyVersionOf, Version } from '../../common/cloud-sql-proxy-flags';
+import { cloudSqlProxyContainer } from '../lib/cloud-sql-proxy';
 import { appLabels, selectorLabels } from '../lib/labels';
-import { platformNames } from '../lib/names';
+import { platformNames } from '../../common/names';
 import { clusterRanges, googleApisEgress } from '../lib/network-policy';
 import { restrictedContainer, restrictedPodSpec } from '../lib/pod';
 import { scriptFile } from '../lib/script-files';
+import { PORTS } from '../../common/contract';
 
 export const GRANT_SQL = 'charts/mlflow/cloudsql-grant.sql';
 export const GRANT_SCRIPT = 'charts/mlflow/cloudsql-grant.sh';
 /** Where the ConfigMap with both files is mounted. */
 export const GRANT_DIR = '/etc/mlflow-gke/grant';
 /** Cloud SQL's server-side proxy port behind the instance's private IP. */
-export const CLOUD_SQL_SERVER_PORT = 3307;
 
 /**
  * psql for each Cloud SQL major: the official postgres image at that major, Debian bookworm, whose
@@ -140,7 +141,7 @@ export class CloudSqlGrantJob extends Construct {
       resources: PSQL_RESOURCES,
       env: [
         { name: 'PGHOST', value: '127.0.0.1' },
-        { name: 'PGPORT', value: String(PROXY_DB_PORT) },
+        { name: 'PGPORT', value: String(PORTS.postgres) },
         { name: 'PGDATABASE', value: props.database },
         { name: 'PGUSER', value: props.admin.user },
         { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: props.admin.passwordSecret.name, key: props.admin.passwordSecret.key } } },
@@ -210,7 +211,7 @@ export class CloudSqlGrantJob extends Construct {
         policyTypes: ['Egress'],
         egress: [
           // The proxy to the instance's private IP, on Cloud SQL's server-side proxy port.
-          { to: [{ ipBlock: { cidr: props.privateServicesCidr } }], ports: [{ protocol: 'TCP', port: kube.IntOrString.fromNumber(CLOUD_SQL_SERVER_PORT) }] },
+          { to: [{ ipBlock: { cidr: props.privateServicesCidr } }], ports: [{ protocol: 'TCP', port: kube.IntOrString.fromNumber(PORTS.cloudSqlServer) }] },
           // Its certificates and the instance's address: the metadata server, then the Cloud SQL Admin API.
           ...googleApisEgress(props.clusterRanges),
         ],

@@ -1,46 +1,16 @@
 /**
  * The one config schema: TypeScript types, defaults, error messages and the JSON Schema that editors
- * use all come from here.
+ * use all come from here. The shape is in base.ts; the rules that span sections in rules.ts.
  */
 import { z } from 'zod';
-import { databaseSchema } from './database';
-import { edgeSchema } from './edge';
-import { clusterSchema, kmsSchema, monitoringSchema, storageSchema } from './gcp';
-import { mlflowSchema } from './mlflow';
-import { networkSchema } from './network';
-import { namespacesSchema, projectSchema } from './platform';
-import { dnsLabel } from './primitives';
+import { configShape } from './base';
 import { crossFieldRules } from './rules';
-import { workspacesSchema } from './workspaces';
 
-export const configSchema = z
-  .strictObject({
-    $schema: z.string().optional().describe('Path of the JSON Schema, for editor completion.'),
-    environment: dnsLabel(30).default('default').describe('Environment name; becomes the app.kubernetes.io/instance label.'),
-    namePrefix: z
-      .string()
-      .regex(
-        /^([a-z]([a-z0-9-]{0,9}[a-z0-9])?-)?$/,
-        'must be empty or a DNS label of at most 11 characters followed by "-", such as "team-a-" (Google service account ids derive from it and allow 30 characters)',
-      )
-      .default('')
-      .describe('Prefix for the names of the Kubernetes workloads and Services (mlflow becomes <prefix>mlflow).'),
-    project: projectSchema,
-    namespaces: namespacesSchema,
-    network: networkSchema,
-    edge: edgeSchema,
-    database: databaseSchema,
-    mlflow: mlflowSchema,
-    workspaces: workspacesSchema,
-    cluster: clusterSchema,
-    kms: kmsSchema,
-    storage: storageSchema,
-    monitoring: monitoringSchema,
-  })
+export type { Config } from './base';
+
+export const configSchema = configShape
   .superRefine((config, ctx) => crossFieldRules.forEach((rule) => rule(config, ctx)))
   .describe('mlflow-gke configuration');
 
 /** The config as a file states it (defaults optional). */
 export type ConfigInput = z.input<typeof configSchema>;
-/** The config after defaults are applied: what every chart receives. */
-export type Config = z.output<typeof configSchema>;

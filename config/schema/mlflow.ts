@@ -1,6 +1,6 @@
 /** The MLflow tracking server and its Cloud SQL Auth Proxy sidecar. */
 import { z } from 'zod';
-import { extraArgProblem, proxyVersionOf } from '../../charts/lib/cloud-sql-proxy';
+import { extraArgProblem, proxyVersionOf } from '../../common/cloud-sql-proxy-flags';
 import { cronSchedule, dnsLabel, duration, image, imageTag, positiveInt, resources, size, sizeBytes } from './primitives';
 
 /** The official image repository; only its `-full` tags carry the PostgreSQL, GCS and metrics extras. */

@@ -3,21 +3,14 @@
  * they read like any other config error.
  */
 import type { z } from 'zod';
-import { platformNames } from '../../charts/lib/names';
-import type { Config } from './index';
+import { platformNames } from '../../common/names';
+import type { Config } from './base';
 import { hostAllowed } from './mlflow';
 import { sizeBytes } from './primitives';
 
 type Ctx = z.RefinementCtx;
-// The rules see the parsed config; the type is structural to avoid a cycle with index.ts.
-type Parsed = {
-  edge: { enabled: boolean; iapMembers: string[] };
-  workspaces: { gpu: { enabled: boolean }; jupyter: { enabled: boolean } };
-  mlflow: { allowedHosts?: string[]; scratchSize: string };
-  cluster: { diskSizeGb: number };
-};
 
-export type CrossFieldRule = (config: Parsed, ctx: Ctx) => void;
+export type CrossFieldRule = (config: Config, ctx: Ctx) => void;
 
 export const crossFieldRules: CrossFieldRule[] = [
   function iapNeedsMembers(c, ctx) {
@@ -53,7 +46,7 @@ export const crossFieldRules: CrossFieldRule[] = [
   function mlflowAllowedHostsCoverItsNames(c, ctx) {
     if (!c.mlflow.allowedHosts) return;
     // The rules see the whole parsed config; names derive from it in one place.
-    const names = platformNames(c as unknown as Config);
+    const names = platformNames(c);
     const required = [...(c.edge.enabled ? [names.mlflowHost] : []), new URL(names.mlflowUrl).host];
     const missing = required.filter((host) => !hostAllowed(c.mlflow.allowedHosts ?? [], host));
     if (missing.length > 0)

@@ -6,7 +6,8 @@
 import { Testing } from 'cdk8s';
 import * as fs from 'fs';
 import * as path from 'path';
-import { DATA_MOUNT, PostgresChart, postgresChartProps, SECRET_KEYS } from '../../../charts/postgres';
+import { DATA_MOUNT, PostgresChart, postgresChartProps } from '../../../charts/postgres';
+import { DB_SECRET_KEYS as SECRET_KEYS } from '../../../common/contract';
 import { PostgresRestoreChart, postgresRestoreChartProps } from '../../../charts/postgres-restore';
 import type { Config } from '../../../config/schema';
 import { configWith, find, Manifest } from '../../support/render';

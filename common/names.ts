@@ -3,7 +3,7 @@
  * Config Connector object recreates the Google Cloud resource, and renaming a PVC loses its data, so
  * these derivations change only on purpose.
  */
-import type { Config } from '../../config/schema';
+import type { Config } from '../config/schema';
 
 export type WorkspaceApp = 'jupyter' | 'vscode';
 
