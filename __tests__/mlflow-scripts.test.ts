@@ -1,5 +1,5 @@
 /**
- * The Python programs of the MLflow pods (charts/lib/mlflow-scripts.ts), run as rendered with the
+ * The Python programs of the MLflow pods (charts/mlflow/*.py), run as rendered with the
  * machine's python3 against stand-ins for SQLAlchemy, Alembic and MLflow
  * (__tests__/fixtures/mlflow-python): what each does with the database state it finds, and how long
  * it waits. The stand-ins keep a fake clock, so no test waits for real.
@@ -8,7 +8,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { MIGRATE, WAIT_FOR_SCHEMA } from '../charts/lib/mlflow-scripts';
+import { mlflowProgram } from '../charts/mlflow/programs';
 import { PROJECT_ROOT } from './support/render';
 
 const STUBS = path.join(PROJECT_ROOT, '__tests__', 'fixtures', 'mlflow-python');
@@ -69,7 +69,7 @@ function run(script: string, state: Partial<State>, env: Record<string, string> 
   }
 }
 
-const migrate = (state: Partial<State>, grantWaitSeconds = 2700) => run(MIGRATE, state, { GRANT_WAIT_SECONDS: String(grantWaitSeconds) });
+const migrate = (state: Partial<State>, grantWaitSeconds = 2700) => run(mlflowProgram('migrate'), state, { GRANT_WAIT_SECONDS: String(grantWaitSeconds) });
 const lines = (log: string, text: string) => log.split('\n').filter((l) => l.includes(text));
 
 describe('migration Job (MIGRATE)', () => {
@@ -131,21 +131,21 @@ describe('migration Job (MIGRATE)', () => {
 
 describe('server init container (WAIT_FOR_SCHEMA)', () => {
   test('returns at once when the schema is at the image head', () => {
-    const r = run(WAIT_FOR_SCHEMA, { current: 'head0001', tables: 30 });
+    const r = run(mlflowProgram('wait_for_schema'), { current: 'head0001', tables: 30 });
     expect(r.code).toBe(0);
     expect(r.state.sleeps).toEqual([]);
     expect(r.log).toContain('[mlflow-gke] database schema at head0001, as this MLflow expects; the server may start');
   });
 
   test('waits for the migration Job, checking every 10 s, and returns when the schema reaches head', () => {
-    const r = run(WAIT_FOR_SCHEMA, { current: 'old00001', tables: 30, migratedAfterSleeps: 3 });
+    const r = run(mlflowProgram('wait_for_schema'), { current: 'old00001', tables: 30, migratedAfterSleeps: 3 });
     expect(r.code).toBe(0);
     expect(r.state.sleeps).toEqual([10, 10, 10]);
     expect(lines(r.log, 'waiting for the migration Job: database schema at old00001, this MLflow needs head0001')).toHaveLength(3);
   });
 
   test('fails on a revision the image does not know, so the pod never serves a newer schema', () => {
-    const r = run(WAIT_FOR_SCHEMA, { current: 'future01', tables: 30 });
+    const r = run(mlflowProgram('wait_for_schema'), { current: 'future01', tables: 30 });
     expect(r.code).toBe(1);
     expect(r.log).toContain('database schema revision future01 is unknown to this MLflow image');
   });

@@ -3,7 +3,7 @@ import { cloudSqlProxyArgs } from '../charts/lib/cloud-sql-proxy';
 import { PROXY_FLAGS, parseVersion, proxySupports } from '../common/cloud-sql-proxy-flags';
 import { platformNames } from '../common/names';
 import { GOOGLE_LB_RANGES, GRANT_WAIT_SECONDS, METRICS_DIR, MIGRATION_DEADLINE_SECONDS, PRE_STOP_SECONDS, PROXY_MAX_SIGTERM_SECONDS } from '../charts/mlflow';
-import { SCHEMA_PRIVILEGE_QUERY } from '../charts/lib/mlflow-scripts';
+import { schemaPrivilegeQuery } from '../charts/mlflow/programs';
 import { chartObjects, configsUnderTest, configWith, DeepPartial, find, Manifest, render } from './support/render';
 import type { ConfigInput } from '../config/schema';
 
@@ -315,7 +315,7 @@ describe('mlflow chart', () => {
       expect(job.spec.activeDeadlineSeconds).toBe(MIGRATION_DEADLINE_SECONDS);
       // The wait leaves time for the migration itself before the deadline ends the pod.
       expect(MIGRATION_DEADLINE_SECONDS - GRANT_WAIT_SECONDS).toBeGreaterThanOrEqual(600);
-      expect(migrate.command[2]).toContain(`PRIVILEGE_QUERY = "${SCHEMA_PRIVILEGE_QUERY}"`);
+      expect(migrate.command[2]).toContain(`PRIVILEGE_QUERY = "${schemaPrivilegeQuery()}"`);
       expect(migrate.command[2]).toMatch(/if not wait_for_grant\(int\(os\.environ\["GRANT_WAIT_SECONDS"\]\)\):\n\s+return 1\n\s+if current is None and tables == 0:/);
     });
 

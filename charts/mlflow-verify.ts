@@ -11,7 +11,7 @@ import { imageTag } from '../config/schema/primitives';
 import * as kube from '../imports/k8s-1.31';
 import { MLFLOW_UID } from './mlflow';
 import { appLabels, selectorLabels } from './lib/labels';
-import { VERIFY } from './lib/mlflow-scripts';
+import { mlflowProgram } from './mlflow/programs';
 import { platformNames } from '../common/names';
 import { PlatformChart } from './lib/platform-chart';
 import { restrictedContainer, restrictedPodSpec } from './lib/pod';
@@ -71,7 +71,7 @@ export class MlflowVerifyChart extends PlatformChart {
               restrictedContainer({
                 name: 'verify',
                 image: props.image,
-                command: ['python', '-c', VERIFY],
+                command: ['python', '-c', mlflowProgram('verify')],
                 env: [
                   { name: 'MLFLOW_TRACKING_URI', value: props.trackingUri },
                   { name: 'HOME', value: '/tmp' },

@@ -19,13 +19,13 @@ import { EXTERNAL_SECRETS_ANNOTATION } from './edge/entry';
 import { proxyVersionOf, Version } from '../common/cloud-sql-proxy-flags';
 import { cloudSqlProxyContainer, PROXY_HTTP_PORT } from './lib/cloud-sql-proxy';
 import { appLabels, labelValue, PART_OF, selectorLabels } from './lib/labels';
-import { GC, MIGRATE, WAIT_FOR_SCHEMA } from './lib/mlflow-scripts';
 import { platformNames } from '../common/names';
-import { DB_SECRET_KEYS, PORTS } from '../common/contract';
 import { clusterRanges, googleApisEgress } from './lib/network-policy';
 import { PlatformChart } from './lib/platform-chart';
 import { CloudSqlGrantJob, cloudSqlGrantJobProps, CloudSqlGrantJobProps } from './mlflow/cloudsql-grant-job';
+import { mlflowProgram } from './mlflow/programs';
 import { RestrictedContainer, restrictedContainer, RestrictedContainerProps, restrictedPodSpec } from './lib/pod';
+import { DB_SECRET_KEYS, PORTS } from '../common/contract';
 
 /** Source ranges of Google's load balancer proxies and health checks (IAP traffic arrives through them). */
 export const GOOGLE_LB_RANGES = ['35.191.0.0/16', '130.211.0.0/22'] as const;
@@ -307,7 +307,7 @@ export class MlflowChart extends PlatformChart {
     // revision its image expects, which the migration Job brings about.
     const waitForSchema = mlflowContainer({
       name: 'wait-for-schema',
-      command: ['python', '-c', WAIT_FOR_SCHEMA],
+      command: ['python', '-c', mlflowProgram('wait_for_schema')],
       env,
       volumeMounts: [tmpMount],
     });
@@ -421,7 +421,7 @@ export class MlflowChart extends PlatformChart {
     const migrationSpec: kube.JobSpec = {
       backoffLimit: 6,
       activeDeadlineSeconds: MIGRATION_DEADLINE_SECONDS,
-      template: oneShotPod('migrate', 'migrate', MIGRATE, [{ name: 'GRANT_WAIT_SECONDS', value: String(GRANT_WAIT_SECONDS) }]),
+      template: oneShotPod('migrate', 'migrate', mlflowProgram('migrate'), [{ name: 'GRANT_WAIT_SECONDS', value: String(GRANT_WAIT_SECONDS) }]),
     };
     const migrationBase = `${props.name}-migrate-${labelValue(version).toLowerCase().replace(/[^a-z0-9-]/g, '-')}`.slice(0, 53).replace(/-+$/, '');
     new kube.KubeJob(this, 'migration', {
@@ -450,7 +450,7 @@ export class MlflowChart extends PlatformChart {
           spec: {
             backoffLimit: 2,
             activeDeadlineSeconds: 7200,
-            template: oneShotPod('gc', 'gc', GC, [
+            template: oneShotPod('gc', 'gc', mlflowProgram('gc'), [
               { name: 'GC_OLDER_THAN', value: props.gc.olderThan },
               // mlflow/cli/__init__.py gc(): "Tracking URL is not set" without it; the runs'
               // mlflow-artifacts: URIs resolve against it, so the server deletes their GCS objects.

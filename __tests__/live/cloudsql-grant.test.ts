@@ -10,7 +10,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { SCHEMA_PRIVILEGE_QUERY } from '../../charts/lib/mlflow-scripts';
+import { schemaPrivilegeQuery } from '../../charts/mlflow/programs';
 import { PROJECT_ROOT } from '../support/render';
 import { Connection, Major, removeTempDirs, Server } from './support/postgres';
 
@@ -72,15 +72,15 @@ describe.each(MAJORS)('PostgreSQL %i', (major) => {
     expect(create.stderr).toMatch(/permission denied for schema public/);
   });
 
-  // The migration Job waits until this query answers true (charts/lib/mlflow-scripts.ts, MIGRATE).
+  // The migration Job waits until this query answers true (charts/mlflow/migrate.py, PRIVILEGE_QUERY).
   test("the migration's privilege query is false for the IAM user before the grant and true after", async () => {
     const { admin, iam } = await cloudSqlUser(server());
-    expect(await server().query(SCHEMA_PRIVILEGE_QUERY, iam)).toBe(`${iam.user}|f`);
+    expect(await server().query(schemaPrivilegeQuery(), iam)).toBe(`${iam.user}|f`);
     expect((await grant(server(), admin, iam)).code).toBe(0);
-    expect(await server().query(SCHEMA_PRIVILEGE_QUERY, iam)).toBe(`${iam.user}|t`);
+    expect(await server().query(schemaPrivilegeQuery(), iam)).toBe(`${iam.user}|t`);
     // A member of the database's owner holds both without a grant (so does the in-cluster PostgreSQL's
     // MLflow role, which owns its database): the wait ends at once there.
-    expect(await server().query(SCHEMA_PRIVILEGE_QUERY, admin)).toBe('postgres|t');
+    expect(await server().query(schemaPrivilegeQuery(), admin)).toBe('postgres|t');
   });
 
   test('run twice by the admin, the grant succeeds and changes nothing the second time', async () => {
