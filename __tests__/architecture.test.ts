@@ -24,6 +24,15 @@ function importsOf(file: string): string[] {
   );
 }
 
+describe('one validation channel', () => {
+  test('no chart throws an error about a config field: those are schema rules, reported with the others', () => {
+    const sections = ['project', 'namespaces', 'network', 'edge', 'database', 'mlflow', 'workspaces', 'cluster', 'kms', 'storage', 'monitoring'];
+    const thrown = new RegExp(`throw new Error\\(\\s*\`(${sections.join('|')})\\.`);
+    const offending = sources('charts').filter((f) => thrown.test(fs.readFileSync(path.join(PROJECT_ROOT, f), 'utf8')));
+    expect(offending).toEqual([]);
+  });
+});
+
 describe('module boundaries', () => {
   test('config/ imports neither charts/ nor generated imports/', () => {
     const offending = sources('config').flatMap((f) => importsOf(f).filter((i) => /^(charts|imports)\//.test(i)).map((i) => `${f} -> ${i}`));

@@ -134,6 +134,37 @@ describe('YAML input', () => {
   });
 });
 
+describe('one validation channel', () => {
+  test('rules that span sections report together with plain field errors, each naming the file', () => {
+    const text = defaultYaml((c) => {
+      c.project.zones = ['europe-west1-b'];
+      c.database = { mode: 'statefulset', statefulset: { regionalDisk: true, image: 'postgres:18.1' } };
+      c.edge = { ...c.edge, hosts: { jupyter: 'mlflow.ml.example.com' } };
+      c.monitoring = { notificationEmail: 'not-an-email' };
+    });
+    const problems = problemsOf(text, 'many.yaml');
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^many\.yaml: database\.statefulset\.image: "postgres:18\.1" is not allowed: must be PostgreSQL 16 or 17/),
+        expect.stringMatching(/^many\.yaml: monitoring\.notificationEmail: "not-an-email" is not allowed/),
+      ]),
+    );
+    // Cross-section rules run once every field parses: fix the field errors and they appear, all at once.
+    const fixed = problemsOf(text.replace('postgres:18.1', 'postgres:16.13-bookworm').replace('not-an-email', 'alerts@example.com'), 'many.yaml');
+    expect(fixed).toEqual([
+      expect.stringMatching(/^many\.yaml: edge\.hosts\.jupyter: "mlflow\.ml\.example\.com" is not allowed: gives jupyter the host name/),
+      expect.stringMatching(/^many\.yaml: database\.statefulset\.regionalDisk: true is not allowed: needs at least two zones/),
+    ]);
+  });
+
+  test('a rule about a default value shows the default it saw', () => {
+    const text = defaultYaml((c) => (c.database = { mode: 'cloudsql', cloudsql: { edition: 'ENTERPRISE_PLUS' } }));
+    expect(problemsOf(text, 'plus.yaml')).toEqual([
+      'plus.yaml: database.cloudsql.tier: "db-custom-2-7680" is not allowed: must be a db-perf-optimized-N-* tier while database.cloudsql.edition is ENTERPRISE_PLUS',
+    ]);
+  });
+});
+
 describe('removed settings', () => {
   test('are explained where they are set, and are not rows of the configuration reference', () => {
     const { configReferenceMarkdown } = require('../config/reference');

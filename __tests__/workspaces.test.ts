@@ -1,5 +1,5 @@
 import { Testing } from 'cdk8s';
-import { jupyterChartProps, mlflowClientVersion, UV_BIN, VSCODE_VENV, vscodeChartProps, WorkspacesChart } from '../charts/workspaces';
+import { mlflowClientVersion, UV_BIN, VSCODE_VENV, vscodeChartProps, WorkspacesChart } from '../charts/workspaces';
 import { LOAD_BALANCER_RANGES } from '../charts/lib/workspace';
 import { platformNames } from '../common/names';
 import type { Config } from '../config/schema';
@@ -122,9 +122,8 @@ describe('workspaces charts', () => {
     });
 
     test('an MLflow image tag without a version needs an explicit client version', () => {
-      const config = configWith({ mlflow: { image: 'registry.example.com/mlflow:stable-full' } });
-      expect(() => jupyterChartProps(config)).toThrow(
-        'workspaces.mlflowClient.version: no version given and the MLflow image tag "stable-full" (mlflow.image) names none; set it to an MLflow release such as "3.9.0"',
+      expect(() => configWith({ mlflow: { image: 'registry.example.com/mlflow:stable-full' } })).toThrow(
+        'test config: workspaces.mlflowClient.version: (missing) is required while mlflow.image ("registry.example.com/mlflow:stable-full") names no MLflow release in its tag: set it to the server\'s release, such as "3.17.0"',
       );
     });
 

@@ -7,7 +7,7 @@
 import { Construct } from 'constructs';
 import type { Config } from '../config/schema';
 import { EdgeBackend, EdgeEntry, EdgeEntryProps } from './edge/entry';
-import { edgeSites } from './edge/sites';
+import { edgeSites } from '../common/edge-sites';
 import { selectorLabels } from './lib/labels';
 import { platformNames } from '../common/names';
 import { PlatformChart } from './lib/platform-chart';

@@ -15,7 +15,7 @@ import { ANNOTATIONS, GcpScope, serviceAgents } from './gcp/common';
 import { ConfigConnectorContext } from './gcp/config-connector';
 import { Iam, ServiceAccountProps } from './gcp/iam';
 import { IapAccess } from './gcp/iap';
-import { iapGrants, IapGrant } from './edge/sites';
+import { iapGrants, IapGrant } from '../common/edge-sites';
 import { Kms, KmsProps } from './gcp/kms';
 import { PlatformLogging, PlatformLoggingProps } from './gcp/logging';
 import { Monitoring, MonitoringProps } from './gcp/monitoring';
@@ -67,7 +67,6 @@ export function gcpChartProps(config: Config): GcpChartProps {
     region: config.project.region,
     namespace: names.namespaces.gcp,
   };
-  if (cloudsql) checkSqlTier(sql.edition, sql.tier);
   const agents = serviceAgents(config.project.number);
   const sa = names.serviceAccounts;
   const kmsKeys = names.kms.keys;
@@ -270,15 +269,6 @@ export function gcpChartProps(config: Config): GcpChartProps {
     iapGrants: iapGrants(config),
     configConnectorServiceAccount: sa.configConnector.email,
   };
-}
-
-/** Enterprise Plus runs only on performance-optimized tiers, and Enterprise only on the others. */
-function checkSqlTier(edition: string, tier: string): void {
-  const perfOptimized = tier.startsWith('db-perf-optimized-');
-  if (edition === 'ENTERPRISE_PLUS' && !perfOptimized)
-    throw new Error(`database.cloudsql.tier: "${tier}" is not allowed: must be a db-perf-optimized-N-* tier while database.cloudsql.edition is ENTERPRISE_PLUS`);
-  if (edition === 'ENTERPRISE' && perfOptimized)
-    throw new Error(`database.cloudsql.tier: "${tier}" is not allowed: must not be a db-perf-optimized tier while database.cloudsql.edition is ENTERPRISE (use db-custom-CPUS-MEMORY_MB)`);
 }
 
 export class GcpChart extends PlatformChart {

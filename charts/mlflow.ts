@@ -144,7 +144,8 @@ export function mlflowChartProps(config: Config): MlflowChartProps {
   const sa = names.serviceAccounts.mlflow;
   if (!sa.kubernetes) throw new Error('names.serviceAccounts.mlflow has no Kubernetes ServiceAccount');
   const proxyVersion = proxyVersionOf(imageTag(config.mlflow.cloudSqlProxy.image));
-  if (!proxyVersion) throw new Error(`mlflow.cloudSqlProxy.image: "${config.mlflow.cloudSqlProxy.image}" has no version tag such as "2.1.0"`);
+  // The schema refuses a proxy image without a version tag: an invariant here.
+  if (!proxyVersion) throw new Error(`MlflowChart: proxy image "${config.mlflow.cloudSqlProxy.image}" has no version tag`);
   const database: MlflowDatabase =
     config.database.mode === 'cloudsql'
       ? {

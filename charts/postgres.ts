@@ -20,6 +20,7 @@ import { PlatformChart } from './lib/platform-chart';
 import { RestrictedContainer, restrictedContainer, restrictedPodSpec } from './lib/pod';
 import { scriptFile } from './lib/script-files';
 import { DB_SECRET_KEYS, PORTS, PRUNE_DISABLED } from '../common/contract';
+import { postgresImageProblem, postgresMajor } from '../common/postgres-image';
 
 /** Port of PostgreSQL and of its Services. */
 /** Port of the exporter's /metrics. */
@@ -37,8 +38,6 @@ export const DATA_MOUNT = '/var/lib/postgresql/data';
 export const PGDATA = `${DATA_MOUNT}/pgdata`;
 /** The fast-shutdown checkpoint of a busy database needs more than the default 30 s. */
 export const TERMINATION_GRACE_SECONDS = 120;
-/** Supported PostgreSQL majors: 18+ moved PGDATA and the image's volume, so its layout differs. */
-export const SUPPORTED_MAJORS = [16, 17] as const;
 /** Google Cloud Managed Service for Prometheus collectors. */
 export const GMP_COLLECTOR = { namespace: 'gmp-system', labels: { 'app.kubernetes.io/name': 'collector' } };
 /** Pod components of the backup CronJob and the restore Job (dist/tests). */
@@ -112,10 +111,6 @@ export function postgresChartProps(config: Config): PostgresChartProps {
   const names = platformNames(config);
   const db = config.database.statefulset;
   checkImage(db.image);
-  if (db.regionalDisk && config.project.zones.length < 2)
-    throw new Error(
-      `database.statefulset.regionalDisk: true is not allowed with ${config.project.zones.length} zone in project.zones: a regional disk needs at least two zones (list a second zone, or set regionalDisk: false)`,
-    );
   const backupKsa = names.serviceAccounts.dbBackup.kubernetes;
   if (!backupKsa) throw new Error('names.serviceAccounts.dbBackup has no Kubernetes service account');
   return {
@@ -150,19 +145,10 @@ export function postgresChartProps(config: Config): PostgresChartProps {
   };
 }
 
-/** The PostgreSQL major of an image tag such as `16.13-bookworm`; throws for tags this chart cannot run. */
+/** The PostgreSQL major of the image; the schema has refused every image without a supported one. */
 export function checkImage(image: string): number {
-  const tag = imageTag(image);
-  const m = /^(\d+)\.(\d+)(?:$|[-.])/.exec(tag);
-  if (!m)
-    throw new Error(
-      `database.statefulset.image: "${image}" is not allowed: must be pinned to a PostgreSQL major and minor version such as "postgres:16.13-bookworm"`,
-    );
-  const major = Number(m[1]);
-  if (!(SUPPORTED_MAJORS as readonly number[]).includes(major))
-    throw new Error(
-      `database.statefulset.image: "${image}" is not allowed: must be PostgreSQL ${SUPPORTED_MAJORS.join(' or ')} (the data directory layout of other majors differs)`,
-    );
+  const major = postgresMajor(image);
+  if (major === undefined || postgresImageProblem(image)) throw new Error(`PostgresChart: image "${image}" passed the schema without a supported major`);
   return major;
 }
 

@@ -14,6 +14,7 @@ import { clusterRanges } from './lib/network-policy';
 import { PlatformChart } from './lib/platform-chart';
 import { RestrictedContainer, restrictedContainer } from './lib/pod';
 import { HOME_VOLUME, TMP_VOLUME, Workspace, WorkspaceNetwork, WorkspaceProps } from './lib/workspace';
+import { derivedMlflowClientVersion } from '../common/mlflow-client';
 
 export interface WorkspacesChartProps {
   /** Environment name (instance label). */
@@ -217,20 +218,11 @@ function commonProps(config: Config, app: WorkspaceApp) {
   };
 }
 
-/**
- * The mlflow-skinny version the workspaces install: configured, or the MLflow server's image tag
- * (e.g. `v3.9.0-full` gives 3.9.0), so that client and server speak the same API.
- */
+/** The mlflow-skinny version the workspaces install; the schema has made sure there is one. */
 export function mlflowClientVersion(config: Config): string {
-  const configured = config.workspaces.mlflowClient.version;
-  if (configured) return configured;
-  const tag = imageTag(config.mlflow.image);
-  const m = /^v?([0-9]+\.[0-9]+\.[0-9]+(?:(?:rc|a|b)[0-9]+)?)(?:-|$)/.exec(tag);
-  if (!m)
-    throw new Error(
-      `workspaces.mlflowClient.version: no version given and the MLflow image tag "${tag}" (mlflow.image) names none; set it to an MLflow release such as "3.9.0"`,
-    );
-  return m[1];
+  const version = derivedMlflowClientVersion(config);
+  if (!version) throw new Error(`mlflowClientVersion: the MLflow image tag of "${config.mlflow.image}" names no release`);
+  return version;
 }
 
 function tokenEnv(name: string, secret: string): EnvVar {

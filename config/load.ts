@@ -92,7 +92,7 @@ function decodeText(bytes: Buffer, label: string): string {
 
 /** Validates an already-parsed config object; `source` names it in error messages. */
 export function parseConfig(data: unknown, source: string): Config {
-  const result = configSchema.safeParse(data, { error: defaultMessage });
+  const result = configSchema.safeParse(data, { error: defaultMessage, reportInput: true });
   if (result.success) return result.data;
   const lines = result.error.issues.flatMap((issue) => formatIssue(issue, data, source));
   throw new ConfigError([...new Set(lines)]);
@@ -109,7 +109,9 @@ function formatIssue(issue: z.core.$ZodIssue, data: unknown, source: string): st
   }
   const path = formatPath(issue.path);
   const value = lookup(data, issue.path);
-  const shown = value.found ? formatValue(value.value) : '(missing)';
+  // A rule about a default names the default it saw (the file does not state it).
+  const input = (issue as { input?: unknown }).input;
+  const shown = value.found ? formatValue(value.value) : input !== undefined ? formatValue(input) : '(missing)';
   return [`${source}: ${path || '(top level)'}: ${shown} ${issue.message.startsWith('is ') ? '' : 'is not allowed: '}${issue.message}`];
 }
 

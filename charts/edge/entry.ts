@@ -10,11 +10,8 @@ import { BackendConfig, BackendConfigSpecIap } from '../../imports/cloud.google.
 import { FrontendConfig, ManagedCertificate } from '../../imports/networking.gke.io';
 import { appLabels } from '../lib/labels';
 import { BACKEND_CONFIG_ANNOTATION, backendConfigName, NEG_ANNOTATION } from './annotations';
-import type { EdgeApp } from './sites';
+import { EdgeApp, MAX_CERT_DOMAINS, MAX_CERTS_PER_INGRESS } from '../../common/edge-sites';
 
-/** A managed certificate holds at most 100 names, an Ingress at most 15 certificates. */
-export const MAX_CERT_DOMAINS = 100;
-export const MAX_CERTS_PER_INGRESS = 15;
 /** The annotation with which the policy gate learns that a Secret is created out of band. */
 export const EXTERNAL_SECRETS_ANNOTATION = 'policy.mlflow-gke.io/external-secrets';
 
@@ -92,9 +89,8 @@ export class EdgeEntry extends Construct {
     const chunks: string[][] = [];
     for (let i = 0; i < hosts.length; i += MAX_CERT_DOMAINS) chunks.push(hosts.slice(i, i + MAX_CERT_DOMAINS));
     if (chunks.length > MAX_CERTS_PER_INGRESS)
-      throw new Error(
-        `workspaces.users: ${hosts.length} host names in namespace ${namespace} are not allowed: an Ingress holds at most ${MAX_CERTS_PER_INGRESS * MAX_CERT_DOMAINS} (${MAX_CERTS_PER_INGRESS} certificates of ${MAX_CERT_DOMAINS})`,
-      );
+      // The config rules refuse such configs (common/edge-sites.ts, edgeProblems): an invariant here.
+      throw new Error(`EdgeEntry ${props.name}: ${hosts.length} hosts exceed ${MAX_CERTS_PER_INGRESS} certificates of ${MAX_CERT_DOMAINS} names`);
     this.certificates = chunks.map((domains, i) => {
       const name = i === 0 ? props.name : `${props.name}-${i + 1}`;
       new ManagedCertificate(this, `certificate-${i + 1}`, { metadata: { name, namespace, labels }, spec: { domains } });

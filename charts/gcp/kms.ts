@@ -46,7 +46,7 @@ export class Kms extends Construct {
     super(scope, id);
     const s = props.scope;
     if (props.rotationPeriodDays < 2 || props.rotationPeriodDays > 90)
-      throw new Error(`kms.rotationPeriodDays: ${props.rotationPeriodDays} is not allowed: must be a whole number of days from 2 to 90`);
+      throw new Error(`Kms: rotationPeriodDays ${props.rotationPeriodDays} is outside the 2 to 90 days Cloud KMS allows`);
     const ring = new KmsKeyRing(this, 'key-ring', {
       metadata: kccMetadata(s, props.keyRing, { stateful: true }),
       spec: { location: props.location },

@@ -52,7 +52,8 @@ export function cloudSqlProxyArgs(o: ProxyArgsOptions): string[] {
   if (proxySupports(o.version, '--exit-zero-on-sigterm')) args.push('--exit-zero-on-sigterm');
   for (const extra of o.extraArgs ?? []) {
     const problem = extraArgProblem(o.version, extra);
-    if (problem) throw new Error(`mlflow.cloudSqlProxy.extraArgs: "${extra}" ${problem}`);
+    // The schema validates extra flags against the same table: an invariant here.
+    if (problem) throw new Error(`cloudSqlProxyArgs: extra flag "${extra}" ${problem}`);
     args.push(extra);
   }
   for (const arg of args.slice(1)) if (!proxySupports(o.version, arg)) throw new Error(`cloud-sql-proxy ${formatVersion(o.version)} lacks ${arg}`);

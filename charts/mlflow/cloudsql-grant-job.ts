@@ -92,7 +92,8 @@ export function cloudSqlGrantJobProps(config: Config): CloudSqlGrantJobProps {
   const sa = names.serviceAccounts.sqlGrant;
   const proxyImage = config.mlflow.cloudSqlProxy.image;
   const version = proxyVersionOf(imageTag(proxyImage));
-  if (!version) throw new Error(`mlflow.cloudSqlProxy.image: "${proxyImage}" has no version tag such as "2.1.0"`);
+  // The schema refuses a proxy image without a version tag: an invariant here.
+  if (!version) throw new Error(`CloudSqlGrantJob: proxy image "${proxyImage}" has no version tag`);
   return {
     instance: config.environment,
     name: names.mlflow,

@@ -1,5 +1,6 @@
 /** The MLflow metadata store: Cloud SQL through the Auth Proxy, or the in-cluster StatefulSet. */
 import { z } from 'zod';
+import { postgresImageProblem } from '../../common/postgres-image';
 import { cronSchedule, dnsLabel, duration, image, positiveInt, resources, size } from './primitives';
 
 /**
@@ -60,6 +61,10 @@ const roleName = z
 export const statefulSetDbSchema = z
   .strictObject({
     image: image
+      .superRefine((value, ctx) => {
+        const problem = postgresImageProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
       .default('postgres:16.13-bookworm')
       .describe('Official postgres image, pinned to major and minor (16 or 17: the data layout of 18+ differs).'),
     storageSize: size.default('20Gi').describe('Size of the data volume; it can grow later (the StorageClass allows expansion), never shrink.'),

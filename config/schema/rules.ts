@@ -3,6 +3,8 @@
  * they read like any other config error.
  */
 import type { z } from 'zod';
+import { edgeProblems } from '../../common/edge-sites';
+import { derivedMlflowClientVersion } from '../../common/mlflow-client';
 import { platformNames } from '../../common/names';
 import type { Config } from './base';
 import { hostAllowed } from './mlflow';
@@ -56,5 +58,36 @@ export const crossFieldRules: CrossFieldRule[] = [
         input: c.mlflow.allowedHosts,
         message: `must cover ${missing.map((h) => `"${h}"`).join(' and ')} (MLflow answers 403 to any other Host header; leave allowedHosts out to derive the list)`,
       });
+  },
+  function edgeServable(c, ctx) {
+    for (const p of edgeProblems(c)) ctx.addIssue({ code: 'custom', path: [...p.path], input: p.input, message: p.message });
+  },
+  function regionalDiskNeedsTwoZones(c, ctx) {
+    if (c.database.mode === 'statefulset' && c.database.statefulset.regionalDisk && c.project.zones.length < 2)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['database', 'statefulset', 'regionalDisk'],
+        input: true,
+        message: `needs at least two zones in project.zones (it lists ${c.project.zones.length}): list a second zone, or set regionalDisk: false`,
+      });
+  },
+  function workspacesKnowTheirMlflowClient(c, ctx) {
+    const installs = c.workspaces.mlflowClient.install && (c.workspaces.jupyter.enabled || c.workspaces.vscode.enabled);
+    if (installs && !derivedMlflowClientVersion(c))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['workspaces', 'mlflowClient', 'version'],
+        input: undefined,
+        message: `is required while mlflow.image ("${c.mlflow.image}") names no MLflow release in its tag: set it to the server's release, such as "3.17.0"`,
+      });
+  },
+  function cloudSqlTierFitsEdition(c, ctx) {
+    if (c.database.mode !== 'cloudsql') return;
+    // Enterprise Plus runs only on performance-optimized tiers, and Enterprise only on the others.
+    const { edition, tier } = c.database.cloudsql;
+    const perfOptimized = tier.startsWith('db-perf-optimized-');
+    const at = { code: 'custom' as const, path: ['database', 'cloudsql', 'tier'], input: tier };
+    if (edition === 'ENTERPRISE_PLUS' && !perfOptimized) ctx.addIssue({ ...at, message: 'must be a db-perf-optimized-N-* tier while database.cloudsql.edition is ENTERPRISE_PLUS' });
+    if (edition === 'ENTERPRISE' && perfOptimized) ctx.addIssue({ ...at, message: 'must not be a db-perf-optimized tier while database.cloudsql.edition is ENTERPRISE (use db-custom-CPUS-MEMORY_MB)' });
   },
 ];
