@@ -12,6 +12,10 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   { languageOptions: { globals: node } },
   {
+    // A leading underscore marks what is unused on purpose (a destructured field left out, say).
+    rules: { '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }] },
+  },
+  {
     // The starters and jest's transform are CommonJS by design: Node runs them without a build step.
     files: ['**/*.js'],
     languageOptions: { sourceType: 'commonjs' },

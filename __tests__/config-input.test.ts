@@ -10,6 +10,7 @@ import * as YAML from 'yaml';
 import { runSynth } from '../charts/cli';
 import { limitProblems, MAX_ARG_STRLEN, MAX_APPLIED_OBJECT_BYTES } from '../charts/limits';
 import { ConfigError, loadConfig } from '../config/load';
+import { configReferenceMarkdown } from '../config/reference';
 import { DEFAULT_CONFIG } from '../config/default';
 import { cronProblem, imageProblem, imageTag } from '../config/schema/primitives';
 
@@ -167,7 +168,6 @@ describe('one validation channel', () => {
 
 describe('removed settings', () => {
   test('are explained where they are set, and are not rows of the configuration reference', () => {
-    const { configReferenceMarkdown } = require('../config/reference');
     expect(configReferenceMarkdown()).not.toContain('`database.cloudsql.diskSizeGb`');
     expect(configReferenceMarkdown()).toContain('`database.cloudsql.diskAutoresizeLimitGb`');
     const text = defaultYaml((c) => (c.database = { cloudsql: { diskSizeGb: 50 } }));

@@ -5,7 +5,8 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { ConfigError, loadConfig, parseConfig } from '../config/load';
 import { DEFAULT_CONFIG } from '../config/default';
-import { configJsonSchemaText } from '../config/reference';
+import { configJsonSchemaText, withReference } from '../config/reference';
+import { imageProblem, imageTag } from '../config/schema/primitives';
 import { CONFIG_DIR, EXAMPLE_CONFIGS } from './support/render';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-config-'));
@@ -174,7 +175,6 @@ describe('bad config input stops with one precise line per problem', () => {
 });
 
 describe('image references', () => {
-  const { imageProblem, imageTag } = require('../config/schema/primitives');
   test.each([
     ['postgres:16', '16'],
     ['localhost:5000/team/tool:1.2', '1.2'],
@@ -187,7 +187,6 @@ describe('image references', () => {
 });
 
 describe('README', () => {
-  const { withReference } = require('../config/reference');
   const readme = fs.readFileSync(path.join(CONFIG_DIR, '..', 'README.md'), 'utf8');
 
   test('the configuration reference is up to date with the schema (run npm run config-docs)', () => {

@@ -111,18 +111,18 @@ describe('synth arguments', () => {
     expect(synth(['--config', DEV, '--out', 'dist'])).toBe(0);
     expect(stdout.slice(1)).toEqual([
       'next steps (docs/first-deployment.md):',
-      expect.stringMatching(/^  bash dist\/bootstrap\/gcp\.sh +once per project/),
+      expect.stringMatching(/^ {2}bash dist\/bootstrap\/gcp\.sh +once per project/),
       '  kubectl apply -f dist/0000-namespaces.yaml',
-      expect.stringMatching(/^  create the Secrets: mlflow\/mlflow-db-credentials \(mlflow-password, postgres-password\)/),
-      expect.stringMatching(/^  kubectl apply -f dist\/ +then, once MLflow is ready: kubectl apply -f dist\/tests\/$/),
+      expect.stringMatching(/^ {2}create the Secrets: mlflow\/mlflow-db-credentials \(mlflow-password, postgres-password\)/),
+      expect.stringMatching(/^ {2}kubectl apply -f dist\/ +then, once MLflow is ready: kubectl apply -f dist\/tests\/$/),
     ]);
     // A Secret whose namespace another file creates comes after that file (cloudsql: the Google objects' namespace).
     stdout.length = 0;
     expect(synth(['--out', 'dist'])).toBe(0);
     const steps = stdout.slice(1);
-    const gcpApply = steps.findIndex((l) => /^  kubectl apply -f dist\/0001-gcp\.yaml$/.test(l));
+    const gcpApply = steps.findIndex((l) => /^ {2}kubectl apply -f dist\/0001-gcp\.yaml$/.test(l));
     expect(gcpApply).toBeGreaterThan(0);
-    expect(steps[gcpApply + 1]).toMatch(/^  create the Secrets: mlflow-gcp\/mlflow-sql-admin \(password\)$/);
+    expect(steps[gcpApply + 1]).toMatch(/^ {2}create the Secrets: mlflow-gcp\/mlflow-sql-admin \(password\)$/);
     expect(steps.slice(0, gcpApply).join('\n')).not.toContain('mlflow-gcp/');
     stdout.length = 0;
     expect(synth(['--config', DEV, '--out', 'dist', '--quiet'])).toBe(0);

@@ -4,6 +4,7 @@
  */
 import { cpuMillis, sizeBytes } from '../config/schema/primitives';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON (rendered manifests), read at any depth
 type Json = Record<string, any>;
 
 export interface Footprint {

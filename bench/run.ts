@@ -55,7 +55,7 @@ function measure(label: string, command: string[], runs = RUNS): Measure {
 }
 
 function usersConfig(dir: string, users: number): string {
-  const config = structuredClone(DEFAULT_CONFIG) as any;
+  const config = structuredClone(DEFAULT_CONFIG);
   config.workspaces = {
     users: Array.from({ length: users }, (_, i) => ({ name: `user${String(i).padStart(3, '0')}`, email: `user${i}@example.com` })),
   };

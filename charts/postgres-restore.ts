@@ -28,7 +28,7 @@ import {
 export const LATEST = 'latest';
 export const RESTORE_FILE = '/backup/restore.dump';
 
-export interface PostgresRestoreChartProps extends PostgresBackupProps {}
+export type PostgresRestoreChartProps = PostgresBackupProps;
 
 export function postgresRestoreChartProps(config: Config): PostgresRestoreChartProps {
   const p = postgresChartProps(config);

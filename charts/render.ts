@@ -12,6 +12,7 @@ import { bootstrapScript } from './bootstrap/gcp-script';
 import { limitProblems } from './limits';
 
 /** A rendered Kubernetes object, as plain JSON. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON (rendered manifests), read at any depth
 export type Manifest = Record<string, any>;
 
 export interface RenderedFile {

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { configSchema } from './schema';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON Schema, read at any depth
 type JsonSchema = Record<string, any>;
 
 export function configJsonSchema(): JsonSchema {

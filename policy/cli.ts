@@ -29,6 +29,7 @@ export class UsageError extends Error {}
 
 /** The config schema is loaded only when `--config` is given: it is most of the start-up time. */
 function configLoader(): typeof import('../config/load') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily: see above
   return require('../config/load');
 }
 

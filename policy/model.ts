@@ -79,7 +79,9 @@ const TEMPLATE_PATHS: Record<string, string> = {
 
 export const WORKLOAD_KINDS = Object.keys(TEMPLATE_PATHS);
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a value at a path of untyped JSON
 export function get(obj: unknown, path: string): any {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- walks untyped JSON
   let cur: any = obj;
   for (const key of path.split('.')) {
     if (cur === null || typeof cur !== 'object') return undefined;

@@ -1,5 +1,6 @@
 /** The vocabulary of the policy gate: objects as read, rules, and the findings they produce. */
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON (rendered manifests), read at any depth
 export type Json = Record<string, any>;
 
 export type Severity = 'error' | 'warning';

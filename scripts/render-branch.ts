@@ -85,7 +85,7 @@ function git(repo: string, args: readonly string[], options: { input?: string; e
   } catch (error) {
     if (options.allowFail) return '';
     const stderr = (error as { stderr?: string }).stderr?.toString().trim();
-    throw new Error(`git ${args.join(' ')} failed${stderr ? `: ${stderr}` : ''}`);
+    throw new Error(`git ${args.join(' ')} failed${stderr ? `: ${stderr}` : ''}`, { cause: error });
   }
 }
 

@@ -27,6 +27,7 @@ export function validateWithPackages(objects: Json[]): FallbackResult {
     const Model = modulePathFor(o)
       .map((p) => {
         try {
+          // eslint-disable-next-line @typescript-eslint/no-require-imports -- the package module is known only at run time
           return require(p)[o.kind];
         } catch {
           return undefined;

@@ -223,8 +223,10 @@ const CACHE_DIR = path.resolve(__dirname, '../../node_modules/.cache/mlflow-gke'
  * (compiling the Kubernetes and large CRD schemas costs a second or more in every test file).
  */
 function compileCached(ajv: Ajv, schema: object, key: string): ValidateFunction {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- package metadata, read once
   const ajvVersion = require('ajv/package.json').version as string;
   const file = path.join(CACHE_DIR, 'ajv', `${createHash('sha1').update(ajvVersion).update(key).digest('hex')}.js`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a cached validator module, known only at run time
   if (fs.existsSync(file)) return require(file);
   const validate = ajv.compile(schema);
   fs.mkdirSync(path.dirname(file), { recursive: true });
