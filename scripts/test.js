@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * `npm test`: the type-check (`tsc --noEmit`) and the jest suite run side by side, since neither needs
- * the other's output. Arguments go to jest. Ends with one summary line, "N passed, N failed", and a
- * non-zero exit when either the type-check or a test failed.
+ * `npm test`: the type-check (`tsc --noEmit`), the jest suite and the Python unit tests of the pods'
+ * programs (`python3 -m unittest discover -s __tests__/python`) run side by side, since none needs
+ * another's output. Arguments go to jest. Ends with one summary line, "N passed, N failed", that
+ * counts the jest and the Python tests, and a non-zero exit when the type-check or a test failed.
  *
  * jest runs in CI mode: a missing snapshot fails instead of being written, so `npm test` never changes
  * the repository (update snapshots on purpose with `npx jest -u`). Its temporary files go to a folder
@@ -31,28 +32,54 @@ function run(command, args, options) {
     let output = '';
     child.stdout?.on('data', (d) => (output += d));
     child.stderr?.on('data', (d) => (output += d));
+    child.on('error', (error) => (output += `${command} did not start: ${error.message}\n`));
     child.on('close', (code) => resolve({ code: code ?? 1, output }));
   });
 }
 
+/**
+ * Counts of a `python -m unittest` run from its closing lines: "Ran N tests" and "OK" or
+ * "FAILED (failures=N, errors=N)", each optionally with "skipped=N" (not counted as passed).
+ */
+function unittestCounts({ code, output }) {
+  const ran = /^Ran (\d+) tests? in /m.exec(output);
+  // No closing line, or no test at all: one failure, so the summary never passes silently.
+  if (!ran || ran[1] === '0') return { passed: 0, failed: 1 };
+  const count = (what) => Number(new RegExp(`\\b${what}=(\\d+)`).exec(output)?.[1] ?? 0);
+  const failed = count('failures') + count('errors') + count('unexpected successes');
+  const passed = Number(ran[1]) - failed - count('skipped');
+  // A non-zero exit with nothing counted as failed (e.g. no test found) still fails.
+  return { passed, failed: code !== 0 && failed === 0 ? 1 : failed };
+}
+
 async function main() {
-  const [tsc, jest] = await Promise.all([
+  const [tsc, jest, python] = await Promise.all([
     run(bin('tsc'), ['--noEmit', '-p', '.'], { stdio: ['ignore', 'pipe', 'pipe'] }),
     run(bin('jest'), ['--ci', '--json', `--outputFile=${report}`, ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, TMPDIR: jestTmp } }),
+    run('python3', ['-m', 'unittest', 'discover', '-s', '__tests__/python'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TMPDIR: jestTmp, PYTHONDONTWRITEBYTECODE: '1' },
+    }),
   ]);
   process.stdout.write(tsc.code === 0 ? 'type-check: tsc --noEmit passed\n' : `type-check: tsc --noEmit FAILED\n${tsc.output}`);
-  let passed = 0;
-  let failed = 0;
+  const py = unittestCounts(python);
+  process.stdout.write(
+    python.code === 0 && py.failed === 0
+      ? `python: ${py.passed} unit tests passed (__tests__/python)\n`
+      : `python: unit tests FAILED (__tests__/python)\n${python.output}\n`,
+  );
+  let passed = py.passed;
+  let failed = py.failed;
   if (fs.existsSync(report)) {
     const result = JSON.parse(fs.readFileSync(report, 'utf8'));
-    passed = result.numPassedTests;
-    failed = result.numFailedTests + result.numRuntimeErrorTestSuites;
+    passed += result.numPassedTests;
+    failed += result.numFailedTests + result.numRuntimeErrorTestSuites;
   } else if (jest.code !== 0) {
-    failed = 1;
+    failed += 1;
   }
   fs.rmSync(runDir, { recursive: true, force: true });
   process.stdout.write(`${passed} passed, ${failed} failed\n`);
-  process.exitCode = tsc.code !== 0 || jest.code !== 0 ? 1 : 0;
+  process.exitCode = tsc.code !== 0 || jest.code !== 0 || python.code !== 0 || failed > 0 ? 1 : 0;
 }
 
 main();

@@ -5,17 +5,17 @@ tracking URI, and deletes each run's proxied `mlflow-artifacts:` artifacts throu
 server (mlflow/cli/__init__.py, gc()): MLFLOW_TRACKING_URI names the in-cluster Service, which must
 answer first. `--artifacts-destination` is not passed: it does not apply to proxied artifact URIs.
 
-The pod runs common.py's part, then the part below the marker; the imports above it are for the
+The pod runs shared.py's part, then the part below the marker; the imports above it are for the
 checker and the unit tests.
 """
 import os
-import subprocess
 import time
-import urllib.request
 
-from common import URI, log, run_once, schema_state_when_reachable
+from shared import URI, describe, log, run_once, schema_state_when_reachable
 
 # ---- the pod runs what follows ----
+import subprocess, urllib.request
+
 
 def wait_for_server(timeout=600):
     url = os.environ["MLFLOW_TRACKING_URI"].rstrip("/") + "/health"
@@ -25,8 +25,9 @@ def wait_for_server(timeout=600):
             with urllib.request.urlopen(url, timeout=5) as response:
                 if response.status == 200:
                     return True
+                last = "status %s" % response.status
         except Exception as error:
-            last = error
+            last = describe(error)
         if time.time() > deadline:
             log("tracking server %s not healthy after %ss: %s" % (url, timeout, last))
             return False
@@ -34,7 +35,7 @@ def wait_for_server(timeout=600):
 
 
 def gc():
-    current, head, known, tables = schema_state_when_reachable(300)
+    current, head = schema_state_when_reachable(300)[:2]
     if current != head:
         log("database schema at %s but this MLflow expects %s: skipping gc until the migration has run" % (current, head))
         return 1

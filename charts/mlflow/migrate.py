@@ -9,22 +9,23 @@ PRIVILEGE_QUERY asks for both privileges on schema public for the connected user
 (https://www.postgresql.org/docs/16/functions-info.html, "Access Privilege Inquiry Functions"). The
 live tests run it on PostgreSQL 15, 16 and 17 before and after charts/mlflow/cloudsql-grant.sql.
 
-The pod runs common.py's part, then the part below the marker; the imports above it are for the
+The pod runs shared.py's part, then the part below the marker; the imports above it are for the
 checker and the unit tests.
 """
 import os
-import subprocess
 import time
 
-from common import URI, log, run_once, schema_state, schema_state_when_reachable
+from shared import URI, log, run_once, schema_state, schema_state_when_reachable
 
 # ---- the pod runs what follows ----
+import subprocess
+
 PRIVILEGE_QUERY = "SELECT current_user, has_schema_privilege('public', 'USAGE') AND has_schema_privilege('public', 'CREATE')"
 
 
 def may_create_in_public():
     """(database user, whether it holds USAGE and CREATE on schema public)."""
-    import sqlalchemy
+    import sqlalchemy  # pyright: ignore[reportMissingImports]
 
     engine = sqlalchemy.create_engine(URI, poolclass=sqlalchemy.pool.NullPool)
     try:
@@ -69,7 +70,7 @@ def migrate():
     if not wait_for_grant(int(os.environ["GRANT_WAIT_SECONDS"])):
         return 1
     if current is None and tables == 0:
-        from mlflow.store.db import utils
+        from mlflow.store.db import utils  # pyright: ignore[reportMissingImports]
         log("empty database: creating the MLflow schema")
         engine = utils.create_sqlalchemy_engine_with_retry(URI)
         try:

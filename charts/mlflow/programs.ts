@@ -2,7 +2,7 @@
  * The Python programs the MLflow pods run with the image's own interpreter, MLflow and Alembic
  * (`python -c TEXT`), read at synth from the files beside this one. Each file holds a header for
  * readers, the checker and the unit tests (docstring, imports), then the marker line, then what the
- * pod runs. A program whose header imports from `common` runs as common.py's part followed by its own:
+ * pod runs. A program whose header imports from `shared` runs as shared.py's part followed by its own:
  * one text, so the pod needs no file of ours and a Job's content hash covers everything it runs.
  *
  * __tests__/python/pod.py composes the programs the same way for the unit tests;
@@ -33,7 +33,7 @@ export function mlflowProgram(name: MlflowProgram): string {
   const file = `${PROGRAM_DIR}/${name}.py`;
   const header = scriptFile(file).split(`\n${PROGRAM_MARKER}\n`)[0];
   const own = programPart(file);
-  const text = /^from common import /m.test(header) ? `${programPart(`${PROGRAM_DIR}/common.py`)}\n${own}` : own;
+  const text = /^from shared import /m.test(header) ? `${programPart(`${PROGRAM_DIR}/shared.py`)}\n${own}` : own;
   // Kubernetes expands "$(NAME)" in command and args.
   if (text.includes('$')) throw new Error(`${file}: a pod's command may not contain "$" (Kubernetes expands $(NAME) in it)`);
   return text;

@@ -6,8 +6,8 @@ version, each read back.
 # ---- the pod runs what follows ----
 import os, sys, tempfile, time, urllib.request, uuid
 
-import mlflow
-from mlflow.tracking import MlflowClient
+import mlflow  # pyright: ignore[reportMissingImports]
+from mlflow.tracking import MlflowClient  # pyright: ignore[reportMissingImports]
 
 URI = os.environ["MLFLOW_TRACKING_URI"]
 failures = []
@@ -29,9 +29,11 @@ while True:
         with urllib.request.urlopen(URI + "/health", timeout=5) as response:
             if response.status == 200:
                 break
+            last = "status %s" % response.status
     except Exception as error:
-        if time.time() > deadline:
-            sys.exit("tracking server at %s not healthy after 300s: %s" % (URI, error))
+        last = str(error) or type(error).__name__
+    if time.time() > deadline:
+        sys.exit("tracking server at %s not healthy after 300s: %s" % (URI, last))
     time.sleep(3)
 
 suffix = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]

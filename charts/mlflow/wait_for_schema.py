@@ -6,13 +6,13 @@ kubelet's SIGTERM; from MLflow 3.10 on the CLI forwards SIGTERM and SIGINT to uv
 (mlflow/mlflow#20373, "Forward SIGINT and SIGTERM from the mlflow server wrapper"); older releases
 ignored it, which is why the config schema refuses images before 3.10.
 
-The pod runs common.py's part, then the part below the marker; the imports above it are for the
+The pod runs shared.py's part, then the part below the marker; the imports above it are for the
 checker and the unit tests.
 """
 import sys
 import time
 
-from common import log, schema_state_when_reachable
+from shared import log, schema_state_when_reachable
 
 # ---- the pod runs what follows ----
 while True:

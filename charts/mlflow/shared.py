@@ -1,10 +1,14 @@
 """
-Shared part of the MLflow pods' schema programs (wait_for_schema.py, migrate.py, gc.py): logging and
-reading the database schema revision. Each of those programs runs as this part followed by its own,
-as one `python -c` text (charts/mlflow/programs.ts); this file is never imported in a pod.
+The shared part of the MLflow pods' schema programs (wait_for_schema.py, migrate.py, gc.py): logging,
+reading the database schema revision, the exit status of one-shot pods. Each of those programs runs
+as this part followed by its own, as one `python -c` text (charts/mlflow/programs.ts): no pod
+imports this file. Kubernetes expands "$(NAME)" in a command, so no program may contain a dollar sign.
+
+SQLAlchemy, Alembic and MLflow are the image's; they are not installed where the checker runs, hence
+the pyright exceptions on their imports (and on those alone).
 """
 # ---- the pod runs what follows ----
-import os, subprocess, sys, time, urllib.request
+import os, sys, time
 
 URI = os.environ["MLFLOW_BACKEND_STORE_URI"]
 
@@ -13,11 +17,16 @@ def log(message):
     print("[mlflow-gke] " + message, flush=True)
 
 
+def describe(error):
+    """An error's message, or its type when it has none (TimeoutError(), ConnectionResetError())."""
+    return str(error).strip() or type(error).__name__
+
+
 def schema_state():
     """(database revision or None, revision this image expects, whether this image knows the database revision, table count)."""
-    import sqlalchemy
-    from alembic.script import ScriptDirectory
-    from mlflow.store.db import utils
+    import sqlalchemy  # pyright: ignore[reportMissingImports]
+    from alembic.script import ScriptDirectory  # pyright: ignore[reportMissingImports]
+    from mlflow.store.db import utils  # pyright: ignore[reportMissingImports]
 
     engine = sqlalchemy.create_engine(URI, poolclass=sqlalchemy.pool.NullPool)
     try:
@@ -43,7 +52,7 @@ def schema_state_when_reachable(timeout):
         except Exception as error:
             if time.time() > deadline:
                 raise
-            log("database not reachable yet (%s); retrying" % str(error).splitlines()[0])
+            log("database not reachable yet (%s); retrying" % describe(error).splitlines()[0])
             time.sleep(5)
 
 
@@ -52,6 +61,6 @@ def run_once(main, what):
     try:
         code = main()
     except Exception as error:
-        log("%s failed: %s" % (what, error))
+        log("%s failed: %s" % (what, describe(error)))
         code = 1
     sys.exit(code)

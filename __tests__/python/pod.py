@@ -1,0 +1,148 @@
+"""
+Runs an MLflow pod's Python program the way the pod does (`python -c TEXT` with the pod's
+environment), in this process, against the stand-ins for SQLAlchemy, Alembic and MLflow in stubs/:
+a fake clock (no test waits for real), fake `mlflow` commands and a fake tracking server /health.
+
+program() composes the text exactly as charts/mlflow/programs.ts does at synth;
+__tests__/mlflow-scripts.test.ts checks that both give the same text.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import email.message
+import io
+import os
+import subprocess
+import sys
+import time
+import traceback
+import urllib.error
+import urllib.request
+from typing import Any, Optional
+from unittest import mock
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+PROGRAM_DIR = os.path.join(ROOT, "charts", "mlflow")
+MARKER = "# ---- the pod runs what follows ----"
+STUBS = os.path.join(HERE, "stubs")
+STUBBED = ("sqlalchemy", "alembic", "mlflow", "world")
+
+if STUBS not in sys.path:
+    sys.path.insert(0, STUBS)
+import world  # noqa: E402  (found through STUBS)
+
+URI = "postgresql+psycopg2://mlflow-server%40proj.iam@127.0.0.1:5432/mlflow"
+TRACKING_URI = "http://mlflow.mlflow.svc.cluster.local:5000"
+
+
+def _read(name: str) -> tuple[str, str]:
+    with open(os.path.join(PROGRAM_DIR, name + ".py"), encoding="utf-8") as handle:
+        text = handle.read()
+    header, found, part = text.partition("\n" + MARKER + "\n")
+    if not found:
+        raise AssertionError("%s.py has no line %r" % (name, MARKER))
+    return header, part
+
+
+def program(name: str) -> str:
+    """The text the pod runs: shared.py's part, then the program's own, where the header imports from shared."""
+    header, own = _read(name)
+    if any(line.startswith("from shared import ") for line in header.splitlines()):
+        return _read("shared")[1] + "\n" + own
+    return own
+
+
+@dataclasses.dataclass
+class Exit:
+    code: int
+    log: str
+    world: world.World
+
+    def lines(self, text: str) -> list[str]:
+        return [line for line in self.log.splitlines() if text in line]
+
+
+class _Response:
+    def __init__(self, status: int):
+        self.status = status
+
+    def __enter__(self) -> _Response:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def _urlopen(url: str, timeout: Optional[float] = None, **kwargs: Any) -> _Response:
+    w = world.current
+    w.health_requests.append(url)
+    answer = w.health[min(len(w.health_requests), len(w.health)) - 1]
+    if isinstance(answer, BaseException):
+        raise answer
+    assert isinstance(answer, int), answer
+    if answer >= 400:
+        # urllib raises for an HTTP error status.
+        raise urllib.error.HTTPError(url, answer, "error", email.message.Message(), None)
+    return _Response(answer)
+
+
+def _call(args: list[str], **kwargs: Any) -> int:
+    """subprocess.call for the `mlflow` commands the programs run."""
+    w = world.current
+    w.commands.append(list(args))
+    if args[:3] == ["mlflow", "db", "upgrade"]:
+        if w.upgrade_exit == 0 and w.upgrade_moves_schema:
+            w.db.migrate_to_head()
+            w.db.upgraded = True
+        return w.upgrade_exit
+    if args[:2] == ["mlflow", "gc"]:
+        return w.gc_exit
+    raise AssertionError("unexpected command: %r" % (args,))
+
+
+def _time() -> float:
+    return world.current.now
+
+
+def _sleep(seconds: float) -> None:
+    w = world.current
+    w.now += seconds
+    w.sleeps.append(seconds)
+    if w.on_sleep:
+        w.on_sleep(w)
+
+
+def run(name: str, state: Optional[world.World] = None, env: Optional[dict[str, str]] = None) -> Exit:
+    """Runs program `name` to its end in `state` (a fresh World by default); returns its exit status and log."""
+    state = state or world.World()
+    world.current = state
+    for module in [m for m in sys.modules if m.split(".")[0] in STUBBED[:-1]]:
+        del sys.modules[module]
+    pod_env = {"MLFLOW_BACKEND_STORE_URI": URI, **(env or {})}
+    out = io.StringIO()
+    code = 0
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(mock.patch.dict(os.environ, pod_env))
+        stack.enter_context(mock.patch.object(time, "time", _time))
+        stack.enter_context(mock.patch.object(time, "sleep", _sleep))
+        stack.enter_context(mock.patch.object(subprocess, "call", _call))
+        stack.enter_context(mock.patch.object(urllib.request, "urlopen", _urlopen))
+        stack.enter_context(contextlib.redirect_stdout(out))
+        stack.enter_context(contextlib.redirect_stderr(out))
+        try:
+            exec(compile(program(name), "<string>", "exec"), {"__name__": "__main__"})
+        except SystemExit as end:
+            # As the interpreter does: None is 0, a message goes to stderr and is 1.
+            if end.code is None:
+                code = 0
+            elif isinstance(end.code, int):
+                code = end.code
+            else:
+                print(end.code, file=sys.stderr)
+                code = 1
+        except Exception:
+            traceback.print_exc()
+            code = 1
+    return Exit(code, out.getvalue(), state)

@@ -1,0 +1,77 @@
+"""
+The world the stand-ins share: one database, one clock and the processes and HTTP answers a program
+meets. pod.py creates a fresh World for every run; tests set it up and read what happened.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Optional
+
+
+class OperationalError(Exception):
+    """What SQLAlchemy raises when the server cannot be reached (sqlalchemy.exc.OperationalError)."""
+
+
+# The shape of SQLAlchemy's message for a refused connection: the driver's error, then a hint on
+# more lines. The programs log only its first line.
+REFUSED = OperationalError(
+    '(psycopg2.OperationalError) connection to server at "127.0.0.1", port 5432 failed: Connection refused\n'
+    "\tIs the server running on that host and accepting TCP/IP connections?\n\n"
+    "(Background on this error at: https://sqlalche.me/e/20/e3q8)"
+)
+
+
+@dataclasses.dataclass
+class Database:
+    user: str = "mlflow-server@proj.iam"
+    # The Alembic revision in alembic_version, or None where there is none.
+    current: Optional[str] = None
+    # The image's head revision and every revision its migration scripts know.
+    head: str = "head0001"
+    known: tuple[str, ...] = ("old00001", "head0001")
+    # MLflow's own tables (alembic_version is not counted).
+    tables: int = 0
+    # The privilege query answers true from this check on (1: at once); None: never.
+    granted_at_check: Optional[int] = 1
+    privilege_checks: int = 0
+    queries: list[str] = dataclasses.field(default_factory=list)
+    # The first connection attempts that fail, and with what.
+    refused_connections: int = 0
+    connection_error: Exception = REFUSED
+    connections: int = 0
+    initialized: bool = False
+    upgraded: bool = False
+
+    def connect(self) -> None:
+        self.connections += 1
+        if self.connections <= self.refused_connections:
+            raise self.connection_error
+
+    def migrate_to_head(self) -> None:
+        self.current = self.head
+        self.tables = max(self.tables, 30)
+
+
+@dataclasses.dataclass
+class World:
+    db: Database = dataclasses.field(default_factory=Database)
+    # The fake clock: time.time() answers `now`; time.sleep() records the pause and moves it on.
+    now: float = 0.0
+    sleeps: list[float] = dataclasses.field(default_factory=list)
+    # Called after every pause (e.g. the migration Job finishing while a server waits).
+    on_sleep: Optional[Callable[[World], None]] = None
+    # Commands run through subprocess.call, and the exit status each kind answers.
+    commands: list[list[str]] = dataclasses.field(default_factory=list)
+    upgrade_exit: int = 0
+    # False: `mlflow db upgrade` exits 0 yet leaves the revision where it was.
+    upgrade_moves_schema: bool = True
+    gc_exit: int = 0
+    # The tracking server's /health: the answers, in order (an HTTP status or an exception to raise);
+    # the last one repeats.
+    health: list[object] = dataclasses.field(default_factory=lambda: [200])
+    health_requests: list[str] = dataclasses.field(default_factory=list)
+    # Tracking URIs given to the MLflow client (verify.py).
+    tracking_uris: list[str] = dataclasses.field(default_factory=list)
+
+
+current = World()

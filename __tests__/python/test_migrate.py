@@ -1,0 +1,123 @@
+"""The migration Job (charts/mlflow/migrate.py): what it does with the database it finds, and how it
+waits for the Cloud SQL grant."""
+import unittest
+
+import pod
+import world
+
+GIVE_UP = (
+    "[mlflow-gke] giving up after 300s: database user mlflow-server@proj.iam still lacks USAGE and CREATE on schema "
+    "public; run the Cloud SQL grant (charts/mlflow/cloudsql-grant.sql, docs/mlflow.md), then delete this Job and apply again"
+)
+
+
+def migrate(grant_wait_seconds: int = 2700, **db: object) -> pod.Exit:
+    state = world.World(db=world.Database(**db))  # type: ignore[arg-type]
+    return pod.run("migrate", state, {"GRANT_WAIT_SECONDS": str(grant_wait_seconds)})
+
+
+class MigrationDecision(unittest.TestCase):
+    def test_empty_database_gets_the_schema_created(self):
+        r = migrate()
+        self.assertEqual(r.code, 0, r.log)
+        self.assertTrue(r.world.db.initialized)
+        self.assertEqual(r.world.db.current, "head0001")
+        self.assertEqual(r.world.commands, [])
+        self.assertIn("[mlflow-gke] empty database: creating the MLflow schema", r.log)
+        self.assertIn("[mlflow-gke] schema migrated to head0001", r.log)
+
+    def test_older_revision_is_upgraded_with_mlflow_db_upgrade(self):
+        r = migrate(current="old00001", tables=30)
+        self.assertEqual(r.code, 0, r.log)
+        # mlflow/db.py: `mlflow db upgrade URL` (click argument "url").
+        self.assertEqual(r.world.commands, [["mlflow", "db", "upgrade", pod.URI]])
+        self.assertFalse(r.world.db.initialized)
+        self.assertIn("[mlflow-gke] running mlflow db upgrade", r.log)
+
+    def test_tables_without_a_revision_are_upgraded_not_created(self):
+        # Only a database without MLflow tables is created from scratch.
+        r = migrate(current=None, tables=5)
+        self.assertEqual(r.code, 0, r.log)
+        self.assertEqual(r.world.commands, [["mlflow", "db", "upgrade", pod.URI]])
+        self.assertFalse(r.world.db.initialized)
+
+    def test_schema_at_head_needs_nothing_not_even_the_privilege_check(self):
+        r = migrate(current="head0001", tables=30, granted_at_check=None)
+        self.assertEqual(r.code, 0, r.log)
+        self.assertEqual(r.world.db.privilege_checks, 0)
+        self.assertEqual(r.world.commands, [])
+        self.assertIn("[mlflow-gke] nothing to migrate", r.log)
+
+    def test_unknown_revision_is_refused_without_waiting(self):
+        r = migrate(current="future01", tables=30, granted_at_check=None)
+        self.assertEqual(r.code, 1)
+        self.assertEqual((r.world.db.privilege_checks, r.world.commands, r.world.sleeps), (0, [], []))
+        self.assertIn("database revision future01 is unknown to this MLflow image: refusing to touch it", r.log)
+
+    def test_failed_upgrade_fails_the_job_with_its_exit_status(self):
+        state = world.World(db=world.Database(current="old00001", tables=30), upgrade_exit=3)
+        r = pod.run("migrate", state, {"GRANT_WAIT_SECONDS": "60"})
+        self.assertEqual(r.code, 3)
+        self.assertIn("[mlflow-gke] mlflow db upgrade failed with exit code 3", r.log)
+
+    def test_upgrade_that_stops_short_of_head_fails_the_job(self):
+        state = world.World(db=world.Database(current="old00001", tables=30), upgrade_moves_schema=False)
+        r = pod.run("migrate", state, {"GRANT_WAIT_SECONDS": "60"})
+        self.assertEqual(r.code, 1)
+        self.assertIn("[mlflow-gke] after the migration the schema is at old00001, not head0001", r.log)
+
+    def test_unreachable_database_is_retried_before_deciding(self):
+        r = migrate(refused_connections=2)
+        self.assertEqual(r.code, 0, r.log)
+        self.assertEqual(r.world.sleeps, [5, 5])
+        self.assertTrue(r.world.db.initialized)
+
+
+class CloudSqlGrantWait(unittest.TestCase):
+    # A Cloud SQL IAM user may not create tables in schema public until charts/mlflow/cloudsql-grant.sql
+    # has run ("permission denied for schema public"; __tests__/live/cloudsql-grant.test.ts).
+
+    def test_asks_for_both_privileges_of_the_connected_user(self):
+        r = migrate()
+        self.assertEqual(
+            r.world.db.queries,
+            ["SELECT current_user, has_schema_privilege('public', 'USAGE') AND has_schema_privilege('public', 'CREATE')"],
+        )
+
+    def test_no_privilege_then_granted_migrates_after_growing_pauses(self):
+        r = migrate(granted_at_check=4)
+        self.assertEqual(r.code, 0, r.log)
+        self.assertEqual(r.world.sleeps, [5, 10, 20])
+        self.assertEqual(r.world.db.privilege_checks, 4)
+        self.assertTrue(r.world.db.initialized)
+        waiting = r.lines("lacks USAGE and CREATE on schema public")
+        self.assertEqual(len(waiting), 3)
+        self.assertEqual(
+            waiting[0],
+            '[mlflow-gke] database user mlflow-server@proj.iam lacks USAGE and CREATE on schema public (a migration would '
+            'fail with "permission denied for schema public"): waiting for the Cloud SQL grant, next check in 5s',
+        )
+
+    def test_upgrade_waits_for_the_grant_too(self):
+        r = migrate(current="old00001", tables=30, granted_at_check=2)
+        self.assertEqual(r.code, 0, r.log)
+        self.assertEqual(r.world.sleeps, [5])
+        self.assertTrue(r.world.db.upgraded)
+
+    def test_pause_doubles_up_to_one_minute(self):
+        r = migrate(granted_at_check=10)
+        self.assertEqual(r.code, 0, r.log)
+        self.assertEqual(r.world.sleeps, [5, 10, 20, 40, 60, 60, 60, 60, 60])
+
+    def test_gives_up_within_grant_wait_seconds_and_says_what_to_do(self):
+        r = migrate(grant_wait_seconds=300, granted_at_check=None)
+        self.assertEqual(r.code, 1)
+        self.assertEqual(r.world.sleeps, [5, 10, 20, 40, 60, 60, 60])
+        self.assertLessEqual(r.world.now, 300)
+        self.assertIn(GIVE_UP, r.log)
+        # The database was never touched.
+        self.assertEqual((r.world.db.initialized, r.world.db.upgraded, r.world.db.current, r.world.commands), (False, False, None, []))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,31 @@
+"""The post-deploy verification Job (charts/mlflow/verify.py): it talks to the tracking server only
+once /health answers 200, and fails within its deadline when it never does."""
+import unittest
+import urllib.error
+
+import pod
+import world
+
+ENV = {"MLFLOW_TRACKING_URI": pod.TRACKING_URI}
+
+
+class HealthWait(unittest.TestCase):
+    def test_a_server_that_answers_but_not_200_fails_the_job_after_300_s(self):
+        # 204 raises nothing in urllib, yet is not the 200 that /health answers.
+        r = pod.run("verify", world.World(health=[204]), ENV)
+        self.assertEqual(r.code, 1)
+        self.assertGreater(r.world.now, 300)
+        self.assertLessEqual(r.world.now, 303)
+        self.assertIn("tracking server at %s not healthy after 300s: status 204" % pod.TRACKING_URI, r.log)
+        self.assertEqual(r.world.tracking_uris, [])
+
+    def test_an_unreachable_server_fails_the_job_with_the_last_error(self):
+        r = pod.run("verify", world.World(health=[urllib.error.URLError("Connection refused")]), ENV)
+        self.assertEqual(r.code, 1)
+        self.assertIn("not healthy after 300s: <urlopen error Connection refused>", r.log)
+        self.assertEqual(len(r.world.health_requests), len(r.world.sleeps) + 1)
+        self.assertEqual(set(r.world.sleeps), {3})
+
+
+if __name__ == "__main__":
+    unittest.main()

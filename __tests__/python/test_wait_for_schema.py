@@ -1,0 +1,81 @@
+"""The server's init container (charts/mlflow/wait_for_schema.py): it lets the server start only on
+the schema revision its image expects."""
+import unittest
+
+import pod
+import world
+
+
+def waiting(**db: object) -> world.World:
+    return world.World(db=world.Database(**db))  # type: ignore[arg-type]
+
+
+class SchemaWait(unittest.TestCase):
+    def test_current_schema_starts_the_server_at_once(self):
+        r = pod.run("wait_for_schema", waiting(current="head0001", tables=30))
+        self.assertEqual(r.code, 0, r.log)
+        self.assertEqual(r.world.sleeps, [])
+        self.assertIn("[mlflow-gke] database schema at head0001, as this MLflow expects; the server may start", r.log)
+
+    def test_schema_behind_waits_for_the_migration_job_every_10_s(self):
+        state = waiting(current="old00001", tables=30)
+
+        def migration_job_finishes(w: world.World) -> None:
+            if len(w.sleeps) == 3:
+                w.db.migrate_to_head()
+
+        state.on_sleep = migration_job_finishes
+        r = pod.run("wait_for_schema", state)
+        self.assertEqual(r.code, 0, r.log)
+        self.assertEqual(r.world.sleeps, [10, 10, 10])
+        self.assertEqual(len(r.lines("waiting for the migration Job: database schema at old00001, this MLflow needs head0001")), 3)
+        self.assertIn("the server may start", r.log)
+
+    def test_empty_database_waits_for_the_migration_job(self):
+        state = waiting(current=None, tables=0)
+        state.on_sleep = lambda w: w.db.migrate_to_head()
+        r = pod.run("wait_for_schema", state)
+        self.assertEqual(r.code, 0, r.log)
+        self.assertEqual(r.world.sleeps, [10])
+        self.assertEqual(len(r.lines("waiting for the migration Job")), 1)
+
+    def test_unknown_revision_fails_without_waiting(self):
+        # A newer MLflow migrated the database: this image must never serve it.
+        r = pod.run("wait_for_schema", waiting(current="future01", tables=30))
+        self.assertEqual(r.code, 1)
+        self.assertEqual(r.world.sleeps, [])
+        self.assertIn(
+            "database schema revision future01 is unknown to this MLflow image (a newer MLflow migrated it); "
+            "MLflow schema downgrades are not supported: deploy that newer image again",
+            r.log,
+        )
+
+    def test_unreachable_database_is_retried_every_5_s(self):
+        r = pod.run("wait_for_schema", waiting(current="head0001", tables=30, refused_connections=4))
+        self.assertEqual(r.code, 0, r.log)
+        self.assertEqual(r.world.sleeps, [5, 5, 5, 5])
+        retries = r.lines("database not reachable yet")
+        self.assertEqual(len(retries), 4)
+        # The first line of SQLAlchemy's message, not its hint lines.
+        self.assertEqual(
+            retries[0],
+            '[mlflow-gke] database not reachable yet ((psycopg2.OperationalError) connection to server at "127.0.0.1", '
+            "port 5432 failed: Connection refused); retrying",
+        )
+
+    def test_unreachable_database_fails_after_600_s(self):
+        r = pod.run("wait_for_schema", waiting(refused_connections=10**6))
+        self.assertEqual(r.code, 1)
+        self.assertGreater(r.world.now, 600)
+        self.assertLessEqual(r.world.now, 605)
+        self.assertIn("OperationalError", r.log)
+
+    def test_an_error_without_a_message_is_retried_too(self):
+        # str(error) is "" for many exceptions (TimeoutError(), ConnectionResetError()).
+        r = pod.run("wait_for_schema", waiting(current="head0001", refused_connections=1, connection_error=TimeoutError()))
+        self.assertEqual(r.code, 0, r.log)
+        self.assertEqual(r.lines("database not reachable yet"), ["[mlflow-gke] database not reachable yet (TimeoutError); retrying"])
+
+
+if __name__ == "__main__":
+    unittest.main()
