@@ -192,12 +192,28 @@ describe('edge chart', () => {
       expect(backendConfigs).toHaveLength(7);
       for (const bc of backendConfigs) {
         const app = bc.metadata.name.replace(/-.*$/, '');
-        expect(bc.spec.healthCheck).toMatchObject({ type: 'HTTP', requestPath: expected[app] });
-        // The load balancer checks what the kubelet checks.
+        // The load balancer checks what the kubelet checks, in the protocol the app serves.
         const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === bc.metadata.name && o.metadata.namespace === bc.metadata.namespace);
         const container = deployment!.spec.template.spec.containers[0];
+        expect(bc.spec.healthCheck).toMatchObject({ type: container.readinessProbe.httpGet.scheme ?? 'HTTP', requestPath: expected[app] });
         expect(container.readinessProbe.httpGet.path).toBe(bc.spec.healthCheck.requestPath);
       }
+    });
+
+    // kubernetes/ingress-gce @acbcf5d: pkg/annotations/service.go (cloud.google.com/app-protocols, a JSON
+    // map of Service port names to HTTP, HTTPS or HTTP2) and pkg/apis/backendconfig/v1/types.go
+    // (healthCheck.type).
+    test('MLflow serves HTTPS only, so the load balancer speaks HTTPS to both its Services and checks their health over HTTPS', () => {
+      const objects = render(configs.default()).objects;
+      for (const name of ['mlflow', 'mlflow-health']) {
+        const svc = find(objects, 'Service', name);
+        const [port] = svc.spec.ports;
+        expect({ name, protocols: JSON.parse(svc.metadata.annotations['cloud.google.com/app-protocols']) }).toEqual({ name, protocols: { [port.name]: 'HTTPS' } });
+        expect(svc.metadata.annotations['service.alpha.kubernetes.io/app-protocols']).toBeUndefined();
+        expect(find(objects, 'BackendConfig', name).spec.healthCheck.type).toBe('HTTPS');
+      }
+      // Not HTTP2: uvicorn speaks HTTP/1.1 only.
+      expect(JSON.stringify(objects)).not.toContain('HTTP2');
     });
 
     test('websocket backends (Jupyter, code-server) get a timeout of hours; MLflow its own; draining, logging and Cloud Armor as configured', () => {

@@ -23,8 +23,11 @@ describe('the rendered pods run the program files', () => {
       migrate: container(migration!, 'migrate').command,
       gc: container(find(objects, 'CronJob', 'mlflow-gc'), 'gc').command,
       verify: container(find(chartObjects(files, 'tests/mlflow-verify'), 'Job', 'mlflow-verify'), 'verify').command,
+      // serve.py runs first and then becomes `mlflow server` with the server's arguments (exec).
+      serve: container(find(objects, 'Deployment', 'mlflow'), 'mlflow').command.slice(0, 3),
     };
     for (const name of MLFLOW_PROGRAMS) expect(commands[name]).toEqual(['python', '-c', mlflowProgram(name)]);
+    expect(container(find(objects, 'Deployment', 'mlflow'), 'mlflow').command.slice(3)).toEqual(['mlflow', 'server']);
   });
 
   test('a program that imports from shared runs shared.py first; the headers stay out of the pods', () => {

@@ -3,7 +3,7 @@ import { cloudSqlProxyArgs } from '../charts/lib/cloud-sql-proxy';
 import { PROXY_FLAGS, parseVersion, proxySupports } from '../common/cloud-sql-proxy-flags';
 import { platformNames } from '../common/names';
 import { GOOGLE_LB_RANGES, GRANT_WAIT_SECONDS, METRICS_DIR, MIGRATION_DEADLINE_SECONDS, PRE_STOP_SECONDS, PROXY_MAX_SIGTERM_SECONDS } from '../charts/mlflow';
-import { schemaPrivilegeQuery } from '../charts/mlflow/programs';
+import { mlflowProgram, schemaPrivilegeQuery } from '../charts/mlflow/programs';
 import { chartObjects, configsUnderTest, configWith, DeepPartial, find, Manifest, render } from './support/render';
 import type { ConfigInput } from '../config/schema';
 
@@ -113,8 +113,10 @@ describe('mlflow chart', () => {
       expect(wait.image).toBe(server.image);
       expect(env(wait, 'MLFLOW_BACKEND_STORE_URI')).toEqual(env(server, 'MLFLOW_BACKEND_STORE_URI'));
       expect(env(wait, 'MLFLOW_CRYPTO_KEK_PASSPHRASE')).toBeUndefined();
-      // mlflow server is the main process: it receives the kubelet's SIGTERM itself.
-      expect(server.command).toEqual(['mlflow', 'server']);
+      // charts/mlflow/serve.py starts the certificate watcher and execs `mlflow server`: the MLflow CLI
+      // becomes the main process and receives the kubelet's SIGTERM itself.
+      expect(server.command).toEqual(['python', '-c', mlflowProgram('serve'), 'mlflow', 'server']);
+      expect(mlflowProgram('serve')).toMatch(/os\.execvp\(argv\[0\], argv\)/);
       expect(server.args[0]).toBe('--host');
       expect(podSpec(d).containers.map((c: Manifest) => c.name)).toEqual(['mlflow']);
     });
@@ -258,7 +260,19 @@ describe('mlflow chart', () => {
       const objects = chartObjects(render(config).files, 'mlflow');
       const server = container(deploymentOf(objects), 'mlflow');
       expect(containers(deploymentOf(objects)).map((c) => c.name)).toEqual(['wait-for-schema', 'mlflow']);
-      expect(env(server, 'MLFLOW_BACKEND_STORE_URI').value).toBe(`postgresql+psycopg2://${config.database.statefulset.user}@${names.mlflowDb}:5432/${config.database.name}`);
+      // TLS with the certificate and host name checked against the platform CA (libpq verify-full,
+      // which SQLAlchemy's psycopg2 dialect passes on from the URL query).
+      expect(env(server, 'MLFLOW_BACKEND_STORE_URI').value).toBe(
+        `postgresql+psycopg2://${config.database.statefulset.user}@${names.mlflowDb}:5432/${config.database.name}?sslmode=verify-full&sslrootcert=%2Fetc%2Fplatform-ca%2Fca.crt`,
+      );
+      // Every pod that connects mounts the CA bundle's ca.crt, and the host it dials is on the certificate.
+      for (const pod of [deploymentOf(objects), migrationOf(objects), find(objects, 'CronJob', 'mlflow-gc')]) {
+        expect(podSpec(pod).volumes).toContainEqual({ name: 'platform-ca', secret: { secretName: names.tls.caBundle, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } });
+        for (const c of containers(pod).filter((x) => x.name !== 'cloud-sql-proxy'))
+          expect(c.volumeMounts).toContainEqual({ name: 'platform-ca', mountPath: '/etc/platform-ca', readOnly: true });
+      }
+      const dbCert = find(chartObjects(render(config).files, 'certificates'), 'Certificate', names.tls.db);
+      expect(dbCert.spec.dnsNames).toContain(names.mlflowDb);
       expect(env(server, 'PGPASSWORD')).toEqual({
         name: 'PGPASSWORD',
         valueFrom: { secretKeyRef: { name: config.database.statefulset.credentialsSecret, key: 'mlflow-password' } },
@@ -359,7 +373,7 @@ describe('mlflow chart', () => {
     test('startup, readiness and liveness probes on /health; graceful termination outlasts the drain', () => {
       const d = deploymentOf(mlflowOf());
       const server = container(d, 'mlflow');
-      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect(server[probe].httpGet).toEqual({ path: '/health', port: 'http' });
+      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect(server[probe].httpGet).toEqual({ path: '/health', port: 'https', scheme: 'HTTPS' });
       expect(server.lifecycle.preStop.exec.command).toEqual(['sleep', String(PRE_STOP_SECONDS)]);
       expect(podSpec(d).terminationGracePeriodSeconds).toBeGreaterThan(PRE_STOP_SECONDS + PROXY_MAX_SIGTERM_SECONDS);
     });
@@ -384,9 +398,68 @@ describe('mlflow chart', () => {
   test('6. metrics: PodMonitoring scrapes MLflow /metrics and, in cloudsql mode, the proxy port', () => {
     const cloud = find(mlflowOf({ database: { mode: 'cloudsql' } }), 'PodMonitoring', 'mlflow');
     expect(cloud.apiVersion).toBe('monitoring.googleapis.com/v1');
-    expect(cloud.spec.endpoints.map((e: Manifest) => `${e.port}${e.path}`)).toEqual(['http/metrics', '9801/metrics']);
+    expect(cloud.spec.endpoints.map((e: Manifest) => `${e.port}${e.path}`)).toEqual(['https/metrics', '9801/metrics']);
     const local = find(mlflowOf({ database: { mode: 'statefulset' } }), 'PodMonitoring', 'mlflow');
-    expect(local.spec.endpoints.map((e: Manifest) => e.port)).toEqual(['http']);
+    expect(local.spec.endpoints.map((e: Manifest) => e.port)).toEqual(['https']);
+  });
+
+  // prometheus-engine @2ffde4e pkg/operator/apis/monitoring/v1/http_types.go: scheme, tls.serverName
+  // ("used to verify the hostname for the targets"), tls.ca from a Secret of the PodMonitoring's own
+  // namespace; examples/instrumentation/go-synthetic/go-synthetic-basic-auth.yaml grants the collector
+  // ServiceAccount (gmp-system/collector) read access to such a Secret with a Role and RoleBinding.
+  test('6b. metrics over TLS: the collector checks the server certificate against the CA bundle, and may read that one Secret only', () => {
+    const config = cloudsql();
+    const names = platformNames(config);
+    const objects = mlflowOf();
+    const [endpoint] = find(objects, 'PodMonitoring', 'mlflow').spec.endpoints;
+    expect(endpoint.scheme).toBe('https');
+    expect(endpoint.tls).toEqual({ serverName: 'mlflow.mlflow.svc', ca: { secret: { name: names.tls.caBundle, key: 'ca.crt' } } });
+    // The name the collector expects is on the server's certificate.
+    expect(find(chartObjects(render(config).files, 'certificates'), 'Certificate', names.tls.mlflow).spec.dnsNames).toContain(endpoint.tls.serverName);
+    const role = find(objects, 'Role', 'mlflow-ca-bundle-reader');
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: [names.tls.caBundle], verbs: ['get', 'list', 'watch'] }]);
+    const binding = find(objects, 'RoleBinding', 'mlflow-ca-bundle-reader');
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'collector', namespace: 'gmp-system' }]);
+    // Never the server's own Secret, which holds its key.
+    expect(JSON.stringify(objects.filter((o) => o.kind === 'Role'))).not.toContain(names.tls.mlflow);
+  });
+
+  describe('6c. HTTPS', () => {
+    // uvicorn 0.35.0 uvicorn/main.py --ssl-certfile, --ssl-keyfile; mlflow/cli.py --uvicorn-opts ("forwarded
+    // to uvicorn processes"), shlex-split by mlflow/server/__init__.py _build_uvicorn_command.
+    test('the server serves its certificate through uvicorn, from the Secret cert-manager fills, mounted without subPath', () => {
+      const names = platformNames(cloudsql());
+      const d = deploymentOf(mlflowOf());
+      const server = container(d, 'mlflow');
+      expect(argValue(server.args, '--uvicorn-opts')).toBe('--ssl-certfile /etc/mlflow/tls/tls.crt --ssl-keyfile /etc/mlflow/tls/tls.key');
+      expect(server.volumeMounts).toContainEqual({ name: 'tls', mountPath: '/etc/mlflow/tls', readOnly: true });
+      expect(server.volumeMounts.every((m: Manifest) => m.subPath === undefined)).toBe(true);
+      expect(podSpec(d).volumes).toContainEqual({
+        name: 'tls',
+        secret: { secretName: names.tls.mlflow, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }], defaultMode: 0o440 },
+      });
+      // Only the server mounts its key; the init container and the Jobs get the CA alone.
+      for (const c of containers(d).filter((x) => x.name !== 'mlflow')) expect((c.volumeMounts ?? []).map((m: Manifest) => m.name)).not.toContain('tls');
+      // serve.py's watcher compares this file.
+      expect(env(server, 'TLS_CERT_FILE').value).toBe('/etc/mlflow/tls/tls.crt');
+      expect(server.ports).toEqual([{ name: 'https', containerPort: 5000, protocol: 'TCP' }]);
+    });
+
+    test('the Service port is named https and, with the edge, tells the load balancer to speak HTTPS to it', () => {
+      const svc = find(mlflowOf(), 'Service', 'mlflow');
+      expect(svc.spec.ports).toEqual([{ name: 'https', port: 5000, targetPort: 'https', protocol: 'TCP' }]);
+      expect(JSON.parse(svc.metadata.annotations['cloud.google.com/app-protocols'])).toEqual({ https: 'HTTPS' });
+      expect(find(mlflowOf({ edge: { enabled: false } }), 'Service', 'mlflow').metadata.annotations?.['cloud.google.com/app-protocols']).toBeUndefined();
+    });
+
+    test('gc reaches the server over HTTPS and trusts the platform CA through MLflow\'s own variable', () => {
+      const gc = container(find(mlflowOf(), 'CronJob', 'mlflow-gc'), 'gc');
+      expect(env(gc, 'MLFLOW_TRACKING_URI').value).toBe('https://mlflow.mlflow.svc.cluster.local:5000');
+      expect(env(gc, 'MLFLOW_TRACKING_SERVER_CERT_PATH').value).toBe('/etc/platform-ca/ca.crt');
+      // Not the variables that would replace the system store of every other client in the pod.
+      for (const name of ['REQUESTS_CA_BUNDLE', 'SSL_CERT_FILE']) expect(env(gc, name)).toBeUndefined();
+    });
   });
 
   describe('7. network policies', () => {
@@ -623,9 +696,16 @@ describe('mlflow chart', () => {
     // mlflow/environment_variables.py MLFLOW_SERVER_ENABLE_JOB_EXECUTION; its default became true with
     // mlflow/mlflow#19850 ("Enable job execution by default"), which starts the job runner's worker
     // processes beside every server. The chart always sets it, from mlflow.jobExecution (default false).
-    test('MLFLOW_SERVER_ENABLE_JOB_EXECUTION is set explicitly from config, off by default', () => {
+    test('MLFLOW_SERVER_ENABLE_JOB_EXECUTION is set explicitly, off', () => {
       expect(env(container(deploymentOf(mlflowOf()), 'mlflow'), 'MLFLOW_SERVER_ENABLE_JOB_EXECUTION')).toEqual({ name: 'MLFLOW_SERVER_ENABLE_JOB_EXECUTION', value: 'false' });
-      expect(env(container(deploymentOf(mlflowOf({ mlflow: { jobExecution: true } })), 'mlflow'), 'MLFLOW_SERVER_ENABLE_JOB_EXECUTION').value).toBe('true');
+    });
+
+    // mlflow/server/__init__.py _run_server (the version with the 3.10 SIGTERM forwarding): the job runner
+    // gets MLFLOW_TRACKING_URI = f"http://{host}:{port}", overriding the environment; the server is HTTPS only.
+    test('jobExecution: true is refused, naming the field, the value and why', () => {
+      expect(configError({ mlflow: { jobExecution: true } })).toContain(
+        'mlflow.jobExecution: true is not allowed: must be false: the server serves HTTPS only, and MLflow\'s job runner reaches it at the plain http://<host>:<port> it derives itself',
+      );
     });
   });
 

@@ -241,7 +241,8 @@ describe('postgres chart', () => {
       const scripts = new Map<string, string>();
       for (const spec of podSpecs(objects))
         for (const c of containersOf(spec)) if (c.command?.[0] === 'bash') scripts.set(c.name, c.args[0]);
-      expect(Object.fromEntries(scripts)).toEqual({ dump: file('dump'), upload: file('storage'), download: file('storage'), restore: file('restore') });
+      expect(Object.fromEntries(scripts)).toEqual({ 'tls-reload': file('reloadTls'), dump: file('dump'), upload: file('storage'), download: file('storage'), restore: file('restore') });
+      expect(find(objects, 'ConfigMap', 'mlflow-db-config').data['pg_hba.conf']).toBe(file('hba'));
     });
 
     test('the backup runs as its own Kubernetes service account bound to the backup Google service account', () => {
@@ -454,6 +455,82 @@ describe('postgres chart', () => {
       expect(files.some((f) => /postgres/.test(f.path))).toBe(false);
       expect(objects.filter((o) => o.metadata?.labels?.['app.kubernetes.io/name'] === 'mlflow-db')).toEqual([]);
       expect(objects.filter((o) => o.kind === 'StatefulSet' && o.metadata.name === 'mlflow-db')).toEqual([]);
+    });
+  });
+
+  describe('10. TLS', () => {
+    test('the server speaks TLS with the certificate cert-manager fills, from the first start on, and reads the rendered pg_hba.conf', () => {
+      const args: string[] = mainContainer(synth()).args;
+      // docker-library/postgres 6edb0a8 docker-entrypoint.sh docker_temp_server_start passes these to the first-start server too.
+      for (const setting of ['ssl=on', 'ssl_cert_file=/etc/postgres/tls/tls.crt', 'ssl_key_file=/etc/postgres/tls/tls.key', 'hba_file=/etc/postgres/config/pg_hba.conf'])
+        expect(args[args.indexOf(setting) - 1]).toBe('-c');
+      expect(mainContainer(synth()).volumeMounts).toEqual(
+        expect.arrayContaining([
+          { name: 'tls', mountPath: '/etc/postgres/tls', readOnly: true },
+          { name: 'config', mountPath: '/etc/postgres/config', readOnly: true },
+        ]),
+      );
+    });
+
+    // postgres src/backend/libpq/be-secure-common.c check_ssl_key_file_permissions: a key owned by root
+    // may have at most u=rw,g=r; kubernetes pkg/volume/volume_linux.go changeFilePermission makes Secret
+    // files root:fsGroup and ORs in 0440 (read-only volumes).
+    test('the key file ends up root-owned, group postgres, 0440: what PostgreSQL accepts from root', () => {
+      const config = statefulset();
+      const objects = synth(config);
+      const spec = find(objects, 'StatefulSet', 'mlflow-db').spec.template.spec;
+      const tls = spec.volumes.find((v: Manifest) => v.name === 'tls');
+      expect(tls.secret).toEqual({ secretName: platformNames(config).tls.db, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }], defaultMode: 0o440 });
+      const mode = tls.secret.defaultMode | 0o440;
+      // Neither write nor execute for the group, nothing for others.
+      expect(mode & 0o037).toBe(0);
+      expect(spec.securityContext.fsGroup).toBe(999);
+      expect(mainContainer(objects).securityContext.runAsUser).toBe(999);
+    });
+
+    test('pg_hba.conf: the socket and loopback inside the pod, every other TCP connection only over TLS', () => {
+      const lines = fs
+        .readFileSync(path.join(PROJECT_ROOT, SCRIPT_FILES.hba), 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() && !l.startsWith('#'))
+        .map((l) => l.split(/\s+/));
+      expect(lines).toEqual([
+        ['local', 'all', 'all', 'scram-sha-256'],
+        ['host', 'all', 'all', '127.0.0.1/32', 'scram-sha-256'],
+        ['hostssl', 'all', 'all', 'all', 'scram-sha-256'],
+      ]);
+      // The exporter is the one TCP client without TLS, and it connects over the pod's loopback.
+      const exporter = find(synth(), 'StatefulSet', 'mlflow-db').spec.template.spec.containers.find((c: Manifest) => c.name === 'exporter');
+      expect(envValue(exporter, 'DATA_SOURCE_URI').value).toMatch(/^127\.0\.0\.1:5432\/.*sslmode=disable$/);
+    });
+
+    test('a native sidecar reloads the configuration over the socket when the certificate changes', () => {
+      const spec = find(synth(), 'StatefulSet', 'mlflow-db').spec.template.spec;
+      const [reload] = spec.initContainers;
+      expect([reload.name, reload.restartPolicy]).toEqual(['tls-reload', 'Always']);
+      expect(envValue(reload, 'TLS_CERT_FILE').value).toBe('/etc/postgres/tls/tls.crt');
+      expect(envValue(reload, 'PGHOST').value).toBe('/var/run/postgresql');
+      expect(reload.volumeMounts).toEqual([
+        { name: 'run', mountPath: '/var/run/postgresql' },
+        { name: 'tls', mountPath: '/etc/postgres/tls', readOnly: true },
+      ]);
+    });
+
+    test('backup and restore connect with sslmode=verify-full to a host on the server certificate, against the mounted CA', () => {
+      const config = statefulset();
+      const names = platformNames(config);
+      const cert = find(render(config).objects, 'Certificate', names.tls.db);
+      for (const [pod, container] of [
+        [cronJob(synth(config)).spec.jobTemplate.spec.template.spec, 'dump'],
+        [synthRestore(config)[0].spec.template.spec, 'restore'],
+      ] as const) {
+        const c = containersOf(pod).find((x) => x.name === container)!;
+        expect(envValue(c, 'PGSSLMODE').value).toBe('verify-full');
+        expect(envValue(c, 'PGSSLROOTCERT').value).toBe('/etc/platform-ca/ca.crt');
+        expect(cert.spec.dnsNames).toContain(envValue(c, 'PGHOST').value);
+        expect(c.volumeMounts).toContainEqual({ name: 'platform-ca', mountPath: '/etc/platform-ca', readOnly: true });
+        expect(pod.volumes).toContainEqual({ name: 'platform-ca', secret: { secretName: names.tls.caBundle, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } });
+      }
     });
   });
 });

@@ -6,6 +6,7 @@ import { App, Chart, YamlOutputType } from 'cdk8s';
 import type { Config } from '../config/schema';
 import { NamespacesChart, namespacesChartProps } from './namespaces';
 import { GcpChart, gcpChartProps } from './gcp';
+import { CertificatesChart, certificatesChartProps } from './certificates';
 import { MlflowChart, mlflowChartProps } from './mlflow';
 import { MlflowVerifyChart, mlflowVerifyChartProps } from './mlflow-verify';
 import { jupyterChartProps, vscodeChartProps, WorkspacesChart } from './workspaces';
@@ -31,6 +32,8 @@ export function buildApps(config: Config): PlatformApps {
   // every pair of objects of the two charts, which made synth quadratic in the number of objects.
   const ordered: Chart[] = [new NamespacesChart(main, 'namespaces', namespacesChartProps(config))];
   ordered.push(new GcpChart(main, 'gcp', gcpChartProps(config)));
+  // After the namespaces its Certificates live in, before the workloads that mount their Secrets.
+  ordered.push(new CertificatesChart(main, 'certificates', certificatesChartProps(config)));
   ordered.push(new MlflowChart(main, 'mlflow', mlflowChartProps(config)));
   new MlflowVerifyChart(tests, 'mlflow-verify', mlflowVerifyChartProps(config));
   if (config.database.mode === 'statefulset') {

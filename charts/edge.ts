@@ -11,6 +11,7 @@ import { edgeSites } from '../common/edge-sites';
 import { selectorLabels } from './lib/labels';
 import { platformNames } from '../common/names';
 import { PlatformChart } from './lib/platform-chart';
+import { SERVER_PORT_NAME } from './mlflow';
 import { SERVICE_PORT } from './lib/workspace';
 import { jupyterChartProps, vscodeChartProps } from './workspaces';
 
@@ -49,12 +50,14 @@ export function edgeChartProps(config: Config): EdgeChartProps {
         port: names.mlflowPort,
         host: site.host,
         healthPath: MLFLOW_HEALTH_PATH,
+        // The server serves HTTPS only (charts/mlflow.ts): so do the load balancer and its health checks.
+        protocol: 'HTTPS',
         timeoutSec: edge.mlflowTimeoutSeconds,
         // The uptime check of the gcp chart requests https://<mlflow host>/health and cannot pass IAP.
         publicHealth: {
           service: `${names.mlflow}-health`,
           selector: selectorLabels({ name: names.mlflow, instance: config.environment, component: 'server' }),
-          targetPort: 'http',
+          targetPort: SERVER_PORT_NAME,
         },
       };
     const workspace = workspaces.find((w) => w.instance.name === site.service);

@@ -15,6 +15,7 @@ import { mlflowProgram } from './mlflow/programs';
 import { platformNames } from '../common/names';
 import { PlatformChart } from './lib/platform-chart';
 import { restrictedContainer, restrictedPodSpec } from './lib/pod';
+import { CA_BUNDLE_FILE, caBundleMount, caBundleVolume, MLFLOW_CA_ENV } from './certificates/ca-bundle';
 
 /** The MLflow client needs little: one run, one small artifact. */
 const VERIFY_RESOURCES = { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } };
@@ -25,8 +26,10 @@ export interface MlflowVerifyChartProps {
   /** The MLflow Deployment/Service name; the Job is `<name>-verify`. */
   readonly name: string;
   readonly port: number;
-  /** In-cluster URL of the tracking server. */
+  /** In-cluster URL of the tracking server (HTTPS). */
   readonly trackingUri: string;
+  /** Secret of the namespace's CA bundle (charts/certificates/ca-bundle.ts): the server's certificate is checked against it. */
+  readonly caBundleSecret: string;
   /** Image with the MLflow client: the server's own image, so client and server versions match. */
   readonly image: string;
 }
@@ -39,6 +42,7 @@ export function mlflowVerifyChartProps(config: Config): MlflowVerifyChartProps {
     name: names.mlflow,
     port: names.mlflowPort,
     trackingUri: names.mlflowUrl,
+    caBundleSecret: names.tls.caBundle,
     image: config.mlflow.image,
   };
 }
@@ -74,16 +78,18 @@ export class MlflowVerifyChart extends PlatformChart {
                 command: ['python', '-c', mlflowProgram('verify')],
                 env: [
                   { name: 'MLFLOW_TRACKING_URI', value: props.trackingUri },
+                  // The MLflow client checks the server's certificate against it (mlflow/utils/rest_utils.py: `verify`).
+                  { name: MLFLOW_CA_ENV, value: CA_BUNDLE_FILE },
                   { name: 'HOME', value: '/tmp' },
                   { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
                   { name: 'PYTHONUNBUFFERED', value: '1' },
                 ],
                 resources: VERIFY_RESOURCES,
                 runAsUser: MLFLOW_UID,
-                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, caBundleMount()],
               }),
             ],
-            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: kube.Quantity.fromString('256Mi') } }],
+            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: kube.Quantity.fromString('256Mi') } }, caBundleVolume(props.caBundleSecret)],
           }),
         },
       },

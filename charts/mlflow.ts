@@ -13,7 +13,7 @@ import { k8s } from 'cdk8s-plus-27';
 import type { Config } from '../config/schema';
 import { imageTag, type Resources, sizeBytes } from '../config/schema/primitives';
 import * as kube from '../imports/k8s-1.31';
-import { PodMonitoring, PodMonitoringSpecEndpointsPort } from '../imports/monitoring.googleapis.com';
+import { PodMonitoring, PodMonitoringSpecEndpointsPort, PodMonitoringSpecEndpointsScheme } from '../imports/monitoring.googleapis.com';
 import { edgeServiceAnnotations } from './edge/annotations';
 import { EXTERNAL_SECRETS_ANNOTATION } from './edge/entry';
 import { proxyVersionOf, Version } from '../common/cloud-sql-proxy-flags';
@@ -26,6 +26,7 @@ import { CloudSqlGrantJob, cloudSqlGrantJobProps, CloudSqlGrantJobProps } from '
 import { mlflowProgram } from './mlflow/programs';
 import { RestrictedContainer, restrictedContainer, RestrictedContainerProps, restrictedPodSpec } from './lib/pod';
 import { DB_SECRET_KEYS, PORTS } from '../common/contract';
+import { CA_BUNDLE_FILE, caBundleMount, caBundleVolume, MLFLOW_CA_ENV } from './certificates/ca-bundle';
 
 /** Source ranges of Google's load balancer proxies and health checks (IAP traffic arrives through them). */
 export const GOOGLE_LB_RANGES = ['35.191.0.0/16', '130.211.0.0/22'] as const;
@@ -42,6 +43,10 @@ export const TERMINATION_GRACE_SECONDS = 60;
 export const MIGRATION_DEADLINE_SECONDS = 3600;
 /** Leaves a quarter of the deadline for the migration itself once the grant is there. */
 export const GRANT_WAIT_SECONDS = 2700;
+/** Name of the server's port (container and Service): ingress-gce keys its app-protocols annotation by it. */
+export const SERVER_PORT_NAME = 'https';
+/** Where the server's certificate Secret is mounted; no spaces: MLflow shlex-splits --uvicorn-opts. */
+export const SERVER_TLS_DIR = '/etc/mlflow/tls';
 
 export type MlflowDatabase =
   | {
@@ -63,6 +68,8 @@ export type MlflowDatabase =
       readonly passwordSecret: { readonly name: string; readonly key: string };
       /** Labels of the PostgreSQL pods (egress peer). */
       readonly podLabels: Record<string, string>;
+      /** CA file that verifies the server's certificate (libpq sslrootcert, with sslmode=verify-full). */
+      readonly caFile: string;
     };
 
 export interface MlflowChartProps {
@@ -73,6 +80,11 @@ export interface MlflowChartProps {
   readonly port: number;
   readonly image: string;
   readonly serviceAccount: { readonly name: string; readonly gcpServiceAccount: string };
+  /**
+   * TLS: the server's certificate Secret (cert-manager, charts/certificates.ts), the CA bundle Secret
+   * its clients in this namespace mount, and the name the metrics scraper checks the certificate for.
+   */
+  readonly tls: { readonly secretName: string; readonly caBundleSecret: string; readonly serverName: string };
   readonly projectId: string;
   readonly database: MlflowDatabase;
   /** gs:// URI where the proxied artifacts go. */
@@ -110,7 +122,8 @@ export interface MlflowChartProps {
     readonly workspacesNamespace: string;
     /** Load balancer ranges; empty when no public entry is rendered. */
     readonly loadBalancerRanges: readonly string[];
-    readonly prometheus: { readonly namespace: string; readonly podLabels: Record<string, string> };
+    /** The managed Prometheus collectors: their namespace, pod labels and ServiceAccount. */
+    readonly prometheus: { readonly namespace: string; readonly podLabels: Record<string, string>; readonly serviceAccount: string };
   };
   /**
    * Pod labels of the workspace pods allowed to reach MLflow.
@@ -168,6 +181,7 @@ export function mlflowChartProps(config: Config): MlflowChartProps {
           database: config.database.name,
           passwordSecret: { name: config.database.statefulset.credentialsSecret, key: DB_SECRET_KEYS.mlflow },
           podLabels: selectorLabels({ name: names.mlflowDb, instance: config.environment, component: 'database' }),
+          caFile: CA_BUNDLE_FILE,
         };
   return {
     instance: config.environment,
@@ -176,6 +190,7 @@ export function mlflowChartProps(config: Config): MlflowChartProps {
     port: names.mlflowPort,
     image: config.mlflow.image,
     serviceAccount: { name: sa.kubernetes.name, gcpServiceAccount: sa.email },
+    tls: { secretName: names.tls.mlflow, caBundleSecret: names.tls.caBundle, serverName: `${names.mlflow}.${names.namespaces.platform}.svc` },
     projectId: config.project.id,
     database,
     artifactsDestination: `gs://${names.bucket}/artifacts`,
@@ -193,18 +208,25 @@ export function mlflowChartProps(config: Config): MlflowChartProps {
     ingress: {
       workspacesNamespace: names.namespaces.workspaces,
       loadBalancerRanges: config.edge.enabled ? [...GOOGLE_LB_RANGES] : [],
-      prometheus: { namespace: 'gmp-system', podLabels: { 'app.kubernetes.io/name': 'collector' } },
+      prometheus: { namespace: 'gmp-system', podLabels: { 'app.kubernetes.io/name': 'collector' }, serviceAccount: 'collector' },
     },
-    serviceAnnotations: edgeServiceAnnotations(config, names.mlflow),
+    serviceAnnotations: edgeServiceAnnotations(config, names.mlflow, { port: SERVER_PORT_NAME, protocol: 'HTTPS' }),
     clusterRanges: clusterRanges(config.network),
     sqlGrant: config.database.mode === 'cloudsql' ? cloudSqlGrantJobProps(config) : undefined,
   };
 }
 
-/** The backend store URI: never a password in it (IAM login through the proxy, or PGPASSWORD from a Secret). */
+/**
+ * The backend store URI: never a password in it (IAM login through the proxy, or PGPASSWORD from a
+ * Secret). In-cluster PostgreSQL speaks TLS only: sslmode=verify-full checks the server's certificate
+ * against the platform CA and its name against the host dialled (the short Service name, which the
+ * certificate lists). SQLAlchemy's psycopg2 dialect hands the query to libpq as connection options
+ * (lib/sqlalchemy/dialects/postgresql/psycopg2.py create_connect_args: opts.update(url.query)).
+ */
 export function backendStoreUri(db: MlflowDatabase): string {
   if (db.mode === 'cloudsql') return `postgresql+psycopg2://${encodeURIComponent(db.iamUser)}@127.0.0.1:${PORTS.postgres}/${db.database}`;
-  return `postgresql+psycopg2://${encodeURIComponent(db.user)}@${db.service}:${PORTS.postgres}/${db.database}`;
+  const tls = `sslmode=verify-full&sslrootcert=${encodeURIComponent(db.caFile)}`;
+  return `postgresql+psycopg2://${encodeURIComponent(db.user)}@${db.service}:${PORTS.postgres}/${db.database}?${tls}`;
 }
 
 const q = (v: string) => kube.Quantity.fromString(v);
@@ -267,6 +289,14 @@ export class MlflowChart extends PlatformChart {
     const tmpVolume: kube.Volume = { name: 'tmp', emptyDir: { sizeLimit: q('1Gi') } };
     const serverTmpVolume: kube.Volume = { name: 'tmp', emptyDir: { sizeLimit: q(props.scratchSize) } };
     const tmpMount: kube.VolumeMount = { name: 'tmp', mountPath: '/tmp' };
+    // Every MLflow pod is a TLS client (of the server, or of the in-cluster PostgreSQL): the CA bundle's ca.crt only.
+    const caVolume = caBundleVolume(props.tls.caBundleSecret);
+    const caMount = caBundleMount();
+    // The server's key pair, readable by the MLflow group only (the kubelet makes the files root:fsGroup).
+    const tlsVolume: kube.Volume = {
+      name: 'tls',
+      secret: { secretName: props.tls.secretName, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }], defaultMode: 0o440 },
+    };
     // A native sidecar: started (startup probe passed) before the other containers, stopped after them.
     const sidecars: RestrictedContainer[] =
       db.mode === 'cloudsql'
@@ -297,9 +327,15 @@ export class MlflowChart extends PlatformChart {
       '--expose-prometheus', METRICS_DIR,
       // The metrics scraper addresses the pod by IP.
       '--allowed-hosts', [...props.allowedHosts, `$(POD_IP):${props.port}`].join(','),
+      // HTTPS on the one port: uvicorn's own TLS options (uvicorn 0.35.0 uvicorn/main.py --ssl-certfile,
+      // --ssl-keyfile), which MLflow passes through (mlflow/cli.py --uvicorn-opts; mlflow/server/__init__.py
+      // _build_uvicorn_command shlex-splits them before its own --host, --port and --workers).
+      '--uvicorn-opts', `--ssl-certfile ${SERVER_TLS_DIR}/tls.crt --ssl-keyfile ${SERVER_TLS_DIR}/tls.key`,
     ];
+    // The kubelet sends HTTPS probes without checking the certificate (Kubernetes docs, "Configure
+    // Liveness, Readiness and Startup Probes", HTTP probes): the name and CA do not matter to it.
     const health = (periodSeconds: number, failureThreshold: number): kube.Probe => ({
-      httpGet: { path: '/health', port: kube.IntOrString.fromString('http') },
+      httpGet: { path: '/health', port: kube.IntOrString.fromString(SERVER_PORT_NAME), scheme: 'HTTPS' },
       periodSeconds,
       timeoutSeconds: 5,
       failureThreshold,
@@ -310,11 +346,12 @@ export class MlflowChart extends PlatformChart {
       name: 'wait-for-schema',
       command: ['python', '-c', mlflowProgram('wait_for_schema')],
       env,
-      volumeMounts: [tmpMount],
+      volumeMounts: [tmpMount, caMount],
     });
     const server = mlflowContainer({
       name: 'mlflow',
-      command: ['mlflow', 'server'],
+      // charts/mlflow/serve.py starts the certificate watcher, then becomes `mlflow server` (exec).
+      command: ['python', '-c', mlflowProgram('serve'), 'mlflow', 'server'],
       args: serverArgs,
       env: [
         { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
@@ -326,15 +363,18 @@ export class MlflowChart extends PlatformChart {
         { name: 'MLFLOW_CRYPTO_KEK_VERSION', valueFrom: { secretKeyRef: { name: props.kekSecret, key: 'version', optional: true } } },
         // Explicit: the upstream default turned on with mlflow/mlflow#19850 (3.9).
         { name: 'MLFLOW_SERVER_ENABLE_JOB_EXECUTION', value: props.jobExecution ? 'true' : 'false' },
+        // What serve.py's watcher compares; the kubelet swaps it when cert-manager renews the Secret.
+        { name: 'TLS_CERT_FILE', value: `${SERVER_TLS_DIR}/tls.crt` },
       ],
-      ports: [{ name: 'http', containerPort: props.port, protocol: 'TCP' }],
+      ports: [{ name: SERVER_PORT_NAME, containerPort: props.port, protocol: 'TCP' }],
       // The server's own start (its workers import MLflow); the wait for the migration is the init container's.
       startupProbe: health(10, 30),
       readinessProbe: health(10, 3),
       livenessProbe: health(20, 3),
       lifecycle: { preStop: { exec: { command: ['sleep', String(PRE_STOP_SECONDS)] } } },
       ephemeralStorage: serverEphemeralStorage(props.scratchSize),
-      volumeMounts: [tmpMount, { name: 'metrics', mountPath: METRICS_DIR }],
+      // No subPath: the kubelet then swaps renewed files in place (a subPath mount never sees an update).
+      volumeMounts: [tmpMount, { name: 'metrics', mountPath: METRICS_DIR }, { name: 'tls', mountPath: SERVER_TLS_DIR, readOnly: true }, caMount],
     });
     new kube.KubeDeployment(this, 'deployment', {
       metadata: {
@@ -357,7 +397,7 @@ export class MlflowChart extends PlatformChart {
             terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
             initContainers: [waitForSchema],
             containers: [server],
-            volumes: [serverTmpVolume, { name: 'metrics', emptyDir: { sizeLimit: q(METRICS_SIZE) } }],
+            volumes: [serverTmpVolume, { name: 'metrics', emptyDir: { sizeLimit: q(METRICS_SIZE) } }, tlsVolume, caVolume],
             topologySpreadConstraints: [
               { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: serverSelector } },
               { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: serverSelector } },
@@ -377,7 +417,7 @@ export class MlflowChart extends PlatformChart {
       spec: {
         type: 'ClusterIP',
         selector: serverSelector,
-        ports: [{ name: 'http', port: props.port, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }],
+        ports: [{ name: SERVER_PORT_NAME, port: props.port, targetPort: k8s.IntOrString.fromString(SERVER_PORT_NAME), protocol: 'TCP' }],
       },
     });
 
@@ -415,8 +455,8 @@ export class MlflowChart extends PlatformChart {
       metadata: { labels: labelsFor(component) },
       spec: mlflowPodSpec({
         restartPolicy: 'Never',
-        containers: [mlflowContainer({ name, command: ['python', '-c', script], env: [...env, ...extraEnv], volumeMounts: [tmpMount] })],
-        volumes: [tmpVolume],
+        containers: [mlflowContainer({ name, command: ['python', '-c', script], env: [...env, ...extraEnv], volumeMounts: [tmpMount, caMount] })],
+        volumes: [tmpVolume, caVolume],
       }),
     });
     const migrationSpec: kube.JobSpec = {
@@ -456,6 +496,8 @@ export class MlflowChart extends PlatformChart {
               // mlflow/cli/__init__.py gc(): "Tracking URL is not set" without it; the runs'
               // mlflow-artifacts: URIs resolve against it, so the server deletes their GCS objects.
               { name: 'MLFLOW_TRACKING_URI', value: props.gc.trackingUri },
+              // The server's certificate is checked against the platform CA (mlflow/utils/rest_utils.py: `verify`).
+              { name: MLFLOW_CA_ENV, value: CA_BUNDLE_FILE },
             ]),
           },
         },
@@ -483,16 +525,41 @@ export class MlflowChart extends PlatformChart {
     if (props.sqlGrant) new CloudSqlGrantJob(this, 'sql-grant', props.sqlGrant);
 
     // --- metrics --------------------------------------------------------------------------------
+    // Over TLS, checked against the platform CA: the collector scrapes pod IPs, which the certificate
+    // does not name, so serverName says which name to expect (prometheus-engine @2ffde4e
+    // pkg/operator/apis/monitoring/v1/http_types.go TLS: serverName, ca). The CA comes from the CA
+    // bundle Secret, never the server's own (that holds its key).
     new PodMonitoring(this, 'pod-monitoring', {
       metadata: { name: props.name, labels: labelsFor('server') },
       spec: {
         selector: { matchLabels: serverSelector },
         endpoints: [
-          { port: PodMonitoringSpecEndpointsPort.fromString('http'), path: '/metrics', interval: '30s' },
+          {
+            port: PodMonitoringSpecEndpointsPort.fromString(SERVER_PORT_NAME),
+            scheme: PodMonitoringSpecEndpointsScheme.HTTPS,
+            path: '/metrics',
+            interval: '30s',
+            tls: { serverName: props.tls.serverName, ca: { secret: { name: props.tls.caBundleSecret, key: 'ca.crt' } } },
+          },
           // Numeric: the sidecar's port is scraped by number.
           ...(cloudsql ? [{ port: PodMonitoringSpecEndpointsPort.fromNumber(PROXY_HTTP_PORT), path: '/metrics', interval: '30s' }] : []),
         ],
       },
+    });
+
+    // The managed collectors read the CA through the API as their ServiceAccount: a Role on that one
+    // Secret (the pattern of prometheus-engine @2ffde4e examples/instrumentation/go-synthetic/
+    // go-synthetic-basic-auth.yaml: Role get/list/watch with resourceNames, RoleBinding to
+    // ServiceAccount collector in gmp-system).
+    const reader = `${props.name}-ca-bundle-reader`;
+    new k8s.KubeRole(this, 'ca-bundle-reader', {
+      metadata: { name: reader, labels: labelsFor('server') },
+      rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: [props.tls.caBundleSecret], verbs: ['get', 'list', 'watch'] }],
+    });
+    new k8s.KubeRoleBinding(this, 'ca-bundle-reader-binding', {
+      metadata: { name: reader, labels: labelsFor('server') },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: reader },
+      subjects: [{ kind: 'ServiceAccount', name: props.ingress.prometheus.serviceAccount, namespace: props.ingress.prometheus.namespace }],
     });
 
     // --- network policies (the namespace denies everything else) --------------------------------

@@ -15,6 +15,7 @@ import {
   backupPodSpec,
   bashScript,
   clientEnv,
+  clientMounts,
   cloudCliEnv,
   PostgresBackupProps,
   postgresChartProps,
@@ -41,6 +42,7 @@ export function postgresRestoreChartProps(config: Config): PostgresRestoreChartP
     database: p.database,
     user: p.user,
     backup: p.backup,
+    caBundleSecret: p.tls.caBundleSecret,
   };
 }
 
@@ -68,7 +70,7 @@ export class PostgresRestoreChart extends PlatformChart {
       resources: props.backup.resources,
       runAsUser: POSTGRES_UID,
       runAsGroup: POSTGRES_UID,
-      volumeMounts: scratchMounts(),
+      volumeMounts: clientMounts(),
     });
 
     new kube.KubeJob(this, 'job', {

@@ -21,6 +21,7 @@ import { RestrictedContainer, restrictedContainer, restrictedPodSpec } from './l
 import { scriptFile } from './lib/script-files';
 import { DB_SECRET_KEYS, PORTS, PRUNE_DISABLED } from '../common/contract';
 import { postgresImageProblem, postgresMajor } from '../common/postgres-image';
+import { CA_BUNDLE_FILE, caBundleMount, caBundleVolume } from './certificates/ca-bundle';
 
 /** Port of PostgreSQL and of its Services. */
 /** Port of the exporter's /metrics. */
@@ -52,8 +53,19 @@ export const SCRIPT_FILES = {
   storage: 'charts/postgres/storage.sh',
   /** Restore step 2: pg_restore in one transaction. */
   restore: 'charts/postgres/restore.sh',
+  /** The tls-reload sidecar: a configuration reload when the certificate changes. */
+  reloadTls: 'charts/postgres/reload-tls.sh',
+  /** Client authentication: TLS for every TCP connection from outside the pod. */
+  hba: 'charts/postgres/pg_hba.conf',
 } as const;
+/** Where the server's certificate Secret and the configuration ConfigMap are mounted. */
+export const TLS_DIR = '/etc/postgres/tls';
+export const CONFIG_DIR = '/etc/postgres/config';
+/** Connection of every client outside the pod: TLS, the certificate checked against the CA and the host name. */
+export const CLIENT_SSLMODE = 'verify-full';
 /** Stateful objects that Flux must never prune (docs/design.md, "Nothing is lost"). */
+/** A shell loop that hashes one file a minute and, rarely, runs psql. */
+export const TLS_RELOAD_RESOURCES = { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } };
 
 export interface BackupProps {
   /** Five-field cron schedule, evaluated in UTC. */
@@ -105,6 +117,8 @@ export interface PostgresChartProps {
   readonly clientAppName: string;
   /** The cluster's own ranges, which the backup pods' internet rule excludes (charts/lib/network-policy.ts). */
   readonly clusterRanges: readonly string[];
+  /** The server's certificate Secret (charts/certificates.ts) and the CA bundle Secret its clients mount. */
+  readonly tls: { readonly secretName: string; readonly caBundleSecret: string };
 }
 
 export function postgresChartProps(config: Config): PostgresChartProps {
@@ -142,6 +156,7 @@ export function postgresChartProps(config: Config): PostgresChartProps {
     },
     clientAppName: names.mlflow,
     clusterRanges: clusterRanges(config.network),
+    tls: { secretName: names.tls.db, caBundleSecret: names.tls.caBundle },
   };
 }
 
@@ -184,6 +199,10 @@ export class PostgresChart extends PlatformChart {
     const initScript = new k8s.KubeConfigMap(this, 'init-script', {
       metadata: { name: `${props.name}-init`, namespace: ns, labels: dbLabels },
       data: { '10-mlflow-role.sh': scriptFile(SCRIPT_FILES.init) },
+    });
+    const serverConfig = new k8s.KubeConfigMap(this, 'config', {
+      metadata: { name: `${props.name}-config`, namespace: ns, labels: dbLabels },
+      data: { 'pg_hba.conf': scriptFile(SCRIPT_FILES.hba) },
     });
 
     new k8s.KubeService(this, 'headless-service', {
@@ -236,11 +255,45 @@ export class PostgresChart extends PlatformChart {
             fsGroup: POSTGRES_UID,
             // A recursive chown of a large data disk at every start would delay recovery.
             fsGroupChangePolicy: 'OnRootMismatch',
+            // Beside the server for the pod's whole life, stopped after it.
+            sidecars: [
+              restrictedContainer({
+                name: 'tls-reload',
+                image: props.image,
+                ...bashScript(SCRIPT_FILES.reloadTls),
+                env: [
+                  { name: 'TLS_CERT_FILE', value: `${TLS_DIR}/tls.crt` },
+                  { name: 'PGHOST', value: '/var/run/postgresql' },
+                  { name: 'PGUSER', value: SUPERUSER },
+                  { name: 'PGDATABASE', value: SUPERUSER },
+                  secretEnv('PGPASSWORD', DB_SECRET_KEYS.superuser),
+                ],
+                resources: TLS_RELOAD_RESOURCES,
+                runAsUser: POSTGRES_UID,
+                runAsGroup: POSTGRES_UID,
+                volumeMounts: [
+                  { name: 'run', mountPath: '/var/run/postgresql' },
+                  { name: 'tls', mountPath: TLS_DIR, readOnly: true },
+                ],
+              }),
+            ],
             containers: [
               restrictedContainer({
                 name: 'postgres',
                 image: props.image,
-                args: ['postgres', '-c', 'password_encryption=scram-sha-256', '-c', 'log_connections=on', '-c', 'log_disconnections=on'],
+                // The image's entrypoint passes the same arguments to its first-start server too
+                // (docker-library/postgres 6edb0a8 16/bookworm/docker-entrypoint.sh docker_temp_server_start),
+                // so the certificate and the hba file are in force from the very first start.
+                args: [
+                  'postgres',
+                  '-c', 'password_encryption=scram-sha-256',
+                  '-c', 'log_connections=on',
+                  '-c', 'log_disconnections=on',
+                  '-c', 'ssl=on',
+                  '-c', `ssl_cert_file=${TLS_DIR}/tls.crt`,
+                  '-c', `ssl_key_file=${TLS_DIR}/tls.key`,
+                  '-c', `hba_file=${CONFIG_DIR}/pg_hba.conf`,
+                ],
                 ports: [{ name: 'postgres', containerPort: PORTS.postgres, protocol: 'TCP' }],
                 env: [
                   { name: 'PGDATA', value: PGDATA },
@@ -269,6 +322,9 @@ export class PostgresChart extends PlatformChart {
                   { name: 'tmp', mountPath: '/tmp' },
                   { name: 'shm', mountPath: '/dev/shm' },
                   { name: 'init', mountPath: '/docker-entrypoint-initdb.d', readOnly: true },
+                  // No subPath: renewed files then replace these in place (charts/postgres/reload-tls.sh).
+                  { name: 'tls', mountPath: TLS_DIR, readOnly: true },
+                  { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
                 ],
               }),
               restrictedContainer({
@@ -294,6 +350,16 @@ export class PostgresChart extends PlatformChart {
               // The container runtime's 64 MiB /dev/shm is too small for parallel queries.
               { name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: kube.Quantity.fromString('256Mi') } },
               { name: 'init', configMap: { name: initScript.name, defaultMode: 0o444 } },
+              // PostgreSQL refuses a key that others may read: owned by root, it allows at most
+              // u=rw,g=r (postgres src/backend/libpq/be-secure-common.c, check_ssl_key_file_permissions).
+              // The kubelet writes Secret files as root and, with the pod's fsGroup, gives them that group
+              // and ORs in 0440 (kubernetes pkg/volume/volume_linux.go changeFilePermission, roMask):
+              // 0440 root:999 is what the server gets, and what this states.
+              {
+                name: 'tls',
+                secret: { secretName: props.tls.secretName, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }], defaultMode: 0o440 },
+              },
+              { name: 'config', configMap: { name: serverConfig.name, defaultMode: 0o444 } },
             ],
           }),
         },
@@ -329,6 +395,7 @@ export class PostgresChart extends PlatformChart {
       database: props.database,
       user: props.user,
       backup: props.backup,
+      caBundleSecret: props.tls.caBundleSecret,
     });
 
     const backupPods = backupPodSelector(props.name, props.instance);
@@ -389,6 +456,8 @@ export interface PostgresBackupProps {
   readonly database: string;
   readonly user: string;
   readonly backup: BackupProps;
+  /** CA bundle Secret: the dump and restore steps check the server's certificate against it. */
+  readonly caBundleSecret: string;
 }
 
 /**
@@ -450,6 +519,10 @@ export function clientEnv(props: PostgresBackupProps): kube.EnvVar[] {
     { name: 'PGUSER', value: props.user },
     { name: 'PGDATABASE', value: props.database },
     { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: props.credentialsSecret, key: DB_SECRET_KEYS.mlflow } } },
+    // TLS, the server's certificate checked against the platform CA and against PGHOST (libpq
+    // sslmode=verify-full: "the server host name matches the name stored in the server certificate").
+    { name: 'PGSSLMODE', value: CLIENT_SSLMODE },
+    { name: 'PGSSLROOTCERT', value: CA_BUNDLE_FILE },
   ];
 }
 
@@ -484,7 +557,7 @@ function dumpContainer(props: PostgresBackupProps): RestrictedContainer {
     resources: props.backup.resources,
     runAsUser: POSTGRES_UID,
     runAsGroup: POSTGRES_UID,
-    volumeMounts: scratchMounts(),
+    volumeMounts: clientMounts(),
   });
 }
 
@@ -508,6 +581,11 @@ export function scratchMounts(): kube.VolumeMount[] {
   ];
 }
 
+/** Mounts of a container that connects to the database: the scratch volume and the CA bundle. */
+export function clientMounts(): kube.VolumeMount[] {
+  return [...scratchMounts(), caBundleMount()];
+}
+
 /** Pod spec shared by the backup CronJob and the restore Job: each container brings its own user. */
 export function backupPodSpec(props: PostgresBackupProps, initContainers: RestrictedContainer[], containers: RestrictedContainer[]): kube.PodSpec {
   return restrictedPodSpec({
@@ -521,6 +599,7 @@ export function backupPodSpec(props: PostgresBackupProps, initContainers: Restri
     volumes: [
       { name: 'backup', emptyDir: { sizeLimit: kube.Quantity.fromString(props.backup.scratchSize) } },
       { name: 'tmp', emptyDir: { sizeLimit: kube.Quantity.fromString('1Gi') } },
+      caBundleVolume(props.caBundleSecret),
     ],
   });
 }

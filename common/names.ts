@@ -38,6 +38,23 @@ export interface KmsNames {
   keyPath(use: KmsKeyUse): string;
 }
 
+export interface TlsNames {
+  /** Namespace cert-manager runs in; the CA's key pair (a Secret) lives there. */
+  readonly certManagerNamespace: string;
+  /** ClusterIssuer that self-signs the CA certificate. */
+  readonly selfSignedIssuer: string;
+  /** ClusterIssuer that signs with the CA: every server certificate and CA bundle. */
+  readonly caIssuer: string;
+  /** The CA's Certificate and Secret, in certManagerNamespace. */
+  readonly ca: string;
+  /** Certificate and Secret of the MLflow server (platform namespace). */
+  readonly mlflow: string;
+  /** Certificate and Secret of the in-cluster PostgreSQL (platform namespace). */
+  readonly db: string;
+  /** Certificate and Secret in each client namespace whose `ca.crt` clients trust. */
+  readonly caBundle: string;
+}
+
 export interface PlatformNames {
   readonly namespaces: { readonly platform: string; readonly workspaces: string; readonly gcp: string };
   /** The MLflow Deployment and Service. */
@@ -47,6 +64,8 @@ export interface PlatformNames {
   readonly mlflowUrl: string;
   /** The PostgreSQL StatefulSet, its client Service and its claim template. */
   readonly mlflowDb: string;
+  /** The platform CA (cert-manager) and the certificates it issues; docs/mlflow.md, "TLS". */
+  readonly tls: TlsNames;
   readonly mlflowHost: string;
   readonly serviceAccounts: {
     readonly mlflow: GoogleServiceAccount;
@@ -98,8 +117,18 @@ export function platformNames(config: Config): PlatformNames {
     namespaces: { platform: ns.platform, workspaces: ns.workspaces, gcp: ns.gcp },
     mlflow,
     mlflowPort: 5000,
-    mlflowUrl: `http://${mlflow}.${ns.platform}.svc.cluster.local:5000`,
+    // HTTPS: the server's certificate names the Service (serviceDnsNames); clients trust the platform CA.
+    mlflowUrl: `https://${mlflow}.${ns.platform}.svc.cluster.local:5000`,
     mlflowDb: `${prefix}mlflow-db`,
+    tls: {
+      certManagerNamespace: config.tls.certManagerNamespace,
+      selfSignedIssuer: `${prefix}mlflow-gke-selfsigned`,
+      caIssuer: `${prefix}mlflow-gke-ca`,
+      ca: `${prefix}mlflow-gke-ca`,
+      mlflow: `${mlflow}-tls`,
+      db: `${prefix}mlflow-db-tls`,
+      caBundle: `${prefix}mlflow-gke-ca-bundle`,
+    },
     mlflowHost: config.edge.hosts.mlflow ?? `mlflow.${config.edge.domain}`,
     serviceAccounts: {
       mlflow: mlflowSa,
@@ -160,6 +189,15 @@ function kmsNames(project: string, location: string, prefix: string): KmsNames {
     keys,
     keyPath: (use) => `projects/${project}/locations/${location}/keyRings/${keyRing}/cryptoKeys/${keys[use]}`,
   };
+}
+
+/**
+ * Every name a client in the cluster may use for a Service: short, with the namespace, with `.svc`
+ * and fully qualified. A server certificate lists them all, so that verify-full checks pass whichever
+ * the client uses.
+ */
+export function serviceDnsNames(service: string, namespace: string): string[] {
+  return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
 }
 
 /** The Workload Identity member for a Kubernetes ServiceAccount. */

@@ -39,6 +39,8 @@ const CLUSTER_SCOPED = new Set([
   'ClusterNodeMonitoring',
   'ConfigConnector',
   'ConfigConnectorContext',
+  // cert-manager (cert-manager v1.21.1 deploy/crds/cert-manager.io_clusterissuers.yaml: scope Cluster).
+  'ClusterIssuer',
 ]);
 
 export function isClusterScoped(kind: string): boolean {

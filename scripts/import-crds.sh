@@ -40,6 +40,9 @@ extra_files=(
   gke/backendconfigs.yaml                                # cloud.google.com BackendConfig
   gke/monitoring.googleapis.com_podmonitorings.yaml        # monitoring.googleapis.com PodMonitoring
   gke/monitoring.googleapis.com_clusterpodmonitorings.yaml # monitoring.googleapis.com ClusterPodMonitoring
+  cert-manager/cert-manager.io_certificates.yaml         # cert-manager.io Certificate (the platform CA and TLS)
+  cert-manager/cert-manager.io_clusterissuers.yaml       # cert-manager.io ClusterIssuer
+  cert-manager/cert-manager.io_issuers.yaml              # cert-manager.io Issuer (same group: one file)
 )
 # The Flux CRDs are not imported: no chart builds Flux objects (the GitOps examples are YAML files,
 # validated against the CRDs directly by the tests).

@@ -13,6 +13,7 @@ import dataclasses
 import email.message
 import io
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -34,7 +35,9 @@ if STUBS not in sys.path:
 import world  # noqa: E402  (found through STUBS)
 
 URI = "postgresql+psycopg2://mlflow-server%40proj.iam@127.0.0.1:5432/mlflow"
-TRACKING_URI = "http://mlflow.mlflow.svc.cluster.local:5000"
+TRACKING_URI = "https://mlflow.mlflow.svc.cluster.local:5000"
+# The platform CA bundle the pods mount (charts/certificates/ca-bundle.ts, CA_BUNDLE_FILE).
+CA_FILE = "/etc/platform-ca/ca.crt"
 
 
 def _read(name: str) -> tuple[str, str]:
@@ -75,9 +78,22 @@ class _Response:
         pass
 
 
-def _urlopen(url: str, timeout: Optional[float] = None, **kwargs: Any) -> _Response:
+class _Context:
+    """What ssl.create_default_context returns here: it remembers the CA file it was made from."""
+
+    def __init__(self, cafile: Optional[str]):
+        self.cafile = cafile
+
+
+def _create_default_context(purpose: Any = None, *, cafile: Optional[str] = None, **kwargs: Any) -> _Context:
+    world.current.ca_files.append(cafile)
+    return _Context(cafile)
+
+
+def _urlopen(url: str, timeout: Optional[float] = None, context: Any = None, **kwargs: Any) -> _Response:
     w = world.current
     w.health_requests.append(url)
+    w.health_contexts.append(context)
     answer = w.health[min(len(w.health_requests), len(w.health)) - 1]
     if isinstance(answer, BaseException):
         raise answer
@@ -129,6 +145,7 @@ def run(name: str, state: Optional[world.World] = None, env: Optional[dict[str, 
         stack.enter_context(mock.patch.object(time, "sleep", _sleep))
         stack.enter_context(mock.patch.object(subprocess, "call", _call))
         stack.enter_context(mock.patch.object(urllib.request, "urlopen", _urlopen))
+        stack.enter_context(mock.patch.object(ssl, "create_default_context", _create_default_context))
         stack.enter_context(contextlib.redirect_stdout(out))
         stack.enter_context(contextlib.redirect_stderr(out))
         try:

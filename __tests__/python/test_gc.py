@@ -6,7 +6,7 @@ import urllib.error
 import pod
 import world
 
-GC_ENV = {"GC_OLDER_THAN": "30d", "MLFLOW_TRACKING_URI": pod.TRACKING_URI}
+GC_ENV = {"GC_OLDER_THAN": "30d", "MLFLOW_TRACKING_URI": pod.TRACKING_URI, "MLFLOW_TRACKING_SERVER_CERT_PATH": pod.CA_FILE}
 
 
 def gc(state: world.World) -> pod.Exit:
@@ -38,6 +38,15 @@ class GcCommand(unittest.TestCase):
         self.assertEqual(r.world.health_requests, [pod.TRACKING_URI + "/health"] * 4)
         self.assertEqual(r.world.sleeps, [5, 5, 5])
         self.assertEqual(len(r.world.commands), 1)
+
+    def test_health_is_asked_over_tls_checked_against_the_platform_ca(self):
+        # The server serves HTTPS with a certificate of the platform CA; urllib verifies it against the
+        # mounted CA bundle, never against the system store or not at all.
+        r = gc(at_head())
+        self.assertEqual(r.code, 0, r.log)
+        self.assertEqual(r.world.ca_files, [pod.CA_FILE])
+        self.assertTrue(pod.TRACKING_URI.startswith("https://"))
+        self.assertEqual([getattr(c, "cafile", None) for c in r.world.health_contexts], [pod.CA_FILE])
 
     def test_no_healthy_server_no_gc(self):
         r = gc(at_head(health=[urllib.error.URLError("Connection refused")]))

@@ -6,7 +6,7 @@ import urllib.error
 import pod
 import world
 
-ENV = {"MLFLOW_TRACKING_URI": pod.TRACKING_URI}
+ENV = {"MLFLOW_TRACKING_URI": pod.TRACKING_URI, "MLFLOW_TRACKING_SERVER_CERT_PATH": pod.CA_FILE}
 
 
 class HealthWait(unittest.TestCase):
@@ -18,6 +18,11 @@ class HealthWait(unittest.TestCase):
         self.assertLessEqual(r.world.now, 303)
         self.assertIn("tracking server at %s not healthy after 300s: status 204" % pod.TRACKING_URI, r.log)
         self.assertEqual(r.world.tracking_uris, [])
+
+    def test_health_is_asked_over_tls_checked_against_the_platform_ca(self):
+        r = pod.run("verify", world.World(health=[204]), ENV)
+        self.assertEqual(r.world.ca_files, [pod.CA_FILE])
+        self.assertEqual({getattr(c, "cafile", None) for c in r.world.health_contexts}, {pod.CA_FILE})
 
     def test_an_unreachable_server_fails_the_job_with_the_last_error(self):
         r = pod.run("verify", world.World(health=[urllib.error.URLError("Connection refused")]), ENV)

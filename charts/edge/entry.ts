@@ -9,7 +9,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { BackendConfig, BackendConfigSpecIap } from '../../imports/cloud.google.com';
 import { FrontendConfig, ManagedCertificate } from '../../imports/networking.gke.io';
 import { appLabels } from '../lib/labels';
-import { BACKEND_CONFIG_ANNOTATION, backendConfigName, NEG_ANNOTATION } from './annotations';
+import { appProtocolsAnnotation, BACKEND_CONFIG_ANNOTATION, backendConfigName, BackendProtocol, NEG_ANNOTATION } from './annotations';
 import { EdgeApp, MAX_CERT_DOMAINS, MAX_CERTS_PER_INGRESS } from '../../common/edge-sites';
 
 /** The annotation with which the policy gate learns that a Secret is created out of band. */
@@ -24,6 +24,12 @@ export interface EdgeBackend {
   readonly host: string;
   /** Path answering HTTP 200 without login: the load balancer's health check. */
   readonly healthPath: string;
+  /**
+   * What the app's port speaks, and so the load balancer's protocol to it and its health checks.
+   * HTTPS is encrypted, but Google's load balancer checks no backend certificate.
+   * @default 'HTTP'
+   */
+  readonly protocol?: BackendProtocol;
   /** Backend timeout; for websockets it is also their longest life. */
   readonly timeoutSec: number;
   /**
@@ -39,7 +45,7 @@ export interface PublicHealth {
   readonly service: string;
   /** Selector of the serving pods (the app's own Service selector). */
   readonly selector: Record<string, string>;
-  /** Named container port the app's Service targets. */
+  /** Named container port the app's Service targets; also the name of this Service's port. */
   readonly targetPort: string;
 }
 
@@ -99,7 +105,9 @@ export class EdgeEntry extends Construct {
 
     const backendSpec = (backend: EdgeBackend, timeoutSec: number) => ({
       healthCheck: {
-        type: 'HTTP',
+        // BackendConfig healthCheck.type (kubernetes/ingress-gce @acbcf5d pkg/apis/backendconfig/v1/types.go):
+        // the protocol of the health check, which must match what the port serves.
+        type: backend.protocol ?? 'HTTP',
         requestPath: backend.healthPath,
         checkIntervalSec: 15,
         timeoutSec: 5,
@@ -135,12 +143,16 @@ export class EdgeEntry extends Construct {
             name: health.service,
             namespace,
             labels: healthLabels,
-            annotations: { [NEG_ANNOTATION]: '{"ingress": true}', [BACKEND_CONFIG_ANNOTATION]: JSON.stringify({ default: backendConfigName(health.service) }) },
+            annotations: {
+              [NEG_ANNOTATION]: '{"ingress": true}',
+              [BACKEND_CONFIG_ANNOTATION]: JSON.stringify({ default: backendConfigName(health.service) }),
+              ...(backend.protocol === 'HTTPS' ? appProtocolsAnnotation({ port: health.targetPort, protocol: 'HTTPS' }) : {}),
+            },
           },
           spec: {
             type: 'ClusterIP',
             selector: health.selector,
-            ports: [{ name: 'http', port: backend.port, targetPort: k8s.IntOrString.fromString(health.targetPort), protocol: 'TCP' }],
+            ports: [{ name: health.targetPort, port: backend.port, targetPort: k8s.IntOrString.fromString(health.targetPort), protocol: 'TCP' }],
           },
         });
         // IAP stated off: this backend serves the health path alone, which the Ingress routes by exact match.

@@ -14,15 +14,16 @@ import time
 from shared import URI, describe, log, run_once, schema_state_when_reachable
 
 # ---- the pod runs what follows ----
-import subprocess, urllib.request
+import ssl, subprocess, urllib.request
 
 
 def wait_for_server(timeout=600):
     url = os.environ["MLFLOW_TRACKING_URI"].rstrip("/") + "/health"
+    context = ssl.create_default_context(cafile=os.environ["MLFLOW_TRACKING_SERVER_CERT_PATH"])
     deadline = time.time() + timeout
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:
+            with urllib.request.urlopen(url, timeout=5, context=context) as response:
                 if response.status == 200:
                     return True
                 last = "status %s" % response.status

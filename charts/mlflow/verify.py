@@ -1,15 +1,18 @@
 """
 Post-deploy verification (the mlflow-verify chart's Job) through the tracking server, the way a
 notebook uses it: experiment, parameter, metric, artifact (proxied to GCS), registered model and
-version, each read back.
+version, each read back. It trusts the server's certificate through the platform CA in
+MLFLOW_TRACKING_SERVER_CERT_PATH: urllib here, MLflow's client itself (mlflow/utils/rest_utils.py
+passes the variable to requests as `verify`).
 """
 # ---- the pod runs what follows ----
-import os, sys, tempfile, time, urllib.request, uuid
+import os, ssl, sys, tempfile, time, urllib.request, uuid
 
 import mlflow  # pyright: ignore[reportMissingImports]
 from mlflow.tracking import MlflowClient  # pyright: ignore[reportMissingImports]
 
 URI = os.environ["MLFLOW_TRACKING_URI"]
+CONTEXT = ssl.create_default_context(cafile=os.environ["MLFLOW_TRACKING_SERVER_CERT_PATH"])
 failures = []
 
 
@@ -26,7 +29,7 @@ def check(what, ok, detail=""):
 deadline = time.time() + 300
 while True:
     try:
-        with urllib.request.urlopen(URI + "/health", timeout=5) as response:
+        with urllib.request.urlopen(URI + "/health", timeout=5, context=CONTEXT) as response:
             if response.status == 200:
                 break
             last = "status %s" % response.status

@@ -10,6 +10,7 @@ import { mlflowSchema } from './mlflow';
 import { networkSchema } from './network';
 import { namespacesSchema, projectSchema } from './platform';
 import { dnsLabel } from './primitives';
+import { tlsSchema } from './tls';
 import { workspacesSchema } from './workspaces';
 
 export const configShape = z.strictObject({
@@ -29,6 +30,7 @@ export const configShape = z.strictObject({
   edge: edgeSchema,
   database: databaseSchema,
   mlflow: mlflowSchema,
+  tls: tlsSchema,
   workspaces: workspacesSchema,
   cluster: clusterSchema,
   kms: kmsSchema,

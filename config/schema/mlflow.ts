@@ -18,6 +18,16 @@ export const MIN_MLFLOW = [3, 10, 0] as const;
  */
 export const DEFAULT_MLFLOW_IMAGE = `${OFFICIAL_MLFLOW_IMAGE}:v3.17.0-full`;
 
+/**
+ * Why `jobExecution: true` is refused. With MLFLOW_SERVER_ENABLE_JOB_EXECUTION on, `mlflow server`
+ * starts its job runner with `MLFLOW_TRACKING_URI` (and the gateway URI) forced to
+ * `f"http://{host}:{port}"` (mlflow/mlflow mlflow/server/__init__.py, _run_server, the version with
+ * the 3.10 SIGTERM forwarding), whatever the environment says. The server serves HTTPS only, so
+ * every server job would fail to reach it.
+ */
+export const JOB_EXECUTION_NEEDS_HTTP =
+  'must be false: the server serves HTTPS only, and MLflow\'s job runner reaches it at the plain http://<host>:<port> it derives itself (mlflow/server/__init__.py, _run_server: server_uri = f"http://{host}:{port}"), so every server job would fail';
+
 /** The MLflow version of an official image tag such as "v3.17.0-full"; undefined for other tags. */
 export function mlflowVersionOf(tag: string): { version: [number, number, number]; full: boolean } | undefined {
   const m = /^v?(\d+)\.(\d+)\.(\d+)(rc\d+)?(-full)?$/.exec(tag);
@@ -95,8 +105,9 @@ export const mlflowSchema = z
     jobExecution: z
       .boolean()
       .default(false)
+      .refine((on) => !on, { message: JOB_EXECUTION_NEEDS_HTTP })
       .describe(
-        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION: run MLflow's server-side job runner (GenAI evaluation and other server jobs). It starts extra worker processes in every server replica.",
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION: MLflow's server-side job runner (GenAI evaluation and other server jobs). Must stay false: the runner reaches the server over plain HTTP, and the server serves HTTPS only.",
       ),
     allowedHosts: z
       .array(hostPattern)

@@ -1,6 +1,7 @@
 /**
- * API versions no longer served by GKE 1.31 and 1.32 (Kubernetes deprecated API migration guide):
- * a manifest using one fails to apply, or fails at the next minor upgrade.
+ * API versions no longer served by GKE 1.31 and 1.32 (Kubernetes deprecated API migration guide), or
+ * by the cert-manager the platform installs: a manifest using one fails to apply, or fails at the next
+ * minor upgrade.
  */
 import type { Rule } from '../types';
 
@@ -10,6 +11,11 @@ export interface RemovedApi {
   readonly kind: string;
   /** Minor version that stopped serving it. */
   readonly removedIn: string;
+  /**
+   * What stopped serving it.
+   * @default 'Kubernetes'
+   */
+  readonly servedBy?: string;
   readonly use: string;
 }
 
@@ -51,6 +57,11 @@ export const REMOVED_APIS: readonly RemovedApi[] = [
   { apiVersion: 'flowcontrol.apiserver.k8s.io/v1beta2', kind: '*', removedIn: '1.29', use: 'flowcontrol.apiserver.k8s.io/v1' },
   { apiVersion: 'flowcontrol.apiserver.k8s.io/v1beta3', kind: '*', removedIn: '1.32', use: 'flowcontrol.apiserver.k8s.io/v1' },
   { apiVersion: 'resource.k8s.io/v1alpha2', kind: '*', removedIn: '1.31', use: 'resource.k8s.io/v1beta1 (1.32+)' },
+  // cert-manager's CRDs serve v1 alone from v1.7.0 on (cert-manager/cert-manager deploy/crds/crd-certificates.yaml:
+  // v1alpha2, v1alpha3, v1beta1 and v1 at v1.6.0, v1 only at v1.7.0; still so at v1.21.1).
+  ...['v1alpha2', 'v1alpha3', 'v1beta1'].flatMap((v) =>
+    ['cert-manager.io', 'acme.cert-manager.io'].map((group) => ({ apiVersion: `${group}/${v}`, kind: '*', removedIn: '1.7', servedBy: 'cert-manager', use: `${group}/v1` })),
+  ),
 ];
 
 export function removedApi(apiVersion: unknown, kind: unknown): RemovedApi | undefined {
@@ -61,12 +72,12 @@ export const apiVersionRules: Rule[] = [
   {
     id: 'api.removed',
     severity: 'error',
-    requires: 'No object uses an apiVersion that GKE 1.31/1.32 no longer serves (deprecated beta APIs of extensions, apps, policy, batch, autoscaling, networking, storage, flowcontrol, ...).',
-    sources: ['kube-score', 'kube-linter', 'Kubernetes deprecation guide'],
+    requires: 'No object uses an apiVersion that GKE 1.31/1.32 or cert-manager 1.7+ no longer serves (deprecated beta APIs of extensions, apps, policy, batch, autoscaling, networking, storage, flowcontrol, cert-manager.io, ...).',
+    sources: ['kube-score', 'kube-linter', 'Kubernetes deprecation guide', 'cert-manager CRDs'],
     check: function* (set) {
       for (const o of set.objects) {
         const r = removedApi(o.manifest.apiVersion, o.manifest.kind);
-        if (r) yield { object: o, path: 'apiVersion', message: `${o.manifest.apiVersion} ${o.manifest.kind} is not served since Kubernetes ${r.removedIn}`, fix: `use ${r.use}` };
+        if (r) yield { object: o, path: 'apiVersion', message: `${o.manifest.apiVersion} ${o.manifest.kind} is not served since ${r.servedBy ?? 'Kubernetes'} ${r.removedIn}`, fix: `use ${r.use}` };
       }
     },
   },

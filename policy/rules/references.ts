@@ -84,6 +84,21 @@ export function declaredExternalSecrets(o: SourceObject): Set<string> {
   );
 }
 
+/**
+ * Secrets an object of the set makes: cert-manager writes a Certificate's key pair into the Secret
+ * `spec.secretName` of the Certificate's namespace (cert-manager v1.21.1 CRD, Certificate.spec.secretName:
+ * "Name of the Secret resource that will be automatically created and managed by this Certificate
+ * resource"). Such a Secret is neither missing nor created out of band.
+ */
+export function madeSecrets(set: PolicySet): Set<string> {
+  const made = new Set<string>();
+  for (const o of set.ofKind('Certificate')) {
+    const name = o.manifest.spec?.secretName;
+    if (String(o.manifest.apiVersion ?? '').startsWith('cert-manager.io/') && typeof name === 'string') made.add(`${o.manifest.metadata?.namespace ?? ''}/${name}`);
+  }
+  return made;
+}
+
 function allReferences(set: PolicySet): Reference[] {
   return [...set.templates.flatMap(templateReferences), ...set.objects.flatMap(otherSecretReferences)];
 }
@@ -102,8 +117,9 @@ export interface OutOfBandSecret {
 export function outOfBandSecrets(objects: readonly SourceObject[]): OutOfBandSecret[] {
   const set = new PolicySet(objects);
   const found = new Map<string, { namespace: string; name: string; keys: Set<string>; readers: Set<string> }>();
+  const made = madeSecrets(set);
   for (const r of allReferences(set)) {
-    if (r.kind !== 'Secret' || set.find('Secret', r.namespace, r.name)) continue;
+    if (r.kind !== 'Secret' || set.find('Secret', r.namespace, r.name) || made.has(`${r.namespace}/${r.name}`)) continue;
     const id = `${r.namespace}/${r.name}`;
     const entry = found.get(id) ?? { namespace: r.namespace, name: r.name, keys: new Set<string>(), readers: new Set<string>() };
     if (r.key) entry.keys.add(r.key);
@@ -124,8 +140,9 @@ function referenceRule(kind: Reference['kind'], severity: 'error' | 'warning', r
     requires,
     sources,
     check: function* (set) {
+      const made = kind === 'Secret' ? madeSecrets(set) : new Set<string>();
       for (const r of allReferences(set)) {
-        if (r.kind !== kind || set.resolves(kind, r.namespace, r.name)) continue;
+        if (r.kind !== kind || set.resolves(kind, r.namespace, r.name) || made.has(`${r.namespace}/${r.name}`)) continue;
         if (kind === 'Secret' && declaredExternalSecrets(r.object).has(r.name)) continue;
         yield {
           object: r.object,

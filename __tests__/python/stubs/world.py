@@ -70,6 +70,10 @@ class World:
     # the last one repeats.
     health: list[object] = dataclasses.field(default_factory=lambda: [200])
     health_requests: list[str] = dataclasses.field(default_factory=list)
+    # The CA file of every TLS context a program built (ssl.create_default_context(cafile=...)), and the
+    # context each /health request went out with.
+    ca_files: list[Optional[str]] = dataclasses.field(default_factory=list)
+    health_contexts: list[object] = dataclasses.field(default_factory=list)
     # Tracking URIs given to the MLflow client (verify.py).
     tracking_uris: list[str] = dataclasses.field(default_factory=list)
 

@@ -1,0 +1,72 @@
+/**
+ * TLS inside the cluster: the platform CA (cert-manager ClusterIssuers and the CA's Certificate), the
+ * server certificates of MLflow and the in-cluster PostgreSQL, and the CA bundle of every namespace
+ * with clients. Applied after the namespaces and before the workloads, whose pods mount the Secrets
+ * cert-manager writes (a pod waits in ContainerCreating until its Secret exists). cert-manager itself
+ * is installed from its Helm chart (docs/first-deployment.md, examples/flux/cert-manager).
+ */
+import { Construct } from 'constructs';
+import type { Config } from '../config/schema';
+import { platformNames, serviceDnsNames } from '../common/names';
+import { CaBundle, caBundleProps, CaBundleProps, certificateLifetime } from './certificates/ca-bundle';
+import type { CertificateLifetime } from './certificates/issuer';
+import { PlatformCa, PlatformCaProps } from './certificates/platform-ca';
+import { ServerCertificate } from './certificates/server-certificate';
+import { appLabels } from './lib/labels';
+import { PlatformChart } from './lib/platform-chart';
+
+export interface ServerCertificateSpec {
+  readonly name: string;
+  readonly namespace: string;
+  readonly dnsNames: readonly string[];
+  readonly labels: Record<string, string>;
+}
+
+export interface CertificatesChartProps {
+  readonly instance: string;
+  readonly ca: PlatformCaProps;
+  readonly lifetime: CertificateLifetime;
+  /** Servers that speak TLS with a certificate of the platform CA. */
+  readonly servers: readonly ServerCertificateSpec[];
+  /** One per namespace with clients of those servers. */
+  readonly caBundles: readonly CaBundleProps[];
+}
+
+export function certificatesChartProps(config: Config): CertificatesChartProps {
+  const names = platformNames(config);
+  const tls = names.tls;
+  const platform = names.namespaces.platform;
+  const labels = (name: string) => appLabels({ name, instance: config.environment, component: 'tls' });
+  const servers: ServerCertificateSpec[] = [
+    { name: tls.mlflow, namespace: platform, dnsNames: serviceDnsNames(names.mlflow, platform), labels: labels(names.mlflow) },
+    ...(config.database.mode === 'statefulset'
+      ? [{ name: tls.db, namespace: platform, dnsNames: serviceDnsNames(names.mlflowDb, platform), labels: labels(names.mlflowDb) }]
+      : []),
+  ];
+  // The workspaces are MLflow clients; their namespace gets its bundle whenever a workspace app renders.
+  const workspaces = config.workspaces.jupyter.enabled || config.workspaces.vscode.enabled;
+  return {
+    instance: config.environment,
+    ca: {
+      labels: labels(tls.ca),
+      selfSignedIssuer: tls.selfSignedIssuer,
+      caIssuer: tls.caIssuer,
+      ca: tls.ca,
+      certManagerNamespace: tls.certManagerNamespace,
+    },
+    lifetime: certificateLifetime(config),
+    servers,
+    caBundles: [platform, ...(workspaces ? [names.namespaces.workspaces] : [])].map((ns) => caBundleProps(config, ns)),
+  };
+}
+
+export class CertificatesChart extends PlatformChart {
+  constructor(scope: Construct, id: string, props: CertificatesChartProps) {
+    // No chart namespace: the ClusterIssuers are cluster-scoped; every Certificate names its own.
+    super(scope, id, { instance: props.instance });
+    new PlatformCa(this, 'platform-ca', props.ca);
+    for (const s of props.servers)
+      new ServerCertificate(this, `server-${s.namespace}-${s.name}`, { ...s, caIssuer: props.ca.caIssuer, lifetime: props.lifetime });
+    for (const b of props.caBundles) new CaBundle(this, `ca-bundle-${b.namespace}`, b);
+  }
+}
