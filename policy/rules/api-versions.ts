@@ -73,7 +73,7 @@ export const apiVersionRules: Rule[] = [
     id: 'api.removed',
     severity: 'error',
     requires: 'No object uses an apiVersion that GKE 1.31/1.32 or cert-manager 1.7+ no longer serves (deprecated beta APIs of extensions, apps, policy, batch, autoscaling, networking, storage, flowcontrol, cert-manager.io, ...).',
-    sources: ['kube-score', 'kube-linter', 'Kubernetes deprecation guide', 'cert-manager CRDs'],
+    sources: ['kube-score', 'kube-linter', 'Kubernetes deprecation guide'],
     check: function* (set) {
       for (const o of set.objects) {
         const r = removedApi(o.manifest.apiVersion, o.manifest.kind);
