@@ -1,5 +1,6 @@
 import { Testing } from 'cdk8s';
-import { mlflowClientVersion, UV_BIN, VSCODE_VENV, vscodeChartProps, WorkspacesChart } from '../charts/workspaces';
+import { mlflowClientVersion, PIP_USER_INSTALL, UV_BIN, VSCODE_VENV, vscodeChartProps, WorkspacesChart } from '../charts/workspaces';
+import { scriptFile } from '../charts/lib/script-files';
 import { LOAD_BALANCER_RANGES } from '../charts/lib/workspace';
 import { platformNames } from '../common/names';
 import type { Config } from '../config/schema';
@@ -109,10 +110,13 @@ describe('workspaces charts', () => {
       const [init] = podSpec(d).initContainers;
       expect(init.name).toBe('install-mlflow');
       expect(init.image).toBe(server(d).image);
-      expect(envOf(init).MLFLOW_CLIENT_VERSION).toBe('3.10.1');
-      expect(init.command.join(' ')).toMatch(/pip install --user .*"mlflow-skinny==\$MLFLOW_CLIENT_VERSION"/);
+      // The script file, run by bash with its name as $0 and the pinned requirement as $1.
+      expect(init.command.slice(0, 2)).toEqual(['bash', '-c']);
+      expect(init.command.slice(3)).toEqual(['pip-user-install.sh', 'mlflow-skinny==3.10.1']);
+      expect(init.command[2]).toBe(scriptFile(PIP_USER_INSTALL));
+      expect(init.command[2]).toMatch(/pip install --user --no-cache-dir --constraint "\$constraints" "\$\{missing\[@\]\}"/);
       // Installed only when missing: a restart does not download again.
-      expect(init.command.join(' ')).toMatch(/if python -c .*m\.version\("mlflow-skinny"\) != sys\.argv\[1\]/);
+      expect(init.command[2]).toMatch(/if python -c .*m\.version\(sys\.argv\[1\]\) != sys\.argv\[2\]/);
       expect(init.volumeMounts).toContainEqual({ name: 'home', mountPath: '/home/jovyan' });
     });
 
@@ -244,9 +248,12 @@ describe('workspaces charts', () => {
       expect(envOf(server(d)).EXTENSIONS_GALLERY).toBeUndefined();
     });
 
-    test('without the install step the terminal keeps the image PATH', () => {
+    test('without the install step PATH has no Python environment, only the toolchain folders and the image PATH', () => {
       const d = deployments(configs.offline, 'vscode')[0];
-      expect(envOf(server(d)).PATH).toBeUndefined();
+      expect(envOf(server(d)).PATH).toBe(
+        '/home/coder/.local/bin:/home/coder/.cargo/bin:/home/coder/go/bin:/home/coder/.local/go/bin:/home/coder/.local/node/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      );
+      expect(envOf(server(d)).VIRTUAL_ENV).toBeUndefined();
       expect(podSpec(d).initContainers).toBeUndefined();
     });
   });

@@ -13,8 +13,11 @@ import { platformNames, WorkspaceApp } from '../common/names';
 import { clusterRanges } from './lib/network-policy';
 import { PlatformChart } from './lib/platform-chart';
 import { RestrictedContainer, restrictedContainer } from './lib/pod';
-import { HOME_VOLUME, TMP_VOLUME, Workspace, WorkspaceNetwork, WorkspaceProps } from './lib/workspace';
+import { scriptFile } from './lib/script-files';
+import { FILES_PATH, FILES_VOLUME, HOME_VOLUME, TMP_VOLUME, Workspace, WorkspaceFiles, WorkspaceNetwork, WorkspaceProps } from './lib/workspace';
 import { derivedMlflowClientVersion } from '../common/mlflow-client';
+import type { WorkspaceInstance } from '../common/names';
+import { workspaceGit } from './workspaces/git';
 
 export interface WorkspacesChartProps {
   /** Environment name (instance label). */
@@ -51,8 +54,36 @@ export const VSCODE_VENV = `${VSCODE.home}/.venvs/mlflow`;
  * .github/workflows/build-docker.yml at 0.10.8, `COPY --from=... /uv /uvx /usr/local/bin/`).
  */
 export const UV_BIN = '/usr/local/bin/uv';
-/** PATH of the code-server image, with the workspace's Python environment in front. */
-const VSCODE_PATH = `${VSCODE_VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
+/** PATH of the code-server image (Debian's default; ci/release-image/Dockerfile at v4.104.0 sets none). */
+const VSCODE_IMAGE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/**
+ * Where language toolchains installed into the workspace volume put their commands: user-wide pip and
+ * uv tools, rustup's cargo (CARGO_HOME ~/.cargo), a Go tarball unpacked to ~/.local/go and what
+ * `go install` builds (GOPATH ~/go), a Node.js tarball unpacked to ~/.local/node. Extensions see the
+ * server's environment, not a shell profile, so these are on the server's PATH from the start; a
+ * folder that does not exist yet costs nothing, and PATH is searched at every exec, so a
+ * toolchain installed later is found by new processes (docs/workspaces.md, "Other languages in VS Code").
+ */
+export const VSCODE_TOOLCHAIN_PATH = ['.local/bin', '.cargo/bin', 'go/bin', '.local/go/bin', '.local/node/bin'].map((dir) => `${VSCODE.home}/${dir}`);
+
+/** The Jupyter setup step's installer, a file beside this chart. */
+export const PIP_USER_INSTALL = 'charts/workspaces/pip-user-install.sh';
+/**
+ * jupyter-collaboration's document store, SQLiteYStore (`.jupyter_ystore.db` in the server's working
+ * directory by default: jupyterlab/jupyter-collaboration projects/jupyter-server-ydoc/
+ * jupyter_server_ydoc/stores.py at v4.1.2), named explicitly so it stays on the home volume.
+ */
+export const JUPYTER_YSTORE = `${JUPYTER.home}/.jupyter_ystore.db`;
+/**
+ * code-server's user data directory is `$XDG_DATA_HOME/code-server`, else `~/.local/share/code-server`
+ * (coder/code-server src/node/cli.ts and src/node/util.ts getEnvPaths at v4.104.0), and VS Code's
+ * server reads its machine ("Remote") settings from `<user data>/Machine/settings.json`
+ * (microsoft/vscode src/vs/server/node/serverEnvironmentService.ts, machineSettingsResource). Remote
+ * settings win over User settings and lose to Workspace settings.
+ */
+export const VSCODE_MACHINE_SETTINGS = `${VSCODE.home}/.local/share/code-server/Machine/settings.json`;
+/** The rendered machine settings in the workspace's file volume. */
+export const MACHINE_SETTINGS_FILE = 'vscode-machine-settings.json';
 
 /** Props of the `jupyter` chart. */
 export function jupyterChartProps(config: Config): WorkspacesChartProps {
@@ -60,12 +91,14 @@ export function jupyterChartProps(config: Config): WorkspacesChartProps {
   const gpu = w.gpu.enabled;
   const image = gpu ? w.gpu.image : w.jupyter.image;
   const iap = config.edge.enabled;
+  const collaboration = w.jupyter.collaboration;
   const common = commonProps(config, 'jupyter');
   const env: EnvVar[] = [
     ...common.env,
     { name: 'DOCKER_STACKS_JUPYTER_CMD', value: 'lab' },
     { name: 'JUPYTER_PORT', value: String(JUPYTER.port) },
     { name: 'PATH', value: gpu ? `${JUPYTER_PATH}:${NVIDIA_BIN}` : JUPYTER_PATH },
+    ...jupyterPackageEnv(config),
   ];
   if (!iap) env.push(tokenEnv('JUPYTER_TOKEN', w.tokenSecret));
   const args = [
@@ -78,50 +111,84 @@ export function jupyterChartProps(config: Config): WorkspacesChartProps {
     '--ServerApp.trust_xheaders=True',
     // IAP is the login; an empty token turns off Jupyter's own. Without IAP, JUPYTER_TOKEN is the token.
     ...(iap ? ['--IdentityProvider.token='] : []),
+    // Real-time collaboration is decided here, not by what happens to be installed: off, the server
+    // tells the front end to open documents without it (YDocExtension.disable_rtc sets the page
+    // config disableRTC, which makes the shared models non-collaborative: jupyter_server_ydoc/app.py
+    // and packages/docprovider/src/ydrive.ts at v4.1.2); the option is inert where it is not installed.
+    ...(collaboration.enabled ? [`--SQLiteYStore.db_path=${JUPYTER_YSTORE}`] : ['--YDocExtension.disable_rtc=True']),
   ];
   const initContainers: RestrictedContainer[] = [];
-  if (w.mlflowClient.install)
-    initContainers.push(
-      setupStep(config, 'install-mlflow', image, JUPYTER, {
-        command: ['bash', '-ec', JUPYTER_INSTALL_SCRIPT],
-        env: [
-          { name: 'HOME', value: JUPYTER.home },
-          { name: 'MLFLOW_CLIENT_VERSION', value: mlflowClientVersion(config) },
-          { name: 'PIP_DISABLE_PIP_VERSION_CHECK', value: '1' },
-        ],
-      }),
-    );
-  return chartProps(config, common, JUPYTER, image, w.jupyter, {
-    args,
-    env,
-    healthPath: '/api',
-    initContainers,
-    sharedMemory: '1Gi',
-    gpu: gpu ? { count: w.gpu.count, acceleratorType: w.gpu.acceleratorType } : undefined,
-  });
+  if (w.mlflowClient.install) initContainers.push(pipUserInstall(config, 'install-mlflow', image, [`mlflow-skinny==${mlflowClientVersion(config)}`]));
+  // Installing jupyter-collaboration enables it: the package ships a jupyter_server config file that
+  // turns on its server extension (projects/jupyter-server-ydoc/jupyter-config/jupyter_server_ydoc.json
+  // at v4.1.2), and `pip --user` puts that file under ~/.local/etc/jupyter, which Jupyter reads.
+  if (collaboration.enabled) initContainers.push(pipUserInstall(config, 'install-collaboration', image, [`jupyter-collaboration==${collaboration.version}`]));
+  return chartProps(
+    config,
+    common,
+    JUPYTER,
+    image,
+    w.jupyter,
+    {
+      args,
+      env,
+      healthPath: '/api',
+      initContainers,
+      sharedMemory: '1Gi',
+      gpu: gpu ? { count: w.gpu.count, acceleratorType: w.gpu.acceleratorType } : undefined,
+    },
+    (instance) => instanceFiles(config, instance, {}),
+  );
 }
 
 /**
- * Installs the MLflow client of the server's version with `pip --user` into the home volume, unless
- * that version is already there (a restart then needs no network). `--user` resolves against the
- * image's packages, so only what is missing is added and nothing in the image is shadowed needlessly.
+ * Packages users install land on the home volume: pip falls back to `--user` (~/.local) because the
+ * image's /opt/conda is read-only, and conda and mamba create environments and keep packages where
+ * these say. mamba 2 puts CONDA_ENVS_DIRS first and otherwise only `<root prefix>/envs`, the
+ * read-only /opt/conda/envs (mamba-org/mamba libmamba/src/api/configuration.cpp envs_dirs_hook at
+ * 2.3.3; it refuses CONDA_ENVS_PATH beside it, so only one is set); both read CONDA_PKGS_DIRS.
  */
-const JUPYTER_INSTALL_SCRIPT = [
-  'if python -c \'import importlib.metadata as m, sys; sys.exit(m.version("mlflow-skinny") != sys.argv[1])\' "$MLFLOW_CLIENT_VERSION" 2>/dev/null; then',
-  '  echo "mlflow-skinny $MLFLOW_CLIENT_VERSION is already installed"',
-  'else',
-  '  pip install --user --no-cache-dir "mlflow-skinny==$MLFLOW_CLIENT_VERSION"',
-  'fi',
-].join('\n');
+function jupyterPackageEnv(config: Config): EnvVar[] {
+  const onVolume = config.workspaces.packages.cache === 'volume';
+  return [
+    { name: 'CONDA_ENVS_DIRS', value: `${JUPYTER.home}/.conda/envs` },
+    { name: 'CONDA_PKGS_DIRS', value: onVolume ? `${JUPYTER.home}/.conda/pkgs` : '/tmp/conda-pkgs' },
+    { name: 'PIP_CACHE_DIR', value: onVolume ? `${JUPYTER.home}/.cache/pip` : '/tmp/pip-cache' },
+  ];
+}
+
+/** A Jupyter setup step that installs pinned requirements with `pip --user` when missing. */
+function pipUserInstall(config: Config, name: string, image: string, requirements: string[]): RestrictedContainer {
+  return setupStep(config, name, image, JUPYTER, {
+    ...bashScript(PIP_USER_INSTALL, ...requirements),
+    env: [
+      { name: 'HOME', value: JUPYTER.home },
+      { name: 'PIP_DISABLE_PIP_VERSION_CHECK', value: '1' },
+    ],
+  });
+}
+
+/** A script file run by bash, `$0` its file name (so its messages name it) and `args` its arguments. */
+function bashScript(file: string, ...args: string[]): { command: string[] } {
+  return { command: ['bash', '-c', scriptFile(file), file.slice(file.lastIndexOf('/') + 1), ...args] };
+}
 
 /** Props of the `vscode` chart. */
 export function vscodeChartProps(config: Config): WorkspacesChartProps {
   const w = config.workspaces;
   const image = w.vscode.image;
   const iap = config.edge.enabled;
+  const collaboration = w.vscode.collaboration.enabled ? w.vscode.collaboration : undefined;
   const common = commonProps(config, 'vscode');
+  // uv links packages from its cache into an environment (a copy-on-write clone or a hard link,
+  // astral-sh/uv crates/uv-fs/src/link.rs), within one file system only: with the cache on the
+  // volume, the environment on the volume is linked rather than copied.
+  const cache =
+    w.packages.cache === 'volume' ? { uv: `${VSCODE.home}/.cache/uv`, pip: `${VSCODE.home}/.cache/pip` } : { uv: '/tmp/uv-cache', pip: '/tmp/pip-cache' };
+  const path = [...(w.mlflowClient.install ? [`${VSCODE_VENV}/bin`] : []), ...VSCODE_TOOLCHAIN_PATH, VSCODE_IMAGE_PATH].join(':');
   const env: EnvVar[] = [...common.env];
-  if (w.mlflowClient.install) env.push({ name: 'VIRTUAL_ENV', value: VSCODE_VENV }, { name: 'PATH', value: VSCODE_PATH });
+  if (w.mlflowClient.install) env.push({ name: 'VIRTUAL_ENV', value: VSCODE_VENV });
+  env.push({ name: 'PATH', value: path }, { name: 'PIP_CACHE_DIR', value: cache.pip }, { name: 'UV_CACHE_DIR', value: cache.uv });
   if (!iap) env.push(tokenEnv('PASSWORD', w.tokenSecret));
   const args = [
     // IAP is the login; without it code-server asks for the password from the token Secret.
@@ -137,7 +204,7 @@ export function vscodeChartProps(config: Config): WorkspacesChartProps {
       { name: 'HOME', value: VSCODE.home },
       { name: 'UV_PYTHON_INSTALL_DIR', value: `${VSCODE.home}/.local/share/uv/python` },
       { name: 'UV_PYTHON_PREFERENCE', value: 'only-managed' },
-      { name: 'UV_CACHE_DIR', value: '/tmp/uv-cache' },
+      { name: 'UV_CACHE_DIR', value: cache.uv },
     ];
     initContainers.push(
       setupStep(config, 'python', w.vscode.uvImage, VSCODE, {
@@ -150,16 +217,66 @@ export function vscodeChartProps(config: Config): WorkspacesChartProps {
       }),
     );
   }
-  if (w.vscode.extensions.length > 0)
+  const extensions = [...w.vscode.extensions, ...(collaboration ? [collaboration.extension] : [])];
+  if (extensions.length > 0)
     initContainers.push(
       setupStep(config, 'install-extensions', image, VSCODE, {
         // Bypasses the image entrypoint (fixuid needs root); already installed extensions are kept.
-        command: ['/usr/bin/code-server', ...w.vscode.extensions.flatMap((e) => ['--install-extension', e])],
+        command: ['/usr/bin/code-server', ...extensions.flatMap((e) => ['--install-extension', e])],
         env: [{ name: 'HOME', value: VSCODE.home }],
       }),
     );
-  return chartProps(config, common, VSCODE, image, w.vscode, { args, env, healthPath: '/healthz', initContainers });
+  if (collaboration)
+    // The machine settings name the configured server before the extension first runs; without
+    // them it would use its default, a public third-party server. The file is the chart's: it is
+    // replaced at every start.
+    initContainers.push(
+      setupStep(
+        config,
+        'collaboration-settings',
+        image,
+        VSCODE,
+        { command: ['install', '-D', '-m', '0644', `${FILES_PATH}/${MACHINE_SETTINGS_FILE}`, VSCODE_MACHINE_SETTINGS], env: [] },
+        true,
+      ),
+    );
+  const settings: WorkspaceFiles['files'] = collaboration ? { [MACHINE_SETTINGS_FILE]: { content: machineSettings(collaboration.serverUrl ?? '') } } : {};
+  return chartProps(config, common, VSCODE, image, w.vscode, { args, env, healthPath: '/healthz', initContainers }, (instance) =>
+    instanceFiles(config, instance, settings),
+  );
 }
+
+/**
+ * Open Collaboration Tools settings (eclipse-oct/open-collaboration-tools,
+ * packages/open-collaboration-vscode/package.json at e4289d0): `oct.serverUrl` is the server every
+ * session of this workspace uses; an empty `oct.webClientUrl` hides "Copy Web Client URL", whose
+ * default points guests at the public web client (src/commands.ts, inviteCallback).
+ */
+export function machineSettings(serverUrl: string): string {
+  return `${JSON.stringify({ 'oct.serverUrl': serverUrl, 'oct.webClientUrl': '' }, null, 2)}\n`;
+}
+
+/**
+ * The files of one instance (its git setup and the app's own files) and what they need: the
+ * environment that points git at them and the Secrets they project.
+ */
+function instanceFiles(config: Config, instance: WorkspaceInstance, appFiles: WorkspaceFiles['files']): InstanceExtras {
+  const w = config.workspaces;
+  const user = instance.user ? w.users.find((u) => u.name === instance.user?.name) : undefined;
+  const git = workspaceGit({
+    identity: user ? { name: user.git.name ?? user.name, email: user.git.email ?? user.email } : { name: w.git.shared.name, email: w.git.shared.email },
+    credentials: user ? user.git.credentials : w.git.shared.credentials,
+    hosts: w.git.hosts,
+  });
+  const files = { ...git?.files.files, ...appFiles };
+  return {
+    env: git?.env ?? [],
+    files: Object.keys(files).length > 0 ? { files, secretFiles: git?.files.secretFiles } : undefined,
+    externalSecrets: [...(git?.secrets ?? []), ...(config.edge.enabled ? [] : [w.tokenSecret])],
+  };
+}
+
+type InstanceExtras = Required<Pick<WorkspaceProps, 'env'>> & Pick<WorkspaceProps, 'files' | 'externalSecrets'>;
 
 /** The chart props: one workspace per instance, with what every instance of the app shares. */
 function chartProps(
@@ -169,12 +286,14 @@ function chartProps(
   image: string,
   settings: { readonly storageSize: string; readonly resources: Resources },
   app: Pick<WorkspaceProps, 'args' | 'env' | 'healthPath' | 'initContainers' | 'sharedMemory' | 'gpu'>,
+  perInstance: (instance: WorkspaceInstance) => InstanceExtras,
 ): WorkspacesChartProps {
   return {
     instance: config.environment,
     namespace: common.namespace,
-    workspaces: common.instances.map(
-      (instance): WorkspaceProps => ({
+    workspaces: common.instances.map((instance): WorkspaceProps => {
+      const extras = perInstance(instance);
+      return {
         instance,
         environment: config.environment,
         namespace: common.namespace,
@@ -188,10 +307,13 @@ function chartProps(
         runAsGroup: runtime.gid,
         fsGroup: runtime.gid,
         ...app,
+        env: [...app.env, ...extras.env],
+        files: extras.files,
+        externalSecrets: extras.externalSecrets,
         network: common.network,
         serviceAnnotations: common.serviceAnnotations(instance.name),
-      }),
-    ),
+      };
+    }),
   };
 }
 
@@ -205,6 +327,8 @@ function commonProps(config: Config, app: WorkspaceApp) {
     internetEgress: config.workspaces.internetEgress,
     clusterRanges: clusterRanges(config.network),
     loadBalancerIngress: config.edge.enabled,
+    // The internet rule already reaches every Git host; without it, only their listed ranges.
+    gitHostRanges: config.workspaces.internetEgress ? [] : [...new Set(config.workspaces.git.hosts.flatMap((h) => h.cidrs))].sort(),
   };
   return {
     namespace: names.namespaces.workspaces,
@@ -236,6 +360,7 @@ function setupStep(
   image: string,
   user: { home: string; uid: number; gid: number },
   run: { command: string[]; env: EnvVar[] },
+  readsFiles = false,
 ): RestrictedContainer {
   return restrictedContainer({
     name,
@@ -249,6 +374,7 @@ function setupStep(
     volumeMounts: [
       { name: HOME_VOLUME, mountPath: user.home },
       { name: TMP_VOLUME, mountPath: '/tmp' },
+      ...(readsFiles ? [{ name: FILES_VOLUME, mountPath: FILES_PATH, readOnly: true }] : []),
     ],
   });
 }

@@ -21,3 +21,10 @@ export const FLUX_PRUNE_ANNOTATION = 'kustomize.toolkit.fluxcd.io/prune';
 
 /** The annotation that keeps Flux from pruning a stateful object. */
 export const PRUNE_DISABLED: Readonly<Record<string, string>> = { [FLUX_PRUNE_ANNOTATION]: 'disabled' };
+
+/**
+ * Keys of the Git credential Secrets a workspace mounts (`workspaces.*.git.credentials[].secret`):
+ * `ssh-privatekey` is the key of Kubernetes' `kubernetes.io/ssh-auth` Secret type
+ * (k8s.io/api core/v1/types.go, SecretTypeSSHAuth and SSHAuthPrivateKey).
+ */
+export const GIT_SECRET_KEYS = { token: 'token', ssh: 'ssh-privatekey' } as const;

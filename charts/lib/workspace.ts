@@ -13,6 +13,7 @@ import { internetEgress } from './network-policy';
 import type { WorkspaceInstance } from '../../common/names';
 import { RestrictedContainer, restrictedContainer, restrictedPodSpec } from './pod';
 import { PRUNE_DISABLED } from '../../common/contract';
+import { EXTERNAL_SECRETS_ANNOTATION } from '../edge/entry';
 
 /** Google load balancer proxies and health checkers: the only sources allowed to reach a workspace. */
 export const LOAD_BALANCER_RANGES = ['35.191.0.0/16', '130.211.0.0/22'];
@@ -20,6 +21,31 @@ export const LOAD_BALANCER_RANGES = ['35.191.0.0/16', '130.211.0.0/22'];
 /** The Service port the load balancer talks to; its name is what BackendConfig annotations refer to. */
 export const SERVICE_PORT = 80;
 export const PORT_NAME = 'http';
+
+/** Ports a Git host is reached on: ssh and HTTPS. */
+export const GIT_PORTS = [22, 443] as const;
+
+/** Where the workspace's rendered files and its projected Secret keys appear, read-only. */
+export const FILES_PATH = '/etc/workspace';
+/** Volume name of those files, for setup steps that read them. */
+export const FILES_VOLUME = 'workspace-files';
+
+export interface WorkspaceFile {
+  readonly content: string;
+  /** @default 0o444 */
+  readonly mode?: number;
+}
+
+export interface WorkspaceFiles {
+  /** Files of the instance's ConfigMap `<instance>-files`, by file name. */
+  readonly files: Readonly<Record<string, WorkspaceFile>>;
+  /**
+   * Keys of Secrets created out of band, projected beside the files at `path` with mode 0440: owned
+   * by root and readable by the pod's fsGroup (the workspace user's group), never by others.
+   * @default - none
+   */
+  readonly secretFiles?: readonly { readonly secret: string; readonly key: string; readonly path: string }[];
+}
 
 export interface WorkspaceGpu {
   readonly count: number;
@@ -44,6 +70,12 @@ export interface WorkspaceNetwork {
    * enters through the pod's own network namespace and still works).
    */
   readonly loadBalancerIngress: boolean;
+  /**
+   * Address ranges of the Git hosts, allowed on the Git ports. Only needed, and only given, while the
+   * internet rule is off.
+   * @default - none
+   */
+  readonly gitHostRanges?: readonly string[];
 }
 
 export interface WorkspaceProps {
@@ -82,6 +114,16 @@ export interface WorkspaceProps {
    * @default - no /dev/shm volume
    */
   readonly sharedMemory?: string;
+  /**
+   * Files mounted read-only at FILES_PATH in the server (setup steps mount FILES_VOLUME themselves).
+   * @default - no files
+   */
+  readonly files?: WorkspaceFiles;
+  /**
+   * Secrets the pod reads that are created out of band, declared for the policy gate.
+   * @default - none
+   */
+  readonly externalSecrets?: readonly string[];
   /**
    * GPUs for the server container.
    * @default - no GPU
@@ -143,6 +185,25 @@ export class Workspace extends Construct {
       { name: HOME_VOLUME, persistentVolumeClaim: { claimName: this.claimName } },
       { name: TMP_VOLUME, emptyDir: { sizeLimit: kube.Quantity.fromString('2Gi') } },
     ];
+    if (props.files) {
+      const files = props.files;
+      const configMap = `${instance.name}-files`;
+      new k8s.KubeConfigMap(this, 'files', {
+        metadata: { name: configMap, namespace, labels },
+        data: Object.fromEntries(Object.entries(files.files).map(([file, f]) => [file, f.content])),
+      });
+      mounts.push({ name: FILES_VOLUME, mountPath: FILES_PATH, readOnly: true });
+      volumes.push({
+        name: FILES_VOLUME,
+        projected: {
+          defaultMode: 0o444,
+          sources: [
+            { configMap: { name: configMap, items: Object.entries(files.files).map(([file, f]) => ({ key: file, path: file, mode: f.mode })) } },
+            ...(files.secretFiles ?? []).map((s) => ({ secret: { name: s.secret, items: [{ key: s.key, path: s.path, mode: 0o440 }] } })),
+          ],
+        },
+      });
+    }
     if (props.sharedMemory) {
       mounts.push({ name: 'dshm', mountPath: '/dev/shm' });
       volumes.push({ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: kube.Quantity.fromString(props.sharedMemory) } });
@@ -175,8 +236,14 @@ export class Workspace extends Construct {
     });
 
     // The pod template (restricted helpers, 1.31 typings); the other objects stay on cdk8s-plus-27.
+    const secrets = props.externalSecrets ?? [];
     new kube.KubeDeployment(this, 'deployment', {
-      metadata: { name: this.name, namespace, labels, annotations: userAnnotations },
+      metadata: {
+        name: this.name,
+        namespace,
+        labels,
+        annotations: secrets.length > 0 ? { ...userAnnotations, [EXTERNAL_SECRETS_ANNOTATION]: secrets.join(', ') } : userAnnotations,
+      },
       spec: {
         replicas: 1,
         // The home volume is ReadWriteOnce: the old pod must let go of it before the new one starts.
@@ -225,6 +292,12 @@ export class Workspace extends Construct {
       },
     ];
     if (net.internetEgress) egress.push(internetEgress(net.clusterRanges));
+    const gitRanges = net.gitHostRanges ?? [];
+    if (gitRanges.length > 0)
+      egress.push({
+        to: gitRanges.map((cidr) => ({ ipBlock: { cidr } })),
+        ports: GIT_PORTS.map((port) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) })),
+      });
     // DNS is allowed namespace-wide by the namespaces chart; everything else stays denied.
     new k8s.KubeNetworkPolicy(this, 'network-policy', {
       metadata: { name: this.name, namespace, labels },

@@ -68,7 +68,7 @@ function bounds(cidr: string): [number, number] {
   return [start, start + 2 ** (32 - Number(prefix))];
 }
 
-function overlaps(a: string, b: string): boolean {
+export function overlaps(a: string, b: string): boolean {
   const [as, ae] = bounds(a);
   const [bs, be] = bounds(b);
   return as < be && bs < ae;

@@ -8,6 +8,7 @@ import { derivedMlflowClientVersion } from '../../common/mlflow-client';
 import { platformNames } from '../../common/names';
 import type { Config } from './base';
 import { hostAllowed } from './mlflow';
+import { overlaps } from './network';
 import { sizeBytes } from './primitives';
 
 type Ctx = z.RefinementCtx;
@@ -80,6 +81,30 @@ export const crossFieldRules: CrossFieldRule[] = [
         input: undefined,
         message: `is required while mlflow.image ("${c.mlflow.image}") names no MLflow release in its tag: set it to the server's release, such as "3.17.0"`,
       });
+  },
+  function gitHostsStayOutsideTheCluster(c, ctx) {
+    // A Git host's ranges become an egress ipBlock: one that covers the cluster, its private
+    // services or the metadata server (link-local) would open them to code users run.
+    const n = c.network;
+    const reserved = [
+      ...(['subnetCidr', 'podsCidr', 'servicesCidr', 'masterCidr', 'privateServicesCidr'] as const).map((field) => ({
+        what: `network.${field}`,
+        cidr: n[field],
+      })),
+      { what: 'the link-local range of the metadata server', cidr: '169.254.0.0/16' },
+    ];
+    c.workspaces.git.hosts.forEach((h, i) =>
+      h.cidrs.forEach((cidr, j) => {
+        const hit = reserved.find((r) => overlaps(cidr, r.cidr));
+        if (hit)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['workspaces', 'git', 'hosts', i, 'cidrs', j],
+            input: cidr,
+            message: `must not overlap ${hit.what} (${hit.cidr}): list only the Git host's own addresses`,
+          });
+      }),
+    );
   },
   function cloudSqlTierFitsEdition(c, ctx) {
     if (c.database.mode !== 'cloudsql') return;

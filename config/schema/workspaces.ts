@@ -1,6 +1,7 @@
 /** Jupyter and VS Code workspaces, shared or one per user. */
 import { z } from 'zod';
 import { dnsLabel, email, image, imageTag, positiveInt, resources, size } from './primitives';
+import { checkGit, gitSchema, userGitSchema } from './workspace-git';
 
 /** The official uv images (astral-sh/uv .github/workflows/build-docker.yml). */
 export const UV_IMAGE = 'ghcr.io/astral-sh/uv';
@@ -21,6 +22,46 @@ export function uvImageProblem(ref: string): string | undefined {
     return `must be ${allowed}: the plain "${tag}" image is FROM scratch (no shell, no libc), so uv cannot run the Python it installs`;
   if (/alpine/.test(tag))
     return `must be ${allowed}: an Alpine base makes uv install a musl Python, which the glibc code-server image cannot run`;
+  return undefined;
+}
+
+/**
+ * jupyter-collaboration 4.1.x is the last line built for JupyterLab 4.4: its package requires
+ * `jupyterlab>=4.4.0,<5.0.0` and its front end `@jupyterlab/*` `^4.4.0`, while 4.2.0 moved the front
+ * end to `^4.5.0` (jupyterlab/jupyter-collaboration, projects/jupyter-collaboration/pyproject.toml
+ * and packages/docprovider/package.json at v4.1.2 and v4.2.0). The default Jupyter image,
+ * scipy-notebook:2025-10-06, installs JupyterLab 4.4 unpinned from conda-forge
+ * (jupyter/docker-stacks images/base-notebook/Dockerfile at e8ac699).
+ */
+export const JUPYTER_COLLABORATION_VERSION = '4.1.2';
+
+/**
+ * Open Collaboration Tools for VS Code (eclipse-oct/open-collaboration-tools,
+ * packages/open-collaboration-vscode/package.json at e4289d0: publisher "typefox", name
+ * "open-collaboration-tools", version 0.3.8, MIT). Its CHANGELOG gives 0.3.4 as the release that
+ * works in code-server.
+ */
+export const OCT_EXTENSION = 'typefox.open-collaboration-tools@0.3.8';
+
+/**
+ * The public collaboration server the extension uses unless told otherwise (the `oct.serverUrl`
+ * default in the package.json above): a third-party service, which the platform never uses by default.
+ */
+export const OCT_PUBLIC_SERVER = 'https://api.open-collab.tools/';
+
+/** Why a collaboration server URL cannot serve the workspaces, or undefined. */
+export function collaborationServerProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be an https URL such as "https://oct.example.com/"';
+  }
+  if (url.protocol !== 'https:') return 'must be an https URL: the workspaces reach the server over the internet rule, so the traffic must be encrypted';
+  if (url.username || url.password) return 'must not carry a user or password (the rendered settings are not secret)';
+  if (url.search || url.hash) return 'must not have a query or fragment';
+  if (/(^|\.)(cluster\.local|svc)$/.test(url.hostname) || /^(\d+\.){3}\d+$/.test(url.hostname))
+    return 'must name a public host: the workspaces reach the server through the internet rule, which never admits cluster addresses';
   return undefined;
 }
 
@@ -51,6 +92,7 @@ export const workspacesSchema = z
         z.strictObject({
           name: dnsLabel(20).describe('Short user name; it becomes part of object and host names.'),
           email: email.describe('Google identity of the user; IAP admits only this user to their workspaces.'),
+          git: userGitSchema,
         }),
       )
       .default([])
@@ -61,6 +103,22 @@ export const workspacesSchema = z
         image: image.default('quay.io/jupyter/scipy-notebook:2025-10-06').describe('Jupyter docker-stacks image (quay.io/jupyter/*), pinned by a date tag.'),
         storageSize: size.default('20Gi').describe('Home volume size.'),
         resources: resources({ requests: { cpu: '500m', memory: '2Gi' }, limits: { cpu: '2', memory: '4Gi' } }).describe('Jupyter container resources.'),
+        collaboration: z
+          .strictObject({
+            enabled: z
+              .boolean()
+              .default(false)
+              .describe(
+                'Real-time collaboration in the shared Jupyter: jupyter-collaboration is installed into the home volume at start (needs internetEgress; shared instance only).',
+              ),
+            version: z
+              .string()
+              .regex(/^[0-9]+\.[0-9]+\.[0-9]+$/, 'must be a jupyter-collaboration release such as "4.1.2"')
+              .default(JUPYTER_COLLABORATION_VERSION)
+              .describe("jupyter-collaboration release; it must fit the image's JupyterLab (4.1.x for JupyterLab 4.4, 4.2 and later need 4.5)."),
+          })
+          .prefault({})
+          .describe('JupyterLab real-time collaboration. Off: the server runs with it disabled, even if a user installs the extension.'),
       })
       .prefault({})
       .describe('Jupyter server.'),
@@ -84,6 +142,26 @@ export const workspacesSchema = z
           .describe(
             'uv image that installs Python and the MLflow client into the workspace volume (code-server ships no Python): a Debian-based tag with uv in /usr/local/bin, not the FROM-scratch plain version tag.',
           ),
+        collaboration: z
+          .strictObject({
+            enabled: z.boolean().default(false).describe('Real-time co-editing with Open Collaboration Tools (needs serverUrl and internetEgress).'),
+            serverUrl: z
+              .string()
+              .optional()
+              .describe(
+                'https URL of the Open Collaboration server the extension uses (your own; there is no default, so the public third-party server is never used unless named here).',
+              ),
+            extension: z
+              .string()
+              .regex(
+                /^typefox\.open-collaboration-tools@[0-9]+\.[0-9]+\.[0-9]+$/,
+                'must be "typefox.open-collaboration-tools@<version>", pinned, such as "typefox.open-collaboration-tools@0.3.8"',
+              )
+              .default(OCT_EXTENSION)
+              .describe('Open VSX id and pinned version of the extension; use the release the server was built from.'),
+          })
+          .prefault({})
+          .describe('VS Code real-time collaboration (Open Collaboration Tools). Off: the extension is neither installed nor configured.'),
       })
       .prefault({})
       .describe('VS Code server.'),
@@ -105,6 +183,18 @@ export const workspacesSchema = z
     setupResources: resources({ requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } }).describe(
       'Resources of each setup step that runs before a workspace starts (MLflow client, Python, extensions).',
     ),
+    git: gitSchema,
+    packages: z
+      .strictObject({
+        cache: z
+          .enum(['volume', 'tmp'])
+          .default('volume')
+          .describe(
+            'Where pip, conda and uv keep their download caches: volume (the home volume: reinstalls after a restart or an image upgrade download nothing) or tmp (the 2 GiB /tmp, emptied at every restart). Installed packages live on the volume either way.',
+          ),
+      })
+      .prefault({})
+      .describe('Packages users install in the workspaces.'),
     internetEgress: z.boolean().default(true).describe('Allow workspaces to reach the internet (package installs).'),
     tokenSecret: dnsLabel(253)
       .default('workspace-token')
@@ -140,6 +230,31 @@ export const workspacesSchema = z
         input: w.vscode.extensions,
         message: 'must be empty while workspaces.internetEgress is false (extensions are downloaded from Open VSX)',
       });
+    if (w.jupyter.enabled && w.jupyter.collaboration.enabled) {
+      const at = { code: 'custom' as const, path: ['jupyter', 'collaboration', 'enabled'], input: true };
+      if (w.users.length > 0)
+        ctx.addIssue({ ...at, message: 'can be true only while workspaces.users is empty: a per-user Jupyter admits its user alone, so nobody could join' });
+      if (!w.internetEgress) ctx.addIssue({ ...at, message: 'can be true only while workspaces.internetEgress is true (jupyter-collaboration is installed from PyPI at start)' });
+    }
+    const oct = w.vscode.collaboration;
+    if (oct.serverUrl !== undefined) {
+      const problem = collaborationServerProblem(oct.serverUrl);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['vscode', 'collaboration', 'serverUrl'], input: oct.serverUrl, message: problem });
+    }
+    if (w.vscode.enabled && oct.enabled) {
+      const at = { code: 'custom' as const, path: ['vscode', 'collaboration', 'enabled'], input: true };
+      if (oct.serverUrl === undefined)
+        ctx.addIssue({
+          ...at,
+          message: `can be true only with workspaces.vscode.collaboration.serverUrl set to your own server (without it the extension would use the public third-party server ${OCT_PUBLIC_SERVER})`,
+        });
+      if (!w.internetEgress)
+        ctx.addIssue({
+          ...at,
+          message: 'can be true only while workspaces.internetEgress is true (the extension comes from Open VSX and the server is reached through the internet rule)',
+        });
+    }
+    checkGit(w, ctx);
     const jupyters = Math.max(w.users.length, 1);
     if (w.gpu.enabled && w.jupyter.enabled && jupyters > w.gpu.maxNodes)
       ctx.addIssue({

@@ -1,0 +1,214 @@
+/**
+ * Real-time collaboration: JupyterLab's (jupyter-collaboration) in the shared Jupyter, on by config,
+ * and Open Collaboration Tools in VS Code, off unless a server of your own is configured. Also the
+ * Jupyter setup script that installs the pinned extension, run against a stand-in site-packages.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { JUPYTER_YSTORE, MACHINE_SETTINGS_FILE, machineSettings, PIP_USER_INSTALL, VSCODE_MACHINE_SETTINGS } from '../charts/workspaces';
+import { FILES_PATH } from '../charts/lib/workspace';
+import { JUPYTER_COLLABORATION_VERSION, OCT_EXTENSION, OCT_PUBLIC_SERVER } from '../config/schema/workspaces';
+import type { Config } from '../config/schema';
+import { chartObjects, configsUnderTest, configWith, Manifest, PROJECT_ROOT, render } from './support/render';
+import { StrictValidator } from './support/schemas';
+
+const objects = (config: Config, app: 'jupyter' | 'vscode'): Manifest[] => chartObjects(render(config).files, app);
+const deployment = (config: Config, app: 'jupyter' | 'vscode') => objects(config, app).find((o) => o.kind === 'Deployment')!;
+const spec = (d: Manifest) => d.spec.template.spec;
+const initNamed = (d: Manifest, name: string) => (spec(d).initContainers ?? []).find((c: Manifest) => c.name === name);
+
+const dev = configsUnderTest().find((c) => c.name === 'dev')!.config;
+const OCT_SERVER = 'https://oct.example.com/';
+const vscodeOn = configWith({ workspaces: { vscode: { collaboration: { enabled: true, serverUrl: OCT_SERVER } } } });
+
+describe('Jupyter: JupyterLab real-time collaboration', () => {
+  // jupyterlab/jupyter-collaboration at v4.1.2: projects/jupyter-collaboration/pyproject.toml requires
+  // "jupyterlab>=4.4.0,<5.0.0" and packages/docprovider/package.json "@jupyterlab/apputils": "^4.4.0";
+  // at v4.2.0 the front end needs "^4.5.0". The image scipy-notebook:2025-10-06 has JupyterLab 4.4.
+  test('the pinned release is the last one built for JupyterLab 4.4', () => {
+    expect(JUPYTER_COLLABORATION_VERSION).toBe('4.1.2');
+    expect(configWith({}).workspaces.jupyter.collaboration).toEqual({ enabled: false, version: '4.1.2' });
+  });
+
+  test('off by default: nothing is installed and the server runs with it disabled', () => {
+    const d = deployment(configWith({}), 'jupyter');
+    expect(initNamed(d, 'install-collaboration')).toBeUndefined();
+    // jupyter_server_ydoc/app.py at v4.1.2: disable_rtc sets the page config disableRTC, which makes
+    // the front end's shared models non-collaborative (packages/docprovider/src/ydrive.ts).
+    expect(spec(d).containers[0].args).toContain('--YDocExtension.disable_rtc=True');
+    expect(spec(d).containers[0].args.join(' ')).not.toMatch(/YStore/);
+  });
+
+  test('config/dev.yaml turns it on for its shared Jupyter: installed into the home volume, store on the volume', () => {
+    expect(dev.workspaces.users).toEqual([]);
+    expect(dev.workspaces.jupyter.collaboration.enabled).toBe(true);
+    const d = deployment(dev, 'jupyter');
+    const step = initNamed(d, 'install-collaboration');
+    expect(step.image).toBe(spec(d).containers[0].image);
+    expect(step.command.slice(3)).toEqual(['pip-user-install.sh', 'jupyter-collaboration==4.1.2']);
+    expect(step.volumeMounts).toContainEqual({ name: 'home', mountPath: '/home/jovyan' });
+    const args = spec(d).containers[0].args;
+    expect(args).toContain(`--SQLiteYStore.db_path=${JUPYTER_YSTORE}`);
+    expect(JUPYTER_YSTORE).toBe('/home/jovyan/.jupyter_ystore.db');
+    expect(args).not.toContain('--YDocExtension.disable_rtc=True');
+    // The MLflow client comes first, then the extension, each its own step with its own log.
+    expect(spec(d).initContainers.map((c: Manifest) => c.name)).toEqual(['install-mlflow', 'install-collaboration']);
+  });
+
+  test('another release can be pinned', () => {
+    const d = deployment(configWith({ workspaces: { jupyter: { collaboration: { enabled: true, version: '4.1.1' } } } }), 'jupyter');
+    expect(initNamed(d, 'install-collaboration').command.slice(-1)).toEqual(['jupyter-collaboration==4.1.1']);
+  });
+
+  test.each([
+    [
+      { users: [{ name: 'ana', email: 'ana@example.com' }], jupyter: { collaboration: { enabled: true } } },
+      'workspaces.jupyter.collaboration.enabled: true is not allowed: can be true only while workspaces.users is empty: a per-user Jupyter admits its user alone, so nobody could join',
+    ],
+    [
+      { internetEgress: false, mlflowClient: { install: false }, vscode: { extensions: [] }, jupyter: { collaboration: { enabled: true } } },
+      'workspaces.jupyter.collaboration.enabled: true is not allowed: can be true only while workspaces.internetEgress is true (jupyter-collaboration is installed from PyPI at start)',
+    ],
+    [{ jupyter: { collaboration: { version: 'latest' } } }, 'workspaces.jupyter.collaboration.version: "latest" is not allowed: must be a jupyter-collaboration release such as "4.1.2"'],
+  ])('refused: %j', (workspaces, message) => {
+    expect(() => configWith({ workspaces } as never)).toThrow(`test config: ${message}`);
+  });
+});
+
+describe('VS Code: Open Collaboration Tools', () => {
+  // eclipse-oct/open-collaboration-tools packages/open-collaboration-vscode/package.json at e4289d0:
+  // publisher "typefox", name "open-collaboration-tools", version "0.3.8", license MIT, and the
+  // oct.serverUrl default "https://api.open-collab.tools/" (the public third-party server).
+  test('the extension is pinned, and the public server is known so that it is never the default', () => {
+    expect(OCT_EXTENSION).toBe('typefox.open-collaboration-tools@0.3.8');
+    expect(OCT_PUBLIC_SERVER).toBe('https://api.open-collab.tools/');
+    expect(configWith({}).workspaces.vscode.collaboration).toEqual({ enabled: false, extension: OCT_EXTENSION });
+  });
+
+  test('off by default and in every example config: not installed, not configured, no public server anywhere', () => {
+    for (const { config } of [{ config: configWith({}) }, ...configsUnderTest()]) {
+      expect(config.workspaces.vscode.collaboration.enabled).toBe(false);
+      const text = render(config)
+        .files.map((f) => f.content)
+        .join('\n');
+      expect(text).not.toContain('open-collaboration-tools');
+      expect(text).not.toContain('open-collab.tools');
+      expect(text).not.toContain('oct.serverUrl');
+    }
+  });
+
+  test('on, the pinned extension is installed and the machine settings name the configured server before it first runs', () => {
+    const list = objects(vscodeOn, 'vscode');
+    const d = list.find((o) => o.kind === 'Deployment')!;
+    const install = initNamed(d, 'install-extensions');
+    expect(install.command).toEqual(['/usr/bin/code-server', '--install-extension', 'ms-python.python', '--install-extension', OCT_EXTENSION]);
+    const settings = initNamed(d, 'collaboration-settings');
+    expect(settings.image).toBe(vscodeOn.workspaces.vscode.image);
+    expect(settings.command).toEqual(['install', '-D', '-m', '0644', `${FILES_PATH}/${MACHINE_SETTINGS_FILE}`, VSCODE_MACHINE_SETTINGS]);
+    expect(VSCODE_MACHINE_SETTINGS).toBe('/home/coder/.local/share/code-server/Machine/settings.json');
+    expect(settings.volumeMounts).toContainEqual({ name: 'workspace-files', mountPath: FILES_PATH, readOnly: true });
+    // After the extension step, so a failed download stops the pod before anything is configured.
+    const names = spec(d).initContainers.map((c: Manifest) => c.name);
+    expect(names.indexOf('collaboration-settings')).toBeGreaterThan(names.indexOf('install-extensions'));
+    const files = list.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'vscode-files')!;
+    expect(JSON.parse(files.data[MACHINE_SETTINGS_FILE])).toEqual({ 'oct.serverUrl': OCT_SERVER, 'oct.webClientUrl': '' });
+    expect(files.data[MACHINE_SETTINGS_FILE]).toBe(machineSettings(OCT_SERVER));
+    expect(JSON.stringify(list)).not.toContain('open-collab.tools');
+    expect(new StrictValidator().validate(list)).toEqual([]);
+  });
+
+  test('per-user workspaces each get the same server, so users join one another', () => {
+    const config = configWith({
+      workspaces: { users: [{ name: 'ana', email: 'ana@example.com' }, { name: 'bo', email: 'bo@example.com' }], vscode: { collaboration: { enabled: true, serverUrl: OCT_SERVER } } },
+    });
+    const maps = objects(config, 'vscode').filter((o) => o.kind === 'ConfigMap');
+    expect(maps.map((m) => m.metadata.name)).toEqual(['vscode-ana-files', 'vscode-bo-files']);
+    for (const m of maps) expect(JSON.parse(m.data[MACHINE_SETTINGS_FILE])['oct.serverUrl']).toBe(OCT_SERVER);
+  });
+
+  test.each([
+    [{ collaboration: { enabled: true } }, `workspaces.vscode.collaboration.enabled: true is not allowed: can be true only with workspaces.vscode.collaboration.serverUrl set to your own server (without it the extension would use the public third-party server ${OCT_PUBLIC_SERVER})`],
+    [{ collaboration: { enabled: true, serverUrl: 'http://oct.example.com/' } }, 'workspaces.vscode.collaboration.serverUrl: "http://oct.example.com/" is not allowed: must be an https URL'],
+    [{ collaboration: { serverUrl: 'https://oct.ml-workspaces.svc.cluster.local:8100/' } }, 'is not allowed: must name a public host'],
+    [{ collaboration: { serverUrl: 'https://10.0.0.5/' } }, 'is not allowed: must name a public host'],
+    [{ collaboration: { serverUrl: 'https://user:secret@oct.example.com/' } }, 'is not allowed: must not carry a user or password'],
+    [{ collaboration: { serverUrl: 'not a url' } }, 'workspaces.vscode.collaboration.serverUrl: "not a url" is not allowed: must be an https URL such as "https://oct.example.com/"'],
+    [{ collaboration: { extension: 'typefox.open-collaboration-tools' } }, 'workspaces.vscode.collaboration.extension: "typefox.open-collaboration-tools" is not allowed: must be "typefox.open-collaboration-tools@<version>", pinned'],
+  ])('refused: %j', (vscode, message) => {
+    expect(() => configWith({ workspaces: { vscode } } as never)).toThrow(message);
+  });
+
+  test('refused without the internet rule (the extension and the server are reached through it)', () => {
+    expect(() =>
+      configWith({ workspaces: { internetEgress: false, mlflowClient: { install: false }, vscode: { extensions: [], collaboration: { enabled: true, serverUrl: OCT_SERVER } } } }),
+    ).toThrow('workspaces.vscode.collaboration.enabled: true is not allowed: can be true only while workspaces.internetEgress is true');
+  });
+});
+
+describe('the Jupyter setup script, against a stand-in site-packages', () => {
+  /** The machine's Python interpreter itself (not a version manager's shim, which reads a shell profile). */
+  const python = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' });
+  if (python.error || python.status !== 0) throw new Error('python3 did not run: install the Debian package python3');
+  const PYTHON = python.stdout.trim();
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-pip-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** A site folder with these distributions installed (dist-info only, what importlib.metadata reads). */
+  function site(dists: Record<string, string>): string {
+    const root = path.join(dir, 'site');
+    for (const [name, version] of Object.entries(dists)) {
+      const info = path.join(root, `${name.replace(/-/g, '_')}-${version}.dist-info`);
+      fs.mkdirSync(info, { recursive: true });
+      fs.writeFileSync(path.join(info, 'METADATA'), `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n`);
+    }
+    return root;
+  }
+
+  /** Runs the script as the pod does, with `python` the machine's python3 and a `pip` that records its call. */
+  function run(dists: Record<string, string>, ...requirements: string[]) {
+    const bin = path.join(dir, 'bin');
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(bin, 'python'), `#!/bin/sh\nexec ${PYTHON} "$@"\n`, { mode: 0o755 });
+    const log = path.join(dir, 'pip.log');
+    fs.writeFileSync(
+      path.join(bin, 'pip'),
+      `#!/bin/sh\necho "$*" >> ${log}\nwhile [ $# -gt 0 ]; do if [ "$1" = --constraint ]; then cat "$2" >> ${log}; fi; shift; done\n`,
+      { mode: 0o755 },
+    );
+    const script = fs.readFileSync(path.join(PROJECT_ROOT, PIP_USER_INSTALL), 'utf8');
+    const result = spawnSync('bash', ['-c', script, 'pip-user-install.sh', ...requirements], {
+      env: { PATH: `${bin}:/usr/bin:/bin`, HOME: dir, PYTHONPATH: site(dists), PYTHONNOUSERSITE: '1', TMPDIR: dir },
+      encoding: 'utf8',
+    });
+    if (result.error) throw result.error;
+    return { ...result, pip: fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : undefined };
+  }
+
+  const image = { jupyterlab: '4.4.9', 'jupyter-server': '2.17.0' };
+
+  test("a missing extension is installed with --user, keeping the image's JupyterLab and Jupyter Server", () => {
+    const r = run(image, 'jupyter-collaboration==4.1.2');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.pip).toMatch(/^install --user --no-cache-dir --constraint \S+ jupyter-collaboration==4\.1\.2\njupyterlab==4\.4\.9\njupyter_server==2\.17\.0\n$/);
+  });
+
+  test('an installed version is kept without calling pip (a restart needs no network)', () => {
+    const r = run({ ...image, 'jupyter-collaboration': '4.1.2', 'mlflow-skinny': '3.17.0' }, 'mlflow-skinny==3.17.0', 'jupyter-collaboration==4.1.2');
+    expect(r.status).toBe(0);
+    expect(r.pip).toBeUndefined();
+    expect(r.stdout).toBe('mlflow-skinny==3.17.0 is already installed\njupyter-collaboration==4.1.2 is already installed\n');
+  });
+
+  test('another installed version is replaced, and only what is missing goes to pip', () => {
+    const r = run({ ...image, 'jupyter-collaboration': '4.1.1', 'mlflow-skinny': '3.17.0' }, 'mlflow-skinny==3.17.0', 'jupyter-collaboration==4.1.2');
+    expect(r.status).toBe(0);
+    expect(r.pip?.split('\n')[0]).toMatch(/ jupyter-collaboration==4\.1\.2$/);
+    expect(r.pip).not.toMatch(/mlflow-skinny/);
+  });
+});
