@@ -496,12 +496,13 @@ describe('postgres chart', () => {
         .map((l) => l.split(/\s+/));
       expect(lines).toEqual([
         ['local', 'all', 'all', 'scram-sha-256'],
-        ['host', 'all', 'all', '127.0.0.1/32', 'scram-sha-256'],
+        ['host', 'all', 'postgres', '127.0.0.1/32', 'scram-sha-256'],
         ['hostssl', 'all', 'all', 'all', 'scram-sha-256'],
       ]);
-      // The exporter is the one TCP client without TLS, and it connects over the pod's loopback.
+      // The exporter is the one TCP client without TLS: the superuser over the pod's loopback.
       const exporter = find(synth(), 'StatefulSet', 'mlflow-db').spec.template.spec.containers.find((c: Manifest) => c.name === 'exporter');
       expect(envValue(exporter, 'DATA_SOURCE_URI').value).toMatch(/^127\.0\.0\.1:5432\/.*sslmode=disable$/);
+      expect(envValue(exporter, 'DATA_SOURCE_USER').value).toBe('postgres');
     });
 
     test('a native sidecar reloads the configuration over the socket when the certificate changes', () => {

@@ -195,20 +195,26 @@ export class Server {
   }
 
   async start(): Promise<void> {
-    const log = path.join(this.socketDir, 'server.log');
-    const started = await run(path.join(serverBin(this.major), 'pg_ctl'), [
-      `--pgdata=${this.dataDir}`,
-      `--log=${log}`,
-      '--wait',
-      `--options=-p ${PORT} -k ${this.socketDir} -c listen_addresses='' -c fsync=off`,
-      'start',
-    ]);
-    if (started.code !== 0) {
-      const serverLog = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
-      throw new Error(`PostgreSQL ${this.major} did not start:\n${started.stdout}${started.stderr}${serverLog}`);
-    }
-    Server.running.add(this);
+    const started = await this.tryStart();
+    if (started.code !== 0) throw new Error(`PostgreSQL ${this.major} did not start:\n${started.stdout}${started.stderr}${started.log}`);
   }
+
+  /**
+   * Starts the server on its socket and, when `settings` name one, on a TCP address too: `settings`
+   * are `name=value` pairs as `postgres -c` takes them (after the defaults, so they win). Resolves
+   * with pg_ctl's result and the server log instead of throwing.
+   */
+  async tryStart(settings: readonly string[] = []): Promise<RunResult & { log: string }> {
+    const log = path.join(this.socketDir, 'server.log');
+    if (fs.existsSync(log)) fs.rmSync(log);
+    const options = [`-p ${this.port}`, `-k ${this.socketDir}`, `-c listen_addresses=''`, '-c fsync=off', ...settings.map((s) => `-c ${s}`)].join(' ');
+    const started = await run(path.join(serverBin(this.major), 'pg_ctl'), [`--pgdata=${this.dataDir}`, `--log=${log}`, '--wait', `--options=${options}`, 'start']);
+    if (started.code === 0) Server.running.add(this);
+    return { ...started, log: fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '' };
+  }
+
+  /** The port of the socket (and of a TCP listener, when one is configured). */
+  port = PORT;
 
   async stop(): Promise<void> {
     Server.running.delete(this);
@@ -219,7 +225,7 @@ export class Server {
   env(conn: Connection): Record<string, string> {
     return {
       PGHOST: this.socketDir,
-      PGPORT: String(PORT),
+      PGPORT: String(this.port),
       PGUSER: conn.user,
       PGDATABASE: conn.database,
       ...(conn.password === undefined ? {} : { PGPASSWORD: conn.password }),

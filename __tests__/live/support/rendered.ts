@@ -20,6 +20,11 @@ export interface RenderedPostgres {
   readonly server: Container;
   /** Files of the init ConfigMap, mounted at /docker-entrypoint-initdb.d. */
   readonly initFiles: Record<string, string>;
+  /** Files of the configuration ConfigMap (pg_hba.conf), by name, and where they are mounted. */
+  readonly configFiles: Record<string, string>;
+  readonly configDir: string;
+  /** The tls-reload sidecar of the StatefulSet. */
+  readonly tlsReload: Container;
   /** Containers of the backup pod and of the restore pod, by name. */
   readonly backup: Record<string, Container>;
   readonly restore: Record<string, Container>;
@@ -31,9 +36,14 @@ export function renderPostgres(config: Config = configWith({ database: { mode: '
   const sts = objects.find((o) => o.kind === 'StatefulSet')!;
   const initVolume = sts.spec.template.spec.volumes.find((v: any) => v.configMap);
   const byName = (spec: any) => Object.fromEntries([...spec.initContainers, ...spec.containers].map((c: any) => [c.name, c]));
+  const server = sts.spec.template.spec.containers.find((c: any) => c.name === 'postgres');
+  const configVolume = sts.spec.template.spec.volumes.find((v: any) => v.name === 'config');
   return {
-    server: sts.spec.template.spec.containers.find((c: any) => c.name === 'postgres'),
+    server,
     initFiles: find(objects, 'ConfigMap', initVolume.configMap.name).data,
+    configFiles: find(objects, 'ConfigMap', configVolume.configMap.name).data,
+    configDir: server.volumeMounts.find((m: any) => m.name === 'config').mountPath,
+    tlsReload: sts.spec.template.spec.initContainers.find((c: any) => c.name === 'tls-reload'),
     backup: byName(objects.find((o) => o.kind === 'CronJob')!.spec.jobTemplate.spec.template.spec),
     restore: byName(job.spec.template.spec),
   };
