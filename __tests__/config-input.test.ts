@@ -216,7 +216,7 @@ describe('limits that Linux and kubectl enforce later are checked at synth', () 
     } finally {
       jest.restoreAllMocks();
     }
-    expect(errors).toContainEqual(expect.stringMatching(/^hosts\.yaml: 0002-mlflow\.yaml: Deployment mlflow\/mlflow, container mlflow: argument --allowed-hosts value is \d+\.\d KiB; Linux limits one argument/));
+    expect(errors).toContainEqual(expect.stringMatching(/^hosts\.yaml: \d{4}-mlflow\.yaml: Deployment mlflow\/mlflow, container mlflow: argument --allowed-hosts value is \d+\.\d KiB; Linux limits one argument/));
     expect(errors[errors.length - 1]).toMatch(/^synth failed: \d problem\(s\); out\/ left unchanged$/);
     expect(fs.existsSync(path.join(tmp, 'out'))).toBe(false);
   });
