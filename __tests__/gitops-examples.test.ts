@@ -136,16 +136,67 @@ describe('Flux examples', () => {
     one = parseAll(await kustomize(path.join(FLUX_DIR, 'one-cluster')));
     two = parseAll(await kustomize(path.join(FLUX_DIR, 'two-clusters')));
   });
-  const kustomization = (list: Manifest[], layer: 'gcp' | 'apps') => list.find((o) => o.kind === 'Kustomization' && o.metadata.name.endsWith(`-${layer}`))!;
+  const kustomization = (list: Manifest[], layer: 'gcp' | 'apps' | 'cert-manager') => list.find((o) => o.kind === 'Kustomization' && o.metadata.name.endsWith(`-${layer}`))!;
+  const repository = (list: Manifest[], name: string) => list.find((o) => o.kind === 'GitRepository' && o.metadata.name === name)!;
 
   test('validate strictly against the Flux CRDs (one cluster and two clusters)', () => {
     expect(one.map((o) => `${o.apiVersion}/${o.kind}`).sort()).toEqual([
       'kustomize.toolkit.fluxcd.io/v1/Kustomization',
       'kustomize.toolkit.fluxcd.io/v1/Kustomization',
+      'kustomize.toolkit.fluxcd.io/v1/Kustomization',
+      'source.toolkit.fluxcd.io/v1/GitRepository',
       'source.toolkit.fluxcd.io/v1/GitRepository',
     ]);
     expect(validator.validate(one)).toEqual([]);
     expect(validator.validate(two)).toEqual([]);
+  });
+
+  describe('cert-manager', () => {
+    let certManager: Manifest[];
+    beforeAll(async () => {
+      certManager = parseAll(await kustomize(path.join(FLUX_DIR, 'cert-manager')));
+    });
+    const release = () => certManager.find((o) => o.kind === 'HelmRelease')!;
+
+    test('a HelmRepository and a HelmRelease that validate strictly against the Flux CRDs', () => {
+      expect(certManager.map((o) => `${o.apiVersion}/${o.kind}`).sort()).toEqual(['helm.toolkit.fluxcd.io/v2/HelmRelease', 'source.toolkit.fluxcd.io/v1/HelmRepository']);
+      expect(validator.validate(certManager)).toEqual([]);
+    });
+
+    // cert-manager v1.21.1 deploy/charts/cert-manager: its CRDs are templates that install only with
+    // crds.enabled (default false) and stay when the release goes with crds.keep; the Helm release
+    // namespace is cert-manager's cluster resource namespace, where the render's CA Certificate lives.
+    test('the release pins the version the render is validated against, installs and keeps the CRDs, in the namespace the config names', () => {
+      const spec = release().spec;
+      expect(spec.chart.spec).toEqual({ chart: 'cert-manager', version: 'v1.21.1', sourceRef: { kind: 'HelmRepository', name: certManager.find((o) => o.kind === 'HelmRepository')!.metadata.name } });
+      expect(spec.values).toEqual({ crds: { enabled: true, keep: true } });
+      expect(spec.targetNamespace).toBe(configsUnderTest()[0].config.tls.certManagerNamespace);
+      expect(spec.install.createNamespace).toBe(true);
+    });
+
+    test('the apps layer waits for cert-manager, which its own Kustomization applies from the source branch and waits for', () => {
+      const cm = kustomization(one, 'cert-manager');
+      expect(kustomization(one, 'apps').spec.dependsOn).toContainEqual({ name: cm.metadata.name });
+      expect({ wait: cm.spec.wait, prune: cm.spec.prune, deletionPolicy: cm.spec.deletionPolicy, path: cm.spec.path }).toEqual({
+        wait: true,
+        prune: true,
+        deletionPolicy: 'Orphan',
+        path: './examples/flux/cert-manager',
+      });
+      const source = repository(one, cm.spec.sourceRef.name);
+      expect(source.spec.ignore.trim().split('\n')).toEqual(['/*', '!/examples/flux/cert-manager/']);
+      expect(fs.existsSync(path.join(PROJECT_ROOT, cm.spec.path, 'kustomization.yaml'))).toBe(true);
+    });
+
+    test('with two clusters, helm-controller installs cert-manager into the workload cluster through the same kubeconfig', () => {
+      const patches = kustomization(two, 'cert-manager').spec.patches;
+      expect(patches).toHaveLength(1);
+      expect(patches[0].target).toEqual({ kind: 'HelmRelease', name: release().metadata.name });
+      expect(YAML.parse(patches[0].patch)).toEqual([{ op: 'add', path: '/spec/kubeConfig', value: kustomization(two, 'apps').spec.kubeConfig }]);
+      // The patched HelmRelease still validates.
+      const patched = { ...release(), spec: { ...release().spec, kubeConfig: kustomization(two, 'apps').spec.kubeConfig } };
+      expect(validator.validate([patched])).toEqual([]);
+    });
   });
 
   // Needs the CRD files themselves; without them the suite has already said so loudly.
@@ -157,7 +208,7 @@ describe('Flux examples', () => {
   });
 
   test('the GitRepository follows a rendered branch and hands Flux only the gcp and apps layers', () => {
-    const repo = one.find((o) => o.kind === 'GitRepository')!;
+    const repo = repository(one, 'mlflow-gke-dev');
     expect(repo.spec.ref.branch).toMatch(/^rendered\/[a-z0-9-]+$/);
     expect(repo.spec.ignore.trim().split('\n')).toEqual(['/*', '!/gcp/', '!/apps/']);
     for (const layer of ['gcp', 'apps'] as const) expect(kustomization(one, layer).spec.sourceRef).toEqual({ kind: 'GitRepository', name: repo.metadata.name });
@@ -182,7 +233,7 @@ describe('Flux examples', () => {
   });
 
   test('the apps layer depends on the Google Cloud layer, not the other way round', () => {
-    expect(kustomization(one, 'apps').spec.dependsOn).toEqual([{ name: kustomization(one, 'gcp').metadata.name }]);
+    expect(kustomization(one, 'apps').spec.dependsOn).toEqual([{ name: kustomization(one, 'gcp').metadata.name }, { name: kustomization(one, 'cert-manager').metadata.name }]);
     expect(kustomization(one, 'gcp').spec.dependsOn).toBeUndefined();
   });
 
