@@ -17,6 +17,7 @@ import {
   isStateful,
   pruneProtectionViolations,
   STATEFUL_KCC_KINDS,
+  STATELESS_CERT_MANAGER_KINDS,
   STATELESS_KCC_KINDS,
 } from './support/gitops-policy';
 import { CrdValidator, schemasAvailable } from './support/schemas';
@@ -96,6 +97,13 @@ describe.each(rendered)('GitOps safety of config $name', ({ name, objects, main 
   test('every Config Connector kind in the render is classified as stateful or stateless', () => {
     const unclassified = [...new Set(objects.filter((o) => isKcc(o) && !STATEFUL_KCC_KINDS.includes(o.kind) && !STATELESS_KCC_KINDS.includes(o.kind)).map((o) => o.kind))];
     expect(unclassified).toEqual([]);
+  });
+
+  test('every cert-manager kind in the render is classified, and none needs prune protection', () => {
+    const certManager = objects.filter((o) => String(o.apiVersion).startsWith('cert-manager.io/'));
+    expect(certManager.length).toBeGreaterThan(0);
+    expect([...new Set(certManager.map((o) => o.kind))].filter((k) => !STATELESS_CERT_MANAGER_KINDS.includes(k))).toEqual([]);
+    expect(certManager.filter((o) => o.kind === 'Secret')).toEqual([]);
   });
 
   test('no object carries a Flux-owned label, in its metadata or in any template', () => {

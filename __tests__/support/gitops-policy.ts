@@ -60,6 +60,14 @@ export const STATELESS_KCC_KINDS: readonly string[] = [
   'SQLUser',
 ];
 
+/**
+ * cert-manager kinds, which pruning may remove and re-applying recreates as they were: deleting a
+ * Certificate leaves its Secret (cert-manager v1.21.1 defaults.go: defaultEnableCertificateOwnerRef =
+ * false), so the CA's key pair survives a prune, and a re-applied CA Certificate (rotationPolicy Never)
+ * takes up the same key again. The Secrets themselves are never in the render.
+ */
+export const STATELESS_CERT_MANAGER_KINDS: readonly string[] = ['ClusterIssuer', 'Issuer', 'Certificate'];
+
 export function isKcc(o: Manifest): boolean {
   return typeof o.apiVersion === 'string' && o.apiVersion.split('/')[0].endsWith('.cnrm.cloud.google.com');
 }
