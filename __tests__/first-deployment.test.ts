@@ -163,6 +163,17 @@ describe('docs/first-deployment.md', () => {
     expect(new StrictValidator().validate([object])).toEqual([]);
   });
 
+  // cert-manager v1.21.1 deploy/charts/cert-manager: chart version v1.21.1 (the CRDs under
+  // shared/schemas are that release's), crds.enabled defaults to false, and the Helm release namespace
+  // is its cluster resource namespace (templates/deployment.yaml), where the render's CA Certificate lives.
+  test('cert-manager is installed before the workloads, pinned, with its CRDs, into the namespace the render expects', () => {
+    const install = GUIDE.replace(/\\\n\s*/g, '').split('\n').find((l) => l.startsWith('helm install cert-manager'))!;
+    expect(install).toContain('--version v1.21.1');
+    expect(install).toContain('--set crds.enabled=true');
+    const ca = guideRender.objects.find((o) => o.kind === 'Certificate' && o.spec.isCA);
+    expect(install).toContain(`--namespace ${ca!.metadata.namespace} --create-namespace`);
+  });
+
   test('the context it waits for is the rendered one, and the bootstrap it runs is the rendered script', () => {
     expect(GUIDE).toContain('configconnectorcontext/configconnectorcontext.core.cnrm.cloud.google.com');
     expect(GUIDE).toContain(`bash dist/${BOOTSTRAP_PATH}`);
@@ -178,6 +189,7 @@ describe('docs/first-deployment.md', () => {
       'apply -f dist/0001-gcp.yaml',
       'apply -f dist/0000-namespaces.yaml',
       'create secret generic mlflow-kek',
+      'helm install cert-manager jetstack/cert-manager',
       "grep -v -- '-gcp",
       'component=sql-grant',
       'apply -f dist/tests/mlflow-verify.yaml',

@@ -146,9 +146,9 @@ describe('synth output', () => {
 
   test('an earlier render is replaced and its stale files vanish', () => {
     expect(synth(['--config', DEV, '--out', 'dist'])).toBe(0);
-    expect(fs.existsSync(path.join(tmp, 'dist', '0003-postgres.yaml'))).toBe(true);
+    expect(fs.existsSync(path.join(tmp, 'dist', '0004-postgres.yaml'))).toBe(true);
     expect(synth(['--out', 'dist'])).toBe(0); // the default is cloudsql: no postgres chart
-    expect(fs.existsSync(path.join(tmp, 'dist', '0003-postgres.yaml'))).toBe(false);
+    expect(fs.existsSync(path.join(tmp, 'dist', '0004-postgres.yaml'))).toBe(false);
     expect(fs.existsSync(path.join(tmp, 'dist', 'tests', 'postgres-restore.yaml'))).toBe(false);
     expect(fs.readdirSync(tmp)).toEqual(['dist']);
   });
@@ -354,7 +354,7 @@ describe('synth as a process', () => {
     expect(result.status).toBe(1);
     const lines = result.stderr.trim().split('\n');
     expect(lines[0]).toMatch(new RegExp(`^${bad}: project\\.id: "X" is not allowed: must be a GCP project id`));
-    expect(lines).toContain(`${bad}: mlflw: unknown field (did you mean "mlflow"?); allowed here: environment, namePrefix, project, namespaces, network, edge, database, mlflow, workspaces, cluster, kms, storage, monitoring`);
+    expect(lines).toContain(`${bad}: mlflw: unknown field (did you mean "mlflow"?); allowed here: environment, namePrefix, project, namespaces, network, edge, database, mlflow, tls, workspaces, cluster, kms, storage, monitoring`);
     expect(lines[lines.length - 1]).toBe(`synth failed: ${lines.length - 1} problem(s); ${path.join(tmp, 'out')}/ left unchanged`);
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(fs.existsSync(path.join(tmp, 'out'))).toBe(false);
