@@ -76,7 +76,7 @@ describe('workspaces charts', () => {
       const config = configWith({ namePrefix: 'team-', namespaces: { platform: 'ml-core' } });
       const c = server(deployments(config, 'jupyter')[0]);
       expect(envOf(c).MLFLOW_TRACKING_URI).toBe(platformNames(config).mlflowUrl);
-      expect(envOf(c).MLFLOW_TRACKING_URI).toBe('http://team-mlflow.ml-core.svc.cluster.local:5000');
+      expect(envOf(c).MLFLOW_TRACKING_URI).toBe('https://team-mlflow.ml-core.svc.cluster.local:5000');
     });
 
     test('puts the user-installed scripts (the mlflow command) first on PATH', () => {
