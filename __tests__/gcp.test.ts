@@ -7,9 +7,10 @@ import type { ConfigInput } from '../config/schema';
 import { StrictValidator } from './support/schemas';
 import { CONTEXT_NAME } from '../charts/gcp/config-connector';
 import { outOfBandSecrets } from '../policy/rules/references';
+import { testApp } from './support/app';
 
 function synth(config: Config): Manifest[] {
-  return Testing.synth(new GcpChart(Testing.app(), 'gcp', gcpChartProps(config)));
+  return Testing.synth(new GcpChart(testApp(), 'gcp', gcpChartProps(config)));
 }
 
 const cloudsql = () => configWith({ database: { mode: 'cloudsql' } });

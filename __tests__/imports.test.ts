@@ -10,6 +10,7 @@ import * as path from 'path';
 import { Testing } from 'cdk8s';
 import * as k8s from '../imports/k8s-1.31';
 import { schemaDir } from './support/schemas';
+import { testChart } from './support/app';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 const COMMITTED = path.join(PROJECT_ROOT, 'imports', 'k8s-1.31.ts');
@@ -47,7 +48,7 @@ describe('imports/k8s-1.31.ts', () => {
   }
 
   test('keeps container restartPolicy (native sidecars) and other fields newer than 1.27 through toJson', () => {
-    const chart = Testing.chart();
+    const chart = testChart();
     new k8s.KubePod(chart, 'pod', {
       metadata: { name: 'p' },
       spec: {

@@ -1,9 +1,10 @@
 import { Testing } from 'cdk8s';
 import { NamespacesChart, namespacesChartProps, POD_SECURITY_VERSION } from '../charts/namespaces';
 import { configWith } from './support/render';
+import { testApp } from './support/app';
 
 function synth(namespaces = ['mlflow', 'ml-workspaces']) {
-  return Testing.synth(new NamespacesChart(Testing.app(), 'namespaces', { instance: 'test', namespaces }));
+  return Testing.synth(new NamespacesChart(testApp(), 'namespaces', { instance: 'test', namespaces }));
 }
 
 describe('namespaces chart', () => {

@@ -10,6 +10,7 @@ import { checkObjects } from '../policy/check';
 import { containerRules } from '../policy/rules/containers';
 import { podSecurityRules } from '../policy/rules/pod-security';
 import { availableKubernetesVersions, KubernetesValidator, schemasAvailable } from './support/schemas';
+import { testChart } from './support/app';
 
 type Json = Record<string, any>;
 
@@ -32,7 +33,7 @@ const proxy = () =>
 
 /** The Deployment's manifest as rendered (through the generated toJson). */
 function deployment(spec: Partial<RestrictedPodSpecProps> = {}): Json {
-  const chart = Testing.chart();
+  const chart = testChart();
   new k8s.KubeDeployment(chart, 'd', {
     metadata: { name: 'd' },
     spec: {

@@ -10,15 +10,16 @@ import { parseConfig } from '../config/load';
 import { DEFAULT_CONFIG } from '../config/default';
 import { configsUnderTest, configWith, find, Manifest, PROJECT_ROOT, render } from './support/render';
 import { StrictValidator } from './support/schemas';
+import { testApp } from './support/app';
 
 const statefulset = () => configWith({ database: { mode: 'statefulset' } });
 
 function synth(config: Config = statefulset()): Manifest[] {
-  return Testing.synth(new PostgresChart(Testing.app(), 'postgres', postgresChartProps(config)));
+  return Testing.synth(new PostgresChart(testApp(), 'postgres', postgresChartProps(config)));
 }
 
 function synthRestore(config: Config = statefulset()): Manifest[] {
-  return Testing.synth(new PostgresRestoreChart(Testing.app(), 'postgres-restore', postgresRestoreChartProps(config)));
+  return Testing.synth(new PostgresRestoreChart(testApp(), 'postgres-restore', postgresRestoreChartProps(config)));
 }
 
 /** Whether a NetworkPolicy peer's podSelector selects pods with these labels. */

@@ -12,13 +12,14 @@ import { MlflowChart, mlflowChartProps } from '../../charts/mlflow';
 import { GRANT_DIR } from '../../charts/mlflow/cloudsql-grant-job';
 import { configWith, Manifest } from '../support/render';
 import { Connection, Major, removeTempDirs, run, RunResult, Server, tempDir, writeOwned } from './support/postgres';
+import { testApp } from '../support/app';
 
 const MAJORS: Major[] = [15, 16, 17];
 const superuser: Connection = { user: 'cloudsqladmin', database: 'postgres' };
 const servers = new Map<Major, Server>();
 
 const config = configWith({ database: { mode: 'cloudsql' } });
-const objects: Manifest[] = Testing.synth(new MlflowChart(Testing.app(), 'mlflow', mlflowChartProps(config)));
+const objects: Manifest[] = Testing.synth(new MlflowChart(testApp(), 'mlflow', mlflowChartProps(config)));
 const job = objects.find((o) => o.kind === 'Job' && o.metadata.labels['app.kubernetes.io/component'] === 'sql-grant')!;
 const container = job.spec.template.spec.containers[0];
 const files: Record<string, string> = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.labels['app.kubernetes.io/component'] === 'sql-grant')!.data;

@@ -21,13 +21,14 @@ import { platformNames } from '../../common/names';
 import { configWith } from '../support/render';
 import { Connection, Major, removeTempDirs, run, Server, tempDir, writeOwned } from './support/postgres';
 import { containerEnv, firstStart, renderPostgres, runContainer, Secrets } from './support/rendered';
+import { testApp } from '../support/app';
 
 const MAJORS: Major[] = [15, 16, 17];
 const config = configWith({ database: { mode: 'statefulset' } });
 const names = platformNames(config);
 const secrets: Secrets = { 'postgres-password': 'superuser tls 1', 'mlflow-password': 'mlflow tls 2' };
 const rendered = renderPostgres(config);
-const certificate = Testing.synth(new CertificatesChart(Testing.app(), 'certificates', certificatesChartProps(config))).find(
+const certificate = Testing.synth(new CertificatesChart(testApp(), 'certificates', certificatesChartProps(config))).find(
   (o) => o.kind === 'Certificate' && o.metadata.name === names.tls.db,
 )!;
 const mlflow: Connection = { user: config.database.statefulset.user, password: secrets['mlflow-password'], database: config.database.name };

@@ -12,6 +12,7 @@ import { PostgresRestoreChart, postgresRestoreChartProps } from '../../../charts
 import type { Config } from '../../../config/schema';
 import { configWith, find, Manifest } from '../../support/render';
 import { CLIENT_BIN, Connection, Major, run, RunResult, Server, tempDir } from './postgres';
+import { testApp } from '../../support/app';
 
 export type Container = Manifest;
 
@@ -31,8 +32,8 @@ export interface RenderedPostgres {
 }
 
 export function renderPostgres(config: Config = configWith({ database: { mode: 'statefulset' } })): RenderedPostgres {
-  const objects = Testing.synth(new PostgresChart(Testing.app(), 'postgres', postgresChartProps(config)));
-  const [job] = Testing.synth(new PostgresRestoreChart(Testing.app(), 'restore', postgresRestoreChartProps(config)));
+  const objects = Testing.synth(new PostgresChart(testApp(), 'postgres', postgresChartProps(config)));
+  const [job] = Testing.synth(new PostgresRestoreChart(testApp(), 'restore', postgresRestoreChartProps(config)));
   const sts = objects.find((o) => o.kind === 'StatefulSet')!;
   const initVolume = sts.spec.template.spec.volumes.find((v: any) => v.configMap);
   const byName = (spec: any) => Object.fromEntries([...spec.initContainers, ...spec.containers].map((c: any) => [c.name, c]));
