@@ -15,7 +15,7 @@ const container = (o: Manifest, name: string): Manifest =>
   [...(podSpec(o).initContainers ?? []), ...podSpec(o).containers].find((c: Manifest) => c.name === name);
 
 describe('the rendered pods run the program files', () => {
-  test.each(['cloudsql', 'statefulset'] as const)('%s mode: server init container, migration Job, gc CronJob, verification Job', (mode) => {
+  test.each(['cloudsql', 'statefulset'] as const)('%s mode: server init container, migration Job, gc CronJob, verification Job, provisioning Job', (mode) => {
     const { files, objects } = render(configWith({ database: { mode } }));
     const migration = objects.find((o) => o.kind === 'Job' && o.metadata.labels?.['app.kubernetes.io/component'] === 'migrate');
     const commands = {
@@ -25,6 +25,7 @@ describe('the rendered pods run the program files', () => {
       verify: container(find(chartObjects(files, 'tests/mlflow-verify'), 'Job', 'mlflow-verify'), 'verify').command,
       // serve.py runs first and then becomes `mlflow server` with the server's arguments (exec).
       serve: container(find(objects, 'Deployment', 'mlflow'), 'mlflow').command.slice(0, 3),
+      provision: container(objects.find((o) => o.kind === 'Job' && o.metadata.labels?.['app.kubernetes.io/component'] === 'auth-provision')!, 'provision').command,
     };
     for (const name of MLFLOW_PROGRAMS) expect(commands[name]).toEqual(['python', '-c', mlflowProgram(name)]);
     expect(container(find(objects, 'Deployment', 'mlflow'), 'mlflow').command.slice(3)).toEqual(['mlflow', 'server']);

@@ -28,8 +28,12 @@ const migrationOf = (objects: Manifest[]) => {
   expect(jobs).toHaveLength(1);
   return jobs[0];
 };
-/** MLflow's own pods; the Cloud SQL grant Job has its own identity and policies (__tests__/cloudsql-grant-job.test.ts). */
-const workloads = (objects: Manifest[]) => objects.filter((o) => ['Deployment', 'Job', 'CronJob'].includes(o.kind) && o.metadata.labels?.['app.kubernetes.io/component'] !== 'sql-grant');
+/**
+ * MLflow's own pods; the Cloud SQL grant Job has its own identity and policies (__tests__/cloudsql-grant-job.test.ts),
+ * and the user provisioning Job talks to the server only (__tests__/mlflow-auth.test.ts).
+ */
+const workloads = (objects: Manifest[]) =>
+  objects.filter((o) => ['Deployment', 'Job', 'CronJob'].includes(o.kind) && !['sql-grant', 'auth-provision'].includes(o.metadata.labels?.['app.kubernetes.io/component']));
 const argValue = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
 const env = (c: Manifest, name: string) => c.env?.find((e: Manifest) => e.name === name);
 
@@ -139,9 +143,14 @@ describe('mlflow chart', () => {
       expect(names.cloudSql.iamUser).toBe(`mlflow-server@${config.project.id}.iam`);
       const uri = env(container(deploymentOf(chartObjects(render(config).files, 'mlflow')), 'mlflow'), 'MLFLOW_BACKEND_STORE_URI').value;
       expect(uri).toBe(`postgresql+psycopg2://mlflow-server%40${config.project.id}.iam@127.0.0.1:5432/${config.database.name}`);
-      // The one-shot grant Job alone logs in with a password, the admin's, by Secret reference (__tests__/cloudsql-grant-job.test.ts).
-      const text = JSON.stringify(chartObjects(render(config).files, 'mlflow').filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] !== 'sql-grant'));
-      expect(text).not.toMatch(/PGPASSWORD|password/i);
+      // The one-shot grant Job alone logs in to the database with a password, the admin's, by Secret
+      // reference (__tests__/cloudsql-grant-job.test.ts). MLflow's own accounts have passwords, each
+      // from a Secret (__tests__/mlflow-auth.test.ts): no env value and no URI holds one.
+      const objects = chartObjects(render(config).files, 'mlflow').filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] !== 'sql-grant');
+      expect(JSON.stringify(objects)).not.toMatch(/PGPASSWORD|postgres(ql)?(\+psycopg2)?:\/\/[^@/"]*:[^@/"]*@/i);
+      for (const w of workloads(objects))
+        for (const c of containers(w))
+          for (const e of c.env ?? []) if (/password|secret/i.test(e.name)) expect([e.name, e.valueFrom?.secretKeyRef?.name]).toEqual([e.name, expect.any(String)]);
     });
 
     test('cloudsql: the proxy sidecar connects to the instance with private IP, IAM login, structured logs, health and metrics', () => {
@@ -535,7 +544,9 @@ describe('mlflow chart', () => {
   test('8. security baseline: non-root numeric user, no privilege escalation, drop ALL, seccomp, read-only root, requests and limits', () => {
     for (const { config } of [{ config: cloudsql() }, { config: statefulset() }]) {
       const objects = [...chartObjects(render(config).files, 'mlflow'), ...chartObjects(render(config).files, 'tests/mlflow-verify')];
-      for (const w of workloads(objects)) {
+      const provisioning = objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'auth-provision' && o.kind === 'Job');
+      expect(provisioning).toHaveLength(1);
+      for (const w of [...workloads(objects), ...provisioning]) {
         expect(podSpec(w).securityContext.runAsNonRoot).toBe(true);
         expect(podSpec(w).securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
         for (const c of containers(w)) {
@@ -546,8 +557,9 @@ describe('mlflow chart', () => {
           expect(sc.capabilities).toEqual({ drop: ['ALL'] });
           expect(sc.seccompProfile).toEqual({ type: 'RuntimeDefault' });
           expect(sc.readOnlyRootFilesystem).toBe(true);
-          // cpu and memory everywhere; the server also reserves ephemeral storage for its artifact staging.
-          const kinds = c.name === 'mlflow' && w.kind === 'Deployment' ? ['cpu', 'ephemeral-storage', 'memory'] : ['cpu', 'memory'];
+          // cpu and memory everywhere; the server also reserves ephemeral storage for its artifact staging,
+          // the provisioning Job for its small /tmp.
+          const kinds = (c.name === 'mlflow' && w.kind === 'Deployment') || c.name === 'provision' ? ['cpu', 'ephemeral-storage', 'memory'] : ['cpu', 'memory'];
           expect(Object.keys(c.resources.requests).sort()).toEqual(kinds);
           expect(Object.keys(c.resources.limits).sort()).toEqual(kinds);
           expect(c.image).not.toMatch(/:latest$/);
@@ -690,7 +702,7 @@ describe('mlflow chart', () => {
       const ref = env(container(deploymentOf(objects), 'mlflow'), 'MLFLOW_CRYPTO_KEK_PASSPHRASE').valueFrom.secretKeyRef;
       expect(ref.optional).toBeUndefined();
       for (const job of [migrationOf(objects), find(objects, 'CronJob', 'mlflow-gc')]) for (const c of containers(job)) expect(env(c, 'MLFLOW_CRYPTO_KEK_PASSPHRASE')).toBeUndefined();
-      expect(deploymentOf(objects).metadata.annotations['policy.mlflow-gke.io/external-secrets']).toBe('mlflow-kek, mlflow-db-credentials');
+      expect(deploymentOf(objects).metadata.annotations['policy.mlflow-gke.io/external-secrets']).toBe('mlflow-kek, mlflow-db-credentials, mlflow-auth-flask, mlflow-auth-admin');
     });
 
     // mlflow/environment_variables.py MLFLOW_SERVER_ENABLE_JOB_EXECUTION; its default became true with

@@ -16,6 +16,9 @@ import { platformNames } from '../common/names';
 import { PlatformChart } from './lib/platform-chart';
 import { restrictedContainer, restrictedPodSpec } from './lib/pod';
 import { CA_BUNDLE_FILE, caBundleMount, caBundleVolume, MLFLOW_CA_ENV } from './certificates/ca-bundle';
+import type { MlflowAccount } from '../common/names';
+import { EXTERNAL_SECRETS_ANNOTATION } from './edge/entry';
+import { clientCredentialEnv } from './mlflow/auth';
 
 /** The MLflow client needs little: one run, one small artifact. */
 const VERIFY_RESOURCES = { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } };
@@ -32,6 +35,8 @@ export interface MlflowVerifyChartProps {
   readonly caBundleSecret: string;
   /** Image with the MLflow client: the server's own image, so client and server versions match. */
   readonly image: string;
+  /** The Job's own MLflow account (an ordinary user; the provisioning Job creates it). */
+  readonly account: MlflowAccount;
 }
 
 export function mlflowVerifyChartProps(config: Config): MlflowVerifyChartProps {
@@ -44,6 +49,7 @@ export function mlflowVerifyChartProps(config: Config): MlflowVerifyChartProps {
     trackingUri: names.mlflowUrl,
     caBundleSecret: names.tls.caBundle,
     image: config.mlflow.image,
+    account: names.mlflowAuth.verify,
   };
 }
 
@@ -58,7 +64,7 @@ export class MlflowVerifyChart extends PlatformChart {
 
     // The pod template (restricted helpers, 1.31 typings); the NetworkPolicies below stay on cdk8s-plus-27.
     new kube.KubeJob(this, 'job', {
-      metadata: { name: `${props.name}-verify`, labels },
+      metadata: { name: `${props.name}-verify`, labels, annotations: { [EXTERNAL_SECRETS_ANNOTATION]: props.account.secret } },
       spec: {
         backoffLimit: 0,
         activeDeadlineSeconds: 900,
@@ -80,6 +86,8 @@ export class MlflowVerifyChart extends PlatformChart {
                   { name: 'MLFLOW_TRACKING_URI', value: props.trackingUri },
                   // The MLflow client checks the server's certificate against it (mlflow/utils/rest_utils.py: `verify`).
                   { name: MLFLOW_CA_ENV, value: CA_BUNDLE_FILE },
+                  // Its own account: the client sends it as Basic credentials (mlflow/utils/rest_utils.py).
+                  ...clientCredentialEnv(props.account),
                   { name: 'HOME', value: '/tmp' },
                   { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
                   { name: 'PYTHONUNBUFFERED', value: '1' },

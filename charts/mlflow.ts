@@ -25,8 +25,11 @@ import { PlatformChart } from './lib/platform-chart';
 import { CloudSqlGrantJob, cloudSqlGrantJobProps, CloudSqlGrantJobProps } from './mlflow/cloudsql-grant-job';
 import { mlflowProgram } from './mlflow/programs';
 import { RestrictedContainer, restrictedContainer, RestrictedContainerProps, restrictedPodSpec } from './lib/pod';
-import { DB_SECRET_KEYS, PORTS } from '../common/contract';
+import { DB_SECRET_KEYS, MLFLOW_AUTH_SECRET_KEYS, PORTS } from '../common/contract';
 import { CA_BUNDLE_FILE, caBundleMount, caBundleVolume, MLFLOW_CA_ENV } from './certificates/ca-bundle';
+import type { MlflowAuthNames } from '../common/names';
+import { authConfigEnv, authConfigHash, authMount, authVolume, clientCredentialEnv, MlflowAuth, MlflowAuthProps, serverAuthEnv, serverAuthSecrets } from './mlflow/auth';
+import { MlflowAuthProvisionJob, ProvisionedAccount } from './mlflow/auth-provision';
 
 /** Source ranges of Google's load balancer proxies and health checks (IAP traffic arrives through them). */
 export const GOOGLE_LB_RANGES = ['35.191.0.0/16', '130.211.0.0/22'] as const;
@@ -139,6 +142,17 @@ export interface MlflowChartProps {
   readonly clusterRanges: readonly string[];
   /** The one-shot Job that grants the IAM database user its privileges (cloudsql mode). @default - none */
   readonly sqlGrant?: CloudSqlGrantJobProps;
+  /** Authentication: MLflow's accounts and their Secrets, permissions, the IAP verifier's settings (charts/mlflow/auth.ts). */
+  readonly auth: MlflowAuthSettings;
+}
+
+/** What the chart needs to know about authentication. */
+export interface MlflowAuthSettings {
+  readonly names: MlflowAuthNames;
+  readonly defaultPermission: string;
+  /** Granted on the Default experiment to people (provisioned or created at first sign-in). */
+  readonly defaultExperimentPermission: string;
+  readonly iap: { readonly enabled: boolean; readonly projectNumber: string; readonly backendServiceId?: string };
 }
 
 /** The Host headers MLflow must accept: public host, every form of the Service name, with and without port. */
@@ -213,7 +227,25 @@ export function mlflowChartProps(config: Config): MlflowChartProps {
     serviceAnnotations: edgeServiceAnnotations(config, names.mlflow, { port: SERVER_PORT_NAME, protocol: 'HTTPS' }),
     clusterRanges: clusterRanges(config.network),
     sqlGrant: config.database.mode === 'cloudsql' ? cloudSqlGrantJobProps(config) : undefined,
+    auth: {
+      names: names.mlflowAuth,
+      defaultPermission: config.mlflow.auth.defaultPermission,
+      defaultExperimentPermission: config.mlflow.auth.defaultExperimentPermission,
+      iap: { enabled: config.edge.enabled, projectNumber: config.project.number, backendServiceId: config.mlflow.auth.iapBackendServiceId },
+    },
   };
+}
+
+/** The accounts the provisioning Job keeps: the platform's, then one per workspace account. */
+export function provisionedAccounts(names: MlflowAuthNames): ProvisionedAccount[] {
+  return [
+    // Admins, kept to their routes by the verifier where they can be: /metrics answers only admins under
+    // fail-closed; gc deletes artifacts of every experiment, which needs MANAGE on each.
+    { ...names.metrics, admin: true, defaultExperiment: false },
+    { ...names.gc, admin: true, defaultExperiment: false },
+    { ...names.verify, admin: false, defaultExperiment: false },
+    ...names.workspaceAccounts.map((a) => ({ ...a, admin: false, defaultExperiment: true })),
+  ];
 }
 
 /**
@@ -264,6 +296,16 @@ export class MlflowChart extends PlatformChart {
     const labelsFor = (component: string) => appLabels({ name: props.name, instance: props.instance, component, version });
     const selectorFor = (component: string) => selectorLabels({ name: props.name, instance: props.instance, component });
     const serverSelector = selectorFor('server');
+    const authProps: MlflowAuthProps = {
+      namespace: props.namespace,
+      labels: labelsFor('server'),
+      names: props.auth.names,
+      databaseUri: backendStoreUri(db),
+      defaultPermission: props.auth.defaultPermission,
+      defaultExperimentPermission: props.auth.defaultExperimentPermission,
+      iap: { ...props.auth.iap, trustedPeers: props.ingress.loadBalancerRanges },
+      collector: { namespace: props.ingress.prometheus.namespace, serviceAccount: props.ingress.prometheus.serviceAccount },
+    };
 
     // Workload Identity: the pods act as the MLflow Google service account (GCS, Cloud SQL login).
     new k8s.KubeServiceAccount(this, 'service-account', {
@@ -331,6 +373,9 @@ export class MlflowChart extends PlatformChart {
       // --ssl-keyfile), which MLflow passes through (mlflow/cli.py --uvicorn-opts; mlflow/server/__init__.py
       // _build_uvicorn_command shlex-splits them before its own --host, --port and --workers).
       '--uvicorn-opts', `--ssl-certfile ${SERVER_TLS_DIR}/tls.crt --ssl-keyfile ${SERVER_TLS_DIR}/tls.key`,
+      // Users, permissions and the IAP identity (charts/mlflow/auth.ts): the `basic-auth` app of the
+      // `mlflow.app` entry points, mlflow.server.auth:create_app.
+      '--app-name', 'basic-auth',
     ];
     // The kubelet sends HTTPS probes without checking the certificate (Kubernetes docs, "Configure
     // Liveness, Readiness and Startup Probes", HTTP probes): the name and CA do not matter to it.
@@ -365,6 +410,7 @@ export class MlflowChart extends PlatformChart {
         { name: 'MLFLOW_SERVER_ENABLE_JOB_EXECUTION', value: props.jobExecution ? 'true' : 'false' },
         // What serve.py's watcher compares; the kubelet swaps it when cert-manager renews the Secret.
         { name: 'TLS_CERT_FILE', value: `${SERVER_TLS_DIR}/tls.crt` },
+        ...serverAuthEnv(authProps),
       ],
       ports: [{ name: SERVER_PORT_NAME, containerPort: props.port, protocol: 'TCP' }],
       // The server's own start (its workers import MLflow); the wait for the migration is the init container's.
@@ -374,14 +420,16 @@ export class MlflowChart extends PlatformChart {
       lifecycle: { preStop: { exec: { command: ['sleep', String(PRE_STOP_SECONDS)] } } },
       ephemeralStorage: serverEphemeralStorage(props.scratchSize),
       // No subPath: the kubelet then swaps renewed files in place (a subPath mount never sees an update).
-      volumeMounts: [tmpMount, { name: 'metrics', mountPath: METRICS_DIR }, { name: 'tls', mountPath: SERVER_TLS_DIR, readOnly: true }, caMount],
+      volumeMounts: [tmpMount, { name: 'metrics', mountPath: METRICS_DIR }, { name: 'tls', mountPath: SERVER_TLS_DIR, readOnly: true }, caMount, authMount],
     });
     new kube.KubeDeployment(this, 'deployment', {
       metadata: {
         name: props.name,
         labels: labelsFor('server'),
         // Secrets created out of band, for the policy gate's reference check.
-        annotations: { [EXTERNAL_SECRETS_ANNOTATION]: [props.kekSecret, ...(db.mode === 'statefulset' ? [db.passwordSecret.name] : [])].join(', ') },
+        annotations: {
+          [EXTERNAL_SECRETS_ANNOTATION]: [props.kekSecret, ...(db.mode === 'statefulset' ? [db.passwordSecret.name] : []), ...serverAuthSecrets(props.auth.names)].join(', '),
+        },
       },
       spec: {
         // No replicas: the autoscaler owns the count (minimum props.replicas); re-applying never resets it.
@@ -392,12 +440,13 @@ export class MlflowChart extends PlatformChart {
             ? { type: 'Recreate' }
             : { type: 'RollingUpdate', rollingUpdate: { maxSurge: kube.IntOrString.fromNumber(1), maxUnavailable: kube.IntOrString.fromNumber(0) } },
         template: {
-          metadata: { labels: labelsFor('server') },
+          // The auth ConfigMap's content: a changed file (verifier, settings) rolls the servers.
+          metadata: { labels: labelsFor('server'), annotations: { 'mlflow-gke/auth-config': authConfigHash(authProps) } },
           spec: mlflowPodSpec({
             terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
             initContainers: [waitForSchema],
             containers: [server],
-            volumes: [serverTmpVolume, { name: 'metrics', emptyDir: { sizeLimit: q(METRICS_SIZE) } }, tlsVolume, caVolume],
+            volumes: [serverTmpVolume, { name: 'metrics', emptyDir: { sizeLimit: q(METRICS_SIZE) } }, tlsVolume, caVolume, authVolume(props.auth.names)],
             topologySpreadConstraints: [
               { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: serverSelector } },
               { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: serverSelector } },
@@ -451,18 +500,21 @@ export class MlflowChart extends PlatformChart {
       });
 
     // --- schema migration -----------------------------------------------------------------------
-    const oneShotPod = (component: string, name: string, script: string, extraEnv: kube.EnvVar[] = []): kube.PodTemplateSpec => ({
+    const oneShotPod = (component: string, name: string, script: string, extraEnv: kube.EnvVar[] = [], auth = false): kube.PodTemplateSpec => ({
       metadata: { labels: labelsFor(component) },
       spec: mlflowPodSpec({
         restartPolicy: 'Never',
-        containers: [mlflowContainer({ name, command: ['python', '-c', script], env: [...env, ...extraEnv], volumeMounts: [tmpMount, caMount] })],
-        volumes: [tmpVolume, caVolume],
+        containers: [
+          mlflowContainer({ name, command: ['python', '-c', script], env: [...env, ...extraEnv], volumeMounts: [tmpMount, caMount, ...(auth ? [authMount] : [])] }),
+        ],
+        volumes: [tmpVolume, caVolume, ...(auth ? [authVolume(props.auth.names)] : [])],
       }),
     });
     const migrationSpec: kube.JobSpec = {
       backoffLimit: 6,
       activeDeadlineSeconds: MIGRATION_DEADLINE_SECONDS,
-      template: oneShotPod('migrate', 'migrate', mlflowProgram('migrate'), [{ name: 'GRANT_WAIT_SECONDS', value: String(GRANT_WAIT_SECONDS) }]),
+      // The auth tables' upgrade imports mlflow.server.auth, which reads the server's auth file at import.
+      template: oneShotPod('migrate', 'migrate', mlflowProgram('migrate'), [{ name: 'GRANT_WAIT_SECONDS', value: String(GRANT_WAIT_SECONDS) }, authConfigEnv], true),
     };
     const migrationBase = `${props.name}-migrate-${labelValue(version).toLowerCase().replace(/[^a-z0-9-]/g, '-')}`.slice(0, 53).replace(/-+$/, '');
     new kube.KubeJob(this, 'migration', {
@@ -478,7 +530,7 @@ export class MlflowChart extends PlatformChart {
 
     // --- garbage collection ---------------------------------------------------------------------
     new kube.KubeCronJob(this, 'gc', {
-      metadata: { name: `${props.name}-gc`, labels: labelsFor('gc') },
+      metadata: { name: `${props.name}-gc`, labels: labelsFor('gc'), annotations: { [EXTERNAL_SECRETS_ANNOTATION]: props.auth.names.gc.secret } },
       spec: {
         schedule: props.gc.schedule,
         timeZone: 'Etc/UTC',
@@ -498,6 +550,8 @@ export class MlflowChart extends PlatformChart {
               { name: 'MLFLOW_TRACKING_URI', value: props.gc.trackingUri },
               // The server's certificate is checked against the platform CA (mlflow/utils/rest_utils.py: `verify`).
               { name: MLFLOW_CA_ENV, value: CA_BUNDLE_FILE },
+              // Its own account, an admin: deleting a run's proxied artifacts needs MANAGE on its experiment.
+              ...clientCredentialEnv(props.auth.names.gc),
             ]),
           },
         },
@@ -524,13 +578,35 @@ export class MlflowChart extends PlatformChart {
 
     if (props.sqlGrant) new CloudSqlGrantJob(this, 'sql-grant', props.sqlGrant);
 
+    // --- authentication -------------------------------------------------------------------------
+    new MlflowAuth(this, 'auth', authProps);
+    new MlflowAuthProvisionJob(this, 'auth-provision', {
+      name: props.name,
+      image: props.image,
+      runAsUser: MLFLOW_UID,
+      labels: labelsFor('auth-provision'),
+      selector: selectorFor('auth-provision'),
+      serverSelector,
+      port: props.port,
+      trackingUri: props.gc.trackingUri,
+      caBundleSecret: props.tls.caBundleSecret,
+      admin: props.auth.names.admin,
+      accounts: provisionedAccounts(props.auth.names),
+      defaultExperimentPermission: props.auth.defaultExperimentPermission,
+      hash: contentHash,
+    });
+
     // --- metrics --------------------------------------------------------------------------------
     // Over TLS, checked against the platform CA: the collector scrapes pod IPs, which the certificate
     // does not name, so serverName says which name to expect (prometheus-engine @2ffde4e
     // pkg/operator/apis/monitoring/v1/http_types.go TLS: serverName, ca). The CA comes from the CA
     // bundle Secret, never the server's own (that holds its key).
+    // /metrics needs an admin under fail-closed; the verifier admits the metrics account there and
+    // nowhere else. The collector sends it as Basic credentials (prometheus-engine @2ffde4e
+    // pkg/operator/apis/monitoring/v1/http_types.go BasicAuth: username, password from a Secret of the
+    // PodMonitoring's namespace), which a Role below lets it read.
     new PodMonitoring(this, 'pod-monitoring', {
-      metadata: { name: props.name, labels: labelsFor('server') },
+      metadata: { name: props.name, labels: labelsFor('server'), annotations: { [EXTERNAL_SECRETS_ANNOTATION]: props.auth.names.metrics.secret } },
       spec: {
         selector: { matchLabels: serverSelector },
         endpoints: [
@@ -540,6 +616,10 @@ export class MlflowChart extends PlatformChart {
             path: '/metrics',
             interval: '30s',
             tls: { serverName: props.tls.serverName, ca: { secret: { name: props.tls.caBundleSecret, key: 'ca.crt' } } },
+            basicAuth: {
+              username: props.auth.names.metrics.username,
+              password: { secret: { name: props.auth.names.metrics.secret, key: MLFLOW_AUTH_SECRET_KEYS.password } },
+            },
           },
           // Numeric: the sidecar's port is scraped by number.
           ...(cloudsql ? [{ port: PodMonitoringSpecEndpointsPort.fromNumber(PROXY_HTTP_PORT), path: '/metrics', interval: '30s' }] : []),
@@ -607,6 +687,8 @@ export class MlflowChart extends PlatformChart {
         egress: [
           databaseEgress,
           // GCS, Cloud SQL Admin and IAM credentials: the metadata server, then 443 outside the cluster.
+          // The same 443 rule carries the IAP verifier's fetch of Google's keys (www.gstatic.com): a
+          // NetworkPolicy matches addresses, not names, and that host has no fixed range.
           ...googleApisEgress(props.clusterRanges),
         ],
       },

@@ -28,3 +28,15 @@ export const PRUNE_DISABLED: Readonly<Record<string, string>> = { [FLUX_PRUNE_AN
  * (k8s.io/api core/v1/types.go, SecretTypeSSHAuth and SSHAuthPrivateKey).
  */
 export const GIT_SECRET_KEYS = { token: 'token', ssh: 'ssh-privatekey' } as const;
+
+/**
+ * Keys of the Secrets MLflow's authentication reads (common/names.ts, `mlflowAuth`): every account's
+ * Secret holds its password under `password`; the Flask secret key has a Secret of its own.
+ */
+export const MLFLOW_AUTH_SECRET_KEYS = { password: 'password', flaskSecretKey: 'secret-key' } as const;
+
+/**
+ * The MLflow client's credential variables (mlflow/environment_variables.py MLFLOW_TRACKING_USERNAME,
+ * MLFLOW_TRACKING_PASSWORD; mlflow/utils/credentials.py get_default_host_creds reads them on every request).
+ */
+export const MLFLOW_CREDENTIAL_ENV = { username: 'MLFLOW_TRACKING_USERNAME', password: 'MLFLOW_TRACKING_PASSWORD' } as const;

@@ -55,6 +55,40 @@ export interface TlsNames {
   readonly caBundle: string;
 }
 
+/** An MLflow user and the Secret (created out of band) whose key `password` holds its password. */
+export interface MlflowAccount {
+  readonly username: string;
+  readonly secret: string;
+}
+
+/**
+ * MLflow's own accounts (basic-auth app, docs/mlflow.md "Authentication"). A person's username is their
+ * Google email in lower case, whether they come through IAP or from their workspace; the platform's
+ * accounts carry no "@", so no Google identity can ever take one of their names.
+ */
+export interface MlflowAuthNames {
+  /** ConfigMap with basic_auth.ini and the IAP verifier module. */
+  readonly configMap: string;
+  /** Secret with key `secret-key`: MLFLOW_FLASK_SERVER_SECRET_KEY, the same on every replica. */
+  readonly flaskSecret: string;
+  /** The bootstrap admin the server creates (MLFLOW_AUTH_ADMIN_USERNAME/PASSWORD); the provisioning Job acts as it. */
+  readonly admin: MlflowAccount;
+  /** The metrics scraper: an admin that the verifier admits on GET /metrics only; the collector reads its Secret. */
+  readonly metrics: MlflowAccount;
+  /** `mlflow gc`: an admin, since deleting a run's proxied artifacts needs MANAGE on every experiment. */
+  readonly gc: MlflowAccount;
+  /** The post-deploy verification Job: an ordinary user. */
+  readonly verify: MlflowAccount;
+  /**
+   * The account a workspace uses: its user's (username = email) or, for the shared instances, the shared
+   * one. The Secret exists in the platform namespace (the provisioning Job sets the password from it) and
+   * in the workspaces namespace (the workspace reads MLFLOW_TRACKING_PASSWORD from it), with the same value.
+   */
+  workspaceAccount(user?: { readonly name: string; readonly email: string }): MlflowAccount;
+  /** Every workspace account of the config: one per user, or the shared one (none without users and workspaces). */
+  readonly workspaceAccounts: readonly MlflowAccount[];
+}
+
 export interface PlatformNames {
   readonly namespaces: { readonly platform: string; readonly workspaces: string; readonly gcp: string };
   /** The MLflow Deployment and Service. */
@@ -99,6 +133,8 @@ export interface PlatformNames {
   readonly kms: KmsNames;
   readonly workloadIdentityPool: string;
   readonly workspaces: readonly WorkspaceInstance[];
+  /** MLflow's users and the Secrets of their passwords. */
+  readonly mlflowAuth: MlflowAuthNames;
 }
 
 export function platformNames(config: Config): PlatformNames {
@@ -156,6 +192,29 @@ export function platformNames(config: Config): PlatformNames {
     kms: kmsNames(project, config.project.region, prefix),
     workloadIdentityPool: `${project}.svc.id.goog`,
     workspaces: workspaceInstances(config),
+    mlflowAuth: mlflowAuthNames(config),
+  };
+}
+
+/** MLflow usernames and Secret names; see MlflowAuthNames. */
+export function mlflowAuthNames(config: Config): MlflowAuthNames {
+  const prefix = config.namePrefix;
+  const account = (username: string, secret: string): MlflowAccount => ({ username, secret: `${prefix}${secret}` });
+  const workspaceAccount = (user?: { readonly name: string; readonly email: string }): MlflowAccount =>
+    user ? account(user.email.toLowerCase(), `mlflow-user-${user.name}`) : account('shared-workspace', 'mlflow-user-shared-workspace');
+  const users = [...config.workspaces.users].sort((a, b) => a.name.localeCompare(b.name));
+  return {
+    configMap: `${prefix}mlflow-auth`,
+    flaskSecret: `${prefix}mlflow-auth-flask`,
+    admin: account('mlflow-gke-admin', 'mlflow-auth-admin'),
+    metrics: account('mlflow-gke-metrics', 'mlflow-auth-metrics'),
+    gc: account('mlflow-gke-gc', 'mlflow-auth-gc'),
+    verify: account('mlflow-gke-verify', 'mlflow-auth-verify'),
+    workspaceAccount,
+    // Users have an account whether or not a workspace app is on (they reach MLflow through IAP too);
+    // the shared account exists only while shared workspaces do.
+    workspaceAccounts:
+      users.length > 0 ? users.map((u) => workspaceAccount(u)) : config.workspaces.jupyter.enabled || config.workspaces.vscode.enabled ? [workspaceAccount()] : [],
   };
 }
 

@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import email.message
 import io
+import json
 import os
 import ssl
 import subprocess
@@ -19,6 +20,7 @@ import sys
 import time
 import traceback
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any, Optional
 from unittest import mock
@@ -90,7 +92,35 @@ def _create_default_context(purpose: Any = None, *, cafile: Optional[str] = None
     return _Context(cafile)
 
 
-def _urlopen(url: str, timeout: Optional[float] = None, context: Any = None, **kwargs: Any) -> _Response:
+class _ApiResponse(_Response):
+    def __init__(self, status: int, body: bytes):
+        super().__init__(status)
+        self.body = body
+
+    def read(self) -> bytes:
+        return self.body
+
+
+def _api(request: urllib.request.Request, context: Any) -> _Response:
+    """A REST call to the tracking server: answered by world.api; an error status raises as urllib does."""
+    w = world.current
+    assert w.api is not None, "no REST API in this world: %s %s" % (request.get_method(), request.full_url)
+    assert getattr(context, "cafile", None) == CA_FILE, "REST call without the platform CA"
+    parsed = urllib.parse.urlsplit(request.full_url)
+    assert parsed.scheme + "://" + parsed.netloc == TRACKING_URI, request.full_url
+    data = request.data
+    body = json.loads(data) if isinstance(data, bytes) else None
+    w.api_requests.append((request.get_method(), parsed.path))
+    status, answer = w.api(request.get_method(), parsed.path, urllib.parse.parse_qs(parsed.query), body, dict(request.header_items()))
+    payload = json.dumps(answer).encode()
+    if status >= 400:
+        raise urllib.error.HTTPError(request.full_url, status, "error", email.message.Message(), io.BytesIO(payload))
+    return _ApiResponse(status, payload)
+
+
+def _urlopen(url: "str | urllib.request.Request", timeout: Optional[float] = None, context: Any = None, **kwargs: Any) -> _Response:
+    if isinstance(url, urllib.request.Request):
+        return _api(url, context)
     w = world.current
     w.health_requests.append(url)
     w.health_contexts.append(context)
@@ -115,6 +145,8 @@ def _call(args: list[str], **kwargs: Any) -> int:
         return w.upgrade_exit
     if args[:2] == ["mlflow", "gc"]:
         return w.gc_exit
+    if args[:6] == ["python", "-m", "mlflow.server.auth", "db", "upgrade", "--url"]:
+        return w.auth_upgrade_exit
     raise AssertionError("unexpected command: %r" % (args,))
 
 

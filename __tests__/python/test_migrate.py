@@ -5,6 +5,10 @@ import unittest
 import pod
 import world
 
+# The auth tables' upgrade, after the tracking schema's: `python -m mlflow.server.auth db upgrade --url`
+# (MLflow docs, basic-http-auth.mdx "Permissions Database"; mlflow/server/auth/db/cli.py).
+AUTH = ["python", "-m", "mlflow.server.auth", "db", "upgrade", "--url", pod.URI]
+
 GIVE_UP = (
     "[mlflow-gke] giving up after 300s: database user mlflow-server@proj.iam still lacks USAGE and CREATE on schema "
     "public; run the Cloud SQL grant (charts/mlflow/cloudsql-grant.sql, docs/mlflow.md), then delete this Job and apply again"
@@ -22,7 +26,7 @@ class MigrationDecision(unittest.TestCase):
         self.assertEqual(r.code, 0, r.log)
         self.assertTrue(r.world.db.initialized)
         self.assertEqual(r.world.db.current, "head0001")
-        self.assertEqual(r.world.commands, [])
+        self.assertEqual(r.world.commands, [AUTH])
         self.assertIn("[mlflow-gke] empty database: creating the MLflow schema", r.log)
         self.assertIn("[mlflow-gke] schema migrated to head0001", r.log)
 
@@ -30,7 +34,7 @@ class MigrationDecision(unittest.TestCase):
         r = migrate(current="old00001", tables=30)
         self.assertEqual(r.code, 0, r.log)
         # mlflow/db.py: `mlflow db upgrade URL` (click argument "url").
-        self.assertEqual(r.world.commands, [["mlflow", "db", "upgrade", pod.URI]])
+        self.assertEqual(r.world.commands, [["mlflow", "db", "upgrade", pod.URI], AUTH])
         self.assertFalse(r.world.db.initialized)
         self.assertIn("[mlflow-gke] running mlflow db upgrade", r.log)
 
@@ -38,15 +42,29 @@ class MigrationDecision(unittest.TestCase):
         # Only a database without MLflow tables is created from scratch.
         r = migrate(current=None, tables=5)
         self.assertEqual(r.code, 0, r.log)
-        self.assertEqual(r.world.commands, [["mlflow", "db", "upgrade", pod.URI]])
+        self.assertEqual(r.world.commands, [["mlflow", "db", "upgrade", pod.URI], AUTH])
         self.assertFalse(r.world.db.initialized)
 
-    def test_schema_at_head_needs_nothing_not_even_the_privilege_check(self):
+    def test_schema_at_head_needs_nothing_but_the_auth_upgrade_not_even_the_privilege_check(self):
+        # A database from before authentication was turned on gets its auth tables on the next run.
         r = migrate(current="head0001", tables=30, granted_at_check=None)
         self.assertEqual(r.code, 0, r.log)
         self.assertEqual(r.world.db.privilege_checks, 0)
-        self.assertEqual(r.world.commands, [])
+        self.assertEqual(r.world.commands, [AUTH])
         self.assertIn("[mlflow-gke] nothing to migrate", r.log)
+        self.assertIn("[mlflow-gke] auth tables at their head", r.log)
+
+    def test_failed_auth_upgrade_fails_the_job(self):
+        for current in ["head0001", "old00001", None]:
+            state = world.World(db=world.Database(current=current, tables=30 if current else 0), auth_upgrade_exit=4)
+            r = pod.run("migrate", state, {"GRANT_WAIT_SECONDS": "60"})
+            self.assertEqual(r.code, 4, current)
+            self.assertIn("[mlflow-gke] the auth database upgrade failed with exit code 4", r.log)
+
+    def test_failed_tracking_upgrade_leaves_the_auth_tables_alone(self):
+        state = world.World(db=world.Database(current="old00001", tables=30), upgrade_exit=3)
+        r = pod.run("migrate", state, {"GRANT_WAIT_SECONDS": "60"})
+        self.assertEqual(r.world.commands, [["mlflow", "db", "upgrade", pod.URI]])
 
     def test_unknown_revision_is_refused_without_waiting(self):
         r = migrate(current="future01", tables=30, granted_at_check=None)

@@ -32,5 +32,18 @@ class HealthWait(unittest.TestCase):
         self.assertEqual(set(r.world.sleeps), {3})
 
 
+class AuthenticationIsOn(unittest.TestCase):
+    def test_a_request_without_credentials_must_be_refused_with_401(self):
+        r = pod.run("verify", world.World(health=[200, 401]), ENV)
+        self.assertIn("[mlflow-verify] PASS anonymous request refused: status 401", r.log)
+        self.assertEqual(r.world.health_requests[1], pod.TRACKING_URI + "/api/2.0/mlflow/experiments/search?max_results=1")
+
+    def test_a_server_that_answers_without_credentials_fails_the_check(self):
+        for answer, detail in [(200, "answered 200 without credentials"), (403, "status 403")]:
+            r = pod.run("verify", world.World(health=[200, answer]), ENV)
+            self.assertEqual(r.code, 1)
+            self.assertIn("[mlflow-verify] FAIL anonymous request refused: " + detail, r.log)
+
+
 if __name__ == "__main__":
     unittest.main()

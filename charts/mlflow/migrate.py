@@ -4,6 +4,12 @@ USAGE and CREATE on schema public, which a Cloud SQL IAM user gets only from the
 (charts/mlflow/cloudsql-grant.sql): until then the Job waits, with a growing pause, for at most
 GRANT_WAIT_SECONDS, so a grant that comes later than the Job still lets it succeed.
 
+Then it brings MLflow's auth tables (users, roles, permissions; the basic-auth app) to their head in
+the same database, under their own Alembic version table: `python -m mlflow.server.auth db upgrade
+--url <uri>`, the command the MLflow docs give (docs/docs/self-hosting/security/basic-http-auth.mdx,
+"Permissions Database"; mlflow/server/auth/db/cli.py upgrade: create_engine(url), migrate to "head").
+It runs every time, a no-op at head, so a database that predates authentication gets its tables too.
+
 PRIVILEGE_QUERY asks for both privileges on schema public for the connected user.
 `has_schema_privilege` with a list of privileges is true when *any* of them is held, hence two calls
 (https://www.postgresql.org/docs/16/functions-info.html, "Access Privilege Inquiry Functions"). The
@@ -58,12 +64,25 @@ def wait_for_grant(timeout):
         pause = min(pause * 2, 60)
 
 
+AUTH_UPGRADE = ["python", "-m", "mlflow.server.auth", "db", "upgrade", "--url"]
+
+
+def migrate_auth():
+    log("upgrading the auth tables")
+    code = subprocess.call(AUTH_UPGRADE + [URI])
+    if code != 0:
+        log("the auth database upgrade failed with exit code %s" % code)
+        return code
+    log("auth tables at their head")
+    return 0
+
+
 def migrate():
     current, head, known, tables = schema_state_when_reachable(600)
     log("database schema at %s, this MLflow expects %s" % (current, head))
     if current == head:
         log("nothing to migrate")
-        return 0
+        return migrate_auth()
     if not known:
         log("database revision %s is unknown to this MLflow image: refusing to touch it (downgrades are not supported)" % current)
         return 1
@@ -88,7 +107,7 @@ def migrate():
         log("after the migration the schema is at %s, not %s" % (current, head))
         return 1
     log("schema migrated to %s" % head)
-    return 0
+    return migrate_auth()
 
 
 run_once(migrate, "migration")

@@ -1,12 +1,15 @@
 """
 Post-deploy verification (the mlflow-verify chart's Job) through the tracking server, the way a
 notebook uses it: experiment, parameter, metric, artifact (proxied to GCS), registered model and
-version, each read back. It trusts the server's certificate through the platform CA in
+version, each read back, as its own MLflow user (MLFLOW_TRACKING_USERNAME/PASSWORD, which the client
+sends as Basic credentials: mlflow/utils/rest_utils.py), after checking that a request without
+credentials is refused with 401 (authentication is on: mlflow/server/auth/__init__.py
+make_basic_auth_response). It trusts the server's certificate through the platform CA in
 MLFLOW_TRACKING_SERVER_CERT_PATH: urllib here, MLflow's client itself (mlflow/utils/rest_utils.py
 passes the variable to requests as `verify`).
 """
 # ---- the pod runs what follows ----
-import os, ssl, sys, tempfile, time, urllib.request, uuid
+import os, ssl, sys, tempfile, time, urllib.error, urllib.request, uuid
 
 import mlflow  # pyright: ignore[reportMissingImports]
 from mlflow.tracking import MlflowClient  # pyright: ignore[reportMissingImports]
@@ -38,6 +41,16 @@ while True:
     if time.time() > deadline:
         sys.exit("tracking server at %s not healthy after 300s: %s" % (URI, last))
     time.sleep(3)
+
+# Without credentials MLflow must answer 401 before anything else.
+anonymous = "anonymous request refused"
+try:
+    with urllib.request.urlopen(URI + "/api/2.0/mlflow/experiments/search?max_results=1", timeout=10, context=CONTEXT) as response:
+        check(anonymous, False, "answered %s without credentials" % response.status)
+except urllib.error.HTTPError as error:
+    check(anonymous, error.code == 401, "status %s" % error.code)
+except Exception as error:
+    check(anonymous, False, repr(error))
 
 suffix = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
 experiment_name = "mlflow-gke-verify-" + suffix

@@ -70,6 +70,41 @@ export function hostAllowed(patterns: readonly string[], host: string): boolean 
   });
 }
 
+/**
+ * MLflow's permission levels (mlflow/server/auth/permissions.py: READ, USE, EDIT, MANAGE,
+ * NO_PERMISSIONS; docs/docs/self-hosting/security/basic-http-auth.mdx, "Permissions").
+ */
+export const MLFLOW_PERMISSIONS = ['READ', 'USE', 'EDIT', 'MANAGE', 'NO_PERMISSIONS'] as const;
+
+/** A Compute Engine resource id: a decimal number of up to 20 digits (an unsigned 64-bit integer). */
+const backendServiceId = z
+  .union([z.string(), z.number()], { error: 'must be the numeric id of the MLflow backend service, such as "1234567890123456789"' })
+  .transform((v) => String(v))
+  .pipe(z.string().regex(/^[0-9]{1,20}$/, 'must be the numeric id of the MLflow backend service, such as "1234567890123456789"'));
+
+export const mlflowAuthSchema = z
+  .strictObject({
+    defaultPermission: z
+      .enum(MLFLOW_PERMISSIONS)
+      .default('READ')
+      .describe(
+        "What every user may do with what others created (basic_auth.ini default_permission): READ lets everyone read every experiment and model; NO_PERMISSIONS makes them private to their creator. A creator always gets MANAGE on what they create.",
+      ),
+    defaultExperimentPermission: z
+      .enum(MLFLOW_PERMISSIONS)
+      .default('EDIT')
+      .describe(
+        'Permission every person gets on the Default experiment (id 0), so that mlflow.start_run() without set_experiment works: granted by the provisioning Job to the workspace accounts and by the IAP verifier to a user created at first sign-in.',
+      ),
+    iapBackendServiceId: backendServiceId
+      .optional()
+      .describe(
+        "Numeric id of the MLflow load balancer's backend service, known once the Ingress exists (docs/first-deployment.md, step 11). Set, the IAP verifier accepts only tokens for that backend (audience /projects/<number>/global/backendServices/<id>); unset, any backend of the project, and only from the load balancer's addresses.",
+      ),
+  })
+  .prefault({})
+  .describe('Authentication: MLflow users, their permissions and the IAP identity (docs/mlflow.md, "Authentication").');
+
 export const mlflowSchema = z
   .strictObject({
     image: image
@@ -117,6 +152,7 @@ export const mlflowSchema = z
         'Host headers the server accepts (--allowed-hosts), replacing the derived list (the public host name, the Service names with and without port, the pod IP). Must still cover the public host and the in-cluster Service URL.',
       ),
     extraAllowedHosts: z.array(hostPattern).default([]).describe('Extra Host headers the server accepts besides the derived list.'),
+    auth: mlflowAuthSchema,
     gcSchedule: cronSchedule.default('30 3 * * 0').describe('Cron schedule (UTC) of `mlflow gc`.'),
     gcOlderThan: duration.default('30d').describe('Deleted runs older than this are removed for good by `mlflow gc`.'),
     cloudSqlProxy: z

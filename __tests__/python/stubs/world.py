@@ -5,7 +5,7 @@ meets. pod.py creates a fresh World for every run; tests set it up and read what
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 
 class OperationalError(Exception):
@@ -66,6 +66,8 @@ class World:
     # False: `mlflow db upgrade` exits 0 yet leaves the revision where it was.
     upgrade_moves_schema: bool = True
     gc_exit: int = 0
+    # `python -m mlflow.server.auth db upgrade --url URI`: its exit status.
+    auth_upgrade_exit: int = 0
     # The tracking server's /health: the answers, in order (an HTTP status or an exception to raise);
     # the last one repeats.
     health: list[object] = dataclasses.field(default_factory=lambda: [200])
@@ -76,6 +78,10 @@ class World:
     health_contexts: list[object] = dataclasses.field(default_factory=list)
     # Tracking URIs given to the MLflow client (verify.py).
     tracking_uris: list[str] = dataclasses.field(default_factory=list)
+    # The tracking server's REST API (urllib.request.Request objects, as provision.py sends them): a
+    # function of (method, path, query, body, headers) that answers (HTTP status, JSON body).
+    api: Optional[Callable[[str, str, dict[str, list[str]], Any, dict[str, str]], tuple[int, Any]]] = None
+    api_requests: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
 
 current = World()

@@ -1,0 +1,132 @@
+/**
+ * The provisioning Job of MLflow's users (charts/mlflow/provision.py): the platform's accounts and one
+ * per workspace account, each with its password from its own Secret, through the server's REST API as
+ * the bootstrap admin; plus the two NetworkPolicy holes of that hop. Its name carries a hash of its
+ * spec, like the migration Job's: a Job's pod template is immutable, so a changed list of accounts
+ * becomes a new Job, and an unchanged render re-applies as a no-op. A rotated password (a Secret's new
+ * value) reaches MLflow when the Job runs again (docs/mlflow.md, "Rotating a password").
+ */
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-27';
+import * as kube from '../../imports/k8s-1.31';
+import type { MlflowAccount } from '../../common/names';
+import { MLFLOW_AUTH_SECRET_KEYS } from '../../common/contract';
+import { EXTERNAL_SECRETS_ANNOTATION } from '../edge/entry';
+import { RestrictedContainer, restrictedContainer, restrictedPodSpec } from '../lib/pod';
+import type { Resources } from '../../config/schema/primitives';
+import { CA_BUNDLE_FILE, caBundleMount, caBundleVolume, MLFLOW_CA_ENV } from '../certificates/ca-bundle';
+import { clientCredentialEnv } from './auth';
+import { mlflowProgram } from './programs';
+
+/** Small: a few REST calls. */
+const PROVISION_RESOURCES: Resources = { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } };
+
+/** One account to provision. */
+export interface ProvisionedAccount extends MlflowAccount {
+  /** Made an admin (the platform's service accounts that need it). */
+  readonly admin: boolean;
+  /** Granted the configured permission on the Default experiment (people). */
+  readonly defaultExperiment: boolean;
+}
+
+export interface MlflowAuthProvisionJobProps {
+  /** Prefix of the Job's and the NetworkPolicies' names (the MLflow Deployment's name). */
+  readonly name: string;
+  readonly image: string;
+  readonly runAsUser: number;
+  readonly labels: Record<string, string>;
+  readonly selector: Record<string, string>;
+  readonly serverSelector: Record<string, string>;
+  readonly port: number;
+  readonly trackingUri: string;
+  readonly caBundleSecret: string;
+  /** The bootstrap admin the Job acts as. */
+  readonly admin: MlflowAccount;
+  readonly accounts: readonly ProvisionedAccount[];
+  /** Granted on the Default experiment to the accounts that ask for it; empty for none. */
+  readonly defaultExperimentPermission: string;
+  /** Short hash of the spec, computed by the caller (charts/mlflow.ts contentHash). */
+  readonly hash: (spec: unknown) => string;
+}
+
+/** The variable that holds account i's password (the program reads it by this name). */
+export const passwordVariable = (i: number) => `PASSWORD_${i}`;
+
+export class MlflowAuthProvisionJob extends Construct {
+  constructor(scope: Construct, id: string, props: MlflowAuthProvisionJobProps) {
+    super(scope, id);
+    const accounts = props.accounts.map((a, i) => ({
+      username: a.username,
+      secret: a.secret,
+      passwordVariable: passwordVariable(i),
+      admin: a.admin,
+      defaultExperiment: a.defaultExperiment,
+    }));
+    const container: RestrictedContainer = restrictedContainer({
+      name: 'provision',
+      image: props.image,
+      command: ['python', '-c', mlflowProgram('provision')],
+      env: [
+        { name: 'MLFLOW_TRACKING_URI', value: props.trackingUri },
+        { name: MLFLOW_CA_ENV, value: CA_BUNDLE_FILE },
+        ...clientCredentialEnv(props.admin),
+        { name: 'PROVISION_ACCOUNTS', value: JSON.stringify(accounts) },
+        { name: 'DEFAULT_EXPERIMENT_PERMISSION', value: props.defaultExperimentPermission },
+        ...accounts.map(
+          (a): kube.EnvVar => ({ name: a.passwordVariable, valueFrom: { secretKeyRef: { name: a.secret, key: MLFLOW_AUTH_SECRET_KEYS.password } } }),
+        ),
+        { name: 'HOME', value: '/tmp' },
+        { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
+        { name: 'PYTHONUNBUFFERED', value: '1' },
+      ],
+      resources: PROVISION_RESOURCES,
+      // /tmp (64Mi) and its log.
+      ephemeralStorage: '128Mi',
+      runAsUser: props.runAsUser,
+      runAsGroup: props.runAsUser,
+      volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, caBundleMount()],
+    });
+    const spec: kube.JobSpec = {
+      // The server may still be starting (its pods wait for the migration): the program waits for
+      // /health for 10 minutes, and the Job retries after that.
+      backoffLimit: 4,
+      activeDeadlineSeconds: 3600,
+      template: {
+        metadata: { labels: props.labels },
+        spec: restrictedPodSpec({
+          restartPolicy: 'Never',
+          runAsUser: props.runAsUser,
+          runAsGroup: props.runAsUser,
+          fsGroup: props.runAsUser,
+          containers: [container],
+          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: kube.Quantity.fromString('64Mi') } }, caBundleVolume(props.caBundleSecret)],
+        }),
+      },
+    };
+    new kube.KubeJob(this, 'job', {
+      metadata: {
+        name: `${props.name}-auth-provision-${props.hash(spec)}`,
+        labels: props.labels,
+        annotations: {
+          'mlflow-gke/purpose': "Creates MLflow's users and sets their passwords from their Secrets; run it again after rotating one.",
+          [EXTERNAL_SECRETS_ANNOTATION]: [...new Set([props.admin.secret, ...accounts.map((a) => a.secret)])].join(', '),
+        },
+      },
+      spec,
+    });
+
+    const tcp = { protocol: 'TCP', port: k8s.IntOrString.fromNumber(props.port) };
+    new k8s.KubeNetworkPolicy(this, 'egress', {
+      metadata: { name: `${props.name}-auth-provision-egress`, labels: props.labels },
+      spec: { podSelector: { matchLabels: props.selector }, policyTypes: ['Egress'], egress: [{ to: [{ podSelector: { matchLabels: props.serverSelector } }], ports: [tcp] }] },
+    });
+    new k8s.KubeNetworkPolicy(this, 'to-server', {
+      metadata: { name: `${props.name}-auth-provision-to-server`, labels: props.labels },
+      spec: {
+        podSelector: { matchLabels: props.serverSelector },
+        policyTypes: ['Ingress'],
+        ingress: [{ from: [{ podSelector: { matchLabels: props.selector } }], ports: [tcp] }],
+      },
+    });
+  }
+}

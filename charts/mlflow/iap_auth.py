@@ -1,0 +1,290 @@
+"""
+MLflow's authorization function on this platform (basic_auth.ini: authorization_function =
+iap_auth:authenticate). The server's pods mount this file from the mlflow-auth ConfigMap and find it
+through PYTHONPATH; MLflow imports it by name (mlflow/server/auth/__init__.py get_auth_func:
+"module:function", importlib.import_module, getattr) and calls authenticate() with no arguments inside
+a Flask request context: for Flask routes in _before_request, and for the FastAPI-native routes in a
+synthetic context made by _authenticate_custom_for_fastapi (app.test_request_context with the
+request's path, method, headers and query only). It must return a werkzeug Authorization, whose
+`username` MLflow looks up, or a Flask Response, sent as it is.
+
+Who the caller is, in this order:
+
+1. A request through the load balancer carries IAP's signed header x-goog-iap-jwt-assertion
+   (https://cloud.google.com/iap/docs/signed-headers-howto). It is trusted only where it can have
+   come from IAP: on Flask routes when the peer address is one of the load balancer's ranges
+   (IAP_TRUSTED_PEERS; IAP strips any x-goog-* header a client sends, but a pod inside the cluster
+   reaches the server directly and could send one); in the synthetic context of a FastAPI-native
+   route, which has no peer address, only when the audience is pinned to MLflow's own backend service
+   (IAP_BACKEND_SERVICE_ID), so a token IAP made for another backend of the project (a workspace)
+   cannot be replayed there. The token must be ES256-signed by a key of Google's published set
+   (IAP_KEYS_URL, a JWK set cached for IAP_KEYS_TTL_SECONDS and fetched again when a token names an
+   unknown key id), issued by https://cloud.google.com/iap, current within 30 seconds of skew and no
+   longer lived than 10 minutes plus twice the skew, for the audience
+   /projects/<IAP_PROJECT_NUMBER>/global/backendServices/<id>. The caller is its `email` claim, in lower
+   case; a user of that name is created on first sign-in with a random password nobody knows (and
+   DEFAULT_EXPERIMENT_PERMISSION on the Default experiment), so a person signs in once, with Google.
+2. Otherwise (no header, a header that is not trusted here, a token that fails any check): HTTP Basic
+   credentials, checked by MLflow's own function (authenticate_request_basic_auth): the workspaces,
+   gc, the verification Job and the metrics scraper.
+
+Then the platform accounts named in MLFLOW_SERVICE_ROUTES (JSON: username -> allowed paths, an entry
+ending in "/" a prefix) are refused with 403 anywhere else: the metrics scraper is an admin because
+MLflow answers /metrics to admins only under MLFLOW_BASIC_AUTH_FAIL_CLOSED, and this keeps that admin
+to GET /metrics.
+
+The result is kept in flask.g for the rest of the request: MLflow calls this function several times
+per request (validators, after-request handlers, sender_is_admin).
+"""
+
+import base64
+import binascii
+import ipaddress
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+import urllib.request
+from typing import Any, Callable, Mapping, Optional, Union
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from flask import Response, g, make_response, request
+from werkzeug.datastructures import Authorization
+
+HEADER = "x-goog-iap-jwt-assertion"
+ISSUER = "https://cloud.google.com/iap"
+# "Allow for 30 seconds of skew"; "The maximum lifetime of a token is 10 minutes + 2 * skew".
+SKEW_SECONDS = 30
+MAX_LIFETIME_SECONDS = 600 + 2 * SKEW_SECONDS
+# A token naming an unknown key makes one fetch at most this often, so made-up key ids cannot turn
+# every request into a download.
+MIN_REFETCH_SECONDS = 30
+
+_log = logging.getLogger("mlflow_gke.iap_auth")
+
+
+def _b64url(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def _int(part: str) -> int:
+    return int.from_bytes(_b64url(part), "big")
+
+
+class Rejected(Exception):
+    """Why a token was not accepted (logged, never shown to the caller)."""
+
+
+def public_keys_from_jwks(document: Any) -> dict[str, ec.EllipticCurvePublicKey]:
+    """The P-256 keys of a JWK set ({"keys": [{"kty": "EC", "crv": "P-256", "kid", "x", "y"}, ...]}), by key id."""
+    keys: dict[str, ec.EllipticCurvePublicKey] = {}
+    for jwk in document.get("keys", []) if isinstance(document, dict) else []:
+        if not isinstance(jwk, dict) or jwk.get("kty") != "EC" or jwk.get("crv") != "P-256" or not isinstance(jwk.get("kid"), str):
+            continue
+        try:
+            keys[jwk["kid"]] = ec.EllipticCurvePublicNumbers(_int(jwk["x"]), _int(jwk["y"]), ec.SECP256R1()).public_key()
+        except (KeyError, TypeError, ValueError, binascii.Error):
+            continue
+    return keys
+
+
+class KeySet:
+    """Google's IAP keys: fetched when first needed, again after `ttl` seconds or for an unknown key id."""
+
+    def __init__(self, url: str, ttl: float, fetch: Optional[Callable[[str], Any]] = None, clock: Callable[[], float] = time.time):
+        self.url = url
+        self.ttl = ttl
+        self.fetch = fetch or _fetch_json
+        self.clock = clock
+        self.keys: dict[str, ec.EllipticCurvePublicKey] = {}
+        self.fetched_at: Optional[float] = None
+        self.lock = threading.Lock()
+
+    def _refresh(self) -> None:
+        self.fetched_at = self.clock()
+        try:
+            self.keys = public_keys_from_jwks(self.fetch(self.url))
+        except Exception as error:  # an unreachable key server: no token is trusted until it answers
+            _log.warning("could not fetch the IAP keys from %s: %s", self.url, str(error) or type(error).__name__)
+
+    def get(self, kid: str) -> Optional[ec.EllipticCurvePublicKey]:
+        with self.lock:
+            now = self.clock()
+            stale = self.fetched_at is None or now - self.fetched_at >= self.ttl
+            unknown = kid not in self.keys and (self.fetched_at is None or now - self.fetched_at >= MIN_REFETCH_SECONDS)
+            if stale or unknown:
+                self._refresh()
+            return self.keys.get(kid)
+
+
+def _fetch_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)
+
+
+def verify(token: str, keys: KeySet, audience: Callable[[str], bool], now: float) -> dict[str, Any]:
+    """The claims of an IAP token that passes every check; Rejected otherwise."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise Rejected("not a JWS compact serialization")
+    try:
+        header = json.loads(_b64url(parts[0]))
+        claims = json.loads(_b64url(parts[1]))
+        signature = _b64url(parts[2])
+    except (ValueError, binascii.Error) as error:
+        raise Rejected("undecodable token: %s" % error)
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        raise Rejected("header or payload is not a JSON object")
+    if header.get("alg") != "ES256":
+        raise Rejected("alg %r is not ES256" % header.get("alg"))
+    kid = header.get("kid")
+    if not isinstance(kid, str):
+        raise Rejected("no key id")
+    key = keys.get(kid)
+    if key is None:
+        raise Rejected("key id %r is not one of IAP's keys" % kid)
+    if len(signature) != 64:
+        raise Rejected("an ES256 signature is 64 bytes, this one %d" % len(signature))
+    der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
+    try:
+        key.verify(der, (parts[0] + "." + parts[1]).encode("ascii"), ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        raise Rejected("bad signature")
+    if claims.get("iss") != ISSUER:
+        raise Rejected("issuer %r" % claims.get("iss"))
+    exp, iat = claims.get("exp"), claims.get("iat")
+    if not isinstance(exp, (int, float)) or not isinstance(iat, (int, float)):
+        raise Rejected("no exp or iat")
+    if exp <= now - SKEW_SECONDS:
+        raise Rejected("expired")
+    if iat > now + SKEW_SECONDS:
+        raise Rejected("issued in the future")
+    if not 0 < exp - iat <= MAX_LIFETIME_SECONDS:
+        raise Rejected("lifetime %ss" % (exp - iat))
+    aud = claims.get("aud")
+    if not isinstance(aud, str) or not audience(aud):
+        raise Rejected("audience %r" % aud)
+    email = claims.get("email")
+    if not isinstance(email, str) or "@" not in email:
+        raise Rejected("no email")
+    return claims
+
+
+class Settings:
+    """What the server's environment says (charts/mlflow/auth.ts renders it)."""
+
+    def __init__(self, env: Mapping[str, str]):
+        self.enabled = env.get("IAP_ENABLED", "false") == "true"
+        self.project_number = env.get("IAP_PROJECT_NUMBER", "")
+        self.backend_service_id = env.get("IAP_BACKEND_SERVICE_ID", "")
+        self.trusted_peers = [ipaddress.ip_network(c.strip()) for c in env.get("IAP_TRUSTED_PEERS", "").split(",") if c.strip()]
+        self.keys_url = env.get("IAP_KEYS_URL", "https://www.gstatic.com/iap/verify/public_key-jwk")
+        self.keys_ttl = float(env.get("IAP_KEYS_TTL_SECONDS", "3600"))
+        self.service_routes: dict[str, list[str]] = json.loads(env.get("MLFLOW_SERVICE_ROUTES", "{}"))
+        self.default_experiment_permission = env.get("DEFAULT_EXPERIMENT_PERMISSION", "")
+
+    def audience(self, peer_known: bool) -> Callable[[str], bool]:
+        """What `aud` must be: the pinned backend service, or (peer from the load balancer only) any of the project."""
+        prefix = "/projects/%s/global/backendServices/" % self.project_number
+        if self.backend_service_id:
+            return lambda aud: aud == prefix + self.backend_service_id
+        return lambda aud: peer_known and aud.startswith(prefix) and aud[len(prefix):].isdigit()
+
+    def trusted(self, peer: Optional[str]) -> bool:
+        """Whether a request from `peer` may carry a token: the load balancer's ranges, or no peer (FastAPI bridge) with a pinned audience."""
+        if not self.enabled or not self.project_number:
+            return False
+        if peer is None:
+            return bool(self.backend_service_id)
+        try:
+            address = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        return any(address in network for network in self.trusted_peers)
+
+    def allowed(self, username: str, path: str, method: str) -> bool:
+        """Whether a platform account may use this route (other users are not limited here)."""
+        routes = self.service_routes.get(username)
+        if routes is None:
+            return True
+        return method in ("GET", "HEAD") and any(path.startswith(r) if r.endswith("/") else path == r for r in routes)
+
+
+_settings: Optional[Settings] = None
+_keys: Optional[KeySet] = None
+_known_users: dict[str, float] = {}
+KNOWN_USER_SECONDS = 60
+
+
+def _state() -> "tuple[Settings, KeySet]":
+    global _settings, _keys
+    if _settings is None or _keys is None:
+        _settings = Settings(os.environ)
+        _keys = KeySet(_settings.keys_url, _settings.keys_ttl)
+    return _settings, _keys
+
+
+def _mlflow_auth() -> Any:
+    """mlflow.server.auth, imported when first needed: it imports this module's caller."""
+    from mlflow.server import auth  # pyright: ignore[reportMissingImports]
+
+    return auth
+
+
+def ensure_user(username: str, settings: Settings) -> None:
+    """Create the MLflow user of a Google identity on its first sign-in (the FastAPI bridge and sender_is_admin need it to exist)."""
+    seen = _known_users.get(username)
+    if seen is not None and time.time() - seen < KNOWN_USER_SECONDS:
+        return
+    store = _mlflow_auth().store
+    if not store.has_user(username):
+        try:
+            # A password nobody knows: this user signs in through IAP; an admin may set one for Basic use.
+            store.create_user(username, secrets.token_urlsafe(32))
+        except Exception:
+            # Another worker created it at the same moment (the admin bootstrap handles the same race).
+            if not store.has_user(username):
+                raise
+        else:
+            _log.info("created MLflow user %s at its first sign-in through IAP", username)
+            if settings.default_experiment_permission:
+                try:
+                    store.grant_user_resource_permission(username, "experiment", "0", settings.default_experiment_permission)
+                except Exception as error:
+                    _log.warning("could not grant %s on the Default experiment to %s: %s", settings.default_experiment_permission, username, error)
+    _known_users[username] = time.time()
+
+
+def _iap_user(settings: Settings, keys: KeySet) -> Optional[str]:
+    token = request.headers.get(HEADER)
+    if not token or not settings.trusted(request.remote_addr):
+        return None
+    try:
+        claims = verify(token, keys, settings.audience(request.remote_addr is not None), time.time())
+    except Rejected as why:
+        _log.warning("IAP token refused (%s) for %s %s from %s", why, request.method, request.path, request.remote_addr)
+        return None
+    return str(claims["email"]).lower()
+
+
+def authenticate() -> Union[Authorization, Response]:
+    cached = g.get("mlflow_gke_auth")
+    if cached is not None:
+        return cached
+    settings, keys = _state()
+    email = _iap_user(settings, keys)
+    result: Union[Authorization, Response]
+    if email is not None:
+        ensure_user(email, settings)
+        result = Authorization("basic", {"username": email})
+    else:
+        result = _mlflow_auth().authenticate_request_basic_auth()
+    if isinstance(result, Authorization) and not settings.allowed(result.username or "", request.path, request.method):
+        result = make_response("Permission denied", 403)
+    g.mlflow_gke_auth = result
+    return result
