@@ -55,11 +55,22 @@ function secretsTable(): { namespace: string; name: string; keys: string[] }[] {
   });
 }
 
+/**
+ * Whether a table row names this Secret: the same namespace and name, where "<user>" in the row's name
+ * stands for a user's name (`workspaces.users[].name`, a DNS label), as in `mlflow-user-<user>`.
+ */
+function rowNames(row: { namespace: string; name: string }, namespace: string, name: string): boolean {
+  if (row.namespace !== namespace) return false;
+  const pattern = row.name.split('<user>').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[a-z0-9]([-a-z0-9]*[a-z0-9])?');
+  return new RegExp(`^${pattern}$`).test(name);
+}
+
 /** Renders whose Secrets the table must cover: the default and example configs, and the edge variants. */
 const variants: { name: string; config: Config }[] = [
   ...configsUnderTest(),
   { name: 'custom IAP OAuth client', config: configWith({ edge: { oauthClientSecret: 'iap-oauth-client' } }) },
   { name: 'private only', config: configWith({ edge: { enabled: false } }) },
+  { name: 'per-user workspaces', config: configWith({ workspaces: { users: [{ name: 'ana', email: 'ana@example.com' }] } }) },
 ];
 
 describe('docs/first-deployment.md', () => {
@@ -117,7 +128,7 @@ describe('docs/first-deployment.md', () => {
       const name = /create secret generic (\S+)/.exec(command)![1];
       const ns = namespaceOf(command)!;
       const keys = [...command.matchAll(/--from-(?:file|literal)=([a-z_-]+)=/g)].map((k) => k[1]);
-      expect(table.some((r) => r.namespace === ns && r.name === name)).toBe(true);
+      expect([name, table.some((r) => rowNames(r, ns, name))]).toEqual([name, true]);
       const read = secrets.find((s) => s.namespace === ns && s.name === name);
       expect([ns, name, read !== undefined]).toEqual([ns, name, true]);
       expect(keys).toEqual(expect.arrayContaining([...read!.keys]));
@@ -127,7 +138,7 @@ describe('docs/first-deployment.md', () => {
   test.each(variants)('its Secrets table lists every Secret the $name render reads out of band, with its keys', ({ config }) => {
     const table = secretsTable();
     for (const s of secretsOf(render(config).files)) {
-      const row = table.find((r) => r.namespace === s.namespace && r.name === s.name);
+      const row = table.find((r) => rowNames(r, s.namespace, s.name));
       expect([s.namespace, s.name, row !== undefined]).toEqual([s.namespace, s.name, true]);
       expect(row!.keys).toEqual(expect.arrayContaining([...s.keys]));
     }
@@ -135,7 +146,8 @@ describe('docs/first-deployment.md', () => {
 
   test('its Secrets table lists nothing that no render reads', () => {
     const read = variants.flatMap(({ config }) => secretsOf(render(config).files).map((s) => `${s.namespace}/${s.name}`));
-    for (const row of secretsTable()) expect(read).toContain(`${row.namespace}/${row.name}`);
+    for (const row of secretsTable())
+      expect([row.name, read.some((id) => rowNames(row, id.slice(0, id.indexOf('/')), id.slice(id.indexOf('/') + 1)))]).toEqual([row.name, true]);
   });
 
   test('it names both global addresses for the DNS A records, as rendered', () => {
@@ -196,6 +208,13 @@ describe('docs/first-deployment.md', () => {
     ].map(at);
     expect(order).toEqual([...order].sort((a, b) => a - b));
   });
+});
+
+test('a "<user>" row names each user\'s Secret and nothing else', () => {
+  const row = { namespace: 'mlflow', name: 'mlflow-user-<user>' };
+  expect(['mlflow-user-ana', 'mlflow-user-bo-2'].map((n) => rowNames(row, 'mlflow', n))).toEqual([true, true]);
+  expect([rowNames(row, 'ml-workspaces', 'mlflow-user-ana'), rowNames(row, 'mlflow', 'mlflow-user-'), rowNames(row, 'mlflow', 'mlflow-user-a.b')]).toEqual([false, false, false]);
+  expect(rowNames({ namespace: 'mlflow', name: 'mlflow-kek' }, 'mlflow', 'mlflow-kekx')).toBe(false);
 });
 
 describe('docs/gcp.md: the Config Connector roles table', () => {
