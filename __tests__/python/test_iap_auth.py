@@ -296,12 +296,12 @@ logging.getLogger("mlflow_gke.iap_auth").setLevel(logging.CRITICAL)
 class Requests(unittest.TestCase):
     """authenticate() inside Flask request contexts, as MLflow calls it."""
 
-    def call(self, env: dict[str, str], auth: FakeMlflowAuth, path: str = "/ajax-api/2.0/mlflow/experiments/search", method: str = "GET", jwt: Optional[str] = None, peer: Optional[str] = LB_PEER, times: int = 1) -> Authorization | Response:
+    def call(self, env: dict[str, str], auth: FakeMlflowAuth, path: str = "/ajax-api/2.0/mlflow/experiments/search", method: str = "GET", jwt: Optional[str] = None, peer: Optional[str] = LB_PEER, times: int = 1, extra_headers: Optional[dict[str, str]] = None) -> Authorization | Response:
         # A server process reads its settings once; each call here is a fresh server.
         iap_auth._settings = None
         iap_auth._keys = None
         iap_auth._known_users.clear()
-        headers = {iap_auth.HEADER: jwt} if jwt else {}
+        headers = {**({iap_auth.HEADER: jwt} if jwt else {}), **(extra_headers or {})}
         environ = {"REMOTE_ADDR": peer} if peer is not None else {}
         with mock.patch.dict(os.environ, env, clear=True), mock.patch.object(iap_auth, "_mlflow_auth", lambda: auth), mock.patch.object(iap_auth, "_fetch_json", lambda url: JWKS), mock.patch.object(time, "time", lambda: NOW):
             with app.test_request_context(path, method=method, headers=headers, environ_base=environ):
@@ -376,6 +376,22 @@ class Requests(unittest.TestCase):
         # Pinned, a token for another backend is refused even from the load balancer.
         other = FakeMlflowAuth(FakeStore())
         result = self.call({**SERVER_ENV, "IAP_BACKEND_SERVICE_ID": BACKEND}, other, jwt=token(aud="/projects/%s/global/backendServices/77" % PROJECT_NUMBER))
+        assert isinstance(result, Response)
+        self.assertEqual(result.status_code, 401)
+
+    def test_a_program_through_iap_is_the_email_of_its_id_token(self):
+        # A script or CI job sends an OIDC ID token (MLFLOW_TRACKING_TOKEN -> Authorization: Bearer);
+        # IAP checks it and adds its own signed header for the same identity, which decides here.
+        auth = FakeMlflowAuth(FakeStore(), basic_user="someone-else")
+        result = self.call(SERVER_ENV, auth, jwt=token(email="ci-runner@proj.iam.gserviceaccount.com"), extra_headers={"Authorization": "Bearer eyJ.id.token"})
+        assert isinstance(result, Authorization)
+        self.assertEqual(result.username, "ci-runner@proj.iam.gserviceaccount.com")
+        self.assertEqual(auth.basic_calls, 0)
+
+    def test_a_bearer_token_without_iaps_header_is_not_an_identity(self):
+        # Straight to the Service (not through IAP): MLflow's Basic check decides, and a Bearer is no Basic.
+        auth = FakeMlflowAuth(FakeStore())
+        result = self.call(SERVER_ENV, auth, peer=POD_PEER, extra_headers={"Authorization": "Bearer " + token()})
         assert isinstance(result, Response)
         self.assertEqual(result.status_code, 401)
 
