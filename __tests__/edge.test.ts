@@ -216,6 +216,25 @@ describe('edge chart', () => {
       expect(JSON.stringify(objects)).not.toContain('HTTP2');
     });
 
+    test('Jupyter and code-server serve HTTPS too: every Service an Ingress routes to gets HTTPS on the routed port and HTTPS health checks', () => {
+      const objects = render(configs.perUser()).objects;
+      const routed = routes(objects);
+      expect(new Set(routed.map((r) => r.service.name)).size).toBe(8);
+      for (const { namespace, service } of routed) {
+        const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === service.name && o.metadata.namespace === namespace)!;
+        const port = svc.spec.ports.find((p: Manifest) => p.port === service.port.number);
+        expect({ service: service.name, protocols: JSON.parse(svc.metadata.annotations['cloud.google.com/app-protocols']) }).toEqual({
+          service: service.name,
+          protocols: { [port.name]: 'HTTPS' },
+        });
+        const bc = find(objects, 'BackendConfig', JSON.parse(svc.metadata.annotations[BACKEND_CONFIG_ANNOTATION]).default);
+        expect(bc.spec.healthCheck.type).toBe('HTTPS');
+      }
+      // The workspace Services' port is named https and targets the server's port of the same name.
+      for (const svc of ofKind(objects, 'Service').filter((s) => /^(jupyter|vscode)/.test(s.metadata.name)))
+        expect(svc.spec.ports).toEqual([{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }]);
+    });
+
     test('websocket backends (Jupyter, code-server) get a timeout of hours; MLflow its own; draining, logging and Cloud Armor as configured', () => {
       const byName = (objects: Manifest[]) => Object.fromEntries(ofKind(objects, 'BackendConfig').map((bc) => [bc.metadata.name, bc.spec])) as Record<string, Manifest>;
       const defaults = byName(edgeObjects(configs.default()));

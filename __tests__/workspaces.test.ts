@@ -69,7 +69,7 @@ describe('workspaces charts', () => {
       expect(c.command).toBeUndefined();
       expect(c.args[0]).toBe('start-notebook.py');
       expect(c.args).toContain('--ServerApp.base_url=/');
-      expect(c.ports).toEqual([{ name: 'http', containerPort: 8888, protocol: 'TCP' }]);
+      expect(c.ports).toEqual([{ name: 'https', containerPort: 8888, protocol: 'TCP' }]);
     });
 
     test('points MLFLOW_TRACKING_URI at the in-cluster MLflow Service', () => {
@@ -87,7 +87,7 @@ describe('workspaces charts', () => {
     test('probes /api and runs as uid 1000, gid 100 with fsGroup 100', () => {
       const d = deployments(configs.default, 'jupyter')[0];
       const c = server(d);
-      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect(c[probe].httpGet).toEqual({ path: '/api', port: 'http' });
+      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect(c[probe].httpGet).toEqual({ path: '/api', port: 'https', scheme: 'HTTPS' });
       expect(podSpec(d).securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 100, fsGroup: 100, runAsNonRoot: true });
       expect(c.securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 100 });
     });
@@ -193,8 +193,8 @@ describe('workspaces charts', () => {
       const d = ofKind(list, 'Deployment')[0];
       const c = server(d);
       expect(c.image).toBe('codercom/code-server:4.104.0');
-      expect(c.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
-      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect(c[probe].httpGet).toEqual({ path: '/healthz', port: 'http' });
+      expect(c.ports).toEqual([{ name: 'https', containerPort: 8080, protocol: 'TCP' }]);
+      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect(c[probe].httpGet).toEqual({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
       expect(podSpec(d).securityContext).toMatchObject({ runAsUser: 1000, fsGroup: 1000, runAsNonRoot: true });
       expect(ofKind(list, 'PersistentVolumeClaim')[0].metadata.name).toBe('vscode-home');
       expect(c.volumeMounts).toContainEqual({ name: 'home', mountPath: '/home/coder' });
@@ -446,7 +446,7 @@ describe('workspaces charts', () => {
     test('Services expose the stable port name the edge refers to', () => {
       for (const app of ['jupyter', 'vscode'] as const)
         for (const s of ofKind(objects(configs.threeUsers, app), 'Service'))
-          expect(s.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }]);
+          expect(s.spec.ports).toEqual([{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }]);
     });
   });
 

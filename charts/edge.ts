@@ -69,6 +69,8 @@ export function edgeChartProps(config: Config): EdgeChartProps {
       port: SERVICE_PORT,
       host: site.host,
       healthPath: workspace.healthPath,
+      // Jupyter and code-server serve HTTPS only (charts/workspaces.ts): so do the load balancer and its health checks.
+      protocol: 'HTTPS',
       timeoutSec: edge.workspaceTimeoutSeconds,
     };
   });

@@ -1,12 +1,14 @@
 /**
  * The development workspaces: the `jupyter` and `vscode` charts, each holding one Workspace per
- * instance (one shared, or one per configured user). Both talk to MLflow through its in-cluster
- * Service and get the MLflow client installed into their persistent volume on first start.
+ * instance (one shared, or one per configured user). Both serve HTTPS with a certificate of the
+ * platform CA, talk to MLflow over HTTPS through its in-cluster Service (trusting the same CA), and
+ * get the MLflow client installed into their persistent volume on first start.
  */
 import { Construct } from 'constructs';
 import type { Config } from '../config/schema';
-import { imageTag, Resources } from '../config/schema/primitives';
+import { durationSeconds, imageTag, Resources } from '../config/schema/primitives';
 import type { EnvVar } from '../imports/k8s-1.31';
+import { CA_BUNDLE_FILE, certificateLifetime, MLFLOW_CA_ENV } from './certificates/ca-bundle';
 import { edgeServiceAnnotations } from './edge/annotations';
 import { selectorLabels } from './lib/labels';
 import { platformNames, WorkspaceApp } from '../common/names';
@@ -14,7 +16,19 @@ import { clusterRanges } from './lib/network-policy';
 import { PlatformChart } from './lib/platform-chart';
 import { RestrictedContainer, restrictedContainer } from './lib/pod';
 import { scriptFile } from './lib/script-files';
-import { FILES_PATH, FILES_VOLUME, HOME_VOLUME, TMP_VOLUME, Workspace, WorkspaceFiles, WorkspaceNetwork, WorkspaceProps } from './lib/workspace';
+import {
+  FILES_PATH,
+  FILES_VOLUME,
+  HOME_VOLUME,
+  PORT_NAME,
+  TMP_VOLUME,
+  Workspace,
+  WORKSPACE_TLS_DIR,
+  WorkspaceFiles,
+  WorkspaceNetwork,
+  WorkspaceProps,
+  WorkspaceTls,
+} from './lib/workspace';
 import { derivedMlflowClientVersion } from '../common/mlflow-client';
 import type { WorkspaceInstance } from '../common/names';
 import { workspaceGit } from './workspaces/git';
@@ -66,6 +80,24 @@ const VSCODE_IMAGE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
  */
 export const VSCODE_TOOLCHAIN_PATH = ['.local/bin', '.cargo/bin', 'go/bin', '.local/go/bin', '.local/node/bin'].map((dir) => `${VSCODE.home}/${dir}`);
 
+/**
+ * The code-server image's entrypoint (coder/code-server ci/release-image/Dockerfile at v4.104.0:
+ * `ENTRYPOINT ["/usr/bin/entrypoint.sh", "--bind-addr", "0.0.0.0:8080", "."]`). The container's
+ * command replaces it, so the TLS watcher names it and becomes it. The folder to open, "." there, is
+ * the working directory, the home: named here, since a bare "." reads as a float in YAML 1.1.
+ */
+export const CODE_SERVER_ENTRYPOINT = ['/usr/bin/entrypoint.sh', '--bind-addr', `0.0.0.0:${VSCODE.port}`, VSCODE.home];
+/** The code-server container's command: the certificate watcher, which then becomes the entrypoint. */
+export const CODE_SERVER_TLS = 'charts/workspaces/code-server-tls.sh';
+/**
+ * code-server's heartbeat file, `<data dir>/heartbeat` (src/node/routes/index.ts at v4.104.0; the data
+ * directory is `~/.local/share/code-server`, src/node/util.ts getEnvPaths): the watcher restarts
+ * code-server for a renewed certificate only once this has not changed for CODE_SERVER_IDLE_SECONDS.
+ */
+export const CODE_SERVER_HEARTBEAT = `${VSCODE.home}/.local/share/code-server/heartbeat`;
+/** No browser connected for an hour: a restart then interrupts nobody at work. */
+export const CODE_SERVER_IDLE_SECONDS = 3600;
+
 /** The Jupyter setup step's installer, a file beside this chart. */
 export const PIP_USER_INSTALL = 'charts/workspaces/pip-user-install.sh';
 /**
@@ -107,8 +139,14 @@ export function jupyterChartProps(config: Config): WorkspacesChartProps {
     // One host name per instance: the server lives at the root.
     '--ServerApp.base_url=/',
     '--ServerApp.allow_remote_access=True',
-    // TLS ends at the load balancer; X-Forwarded-Proto tells Jupyter the page is https.
-    '--ServerApp.trust_xheaders=True',
+    // HTTPS with the instance's certificate. Jupyter Server hands these to tornado as an ssl_options
+    // dict (jupyter_server v2.17.0 serverapp.py init_webapp and http_server), and tornado builds a new
+    // SSLContext from the files for every connection it accepts (tornado v6.5.2 tcpserver.py
+    // _handle_connection -> netutil.py ssl_wrap_socket -> ssl_options_to_context -> load_cert_chain):
+    // a renewed certificate is served from the next connection on, without a restart. The server
+    // knows its scheme from the TLS socket itself, so it trusts no X-Forwarded-* header.
+    `--ServerApp.certfile=${WORKSPACE_TLS_DIR}/tls.crt`,
+    `--ServerApp.keyfile=${WORKSPACE_TLS_DIR}/tls.key`,
     // IAP is the login; an empty token turns off Jupyter's own. Without IAP, JUPYTER_TOKEN is the token.
     ...(iap ? ['--IdentityProvider.token='] : []),
     // Real-time collaboration is decided here, not by what happens to be installed: off, the server
@@ -195,7 +233,21 @@ export function vscodeChartProps(config: Config): WorkspacesChartProps {
     `--auth=${iap ? 'none' : 'password'}`,
     '--disable-telemetry',
     '--disable-update-check',
+    // HTTPS with the instance's certificate (coder/code-server src/node/cli.ts at v4.104.0: "cert",
+    // "cert-key"; a cert without its key is refused). code-server reads them once: the command's
+    // watcher restarts it for a renewed certificate.
+    `--cert=${WORKSPACE_TLS_DIR}/tls.crt`,
+    `--cert-key=${WORKSPACE_TLS_DIR}/tls.key`,
   ];
+  env.push(
+    // What charts/workspaces/code-server-tls.sh watches and when it may restart code-server.
+    { name: 'TLS_CERT_FILE', value: `${WORKSPACE_TLS_DIR}/tls.crt` },
+    { name: 'CODE_SERVER_HEARTBEAT', value: CODE_SERVER_HEARTBEAT },
+    { name: 'TLS_IDLE_SECONDS', value: String(CODE_SERVER_IDLE_SECONDS) },
+    // Half of renewBefore: the old certificate still has that long to run when a busy server restarts.
+    { name: 'TLS_RESTART_DEADLINE_SECONDS', value: String(Math.floor(durationSeconds(config.tls.renewBefore) / 2)) },
+  );
+  const command = ['bash', '-c', scriptFile(CODE_SERVER_TLS), CODE_SERVER_TLS.slice(CODE_SERVER_TLS.lastIndexOf('/') + 1), ...CODE_SERVER_ENTRYPOINT];
   const initContainers: RestrictedContainer[] = [];
   if (w.mlflowClient.install) {
     // code-server ships no Python: uv puts a standalone CPython and a virtual environment with the
@@ -241,7 +293,7 @@ export function vscodeChartProps(config: Config): WorkspacesChartProps {
       ),
     );
   const settings: WorkspaceFiles['files'] = collaboration ? { [MACHINE_SETTINGS_FILE]: { content: machineSettings(collaboration.serverUrl ?? '') } } : {};
-  return chartProps(config, common, VSCODE, image, w.vscode, { args, env, healthPath: '/healthz', initContainers }, (instance) =>
+  return chartProps(config, common, VSCODE, image, w.vscode, { command, args, env, healthPath: '/healthz', initContainers }, (instance) =>
     instanceFiles(config, instance, settings),
   );
 }
@@ -285,7 +337,7 @@ function chartProps(
   runtime: { readonly port: number; readonly home: string; readonly uid: number; readonly gid: number },
   image: string,
   settings: { readonly storageSize: string; readonly resources: Resources },
-  app: Pick<WorkspaceProps, 'args' | 'env' | 'healthPath' | 'initContainers' | 'sharedMemory' | 'gpu'>,
+  app: Pick<WorkspaceProps, 'command' | 'args' | 'env' | 'healthPath' | 'initContainers' | 'sharedMemory' | 'gpu'>,
   perInstance: (instance: WorkspaceInstance) => InstanceExtras,
 ): WorkspacesChartProps {
   return {
@@ -311,13 +363,14 @@ function chartProps(
         files: extras.files,
         externalSecrets: extras.externalSecrets,
         network: common.network,
+        tls: common.tls,
         serviceAnnotations: common.serviceAnnotations(instance.name),
       };
     }),
   };
 }
 
-/** What both charts share: instances, namespace, MLflow address and network rules. */
+/** What both charts share: instances, namespace, MLflow address and its trust, TLS and network rules. */
 function commonProps(config: Config, app: WorkspaceApp) {
   const names = platformNames(config);
   const network: WorkspaceNetwork = {
@@ -333,10 +386,18 @@ function commonProps(config: Config, app: WorkspaceApp) {
   return {
     namespace: names.namespaces.workspaces,
     instances: names.workspaces.filter((i) => i.app === app),
-    env: [{ name: 'MLFLOW_TRACKING_URI', value: names.mlflowUrl }] as EnvVar[],
+    env: [
+      { name: 'MLFLOW_TRACKING_URI', value: names.mlflowUrl },
+      // MLflow's client checks the server's certificate against the platform CA, mounted by the
+      // Workspace from the namespace's CA bundle (charts/certificates/ca-bundle.ts, MLFLOW_CA_ENV):
+      // without it, requests' own CA list refuses the certificate.
+      { name: MLFLOW_CA_ENV, value: CA_BUNDLE_FILE },
+    ] as EnvVar[],
     network,
+    tls: { caIssuer: names.tls.caIssuer, lifetime: certificateLifetime(config), caBundleSecret: names.tls.caBundle } satisfies WorkspaceTls,
     serviceAnnotations: (service: string) => {
-      const annotations = edgeServiceAnnotations(config, service);
+      // The load balancer speaks HTTPS to the port, as the server does.
+      const annotations = edgeServiceAnnotations(config, service, { port: PORT_NAME, protocol: 'HTTPS' });
       return Object.keys(annotations).length > 0 ? annotations : undefined;
     },
   };

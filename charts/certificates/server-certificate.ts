@@ -5,6 +5,7 @@
  */
 import { Construct } from 'constructs';
 import { Certificate, CertificateSpecUsages } from '../../imports/cert-manager.io';
+import type * as kube from '../../imports/k8s-1.31';
 import { CertificateLifetime, clusterIssuerRef, LEAF_KEY } from './issuer';
 
 export interface ServerCertificateProps {
@@ -40,4 +41,15 @@ export class ServerCertificate extends Construct {
       },
     });
   }
+}
+
+/**
+ * The pod volume with a server's key pair from its certificate Secret: `tls.crt` and `tls.key` only,
+ * mode 0440. The kubelet writes Secret files as root and, with the pod's fsGroup, gives them that group
+ * and ORs in 0440 (kubernetes pkg/volume/volume_linux.go changeFilePermission, roMask): the server's
+ * group reads the key and nobody else does. Mount it without subPath: the kubelet then swaps
+ * renewed files in place (a subPath mount never sees an update).
+ */
+export function serverCertificateVolume(name: string, secretName: string): kube.Volume {
+  return { name, secret: { secretName, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }], defaultMode: 0o440 } };
 }

@@ -1,8 +1,8 @@
 /**
  * One workspace instance (a Jupyter or code-server for one user, or the shared one): its
- * ServiceAccount without credentials, home volume, single-replica Deployment, Service and
- * NetworkPolicy. The Service and the volume are named after the instance, which the edge chart and
- * operators rely on.
+ * ServiceAccount without credentials, home volume, single-replica Deployment, Service, NetworkPolicy
+ * and the server certificate it serves HTTPS with. The Service and the volume are named after the
+ * instance, which the edge chart and operators rely on.
  */
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
@@ -10,17 +10,27 @@ import type { Resources } from '../../config/schema/primitives';
 import * as kube from '../../imports/k8s-1.31';
 import { appLabels, selectorLabels } from './labels';
 import { internetEgress } from './network-policy';
-import type { WorkspaceInstance } from '../../common/names';
+import { serviceDnsNames, WorkspaceInstance } from '../../common/names';
 import { RestrictedContainer, restrictedContainer, restrictedPodSpec } from './pod';
 import { PRUNE_DISABLED } from '../../common/contract';
 import { EXTERNAL_SECRETS_ANNOTATION } from '../edge/entry';
+import { caBundleMount, caBundleVolume } from '../certificates/ca-bundle';
+import type { CertificateLifetime } from '../certificates/issuer';
+import { ServerCertificate, serverCertificateVolume } from '../certificates/server-certificate';
 
 /** Google load balancer proxies and health checkers: the only sources allowed to reach a workspace. */
 export const LOAD_BALANCER_RANGES = ['35.191.0.0/16', '130.211.0.0/22'];
 
-/** The Service port the load balancer talks to; its name is what BackendConfig annotations refer to. */
-export const SERVICE_PORT = 80;
-export const PORT_NAME = 'http';
+/**
+ * The Service port the load balancer talks to, HTTPS like the server behind it; its name is what the
+ * app-protocols annotation refers to.
+ */
+export const SERVICE_PORT = 443;
+export const PORT_NAME = 'https';
+
+/** Where the server's key pair is mounted (`tls.crt`, `tls.key`): the apps' certificate options point here. */
+export const WORKSPACE_TLS_DIR = '/etc/workspace-tls';
+const TLS_VOLUME = 'tls';
 
 /** Ports a Git host is reached on: ssh and HTTPS. */
 export const GIT_PORTS = [22, 443] as const;
@@ -78,6 +88,15 @@ export interface WorkspaceNetwork {
   readonly gitHostRanges?: readonly string[];
 }
 
+/** The server's certificate, and the platform CA its clients in the pod (MLflow's) trust. */
+export interface WorkspaceTls {
+  /** CA ClusterIssuer that signs the server certificate. */
+  readonly caIssuer: string;
+  readonly lifetime: CertificateLifetime;
+  /** The namespace's CA bundle Secret (charts/certificates/ca-bundle.ts): its `ca.crt` is mounted at CA_BUNDLE_DIR. */
+  readonly caBundleSecret: string;
+}
+
 export interface WorkspaceProps {
   readonly instance: WorkspaceInstance;
   /** Environment name, the `app.kubernetes.io/instance` label. */
@@ -104,6 +123,11 @@ export interface WorkspaceProps {
   readonly env: kube.EnvVar[];
   /** Path answering unauthenticated HTTP 200 while the server is up (probes, load-balancer health check). */
   readonly healthPath: string;
+  /**
+   * HTTPS: a certificate for the Service's names, mounted at WORKSPACE_TLS_DIR, where the app's own
+   * TLS options (in `args`) read it; and the platform CA.
+   */
+  readonly tls: WorkspaceTls;
   /**
    * Steps run before the server starts, with the home volume and /tmp mounted.
    * @default - none
@@ -177,13 +201,32 @@ export class Workspace extends Construct {
       },
     });
 
+    // Every name a client may use for the Service; the pod waits in ContainerCreating until
+    // cert-manager has written the Secret.
+    const certificate = new ServerCertificate(this, 'certificate', {
+      name: `${instance.name}-tls`,
+      namespace,
+      labels,
+      dnsNames: serviceDnsNames(this.name, namespace),
+      caIssuer: props.tls.caIssuer,
+      lifetime: props.tls.lifetime,
+    });
+
     const mounts: kube.VolumeMount[] = [
       { name: HOME_VOLUME, mountPath: props.homePath },
       { name: TMP_VOLUME, mountPath: '/tmp' },
+      // No subPath: renewed files replace these in place (Jupyter reads them at every connection,
+      // code-server's watcher restarts it: charts/workspaces/code-server-tls.sh).
+      { name: TLS_VOLUME, mountPath: WORKSPACE_TLS_DIR, readOnly: true },
+      caBundleMount(),
     ];
     const volumes: kube.Volume[] = [
       { name: HOME_VOLUME, persistentVolumeClaim: { claimName: this.claimName } },
       { name: TMP_VOLUME, emptyDir: { sizeLimit: kube.Quantity.fromString('2Gi') } },
+      // The key is readable by the pod's fsGroup, the workspace user's group: the user can read it,
+      // as they can read anything the server can.
+      serverCertificateVolume(TLS_VOLUME, certificate.secretName),
+      caBundleVolume(props.tls.caBundleSecret),
     ];
     if (props.files) {
       const files = props.files;
@@ -208,8 +251,10 @@ export class Workspace extends Construct {
       mounts.push({ name: 'dshm', mountPath: '/dev/shm' });
       volumes.push({ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: kube.Quantity.fromString(props.sharedMemory) } });
     }
+    // The kubelet sends HTTPS probes without checking the certificate (Kubernetes docs, "Configure
+    // Liveness, Readiness and Startup Probes", HTTP probes).
     const probe = (periodSeconds: number, failureThreshold: number): kube.Probe => ({
-      httpGet: { path: props.healthPath, port: kube.IntOrString.fromString(PORT_NAME) },
+      httpGet: { path: props.healthPath, port: kube.IntOrString.fromString(PORT_NAME), scheme: 'HTTPS' },
       periodSeconds,
       failureThreshold,
       timeoutSeconds: 5,
