@@ -24,7 +24,7 @@ const rendered = configsUnderTest().map(({ name, config }) => {
 });
 
 test('strings that a YAML 1.1 reader would take for numbers, booleans or null stay strings', () => {
-  const tricky = ['on', 'yes', 'n', '03:00', '0755', '1e3', '1_000', '~', 'null', '2024-01-01', '0x1F', '.inf', '+1', '1.0', '0b101', '<<', '='];
+  const tricky = ['on', 'yes', 'n', '03:00', '0755', '1e3', '1_000', '~', 'null', '2024-01-01', '0x1F', '.inf', '+1', '1.0', '0b101', '<<', '=', '.', '+.', '+.5', '-.5e+3'];
   expect(YAML.parse(toYaml([{ values: tricky }]), { version: '1.1' })).toEqual({ values: tricky });
 });
 

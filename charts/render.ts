@@ -47,9 +47,13 @@ export function renderPlatform(config: Config): RenderedFile[] {
  */
 const YAML_1_1_NUMBERS = new Type('tag:yaml.org,2002:yaml11-number', {
   kind: 'scalar',
-  // Numbers that only YAML 1.1 knows (digit groups with "_", base-60 "1:30"): listed as implicit so
-  // the writer quotes strings that look like them.
-  resolve: (data: string) => /^[-+]?[0-9][0-9_]*(\.[0-9_]*)?$/.test(data) ? data.includes('_') : /^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$/.test(data),
+  // Numbers that only YAML 1.1 knows (digit groups with "_", base-60 "1:30", and floats without a
+  // leading digit such as "+.5" or a bare "." or "+."): listed as implicit so the writer quotes
+  // strings that look like them.
+  resolve: (data: string) =>
+    /^[-+]?[0-9][0-9_]*(\.[0-9_]*)?$/.test(data)
+      ? data.includes('_')
+      : /^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$/.test(data) || /^[-+]?\.[0-9.]*([eE][-+][0-9]+)?$/.test(data),
   construct: (data: string) => data,
 });
 const YAML_OPTIONS = { lineWidth: -1, noRefs: true, sortKeys: false, schema: DEFAULT_SCHEMA.extend({ implicit: [YAML_1_1_NUMBERS] }) } as const;
