@@ -7,6 +7,7 @@ import type { Config } from '../config/schema';
 import { ConfigError } from '../config/load';
 import { chartObjects, configsUnderTest, configWith, Manifest, render } from './support/render';
 import { StrictValidator } from './support/schemas';
+import { testApp } from './support/app';
 
 const THREE_USERS = {
   workspaces: {
@@ -451,7 +452,7 @@ describe('workspaces charts', () => {
   });
 
   test('the chart class renders from props alone', () => {
-    const chart = new WorkspacesChart(Testing.app(), 'vscode', vscodeChartProps(configs.threeUsers));
+    const chart = new WorkspacesChart(testApp(), 'vscode', vscodeChartProps(configs.threeUsers));
     expect(Testing.synth(chart).filter((o) => o.kind === 'Deployment')).toHaveLength(3);
   });
 
