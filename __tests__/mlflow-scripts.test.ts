@@ -25,7 +25,10 @@ describe('the rendered pods run the program files', () => {
       verify: container(find(chartObjects(files, 'tests/mlflow-verify'), 'Job', 'mlflow-verify'), 'verify').command,
       // serve.py runs first and then becomes `mlflow server` with the server's arguments (exec).
       serve: container(find(objects, 'Deployment', 'mlflow'), 'mlflow').command.slice(0, 3),
-      provision: container(objects.find((o) => o.kind === 'Job' && o.metadata.labels?.['app.kubernetes.io/component'] === 'auth-provision')!, 'provision').command,
+      provision: container(
+        objects.find((o) => o.kind === 'Job' && o.metadata.labels?.['app.kubernetes.io/component'] === 'auth-provision')!,
+        'provision',
+      ).command,
     };
     for (const name of MLFLOW_PROGRAMS) expect(commands[name]).toEqual(['python', '-c', mlflowProgram(name)]);
     expect(container(find(objects, 'Deployment', 'mlflow'), 'mlflow').command.slice(3)).toEqual(['mlflow', 'server']);
@@ -84,7 +87,9 @@ describe('no program text inside TypeScript', () => {
     const found: string[] = [];
     for (const m of source.matchAll(/`((?:[^`\\]|\\.)*)`/gs)) found.push(m[1].replace(/\\n/g, '\n'));
     // Arrays of quoted lines joined into a script: ['line', 'line'].join('\n').
-    for (const m of source.matchAll(/\[((?:\s*'(?:[^'\\]|\\.)*',?\s*)+)\]\s*\.join\('\\n'\)/gs))
+    // Each element is a quoted string and its comma, whitespace only between them: no two ways to match
+    // the same text, so a long multi-line array cannot make the search backtrack exponentially.
+    for (const m of source.matchAll(/\[\s*((?:'(?:[^'\\]|\\.)*'\s*,\s*)*'(?:[^'\\]|\\.)*'\s*,?\s*)\]\s*\.join\('\\n'\)/gs))
       found.push([...m[1].matchAll(/'((?:[^'\\]|\\.)*)'/g)].map((q) => q[1].replace(/\\'/g, "'")).join('\n'));
     return found;
   }

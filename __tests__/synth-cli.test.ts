@@ -57,11 +57,20 @@ const synth = (args: string[], env: NodeJS.ProcessEnv = {}, fsOps?: OutputFs, ho
 
 /** Node's fs with the mutating calls replaced by failures, recorded in `calls`. */
 function readOnlyFs(calls: string[]): OutputFs {
-  const refuse = (name: string) => (...args: unknown[]) => {
-    calls.push(`${name} ${String(args[0])}`);
-    throw new Error(`test guard: ${name} called`);
-  };
-  return { ...fs, mkdirSync: refuse('mkdir'), renameSync: refuse('rename'), rmdirSync: refuse('rmdir'), unlinkSync: refuse('unlink'), writeFileSync: refuse('write') } as OutputFs;
+  const refuse =
+    (name: string) =>
+    (...args: unknown[]) => {
+      calls.push(`${name} ${String(args[0])}`);
+      throw new Error(`test guard: ${name} called`);
+    };
+  return {
+    ...fs,
+    mkdirSync: refuse('mkdir'),
+    renameSync: refuse('rename'),
+    rmdirSync: refuse('rmdir'),
+    unlinkSync: refuse('unlink'),
+    writeFileSync: refuse('write'),
+  } as OutputFs;
 }
 
 /** Node's fs where the `nth` use of the named call fails with `code`. */
@@ -114,7 +123,9 @@ describe('synth arguments', () => {
       expect.stringMatching(/^ {2}bash dist\/bootstrap\/gcp\.sh +once per project/),
       '  kubectl apply -f dist/0000-namespaces.yaml',
       // In name order: MLflow's auth Secrets (mlflow-auth-*) come before the database credentials.
-      expect.stringMatching(/^ {2}create the Secrets: mlflow\/mlflow-auth-admin \(password\); .*mlflow\/mlflow-db-credentials \(mlflow-password, postgres-password\)/),
+      expect.stringMatching(
+        /^ {2}create the Secrets: .*mlflow\/mlflow-db-credentials \(mlflow-password, postgres-password\)/,
+      ),
       expect.stringMatching(/^ {2}kubectl apply -f dist\/ +then, once MLflow is ready: kubectl apply -f dist\/tests\/$/),
     ]);
     // A Secret whose namespace another file creates comes after that file (cloudsql: the Google objects' namespace).
@@ -141,7 +152,10 @@ describe('synth output', () => {
     expect(synth(['--config', DEV, '--out', 'dist'])).toBe(0);
     const files = Object.keys(tree(path.join(tmp, 'dist'))).filter((f) => !f.endsWith('/') && f !== RENDER_MARKER);
     expect(files).toEqual(expect.arrayContaining(['0000-namespaces.yaml', 'Kustomization', 'tests/mlflow-verify.yaml']));
-    const listed = fs.readFileSync(path.join(tmp, 'dist', RENDER_MARKER), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    const listed = fs
+      .readFileSync(path.join(tmp, 'dist', RENDER_MARKER), 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'));
     expect(listed).toEqual([...files].sort());
   });
 
@@ -198,9 +212,22 @@ describe('synth output', () => {
 describe('synth refuses a folder it did not write, and changes nothing in it', () => {
   const decoys: [string, (out: string) => void, RegExp][] = [
     ['a folder of notes', (out) => write(path.join(out, 'notes.md'), '# mine\n'), /not empty and not an earlier render: it holds "notes\.md"/],
-    ['a render-like folder with one foreign file', (out) => { write(path.join(out, '0000-namespaces.yaml')); write(path.join(out, 'README.md')); }, /holds "README\.md"/],
+    [
+      'a render-like folder with one foreign file',
+      (out) => {
+        write(path.join(out, '0000-namespaces.yaml'));
+        write(path.join(out, 'README.md'));
+      },
+      /holds "README\.md"/,
+    ],
     ['a folder with a foreign folder', (out) => write(path.join(out, 'keep', 'data.bin'), '\0\x01'), /holds "keep"(?!,)/],
-    ['a git repository', (out) => { write(path.join(out, '.git', 'HEAD'), 'ref: refs/heads/main\n'); }, /it is a git repository/],
+    [
+      'a git repository',
+      (out) => {
+        write(path.join(out, '.git', 'HEAD'), 'ref: refs/heads/main\n');
+      },
+      /it is a git repository/,
+    ],
   ];
   test.each(decoys)('%s', (_name, make, message) => {
     const out = path.join(tmp, 'out');
@@ -218,7 +245,9 @@ describe('synth refuses a folder it did not write, and changes nothing in it', (
     write(path.join(tmp, 'dist', 'tests', 'custom.yaml'), 'kind: Job\n');
     const before = tree(path.join(tmp, 'dist'));
     expect(synth(['--config', DEV, '--out', 'dist'])).toBe(1);
-    expect(stderr[0]).toBe('synth failed: dist/: refusing to write here: it holds "0005-mine.yaml", "tests/custom.yaml" that the earlier render did not write; nothing was changed');
+    expect(stderr[0]).toBe(
+      'synth failed: dist/: refusing to write here: it holds "0005-mine.yaml", "tests/custom.yaml" that the earlier render did not write; nothing was changed',
+    );
     expect(tree(path.join(tmp, 'dist'))).toEqual(before);
   });
 
@@ -287,7 +316,13 @@ describe('synth refuses a folder it did not write, and changes nothing in it', (
 
 describe('synth reports file-system failures in one line and keeps the previous output', () => {
   const failures: [string, keyof OutputFs, string, number, RegExp][] = [
-    ['an unwritable parent (EACCES on mkdir)', 'mkdirSync', 'EACCES', 1, /^synth failed: dist\/: cannot write: EACCES: injected failure, mkdirSync '.*'; nothing was changed$/],
+    [
+      'an unwritable parent (EACCES on mkdir)',
+      'mkdirSync',
+      'EACCES',
+      1,
+      /^synth failed: dist\/: cannot write: EACCES: injected failure, mkdirSync '.*'; nothing was changed$/,
+    ],
     ['a full disk half-way (ENOSPC on the fifth file)', 'writeFileSync', 'ENOSPC', 5, /^synth failed: dist\/: cannot write: ENOSPC: injected failure/],
     ['a busy folder (EBUSY on the swap)', 'renameSync', 'EBUSY', 1, /^synth failed: dist\/: cannot replace: EBUSY: injected failure/],
     ['a folder that cannot be read (EACCES on readdir)', 'readdirSync', 'EACCES', 1, /^synth failed: dist\/: cannot read: EACCES/],
@@ -314,13 +349,15 @@ describe('synth reports file-system failures in one line and keeps the previous 
     const unreadable = () => {
       throw Object.assign(new Error("EACCES: permission denied, open 'env.yaml'"), { code: 'EACCES' });
     };
-    expect(() => loadConfig('/x/env.yaml', 'env.yaml', unreadable)).toThrow(new ConfigError(["env.yaml: cannot read: EACCES: permission denied, open 'env.yaml'"]));
+    expect(() => loadConfig('/x/env.yaml', 'env.yaml', unreadable)).toThrow(
+      new ConfigError(["env.yaml: cannot read: EACCES: permission denied, open 'env.yaml'"]),
+    );
     fs.mkdirSync(path.join(tmp, 'conf.yaml'));
     expect(synth(['--config', 'conf.yaml'])).toBe(1);
     expect(stderr).toEqual(['conf.yaml: is a directory; give the path of a YAML config file inside it', 'synth failed: 1 problem(s); dist/ left unchanged']);
   });
 
-  test('writeOutput removes only the earlier render\'s own files; a file that appears meanwhile keeps the old folder', () => {
+  test("writeOutput removes only the earlier render's own files; a file that appears meanwhile keeps the old folder", () => {
     const out = path.join(tmp, 'dist');
     writeOutput([{ path: 'a.yaml', content: 'a' }], out, { home: path.join(tmp, 'home') });
     // Simulates a file created between the check and the clean-up: the earlier render is renamed aside, then its own files removed.
@@ -355,7 +392,9 @@ describe('synth as a process', () => {
     expect(result.status).toBe(1);
     const lines = result.stderr.trim().split('\n');
     expect(lines[0]).toMatch(new RegExp(`^${bad}: project\\.id: "X" is not allowed: must be a GCP project id`));
-    expect(lines).toContain(`${bad}: mlflw: unknown field (did you mean "mlflow"?); allowed here: environment, namePrefix, project, namespaces, network, edge, database, mlflow, tls, workspaces, cluster, kms, storage, monitoring`);
+    expect(lines).toContain(
+      `${bad}: mlflw: unknown field (did you mean "mlflow"?); allowed here: environment, namePrefix, project, namespaces, network, edge, database, mlflow, tls, workspaces, cluster, kms, storage, monitoring`,
+    );
     expect(lines[lines.length - 1]).toBe(`synth failed: ${lines.length - 1} problem(s); ${path.join(tmp, 'out')}/ left unchanged`);
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(fs.existsSync(path.join(tmp, 'out'))).toBe(false);
@@ -369,20 +408,29 @@ describe('synth as a process', () => {
       env: { ...process.env, INIT_CWD: tmp, MLFLOW_GKE_CONFIG: '' },
     });
     expect(result.status).toBe(1);
-    expect(result.stderr).toBe('synth failed: notes/: refusing to write here: it is not empty and not an earlier render: it holds "todo.txt"; nothing was changed\n');
+    expect(result.stderr).toBe(
+      'synth failed: notes/: refusing to write here: it is not empty and not an earlier render: it holds "todo.txt"; nothing was changed\n',
+    );
     expect(fs.readFileSync(path.join(tmp, 'notes', 'todo.txt'), 'utf8')).toBe('mine');
   });
 
   test('the synth starter uses only public Node APIs (no Module._*, new Module, Module.wrap)', () => {
     const starter = fs.readFileSync(path.join(PROJECT_ROOT, 'scripts', 'synth.js'), 'utf8');
     expect(starter).not.toMatch(/Module\._|new Module\(|Module\.wrap|process\.binding/);
-    const output = execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'synth.js'), '--out', path.join(tmp, 'dist'), '--quiet'], { encoding: 'utf8', env: { ...process.env, MLFLOW_GKE_CONFIG: '' } });
+    const output = execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'synth.js'), '--out', path.join(tmp, 'dist'), '--quiet'], {
+      encoding: 'utf8',
+      env: { ...process.env, MLFLOW_GKE_CONFIG: '' },
+    });
     expect(output).toMatch(/^rendered \d+ files from <embedded default> into /);
   });
 
   test('npm run synth renders with the embedded default and no file', () => {
     const out = path.join(tmp, 'dist');
-    const output = execFileSync(process.execPath, [require.resolve('tsx/cli'), 'main.ts', '--out', out], { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, MLFLOW_GKE_CONFIG: '' } });
+    const output = execFileSync(process.execPath, [require.resolve('tsx/cli'), 'main.ts', '--out', out], {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, MLFLOW_GKE_CONFIG: '' },
+    });
     expect(output).toMatch(/^rendered \d+ files from <embedded default> into /);
   });
 });

@@ -38,7 +38,14 @@ const USERS = {
 } as const;
 const SHARED = {
   workspaces: {
-    git: { hosts: HOSTS, shared: { name: 'ML team', email: 'ml-team@example.com', credentials: [{ host: 'gitlab.example.com', secret: 'team-gitlab', type: 'token', username: 'bot' }] } },
+    git: {
+      hosts: HOSTS,
+      shared: {
+        name: 'ML team',
+        email: 'ml-team@example.com',
+        credentials: [{ host: 'gitlab.example.com', secret: 'team-gitlab', type: 'token', username: 'bot' }],
+      },
+    },
   },
 } as const;
 
@@ -56,7 +63,9 @@ describe('identity', () => {
   test('each per-user workspace commits as its user, the name and email defaulting to the user entry', () => {
     for (const app of ['jupyter', 'vscode'] as const) {
       const list = objects(users, app);
-      expect(find(list, 'ConfigMap', `${app}-ana-files`).data.gitconfig).toContain(`[user]\n\tname = "Ana \\"the first\\" O'Brien"\n\temail = "ana@example.com"\n`);
+      expect(find(list, 'ConfigMap', `${app}-ana-files`).data.gitconfig).toContain(
+        `[user]\n\tname = "Ana \\"the first\\" O'Brien"\n\temail = "ana@example.com"\n`,
+      );
       expect(find(list, 'ConfigMap', `${app}-bo-files`).data.gitconfig).toContain('[user]\n\tname = "bo"\n\temail = "bo@example.com"\n');
       for (const user of ['ana', 'bo']) expect(envOf(server(find(list, 'Deployment', `${app}-${user}`))).GIT_CONFIG_SYSTEM).toBe(`${FILES_PATH}/gitconfig`);
     }
@@ -71,7 +80,7 @@ describe('identity', () => {
     }
   });
 
-  test('config/dev.yaml gives the shared workspaces an identity and pins GitHub\'s host key', () => {
+  test("config/dev.yaml gives the shared workspaces an identity and pins GitHub's host key", () => {
     const dev = configsUnderTest().find((c) => c.name === 'dev')!.config;
     expect(dev.workspaces.git.shared).toMatchObject({ name: 'ML team (dev)', email: 'ml-team@example.com' });
     expect(dev.workspaces.git.hosts).toEqual([{ host: 'github.com', cidrs: [], knownHosts: [GITHUB_KEY] }]);
@@ -100,7 +109,8 @@ describe('credentials', () => {
     ]);
     expect(volume.projected.defaultMode).toBe(0o444);
     expect(server(d).volumeMounts).toContainEqual({ name: 'workspace-files', mountPath: FILES_PATH, readOnly: true });
-    expect(d.metadata.annotations['policy.mlflow-gke.io/external-secrets']).toBe('ana-github-ssh, ana-gitlab');
+    // Ana's Git Secrets, and her MLflow account's (workspace-mlflow-login.test.ts).
+    expect(d.metadata.annotations['policy.mlflow-gke.io/external-secrets']).toBe('ana-github-ssh, ana-gitlab, mlflow-user-ana');
     expect(list.filter((o) => o.kind === 'Secret')).toEqual([]);
     // bo has no credentials: nothing of ana's reaches bo's workspace.
     expect(JSON.stringify(find(list, 'Deployment', 'vscode-bo'))).not.toMatch(/ana-/);
@@ -118,7 +128,7 @@ describe('credentials', () => {
 
   test('the shared workspaces get the shared credentials', () => {
     const d = find(objects(shared, 'jupyter'), 'Deployment', 'jupyter');
-    expect(d.metadata.annotations['policy.mlflow-gke.io/external-secrets']).toBe('team-gitlab');
+    expect(d.metadata.annotations['policy.mlflow-gke.io/external-secrets']).toBe('team-gitlab, mlflow-user-shared-workspace');
   });
 
   test('the render validates strictly against Kubernetes 1.31 and 1.34', () => {
@@ -173,7 +183,10 @@ describe('egress to the Git hosts', () => {
 });
 
 describe('config refusals name the field, the value and what is allowed', () => {
-  const withUser = (git: unknown, hosts: unknown = HOSTS) => () => configWith({ workspaces: { git: { hosts }, users: [{ name: 'ana', email: 'ana@example.com', git }] } } as never);
+  const withUser =
+    (git: unknown, hosts: unknown = HOSTS) =>
+    () =>
+      configWith({ workspaces: { git: { hosts }, users: [{ name: 'ana', email: 'ana@example.com', git }] } } as never);
 
   test.each([
     [
@@ -242,7 +255,14 @@ describe('the rendered files, read by the real git and ssh', () => {
     fs.writeFileSync(path.join(root, 'git-credentials', '0', 'token'), `${token}\n`, { mode: 0o440 });
     const home = path.join(dir, 'home');
     fs.mkdirSync(home, { recursive: true });
-    return { GIT_CONFIG_SYSTEM: path.join(root, 'gitconfig'), HOME: home, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '', SSH_ASKPASS: '', PATH: process.env.PATH ?? '' };
+    return {
+      GIT_CONFIG_SYSTEM: path.join(root, 'gitconfig'),
+      HOME: home,
+      GIT_TERMINAL_PROMPT: '0',
+      GIT_ASKPASS: '',
+      SSH_ASKPASS: '',
+      PATH: process.env.PATH ?? '',
+    };
   }
 
   function run(command: string, args: string[], env: Record<string, string>, input = '', cwd = dir) {
@@ -299,7 +319,9 @@ describe('the rendered files, read by the real git and ssh', () => {
     expect(other).toContain('stricthostkeychecking true');
     expect(other.some((l) => l.includes('git-credentials'))).toBe(false);
     // The pinned line is GitHub's published Ed25519 key (fingerprint from docs.github.com).
-    expect(run('ssh-keygen', ['-lf', path.join(root, 'known_hosts')], env).stdout).toBe('256 SHA256:+DiY3wvvV6TuJJhbpZisF/zLDA0zPMSvHdkr4UvCOqU github.com (ED25519)\n');
+    expect(run('ssh-keygen', ['-lf', path.join(root, 'known_hosts')], env).stdout).toBe(
+      '256 SHA256:+DiY3wvvV6TuJJhbpZisF/zLDA0zPMSvHdkr4UvCOqU github.com (ED25519)\n',
+    );
   });
 
   // openssh-portable authfile.c sshkey_perm_ok: a private key readable by others is refused only
