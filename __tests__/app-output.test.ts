@@ -24,7 +24,29 @@ const rendered = configsUnderTest().map(({ name, config }) => {
 });
 
 test('strings that a YAML 1.1 reader would take for numbers, booleans or null stay strings', () => {
-  const tricky = ['on', 'yes', 'n', '03:00', '0755', '1e3', '1_000', '~', 'null', '2024-01-01', '0x1F', '.inf', '+1', '1.0', '0b101', '<<', '=', '.', '+.', '+.5', '-.5e+3'];
+  const tricky = [
+    'on',
+    'yes',
+    'n',
+    '03:00',
+    '0755',
+    '1e3',
+    '1_000',
+    '~',
+    'null',
+    '2024-01-01',
+    '0x1F',
+    '.inf',
+    '+1',
+    '1.0',
+    '0b101',
+    '<<',
+    '=',
+    '.',
+    '+.',
+    '+.5',
+    '-.5e+3',
+  ];
   expect(YAML.parse(toYaml([{ values: tricky }]), { version: '1.1' })).toEqual({ values: tricky });
 });
 
@@ -60,7 +82,12 @@ describe.each(rendered)('render of config $name', ({ config, files, objects }) =
   test('every object carries the standard labels', () => {
     for (const o of objects) {
       const labels = o.metadata?.labels ?? {};
-      expect({ object: `${o.kind}/${o.metadata.name}`, partOf: labels['app.kubernetes.io/part-of'], managedBy: labels['app.kubernetes.io/managed-by'], instance: labels['app.kubernetes.io/instance'] }).toEqual({
+      expect({
+        object: `${o.kind}/${o.metadata.name}`,
+        partOf: labels['app.kubernetes.io/part-of'],
+        managedBy: labels['app.kubernetes.io/managed-by'],
+        instance: labels['app.kubernetes.io/instance'],
+      }).toEqual({
         object: `${o.kind}/${o.metadata.name}`,
         partOf: 'mlflow-gke',
         managedBy: 'cdk8s',
@@ -70,7 +97,11 @@ describe.each(rendered)('render of config $name', ({ config, files, objects }) =
   });
 
   test('no object carries labels that Flux owns', () => {
-    const flux = objects.flatMap((o) => Object.keys(o.metadata?.labels ?? {}).filter((l) => l.startsWith('kustomize.toolkit.fluxcd.io/')).map((l) => `${o.kind}/${o.metadata.name}: ${l}`));
+    const flux = objects.flatMap((o) =>
+      Object.keys(o.metadata?.labels ?? {})
+        .filter((l) => l.startsWith('kustomize.toolkit.fluxcd.io/'))
+        .map((l) => `${o.kind}/${o.metadata.name}: ${l}`),
+    );
     expect(flux).toEqual([]);
   });
 
@@ -87,7 +118,9 @@ describe.each(rendered)('render of config $name', ({ config, files, objects }) =
     // cert-manager's namespace comes with its Helm install: only the CA's Certificate lives there, and
     // it says so to the policy gate with a reasoned exemption.
     const certManager = (o: Manifest) =>
-      o.metadata.namespace === config.tls.certManagerNamespace && o.kind === 'Certificate' && Boolean(o.metadata.annotations?.['policy.mlflow-gke.io/exempt.references.namespace']);
+      o.metadata.namespace === config.tls.certManagerNamespace &&
+      o.kind === 'Certificate' &&
+      Boolean(o.metadata.annotations?.['policy.mlflow-gke.io/exempt.references.namespace']);
     const missing = objects
       .filter((o) => o.metadata.namespace && !known.has(o.metadata.namespace) && !certManager(o))
       .map((o) => `${o.kind}/${o.metadata.name} in ${o.metadata.namespace}`);

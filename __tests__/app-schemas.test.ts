@@ -28,7 +28,12 @@ if (!schemasAvailable()) {
     });
 
     test('the fallback rejects a wrong type', () => {
-      const bad = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: { replicas: 'two', selector: {}, template: { spec: { containers: [{ name: 'a' }] } } } };
+      const bad = {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'x' },
+        spec: { replicas: 'two', selector: {}, template: { spec: { containers: [{ name: 'a' }] } } },
+      };
       expect(validateWithPackages([bad]).problems.join()).toMatch(/replicas must be integer/);
     });
   });
@@ -64,14 +69,26 @@ if (!schemasAvailable()) {
 
     test('the CRD validator rejects unknown fields in custom resources', () => {
       const crds = new CrdValidator();
-      const cert = { apiVersion: 'networking.gke.io/v1', kind: 'ManagedCertificate', metadata: { name: 'x' }, spec: { domains: ['a.example.com'], domain: 'b' } };
+      const cert = {
+        apiVersion: 'networking.gke.io/v1',
+        kind: 'ManagedCertificate',
+        metadata: { name: 'x' },
+        spec: { domains: ['a.example.com'], domain: 'b' },
+      };
       expect(crds.validate(cert)).toEqual(['/spec: unknown field "domain"']);
     });
 
     test('the CRD validator checks Config Connector kinds', () => {
       const crds = new CrdValidator();
-      expect(crds.kinds()).toEqual(expect.arrayContaining(['sql.cnrm.cloud.google.com/v1beta1/SQLInstance', 'monitoring.cnrm.cloud.google.com/v1beta1/MonitoringDashboard']));
-      const bucket = { apiVersion: 'storage.cnrm.cloud.google.com/v1beta1', kind: 'StorageBucket', metadata: { name: 'b' }, spec: { versioning: { enabled: 'yes' } } };
+      expect(crds.kinds()).toEqual(
+        expect.arrayContaining(['sql.cnrm.cloud.google.com/v1beta1/SQLInstance', 'monitoring.cnrm.cloud.google.com/v1beta1/MonitoringDashboard']),
+      );
+      const bucket = {
+        apiVersion: 'storage.cnrm.cloud.google.com/v1beta1',
+        kind: 'StorageBucket',
+        metadata: { name: 'b' },
+        spec: { versioning: { enabled: 'yes' } },
+      };
       expect(crds.validate(bucket)).toEqual(['/spec/versioning/enabled: must be boolean']);
     });
 
@@ -112,11 +129,14 @@ if (!schemasAvailable()) {
       expect(new KubernetesValidator('v1.27.0').validate(sidecarJob)).toEqual(['/spec/template/spec/initContainers/0: unknown field "restartPolicy"']);
     });
 
-    (availableKubernetesVersions().includes('v1.34.0') ? test : test.skip)('each version checks on its own: a 1.34-only field fails on 1.31, named with the version', () => {
-      // PodSpec.hostnameOverride exists in the 1.34 schema only.
-      const job = structuredClone(sidecarJob) as any;
-      job.spec.template.spec.hostnameOverride = 'h';
-      expect(validator.validate([job])).toEqual(['batch/v1/Job j (Kubernetes v1.31.0): /spec/template/spec: unknown field "hostnameOverride"']);
-    });
+    (availableKubernetesVersions().includes('v1.34.0') ? test : test.skip)(
+      'each version checks on its own: a 1.34-only field fails on 1.31, named with the version',
+      () => {
+        // PodSpec.hostnameOverride exists in the 1.34 schema only.
+        const job = structuredClone(sidecarJob) as any;
+        job.spec.template.spec.hostnameOverride = 'h';
+        expect(validator.validate([job])).toEqual(['batch/v1/Job j (Kubernetes v1.31.0): /spec/template/spec: unknown field "hostnameOverride"']);
+      },
+    );
   });
 }

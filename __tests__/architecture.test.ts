@@ -35,14 +35,22 @@ describe('one validation channel', () => {
 
 describe('tests', () => {
   test('build charts with support/app.ts, not Testing.app() or Testing.chart(), which leave a folder in the temp directory per call', () => {
-    const offending = sources('__tests__').filter((f) => !['__tests__/architecture.test.ts', '__tests__/support/app.ts'].includes(f) && /Testing\.(app|chart)\(/.test(fs.readFileSync(path.join(PROJECT_ROOT, f), 'utf8')));
+    const offending = sources('__tests__').filter(
+      (f) =>
+        !['__tests__/architecture.test.ts', '__tests__/support/app.ts'].includes(f) &&
+        /Testing\.(app|chart)\(/.test(fs.readFileSync(path.join(PROJECT_ROOT, f), 'utf8')),
+    );
     expect(offending).toEqual([]);
   });
 });
 
 describe('module boundaries', () => {
   test('config/ imports neither charts/ nor generated imports/', () => {
-    const offending = sources('config').flatMap((f) => importsOf(f).filter((i) => /^(charts|imports)\//.test(i)).map((i) => `${f} -> ${i}`));
+    const offending = sources('config').flatMap((f) =>
+      importsOf(f)
+        .filter((i) => /^(charts|imports)\//.test(i))
+        .map((i) => `${f} -> ${i}`),
+    );
     expect(offending).toEqual([]);
   });
 

@@ -32,7 +32,9 @@ function configError(overrides: DeepPartial<ConfigInput>): string {
 describe('certificates chart', () => {
   test('comes right after the namespaces and the Google Cloud layer, before every workload', () => {
     for (const { config } of configsUnderTest()) {
-      const files = render(config).files.filter((f) => !f.path.includes('/') && f.path.endsWith('.yaml')).map((f) => f.path.replace(/^\d{4}-/, ''));
+      const files = render(config)
+        .files.filter((f) => !f.path.includes('/') && f.path.endsWith('.yaml'))
+        .map((f) => f.path.replace(/^\d{4}-/, ''));
       expect(files.slice(0, 3)).toEqual(['namespaces.yaml', 'gcp.yaml', 'certificates.yaml']);
     }
   });
@@ -90,7 +92,7 @@ describe('certificates chart', () => {
     expect(bundles({ workspaces: { jupyter: { enabled: false }, vscode: { enabled: false } } })).toEqual(['mlflow']);
   });
 
-  test('pods mount the bundle\'s ca.crt alone, never its key', () => {
+  test("pods mount the bundle's ca.crt alone, never its key", () => {
     expect(caBundleVolume('b')).toEqual({ name: 'platform-ca', secret: { secretName: 'b', items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } });
     expect(path.join(caBundleMount().mountPath, 'ca.crt')).toBe(CA_BUNDLE_FILE);
   });
@@ -127,12 +129,14 @@ describe('certificates chart', () => {
 });
 
 describe('tls config', () => {
-  test('durations become cert-manager\'s Go form', () => {
+  test("durations become cert-manager's Go form", () => {
     expect(['90d', '30d', '12h', '90m', '45s'].map(certManagerDuration)).toEqual(['2160h', '720h', '12h', '90m', '45s']);
   });
 
   test('renewBefore must be shorter than the lifetime, the lifetime from 1h to a year, as cert-manager and the CA allow', () => {
-    expect(configError({ tls: { certificateLifetime: '30d', renewBefore: '30d' } })).toContain('tls.renewBefore: "30d" is not allowed: must be shorter than certificateLifetime (30d)');
+    expect(configError({ tls: { certificateLifetime: '30d', renewBefore: '30d' } })).toContain(
+      'tls.renewBefore: "30d" is not allowed: must be shorter than certificateLifetime (30d)',
+    );
     expect(configError({ tls: { certificateLifetime: '30m' } })).toContain('tls.certificateLifetime: "30m" is not allowed: must be at least 1h');
     expect(configError({ tls: { certificateLifetime: '400d' } })).toContain('tls.certificateLifetime: "400d" is not allowed: must be at most 365d');
     expect(configError({ tls: { renewBefore: '1m' } })).toContain('tls.renewBefore: "1m" is not allowed: must be at least 5m');

@@ -51,14 +51,20 @@ describe('cron schedules are checked field by field, as the CronJob controller p
     expect(cronProblem(schedule)).toContain(message);
   });
 
-  test.each(['0 2 * * *', '30 3 * * 0', '*/15 * * * *', '0 0-23/6 * * MON-FRI', '0 2 1,15 JAN,jul ?', '5/10 * * * *', '59 23 31 12 6'])('%s is accepted', (schedule) => {
-    expect(cronProblem(schedule)).toBeUndefined();
-  });
+  test.each(['0 2 * * *', '30 3 * * 0', '*/15 * * * *', '0 0-23/6 * * MON-FRI', '0 2 1,15 JAN,jul ?', '5/10 * * * *', '59 23 31 12 6'])(
+    '%s is accepted',
+    (schedule) => {
+      expect(cronProblem(schedule)).toBeUndefined();
+    },
+  );
 
   test('the message names the file and the field', () => {
-    expect(problemsOf(defaultYaml((c) => (c.mlflow = { ...c.mlflow, gcSchedule: '61 3 * * *' })), 'gc.yaml')).toEqual([
-      'gc.yaml: mlflow.gcSchedule: "61 3 * * *" is not allowed: must be a valid cron schedule: minute field "61" is out of range: allowed 0-59',
-    ]);
+    expect(
+      problemsOf(
+        defaultYaml((c) => (c.mlflow = { ...c.mlflow, gcSchedule: '61 3 * * *' })),
+        'gc.yaml',
+      ),
+    ).toEqual(['gc.yaml: mlflow.gcSchedule: "61 3 * * *" is not allowed: must be a valid cron schedule: minute field "61" is out of range: allowed 0-59']);
   });
 });
 
@@ -89,7 +95,9 @@ describe('image references', () => {
 
 describe('YAML input', () => {
   test('duplicate keys name the key and where it is', () => {
-    expect(problemsOf('project:\n  id: a\n  id: b\n', 'dup.yaml')).toEqual(['dup.yaml:3:3: invalid YAML: the key "id" appears twice in the same mapping; keep one']);
+    expect(problemsOf('project:\n  id: a\n  id: b\n', 'dup.yaml')).toEqual([
+      'dup.yaml:3:3: invalid YAML: the key "id" appears twice in the same mapping; keep one',
+    ]);
   });
 
   test('merge keys (<<) work: a block shared through an anchor, explicit keys winning', () => {
@@ -111,7 +119,9 @@ describe('YAML input', () => {
   });
 
   test('an alias expansion attack (billion laughs) is one line naming the file', () => {
-    const laughs = ['a: &a [x,x,x,x,x,x,x,x,x]', ...'bcdefg'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefg'[i]}`).join(',')}]`)].join('\n');
+    const laughs = ['a: &a [x,x,x,x,x,x,x,x,x]', ...'bcdefg'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefg'[i]}`).join(',')}]`)].join(
+      '\n',
+    );
     const problems = problemsOf(`${laughs}\n`, 'laughs.yaml');
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^laughs\.yaml: invalid YAML: its aliases expand too far .*; at most 100 alias uses are allowed$/);
@@ -177,7 +187,16 @@ describe('removed settings', () => {
 
 describe('workspace users', () => {
   test('two users with one email (in any case) are refused', () => {
-    const text = defaultYaml((c) => (c.workspaces = { ...c.workspaces, users: [{ name: 'ana', email: 'ana@example.com' }, { name: 'ana2', email: 'Ana@Example.com' }] }));
+    const text = defaultYaml(
+      (c) =>
+        (c.workspaces = {
+          ...c.workspaces,
+          users: [
+            { name: 'ana', email: 'ana@example.com' },
+            { name: 'ana2', email: 'Ana@Example.com' },
+          ],
+        }),
+    );
     expect(problemsOf(text, 'users.yaml')).toEqual([
       'users.yaml: workspaces.users[1].email: "Ana@Example.com" is not allowed: must be unique; users[0] has the same email (emails ignore case)',
     ]);
@@ -203,12 +222,17 @@ describe('limits that Linux and kubectl enforce later are checked at synth', () 
 
   test('an object over the 256 KiB that kubectl apply keeps in an annotation is refused', () => {
     const big = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'n' }, data: { a: 'x'.repeat(MAX_APPLIED_OBJECT_BYTES) } };
-    expect(limitProblems('f', [big])).toEqual([expect.stringMatching(/^f: ConfigMap n\/x is 256\.1 KiB as JSON; kubectl apply stores each object in an annotation limited to 256 KiB/)]);
+    expect(limitProblems('f', [big])).toEqual([
+      expect.stringMatching(/^f: ConfigMap n\/x is 256\.1 KiB as JSON; kubectl apply stores each object in an annotation limited to 256 KiB/),
+    ]);
   });
 
   test('50,000 extra allowed hosts stop synth with the limit, naming the config file', () => {
     const file = path.join(tmp, 'hosts.yaml');
-    fs.writeFileSync(file, defaultYaml((c) => (c.mlflow = { ...c.mlflow, extraAllowedHosts: Array.from({ length: 50000 }, (_, i) => `host-${i}.example.com`) })));
+    fs.writeFileSync(
+      file,
+      defaultYaml((c) => (c.mlflow = { ...c.mlflow, extraAllowedHosts: Array.from({ length: 50000 }, (_, i) => `host-${i}.example.com`) })),
+    );
     const errors: string[] = [];
     jest.spyOn(console, 'error').mockImplementation((line) => void errors.push(String(line)));
     try {
@@ -216,14 +240,21 @@ describe('limits that Linux and kubectl enforce later are checked at synth', () 
     } finally {
       jest.restoreAllMocks();
     }
-    expect(errors).toContainEqual(expect.stringMatching(/^hosts\.yaml: \d{4}-mlflow\.yaml: Deployment mlflow\/mlflow, container mlflow: argument --allowed-hosts value is \d+\.\d KiB; Linux limits one argument/));
+    expect(errors).toContainEqual(
+      expect.stringMatching(
+        /^hosts\.yaml: \d{4}-mlflow\.yaml: Deployment mlflow\/mlflow, container mlflow: argument --allowed-hosts value is \d+\.\d KiB; Linux limits one argument/,
+      ),
+    );
     expect(errors[errors.length - 1]).toMatch(/^synth failed: \d problem\(s\); out\/ left unchanged$/);
     expect(fs.existsSync(path.join(tmp, 'out'))).toBe(false);
   });
 
   test('a chart that refuses a config (2,000 users) names the config file', () => {
     const file = path.join(tmp, 'many.yaml');
-    fs.writeFileSync(file, defaultYaml((c) => (c.workspaces = { ...c.workspaces, users: Array.from({ length: 2000 }, (_, i) => ({ name: `u${i}`, email: `u${i}@example.com` })) })));
+    fs.writeFileSync(
+      file,
+      defaultYaml((c) => (c.workspaces = { ...c.workspaces, users: Array.from({ length: 2000 }, (_, i) => ({ name: `u${i}`, email: `u${i}@example.com` })) })),
+    );
     const errors: string[] = [];
     jest.spyOn(console, 'error').mockImplementation((line) => void errors.push(String(line)));
     try {

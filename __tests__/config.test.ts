@@ -75,7 +75,10 @@ describe('config loading', () => {
   });
 
   test('a project number written as a YAML number becomes a string', () => {
-    const config = parseConfig(withChange((c) => (c.project.number = 123456789012)), 'x');
+    const config = parseConfig(
+      withChange((c) => (c.project.number = 123456789012)),
+      'x',
+    );
     expect(config.project.number).toBe('123456789012');
   });
 });
@@ -84,45 +87,177 @@ describe('bad config input stops with one precise line per problem', () => {
   const cases: [string, unknown, RegExp][] = [
     ['a misspelled top-level field', withChange((c) => (c.mlflw = {})), /bad\.yaml: mlflw: unknown field \(did you mean "mlflow"\?\); allowed here: .*mlflow/],
     ['a misspelled nested field', withChange((c) => (c.mlflow = { replcas: 2 })), /bad\.yaml: mlflow\.replcas: unknown field \(did you mean "replicas"\?\)/],
-    ['a string where a number belongs', withChange((c) => (c.mlflow = { replicas: 'two' })), /bad\.yaml: mlflow\.replicas: "two" is not allowed: must be a positive whole number/],
-    ['a boolean given as a string', withChange((c) => (c.edge.enabled = 'yes')), /bad\.yaml: edge\.enabled: "yes" is not allowed: must be true or false, not a string/],
+    [
+      'a string where a number belongs',
+      withChange((c) => (c.mlflow = { replicas: 'two' })),
+      /bad\.yaml: mlflow\.replicas: "two" is not allowed: must be a positive whole number/,
+    ],
+    [
+      'a boolean given as a string',
+      withChange((c) => (c.edge.enabled = 'yes')),
+      /bad\.yaml: edge\.enabled: "yes" is not allowed: must be true or false, not a string/,
+    ],
     ['a list where a mapping belongs', withChange((c) => (c.mlflow = [1])), /bad\.yaml: mlflow: \[1\] is not allowed: must be a mapping, not a list/],
-    ['a malformed project id', withChange((c) => (c.project.id = 'My_Project')), /bad\.yaml: project\.id: "My_Project" is not allowed: must be a GCP project id/],
+    [
+      'a malformed project id',
+      withChange((c) => (c.project.id = 'My_Project')),
+      /bad\.yaml: project\.id: "My_Project" is not allowed: must be a GCP project id/,
+    ],
     ['a too short project id', withChange((c) => (c.project.id = 'abc')), /project\.id: "abc" is not allowed: must be a GCP project id: 6-30/],
-    ['a project number with letters', withChange((c) => (c.project.number = '12ab56789012')), /project\.number: "12ab56789012" is not allowed: must be a GCP project number/],
+    [
+      'a project number with letters',
+      withChange((c) => (c.project.number = '12ab56789012')),
+      /project\.number: "12ab56789012" is not allowed: must be a GCP project number/,
+    ],
     ['a missing project', withChange((c) => delete c.project), /bad\.yaml: project: \(missing\) is required \(a mapping\)/],
     ['a missing project id', withChange((c) => delete c.project.id), /bad\.yaml: project\.id: \(missing\) is required \(a string\)/],
-    ['a missing project number', withChange((c) => delete c.project.number), /bad\.yaml: project\.number: \(missing\) is required \(a GCP project number: 6-19 digits/],
-    ['a project number of the wrong type', withChange((c) => (c.project.number = true)), /bad\.yaml: project\.number: true is not allowed: must be a GCP project number/],
-    ['a malformed region', withChange((c) => (c.project.region = 'Europe West')), /project\.region: "Europe West" is not allowed: must be a GCP region such as "europe-west1"/],
+    [
+      'a missing project number',
+      withChange((c) => delete c.project.number),
+      /bad\.yaml: project\.number: \(missing\) is required \(a GCP project number: 6-19 digits/,
+    ],
+    [
+      'a project number of the wrong type',
+      withChange((c) => (c.project.number = true)),
+      /bad\.yaml: project\.number: true is not allowed: must be a GCP project number/,
+    ],
+    [
+      'a malformed region',
+      withChange((c) => (c.project.region = 'Europe West')),
+      /project\.region: "Europe West" is not allowed: must be a GCP region such as "europe-west1"/,
+    ],
     ['a malformed zone', withChange((c) => (c.project.zones = ['europe-west1'])), /project\.zones\[0\]: "europe-west1" is not allowed: must be a GCP zone/],
-    ['a zone of another region', withChange((c) => (c.project.zones = ['us-central1-a'])), /project\.zones\[0\]: "us-central1-a" is not allowed: must be a zone of region "europe-west1"/],
+    [
+      'a zone of another region',
+      withChange((c) => (c.project.zones = ['us-central1-a'])),
+      /project\.zones\[0\]: "us-central1-a" is not allowed: must be a zone of region "europe-west1"/,
+    ],
     ['no zones', withChange((c) => (c.project.zones = [])), /project\.zones: \[\] is not allowed: must list at least one zone/],
-    ['a CIDR with host bits', withChange((c) => (c.network = { subnetCidr: '10.10.0.1/20' })), /network\.subnetCidr: "10\.10\.0\.1\/20" is not allowed: .*did you mean "10\.10\.0\.0\/20"\?/],
-    ['a CIDR with an octet over 255', withChange((c) => (c.network.authorizedNetworks = [{ name: 'x', cidr: '300.1.1.0/24' }])), /network\.authorizedNetworks\[0\]\.cidr: "300\.1\.1\.0\/24" is not allowed: must be an IPv4 CIDR/],
-    ['a control-plane range that is not /28', withChange((c) => (c.network = { masterCidr: '172.16.0.0/24' })), /network\.masterCidr: "172\.16\.0\.0\/24" is not allowed: must be a \/28 range/],
-    ['a DNS name with upper case', withChange((c) => (c.edge.domain = 'ML.Example.com')), /edge\.domain: "ML\.Example\.com" is not allowed: must be a lower-case DNS name/],
-    ['a single-label host name', withChange((c) => (c.edge.hosts = { mlflow: 'mlflow' })), /edge\.hosts\.mlflow: "mlflow" is not allowed: must be a lower-case DNS name/],
-    ['a malformed email', withChange((c) => (c.monitoring.notificationEmail = 'alerts-at-example.com')), /monitoring\.notificationEmail: "alerts-at-example\.com" is not allowed: must be an email address/],
-    ['an IAM member without a type', withChange((c) => (c.edge.iapMembers = ['ana@example.com'])), /edge\.iapMembers\[0\]: "ana@example\.com" is not allowed: must be an IAM member such as "user:/],
-    ['an untagged image', withChange((c) => (c.mlflow = { image: 'ghcr.io/mlflow/mlflow' })), /mlflow\.image: "ghcr\.io\/mlflow\/mlflow" is not allowed: must be pinned by a version tag/],
-    ['an image tagged latest', withChange((c) => (c.mlflow = { image: 'ghcr.io/mlflow/mlflow:latest-full' })), /mlflow\.image: "ghcr\.io\/mlflow\/mlflow:latest-full" is not allowed: must be pinned by a version tag or a digest, not "latest-full"/],
-    ['a malformed image reference', withChange((c) => (c.mlflow = { image: 'ghcr.io/MLflow/mlflow:v3 beta' })), /mlflow\.image: .* is not allowed: must be an image reference/],
-    ['a malformed duration', withChange((c) => (c.mlflow = { gcOlderThan: '30 days' })), /mlflow\.gcOlderThan: "30 days" is not allowed: must be a positive duration such as "90s"/],
+    [
+      'a CIDR with host bits',
+      withChange((c) => (c.network = { subnetCidr: '10.10.0.1/20' })),
+      /network\.subnetCidr: "10\.10\.0\.1\/20" is not allowed: .*did you mean "10\.10\.0\.0\/20"\?/,
+    ],
+    [
+      'a CIDR with an octet over 255',
+      withChange((c) => (c.network.authorizedNetworks = [{ name: 'x', cidr: '300.1.1.0/24' }])),
+      /network\.authorizedNetworks\[0\]\.cidr: "300\.1\.1\.0\/24" is not allowed: must be an IPv4 CIDR/,
+    ],
+    [
+      'a control-plane range that is not /28',
+      withChange((c) => (c.network = { masterCidr: '172.16.0.0/24' })),
+      /network\.masterCidr: "172\.16\.0\.0\/24" is not allowed: must be a \/28 range/,
+    ],
+    [
+      'a DNS name with upper case',
+      withChange((c) => (c.edge.domain = 'ML.Example.com')),
+      /edge\.domain: "ML\.Example\.com" is not allowed: must be a lower-case DNS name/,
+    ],
+    [
+      'a single-label host name',
+      withChange((c) => (c.edge.hosts = { mlflow: 'mlflow' })),
+      /edge\.hosts\.mlflow: "mlflow" is not allowed: must be a lower-case DNS name/,
+    ],
+    [
+      'a malformed email',
+      withChange((c) => (c.monitoring.notificationEmail = 'alerts-at-example.com')),
+      /monitoring\.notificationEmail: "alerts-at-example\.com" is not allowed: must be an email address/,
+    ],
+    [
+      'an IAM member without a type',
+      withChange((c) => (c.edge.iapMembers = ['ana@example.com'])),
+      /edge\.iapMembers\[0\]: "ana@example\.com" is not allowed: must be an IAM member such as "user:/,
+    ],
+    [
+      'an untagged image',
+      withChange((c) => (c.mlflow = { image: 'ghcr.io/mlflow/mlflow' })),
+      /mlflow\.image: "ghcr\.io\/mlflow\/mlflow" is not allowed: must be pinned by a version tag/,
+    ],
+    [
+      'an image tagged latest',
+      withChange((c) => (c.mlflow = { image: 'ghcr.io/mlflow/mlflow:latest-full' })),
+      /mlflow\.image: "ghcr\.io\/mlflow\/mlflow:latest-full" is not allowed: must be pinned by a version tag or a digest, not "latest-full"/,
+    ],
+    [
+      'a malformed image reference',
+      withChange((c) => (c.mlflow = { image: 'ghcr.io/MLflow/mlflow:v3 beta' })),
+      /mlflow\.image: .* is not allowed: must be an image reference/,
+    ],
+    [
+      'a malformed duration',
+      withChange((c) => (c.mlflow = { gcOlderThan: '30 days' })),
+      /mlflow\.gcOlderThan: "30 days" is not allowed: must be a positive duration such as "90s"/,
+    ],
     ['a zero duration', withChange((c) => (c.mlflow = { gcOlderThan: '0d' })), /mlflow\.gcOlderThan: "0d" is not allowed: must be a positive duration/],
     ['a negative replica count', withChange((c) => (c.mlflow = { replicas: -1 })), /mlflow\.replicas: -1 is not allowed: must be a positive whole number/],
-    ['a zero storage size', withChange((c) => (c.workspaces = { jupyter: { storageSize: '0Gi' } })), /workspaces\.jupyter\.storageSize: "0Gi" is not allowed: must be a positive size/],
-    ['a size without a unit', withChange((c) => (c.workspaces = { vscode: { storageSize: '20' } })), /workspaces\.vscode\.storageSize: "20" is not allowed: must be a positive size such as "512Mi"/],
-    ['a zero CPU', withChange((c) => (c.mlflow = { resources: { requests: { cpu: '0m' } } })), /mlflow\.resources\.requests\.cpu: "0m" is not allowed: must be a positive CPU quantity/],
-    ['a limit below its request', withChange((c) => (c.mlflow = { resources: { requests: { memory: '4Gi' }, limits: { memory: '1Gi' } } })), /mlflow\.resources\.limits\.memory: "1Gi" is not allowed: must be at least the memory request \(4Gi\)/],
-    ['an unknown database mode', withChange((c) => (c.database = { mode: 'mysql' })), /database\.mode: "mysql" is not allowed: must be one of: "cloudsql", "statefulset"/],
-    ['a key rotation longer than 90 days', withChange((c) => (c.kms = { rotationPeriodDays: 365 })), /kms\.rotationPeriodDays: 365 is not allowed: must be a whole number of days from 2 to 90/],
-    ['a user name that is not a DNS label', withChange((c) => (c.workspaces = { users: [{ name: 'Ana_B', email: 'ana@example.com' }] })), /workspaces\.users\[0\]\.name: "Ana_B" is not allowed: must be a DNS label/],
-    ['a duplicate user name', withChange((c) => (c.workspaces = { users: [{ name: 'ana', email: 'a@example.com' }, { name: 'ana', email: 'b@example.com' }] })), /workspaces\.users\[1\]\.name: "ana" is not allowed: must be unique; users\[0\] has the same name/],
-    ['more minimum than maximum replicas', withChange((c) => (c.mlflow = { replicas: 5, maxReplicas: 3 })), /mlflow\.maxReplicas: 3 is not allowed: must be at least replicas \(5\)/],
-    ['a public edge that admits nobody', withChange((c) => (c.edge.iapMembers = [])), /edge\.iapMembers: \[\] is not allowed: must list at least one IAM member while edge\.enabled is true/],
-    ['a name prefix without its hyphen', withChange((c) => (c.namePrefix = 'team')), /namePrefix: "team" is not allowed: must be empty or a DNS label of at most 11 characters followed by "-"/],
-    ['a bad cron schedule', withChange((c) => (c.mlflow = { gcSchedule: 'weekly' })), /mlflow\.gcSchedule: "weekly" is not allowed: must be a five-field cron schedule/],
+    [
+      'a zero storage size',
+      withChange((c) => (c.workspaces = { jupyter: { storageSize: '0Gi' } })),
+      /workspaces\.jupyter\.storageSize: "0Gi" is not allowed: must be a positive size/,
+    ],
+    [
+      'a size without a unit',
+      withChange((c) => (c.workspaces = { vscode: { storageSize: '20' } })),
+      /workspaces\.vscode\.storageSize: "20" is not allowed: must be a positive size such as "512Mi"/,
+    ],
+    [
+      'a zero CPU',
+      withChange((c) => (c.mlflow = { resources: { requests: { cpu: '0m' } } })),
+      /mlflow\.resources\.requests\.cpu: "0m" is not allowed: must be a positive CPU quantity/,
+    ],
+    [
+      'a limit below its request',
+      withChange((c) => (c.mlflow = { resources: { requests: { memory: '4Gi' }, limits: { memory: '1Gi' } } })),
+      /mlflow\.resources\.limits\.memory: "1Gi" is not allowed: must be at least the memory request \(4Gi\)/,
+    ],
+    [
+      'an unknown database mode',
+      withChange((c) => (c.database = { mode: 'mysql' })),
+      /database\.mode: "mysql" is not allowed: must be one of: "cloudsql", "statefulset"/,
+    ],
+    [
+      'a key rotation longer than 90 days',
+      withChange((c) => (c.kms = { rotationPeriodDays: 365 })),
+      /kms\.rotationPeriodDays: 365 is not allowed: must be a whole number of days from 2 to 90/,
+    ],
+    [
+      'a user name that is not a DNS label',
+      withChange((c) => (c.workspaces = { users: [{ name: 'Ana_B', email: 'ana@example.com' }] })),
+      /workspaces\.users\[0\]\.name: "Ana_B" is not allowed: must be a DNS label/,
+    ],
+    [
+      'a duplicate user name',
+      withChange(
+        (c) =>
+          (c.workspaces = {
+            users: [
+              { name: 'ana', email: 'a@example.com' },
+              { name: 'ana', email: 'b@example.com' },
+            ],
+          }),
+      ),
+      /workspaces\.users\[1\]\.name: "ana" is not allowed: must be unique; users\[0\] has the same name/,
+    ],
+    [
+      'more minimum than maximum replicas',
+      withChange((c) => (c.mlflow = { replicas: 5, maxReplicas: 3 })),
+      /mlflow\.maxReplicas: 3 is not allowed: must be at least replicas \(5\)/,
+    ],
+    [
+      'a public edge that admits nobody',
+      withChange((c) => (c.edge.iapMembers = [])),
+      /edge\.iapMembers: \[\] is not allowed: must list at least one IAM member while edge\.enabled is true/,
+    ],
+    [
+      'a name prefix without its hyphen',
+      withChange((c) => (c.namePrefix = 'team')),
+      /namePrefix: "team" is not allowed: must be empty or a DNS label of at most 11 characters followed by "-"/,
+    ],
+    [
+      'a bad cron schedule',
+      withChange((c) => (c.mlflow = { gcSchedule: 'weekly' })),
+      /mlflow\.gcSchedule: "weekly" is not allowed: must be a five-field cron schedule/,
+    ],
   ];
 
   test.each(cases)('%s', (_title, data, expected) => {
@@ -158,11 +293,15 @@ describe('bad config input stops with one precise line per problem', () => {
   });
 
   test('a duplicated key is invalid YAML', () => {
-    expect(problemsOf('environment: a\nenvironment: b\n', 'dup.yaml')[0]).toMatch(/dup\.yaml:2:1: invalid YAML: the key "environment" appears twice in the same mapping; keep one/);
+    expect(problemsOf('environment: a\nenvironment: b\n', 'dup.yaml')[0]).toMatch(
+      /dup\.yaml:2:1: invalid YAML: the key "environment" appears twice in the same mapping; keep one/,
+    );
   });
 
   test('an empty file is named', () => {
-    expect(problemsOf('', 'empty.yaml')).toEqual([`${path.join(tmp, 'empty.yaml')}: file is empty; expected a YAML mapping with at least "project" (see config/dev.yaml)`]);
+    expect(problemsOf('', 'empty.yaml')).toEqual([
+      `${path.join(tmp, 'empty.yaml')}: file is empty; expected a YAML mapping with at least "project" (see config/dev.yaml)`,
+    ]);
   });
 
   test('a file of only comments counts as empty', () => {

@@ -44,7 +44,13 @@ describe('links in the docs', () => {
 describe('the repository cites only itself', () => {
   test('no tracked file cites the team notes or a design document outside the repository', () => {
     const outside = /DESIGN\.md|shared\/research|shared\/brief|shared\/DESIGN/;
-    const citing = tracked.filter((f) => !f.startsWith('imports/') && f !== '__tests__/docs-links.test.ts' && fs.existsSync(path.join(PROJECT_ROOT, f)) && outside.test(fs.readFileSync(path.join(PROJECT_ROOT, f), 'utf8')));
+    const citing = tracked.filter(
+      (f) =>
+        !f.startsWith('imports/') &&
+        f !== '__tests__/docs-links.test.ts' &&
+        fs.existsSync(path.join(PROJECT_ROOT, f)) &&
+        outside.test(fs.readFileSync(path.join(PROJECT_ROOT, f), 'utf8')),
+    );
     expect(citing).toEqual([]);
   });
 });

@@ -40,26 +40,33 @@ const routes = (objects: readonly Manifest[]) =>
   ofKind(objects, 'Ingress').flatMap((i) =>
     i.spec.rules.flatMap((r: any) => r.http.paths.map((p: any) => ({ ingress: i, host: r.host, namespace: i.metadata.namespace, service: p.backend.service }))),
   );
-const allConfigs = () => [...configsUnderTest().map((c) => [c.name, () => c.config] as const), ...Object.entries(configs).filter(([name]) => name !== 'default'), ['privateOnly', privateOnly] as const];
+const allConfigs = () => [
+  ...configsUnderTest().map((c) => [c.name, () => c.config] as const),
+  ...Object.entries(configs).filter(([name]) => name !== 'default'),
+  ['privateOnly', privateOnly] as const,
+];
 
 describe('edge chart', () => {
   test.each(Object.keys(configs))('renders the same objects as the snapshot (%s)', (name) => {
     expect(edgeObjects(configs[name]())).toMatchSnapshot();
   });
 
-  test.each(allConfigs())(
-    '7. every edge object and IAP grant validates strictly against its CRD or Kubernetes schema (%s)',
-    (_name, config) => {
-      const { files } = render(config());
-      const edge = files.some((f) => f.path.endsWith('-edge.yaml')) ? chartObjects(files, 'edge') : [];
-      expect(new StrictValidator().validate([...edge, ...iapGrants(config())])).toEqual([]);
-    },
-  );
+  test.each(allConfigs())('7. every edge object and IAP grant validates strictly against its CRD or Kubernetes schema (%s)', (_name, config) => {
+    const { files } = render(config());
+    const edge = files.some((f) => f.path.endsWith('-edge.yaml')) ? chartObjects(files, 'edge') : [];
+    expect(new StrictValidator().validate([...edge, ...iapGrants(config())])).toEqual([]);
+  });
 
   test('is the last chart in apply order, and only while edge.enabled', () => {
-    const paths = render(configs.default()).files.filter((f) => !f.path.includes('/') && f.path.endsWith('.yaml')).map((f) => f.path);
+    const paths = render(configs.default())
+      .files.filter((f) => !f.path.includes('/') && f.path.endsWith('.yaml'))
+      .map((f) => f.path);
     expect(paths[paths.length - 1]).toMatch(/^\d{4}-edge\.yaml$/);
-    expect(render(privateOnly()).files.map((f) => f.path).join(' ')).not.toMatch(/edge/);
+    expect(
+      render(privateOnly())
+        .files.map((f) => f.path)
+        .join(' '),
+    ).not.toMatch(/edge/);
   });
 
   describe('1. Ingress', () => {
@@ -147,20 +154,23 @@ describe('edge chart', () => {
   });
 
   describe('3. BackendConfig per backend Service', () => {
-    test.each(allConfigs())('every Service with a BackendConfig annotation has that BackendConfig in its namespace, and every routed Service has one (%s)', (_name, config) => {
-      const objects = render(config()).objects;
-      const annotated = ofKind(objects, 'Service').filter((s) => s.metadata.annotations?.[BACKEND_CONFIG_ANNOTATION]);
-      for (const s of annotated) {
-        const ref = JSON.parse(s.metadata.annotations[BACKEND_CONFIG_ANNOTATION]);
-        for (const name of [ref.default, ...Object.values(ref.ports ?? {})].filter(Boolean))
-          expect(objects.find((o) => o.kind === 'BackendConfig' && o.metadata.name === name && o.metadata.namespace === s.metadata.namespace)).toBeDefined();
-      }
-      for (const r of routes(objects)) {
-        const service = annotated.find((s) => s.metadata.name === r.service.name && s.metadata.namespace === r.namespace);
-        expect(service?.metadata.annotations[NEG_ANNOTATION]).toBe('{"ingress": true}');
-      }
-      expect(annotated.length).toBe(routes(objects).length);
-    });
+    test.each(allConfigs())(
+      'every Service with a BackendConfig annotation has that BackendConfig in its namespace, and every routed Service has one (%s)',
+      (_name, config) => {
+        const objects = render(config()).objects;
+        const annotated = ofKind(objects, 'Service').filter((s) => s.metadata.annotations?.[BACKEND_CONFIG_ANNOTATION]);
+        for (const s of annotated) {
+          const ref = JSON.parse(s.metadata.annotations[BACKEND_CONFIG_ANNOTATION]);
+          for (const name of [ref.default, ...Object.values(ref.ports ?? {})].filter(Boolean))
+            expect(objects.find((o) => o.kind === 'BackendConfig' && o.metadata.name === name && o.metadata.namespace === s.metadata.namespace)).toBeDefined();
+        }
+        for (const r of routes(objects)) {
+          const service = annotated.find((s) => s.metadata.name === r.service.name && s.metadata.namespace === r.namespace);
+          expect(service?.metadata.annotations[NEG_ANNOTATION]).toBe('{"ingress": true}');
+        }
+        expect(annotated.length).toBe(routes(objects).length);
+      },
+    );
 
     test('IAP is on for every backend with the Google-managed OAuth client, or the configured Secret by reference', () => {
       for (const bc of ofKind(edgeObjects(configs.default()), 'BackendConfig').filter((b) => b.metadata.name !== 'mlflow-health'))
@@ -177,7 +187,12 @@ describe('edge chart', () => {
       const open = ofKind(objects, 'BackendConfig').filter((b) => !b.spec.iap.enabled);
       expect(open.map(key)).toEqual(['mlflow/team-mlflow-health']);
       const toOpen = routes(objects).filter((r) => r.service.name === 'team-mlflow-health');
-      expect(toOpen.map((r) => [r.host, r.ingress.spec.rules.find((x: any) => x.host === r.host).http.paths.find((p: any) => p.backend.service.name === 'team-mlflow-health')])).toEqual([
+      expect(
+        toOpen.map((r) => [
+          r.host,
+          r.ingress.spec.rules.find((x: any) => x.host === r.host).http.paths.find((p: any) => p.backend.service.name === 'team-mlflow-health'),
+        ]),
+      ).toEqual([
         ['tracking.example.com', { path: '/health', pathType: 'Exact', backend: { service: { name: 'team-mlflow-health', port: { number: 5000 } } } }],
       ]);
       expect(find(objects, 'Service', 'team-mlflow-health').spec.selector).toEqual(find(objects, 'Service', 'team-mlflow').spec.selector);
@@ -185,7 +200,7 @@ describe('edge chart', () => {
       expect(find(objects, 'MonitoringUptimeCheckConfig', 'team-mlflow-uptime').spec.httpCheck.path).toBe('/health');
     });
 
-    test('health checks use each app\'s unauthenticated probe path: /health for MLflow, /api for Jupyter, /healthz for code-server', () => {
+    test("health checks use each app's unauthenticated probe path: /health for MLflow, /api for Jupyter, /healthz for code-server", () => {
       const objects = render(configs.perUser()).objects;
       const expected: Record<string, string> = { mlflow: '/health', jupyter: '/api', vscode: '/healthz' };
       const backendConfigs = ofKind(objects, 'BackendConfig').filter((b) => b.metadata.name !== 'mlflow-health');
@@ -193,7 +208,9 @@ describe('edge chart', () => {
       for (const bc of backendConfigs) {
         const app = bc.metadata.name.replace(/-.*$/, '');
         // The load balancer checks what the kubelet checks, in the protocol the app serves.
-        const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === bc.metadata.name && o.metadata.namespace === bc.metadata.namespace);
+        const deployment = objects.find(
+          (o) => o.kind === 'Deployment' && o.metadata.name === bc.metadata.name && o.metadata.namespace === bc.metadata.namespace,
+        );
         const container = deployment!.spec.template.spec.containers[0];
         expect(bc.spec.healthCheck).toMatchObject({ type: container.readinessProbe.httpGet.scheme ?? 'HTTP', requestPath: expected[app] });
         expect(container.readinessProbe.httpGet.path).toBe(bc.spec.healthCheck.requestPath);
@@ -208,7 +225,10 @@ describe('edge chart', () => {
       for (const name of ['mlflow', 'mlflow-health']) {
         const svc = find(objects, 'Service', name);
         const [port] = svc.spec.ports;
-        expect({ name, protocols: JSON.parse(svc.metadata.annotations['cloud.google.com/app-protocols']) }).toEqual({ name, protocols: { [port.name]: 'HTTPS' } });
+        expect({ name, protocols: JSON.parse(svc.metadata.annotations['cloud.google.com/app-protocols']) }).toEqual({
+          name,
+          protocols: { [port.name]: 'HTTPS' },
+        });
         expect(svc.metadata.annotations['service.alpha.kubernetes.io/app-protocols']).toBeUndefined();
         expect(find(objects, 'BackendConfig', name).spec.healthCheck.type).toBe('HTTPS');
       }
@@ -236,7 +256,8 @@ describe('edge chart', () => {
     });
 
     test('websocket backends (Jupyter, code-server) get a timeout of hours; MLflow its own; draining, logging and Cloud Armor as configured', () => {
-      const byName = (objects: Manifest[]) => Object.fromEntries(ofKind(objects, 'BackendConfig').map((bc) => [bc.metadata.name, bc.spec])) as Record<string, Manifest>;
+      const byName = (objects: Manifest[]) =>
+        Object.fromEntries(ofKind(objects, 'BackendConfig').map((bc) => [bc.metadata.name, bc.spec])) as Record<string, Manifest>;
       const defaults = byName(edgeObjects(configs.default()));
       expect(defaults.jupyter.timeoutSec).toBeGreaterThanOrEqual(3600);
       expect(defaults.vscode.timeoutSec).toBeGreaterThanOrEqual(3600);
@@ -246,7 +267,9 @@ describe('edge chart', () => {
         expect(spec.logging).toEqual({ enable: true, sampleRate: 1 });
         expect(spec.securityPolicy).toBeUndefined();
       }
-      const tuned = byName(edgeObjects(configWith({ edge: { workspaceTimeoutSeconds: 7200, mlflowTimeoutSeconds: 900, drainingSeconds: 60, logSampleRate: 0 } })));
+      const tuned = byName(
+        edgeObjects(configWith({ edge: { workspaceTimeoutSeconds: 7200, mlflowTimeoutSeconds: 900, drainingSeconds: 60, logSampleRate: 0 } })),
+      );
       expect([tuned.jupyter.timeoutSec, tuned.vscode.timeoutSec, tuned.mlflow.timeoutSec]).toEqual([7200, 7200, 900]);
       expect(tuned.mlflow.connectionDraining).toEqual({ drainingTimeoutSec: 60 });
       expect(tuned.mlflow.logging).toEqual({ enable: false });
@@ -326,7 +349,10 @@ describe('edge chart', () => {
   describe('6. in-cluster encryption', () => {
     test('inter-node transparent encryption is on by default and stated explicitly when turned off', () => {
       const cluster = (config: Config) => ofKind(gcpObjects(config), 'ContainerCluster')[0].spec;
-      expect(cluster(configs.default())).toMatchObject({ datapathProvider: 'ADVANCED_DATAPATH', inTransitEncryptionConfig: 'IN_TRANSIT_ENCRYPTION_INTER_NODE_TRANSPARENT' });
+      expect(cluster(configs.default())).toMatchObject({
+        datapathProvider: 'ADVANCED_DATAPATH',
+        inTransitEncryptionConfig: 'IN_TRANSIT_ENCRYPTION_INTER_NODE_TRANSPARENT',
+      });
       expect(cluster(configWith({ edge: { interNodeEncryption: false } })).inTransitEncryptionConfig).toBe('IN_TRANSIT_ENCRYPTION_DISABLED');
     });
   });
@@ -340,7 +366,9 @@ describe('edge chart', () => {
 
     test('a host name longer than a managed certificate accepts', () => {
       const domain = `${'a'.repeat(50)}.example.com`;
-      expect(() => configWith({ edge: { domain } })).toThrow(/edge\.domain: "a+\.example\.com" is not allowed: gives the host name "mlflow\.a+\.example\.com" for mlflow, longer than 63 characters/);
+      expect(() => configWith({ edge: { domain } })).toThrow(
+        /edge\.domain: "a+\.example\.com" is not allowed: gives the host name "mlflow\.a+\.example\.com" for mlflow, longer than 63 characters/,
+      );
     });
 
     test.each([

@@ -61,7 +61,10 @@ function secretsTable(): { namespace: string; name: string; keys: string[] }[] {
  */
 function rowNames(row: { namespace: string; name: string }, namespace: string, name: string): boolean {
   if (row.namespace !== namespace) return false;
-  const pattern = row.name.split('<user>').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[a-z0-9]([-a-z0-9]*[a-z0-9])?');
+  const pattern = row.name
+    .split('<user>')
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('[a-z0-9]([-a-z0-9]*[a-z0-9])?');
   return new RegExp(`^${pattern}$`).test(name);
 }
 
@@ -179,7 +182,9 @@ describe('docs/first-deployment.md', () => {
   // shared/schemas are that release's), crds.enabled defaults to false, and the Helm release namespace
   // is its cluster resource namespace (templates/deployment.yaml), where the render's CA Certificate lives.
   test('cert-manager is installed before the workloads, pinned, with its CRDs, into the namespace the render expects', () => {
-    const install = GUIDE.replace(/\\\n\s*/g, '').split('\n').find((l) => l.startsWith('helm install cert-manager'))!;
+    const install = GUIDE.replace(/\\\n\s*/g, '')
+      .split('\n')
+      .find((l) => l.startsWith('helm install cert-manager'))!;
     expect(install).toContain('--version v1.21.1');
     expect(install).toContain('--set crds.enabled=true');
     const ca = guideRender.objects.find((o) => o.kind === 'Certificate' && o.spec.isCA);
@@ -213,7 +218,11 @@ describe('docs/first-deployment.md', () => {
 test('a "<user>" row names each user\'s Secret and nothing else', () => {
   const row = { namespace: 'mlflow', name: 'mlflow-user-<user>' };
   expect(['mlflow-user-ana', 'mlflow-user-bo-2'].map((n) => rowNames(row, 'mlflow', n))).toEqual([true, true]);
-  expect([rowNames(row, 'ml-workspaces', 'mlflow-user-ana'), rowNames(row, 'mlflow', 'mlflow-user-'), rowNames(row, 'mlflow', 'mlflow-user-a.b')]).toEqual([false, false, false]);
+  expect([rowNames(row, 'ml-workspaces', 'mlflow-user-ana'), rowNames(row, 'mlflow', 'mlflow-user-'), rowNames(row, 'mlflow', 'mlflow-user-a.b')]).toEqual([
+    false,
+    false,
+    false,
+  ]);
   expect(rowNames({ namespace: 'mlflow', name: 'mlflow-kek' }, 'mlflow', 'mlflow-kekx')).toBe(false);
 });
 

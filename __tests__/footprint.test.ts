@@ -8,7 +8,10 @@ const container = (cpuReq: string, memReq: string, cpuLim: string, memLim: strin
 describe('cluster footprint', () => {
   test('multiplies pod resources by replicas and counts claims of StatefulSets per replica', () => {
     const f = footprint([
-      { kind: 'Deployment', spec: { replicas: 3, template: { spec: { containers: [container('500m', '1Gi', '1', '2Gi'), container('100m', '128Mi', '200m', '256Mi')] } } } },
+      {
+        kind: 'Deployment',
+        spec: { replicas: 3, template: { spec: { containers: [container('500m', '1Gi', '1', '2Gi'), container('100m', '128Mi', '200m', '256Mi')] } } },
+      },
       {
         kind: 'StatefulSet',
         spec: {
@@ -28,16 +31,36 @@ describe('cluster footprint', () => {
 
   test('a Deployment the autoscaler owns counts at the autoscaler minimum', () => {
     const f = footprint([
-      { kind: 'Deployment', metadata: { name: 'mlflow', namespace: 'ml' }, spec: { template: { spec: { containers: [container('500m', '1Gi', '1', '2Gi')] } } } },
-      { kind: 'HorizontalPodAutoscaler', metadata: { name: 'mlflow', namespace: 'ml' }, spec: { minReplicas: 3, scaleTargetRef: { kind: 'Deployment', name: 'mlflow' } } },
-      { kind: 'Deployment', metadata: { name: 'other', namespace: 'ml' }, spec: { template: { spec: { containers: [container('100m', '1Gi', '1', '2Gi')] } } } },
+      {
+        kind: 'Deployment',
+        metadata: { name: 'mlflow', namespace: 'ml' },
+        spec: { template: { spec: { containers: [container('500m', '1Gi', '1', '2Gi')] } } },
+      },
+      {
+        kind: 'HorizontalPodAutoscaler',
+        metadata: { name: 'mlflow', namespace: 'ml' },
+        spec: { minReplicas: 3, scaleTargetRef: { kind: 'Deployment', name: 'mlflow' } },
+      },
+      {
+        kind: 'Deployment',
+        metadata: { name: 'other', namespace: 'ml' },
+        spec: { template: { spec: { containers: [container('100m', '1Gi', '1', '2Gi')] } } },
+      },
     ]);
     expect(f.pods).toBe(4);
     expect(f.cpuRequestMillis).toBe(3 * 500 + 100);
   });
 
   test('an init container larger than the app containers sets the pod request', () => {
-    const f = footprint([{ kind: 'Deployment', spec: { replicas: 1, template: { spec: { initContainers: [container('2', '4Gi', '2', '4Gi')], containers: [container('100m', '128Mi', '100m', '128Mi')] } } } }]);
+    const f = footprint([
+      {
+        kind: 'Deployment',
+        spec: {
+          replicas: 1,
+          template: { spec: { initContainers: [container('2', '4Gi', '2', '4Gi')], containers: [container('100m', '128Mi', '100m', '128Mi')] } },
+        },
+      },
+    ]);
     expect(f.cpuRequestMillis).toBe(2000);
     expect(f.memoryRequestBytes).toBe(4 * 2 ** 30);
   });

@@ -98,23 +98,54 @@ export function referenceProblems(config: Config, objects: readonly Manifest[]):
   const consumers: { who: string; key?: Manifest; keyDesc: string; location: string; agent: { email?: string; serviceIdentity?: string } }[] = [];
   for (const o of kcc) {
     if (o.kind === 'SQLInstance' && o.spec.encryptionKMSCryptoKeyRef)
-      consumers.push({ who: id(o), key: keyByName(o.spec.encryptionKMSCryptoKeyRef.name), keyDesc: o.spec.encryptionKMSCryptoKeyRef.name, location: o.spec.region, agent: { serviceIdentity: 'sqladmin.googleapis.com' } });
+      consumers.push({
+        who: id(o),
+        key: keyByName(o.spec.encryptionKMSCryptoKeyRef.name),
+        keyDesc: o.spec.encryptionKMSCryptoKeyRef.name,
+        location: o.spec.region,
+        agent: { serviceIdentity: 'sqladmin.googleapis.com' },
+      });
     if (o.kind === 'StorageBucket' && o.spec.encryption)
-      consumers.push({ who: id(o), key: keyByName(o.spec.encryption.kmsKeyRef.name), keyDesc: o.spec.encryption.kmsKeyRef.name, location: o.spec.location, agent: { email: `service-${num}@gs-project-accounts.iam.gserviceaccount.com` } });
+      consumers.push({
+        who: id(o),
+        key: keyByName(o.spec.encryption.kmsKeyRef.name),
+        keyDesc: o.spec.encryption.kmsKeyRef.name,
+        location: o.spec.location,
+        agent: { email: `service-${num}@gs-project-accounts.iam.gserviceaccount.com` },
+      });
     if (o.kind === 'ContainerCluster' && o.spec.databaseEncryption)
-      consumers.push({ who: id(o), key: keyByPath(o.spec.databaseEncryption.keyName), keyDesc: o.spec.databaseEncryption.keyName, location: o.spec.location, agent: { email: `service-${num}@container-engine-robot.iam.gserviceaccount.com` } });
+      consumers.push({
+        who: id(o),
+        key: keyByPath(o.spec.databaseEncryption.keyName),
+        keyDesc: o.spec.databaseEncryption.keyName,
+        location: o.spec.location,
+        agent: { email: `service-${num}@container-engine-robot.iam.gserviceaccount.com` },
+      });
     if (o.kind === 'ContainerNodePool' && o.spec.nodeConfig?.bootDiskKMSCryptoKeyRef)
-      consumers.push({ who: id(o), key: keyByName(o.spec.nodeConfig.bootDiskKMSCryptoKeyRef.name), keyDesc: o.spec.nodeConfig.bootDiskKMSCryptoKeyRef.name, location: o.spec.location, agent: { email: `service-${num}@compute-system.iam.gserviceaccount.com` } });
+      consumers.push({
+        who: id(o),
+        key: keyByName(o.spec.nodeConfig.bootDiskKMSCryptoKeyRef.name),
+        keyDesc: o.spec.nodeConfig.bootDiskKMSCryptoKeyRef.name,
+        location: o.spec.location,
+        agent: { email: `service-${num}@compute-system.iam.gserviceaccount.com` },
+      });
   }
   // Persistent disks of other charts' StorageClasses are encrypted by Compute Engine in the cluster's region.
   for (const o of objects.filter((x) => x.kind === 'StorageClass' && x.parameters?.['disk-encryption-kms-key']))
-    consumers.push({ who: id(o), key: keyByPath(o.parameters['disk-encryption-kms-key']), keyDesc: o.parameters['disk-encryption-kms-key'], location: config.project.region, agent: { email: `service-${num}@compute-system.iam.gserviceaccount.com` } });
+    consumers.push({
+      who: id(o),
+      key: keyByPath(o.parameters['disk-encryption-kms-key']),
+      keyDesc: o.parameters['disk-encryption-kms-key'],
+      location: config.project.region,
+      agent: { email: `service-${num}@compute-system.iam.gserviceaccount.com` },
+    });
   for (const c of consumers) {
     if (!c.key) {
       problems.push(`${c.who}: key ${c.keyDesc} is not rendered`);
       continue;
     }
-    if (!grantedTo(c.key, c.agent)) problems.push(`${c.who}: key ${c.key.metadata.name} has no ${ENCRYPTER} grant for ${c.agent.email ?? c.agent.serviceIdentity}`);
+    if (!grantedTo(c.key, c.agent))
+      problems.push(`${c.who}: key ${c.key.metadata.name} has no ${ENCRYPTER} grant for ${c.agent.email ?? c.agent.serviceIdentity}`);
     const ringLocation = ringOf(c.key)?.spec.location;
     if (String(ringLocation).toLowerCase() !== String(c.location).toLowerCase())
       problems.push(`${c.who}: key ${c.key.metadata.name} is in ${ringLocation}, the resource in ${c.location}`);
@@ -124,13 +155,16 @@ export function referenceProblems(config: Config, objects: readonly Manifest[]):
   for (const o of kcc.filter((x) => x.kind === 'SQLInstance')) {
     const range = o.spec.settings.ipConfiguration?.allocatedIpRange;
     const address = range && lookup('ComputeAddress', range);
-    if (!address || address.spec.purpose !== 'VPC_PEERING' || address.spec.location !== 'global') problems.push(`${id(o)}: allocatedIpRange ${range} is not a rendered global VPC_PEERING address`);
+    if (!address || address.spec.purpose !== 'VPC_PEERING' || address.spec.location !== 'global')
+      problems.push(`${id(o)}: allocatedIpRange ${range} is not a rendered global VPC_PEERING address`);
     if (!kcc.some((x) => x.kind === 'ServiceNetworkingConnection' && x.spec.reservedPeeringRanges.some((r: any) => r.name === range)))
       problems.push(`${id(o)}: no ServiceNetworkingConnection peers ${range}`);
   }
   for (const o of kcc.filter((x) => x.kind === 'ContainerCluster')) {
-    if (o.spec.workloadIdentityConfig?.workloadPool !== names.workloadIdentityPool) problems.push(`${id(o)}: workloadPool is not ${names.workloadIdentityPool}`);
-    if (o.spec.databaseEncryption?.keyName !== names.kms.keyPath('gkeSecrets')) problems.push(`${id(o)}: databaseEncryption.keyName is not built from the config`);
+    if (o.spec.workloadIdentityConfig?.workloadPool !== names.workloadIdentityPool)
+      problems.push(`${id(o)}: workloadPool is not ${names.workloadIdentityPool}`);
+    if (o.spec.databaseEncryption?.keyName !== names.kms.keyPath('gkeSecrets'))
+      problems.push(`${id(o)}: databaseEncryption.keyName is not built from the config`);
   }
   return problems;
 }

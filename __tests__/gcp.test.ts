@@ -15,7 +15,11 @@ function synth(config: Config): Manifest[] {
 
 const cloudsql = () => configWith({ database: { mode: 'cloudsql' } });
 const statefulset = () => configWith({ database: { mode: 'statefulset' } });
-const gpu = () => configWith({ database: { mode: 'cloudsql' }, workspaces: { gpu: { enabled: true, acceleratorType: 'nvidia-l4', machineType: 'g2-standard-8', count: 1, maxNodes: 3 } } });
+const gpu = () =>
+  configWith({
+    database: { mode: 'cloudsql' },
+    workspaces: { gpu: { enabled: true, acceleratorType: 'nvidia-l4', machineType: 'g2-standard-8', count: 1, maxNodes: 3 } },
+  });
 const kcc = (objects: Manifest[]) => objects.filter((o) => String(o.apiVersion).includes('.cnrm.cloud.google.com/'));
 const ofKind = (objects: Manifest[], kind: string) => objects.filter((o) => o.kind === kind);
 const rejects = (overrides: DeepPartial<ConfigInput>) => () => gcpChartProps(configWith(overrides));
@@ -49,18 +53,31 @@ describe('gcp chart', () => {
     expect(synth(config())).toMatchSnapshot();
   });
 
-  test.each([
-    ...configsUnderTest().map((c) => [c.name, () => c.config] as const),
-    ['statefulset', statefulset] as const,
-    ['cloudsql with gpu', gpu] as const,
-  ])('every object validates strictly against its CRD or Kubernetes schema (%s)', (_name, config) => {
-    expect(new StrictValidator().validate(synth(config()))).toEqual([]);
-  });
+  test.each([...configsUnderTest().map((c) => [c.name, () => c.config] as const), ['statefulset', statefulset] as const, ['cloudsql with gpu', gpu] as const])(
+    'every object validates strictly against its CRD or Kubernetes schema (%s)',
+    (_name, config) => {
+      expect(new StrictValidator().validate(synth(config()))).toEqual([]);
+    },
+  );
 
   describe('1. APIs and identities', () => {
     test('enables every API the platform uses; Cloud SQL APIs and its service identity only in cloudsql mode', () => {
       const sql = ofKind(synth(cloudsql()), 'Service').map((o) => o.metadata.name);
-      expect(sql).toEqual(expect.arrayContaining(['compute.googleapis.com', 'container.googleapis.com', 'cloudkms.googleapis.com', 'storage.googleapis.com', 'monitoring.googleapis.com', 'logging.googleapis.com', 'iam.googleapis.com', 'iamcredentials.googleapis.com', 'sqladmin.googleapis.com', 'servicenetworking.googleapis.com', 'iap.googleapis.com']));
+      expect(sql).toEqual(
+        expect.arrayContaining([
+          'compute.googleapis.com',
+          'container.googleapis.com',
+          'cloudkms.googleapis.com',
+          'storage.googleapis.com',
+          'monitoring.googleapis.com',
+          'logging.googleapis.com',
+          'iam.googleapis.com',
+          'iamcredentials.googleapis.com',
+          'sqladmin.googleapis.com',
+          'servicenetworking.googleapis.com',
+          'iap.googleapis.com',
+        ]),
+      );
       for (const s of ofKind(synth(cloudsql()), 'Service')) expect(s.spec.projectRef).toEqual({ external: 'mlflow-gke-example' });
       const sts = ofKind(synth(statefulset()), 'Service').map((o) => o.metadata.name);
       expect(sts).not.toContain('sqladmin.googleapis.com');
@@ -103,14 +120,20 @@ describe('gcp chart', () => {
     });
 
     test('rotation periods above 90 days or of one day are rejected', () => {
-      expect(() => configWith({ kms: { rotationPeriodDays: 91 } })).toThrow(/kms\.rotationPeriodDays: 91 is not allowed: must be a whole number of days from 2 to 90/);
-      expect(() => configWith({ kms: { rotationPeriodDays: 1 } })).toThrow(/kms\.rotationPeriodDays: 1 is not allowed: must be a whole number of days from 2 to 90/);
+      expect(() => configWith({ kms: { rotationPeriodDays: 91 } })).toThrow(
+        /kms\.rotationPeriodDays: 91 is not allowed: must be a whole number of days from 2 to 90/,
+      );
+      expect(() => configWith({ kms: { rotationPeriodDays: 1 } })).toThrow(
+        /kms\.rotationPeriodDays: 1 is not allowed: must be a whole number of days from 2 to 90/,
+      );
     });
   });
 
   describe('3. artifact bucket', () => {
     test('private, versioned, soft-deleting, CMEK, with lifecycle rules from the config', () => {
-      const config = configWith({ storage: { noncurrentVersionDays: 60, abortIncompleteUploadDays: 2, softDeleteDays: 30, ageRules: [{ prefix: 'tmp/', days: 14 }] } });
+      const config = configWith({
+        storage: { noncurrentVersionDays: 60, abortIncompleteUploadDays: 2, softDeleteDays: 30, ageRules: [{ prefix: 'tmp/', days: 14 }] },
+      });
       const names = platformNames(config);
       const b = find(synth(config), 'StorageBucket', names.bucket);
       expect(b.spec).toMatchObject({
@@ -143,7 +166,9 @@ describe('gcp chart', () => {
     });
 
     test('the backup account is confined to the backups/ prefix: it writes and reads dumps, never artifacts', () => {
-      const grants = ofKind(synth(statefulset()), 'IAMPolicyMember').filter((m) => m.spec.memberFrom?.serviceAccountRef?.name === 'mlflow-db-backup' && m.spec.resourceRef.kind === 'StorageBucket');
+      const grants = ofKind(synth(statefulset()), 'IAMPolicyMember').filter(
+        (m) => m.spec.memberFrom?.serviceAccountRef?.name === 'mlflow-db-backup' && m.spec.resourceRef.kind === 'StorageBucket',
+      );
       const prefix = 'resource.name.startsWith("projects/_/buckets/mlflow-gke-example-mlflow-artifacts/objects/backups/")';
       for (const g of grants) expect(g.spec.condition.expression).toContain(prefix);
       const viewer = grants.find((g) => g.spec.role === 'roles/storage.objectViewer');
@@ -154,7 +179,20 @@ describe('gcp chart', () => {
 
   describe('4. Cloud SQL', () => {
     test('private, IAM-authenticated, encrypted, highly available, backed up instance with database and IAM user', () => {
-      const config = configWith({ database: { mode: 'cloudsql', cloudsql: { version: 'POSTGRES_17', tier: 'db-custom-4-15360', availability: 'REGIONAL', backupRetentionCount: 21, pointInTimeRecoveryDays: 5, maintenanceDay: 6, maintenanceHour: 1 } } });
+      const config = configWith({
+        database: {
+          mode: 'cloudsql',
+          cloudsql: {
+            version: 'POSTGRES_17',
+            tier: 'db-custom-4-15360',
+            availability: 'REGIONAL',
+            backupRetentionCount: 21,
+            pointInTimeRecoveryDays: 5,
+            maintenanceDay: 6,
+            maintenanceHour: 1,
+          },
+        },
+      });
       const names = platformNames(config);
       const objects = synth(config);
       const i = find(objects, 'SQLInstance', names.cloudSql.instance);
@@ -162,17 +200,44 @@ describe('gcp chart', () => {
       expect(i.spec.databaseVersion).toBe('POSTGRES_17');
       expect(i.spec.encryptionKMSCryptoKeyRef).toEqual({ name: names.kms.keys.sql });
       const st = i.spec.settings;
-      expect(st).toMatchObject({ edition: 'ENTERPRISE', tier: 'db-custom-4-15360', availabilityType: 'REGIONAL', deletionProtectionEnabled: true, connectorEnforcement: 'REQUIRED' });
-      expect(st.backupConfiguration).toMatchObject({ enabled: true, pointInTimeRecoveryEnabled: true, transactionLogRetentionDays: 5, backupRetentionSettings: { retainedBackups: 21, retentionUnit: 'COUNT' }, startTime: '23:00' });
-      expect(st.ipConfiguration).toEqual({ ipv4Enabled: false, privateNetworkRef: { name: 'mlflow-gke-vpc' }, allocatedIpRange: 'mlflow-gke-private-services', sslMode: 'ENCRYPTED_ONLY' });
+      expect(st).toMatchObject({
+        edition: 'ENTERPRISE',
+        tier: 'db-custom-4-15360',
+        availabilityType: 'REGIONAL',
+        deletionProtectionEnabled: true,
+        connectorEnforcement: 'REQUIRED',
+      });
+      expect(st.backupConfiguration).toMatchObject({
+        enabled: true,
+        pointInTimeRecoveryEnabled: true,
+        transactionLogRetentionDays: 5,
+        backupRetentionSettings: { retainedBackups: 21, retentionUnit: 'COUNT' },
+        startTime: '23:00',
+      });
+      expect(st.ipConfiguration).toEqual({
+        ipv4Enabled: false,
+        privateNetworkRef: { name: 'mlflow-gke-vpc' },
+        allocatedIpRange: 'mlflow-gke-private-services',
+        sslMode: 'ENCRYPTED_ONLY',
+      });
       expect(st.databaseFlags).toContainEqual({ name: 'cloudsql.iam_authentication', value: 'on' });
       expect(st.insightsConfig.queryInsightsEnabled).toBe(true);
       expect(st.maintenanceWindow).toMatchObject({ day: 6, hour: 1 });
       expect(find(objects, 'SQLDatabase', 'mlflow').spec).toMatchObject({ instanceRef: { name: names.cloudSql.instance }, deletionPolicy: 'ABANDON' });
       const user = find(objects, 'SQLUser', names.serviceAccounts.mlflow.accountId);
       expect(user.spec).toEqual({ instanceRef: { name: names.cloudSql.instance }, resourceID: names.cloudSql.iamUser, type: 'CLOUD_IAM_SERVICE_ACCOUNT' });
-      expect(find(objects, 'ComputeAddress', 'mlflow-gke-private-services').spec).toMatchObject({ location: 'global', addressType: 'INTERNAL', purpose: 'VPC_PEERING', address: '10.30.0.0', prefixLength: 16 });
-      expect(ofKind(objects, 'ServiceNetworkingConnection')[0].spec).toEqual({ networkRef: { name: 'mlflow-gke-vpc' }, service: 'servicenetworking.googleapis.com', reservedPeeringRanges: [{ name: 'mlflow-gke-private-services' }] });
+      expect(find(objects, 'ComputeAddress', 'mlflow-gke-private-services').spec).toMatchObject({
+        location: 'global',
+        addressType: 'INTERNAL',
+        purpose: 'VPC_PEERING',
+        address: '10.30.0.0',
+        prefixLength: 16,
+      });
+      expect(ofKind(objects, 'ServiceNetworkingConnection')[0].spec).toEqual({
+        networkRef: { name: 'mlflow-gke-vpc' },
+        service: 'servicenetworking.googleapis.com',
+        reservedPeeringRanges: [{ name: 'mlflow-gke-private-services' }],
+      });
     });
 
     // Config Connector v1.155.1 (the CRDs' release), pkg/controller/direct/sql/sqlinstance_defaults.go:
@@ -208,7 +273,9 @@ describe('gcp chart', () => {
       expect(rejects({ database: { mode: 'cloudsql', cloudsql: { edition: 'ENTERPRISE_PLUS', tier: 'db-custom-2-7680' } } })).toThrow(
         'database.cloudsql.tier: "db-custom-2-7680" is not allowed: must be a db-perf-optimized-N-* tier while database.cloudsql.edition is ENTERPRISE_PLUS',
       );
-      expect(rejects({ database: { mode: 'cloudsql', cloudsql: { edition: 'ENTERPRISE', tier: 'db-perf-optimized-N-4' } } })).toThrow(/database\.cloudsql\.tier: "db-perf-optimized-N-4" is not allowed/);
+      expect(rejects({ database: { mode: 'cloudsql', cloudsql: { edition: 'ENTERPRISE', tier: 'db-perf-optimized-N-4' } } })).toThrow(
+        /database\.cloudsql\.tier: "db-perf-optimized-N-4" is not allowed/,
+      );
       expect(rejects({ database: { mode: 'statefulset', cloudsql: { edition: 'ENTERPRISE_PLUS' } } })).not.toThrow();
     });
   });
@@ -221,16 +288,26 @@ describe('gcp chart', () => {
       expect(find(objects, 'ComputeNetwork', 'mlflow-gke-vpc').spec).toEqual({ autoCreateSubnetworks: false, routingMode: 'REGIONAL' });
       const subnet = find(objects, 'ComputeSubnetwork', 'mlflow-gke-nodes').spec;
       expect(subnet).toMatchObject({ region: 'europe-west1', ipCidrRange: '10.10.0.0/20', privateIpGoogleAccess: true, logConfig: { flowSampling: 0.25 } });
-      expect(subnet.secondaryIpRange).toEqual([{ rangeName: 'pods', ipCidrRange: '10.16.0.0/14' }, { rangeName: 'services', ipCidrRange: '10.20.0.0/20' }]);
-      expect(find(objects, 'ComputeRouterNAT', 'mlflow-gke-nat').spec).toMatchObject({ routerRef: { name: 'mlflow-gke-router' }, natIpAllocateOption: 'AUTO_ONLY' });
+      expect(subnet.secondaryIpRange).toEqual([
+        { rangeName: 'pods', ipCidrRange: '10.16.0.0/14' },
+        { rangeName: 'services', ipCidrRange: '10.20.0.0/20' },
+      ]);
+      expect(find(objects, 'ComputeRouterNAT', 'mlflow-gke-nat').spec).toMatchObject({
+        routerRef: { name: 'mlflow-gke-router' },
+        natIpAllocateOption: 'AUTO_ONLY',
+      });
       expect(find(objects, 'ComputeAddress', names.globalAddress).spec).toMatchObject({ location: 'global', addressType: 'EXTERNAL' });
       expect(find(objects, 'ComputeSSLPolicy', names.sslPolicy).spec).toMatchObject({ profile: 'MODERN', minTlsVersion: 'TLS_1_2' });
     });
 
     test('overlapping ranges, a too small private services range and an open control plane are rejected', () => {
       expect(() => configWith({ network: { podsCidr: '10.10.0.0/14' } })).toThrow(/network\.podsCidr: .*must not overlap subnetCidr \(10\.10\.0\.0\/20\)/);
-      expect(() => configWith({ network: { privateServicesCidr: '10.30.0.0/25' } })).toThrow(/network\.privateServicesCidr: .*must be a range of \/24 or larger/);
-      expect(() => configWith({ network: { authorizedNetworks: [{ name: 'all', cidr: '0.0.0.0/0' }] } })).toThrow(/network\.authorizedNetworks\[0\]\.cidr: .*must not be 0\.0\.0\.0\/0/);
+      expect(() => configWith({ network: { privateServicesCidr: '10.30.0.0/25' } })).toThrow(
+        /network\.privateServicesCidr: .*must be a range of \/24 or larger/,
+      );
+      expect(() => configWith({ network: { authorizedNetworks: [{ name: 'all', cidr: '0.0.0.0/0' }] } })).toThrow(
+        /network\.authorizedNetworks\[0\]\.cidr: .*must not be 0\.0\.0\.0\/0/,
+      );
     });
   });
 
@@ -313,7 +390,9 @@ describe('gcp chart', () => {
       const objects = synth(config);
       expect(ofKind(objects, 'IAMServiceAccount').map((o) => o.metadata.name)).toEqual(['team-mlflow-server', 'team-mlflow-sql-grant', 'team-gke-nodes']);
       // Service-account grants only: the edge's IAP grants (member, not memberFrom) are tested in edge.test.ts.
-      const grants = ofKind(objects, 'IAMPolicyMember').filter((m) => m.spec.resourceRef.kind === 'Project' && m.spec.memberFrom).map((m) => `${m.spec.memberFrom.serviceAccountRef.name} ${m.spec.role}`);
+      const grants = ofKind(objects, 'IAMPolicyMember')
+        .filter((m) => m.spec.resourceRef.kind === 'Project' && m.spec.memberFrom)
+        .map((m) => `${m.spec.memberFrom.serviceAccountRef.name} ${m.spec.role}`);
       expect(grants.sort()).toEqual([
         'team-gke-nodes roles/container.defaultNodeServiceAccount',
         'team-mlflow-server roles/cloudsql.client',
@@ -328,14 +407,19 @@ describe('gcp chart', () => {
       ]);
       const sts = configWith({ database: { mode: 'statefulset' } });
       const stsNames = platformNames(sts);
-      expect(ofKind(synth(sts), 'IAMPolicyMember').filter((m) => m.spec.role === 'roles/iam.workloadIdentityUser').map((m) => m.spec.member)).toEqual([
+      expect(
+        ofKind(synth(sts), 'IAMPolicyMember')
+          .filter((m) => m.spec.role === 'roles/iam.workloadIdentityUser')
+          .map((m) => m.spec.member),
+      ).toEqual([
         workloadIdentityMember(stsNames, stsNames.serviceAccounts.mlflow.kubernetes!),
         workloadIdentityMember(stsNames, stsNames.serviceAccounts.dbBackup.kubernetes!),
       ]);
     });
 
     test('grants are additive: no authoritative IAMPolicy anywhere', () => {
-      for (const config of [cloudsql(), statefulset()]) expect(synth(config).filter((o) => o.kind === 'IAMPolicy' || o.kind === 'IAMPartialPolicy')).toEqual([]);
+      for (const config of [cloudsql(), statefulset()])
+        expect(synth(config).filter((o) => o.kind === 'IAMPolicy' || o.kind === 'IAMPartialPolicy')).toEqual([]);
     });
   });
 
@@ -354,7 +438,11 @@ describe('gcp chart', () => {
 
   describe('9. monitoring and logging', () => {
     test('email channel, uptime check on the public host, the alert policies, one dashboard and a log bucket', () => {
-      const config = configWith({ database: { mode: 'cloudsql' }, edge: { domain: 'ml.corp.example' }, monitoring: { notificationEmail: 'oncall@corp.example', logRetentionDays: 400, sqlCpuPercent: 70 } });
+      const config = configWith({
+        database: { mode: 'cloudsql' },
+        edge: { domain: 'ml.corp.example' },
+        monitoring: { notificationEmail: 'oncall@corp.example', logRetentionDays: 400, sqlCpuPercent: 70 },
+      });
       const objects = synth(config);
       const channel = ofKind(objects, 'MonitoringNotificationChannel');
       expect(channel.map((c) => [c.spec.type, c.spec.labels])).toEqual([['email', { email_address: 'oncall@corp.example' }]]);
@@ -362,7 +450,15 @@ describe('gcp chart', () => {
       expect(uptime.spec.monitoredResource.filterLabels.host).toBe('mlflow.ml.corp.example');
       expect(uptime.spec.httpCheck).toMatchObject({ path: '/health', useSsl: true, validateSsl: true });
       const alerts = ofKind(objects, 'MonitoringAlertPolicy');
-      expect(alerts.map((a) => a.metadata.name).sort()).toEqual(['mlflow-availability', 'mlflow-container-restarts', 'mlflow-http-5xx', 'mlflow-pvc-usage', 'mlflow-sql-connections', 'mlflow-sql-cpu', 'mlflow-sql-disk']);
+      expect(alerts.map((a) => a.metadata.name).sort()).toEqual([
+        'mlflow-availability',
+        'mlflow-container-restarts',
+        'mlflow-http-5xx',
+        'mlflow-pvc-usage',
+        'mlflow-sql-connections',
+        'mlflow-sql-cpu',
+        'mlflow-sql-disk',
+      ]);
       for (const a of alerts) expect(a.spec.notificationChannels).toEqual([{ name: channel[0].metadata.name }]);
       expect(find(objects, 'MonitoringAlertPolicy', 'mlflow-sql-cpu').spec.conditions[0].conditionThreshold.thresholdValue).toBe(0.7);
       expect(find(objects, 'MonitoringAlertPolicy', 'mlflow-http-5xx').spec.conditions[0].conditionPrometheusQueryLanguage.query).toContain('status=~"5.."');
@@ -382,8 +478,8 @@ describe('gcp chart', () => {
       expect(query).toBe(
         'sum(rate(mlflow_http_request_total{namespace="mlflow",status=~"5.."}[5m])) / sum(rate(mlflow_http_request_total{namespace="mlflow"}[5m])) > 0.05',
       );
-      const promQueries = ofKind(objects, 'MonitoringDashboard')[0].spec.mosaicLayout.tiles
-        .map((t: any) => t.widget.xyChart.dataSets[0].timeSeriesQuery.prometheusQuery)
+      const promQueries = ofKind(objects, 'MonitoringDashboard')[0]
+        .spec.mosaicLayout.tiles.map((t: any) => t.widget.xyChart.dataSets[0].timeSeriesQuery.prometheusQuery)
         .filter((q: unknown) => q !== undefined);
       expect(promQueries).toHaveLength(2);
       for (const q of promQueries) expect(q).toContain('mlflow_http_request_total{namespace="mlflow"');
@@ -405,7 +501,11 @@ describe('gcp chart', () => {
     test('no Cloud SQL alerts in statefulset mode and no uptime check without a public entry', () => {
       const objects = synth(configWith({ database: { mode: 'statefulset' }, edge: { enabled: false } }));
       expect(ofKind(objects, 'MonitoringUptimeCheckConfig')).toEqual([]);
-      expect(ofKind(objects, 'MonitoringAlertPolicy').map((a) => a.metadata.name).sort()).toEqual(['mlflow-container-restarts', 'mlflow-http-5xx', 'mlflow-pvc-usage']);
+      expect(
+        ofKind(objects, 'MonitoringAlertPolicy')
+          .map((a) => a.metadata.name)
+          .sort(),
+      ).toEqual(['mlflow-container-restarts', 'mlflow-http-5xx', 'mlflow-pvc-usage']);
     });
   });
 
@@ -420,9 +520,19 @@ describe('gcp chart', () => {
       expect(all.length).toBeGreaterThan(30);
       for (const o of all) {
         const a = o.metadata.annotations;
-        expect([o.kind, o.metadata.namespace, a['cnrm.cloud.google.com/project-id'], a['cnrm.cloud.google.com/state-into-spec']]).toEqual([o.kind, 'mlflow-gcp', 'mlflow-gke-example', 'absent']);
+        expect([o.kind, o.metadata.namespace, a['cnrm.cloud.google.com/project-id'], a['cnrm.cloud.google.com/state-into-spec']]).toEqual([
+          o.kind,
+          'mlflow-gcp',
+          'mlflow-gke-example',
+          'absent',
+        ]);
         const stateful = STATEFUL_KINDS.includes(o.kind);
-        expect([o.kind, o.metadata.name, a['cnrm.cloud.google.com/deletion-policy'], a['kustomize.toolkit.fluxcd.io/prune']]).toEqual([o.kind, o.metadata.name, stateful ? 'abandon' : undefined, stateful ? 'disabled' : undefined]);
+        expect([o.kind, o.metadata.name, a['cnrm.cloud.google.com/deletion-policy'], a['kustomize.toolkit.fluxcd.io/prune']]).toEqual([
+          o.kind,
+          o.metadata.name,
+          stateful ? 'abandon' : undefined,
+          stateful ? 'disabled' : undefined,
+        ]);
         expect(Object.keys(o.metadata.labels ?? {}).filter((l) => l.startsWith('kustomize.toolkit.fluxcd.io/'))).toEqual([]);
       }
     });
@@ -430,7 +540,10 @@ describe('gcp chart', () => {
     test('the chart holds its own protected Namespace, with the project annotation', () => {
       const ns = ofKind(synth(cloudsql()), 'Namespace');
       expect(ns).toHaveLength(1);
-      expect(ns[0].metadata).toMatchObject({ name: 'mlflow-gcp', annotations: { 'cnrm.cloud.google.com/project-id': 'mlflow-gke-example', 'kustomize.toolkit.fluxcd.io/prune': 'disabled' } });
+      expect(ns[0].metadata).toMatchObject({
+        name: 'mlflow-gcp',
+        annotations: { 'cnrm.cloud.google.com/project-id': 'mlflow-gke-example', 'kustomize.toolkit.fluxcd.io/prune': 'disabled' },
+      });
       expect(ns[0].metadata.namespace).toBeUndefined();
     });
   });
@@ -452,7 +565,10 @@ describe('gcp chart', () => {
         type: 'BUILT_IN',
         password: { valueFrom: { secretKeyRef: { name: 'sql-admin-pw', key: 'password' } } },
       });
-      expect(admin.metadata.annotations).toMatchObject({ 'cnrm.cloud.google.com/deletion-policy': 'abandon', 'policy.mlflow-gke.io/external-secrets': 'sql-admin-pw' });
+      expect(admin.metadata.annotations).toMatchObject({
+        'cnrm.cloud.google.com/deletion-policy': 'abandon',
+        'policy.mlflow-gke.io/external-secrets': 'sql-admin-pw',
+      });
       // The policy gate, and synth's next steps, see the Secret it reads.
       const secrets = outOfBandSecrets(objects.map((manifest, doc) => ({ file: 'gcp.yaml', doc, manifest })));
       expect(secrets).toContainEqual({ namespace: names.namespaces.gcp, name: 'sql-admin-pw', keys: ['password'], readers: ['SQLUser/team-mlflow-admin'] });
@@ -461,7 +577,9 @@ describe('gcp chart', () => {
     });
 
     test('the admin Secret name is a DNS name: anything else is refused with the field', () => {
-      expect(() => configWith({ database: { cloudsql: { adminSecret: 'Admin_Password' } } })).toThrow(/database\.cloudsql\.adminSecret: "Admin_Password" is not allowed/);
+      expect(() => configWith({ database: { cloudsql: { adminSecret: 'Admin_Password' } } })).toThrow(
+        /database\.cloudsql\.adminSecret: "Admin_Password" is not allowed/,
+      );
     });
 
     // k8s-config-connector v1.155.1, operator/pkg/apis/core/v1beta1/constants.go: "ConfigConnectorContextAllowedName

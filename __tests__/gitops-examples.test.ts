@@ -19,7 +19,10 @@ const OVERLAYS_DIR = path.join(PROJECT_ROOT, 'examples', 'overlays');
 const FLUX_DIR = path.join(PROJECT_ROOT, 'examples', 'flux');
 const MLFLOW_IMAGE = 'ghcr.io/mlflow/mlflow';
 
-const parseAll = (text: string): Manifest[] => YAML.parseAllDocuments(text).map((d) => d.toJS() as Manifest).filter((o) => o);
+const parseAll = (text: string): Manifest[] =>
+  YAML.parseAllDocuments(text)
+    .map((d) => d.toJS() as Manifest)
+    .filter((o) => o);
 const key = (o: Manifest) => `${o.apiVersion}/${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;
 const find = (objects: Manifest[], kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
 const containers = (o: Manifest): Manifest[] => [...(o.spec?.template?.spec?.initContainers ?? []), ...(o.spec?.template?.spec?.containers ?? [])];
@@ -54,80 +57,94 @@ test('there are at least two example overlays, each over the rendered dist/ and 
   }
 });
 
-describe.each(configsUnderTest().map(({ name, config }) => ({ name, files: renderPlatform(config) })))('overlays over the render of config $name', ({ name, files }) => {
-  const base = objectsOf(files, { mainOnly: true });
+describe.each(configsUnderTest().map(({ name, config }) => ({ name, files: renderPlatform(config) })))(
+  'overlays over the render of config $name',
+  ({ name, files }) => {
+    const base = objectsOf(files, { mainOnly: true });
 
-  describe.each(['scale-up', 'labels-and-image'])('overlay %s', (overlay) => {
-    let built: Manifest[];
-    beforeAll(async () => {
-      built = await buildOverlay(name, files, overlay);
-    });
-
-    test('validates strictly and passes the prune-protection and Flux-label policies', () => {
-      expect(validator.validate(built)).toEqual([]);
-      expect(pruneProtectionViolations(built)).toEqual([]);
-      expect(fluxLabelViolations(built)).toEqual([]);
-    });
-
-    test('keeps every object of dist/ (Jobs may be renamed) and changes no immutable field of a kept one', () => {
-      const nonJobs = (list: Manifest[]) => list.filter((o) => o.kind !== 'Job').map(key).sort();
-      expect(nonJobs(built)).toEqual(nonJobs(base));
-      expect(built.filter((o) => o.kind === 'Job')).toHaveLength(base.filter((o) => o.kind === 'Job').length);
-      expect(immutableFieldChanges(base, built)).toEqual([]);
-    });
-  });
-
-  test('scale-up raises the MLflow replica floor and ceiling and the MLflow container resources only', async () => {
-    const built = await buildOverlay(name, files, 'scale-up');
-    const hpa = find(built, 'HorizontalPodAutoscaler', 'mlflow');
-    expect({ min: hpa?.spec.minReplicas, max: hpa?.spec.maxReplicas }).toEqual({ min: 4, max: 12 });
-    const before = find(base, 'Deployment', 'mlflow')!;
-    const after = find(built, 'Deployment', 'mlflow')!;
-    expect(after.spec.replicas).toBe(before.spec.replicas);
-    expect(containers(after).map((c) => c.name)).toEqual(containers(before).map((c) => c.name));
-    for (const c of containers(after)) {
-      // CPU and memory raised; the ephemeral storage of the artifact staging directory is kept.
-      const storage = (r: any) => containers(before).find((b) => b.name === 'mlflow')!.resources[r]['ephemeral-storage'];
-      if (c.name === 'mlflow')
-        expect(c.resources).toEqual({
-          requests: { cpu: '2', memory: '4Gi', 'ephemeral-storage': storage('requests') },
-          limits: { cpu: '4', memory: '8Gi', 'ephemeral-storage': storage('limits') },
-        });
-      else expect(c.resources).toEqual(containers(before).find((b) => b.name === c.name)!.resources);
-    }
-  });
-
-  test('labels-and-image labels every object, leaves selectors and pod labels alone, and moves only the MLflow image', async () => {
-    const built = await buildOverlay(name, files, 'labels-and-image');
-    for (const o of built) expect({ id: key(o), labels: o.metadata.labels }).toEqual({ id: key(o), labels: expect.objectContaining({ team: 'ml-platform', 'cost-center': 'cc-4711' }) });
-    const byKey = new Map(base.map((o) => [key(o), o]));
-    for (const o of built.filter((x) => x.spec?.selector && byKey.has(key(x)))) {
-      expect({ id: key(o), selector: o.spec.selector, podLabels: o.spec.template?.metadata?.labels }).toEqual({
-        id: key(o),
-        selector: byKey.get(key(o))!.spec.selector,
-        podLabels: byKey.get(key(o))!.spec.template?.metadata?.labels,
+    describe.each(['scale-up', 'labels-and-image'])('overlay %s', (overlay) => {
+      let built: Manifest[];
+      beforeAll(async () => {
+        built = await buildOverlay(name, files, overlay);
       });
-    }
-    const images = (list: Manifest[]) => list.flatMap((o) => [...containers(o), ...containers(o.spec?.jobTemplate ?? {})].map((c) => c.image as string));
-    const mlflowImages = images(built).filter((i) => i.startsWith(`${MLFLOW_IMAGE}:`));
-    expect(mlflowImages.length).toBeGreaterThan(0);
-    expect([...new Set(mlflowImages)]).toEqual([`${MLFLOW_IMAGE}:v3.10.0-full`]);
-    const others = (list: Manifest[]) => images(list).filter((i) => !i.startsWith(`${MLFLOW_IMAGE}:`)).sort();
-    expect(others(built)).toEqual(others(base));
-  });
 
-  test('labels-and-image renames every Job, because the new image changes its immutable pod template', async () => {
-    const built = await buildOverlay(name, files, 'labels-and-image');
-    const baseJobs = base.filter((o) => o.kind === 'Job');
-    expect(baseJobs.length).toBeGreaterThan(0);
-    for (const job of baseJobs) {
-      const renamed = built.find((o) => o.kind === 'Job' && o.metadata.name === `${job.metadata.name}-v3.10.0-full`);
-      expect(`${job.metadata.name} -> ${renamed?.metadata.name}`).toBe(`${job.metadata.name} -> ${job.metadata.name}-v3.10.0-full`);
-      // The Job controller copies the name into a label value: 63 characters at most.
-      expect(renamed!.metadata.name.length).toBeLessThanOrEqual(63);
-    }
-  });
-});
+      test('validates strictly and passes the prune-protection and Flux-label policies', () => {
+        expect(validator.validate(built)).toEqual([]);
+        expect(pruneProtectionViolations(built)).toEqual([]);
+        expect(fluxLabelViolations(built)).toEqual([]);
+      });
+
+      test('keeps every object of dist/ (Jobs may be renamed) and changes no immutable field of a kept one', () => {
+        const nonJobs = (list: Manifest[]) =>
+          list
+            .filter((o) => o.kind !== 'Job')
+            .map(key)
+            .sort();
+        expect(nonJobs(built)).toEqual(nonJobs(base));
+        expect(built.filter((o) => o.kind === 'Job')).toHaveLength(base.filter((o) => o.kind === 'Job').length);
+        expect(immutableFieldChanges(base, built)).toEqual([]);
+      });
+    });
+
+    test('scale-up raises the MLflow replica floor and ceiling and the MLflow container resources only', async () => {
+      const built = await buildOverlay(name, files, 'scale-up');
+      const hpa = find(built, 'HorizontalPodAutoscaler', 'mlflow');
+      expect({ min: hpa?.spec.minReplicas, max: hpa?.spec.maxReplicas }).toEqual({ min: 4, max: 12 });
+      const before = find(base, 'Deployment', 'mlflow')!;
+      const after = find(built, 'Deployment', 'mlflow')!;
+      expect(after.spec.replicas).toBe(before.spec.replicas);
+      expect(containers(after).map((c) => c.name)).toEqual(containers(before).map((c) => c.name));
+      for (const c of containers(after)) {
+        // CPU and memory raised; the ephemeral storage of the artifact staging directory is kept.
+        const storage = (r: any) => containers(before).find((b) => b.name === 'mlflow')!.resources[r]['ephemeral-storage'];
+        if (c.name === 'mlflow')
+          expect(c.resources).toEqual({
+            requests: { cpu: '2', memory: '4Gi', 'ephemeral-storage': storage('requests') },
+            limits: { cpu: '4', memory: '8Gi', 'ephemeral-storage': storage('limits') },
+          });
+        else expect(c.resources).toEqual(containers(before).find((b) => b.name === c.name)!.resources);
+      }
+    });
+
+    test('labels-and-image labels every object, leaves selectors and pod labels alone, and moves only the MLflow image', async () => {
+      const built = await buildOverlay(name, files, 'labels-and-image');
+      for (const o of built)
+        expect({ id: key(o), labels: o.metadata.labels }).toEqual({
+          id: key(o),
+          labels: expect.objectContaining({ team: 'ml-platform', 'cost-center': 'cc-4711' }),
+        });
+      const byKey = new Map(base.map((o) => [key(o), o]));
+      for (const o of built.filter((x) => x.spec?.selector && byKey.has(key(x)))) {
+        expect({ id: key(o), selector: o.spec.selector, podLabels: o.spec.template?.metadata?.labels }).toEqual({
+          id: key(o),
+          selector: byKey.get(key(o))!.spec.selector,
+          podLabels: byKey.get(key(o))!.spec.template?.metadata?.labels,
+        });
+      }
+      const images = (list: Manifest[]) => list.flatMap((o) => [...containers(o), ...containers(o.spec?.jobTemplate ?? {})].map((c) => c.image as string));
+      const mlflowImages = images(built).filter((i) => i.startsWith(`${MLFLOW_IMAGE}:`));
+      expect(mlflowImages.length).toBeGreaterThan(0);
+      expect([...new Set(mlflowImages)]).toEqual([`${MLFLOW_IMAGE}:v3.10.0-full`]);
+      const others = (list: Manifest[]) =>
+        images(list)
+          .filter((i) => !i.startsWith(`${MLFLOW_IMAGE}:`))
+          .sort();
+      expect(others(built)).toEqual(others(base));
+    });
+
+    test('labels-and-image renames every Job, because the new image changes its immutable pod template', async () => {
+      const built = await buildOverlay(name, files, 'labels-and-image');
+      const baseJobs = base.filter((o) => o.kind === 'Job');
+      expect(baseJobs.length).toBeGreaterThan(0);
+      for (const job of baseJobs) {
+        const renamed = built.find((o) => o.kind === 'Job' && o.metadata.name === `${job.metadata.name}-v3.10.0-full`);
+        expect(`${job.metadata.name} -> ${renamed?.metadata.name}`).toBe(`${job.metadata.name} -> ${job.metadata.name}-v3.10.0-full`);
+        // The Job controller copies the name into a label value: 63 characters at most.
+        expect(renamed!.metadata.name.length).toBeLessThanOrEqual(63);
+      }
+    });
+  },
+);
 
 describe('Flux examples', () => {
   let one: Manifest[];
@@ -136,7 +153,8 @@ describe('Flux examples', () => {
     one = parseAll(await kustomize(path.join(FLUX_DIR, 'one-cluster')));
     two = parseAll(await kustomize(path.join(FLUX_DIR, 'two-clusters')));
   });
-  const kustomization = (list: Manifest[], layer: 'gcp' | 'apps' | 'cert-manager') => list.find((o) => o.kind === 'Kustomization' && o.metadata.name.endsWith(`-${layer}`))!;
+  const kustomization = (list: Manifest[], layer: 'gcp' | 'apps' | 'cert-manager') =>
+    list.find((o) => o.kind === 'Kustomization' && o.metadata.name.endsWith(`-${layer}`))!;
   const repository = (list: Manifest[], name: string) => list.find((o) => o.kind === 'GitRepository' && o.metadata.name === name)!;
 
   test('validate strictly against the Flux CRDs (one cluster and two clusters)', () => {
@@ -159,7 +177,10 @@ describe('Flux examples', () => {
     const release = () => certManager.find((o) => o.kind === 'HelmRelease')!;
 
     test('a HelmRepository and a HelmRelease that validate strictly against the Flux CRDs', () => {
-      expect(certManager.map((o) => `${o.apiVersion}/${o.kind}`).sort()).toEqual(['helm.toolkit.fluxcd.io/v2/HelmRelease', 'source.toolkit.fluxcd.io/v1/HelmRepository']);
+      expect(certManager.map((o) => `${o.apiVersion}/${o.kind}`).sort()).toEqual([
+        'helm.toolkit.fluxcd.io/v2/HelmRelease',
+        'source.toolkit.fluxcd.io/v1/HelmRepository',
+      ]);
       expect(validator.validate(certManager)).toEqual([]);
     });
 
@@ -168,7 +189,11 @@ describe('Flux examples', () => {
     // namespace is cert-manager's cluster resource namespace, where the render's CA Certificate lives.
     test('the release pins the version the render is validated against, installs and keeps the CRDs, in the namespace the config names', () => {
       const spec = release().spec;
-      expect(spec.chart.spec).toEqual({ chart: 'cert-manager', version: 'v1.21.1', sourceRef: { kind: 'HelmRepository', name: certManager.find((o) => o.kind === 'HelmRepository')!.metadata.name } });
+      expect(spec.chart.spec).toEqual({
+        chart: 'cert-manager',
+        version: 'v1.21.1',
+        sourceRef: { kind: 'HelmRepository', name: certManager.find((o) => o.kind === 'HelmRepository')!.metadata.name },
+      });
       expect(spec.values).toEqual({ crds: { enabled: true, keep: true } });
       expect(spec.targetNamespace).toBe(configsUnderTest()[0].config.tls.certManagerNamespace);
       expect(spec.install.createNamespace).toBe(true);
@@ -233,7 +258,10 @@ describe('Flux examples', () => {
   });
 
   test('the apps layer depends on the Google Cloud layer, not the other way round', () => {
-    expect(kustomization(one, 'apps').spec.dependsOn).toEqual([{ name: kustomization(one, 'gcp').metadata.name }, { name: kustomization(one, 'cert-manager').metadata.name }]);
+    expect(kustomization(one, 'apps').spec.dependsOn).toEqual([
+      { name: kustomization(one, 'gcp').metadata.name },
+      { name: kustomization(one, 'cert-manager').metadata.name },
+    ]);
     expect(kustomization(one, 'gcp').spec.dependsOn).toBeUndefined();
   });
 

@@ -55,7 +55,10 @@ const rendered = configsUnderTest().map(({ name, config }) => {
 describe('the stateful kinds list', () => {
   // Needs the CRD files themselves; without them the suite has already said so loudly.
   (schemasAvailable() ? test : test.skip)('classifies every Config Connector kind there is a CRD for, so a new kind cannot slip past the prune check', () => {
-    const kinds = new CrdValidator().kinds().filter((k) => k.includes('.cnrm.cloud.google.com/')).map((k) => k.split('/').pop()!);
+    const kinds = new CrdValidator()
+      .kinds()
+      .filter((k) => k.includes('.cnrm.cloud.google.com/'))
+      .map((k) => k.split('/').pop()!);
     expect(kinds.length).toBeGreaterThan(20);
     const unclassified = [...new Set(kinds)].filter((k) => !STATEFUL_KCC_KINDS.includes(k) && !STATELESS_KCC_KINDS.includes(k));
     expect(unclassified).toEqual([]);
@@ -95,7 +98,9 @@ describe.each(rendered)('GitOps safety of config $name', ({ name, objects, main 
   });
 
   test('every Config Connector kind in the render is classified as stateful or stateless', () => {
-    const unclassified = [...new Set(objects.filter((o) => isKcc(o) && !STATEFUL_KCC_KINDS.includes(o.kind) && !STATELESS_KCC_KINDS.includes(o.kind)).map((o) => o.kind))];
+    const unclassified = [
+      ...new Set(objects.filter((o) => isKcc(o) && !STATEFUL_KCC_KINDS.includes(o.kind) && !STATELESS_KCC_KINDS.includes(o.kind)).map((o) => o.kind)),
+    ];
     expect(unclassified).toEqual([]);
   });
 
@@ -115,7 +120,9 @@ describe.each(rendered)('GitOps safety of config $name', ({ name, objects, main 
   });
 
   test('the MLflow migration Job is renamed when the MLflow image changes, and no object keeps its name with a changed immutable field', () => {
-    const changed = mainObjects(variant(name, (input) => (input.mlflow = { ...input.mlflow, image: retag(input.mlflow?.image ?? `${MLFLOW_IMAGE}:v3.17.0-full`, 'v3.17.1-full') })));
+    const changed = mainObjects(
+      variant(name, (input) => (input.mlflow = { ...input.mlflow, image: retag(input.mlflow?.image ?? `${MLFLOW_IMAGE}:v3.17.0-full`, 'v3.17.1-full') })),
+    );
     const mlflowJobs = main.filter((o) => o.kind === 'Job' && runsImage(o, MLFLOW_IMAGE));
     expect(mlflowJobs.map((j) => j.metadata.name)).not.toEqual([]);
     const newNames = new Set(changed.filter((o) => o.kind === 'Job').map((o) => o.metadata.name));
@@ -127,7 +134,8 @@ describe.each(rendered)('GitOps safety of config $name', ({ name, objects, main 
   test('changing the MLflow workers or the Cloud SQL Auth Proxy image hits no immutable field either', () => {
     for (const edit of [
       (input: Record<string, any>) => (input.mlflow = { ...input.mlflow, workers: (input.mlflow?.workers ?? 2) + 1 }),
-      (input: Record<string, any>) => (input.mlflow = { ...input.mlflow, cloudSqlProxy: { ...input.mlflow?.cloudSqlProxy, image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.1.1' } }),
+      (input: Record<string, any>) =>
+        (input.mlflow = { ...input.mlflow, cloudSqlProxy: { ...input.mlflow?.cloudSqlProxy, image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.1.1' } }),
     ]) {
       expect(immutableFieldChanges(main, mainObjects(variant(name, edit)))).toEqual([]);
     }
@@ -135,7 +143,11 @@ describe.each(rendered)('GitOps safety of config $name', ({ name, objects, main 
 
   test('a Job keeps its name when nothing about it changed (it does not re-run on every render)', () => {
     const unrelated = mainObjects(variant(name, (input) => (input.monitoring = { ...input.monitoring, logRetentionDays: 90 })));
-    const jobs = (list: Manifest[]) => list.filter((o) => o.kind === 'Job').map((o) => o.metadata.name).sort();
+    const jobs = (list: Manifest[]) =>
+      list
+        .filter((o) => o.kind === 'Job')
+        .map((o) => o.metadata.name)
+        .sort();
     expect(jobs(unrelated)).toEqual(jobs(main));
   });
 
@@ -143,7 +155,9 @@ describe.each(rendered)('GitOps safety of config $name', ({ name, objects, main 
     const gcpFile = rendered.find((r) => r.name === name)!.files.find((f) => /^(\d{4}-)?gcp\.yaml$/.test(f.path));
     expect(gcpFile?.path).toMatch(/gcp\.yaml$/);
     const gcp = objectsOf([gcpFile!]);
-    const elsewhere = main.filter((o) => isKcc(o) && !gcp.some((g) => g.kind === o.kind && g.metadata.name === o.metadata.name && g.metadata.namespace === o.metadata.namespace));
+    const elsewhere = main.filter(
+      (o) => isKcc(o) && !gcp.some((g) => g.kind === o.kind && g.metadata.name === o.metadata.name && g.metadata.namespace === o.metadata.namespace),
+    );
     expect(elsewhere.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
     const created = new Set(gcp.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
     const config = rendered.find((r) => r.name === name)!.config;

@@ -24,7 +24,8 @@ import { chartObjects, configWith, DeepPartial, find, Manifest, PROJECT_ROOT, re
 
 const mlflowOf = (overrides: DeepPartial<ConfigInput> = {}) => chartObjects(render(configWith(overrides)).files, 'mlflow');
 const podSpec = (o: Manifest): Manifest => (o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template.spec : o.spec.template.spec);
-const container = (o: Manifest, name: string): Manifest => [...(podSpec(o).initContainers ?? []), ...podSpec(o).containers].find((c: Manifest) => c.name === name);
+const container = (o: Manifest, name: string): Manifest =>
+  [...(podSpec(o).initContainers ?? []), ...podSpec(o).containers].find((c: Manifest) => c.name === name);
 const server = (objects: Manifest[]) => container(find(objects, 'Deployment', 'mlflow'), 'mlflow');
 const env = (c: Manifest, name: string): Manifest | undefined => c.env?.find((e: Manifest) => e.name === name);
 const value = (c: Manifest, name: string): string | undefined => env(c, name)?.value;
@@ -67,29 +68,39 @@ describe('the server runs the basic-auth app, fail-closed', () => {
     // starting a server without its key or its admin.
     expect(secretRef(c, 'MLFLOW_AUTH_ADMIN_PASSWORD')).toEqual({ name: 'mlflow-auth-admin', key: 'password' });
     expect(secretRef(c, 'MLFLOW_FLASK_SERVER_SECRET_KEY')).toEqual({ name: 'mlflow-auth-flask', key: 'secret-key' });
-    expect(find(objects, 'Deployment', 'mlflow').metadata.annotations['policy.mlflow-gke.io/external-secrets']).toContain('mlflow-auth-flask, mlflow-auth-admin');
+    expect(find(objects, 'Deployment', 'mlflow').metadata.annotations['policy.mlflow-gke.io/external-secrets']).toContain(
+      'mlflow-auth-flask, mlflow-auth-admin',
+    );
   });
 
-  test.each(['cloudsql', 'statefulset'] as const)('%s: the auth file, as configparser reads it, names the tracking database, the permission and the verifier', (mode) => {
-    const objects = mlflowOf({ database: { mode }, mlflow: { auth: { defaultPermission: 'NO_PERMISSIONS' } } });
-    const c = server(objects);
-    const cm = find(objects, 'ConfigMap', 'mlflow-auth');
-    expect(value(c, 'MLFLOW_AUTH_CONFIG_PATH')).toBe(`${AUTH_DIR}/basic_auth.ini`);
-    expect(c.volumeMounts).toContainEqual({ name: 'auth', mountPath: AUTH_DIR, readOnly: true });
-    expect(podSpec(find(objects, 'Deployment', 'mlflow')).volumes).toContainEqual({ name: 'auth', configMap: { name: 'mlflow-auth' } });
-    // configparser's default interpolation turns "%%" into "%": the URI MLflow gets is the server's own.
-    const parsed = JSON.parse(python('import configparser, json, sys; c = configparser.ConfigParser(); c.read_string(sys.stdin.read()); print(json.dumps(dict(c["mlflow"])))', cm.data['basic_auth.ini']));
-    expect(parsed).toEqual({
-      default_permission: 'NO_PERMISSIONS',
-      database_uri: value(c, 'MLFLOW_BACKEND_STORE_URI'),
-      authorization_function: 'iap_auth:authenticate',
-      grant_default_workspace_access: 'false',
-    });
-    expect(parsed.database_uri).toContain('%');
-    // MLflow imports the module by name: the file is there, found through PYTHONPATH.
-    expect(cm.data[VERIFIER_FILE]).toBe(scriptFile(`charts/mlflow/${VERIFIER_FILE}`));
-    expect(value(c, 'PYTHONPATH')).toBe(AUTH_DIR);
-  });
+  test.each(['cloudsql', 'statefulset'] as const)(
+    '%s: the auth file, as configparser reads it, names the tracking database, the permission and the verifier',
+    (mode) => {
+      const objects = mlflowOf({ database: { mode }, mlflow: { auth: { defaultPermission: 'NO_PERMISSIONS' } } });
+      const c = server(objects);
+      const cm = find(objects, 'ConfigMap', 'mlflow-auth');
+      expect(value(c, 'MLFLOW_AUTH_CONFIG_PATH')).toBe(`${AUTH_DIR}/basic_auth.ini`);
+      expect(c.volumeMounts).toContainEqual({ name: 'auth', mountPath: AUTH_DIR, readOnly: true });
+      expect(podSpec(find(objects, 'Deployment', 'mlflow')).volumes).toContainEqual({ name: 'auth', configMap: { name: 'mlflow-auth' } });
+      // configparser's default interpolation turns "%%" into "%": the URI MLflow gets is the server's own.
+      const parsed = JSON.parse(
+        python(
+          'import configparser, json, sys; c = configparser.ConfigParser(); c.read_string(sys.stdin.read()); print(json.dumps(dict(c["mlflow"])))',
+          cm.data['basic_auth.ini'],
+        ),
+      );
+      expect(parsed).toEqual({
+        default_permission: 'NO_PERMISSIONS',
+        database_uri: value(c, 'MLFLOW_BACKEND_STORE_URI'),
+        authorization_function: 'iap_auth:authenticate',
+        grant_default_workspace_access: 'false',
+      });
+      expect(parsed.database_uri).toContain('%');
+      // MLflow imports the module by name: the file is there, found through PYTHONPATH.
+      expect(cm.data[VERIFIER_FILE]).toBe(scriptFile(`charts/mlflow/${VERIFIER_FILE}`));
+      expect(value(c, 'PYTHONPATH')).toBe(AUTH_DIR);
+    },
+  );
 
   test('a changed auth file rolls the servers (the pod template carries its hash)', () => {
     const hash = (o: DeepPartial<ConfigInput>) => find(mlflowOf(o), 'Deployment', 'mlflow').spec.template.metadata.annotations['mlflow-gke/auth-config'];
@@ -166,7 +177,11 @@ describe('every client has its own account', () => {
     expect(verifyJob.metadata.annotations['policy.mlflow-gke.io/external-secrets']).toBe('mlflow-auth-verify');
     const readers = [...objects, verifyJob]
       .filter((o) => ['Deployment', 'Job', 'CronJob'].includes(o.kind))
-      .filter((o) => [...(podSpec(o).initContainers ?? []), ...podSpec(o).containers].some((c: Manifest) => (c.env ?? []).some((e: Manifest) => e.valueFrom?.secretKeyRef?.name === 'mlflow-auth-admin')))
+      .filter((o) =>
+        [...(podSpec(o).initContainers ?? []), ...podSpec(o).containers].some((c: Manifest) =>
+          (c.env ?? []).some((e: Manifest) => e.valueFrom?.secretKeyRef?.name === 'mlflow-auth-admin'),
+        ),
+      )
       .map((o) => o.metadata.labels['app.kubernetes.io/component']);
     expect(readers.sort()).toEqual(['auth-provision', 'server']);
   });
@@ -210,7 +225,14 @@ describe('every client has its own account', () => {
 
 describe('the provisioning Job', () => {
   test('acts as the admin over HTTPS and sets every account from its own Secret', () => {
-    const config = configWith({ workspaces: { users: [{ name: 'bo', email: 'bo@example.com' }, { name: 'ana', email: 'Ana@Example.com' }] } });
+    const config = configWith({
+      workspaces: {
+        users: [
+          { name: 'bo', email: 'bo@example.com' },
+          { name: 'ana', email: 'Ana@Example.com' },
+        ],
+      },
+    });
     const objects = chartObjects(render(config).files, 'mlflow');
     const job = provisionJob(objects);
     const c = container(job, 'provision');

@@ -14,8 +14,7 @@ function mlflowOf(overrides: DeepPartial<ConfigInput> = {}): Manifest[] {
   return chartObjects(render(configWith(overrides)).files, 'mlflow');
 }
 
-const podSpec = (o: Manifest): Manifest =>
-  o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template.spec : o.spec.template.spec;
+const podSpec = (o: Manifest): Manifest => (o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template.spec : o.spec.template.spec);
 const containers = (o: Manifest): Manifest[] => [...(podSpec(o).initContainers ?? []), ...podSpec(o).containers];
 const container = (o: Manifest, name: string): Manifest => {
   const c = containers(o).find((x) => x.name === name);
@@ -33,7 +32,9 @@ const migrationOf = (objects: Manifest[]) => {
  * and the user provisioning Job talks to the server only (__tests__/mlflow-auth.test.ts).
  */
 const workloads = (objects: Manifest[]) =>
-  objects.filter((o) => ['Deployment', 'Job', 'CronJob'].includes(o.kind) && !['sql-grant', 'auth-provision'].includes(o.metadata.labels?.['app.kubernetes.io/component']));
+  objects.filter(
+    (o) => ['Deployment', 'Job', 'CronJob'].includes(o.kind) && !['sql-grant', 'auth-provision'].includes(o.metadata.labels?.['app.kubernetes.io/component']),
+  );
 const argValue = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
 const env = (c: Manifest, name: string) => c.env?.find((e: Manifest) => e.name === name);
 
@@ -81,12 +82,17 @@ describe('mlflow chart', () => {
       const config = configWith({ edge: { hosts: { mlflow: 'tracking.example.org' } }, mlflow: { extraAllowedHosts: ['*.corp.example.com'] } });
       const names = platformNames(config);
       const hosts = argValue(container(deploymentOf(chartObjects(render(config).files, 'mlflow')), 'mlflow').args, '--allowed-hosts').split(',');
-      expect(hosts).toEqual(expect.arrayContaining(['tracking.example.org', new URL(names.mlflowUrl).host, 'mlflow', 'mlflow:5000', '*.corp.example.com', '$(POD_IP):5000']));
+      expect(hosts).toEqual(
+        expect.arrayContaining(['tracking.example.org', new URL(names.mlflowUrl).host, 'mlflow', 'mlflow:5000', '*.corp.example.com', '$(POD_IP):5000']),
+      );
       expect(env(container(deploymentOf(chartObjects(render(config).files, 'mlflow')), 'mlflow'), 'POD_IP').valueFrom.fieldRef.fieldPath).toBe('status.podIP');
     });
 
     test('an explicit allowedHosts list replaces the derived one', () => {
-      const hosts = argValue(container(deploymentOf(mlflowOf({ mlflow: { allowedHosts: ['*.example.com', '*.svc.cluster.local:5000'] } })), 'mlflow').args, '--allowed-hosts');
+      const hosts = argValue(
+        container(deploymentOf(mlflowOf({ mlflow: { allowedHosts: ['*.example.com', '*.svc.cluster.local:5000'] } })), 'mlflow').args,
+        '--allowed-hosts',
+      );
       expect(hosts).toBe('*.example.com,*.svc.cluster.local:5000,$(POD_IP):5000');
     });
 
@@ -131,8 +137,7 @@ describe('mlflow chart', () => {
     });
 
     test('no script contains a $( that Kubernetes would expand', () => {
-      for (const w of workloads(mlflowOf()))
-        for (const c of containers(w)) for (const part of c.command ?? []) expect(part).not.toMatch(/\$\(/);
+      for (const w of workloads(mlflowOf())) for (const c of containers(w)) for (const part of c.command ?? []) expect(part).not.toMatch(/\$\(/);
     });
   });
 
@@ -150,7 +155,8 @@ describe('mlflow chart', () => {
       expect(JSON.stringify(objects)).not.toMatch(/PGPASSWORD|postgres(ql)?(\+psycopg2)?:\/\/[^@/"]*:[^@/"]*@/i);
       for (const w of workloads(objects))
         for (const c of containers(w))
-          for (const e of c.env ?? []) if (/password|secret/i.test(e.name)) expect([e.name, e.valueFrom?.secretKeyRef?.name]).toEqual([e.name, expect.any(String)]);
+          for (const e of c.env ?? [])
+            if (/password|secret/i.test(e.name)) expect([e.name, e.valueFrom?.secretKeyRef?.name]).toEqual([e.name, expect.any(String)]);
     });
 
     test('cloudsql: the proxy sidecar connects to the instance with private IP, IAM login, structured logs, health and metrics', () => {
@@ -159,7 +165,15 @@ describe('mlflow chart', () => {
       expect(proxy.image).toBe('gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.1.0');
       expect(proxy.args[0]).toBe(platformNames(config).cloudSql.connectionName);
       expect(proxy.args).toEqual(
-        expect.arrayContaining(['--private-ip', '--auto-iam-authn', '--structured-logs', '--health-check', '--http-address=0.0.0.0', '--prometheus', `--max-sigterm-delay=${PROXY_MAX_SIGTERM_SECONDS}s`]),
+        expect.arrayContaining([
+          '--private-ip',
+          '--auto-iam-authn',
+          '--structured-logs',
+          '--health-check',
+          '--http-address=0.0.0.0',
+          '--prometheus',
+          `--max-sigterm-delay=${PROXY_MAX_SIGTERM_SECONDS}s`,
+        ]),
       );
       expect(proxy.startupProbe.httpGet.path).toBe('/startup');
       expect(proxy.livenessProbe.httpGet.path).toBe('/liveness');
@@ -168,11 +182,17 @@ describe('mlflow chart', () => {
 
     test('proxy 2.0.0 and 2.1.0 receive only flags they know; a newer proxy gets --exit-zero-on-sigterm', () => {
       for (const version of ['2.0.0', '2.1.0']) {
-        const args = container(deploymentOf(mlflowOf({ mlflow: { cloudSqlProxy: { image: `gcr.io/cloud-sql-connectors/cloud-sql-proxy:${version}` } } })), 'cloud-sql-proxy').args.slice(1);
+        const args = container(
+          deploymentOf(mlflowOf({ mlflow: { cloudSqlProxy: { image: `gcr.io/cloud-sql-connectors/cloud-sql-proxy:${version}` } } })),
+          'cloud-sql-proxy',
+        ).args.slice(1);
         for (const arg of args) expect([version, arg, proxySupports(parseVersion(version), arg)]).toEqual([version, arg, true]);
         expect(args).not.toContain('--exit-zero-on-sigterm');
       }
-      const newer = container(deploymentOf(mlflowOf({ mlflow: { cloudSqlProxy: { image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1' } } })), 'cloud-sql-proxy').args;
+      const newer = container(
+        deploymentOf(mlflowOf({ mlflow: { cloudSqlProxy: { image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1' } } })),
+        'cloud-sql-proxy',
+      ).args;
       expect(newer).toContain('--exit-zero-on-sigterm');
     });
 
@@ -182,7 +202,10 @@ describe('mlflow chart', () => {
     // keps/sig-node/753-sidecar-containers, "Termination of containers"). Nothing needs to stop the
     // proxy, nor keep it accepting connections after SIGTERM.
     test.each(['2.1.0', '2.14.1'])('proxy %s: no admin endpoint, no --quitquitquit and no --min-sigterm-delay in any pod', (version) => {
-      const objects = mlflowOf({ database: { mode: 'cloudsql' }, mlflow: { cloudSqlProxy: { image: `gcr.io/cloud-sql-connectors/cloud-sql-proxy:${version}` } } });
+      const objects = mlflowOf({
+        database: { mode: 'cloudsql' },
+        mlflow: { cloudSqlProxy: { image: `gcr.io/cloud-sql-connectors/cloud-sql-proxy:${version}` } },
+      });
       const pods = workloads(objects);
       expect(pods.map((w) => w.kind).sort()).toEqual(['CronJob', 'Deployment', 'Job']);
       for (const w of pods) {
@@ -248,16 +271,35 @@ describe('mlflow chart', () => {
     test('every flag the table knows is pinned above', () => {
       expect(PROXY_FLAGS.map((f) => f.flag).sort()).toEqual(
         [
-          '--port', '--address', '--private-ip', '--auto-iam-authn', '--structured-logs', '--health-check', '--http-address', '--http-port',
-          '--prometheus', '--max-sigterm-delay', '--admin-port', '--max-connections', '--quitquitquit', '--auto-ip', '--run-connection-test',
-          '--psc', '--exit-zero-on-sigterm', '--debug-logs', '--lazy-refresh', '--min-sigterm-delay',
+          '--port',
+          '--address',
+          '--private-ip',
+          '--auto-iam-authn',
+          '--structured-logs',
+          '--health-check',
+          '--http-address',
+          '--http-port',
+          '--prometheus',
+          '--max-sigterm-delay',
+          '--admin-port',
+          '--max-connections',
+          '--quitquitquit',
+          '--auto-ip',
+          '--run-connection-test',
+          '--psc',
+          '--exit-zero-on-sigterm',
+          '--debug-logs',
+          '--lazy-refresh',
+          '--min-sigterm-delay',
         ].sort(),
       );
     });
 
     test('extra proxy flags are passed when the version has them', () => {
       const args = container(
-        deploymentOf(mlflowOf({ mlflow: { cloudSqlProxy: { image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1-alpine', extraArgs: ['--lazy-refresh'] } } })),
+        deploymentOf(
+          mlflowOf({ mlflow: { cloudSqlProxy: { image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1-alpine', extraArgs: ['--lazy-refresh'] } } }),
+        ),
         'cloud-sql-proxy',
       ).args;
       expect(args).toContain('--lazy-refresh');
@@ -276,7 +318,10 @@ describe('mlflow chart', () => {
       );
       // Every pod that connects mounts the CA bundle's ca.crt, and the host it dials is on the certificate.
       for (const pod of [deploymentOf(objects), migrationOf(objects), find(objects, 'CronJob', 'mlflow-gc')]) {
-        expect(podSpec(pod).volumes).toContainEqual({ name: 'platform-ca', secret: { secretName: names.tls.caBundle, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } });
+        expect(podSpec(pod).volumes).toContainEqual({
+          name: 'platform-ca',
+          secret: { secretName: names.tls.caBundle, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 },
+        });
         for (const c of containers(pod).filter((x) => x.name !== 'cloud-sql-proxy'))
           expect(c.volumeMounts).toContainEqual({ name: 'platform-ca', mountPath: '/etc/platform-ca', readOnly: true });
       }
@@ -314,7 +359,9 @@ describe('mlflow chart', () => {
       expect(resized).not.toBe(base);
       expect(resized.startsWith('mlflow-migrate-v3-17-0-full-')).toBe(true);
       // The sidecar is part of the pod template too.
-      expect(migrationOf(mlflowOf({ mlflow: { cloudSqlProxy: { image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1' } } })).metadata.name).not.toBe(base);
+      expect(migrationOf(mlflowOf({ mlflow: { cloudSqlProxy: { image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1' } } })).metadata.name).not.toBe(
+        base,
+      );
       expect(migrationOf(mlflowOf({ database: { mode: 'statefulset' } })).metadata.name).not.toBe(base);
     });
 
@@ -339,7 +386,9 @@ describe('mlflow chart', () => {
       // The wait leaves time for the migration itself before the deadline ends the pod.
       expect(MIGRATION_DEADLINE_SECONDS - GRANT_WAIT_SECONDS).toBeGreaterThanOrEqual(600);
       expect(migrate.command[2]).toContain(`PRIVILEGE_QUERY = "${schemaPrivilegeQuery()}"`);
-      expect(migrate.command[2]).toMatch(/if not wait_for_grant\(int\(os\.environ\["GRANT_WAIT_SECONDS"\]\)\):\n\s+return 1\n\s+if current is None and tables == 0:/);
+      expect(migrate.command[2]).toMatch(
+        /if not wait_for_grant\(int\(os\.environ\["GRANT_WAIT_SECONDS"\]\)\):\n\s+return 1\n\s+if current is None and tables == 0:/,
+      );
     });
 
     test('statefulset: the Job has no proxy and uses the Secret-referenced password', () => {
@@ -347,7 +396,6 @@ describe('mlflow chart', () => {
       expect(containers(job).map((c) => c.name)).toEqual(['migrate']);
       expect(env(container(job, 'migrate'), 'PGPASSWORD').valueFrom.secretKeyRef.key).toBe('mlflow-password');
     });
-
   });
 
   describe('5. high availability', () => {
@@ -382,7 +430,8 @@ describe('mlflow chart', () => {
     test('startup, readiness and liveness probes on /health; graceful termination outlasts the drain', () => {
       const d = deploymentOf(mlflowOf());
       const server = container(d, 'mlflow');
-      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect(server[probe].httpGet).toEqual({ path: '/health', port: 'https', scheme: 'HTTPS' });
+      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe'])
+        expect(server[probe].httpGet).toEqual({ path: '/health', port: 'https', scheme: 'HTTPS' });
       expect(server.lifecycle.preStop.exec.command).toEqual(['sleep', String(PRE_STOP_SECONDS)]);
       expect(podSpec(d).terminationGracePeriodSeconds).toBeGreaterThan(PRE_STOP_SECONDS + PROXY_MAX_SIGTERM_SECONDS);
     });
@@ -446,7 +495,14 @@ describe('mlflow chart', () => {
       expect(server.volumeMounts.every((m: Manifest) => m.subPath === undefined)).toBe(true);
       expect(podSpec(d).volumes).toContainEqual({
         name: 'tls',
-        secret: { secretName: names.tls.mlflow, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }], defaultMode: 0o440 },
+        secret: {
+          secretName: names.tls.mlflow,
+          items: [
+            { key: 'tls.crt', path: 'tls.crt' },
+            { key: 'tls.key', path: 'tls.key' },
+          ],
+          defaultMode: 0o440,
+        },
       });
       // Only the server mounts its key; the init container and the Jobs get the CA alone.
       for (const c of containers(d).filter((x) => x.name !== 'mlflow')) expect((c.volumeMounts ?? []).map((m: Manifest) => m.name)).not.toContain('tls');
@@ -462,7 +518,7 @@ describe('mlflow chart', () => {
       expect(find(mlflowOf({ edge: { enabled: false } }), 'Service', 'mlflow').metadata.annotations?.['cloud.google.com/app-protocols']).toBeUndefined();
     });
 
-    test('gc reaches the server over HTTPS and trusts the platform CA through MLflow\'s own variable', () => {
+    test("gc reaches the server over HTTPS and trusts the platform CA through MLflow's own variable", () => {
       const gc = container(find(mlflowOf(), 'CronJob', 'mlflow-gc'), 'gc');
       expect(env(gc, 'MLFLOW_TRACKING_URI').value).toBe('https://mlflow.mlflow.svc.cluster.local:5000');
       expect(env(gc, 'MLFLOW_TRACKING_SERVER_CERT_PATH').value).toBe('/etc/platform-ca/ca.crt');
@@ -579,7 +635,17 @@ describe('mlflow chart', () => {
       const job = find(objects, 'Job', 'mlflow-verify');
       expect(job.metadata.namespace).toBe('mlflow');
       const script = container(job, 'verify').command[2];
-      for (const call of ['create_experiment', 'log_param', 'log_metric', 'log_artifact', 'create_registered_model', 'create_model_version', 'get_run', 'download_artifacts', 'get_model_version'])
+      for (const call of [
+        'create_experiment',
+        'log_param',
+        'log_metric',
+        'log_artifact',
+        'create_registered_model',
+        'create_model_version',
+        'get_run',
+        'download_artifacts',
+        'get_model_version',
+      ])
         expect(script).toContain(call);
       expect(script).toContain('sys.exit("MLflow verification FAILED');
       expect(env(container(job, 'verify'), 'MLFLOW_TRACKING_URI').value).toBe(platformNames(cloudsql()).mlflowUrl);
@@ -689,7 +755,10 @@ describe('mlflow chart', () => {
     // them under a new passphrase and version.
     test('the server reads the KEK passphrase, and optionally its version, from the configured Secret', () => {
       const server = container(deploymentOf(mlflowOf({ mlflow: { kekSecret: 'team-kek' } })), 'mlflow');
-      expect(env(server, 'MLFLOW_CRYPTO_KEK_PASSPHRASE')).toEqual({ name: 'MLFLOW_CRYPTO_KEK_PASSPHRASE', valueFrom: { secretKeyRef: { name: 'team-kek', key: 'passphrase' } } });
+      expect(env(server, 'MLFLOW_CRYPTO_KEK_PASSPHRASE')).toEqual({
+        name: 'MLFLOW_CRYPTO_KEK_PASSPHRASE',
+        valueFrom: { secretKeyRef: { name: 'team-kek', key: 'passphrase' } },
+      });
       expect(env(server, 'MLFLOW_CRYPTO_KEK_VERSION')).toEqual({
         name: 'MLFLOW_CRYPTO_KEK_VERSION',
         valueFrom: { secretKeyRef: { name: 'team-kek', key: 'version', optional: true } },
@@ -701,22 +770,28 @@ describe('mlflow chart', () => {
       const objects = mlflowOf({ database: { mode: 'statefulset' } });
       const ref = env(container(deploymentOf(objects), 'mlflow'), 'MLFLOW_CRYPTO_KEK_PASSPHRASE').valueFrom.secretKeyRef;
       expect(ref.optional).toBeUndefined();
-      for (const job of [migrationOf(objects), find(objects, 'CronJob', 'mlflow-gc')]) for (const c of containers(job)) expect(env(c, 'MLFLOW_CRYPTO_KEK_PASSPHRASE')).toBeUndefined();
-      expect(deploymentOf(objects).metadata.annotations['policy.mlflow-gke.io/external-secrets']).toBe('mlflow-kek, mlflow-db-credentials, mlflow-auth-flask, mlflow-auth-admin');
+      for (const job of [migrationOf(objects), find(objects, 'CronJob', 'mlflow-gc')])
+        for (const c of containers(job)) expect(env(c, 'MLFLOW_CRYPTO_KEK_PASSPHRASE')).toBeUndefined();
+      expect(deploymentOf(objects).metadata.annotations['policy.mlflow-gke.io/external-secrets']).toBe(
+        'mlflow-kek, mlflow-db-credentials, mlflow-auth-flask, mlflow-auth-admin',
+      );
     });
 
     // mlflow/environment_variables.py MLFLOW_SERVER_ENABLE_JOB_EXECUTION; its default became true with
     // mlflow/mlflow#19850 ("Enable job execution by default"), which starts the job runner's worker
     // processes beside every server. The chart always sets it, from mlflow.jobExecution (default false).
     test('MLFLOW_SERVER_ENABLE_JOB_EXECUTION is set explicitly, off', () => {
-      expect(env(container(deploymentOf(mlflowOf()), 'mlflow'), 'MLFLOW_SERVER_ENABLE_JOB_EXECUTION')).toEqual({ name: 'MLFLOW_SERVER_ENABLE_JOB_EXECUTION', value: 'false' });
+      expect(env(container(deploymentOf(mlflowOf()), 'mlflow'), 'MLFLOW_SERVER_ENABLE_JOB_EXECUTION')).toEqual({
+        name: 'MLFLOW_SERVER_ENABLE_JOB_EXECUTION',
+        value: 'false',
+      });
     });
 
     // mlflow/server/__init__.py _run_server (the version with the 3.10 SIGTERM forwarding): the job runner
     // gets MLFLOW_TRACKING_URI = f"http://{host}:{port}", overriding the environment; the server is HTTPS only.
     test('jobExecution: true is refused, naming the field, the value and why', () => {
       expect(configError({ mlflow: { jobExecution: true } })).toContain(
-        'mlflow.jobExecution: true is not allowed: must be false: the server serves HTTPS only, and MLflow\'s job runner reaches it at the plain http://<host>:<port> it derives itself',
+        "mlflow.jobExecution: true is not allowed: must be false: the server serves HTTPS only, and MLflow's job runner reaches it at the plain http://<host>:<port> it derives itself",
       );
     });
   });
@@ -763,15 +838,21 @@ describe('mlflow chart', () => {
     });
 
     test('an unknown proxy flag, or one the chart sets itself', () => {
-      expect(configError({ mlflow: { cloudSqlProxy: { extraArgs: ['--frobnicate'] } } })).toMatch(/extraArgs\[0\]: "--frobnicate" is not allowed: must be one of the known extra proxy flags: --max-connections, /);
-      expect(configError({ mlflow: { cloudSqlProxy: { extraArgs: ['--private-ip'] } } })).toMatch(/extraArgs\[0\]: "--private-ip" is not allowed: must not be a flag the chart sets itself/);
+      expect(configError({ mlflow: { cloudSqlProxy: { extraArgs: ['--frobnicate'] } } })).toMatch(
+        /extraArgs\[0\]: "--frobnicate" is not allowed: must be one of the known extra proxy flags: --max-connections, /,
+      );
+      expect(configError({ mlflow: { cloudSqlProxy: { extraArgs: ['--private-ip'] } } })).toMatch(
+        /extraArgs\[0\]: "--private-ip" is not allowed: must not be a flag the chart sets itself/,
+      );
     });
 
     test('--debug-logs on proxy 2.1.0 (cmd/root.go at v2.1.0 has only --debug, the pprof switch; --debug-logs is from v2.9.0)', () => {
       expect(configError({ mlflow: { cloudSqlProxy: { extraArgs: ['--debug-logs'] } } })).toContain(
         'mlflow.cloudSqlProxy.extraArgs[0]: "--debug-logs" is not allowed: must be a flag of the configured proxy 2.1.0: it needs cloud-sql-proxy 2.9.0 or newer',
       );
-      expect(() => configWith({ mlflow: { cloudSqlProxy: { image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.9.0', extraArgs: ['--debug-logs'] } } })).not.toThrow();
+      expect(() =>
+        configWith({ mlflow: { cloudSqlProxy: { image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.9.0', extraArgs: ['--debug-logs'] } } }),
+      ).not.toThrow();
     });
 
     // With native sidecars no flag newer than 2.0.0 is needed: cmd/root.go at v2.0.0 defines every
@@ -800,7 +881,9 @@ describe('mlflow chart', () => {
     });
 
     test('a file or sqlite store cannot be configured at all (so no replica count can meet one)', () => {
-      expect(configError({ database: { mode: 'sqlite' as any } })).toMatch(/database\.mode: "sqlite" is not allowed: must be one of: "cloudsql", "statefulset"/);
+      expect(configError({ database: { mode: 'sqlite' as any } })).toMatch(
+        /database\.mode: "sqlite" is not allowed: must be one of: "cloudsql", "statefulset"/,
+      );
     });
   });
 });

@@ -37,7 +37,9 @@ function internetBlocks(objects: Manifest[]): Egress[] {
     .filter((o) => o.kind === 'NetworkPolicy')
     .flatMap((p) =>
       (p.spec.egress ?? []).flatMap((rule: any) =>
-        (rule.to ?? []).filter((peer: any) => peer.ipBlock?.cidr === '0.0.0.0/0').map((peer: any) => ({ policy: p.metadata.name, block: peer.ipBlock, ports: rule.ports })),
+        (rule.to ?? [])
+          .filter((peer: any) => peer.ipBlock?.cidr === '0.0.0.0/0')
+          .map((peer: any) => ({ policy: p.metadata.name, block: peer.ipBlock, ports: rule.ports })),
       ),
     );
 }

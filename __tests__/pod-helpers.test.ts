@@ -4,7 +4,14 @@
  * to break.
  */
 import { Testing } from 'cdk8s';
-import { containerResources, restrictedContainer, RestrictedContainer, RestrictedContainerProps, restrictedPodSpec, RestrictedPodSpecProps } from '../charts/lib/pod';
+import {
+  containerResources,
+  restrictedContainer,
+  RestrictedContainer,
+  RestrictedContainerProps,
+  restrictedPodSpec,
+  RestrictedPodSpecProps,
+} from '../charts/lib/pod';
 import * as k8s from '../imports/k8s-1.31';
 import { checkObjects } from '../policy/check';
 import { containerRules } from '../policy/rules/containers';
@@ -72,7 +79,9 @@ describe('restrictedContainer', () => {
   });
 
   test('keeps the other container fields as given', () => {
-    const [c] = podSpecOf(deployment({ containers: [container({ args: ['--x'], ports: [{ name: 'http', containerPort: 5000 }], workingDir: '/w' })] })).containers;
+    const [c] = podSpecOf(
+      deployment({ containers: [container({ args: ['--x'], ports: [{ name: 'http', containerPort: 5000 }], workingDir: '/w' })] }),
+    ).containers;
     expect(c).toMatchObject({ args: ['--x'], ports: [{ name: 'http', containerPort: 5000 }], workingDir: '/w' });
   });
 
@@ -82,7 +91,9 @@ describe('restrictedContainer', () => {
       requests: { cpu: '100m', memory: '128Mi', 'nvidia.com/gpu': 2 },
       limits: { cpu: '500m', memory: '256Mi', 'nvidia.com/gpu': 2 },
     });
-    expect(() => containerResources(RESOURCES, { 'nvidia.com/gpu': 0.5 })).toThrow('extended resource nvidia.com/gpu: count must be a positive integer, not 0.5');
+    expect(() => containerResources(RESOURCES, { 'nvidia.com/gpu': 0.5 })).toThrow(
+      'extended resource nvidia.com/gpu: count must be a positive integer, not 0.5',
+    );
   });
 
   test('ephemeral storage is requested and limited alike', () => {

@@ -29,7 +29,12 @@ function check(argv: string[]): { code: number; out: string; err: string } {
 /** What `kubectl kustomize` of an overlay that changes nothing prints: every manifest of dist/, one stream. */
 function overlayOutput(): string {
   const dist = path.join(tmp, 'dist');
-  return fs.readdirSync(dist).filter((f) => f.endsWith('.yaml')).sort().map((f) => fs.readFileSync(path.join(dist, f), 'utf8')).join('---\n');
+  return fs
+    .readdirSync(dist)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => fs.readFileSync(path.join(dist, f), 'utf8'))
+    .join('---\n');
 }
 
 /** `npm run check` lines of the docs' first code block, as argument lists (comments and redirections apart). */
@@ -42,7 +47,11 @@ function documentedCommands(): { line: string; argv: string[]; redirect?: string
     .filter((line) => /npm run (-s )?check/.test(line))
     .map((line) => {
       const [command, redirect] = line.split(/\s+>\s+/);
-      const words = command.replace(/^.*npm run (-s )?check( --)?/, '').trim().split(/\s+/).filter(Boolean);
+      const words = command
+        .replace(/^.*npm run (-s )?check( --)?/, '')
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean);
       return { line, argv: words, redirect };
     });
 }

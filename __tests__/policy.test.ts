@@ -75,16 +75,58 @@ const bareJob = (name: string, spec: Json = {}): Json => ({
 
 const CASES: Case[] = [
   // Pod Security Standards
-  { rule: 'pss.host-process', why: 'a Windows HostProcess pod', mutate: (f) => (f.pod.securityContext.windowsOptions = { hostProcess: true }), object: 'Deployment/web', path: `${POD}.securityContext.windowsOptions.hostProcess` },
-  { rule: 'pss.host-process', why: 'a Windows HostProcess container', mutate: (f) => (f.main.securityContext.windowsOptions = { hostProcess: true }), object: 'Deployment/web', path: `${MAIN}.securityContext.windowsOptions.hostProcess` },
+  {
+    rule: 'pss.host-process',
+    why: 'a Windows HostProcess pod',
+    mutate: (f) => (f.pod.securityContext.windowsOptions = { hostProcess: true }),
+    object: 'Deployment/web',
+    path: `${POD}.securityContext.windowsOptions.hostProcess`,
+  },
+  {
+    rule: 'pss.host-process',
+    why: 'a Windows HostProcess container',
+    mutate: (f) => (f.main.securityContext.windowsOptions = { hostProcess: true }),
+    object: 'Deployment/web',
+    path: `${MAIN}.securityContext.windowsOptions.hostProcess`,
+  },
   { rule: 'pss.host-namespaces', why: 'hostNetwork', mutate: (f) => (f.pod.hostNetwork = true), object: 'Deployment/web', path: `${POD}.hostNetwork` },
   { rule: 'pss.host-namespaces', why: 'hostPID', mutate: (f) => (f.pod.hostPID = true), object: 'Deployment/web', path: `${POD}.hostPID` },
   { rule: 'pss.host-namespaces', why: 'hostIPC', mutate: (f) => (f.pod.hostIPC = true), object: 'Deployment/web', path: `${POD}.hostIPC` },
-  { rule: 'pss.privileged', why: 'a privileged container', mutate: (f) => (f.main.securityContext.privileged = true), object: 'Deployment/web', path: `${MAIN}.securityContext.privileged` },
-  { rule: 'pss.capabilities', why: 'an added SYS_ADMIN', mutate: (f) => (f.main.securityContext.capabilities.add = ['NET_BIND_SERVICE', 'SYS_ADMIN']), object: 'Deployment/web', path: `${MAIN}.securityContext.capabilities.add[1]` },
-  { rule: 'pss.capabilities', why: 'an init container that does not drop ALL', mutate: (f) => (f.init.securityContext.capabilities = { drop: ['NET_RAW'] }), object: 'Deployment/web', path: `${INIT}.securityContext.capabilities.drop` },
-  { rule: 'pss.volume-types', why: 'a hostPath volume', mutate: (f) => f.pod.volumes.push({ name: 'host', hostPath: { path: '/var/run' } }), object: 'Deployment/web', path: `${POD}.volumes[2].hostPath` },
-  { rule: 'pss.volume-types', why: 'an nfs volume', mutate: (f) => f.pod.volumes.push({ name: 'share', nfs: { server: 'nfs', path: '/' } }), object: 'Deployment/web', path: `${POD}.volumes[2].nfs` },
+  {
+    rule: 'pss.privileged',
+    why: 'a privileged container',
+    mutate: (f) => (f.main.securityContext.privileged = true),
+    object: 'Deployment/web',
+    path: `${MAIN}.securityContext.privileged`,
+  },
+  {
+    rule: 'pss.capabilities',
+    why: 'an added SYS_ADMIN',
+    mutate: (f) => (f.main.securityContext.capabilities.add = ['NET_BIND_SERVICE', 'SYS_ADMIN']),
+    object: 'Deployment/web',
+    path: `${MAIN}.securityContext.capabilities.add[1]`,
+  },
+  {
+    rule: 'pss.capabilities',
+    why: 'an init container that does not drop ALL',
+    mutate: (f) => (f.init.securityContext.capabilities = { drop: ['NET_RAW'] }),
+    object: 'Deployment/web',
+    path: `${INIT}.securityContext.capabilities.drop`,
+  },
+  {
+    rule: 'pss.volume-types',
+    why: 'a hostPath volume',
+    mutate: (f) => f.pod.volumes.push({ name: 'host', hostPath: { path: '/var/run' } }),
+    object: 'Deployment/web',
+    path: `${POD}.volumes[2].hostPath`,
+  },
+  {
+    rule: 'pss.volume-types',
+    why: 'an nfs volume',
+    mutate: (f) => f.pod.volumes.push({ name: 'share', nfs: { server: 'nfs', path: '/' } }),
+    object: 'Deployment/web',
+    path: `${POD}.volumes[2].nfs`,
+  },
   { rule: 'pss.host-ports', why: 'a hostPort', mutate: (f) => (f.main.ports[0].hostPort = 8080), object: 'Deployment/web', path: `${MAIN}.ports[0].hostPort` },
   {
     rule: 'pss.apparmor',
@@ -93,30 +135,168 @@ const CASES: Case[] = [
     object: 'Deployment/web',
     path: 'spec.template.metadata.annotations.container.apparmor.security.beta.kubernetes.io/web',
   },
-  { rule: 'pss.apparmor', why: 'an Unconfined AppArmor field', mutate: (f) => (f.main.securityContext.appArmorProfile = { type: 'Unconfined' }), object: 'Deployment/web', path: `${MAIN}.securityContext.appArmorProfile.type` },
-  { rule: 'pss.selinux', why: 'a privileged SELinux type', mutate: (f) => (f.pod.securityContext.seLinuxOptions = { type: 'spc_t' }), object: 'Deployment/web', path: `${POD}.securityContext.seLinuxOptions.type` },
-  { rule: 'pss.selinux', why: 'an SELinux user', mutate: (f) => (f.main.securityContext.seLinuxOptions = { user: 'system_u' }), object: 'Deployment/web', path: `${MAIN}.securityContext.seLinuxOptions.user` },
-  { rule: 'pss.proc-mount', why: 'an Unmasked procMount', mutate: (f) => (f.main.securityContext.procMount = 'Unmasked'), object: 'Deployment/web', path: `${MAIN}.securityContext.procMount` },
-  { rule: 'pss.seccomp', why: 'no seccomp at pod or container level', mutate: (f) => delete f.pod.securityContext.seccompProfile, object: 'Deployment/web', path: `${MAIN}.securityContext.seccompProfile.type` },
-  { rule: 'pss.seccomp', why: 'an Unconfined container despite the pod default', mutate: (f) => (f.init.securityContext.seccompProfile = { type: 'Unconfined' }), object: 'Deployment/web', path: `${INIT}.securityContext.seccompProfile.type` },
-  { rule: 'pss.seccomp', why: 'an Unconfined pod', mutate: (f) => (f.pod.securityContext.seccompProfile = { type: 'Unconfined' }), object: 'Deployment/web', path: `${POD}.securityContext.seccompProfile.type` },
-  { rule: 'pss.sysctls', why: 'an unsafe sysctl', mutate: (f) => (f.pod.securityContext.sysctls = [{ name: 'kernel.msgmax', value: '1' }]), object: 'Deployment/web', path: `${POD}.securityContext.sysctls[0].name` },
-  { rule: 'pss.host-probes', why: 'a probe against another host', mutate: (f) => (f.main.readinessProbe.httpGet.host = '10.0.0.1'), object: 'Deployment/web', path: `${MAIN}.readinessProbe.httpGet.host` },
-  { rule: 'pss.allow-privilege-escalation', why: 'allowPrivilegeEscalation left unset', mutate: (f) => delete f.init.securityContext.allowPrivilegeEscalation, object: 'Deployment/web', path: `${INIT}.securityContext.allowPrivilegeEscalation` },
-  { rule: 'pss.run-as-non-root', why: 'runAsNonRoot set nowhere', mutate: (f) => delete f.pod.securityContext.runAsNonRoot, object: 'Deployment/web', path: `${MAIN}.securityContext.runAsNonRoot` },
-  { rule: 'pss.run-as-non-root', why: 'a container overriding it with false', mutate: (f) => (f.init.securityContext.runAsNonRoot = false), object: 'Deployment/web', path: `${INIT}.securityContext.runAsNonRoot` },
-  { rule: 'pss.run-as-user', why: 'uid 0 in a container', mutate: (f) => (f.main.securityContext.runAsUser = 0), object: 'Deployment/web', path: `${MAIN}.securityContext.runAsUser` },
-  { rule: 'pss.run-as-user', why: 'uid 0 for the pod', mutate: (f) => (f.pod.securityContext.runAsUser = 0), object: 'Deployment/web', path: `${POD}.securityContext.runAsUser` },
+  {
+    rule: 'pss.apparmor',
+    why: 'an Unconfined AppArmor field',
+    mutate: (f) => (f.main.securityContext.appArmorProfile = { type: 'Unconfined' }),
+    object: 'Deployment/web',
+    path: `${MAIN}.securityContext.appArmorProfile.type`,
+  },
+  {
+    rule: 'pss.selinux',
+    why: 'a privileged SELinux type',
+    mutate: (f) => (f.pod.securityContext.seLinuxOptions = { type: 'spc_t' }),
+    object: 'Deployment/web',
+    path: `${POD}.securityContext.seLinuxOptions.type`,
+  },
+  {
+    rule: 'pss.selinux',
+    why: 'an SELinux user',
+    mutate: (f) => (f.main.securityContext.seLinuxOptions = { user: 'system_u' }),
+    object: 'Deployment/web',
+    path: `${MAIN}.securityContext.seLinuxOptions.user`,
+  },
+  {
+    rule: 'pss.proc-mount',
+    why: 'an Unmasked procMount',
+    mutate: (f) => (f.main.securityContext.procMount = 'Unmasked'),
+    object: 'Deployment/web',
+    path: `${MAIN}.securityContext.procMount`,
+  },
+  {
+    rule: 'pss.seccomp',
+    why: 'no seccomp at pod or container level',
+    mutate: (f) => delete f.pod.securityContext.seccompProfile,
+    object: 'Deployment/web',
+    path: `${MAIN}.securityContext.seccompProfile.type`,
+  },
+  {
+    rule: 'pss.seccomp',
+    why: 'an Unconfined container despite the pod default',
+    mutate: (f) => (f.init.securityContext.seccompProfile = { type: 'Unconfined' }),
+    object: 'Deployment/web',
+    path: `${INIT}.securityContext.seccompProfile.type`,
+  },
+  {
+    rule: 'pss.seccomp',
+    why: 'an Unconfined pod',
+    mutate: (f) => (f.pod.securityContext.seccompProfile = { type: 'Unconfined' }),
+    object: 'Deployment/web',
+    path: `${POD}.securityContext.seccompProfile.type`,
+  },
+  {
+    rule: 'pss.sysctls',
+    why: 'an unsafe sysctl',
+    mutate: (f) => (f.pod.securityContext.sysctls = [{ name: 'kernel.msgmax', value: '1' }]),
+    object: 'Deployment/web',
+    path: `${POD}.securityContext.sysctls[0].name`,
+  },
+  {
+    rule: 'pss.host-probes',
+    why: 'a probe against another host',
+    mutate: (f) => (f.main.readinessProbe.httpGet.host = '10.0.0.1'),
+    object: 'Deployment/web',
+    path: `${MAIN}.readinessProbe.httpGet.host`,
+  },
+  {
+    rule: 'pss.allow-privilege-escalation',
+    why: 'allowPrivilegeEscalation left unset',
+    mutate: (f) => delete f.init.securityContext.allowPrivilegeEscalation,
+    object: 'Deployment/web',
+    path: `${INIT}.securityContext.allowPrivilegeEscalation`,
+  },
+  {
+    rule: 'pss.run-as-non-root',
+    why: 'runAsNonRoot set nowhere',
+    mutate: (f) => delete f.pod.securityContext.runAsNonRoot,
+    object: 'Deployment/web',
+    path: `${MAIN}.securityContext.runAsNonRoot`,
+  },
+  {
+    rule: 'pss.run-as-non-root',
+    why: 'a container overriding it with false',
+    mutate: (f) => (f.init.securityContext.runAsNonRoot = false),
+    object: 'Deployment/web',
+    path: `${INIT}.securityContext.runAsNonRoot`,
+  },
+  {
+    rule: 'pss.run-as-user',
+    why: 'uid 0 in a container',
+    mutate: (f) => (f.main.securityContext.runAsUser = 0),
+    object: 'Deployment/web',
+    path: `${MAIN}.securityContext.runAsUser`,
+  },
+  {
+    rule: 'pss.run-as-user',
+    why: 'uid 0 for the pod',
+    mutate: (f) => (f.pod.securityContext.runAsUser = 0),
+    object: 'Deployment/web',
+    path: `${POD}.securityContext.runAsUser`,
+  },
   // Containers
-  { rule: 'resources.cpu-memory', why: 'no CPU limit', mutate: (f) => delete f.main.resources.limits.cpu, object: 'Deployment/web', path: `${MAIN}.resources.limits.cpu` },
-  { rule: 'resources.cpu-memory', why: 'an init container without memory request', mutate: (f) => delete f.init.resources.requests.memory, object: 'Deployment/web', path: `${INIT}.resources.requests.memory` },
-  { rule: 'resources.ephemeral-storage', why: 'no ephemeral-storage request', mutate: (f) => delete f.main.resources.requests['ephemeral-storage'], object: 'Deployment/web', path: `${MAIN}.resources.requests.ephemeral-storage` },
-  { rule: 'image.tag', why: 'the latest tag', mutate: (f) => (f.main.image = 'registry.example.com/web:latest'), object: 'Deployment/web', path: `${MAIN}.image` },
-  { rule: 'image.tag', why: 'no tag behind a registry port', mutate: (f) => (f.init.image = 'registry.example.com:5000/web'), object: 'Deployment/web', path: `${INIT}.image` },
-  { rule: 'security.read-only-root-fs', why: 'a writable root filesystem', mutate: (f) => (f.main.securityContext.readOnlyRootFilesystem = false), object: 'Deployment/web', path: `${MAIN}.securityContext.readOnlyRootFilesystem` },
-  { rule: 'security.user-group-id', why: 'no runAsUser anywhere', mutate: (f) => delete f.pod.securityContext.runAsUser, object: 'Deployment/web', path: `${MAIN}.securityContext.runAsUser` },
-  { rule: 'security.user-group-id', why: 'group 0', mutate: (f) => (f.main.securityContext.runAsGroup = 0), object: 'Deployment/web', path: `${MAIN}.securityContext.runAsGroup` },
-  { rule: 'security.high-uid', why: 'a uid below 10000', mutate: (f) => (f.pod.securityContext.runAsUser = 1000), object: 'Deployment/web', path: `${MAIN}.securityContext.runAsUser` },
+  {
+    rule: 'resources.cpu-memory',
+    why: 'no CPU limit',
+    mutate: (f) => delete f.main.resources.limits.cpu,
+    object: 'Deployment/web',
+    path: `${MAIN}.resources.limits.cpu`,
+  },
+  {
+    rule: 'resources.cpu-memory',
+    why: 'an init container without memory request',
+    mutate: (f) => delete f.init.resources.requests.memory,
+    object: 'Deployment/web',
+    path: `${INIT}.resources.requests.memory`,
+  },
+  {
+    rule: 'resources.ephemeral-storage',
+    why: 'no ephemeral-storage request',
+    mutate: (f) => delete f.main.resources.requests['ephemeral-storage'],
+    object: 'Deployment/web',
+    path: `${MAIN}.resources.requests.ephemeral-storage`,
+  },
+  {
+    rule: 'image.tag',
+    why: 'the latest tag',
+    mutate: (f) => (f.main.image = 'registry.example.com/web:latest'),
+    object: 'Deployment/web',
+    path: `${MAIN}.image`,
+  },
+  {
+    rule: 'image.tag',
+    why: 'no tag behind a registry port',
+    mutate: (f) => (f.init.image = 'registry.example.com:5000/web'),
+    object: 'Deployment/web',
+    path: `${INIT}.image`,
+  },
+  {
+    rule: 'security.read-only-root-fs',
+    why: 'a writable root filesystem',
+    mutate: (f) => (f.main.securityContext.readOnlyRootFilesystem = false),
+    object: 'Deployment/web',
+    path: `${MAIN}.securityContext.readOnlyRootFilesystem`,
+  },
+  {
+    rule: 'security.user-group-id',
+    why: 'no runAsUser anywhere',
+    mutate: (f) => delete f.pod.securityContext.runAsUser,
+    object: 'Deployment/web',
+    path: `${MAIN}.securityContext.runAsUser`,
+  },
+  {
+    rule: 'security.user-group-id',
+    why: 'group 0',
+    mutate: (f) => (f.main.securityContext.runAsGroup = 0),
+    object: 'Deployment/web',
+    path: `${MAIN}.securityContext.runAsGroup`,
+  },
+  {
+    rule: 'security.high-uid',
+    why: 'a uid below 10000',
+    mutate: (f) => (f.pod.securityContext.runAsUser = 1000),
+    object: 'Deployment/web',
+    path: `${MAIN}.securityContext.runAsUser`,
+  },
   {
     rule: 'security.automount-token',
     why: 'a token mounted through the ServiceAccount default',
@@ -127,17 +307,59 @@ const CASES: Case[] = [
     object: 'Deployment/web',
     path: `${POD}.automountServiceAccountToken`,
   },
-  { rule: 'security.automount-token', why: 'a pod asking for the token', mutate: (f) => (f.pod.automountServiceAccountToken = true), object: 'Deployment/web', path: `${POD}.automountServiceAccountToken` },
+  {
+    rule: 'security.automount-token',
+    why: 'a pod asking for the token',
+    mutate: (f) => (f.pod.automountServiceAccountToken = true),
+    object: 'Deployment/web',
+    path: `${POD}.automountServiceAccountToken`,
+  },
   { rule: 'probes.readiness', why: 'no readinessProbe', mutate: (f) => delete f.main.readinessProbe, object: 'Deployment/web', path: `${MAIN}.readinessProbe` },
   { rule: 'probes.liveness', why: 'no livenessProbe', mutate: (f) => delete f.main.livenessProbe, object: 'Deployment/web', path: `${MAIN}.livenessProbe` },
-  { rule: 'probes.identical', why: 'liveness equal to readiness', mutate: (f) => (f.main.livenessProbe = structuredClone(f.main.readinessProbe)), object: 'Deployment/web', path: `${MAIN}.livenessProbe` },
-  { rule: 'probes.port', why: 'a probe on an undeclared port name', mutate: (f) => (f.main.livenessProbe.httpGet.port = 'admin'), object: 'Deployment/web', path: `${MAIN}.livenessProbe.httpGet.port` },
-  { rule: 'env.duplicate', why: 'a variable defined twice', mutate: (f) => f.main.env.push({ name: 'LOG_LEVEL', value: 'debug' }), object: 'Deployment/web', path: `${MAIN}.env[3].name` },
-  { rule: 'workload.selector-labels', why: 'a selector that misses the template', mutate: (f) => (f.web.spec.selector.matchLabels = { 'app.kubernetes.io/name': 'other' }), object: 'Deployment/web', path: 'spec.selector' },
+  {
+    rule: 'probes.identical',
+    why: 'liveness equal to readiness',
+    mutate: (f) => (f.main.livenessProbe = structuredClone(f.main.readinessProbe)),
+    object: 'Deployment/web',
+    path: `${MAIN}.livenessProbe`,
+  },
+  {
+    rule: 'probes.port',
+    why: 'a probe on an undeclared port name',
+    mutate: (f) => (f.main.livenessProbe.httpGet.port = 'admin'),
+    object: 'Deployment/web',
+    path: `${MAIN}.livenessProbe.httpGet.port`,
+  },
+  {
+    rule: 'env.duplicate',
+    why: 'a variable defined twice',
+    mutate: (f) => f.main.env.push({ name: 'LOG_LEVEL', value: 'debug' }),
+    object: 'Deployment/web',
+    path: `${MAIN}.env[3].name`,
+  },
+  {
+    rule: 'workload.selector-labels',
+    why: 'a selector that misses the template',
+    mutate: (f) => (f.web.spec.selector.matchLabels = { 'app.kubernetes.io/name': 'other' }),
+    object: 'Deployment/web',
+    path: 'spec.selector',
+  },
   { rule: 'job.ttl', why: 'a Job never cleaned up', mutate: (f) => f.add(bareJob('once')), object: 'Job/once', path: 'spec.ttlSecondsAfterFinished' },
-  { rule: 'cronjob.deadline', why: 'a CronJob without deadline', mutate: (f) => delete f.get('CronJob', 'nightly').spec.startingDeadlineSeconds, object: 'CronJob/nightly', path: 'spec.startingDeadlineSeconds' },
+  {
+    rule: 'cronjob.deadline',
+    why: 'a CronJob without deadline',
+    mutate: (f) => delete f.get('CronJob', 'nightly').spec.startingDeadlineSeconds,
+    object: 'CronJob/nightly',
+    path: 'spec.startingDeadlineSeconds',
+  },
   // Availability
-  { rule: 'availability.pdb', why: 'two replicas without PDB', mutate: (f) => f.remove('PodDisruptionBudget', 'web'), object: 'Deployment/web', path: 'spec.replicas' },
+  {
+    rule: 'availability.pdb',
+    why: 'two replicas without PDB',
+    mutate: (f) => f.remove('PodDisruptionBudget', 'web'),
+    object: 'Deployment/web',
+    path: 'spec.replicas',
+  },
   {
     rule: 'availability.pdb-allows-drain',
     why: 'minAvailable equal to the HPA minimum',
@@ -149,51 +371,249 @@ const CASES: Case[] = [
     object: 'PodDisruptionBudget/web',
     path: 'spec.minAvailable',
   },
-  { rule: 'availability.pdb-allows-drain', why: 'maxUnavailable 0', mutate: (f) => (f.get('PodDisruptionBudget', 'web').spec.maxUnavailable = 0), object: 'PodDisruptionBudget/web', path: 'spec.maxUnavailable' },
+  {
+    rule: 'availability.pdb-allows-drain',
+    why: 'maxUnavailable 0',
+    mutate: (f) => (f.get('PodDisruptionBudget', 'web').spec.maxUnavailable = 0),
+    object: 'PodDisruptionBudget/web',
+    path: 'spec.maxUnavailable',
+  },
   {
     rule: 'availability.pdb-allows-drain',
     why: 'minAvailable 1 on a single replica',
-    mutate: (f) => f.add({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'db', namespace: 'app' }, spec: { minAvailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow', selector: { matchLabels: { 'app.kubernetes.io/name': 'db' } } } }),
+    mutate: (f) =>
+      f.add({
+        apiVersion: 'policy/v1',
+        kind: 'PodDisruptionBudget',
+        metadata: { name: 'db', namespace: 'app' },
+        spec: { minAvailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow', selector: { matchLabels: { 'app.kubernetes.io/name': 'db' } } },
+      }),
     object: 'PodDisruptionBudget/db',
     path: 'spec.minAvailable',
   },
-  { rule: 'availability.pdb-policy', why: 'a PDB with no budget', mutate: (f) => delete f.get('PodDisruptionBudget', 'web').spec.maxUnavailable, object: 'PodDisruptionBudget/web', path: 'spec' },
-  { rule: 'availability.pdb-eviction-policy', why: 'no unhealthyPodEvictionPolicy', mutate: (f) => delete f.get('PodDisruptionBudget', 'web').spec.unhealthyPodEvictionPolicy, object: 'PodDisruptionBudget/web', path: 'spec.unhealthyPodEvictionPolicy' },
-  { rule: 'availability.pdb-targets-pod', why: 'a PDB selecting nothing', mutate: (f) => (f.get('PodDisruptionBudget', 'web').spec.selector.matchLabels = { 'app.kubernetes.io/name': 'gone' }), object: 'PodDisruptionBudget/web', path: 'spec.selector' },
-  { rule: 'availability.spread', why: 'two replicas without spread', mutate: (f) => delete f.pod.topologySpreadConstraints, object: 'Deployment/web', path: `${POD}.topologySpreadConstraints` },
+  {
+    rule: 'availability.pdb-policy',
+    why: 'a PDB with no budget',
+    mutate: (f) => delete f.get('PodDisruptionBudget', 'web').spec.maxUnavailable,
+    object: 'PodDisruptionBudget/web',
+    path: 'spec',
+  },
+  {
+    rule: 'availability.pdb-eviction-policy',
+    why: 'no unhealthyPodEvictionPolicy',
+    mutate: (f) => delete f.get('PodDisruptionBudget', 'web').spec.unhealthyPodEvictionPolicy,
+    object: 'PodDisruptionBudget/web',
+    path: 'spec.unhealthyPodEvictionPolicy',
+  },
+  {
+    rule: 'availability.pdb-targets-pod',
+    why: 'a PDB selecting nothing',
+    mutate: (f) => (f.get('PodDisruptionBudget', 'web').spec.selector.matchLabels = { 'app.kubernetes.io/name': 'gone' }),
+    object: 'PodDisruptionBudget/web',
+    path: 'spec.selector',
+  },
+  {
+    rule: 'availability.spread',
+    why: 'two replicas without spread',
+    mutate: (f) => delete f.pod.topologySpreadConstraints,
+    object: 'Deployment/web',
+    path: `${POD}.topologySpreadConstraints`,
+  },
   // Network
-  { rule: 'network.policy-coverage', why: 'no egress policy for the pods', mutate: (f) => f.remove('NetworkPolicy', 'default-deny'), object: 'Deployment/web', path: 'spec.template.metadata.labels' },
-  { rule: 'network.policy-targets-pod', why: 'a policy selecting nothing', mutate: (f) => (f.get('NetworkPolicy', 'web-ingress').spec.podSelector.matchLabels = { 'app.kubernetes.io/name': 'gone' }), object: 'NetworkPolicy/web-ingress', path: 'spec.podSelector' },
-  { rule: 'service.selector', why: 'a dangling Service', mutate: (f) => (f.get('Service', 'web').spec.selector = { 'app.kubernetes.io/name': 'gone' }), object: 'Service/web', path: 'spec.selector' },
-  { rule: 'service.target-port', why: 'an undeclared targetPort name', mutate: (f) => (f.get('Service', 'web').spec.ports[0].targetPort = 'web'), object: 'Service/web', path: 'spec.ports[0].targetPort' },
-  { rule: 'service.node-port', why: 'a NodePort Service', mutate: (f) => (f.get('Service', 'web').spec.type = 'NodePort'), object: 'Service/web', path: 'spec.type' },
-  { rule: 'ingress.tls', why: 'an Ingress without certificate', mutate: (f) => delete f.get('Ingress', 'web').metadata.annotations, object: 'Ingress/web', path: 'spec.tls' },
+  {
+    rule: 'network.policy-coverage',
+    why: 'no egress policy for the pods',
+    mutate: (f) => f.remove('NetworkPolicy', 'default-deny'),
+    object: 'Deployment/web',
+    path: 'spec.template.metadata.labels',
+  },
+  {
+    rule: 'network.policy-targets-pod',
+    why: 'a policy selecting nothing',
+    mutate: (f) => (f.get('NetworkPolicy', 'web-ingress').spec.podSelector.matchLabels = { 'app.kubernetes.io/name': 'gone' }),
+    object: 'NetworkPolicy/web-ingress',
+    path: 'spec.podSelector',
+  },
+  {
+    rule: 'service.selector',
+    why: 'a dangling Service',
+    mutate: (f) => (f.get('Service', 'web').spec.selector = { 'app.kubernetes.io/name': 'gone' }),
+    object: 'Service/web',
+    path: 'spec.selector',
+  },
+  {
+    rule: 'service.target-port',
+    why: 'an undeclared targetPort name',
+    mutate: (f) => (f.get('Service', 'web').spec.ports[0].targetPort = 'web'),
+    object: 'Service/web',
+    path: 'spec.ports[0].targetPort',
+  },
+  {
+    rule: 'service.node-port',
+    why: 'a NodePort Service',
+    mutate: (f) => (f.get('Service', 'web').spec.type = 'NodePort'),
+    object: 'Service/web',
+    path: 'spec.type',
+  },
+  {
+    rule: 'ingress.tls',
+    why: 'an Ingress without certificate',
+    mutate: (f) => delete f.get('Ingress', 'web').metadata.annotations,
+    object: 'Ingress/web',
+    path: 'spec.tls',
+  },
   // References
-  { rule: 'objects.namespace', why: 'an object without namespace', mutate: (f) => delete f.get('ConfigMap', 'web-config').metadata.namespace, object: 'ConfigMap/web-config', path: 'metadata.namespace' },
-  { rule: 'references.namespace', why: 'a namespace not in the set', mutate: (f) => f.remove('Namespace', 'app'), object: 'Deployment/web', path: 'metadata.namespace' },
-  { rule: 'references.configmap', why: 'a missing ConfigMap', mutate: (f) => f.remove('ConfigMap', 'web-config'), object: 'Deployment/web', path: `${MAIN}.env[0].valueFrom.configMapKeyRef.name` },
-  { rule: 'references.configmap-key', why: 'a missing ConfigMap key', mutate: (f) => (f.main.env[0].valueFrom.configMapKeyRef.key = 'LEVEL'), object: 'Deployment/web', path: `${MAIN}.env[0].valueFrom.configMapKeyRef.key` },
-  { rule: 'references.secret', why: 'an undeclared out-of-band Secret', mutate: (f) => delete f.web.metadata.annotations, object: 'Deployment/web', path: `${MAIN}.env[1].valueFrom.secretKeyRef.name` },
-  { rule: 'references.pvc', why: 'a missing claim', mutate: (f) => f.remove('PersistentVolumeClaim', 'web-data'), object: 'Deployment/web', path: `${POD}.volumes[1].persistentVolumeClaim.claimName` },
-  { rule: 'references.service-account', why: 'a missing ServiceAccount', mutate: (f) => f.remove('ServiceAccount', 'web'), object: 'Deployment/web', path: `${POD}.serviceAccountName` },
-  { rule: 'references.statefulset-service', why: 'a governing Service that is not headless', mutate: (f) => delete f.get('Service', 'db').spec.clusterIP, object: 'StatefulSet/db', path: 'spec.serviceName' },
-  { rule: 'references.statefulset-service', why: 'a missing governing Service', mutate: (f) => f.remove('Service', 'db'), object: 'StatefulSet/db', path: 'spec.serviceName' },
-  { rule: 'references.ingress-service', why: 'a backend Service not in the set', mutate: (f) => (f.get('Ingress', 'web').spec.defaultBackend.service.name = 'gone'), object: 'Ingress/web', path: 'spec.defaultBackend.service.name' },
-  { rule: 'references.scale-target', why: 'an HPA target not in the set', mutate: (f) => (f.get('HorizontalPodAutoscaler', 'web').spec.scaleTargetRef.name = 'gone'), object: 'HorizontalPodAutoscaler/web', path: 'spec.scaleTargetRef.name' },
+  {
+    rule: 'objects.namespace',
+    why: 'an object without namespace',
+    mutate: (f) => delete f.get('ConfigMap', 'web-config').metadata.namespace,
+    object: 'ConfigMap/web-config',
+    path: 'metadata.namespace',
+  },
+  {
+    rule: 'references.namespace',
+    why: 'a namespace not in the set',
+    mutate: (f) => f.remove('Namespace', 'app'),
+    object: 'Deployment/web',
+    path: 'metadata.namespace',
+  },
+  {
+    rule: 'references.configmap',
+    why: 'a missing ConfigMap',
+    mutate: (f) => f.remove('ConfigMap', 'web-config'),
+    object: 'Deployment/web',
+    path: `${MAIN}.env[0].valueFrom.configMapKeyRef.name`,
+  },
+  {
+    rule: 'references.configmap-key',
+    why: 'a missing ConfigMap key',
+    mutate: (f) => (f.main.env[0].valueFrom.configMapKeyRef.key = 'LEVEL'),
+    object: 'Deployment/web',
+    path: `${MAIN}.env[0].valueFrom.configMapKeyRef.key`,
+  },
+  {
+    rule: 'references.secret',
+    why: 'an undeclared out-of-band Secret',
+    mutate: (f) => delete f.web.metadata.annotations,
+    object: 'Deployment/web',
+    path: `${MAIN}.env[1].valueFrom.secretKeyRef.name`,
+  },
+  {
+    rule: 'references.pvc',
+    why: 'a missing claim',
+    mutate: (f) => f.remove('PersistentVolumeClaim', 'web-data'),
+    object: 'Deployment/web',
+    path: `${POD}.volumes[1].persistentVolumeClaim.claimName`,
+  },
+  {
+    rule: 'references.service-account',
+    why: 'a missing ServiceAccount',
+    mutate: (f) => f.remove('ServiceAccount', 'web'),
+    object: 'Deployment/web',
+    path: `${POD}.serviceAccountName`,
+  },
+  {
+    rule: 'references.statefulset-service',
+    why: 'a governing Service that is not headless',
+    mutate: (f) => delete f.get('Service', 'db').spec.clusterIP,
+    object: 'StatefulSet/db',
+    path: 'spec.serviceName',
+  },
+  {
+    rule: 'references.statefulset-service',
+    why: 'a missing governing Service',
+    mutate: (f) => f.remove('Service', 'db'),
+    object: 'StatefulSet/db',
+    path: 'spec.serviceName',
+  },
+  {
+    rule: 'references.ingress-service',
+    why: 'a backend Service not in the set',
+    mutate: (f) => (f.get('Ingress', 'web').spec.defaultBackend.service.name = 'gone'),
+    object: 'Ingress/web',
+    path: 'spec.defaultBackend.service.name',
+  },
+  {
+    rule: 'references.scale-target',
+    why: 'an HPA target not in the set',
+    mutate: (f) => (f.get('HorizontalPodAutoscaler', 'web').spec.scaleTargetRef.name = 'gone'),
+    object: 'HorizontalPodAutoscaler/web',
+    path: 'spec.scaleTargetRef.name',
+  },
   // Secrets
-  { rule: 'secrets.no-values', why: 'a Secret with data', mutate: (f) => f.add({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'leak', namespace: 'app' }, data: { password: 'aHVudGVyMg==' } }), object: 'Secret/leak', path: 'data' },
-  { rule: 'secrets.env-literal', why: 'a literal token', mutate: (f) => f.main.env.push({ name: 'API_TOKEN', value: 'abc123' }), object: 'Deployment/web', path: `${MAIN}.env[3].value` },
-  { rule: 'secrets.env-literal', why: 'a URL with a literal password', mutate: (f) => (f.main.env[2].value = 'postgresql://web:hunter2@db:5432/web'), object: 'Deployment/web', path: `${MAIN}.env[2].value` },
-  { rule: 'secrets.env-literal', why: 'a password in the arguments', mutate: (f) => (f.main.args = ['--db', 'postgresql://web:hunter2@db/web']), object: 'Deployment/web', path: `${MAIN}.args[1]` },
-  { rule: 'secrets.configmap-content', why: 'a password in a ConfigMap', mutate: (f) => (f.get('ConfigMap', 'web-config').data.DB_PASSWORD = 'hunter2'), object: 'ConfigMap/web-config', path: 'data.DB_PASSWORD' },
+  {
+    rule: 'secrets.no-values',
+    why: 'a Secret with data',
+    mutate: (f) => f.add({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'leak', namespace: 'app' }, data: { password: 'aHVudGVyMg==' } }),
+    object: 'Secret/leak',
+    path: 'data',
+  },
+  {
+    rule: 'secrets.env-literal',
+    why: 'a literal token',
+    mutate: (f) => f.main.env.push({ name: 'API_TOKEN', value: 'abc123' }),
+    object: 'Deployment/web',
+    path: `${MAIN}.env[3].value`,
+  },
+  {
+    rule: 'secrets.env-literal',
+    why: 'a URL with a literal password',
+    mutate: (f) => (f.main.env[2].value = 'postgresql://web:hunter2@db:5432/web'),
+    object: 'Deployment/web',
+    path: `${MAIN}.env[2].value`,
+  },
+  {
+    rule: 'secrets.env-literal',
+    why: 'a password in the arguments',
+    mutate: (f) => (f.main.args = ['--db', 'postgresql://web:hunter2@db/web']),
+    object: 'Deployment/web',
+    path: `${MAIN}.args[1]`,
+  },
+  {
+    rule: 'secrets.configmap-content',
+    why: 'a password in a ConfigMap',
+    mutate: (f) => (f.get('ConfigMap', 'web-config').data.DB_PASSWORD = 'hunter2'),
+    object: 'ConfigMap/web-config',
+    path: 'data.DB_PASSWORD',
+  },
   // API versions
-  { rule: 'api.removed', why: 'policy/v1beta1 PodDisruptionBudget', mutate: (f) => (f.get('PodDisruptionBudget', 'web').apiVersion = 'policy/v1beta1'), object: 'PodDisruptionBudget/web', path: 'apiVersion' },
-  { rule: 'api.removed', why: 'batch/v1beta1 CronJob', mutate: (f) => (f.get('CronJob', 'nightly').apiVersion = 'batch/v1beta1'), object: 'CronJob/nightly', path: 'apiVersion' },
-  { rule: 'api.removed', why: 'autoscaling/v2beta2', mutate: (f) => (f.get('HorizontalPodAutoscaler', 'web').apiVersion = 'autoscaling/v2beta2'), object: 'HorizontalPodAutoscaler/web', path: 'apiVersion' },
+  {
+    rule: 'api.removed',
+    why: 'policy/v1beta1 PodDisruptionBudget',
+    mutate: (f) => (f.get('PodDisruptionBudget', 'web').apiVersion = 'policy/v1beta1'),
+    object: 'PodDisruptionBudget/web',
+    path: 'apiVersion',
+  },
+  {
+    rule: 'api.removed',
+    why: 'batch/v1beta1 CronJob',
+    mutate: (f) => (f.get('CronJob', 'nightly').apiVersion = 'batch/v1beta1'),
+    object: 'CronJob/nightly',
+    path: 'apiVersion',
+  },
+  {
+    rule: 'api.removed',
+    why: 'autoscaling/v2beta2',
+    mutate: (f) => (f.get('HorizontalPodAutoscaler', 'web').apiVersion = 'autoscaling/v2beta2'),
+    object: 'HorizontalPodAutoscaler/web',
+    path: 'apiVersion',
+  },
   { rule: 'api.removed', why: 'extensions/v1beta1', mutate: (f) => (f.web.apiVersion = 'extensions/v1beta1'), object: 'Deployment/web', path: 'apiVersion' },
   // Engine
-  { rule: 'policy.exemption', why: 'an exemption without reason', mutate: (f) => (f.get('Service', 'web').metadata.annotations = { 'policy.mlflow-gke.io/exempt.service.node-port': ' ' }), object: 'Service/web', path: 'metadata.annotations.policy.mlflow-gke.io/exempt.service.node-port' },
-  { rule: 'policy.exemption', why: 'an exemption from an unknown rule', mutate: (f) => (f.get('Service', 'web').metadata.annotations = { 'policy.mlflow-gke.io/exempt.no-such-rule': 'because' }), object: 'Service/web', path: 'metadata.annotations.policy.mlflow-gke.io/exempt.no-such-rule' },
+  {
+    rule: 'policy.exemption',
+    why: 'an exemption without reason',
+    mutate: (f) => (f.get('Service', 'web').metadata.annotations = { 'policy.mlflow-gke.io/exempt.service.node-port': ' ' }),
+    object: 'Service/web',
+    path: 'metadata.annotations.policy.mlflow-gke.io/exempt.service.node-port',
+  },
+  {
+    rule: 'policy.exemption',
+    why: 'an exemption from an unknown rule',
+    mutate: (f) => (f.get('Service', 'web').metadata.annotations = { 'policy.mlflow-gke.io/exempt.no-such-rule': 'because' }),
+    object: 'Service/web',
+    path: 'metadata.annotations.policy.mlflow-gke.io/exempt.no-such-rule',
+  },
 ];
 
 const ruleById = new Map([...RULES, ...ENGINE_RULES].map((r) => [r.id, r]));
@@ -227,12 +647,57 @@ describe('Pod Security restricted over every pod-bearing kind and container list
   const template = () => structuredClone(compliant().find((o) => o.manifest.kind === 'Deployment')!.manifest.spec.template);
   const shapes: [string, (t: Json) => Json, string][] = [
     ['Pod', (t) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { ...t.metadata, name: 'x', namespace: 'app' }, spec: t.spec }), 'spec'],
-    ['Deployment', (t) => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x', namespace: 'app' }, spec: { selector: { matchLabels: t.metadata.labels }, template: t } }), POD],
-    ['StatefulSet', (t) => ({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'x', namespace: 'app' }, spec: { selector: { matchLabels: t.metadata.labels }, template: t } }), POD],
-    ['DaemonSet', (t) => ({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'x', namespace: 'app' }, spec: { selector: { matchLabels: t.metadata.labels }, template: t } }), POD],
-    ['ReplicaSet', (t) => ({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'x', namespace: 'app' }, spec: { selector: { matchLabels: t.metadata.labels }, template: t } }), POD],
+    [
+      'Deployment',
+      (t) => ({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'x', namespace: 'app' },
+        spec: { selector: { matchLabels: t.metadata.labels }, template: t },
+      }),
+      POD,
+    ],
+    [
+      'StatefulSet',
+      (t) => ({
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'x', namespace: 'app' },
+        spec: { selector: { matchLabels: t.metadata.labels }, template: t },
+      }),
+      POD,
+    ],
+    [
+      'DaemonSet',
+      (t) => ({
+        apiVersion: 'apps/v1',
+        kind: 'DaemonSet',
+        metadata: { name: 'x', namespace: 'app' },
+        spec: { selector: { matchLabels: t.metadata.labels }, template: t },
+      }),
+      POD,
+    ],
+    [
+      'ReplicaSet',
+      (t) => ({
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: { name: 'x', namespace: 'app' },
+        spec: { selector: { matchLabels: t.metadata.labels }, template: t },
+      }),
+      POD,
+    ],
     ['Job', (t) => ({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'x', namespace: 'app' }, spec: { template: t } }), POD],
-    ['CronJob', (t) => ({ apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'x', namespace: 'app' }, spec: { schedule: '@daily', jobTemplate: { spec: { template: t } } } }), 'spec.jobTemplate.spec.template.spec'],
+    [
+      'CronJob',
+      (t) => ({
+        apiVersion: 'batch/v1',
+        kind: 'CronJob',
+        metadata: { name: 'x', namespace: 'app' },
+        spec: { schedule: '@daily', jobTemplate: { spec: { template: t } } },
+      }),
+      'spec.jobTemplate.spec.template.spec',
+    ],
   ];
 
   test.each(shapes)('%s: privileged containers, init containers and ephemeral containers are all caught', (_kind, wrap, specPath) => {
@@ -243,7 +708,11 @@ describe('Pod Security restricted over every pod-bearing kind and container list
     const findings = checkObjects([{ file: 'x.yaml', doc: 0, manifest: wrap(t) }]);
     const paths = (rule: string) => findings.filter((f) => f.rule === rule).map((f) => f.path);
     expect(paths('pss.privileged')).toEqual(
-      expect.arrayContaining([`${specPath}.containers[0].securityContext.privileged`, `${specPath}.initContainers[0].securityContext.privileged`, `${specPath}.ephemeralContainers[0].securityContext.privileged`]),
+      expect.arrayContaining([
+        `${specPath}.containers[0].securityContext.privileged`,
+        `${specPath}.initContainers[0].securityContext.privileged`,
+        `${specPath}.ephemeralContainers[0].securityContext.privileged`,
+      ]),
     );
     // An ephemeral container with no securityContext fails the restricted container checks too.
     expect(paths('pss.allow-privilege-escalation')).toContain(`${specPath}.ephemeralContainers[0].securityContext.allowPrivilegeEscalation`);
@@ -271,7 +740,11 @@ describe('Pod Security restricted over every pod-bearing kind and container list
   test('NET_BIND_SERVICE may be added, csi/ephemeral/projected volumes are allowed, safe sysctls pass', () => {
     const findings = check((f) => {
       f.main.securityContext.capabilities.add = ['NET_BIND_SERVICE'];
-      f.pod.volumes.push({ name: 'c', csi: { driver: 'x' } }, { name: 'e', ephemeral: { volumeClaimTemplate: { spec: {} } } }, { name: 'p', projected: { sources: [] } });
+      f.pod.volumes.push(
+        { name: 'c', csi: { driver: 'x' } },
+        { name: 'e', ephemeral: { volumeClaimTemplate: { spec: {} } } },
+        { name: 'p', projected: { sources: [] } },
+      );
       f.pod.securityContext.sysctls = [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }];
     });
     expect(findings.filter((x) => x.rule.startsWith('pss.'))).toEqual([]);
@@ -341,8 +814,14 @@ describe('external declarations', () => {
   test('an undeclared Secret is a warning only; the annotation or --external silences it', () => {
     const undeclared = check((f) => delete f.web.metadata.annotations).filter((f) => f.rule === 'references.secret');
     expect(undeclared.map((f) => f.severity)).toEqual(['warning']);
-    expect(check((f) => delete f.web.metadata.annotations, { objects: ['Secret/app/web-credentials'] }).filter((f) => f.rule === 'references.secret')).toEqual([]);
-    expect(check((f) => (f.web.metadata.annotations['policy.mlflow-gke.io/external-secrets'] = 'other, web-credentials')).filter((f) => f.rule === 'references.secret')).toEqual([]);
+    expect(check((f) => delete f.web.metadata.annotations, { objects: ['Secret/app/web-credentials'] }).filter((f) => f.rule === 'references.secret')).toEqual(
+      [],
+    );
+    expect(
+      check((f) => (f.web.metadata.annotations['policy.mlflow-gke.io/external-secrets'] = 'other, web-credentials')).filter(
+        (f) => f.rule === 'references.secret',
+      ),
+    ).toEqual([]);
   });
 
   test('optional references need not resolve', () => {
@@ -401,7 +880,10 @@ describe('loading input', () => {
     try {
       fs.mkdirSync(path.join(dir, 'sub'));
       fs.writeFileSync(path.join(dir, 'a.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n# empty\n');
-      fs.writeFileSync(path.join(dir, 'sub', 'b.yml'), 'apiVersion: v1\nkind: List\nitems:\n  - {apiVersion: v1, kind: Namespace, metadata: {name: b}}\n  - {apiVersion: v1, kind: Namespace, metadata: {name: c}}\n');
+      fs.writeFileSync(
+        path.join(dir, 'sub', 'b.yml'),
+        'apiVersion: v1\nkind: List\nitems:\n  - {apiVersion: v1, kind: Namespace, metadata: {name: b}}\n  - {apiVersion: v1, kind: Namespace, metadata: {name: c}}\n',
+      );
       fs.writeFileSync(path.join(dir, 'kustomization.yaml'), 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml]\n');
       fs.writeFileSync(path.join(dir, 'README.md'), '# not yaml\n');
       const loaded = loadPaths([dir]);
@@ -413,7 +895,9 @@ describe('loading input', () => {
   });
 
   test('invalid YAML and non-objects are input.invalid errors with file and document', () => {
-    const loaded = loadTexts([{ file: 'bad.yaml', text: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n---\nkey: [unclosed\n---\n- a list\n---\nkind: Thing\n' }]);
+    const loaded = loadTexts([
+      { file: 'bad.yaml', text: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n---\nkey: [unclosed\n---\n- a list\n---\nkind: Thing\n' },
+    ]);
     expect(loaded.objects).toHaveLength(1);
     expect(loaded.problems.map((p) => [p.rule, p.severity, p.file, p.doc])).toEqual([
       ['input.invalid', 'error', 'bad.yaml', 1],
@@ -514,7 +998,10 @@ describe('npm run check (cli)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'policy-config-'));
     try {
       const config = path.join(dir, 'c.yaml');
-      fs.writeFileSync(config, 'project: {id: my-project-1, number: "123456789012", region: europe-west1, zones: [europe-west1-b]}\nedge: {enabled: false}\nnamespaces: {external: [shared]}\n');
+      fs.writeFileSync(
+        config,
+        'project: {id: my-project-1, number: "123456789012", region: europe-west1, zones: [europe-west1-b]}\nedge: {enabled: false}\nnamespaces: {external: [shared]}\n',
+      );
       const manifest = path.join(dir, 'm.yaml');
       fs.writeFileSync(manifest, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: shared}\n');
       expect(run([manifest]).out).toContain('[references.namespace] namespace shared is not in the checked set');
@@ -545,7 +1032,9 @@ describe('the platform passes its own gate', () => {
     const loaded = loadTexts(files.filter((f) => f.path.endsWith('.yaml')).map((f) => ({ file: f.path, text: f.content })));
     expect(loaded.objects.length).toBeGreaterThan(0);
     const findings = [...loaded.problems, ...checkObjects(loaded.objects, { external: { namespaces: config.namespaces.external } })];
-    expect(findings.filter((f) => f.severity === 'error').map((f) => `${f.file}: ${f.kind}/${f.namespace ?? ''}/${f.name}: ${f.path}: [${f.rule}] ${f.message}`)).toEqual([]);
+    expect(
+      findings.filter((f) => f.severity === 'error').map((f) => `${f.file}: ${f.kind}/${f.namespace ?? ''}/${f.name}: ${f.path}: [${f.rule}] ${f.message}`),
+    ).toEqual([]);
   });
 
   test('checking the default render takes well under a second', () => {
@@ -560,7 +1049,12 @@ describe('the platform passes its own gate', () => {
   });
 
   const overlaysDir = path.join(PROJECT_ROOT, 'examples', 'overlays');
-  const overlays = fs.existsSync(overlaysDir) ? fs.readdirSync(overlaysDir).filter((d) => fs.existsSync(path.join(overlaysDir, d, 'kustomization.yaml'))).sort() : [];
+  const overlays = fs.existsSync(overlaysDir)
+    ? fs
+        .readdirSync(overlaysDir)
+        .filter((d) => fs.existsSync(path.join(overlaysDir, d, 'kustomization.yaml')))
+        .sort()
+    : [];
 
   test('there are example overlays to check', () => {
     expect(overlays.length).toBeGreaterThan(0);
@@ -576,7 +1070,9 @@ describe('the platform passes its own gate', () => {
         fs.cpSync(path.join(overlaysDir, overlay), target, { recursive: true });
         const loaded = loadTexts([{ file: `${overlay}(${name})`, text: await kustomize(target) }]);
         const findings = [...loaded.problems, ...checkObjects(loaded.objects, { external: { namespaces: config.namespaces.external } })];
-        expect(findings.filter((f) => f.severity === 'error').map((f) => `${name}: ${f.kind}/${f.namespace ?? ''}/${f.name}: ${f.path}: [${f.rule}] ${f.message}`)).toEqual([]);
+        expect(
+          findings.filter((f) => f.severity === 'error').map((f) => `${name}: ${f.kind}/${f.namespace ?? ''}/${f.name}: ${f.path}: [${f.rule}] ${f.message}`),
+        ).toEqual([]);
       } finally {
         fs.rmSync(root, { recursive: true, force: true });
       }

@@ -70,9 +70,7 @@ describe('postgres chart', () => {
       const sc = find(synth(config), 'StorageClass', 'mlflow-db-cmek');
       expect(sc.provisioner).toBe('pd.csi.storage.gke.io');
       expect(sc.parameters['disk-encryption-kms-key']).toBe(platformNames(config).kms.keyPath('disk'));
-      expect(sc.parameters['disk-encryption-kms-key']).toBe(
-        'projects/mlflow-gke-example/locations/europe-west1/keyRings/mlflow-gke/cryptoKeys/mlflow-disk',
-      );
+      expect(sc.parameters['disk-encryption-kms-key']).toBe('projects/mlflow-gke-example/locations/europe-west1/keyRings/mlflow-gke/cryptoKeys/mlflow-disk');
       expect(sc.parameters.type).toBe('pd-balanced');
       expect(sc.parameters['replication-type']).toBeUndefined();
       expect(sc.reclaimPolicy).toBe('Retain');
@@ -88,7 +86,11 @@ describe('postgres chart', () => {
     });
 
     test('disk type and regional replication come from the config', () => {
-      const sc = find(synth(configWith({ database: { mode: 'statefulset', statefulset: { diskType: 'pd-ssd', regionalDisk: true } } })), 'StorageClass', 'mlflow-db-cmek');
+      const sc = find(
+        synth(configWith({ database: { mode: 'statefulset', statefulset: { diskType: 'pd-ssd', regionalDisk: true } } })),
+        'StorageClass',
+        'mlflow-db-cmek',
+      );
       expect(sc.parameters.type).toBe('pd-ssd');
       expect(sc.parameters['replication-type']).toBe('regional-pd');
     });
@@ -173,7 +175,9 @@ describe('postgres chart', () => {
       const c = mainContainer(synth());
       for (const probe of [c.startupProbe, c.readinessProbe, c.livenessProbe]) expect(probe.exec.command[0]).toBe('pg_isready');
       expect(c.livenessProbe).not.toEqual(c.readinessProbe);
-      expect(c.livenessProbe.failureThreshold * c.livenessProbe.periodSeconds).toBeGreaterThan(c.readinessProbe.failureThreshold * c.readinessProbe.periodSeconds);
+      expect(c.livenessProbe.failureThreshold * c.livenessProbe.periodSeconds).toBeGreaterThan(
+        c.readinessProbe.failureThreshold * c.readinessProbe.periodSeconds,
+      );
       // Crash recovery may take minutes before the server accepts connections.
       expect(c.startupProbe.failureThreshold * c.startupProbe.periodSeconds).toBeGreaterThanOrEqual(300);
       for (const probe of [c.startupProbe, c.readinessProbe, c.livenessProbe]) expect(probe.timeoutSeconds).toBeGreaterThan(0);
@@ -240,9 +244,14 @@ describe('postgres chart', () => {
       const file = (name: string) => fs.readFileSync(path.join(PROJECT_ROOT, SCRIPT_FILES[name as keyof typeof SCRIPT_FILES]), 'utf8');
       expect(find(objects, 'ConfigMap', 'mlflow-db-init').data['10-mlflow-role.sh']).toBe(file('init'));
       const scripts = new Map<string, string>();
-      for (const spec of podSpecs(objects))
-        for (const c of containersOf(spec)) if (c.command?.[0] === 'bash') scripts.set(c.name, c.args[0]);
-      expect(Object.fromEntries(scripts)).toEqual({ 'tls-reload': file('reloadTls'), dump: file('dump'), upload: file('storage'), download: file('storage'), restore: file('restore') });
+      for (const spec of podSpecs(objects)) for (const c of containersOf(spec)) if (c.command?.[0] === 'bash') scripts.set(c.name, c.args[0]);
+      expect(Object.fromEntries(scripts)).toEqual({
+        'tls-reload': file('reloadTls'),
+        dump: file('dump'),
+        upload: file('storage'),
+        download: file('storage'),
+        restore: file('restore'),
+      });
       expect(find(objects, 'ConfigMap', 'mlflow-db-config').data['pg_hba.conf']).toBe(file('hba'));
     });
 
@@ -331,9 +340,9 @@ describe('postgres chart', () => {
     const dbPodLabels = find(objects, 'StatefulSet', 'mlflow-db').spec.template.metadata.labels;
     const backupPodLabels = cronJob(objects).spec.jobTemplate.spec.template.metadata.labels;
     const restorePodLabels = synthRestore(config)[0].spec.template.metadata.labels;
-    const peersOnPort = (port: number) =>
-      ingress.spec.ingress.filter((r: any) => r.ports.some((p: any) => p.port === port)).flatMap((r: any) => r.from);
-    const admitted = (port: number, labels: Record<string, string>) => peersOnPort(port).some((peer: any) => !peer.namespaceSelector && selects(peer.podSelector, labels));
+    const peersOnPort = (port: number) => ingress.spec.ingress.filter((r: any) => r.ports.some((p: any) => p.port === port)).flatMap((r: any) => r.from);
+    const admitted = (port: number, labels: Record<string, string>) =>
+      peersOnPort(port).some((peer: any) => !peer.namespaceSelector && selects(peer.podSelector, labels));
 
     test('port 5432 admits the MLflow server, migration and gc pods, the backup and the restore', () => {
       expect(selects(ingress.spec.podSelector, dbPodLabels)).toBe(true);
@@ -352,7 +361,10 @@ describe('postgres chart', () => {
 
     test('metrics are admitted only from the managed Prometheus collectors', () => {
       expect(peersOnPort(9187)).toEqual([
-        { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'gmp-system' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'collector' } } },
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'gmp-system' } },
+          podSelector: { matchLabels: { 'app.kubernetes.io/name': 'collector' } },
+        },
       ]);
     });
 
@@ -441,7 +453,9 @@ describe('postgres chart', () => {
 
   describe('9. rendered only in database mode statefulset', () => {
     test('statefulset mode renders the postgres file after mlflow (or namespaces) and before the workspaces', () => {
-      const files = render(statefulset()).files.map((f) => f.path).filter((f) => !f.includes('/') && f.endsWith('.yaml'));
+      const files = render(statefulset())
+        .files.map((f) => f.path)
+        .filter((f) => !f.includes('/') && f.endsWith('.yaml'));
       const ids = files.map((f) => f.replace(/^\d{4}-|\.yaml$/g, ''));
       const at = ids.indexOf('postgres');
       expect(at).toBeGreaterThan(0);
@@ -463,7 +477,12 @@ describe('postgres chart', () => {
     test('the server speaks TLS with the certificate cert-manager fills, from the first start on, and reads the rendered pg_hba.conf', () => {
       const args: string[] = mainContainer(synth()).args;
       // docker-library/postgres 6edb0a8 docker-entrypoint.sh docker_temp_server_start passes these to the first-start server too.
-      for (const setting of ['ssl=on', 'ssl_cert_file=/etc/postgres/tls/tls.crt', 'ssl_key_file=/etc/postgres/tls/tls.key', 'hba_file=/etc/postgres/config/pg_hba.conf'])
+      for (const setting of [
+        'ssl=on',
+        'ssl_cert_file=/etc/postgres/tls/tls.crt',
+        'ssl_key_file=/etc/postgres/tls/tls.key',
+        'hba_file=/etc/postgres/config/pg_hba.conf',
+      ])
         expect(args[args.indexOf(setting) - 1]).toBe('-c');
       expect(mainContainer(synth()).volumeMounts).toEqual(
         expect.arrayContaining([
@@ -481,7 +500,14 @@ describe('postgres chart', () => {
       const objects = synth(config);
       const spec = find(objects, 'StatefulSet', 'mlflow-db').spec.template.spec;
       const tls = spec.volumes.find((v: Manifest) => v.name === 'tls');
-      expect(tls.secret).toEqual({ secretName: platformNames(config).tls.db, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }], defaultMode: 0o440 });
+      expect(tls.secret).toEqual({
+        secretName: platformNames(config).tls.db,
+        items: [
+          { key: 'tls.crt', path: 'tls.crt' },
+          { key: 'tls.key', path: 'tls.key' },
+        ],
+        defaultMode: 0o440,
+      });
       const mode = tls.secret.defaultMode | 0o440;
       // Neither write nor execute for the group, nothing for others.
       expect(mode & 0o037).toBe(0);
@@ -531,7 +557,10 @@ describe('postgres chart', () => {
         expect(envValue(c, 'PGSSLROOTCERT').value).toBe('/etc/platform-ca/ca.crt');
         expect(cert.spec.dnsNames).toContain(envValue(c, 'PGHOST').value);
         expect(c.volumeMounts).toContainEqual({ name: 'platform-ca', mountPath: '/etc/platform-ca', readOnly: true });
-        expect(pod.volumes).toContainEqual({ name: 'platform-ca', secret: { secretName: names.tls.caBundle, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } });
+        expect(pod.volumes).toContainEqual({
+          name: 'platform-ca',
+          secret: { secretName: names.tls.caBundle, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 },
+        });
       }
     });
   });

@@ -79,7 +79,7 @@ test('an unchanged second render commits nothing', () => {
   expect(ENVS.map((e) => tip(`rendered/${e}`))).toEqual(before);
 });
 
-test('a config change commits exactly the changed files, to that config\'s branch only', () => {
+test("a config change commits exactly the changed files, to that config's branch only", () => {
   const [env, ...others] = ENVS;
   const file = path.join(repo, 'config', `${env}.yaml`);
   const doc = YAML.parseDocument(fs.readFileSync(file, 'utf8'));
@@ -124,7 +124,8 @@ test('pushes only when asked, and then brings the remote branch up to date', () 
 
   const pushed = renderBranches({ repo, push: 'origin' }, cachedRender);
   expect(pushed.map((r) => ({ pushed: r.pushed, commit: r.commit }))).toEqual(ENVS.map(() => ({ pushed: true, commit: undefined })));
-  for (const env of ENVS) expect(execFileSync('git', ['-C', remote, 'rev-parse', `refs/heads/rendered/${env}`], { encoding: 'utf8' }).trim()).toBe(tip(`rendered/${env}`));
+  for (const env of ENVS)
+    expect(execFileSync('git', ['-C', remote, 'rev-parse', `refs/heads/rendered/${env}`], { encoding: 'utf8' }).trim()).toBe(tip(`rendered/${env}`));
 
   // In sync: nothing to commit and nothing to push.
   expect(renderBranches({ repo, push: 'origin' }, cachedRender).map((r) => r.pushed)).toEqual(ENVS.map(() => false));
@@ -145,7 +146,10 @@ describe.each(ENVS)('the branch layout of config %s', (env) => {
         fs.mkdirSync(path.dirname(path.join(dir, f.path)), { recursive: true });
         fs.writeFileSync(path.join(dir, f.path), f.content);
       }
-      const build = async (sub: string) => YAML.parseAllDocuments(await kustomize(path.join(dir, sub))).map((d) => d.toJS() as Manifest).filter((o) => o);
+      const build = async (sub: string) =>
+        YAML.parseAllDocuments(await kustomize(path.join(dir, sub)))
+          .map((d) => d.toJS() as Manifest)
+          .filter((o) => o);
       const [gcp, apps, all] = await Promise.all([build('gcp'), build('apps'), build('.')]);
       const id = (o: Manifest) => `${o.apiVersion}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
       const isKcc = (o: Manifest) => o.apiVersion.split('/')[0].endsWith('.cnrm.cloud.google.com');
@@ -153,7 +157,11 @@ describe.each(ENVS)('the branch layout of config %s', (env) => {
       expect(apps.filter(isKcc).map(id)).toEqual([]);
       expect([...gcp, ...apps].map(id).sort()).toEqual(objectsOf(files, { mainOnly: true }).map(id).sort());
       expect(all.map(id).sort()).toEqual([...gcp, ...apps].map(id).sort());
-      expect(branchLayout(files).filter((f) => f.path.startsWith('tests/')).map((f) => f.path)).toEqual(files.filter((f) => f.path.startsWith('tests/')).map((f) => f.path));
+      expect(
+        branchLayout(files)
+          .filter((f) => f.path.startsWith('tests/'))
+          .map((f) => f.path),
+      ).toEqual(files.filter((f) => f.path.startsWith('tests/')).map((f) => f.path));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -34,7 +34,13 @@ const files = shellFiles();
 
 test('the scripts pods run are among the files checked', () => {
   expect(files).toEqual(
-    expect.arrayContaining(['charts/postgres/dump.sh', 'charts/postgres/init-mlflow-role.sh', 'charts/postgres/restore.sh', 'charts/postgres/storage.sh', '.ci/run']),
+    expect.arrayContaining([
+      'charts/postgres/dump.sh',
+      'charts/postgres/init-mlflow-role.sh',
+      'charts/postgres/restore.sh',
+      'charts/postgres/storage.sh',
+      '.ci/run',
+    ]),
   );
 });
 

@@ -51,7 +51,8 @@ function openssl(...args: string[]): void {
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-code-server-tls-'));
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  for (const name of ['old', 'new']) openssl('req', '-x509', ...ec, '-keyout', `${name}.key`, '-out', `${name}.crt`, '-subj', `/CN=vscode ${name}`, '-days', '1');
+  for (const name of ['old', 'new'])
+    openssl('req', '-x509', ...ec, '-keyout', `${name}.key`, '-out', `${name}.crt`, '-subj', `/CN=vscode ${name}`, '-days', '1');
   fs.writeFileSync(path.join(dir, 'stand-in.py'), STAND_IN);
 });
 

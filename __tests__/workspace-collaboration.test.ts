@@ -71,7 +71,10 @@ describe('Jupyter: JupyterLab real-time collaboration', () => {
       { internetEgress: false, mlflowClient: { install: false }, vscode: { extensions: [] }, jupyter: { collaboration: { enabled: true } } },
       'workspaces.jupyter.collaboration.enabled: true is not allowed: can be true only while workspaces.internetEgress is true (jupyter-collaboration is installed from PyPI at start)',
     ],
-    [{ jupyter: { collaboration: { version: 'latest' } } }, 'workspaces.jupyter.collaboration.version: "latest" is not allowed: must be a jupyter-collaboration release such as "4.1.2"'],
+    [
+      { jupyter: { collaboration: { version: 'latest' } } },
+      'workspaces.jupyter.collaboration.version: "latest" is not allowed: must be a jupyter-collaboration release such as "4.1.2"',
+    ],
   ])('refused: %j', (workspaces, message) => {
     expect(() => configWith({ workspaces } as never)).toThrow(`test config: ${message}`);
   });
@@ -121,7 +124,13 @@ describe('VS Code: Open Collaboration Tools', () => {
 
   test('per-user workspaces each get the same server, so users join one another', () => {
     const config = configWith({
-      workspaces: { users: [{ name: 'ana', email: 'ana@example.com' }, { name: 'bo', email: 'bo@example.com' }], vscode: { collaboration: { enabled: true, serverUrl: OCT_SERVER } } },
+      workspaces: {
+        users: [
+          { name: 'ana', email: 'ana@example.com' },
+          { name: 'bo', email: 'bo@example.com' },
+        ],
+        vscode: { collaboration: { enabled: true, serverUrl: OCT_SERVER } },
+      },
     });
     const maps = objects(config, 'vscode').filter((o) => o.kind === 'ConfigMap');
     expect(maps.map((m) => m.metadata.name)).toEqual(['vscode-ana-files', 'vscode-bo-files']);
@@ -129,20 +138,38 @@ describe('VS Code: Open Collaboration Tools', () => {
   });
 
   test.each([
-    [{ collaboration: { enabled: true } }, `workspaces.vscode.collaboration.enabled: true is not allowed: can be true only with workspaces.vscode.collaboration.serverUrl set to your own server (without it the extension would use the public third-party server ${OCT_PUBLIC_SERVER})`],
-    [{ collaboration: { enabled: true, serverUrl: 'http://oct.example.com/' } }, 'workspaces.vscode.collaboration.serverUrl: "http://oct.example.com/" is not allowed: must be an https URL'],
+    [
+      { collaboration: { enabled: true } },
+      `workspaces.vscode.collaboration.enabled: true is not allowed: can be true only with workspaces.vscode.collaboration.serverUrl set to your own server (without it the extension would use the public third-party server ${OCT_PUBLIC_SERVER})`,
+    ],
+    [
+      { collaboration: { enabled: true, serverUrl: 'http://oct.example.com/' } },
+      'workspaces.vscode.collaboration.serverUrl: "http://oct.example.com/" is not allowed: must be an https URL',
+    ],
     [{ collaboration: { serverUrl: 'https://oct.ml-workspaces.svc.cluster.local:8100/' } }, 'is not allowed: must name a public host'],
     [{ collaboration: { serverUrl: 'https://10.0.0.5/' } }, 'is not allowed: must name a public host'],
     [{ collaboration: { serverUrl: 'https://user:secret@oct.example.com/' } }, 'is not allowed: must not carry a user or password'],
-    [{ collaboration: { serverUrl: 'not a url' } }, 'workspaces.vscode.collaboration.serverUrl: "not a url" is not allowed: must be an https URL such as "https://oct.example.com/"'],
-    [{ collaboration: { extension: 'typefox.open-collaboration-tools' } }, 'workspaces.vscode.collaboration.extension: "typefox.open-collaboration-tools" is not allowed: must be "typefox.open-collaboration-tools@<version>", pinned'],
+    [
+      { collaboration: { serverUrl: 'not a url' } },
+      'workspaces.vscode.collaboration.serverUrl: "not a url" is not allowed: must be an https URL such as "https://oct.example.com/"',
+    ],
+    [
+      { collaboration: { extension: 'typefox.open-collaboration-tools' } },
+      'workspaces.vscode.collaboration.extension: "typefox.open-collaboration-tools" is not allowed: must be "typefox.open-collaboration-tools@<version>", pinned',
+    ],
   ])('refused: %j', (vscode, message) => {
     expect(() => configWith({ workspaces: { vscode } } as never)).toThrow(message);
   });
 
   test('refused without the internet rule (the extension and the server are reached through it)', () => {
     expect(() =>
-      configWith({ workspaces: { internetEgress: false, mlflowClient: { install: false }, vscode: { extensions: [], collaboration: { enabled: true, serverUrl: OCT_SERVER } } } }),
+      configWith({
+        workspaces: {
+          internetEgress: false,
+          mlflowClient: { install: false },
+          vscode: { extensions: [], collaboration: { enabled: true, serverUrl: OCT_SERVER } },
+        },
+      }),
     ).toThrow('workspaces.vscode.collaboration.enabled: true is not allowed: can be true only while workspaces.internetEgress is true');
   });
 });

@@ -10,7 +10,14 @@ import type { Config } from '../config/schema';
 import { outOfBandSecrets } from '../policy/rules/references';
 import { chartObjects, configWith, Manifest, render } from './support/render';
 
-const users = { workspaces: { users: [{ name: 'ana', email: 'Ana@Example.com' }, { name: 'bo', email: 'bo@example.com' }] } };
+const users = {
+  workspaces: {
+    users: [
+      { name: 'ana', email: 'Ana@Example.com' },
+      { name: 'bo', email: 'bo@example.com' },
+    ],
+  },
+};
 
 function workspaceServers(config: Config): { deployment: Manifest; env: Manifest[] }[] {
   const files = render(config).files;
@@ -23,14 +30,17 @@ function workspaceServers(config: Config): { deployment: Manifest; env: Manifest
 const envOf = (env: Manifest[], name: string) => env.find((e) => e.name === name);
 
 describe('workspaces log in to MLflow', () => {
-  test('per-user workspaces as their user: the email in lower case, the password from the user\'s Secret', () => {
+  test("per-user workspaces as their user: the email in lower case, the password from the user's Secret", () => {
     const config = configWith(users);
     const servers = workspaceServers(config);
     expect(servers).toHaveLength(4);
     for (const { deployment, env } of servers) {
       const user = deployment.metadata.name.split('-').pop();
       const account = platformNames(config).mlflowAuth.workspaceAccount(config.workspaces.users.find((u) => u.name === user));
-      expect(envOf(env, 'MLFLOW_TRACKING_USERNAME')).toEqual({ name: 'MLFLOW_TRACKING_USERNAME', value: user === 'ana' ? 'ana@example.com' : 'bo@example.com' });
+      expect(envOf(env, 'MLFLOW_TRACKING_USERNAME')).toEqual({
+        name: 'MLFLOW_TRACKING_USERNAME',
+        value: user === 'ana' ? 'ana@example.com' : 'bo@example.com',
+      });
       expect(envOf(env, 'MLFLOW_TRACKING_PASSWORD')).toEqual({
         name: 'MLFLOW_TRACKING_PASSWORD',
         valueFrom: { secretKeyRef: { name: `mlflow-user-${user}`, key: MLFLOW_AUTH_SECRET_KEYS.password } },
@@ -46,7 +56,9 @@ describe('workspaces log in to MLflow', () => {
       expect(envOf(env, 'MLFLOW_TRACKING_USERNAME')?.value).toBe('shared-workspace');
       expect(envOf(env, 'MLFLOW_TRACKING_PASSWORD')?.valueFrom.secretKeyRef.name).toBe('mlflow-user-shared-workspace');
     }
-    const objects = render(config).files.filter((f) => !f.path.includes('/')).flatMap((f) => (f.objects ?? []).map((manifest, doc) => ({ file: f.path, doc, manifest })));
+    const objects = render(config)
+      .files.filter((f) => !f.path.includes('/'))
+      .flatMap((f) => (f.objects ?? []).map((manifest, doc) => ({ file: f.path, doc, manifest })));
     const secrets = outOfBandSecrets(objects).map((s) => `${s.namespace}/${s.name}`);
     expect(secrets).toEqual(expect.arrayContaining(['ml-workspaces/mlflow-user-shared-workspace', 'mlflow/mlflow-user-shared-workspace']));
   });

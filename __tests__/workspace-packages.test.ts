@@ -70,7 +70,13 @@ describe('VS Code', () => {
     const c = server(deployment(configWith({}), 'vscode'));
     const path = envOf(c).PATH.split(':');
     expect(path.slice(0, 6)).toEqual([`${VSCODE_VENV}/bin`, ...VSCODE_TOOLCHAIN_PATH]);
-    expect(VSCODE_TOOLCHAIN_PATH).toEqual(['/home/coder/.local/bin', '/home/coder/.cargo/bin', '/home/coder/go/bin', '/home/coder/.local/go/bin', '/home/coder/.local/node/bin']);
+    expect(VSCODE_TOOLCHAIN_PATH).toEqual([
+      '/home/coder/.local/bin',
+      '/home/coder/.cargo/bin',
+      '/home/coder/go/bin',
+      '/home/coder/.local/go/bin',
+      '/home/coder/.local/node/bin',
+    ]);
     for (const dir of VSCODE_TOOLCHAIN_PATH) expect(onVolume(c, dir)).toBe(true);
     // The image's own PATH follows, unchanged.
     expect(path.slice(6)).toEqual(['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']);

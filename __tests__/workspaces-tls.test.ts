@@ -90,7 +90,8 @@ describe('workspaces serve HTTPS with a certificate of the platform CA', () => {
 
   test('probes are HTTPS on the named https port', () => {
     for (const d of ofKind(workspaceObjects(configWith({})), 'Deployment'))
-      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect(server(d)[probe].httpGet).toMatchObject({ port: 'https', scheme: 'HTTPS' });
+      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe'])
+        expect(server(d)[probe].httpGet).toMatchObject({ port: 'https', scheme: 'HTTPS' });
   });
 
   // coder/code-server v4.104.0: ci/release-image/Dockerfile ENTRYPOINT ["/usr/bin/entrypoint.sh",
@@ -120,7 +121,7 @@ describe("the workspaces' MLflow client trusts the platform CA", () => {
   const cases = [...configsUnderTest(), { name: 'threeUsers', config: THREE_USERS }];
 
   test.each(cases.map((c) => [c.name, c.config] as const))(
-    '%s: MLFLOW_TRACKING_SERVER_CERT_PATH is the ca.crt of the CA bundle rendered in the namespace, from the issuer of MLflow\'s certificate for the URI host',
+    "%s: MLFLOW_TRACKING_SERVER_CERT_PATH is the ca.crt of the CA bundle rendered in the namespace, from the issuer of MLflow's certificate for the URI host",
     (_name, config) => {
       const names = platformNames(config);
       const { files, objects } = render(config);
@@ -140,7 +141,9 @@ describe("the workspaces' MLflow client trusts the platform CA", () => {
         const { volume, inside } = volumeOf(d, env.MLFLOW_TRACKING_SERVER_CERT_PATH);
         expect(volume.secret.items).toEqual([{ key: 'ca.crt', path: inside }]);
         // The Secret is a CA bundle cert-manager writes in the pod's namespace, from the issuer of MLflow's certificate.
-        const bundle = objects.find((o) => o.kind === 'Certificate' && o.metadata.namespace === d.metadata.namespace && o.spec.secretName === volume.secret.secretName);
+        const bundle = objects.find(
+          (o) => o.kind === 'Certificate' && o.metadata.namespace === d.metadata.namespace && o.spec.secretName === volume.secret.secretName,
+        );
         expect(bundle).toBeDefined();
         expect(bundle!.spec.issuerRef).toEqual(mlflowCert.spec.issuerRef);
       }
@@ -168,7 +171,23 @@ describe("the workspaces' MLflow client trusts the platform CA", () => {
         path.join(dir, 'mlflow.ext'),
         `subjectAltName=${(mlflowCert.spec.dnsNames as string[]).map((n) => `DNS:${n}`).join(',')}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n`,
       );
-      openssl('x509', '-req', '-in', 'mlflow.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'mlflow.crt', '-days', '1', '-extfile', 'mlflow.ext');
+      openssl(
+        'x509',
+        '-req',
+        '-in',
+        'mlflow.csr',
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        'mlflow.crt',
+        '-days',
+        '1',
+        '-extfile',
+        'mlflow.ext',
+      );
     });
     afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 

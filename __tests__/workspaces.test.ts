@@ -42,15 +42,15 @@ describe('workspaces charts', () => {
     expect({ jupyter: objects(configs[name], 'jupyter'), vscode: objects(configs[name], 'vscode') }).toMatchSnapshot();
   });
 
-  test.each(Object.keys(configs))(
-    'every object of the %s config validates strictly against Kubernetes 1.31 and 1.34',
-    (name) => {
-      expect(new StrictValidator().validate([...objects(configs[name], 'jupyter'), ...objects(configs[name], 'vscode')])).toEqual([]);
-    },
-  );
+  test.each(Object.keys(configs))('every object of the %s config validates strictly against Kubernetes 1.31 and 1.34', (name) => {
+    expect(new StrictValidator().validate([...objects(configs[name], 'jupyter'), ...objects(configs[name], 'vscode')])).toEqual([]);
+  });
 
   test('a chart is rendered only while its app is enabled', () => {
-    const paths = (c: Config) => render(c).files.map((f) => f.path).join(' ');
+    const paths = (c: Config) =>
+      render(c)
+        .files.map((f) => f.path)
+        .join(' ');
     expect(paths(configWith({ workspaces: { jupyter: { enabled: false } } }))).not.toMatch(/jupyter/);
     expect(paths(configWith({ workspaces: { vscode: { enabled: false } } }))).not.toMatch(/vscode/);
     expect(paths(configs.default)).toMatch(/-jupyter\.yaml.*-vscode\.yaml/);
@@ -88,7 +88,8 @@ describe('workspaces charts', () => {
     test('probes /api and runs as uid 1000, gid 100 with fsGroup 100', () => {
       const d = deployments(configs.default, 'jupyter')[0];
       const c = server(d);
-      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect(c[probe].httpGet).toEqual({ path: '/api', port: 'https', scheme: 'HTTPS' });
+      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe'])
+        expect(c[probe].httpGet).toEqual({ path: '/api', port: 'https', scheme: 'HTTPS' });
       expect(podSpec(d).securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 100, fsGroup: 100, runAsNonRoot: true });
       expect(c.securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 100 });
     });
@@ -195,7 +196,8 @@ describe('workspaces charts', () => {
       const c = server(d);
       expect(c.image).toBe('codercom/code-server:4.104.0');
       expect(c.ports).toEqual([{ name: 'https', containerPort: 8080, protocol: 'TCP' }]);
-      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect(c[probe].httpGet).toEqual({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
+      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe'])
+        expect(c[probe].httpGet).toEqual({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
       expect(podSpec(d).securityContext).toMatchObject({ runAsUser: 1000, fsGroup: 1000, runAsNonRoot: true });
       expect(ofKind(list, 'PersistentVolumeClaim')[0].metadata.name).toBe('vscode-home');
       expect(c.volumeMounts).toContainEqual({ name: 'home', mountPath: '/home/coder' });
@@ -221,7 +223,9 @@ describe('workspaces charts', () => {
     test('the setup steps run uv from /usr/local/bin of the Debian trixie-slim uv image', () => {
       expect(configs.default.workspaces.vscode.uvImage).toBe('ghcr.io/astral-sh/uv:0.10.8-trixie-slim');
       expect(UV_BIN).toBe('/usr/local/bin/uv');
-      for (const step of podSpec(deployments(configs.default, 'vscode')[0]).initContainers.filter((c: Manifest) => c.image === configs.default.workspaces.vscode.uvImage))
+      for (const step of podSpec(deployments(configs.default, 'vscode')[0]).initContainers.filter(
+        (c: Manifest) => c.image === configs.default.workspaces.vscode.uvImage,
+      ))
         expect(step.command[0]).toBe('/usr/local/bin/uv');
     });
 
@@ -236,7 +240,11 @@ describe('workspaces charts', () => {
     });
 
     test('Debian-based uv tags and other repositories are accepted; without the install step uvImage is unused', () => {
-      for (const uvImage of ['ghcr.io/astral-sh/uv:0.10.8-trixie', 'ghcr.io/astral-sh/uv:0.10.8-python3.12-trixie-slim', 'registry.example.com/tools/uv:0.10.8'])
+      for (const uvImage of [
+        'ghcr.io/astral-sh/uv:0.10.8-trixie',
+        'ghcr.io/astral-sh/uv:0.10.8-python3.12-trixie-slim',
+        'registry.example.com/tools/uv:0.10.8',
+      ])
         expect(configWith({ workspaces: { vscode: { uvImage } } }).workspaces.vscode.uvImage).toBe(uvImage);
       expect(() => configWith({ workspaces: { mlflowClient: { install: false }, vscode: { uvImage: 'ghcr.io/astral-sh/uv:0.10.8' } } })).not.toThrow();
     });
@@ -271,8 +279,17 @@ describe('workspaces charts', () => {
       for (const app of ['jupyter', 'vscode'] as const) {
         const list = objects(configs.threeUsers, app);
         const expected = ['ana', 'bo', 'carol'].map((u) => `${app}-${u}`);
-        for (const kind of ['Deployment', 'Service', 'NetworkPolicy', 'ServiceAccount']) expect(ofKind(list, kind).map((o) => o.metadata.name).sort()).toEqual(expected);
-        expect(ofKind(list, 'PersistentVolumeClaim').map((o) => o.metadata.name).sort()).toEqual(expected.map((n) => `${n}-home`));
+        for (const kind of ['Deployment', 'Service', 'NetworkPolicy', 'ServiceAccount'])
+          expect(
+            ofKind(list, kind)
+              .map((o) => o.metadata.name)
+              .sort(),
+          ).toEqual(expected);
+        expect(
+          ofKind(list, 'PersistentVolumeClaim')
+            .map((o) => o.metadata.name)
+            .sort(),
+        ).toEqual(expected.map((n) => `${n}-home`));
       }
     });
 
@@ -301,10 +318,19 @@ describe('workspaces charts', () => {
     });
 
     test('bad and duplicate user names are config errors', () => {
-      expect(() => configWith({ workspaces: { users: [{ name: 'Ana.B', email: 'a@example.com' }] } })).toThrow(/workspaces\.users\[0\]\.name: "Ana\.B" is not allowed: must be a DNS label/);
-      expect(() => configWith({ workspaces: { users: [{ name: 'a', email: 'a@example.com' }, { name: 'a', email: 'b@example.com' }] } })).toThrow(
-        /workspaces\.users\[1\]\.name: "a" is not allowed: must be unique/,
+      expect(() => configWith({ workspaces: { users: [{ name: 'Ana.B', email: 'a@example.com' }] } })).toThrow(
+        /workspaces\.users\[0\]\.name: "Ana\.B" is not allowed: must be a DNS label/,
       );
+      expect(() =>
+        configWith({
+          workspaces: {
+            users: [
+              { name: 'a', email: 'a@example.com' },
+              { name: 'a', email: 'b@example.com' },
+            ],
+          },
+        }),
+      ).toThrow(/workspaces\.users\[1\]\.name: "a" is not allowed: must be unique/);
     });
   });
 
@@ -333,7 +359,10 @@ describe('workspaces charts', () => {
     const policy = (config: Config, app: 'jupyter' | 'vscode') => ofKind(objects(config, app), 'NetworkPolicy')[0];
 
     test('ingress comes only from the load balancer and IAP ranges, on the server port', () => {
-      for (const [app, port] of [['jupyter', 8888], ['vscode', 8080]] as const) {
+      for (const [app, port] of [
+        ['jupyter', 8888],
+        ['vscode', 8080],
+      ] as const) {
         const p = policy(configs.default, app);
         expect(p.spec.policyTypes).toEqual(['Ingress', 'Egress']);
         expect(p.spec.ingress).toEqual([{ from: LOAD_BALANCER_RANGES.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port }] }]);
@@ -357,7 +386,9 @@ describe('workspaces charts', () => {
         to: [
           {
             namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ml-core' } },
-            podSelector: { matchLabels: { 'app.kubernetes.io/name': 'team-mlflow', 'app.kubernetes.io/instance': 'prod', 'app.kubernetes.io/component': 'server' } },
+            podSelector: {
+              matchLabels: { 'app.kubernetes.io/name': 'team-mlflow', 'app.kubernetes.io/instance': 'prod', 'app.kubernetes.io/component': 'server' },
+            },
           },
         ],
         ports: [{ protocol: 'TCP', port: 5000 }],
@@ -461,6 +492,8 @@ describe('workspaces charts', () => {
     expect(() => configWith({ workspaces: { vscode: { extensions: ['not an id'] } } })).toThrow(
       /workspaces\.vscode\.extensions\[0\]: "not an id" is not allowed: must be an Open VSX extension id/,
     );
-    expect(() => configWith({ workspaces: { mlflowClient: { version: 'three' } } })).toThrow(/workspaces\.mlflowClient\.version: "three" is not allowed: must be an MLflow release/);
+    expect(() => configWith({ workspaces: { mlflowClient: { version: 'three' } } })).toThrow(
+      /workspaces\.mlflowClient\.version: "three" is not allowed: must be an MLflow release/,
+    );
   });
 });

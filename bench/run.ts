@@ -74,9 +74,12 @@ function main(): void {
   try {
     process.stderr.write(`bench: ${RUNS} runs after a warm-up, ${os.cpus().length} cores\n`);
     const out = path.join(tmp, 'dist');
-    const floor = measure('floor: node -e "require(\'cdk8s\');require(\'cdk8s-plus-27\')"', ['node', '-e', "require('cdk8s');require('cdk8s-plus-27')"]);
+    const floor = measure("floor: node -e \"require('cdk8s');require('cdk8s-plus-27')\"", ['node', '-e', "require('cdk8s');require('cdk8s-plus-27')"]);
     const synth = measure('npm run synth (embedded default)', ['npm', 'run', '-s', 'synth', '--', '--out', out]);
-    const scaled = [10, 100, 500].map((n) => ({ n, m: measure(`npm run synth, ${n} users`, ['npm', 'run', '-s', 'synth', '--', '--config', usersConfig(tmp, n), '--out', out]) }));
+    const scaled = [10, 100, 500].map((n) => ({
+      n,
+      m: measure(`npm run synth, ${n} users`, ['npm', 'run', '-s', 'synth', '--', '--config', usersConfig(tmp, n), '--out', out]),
+    }));
     const tests = SKIP_TESTS ? undefined : measure('npm test (whole suite)', ['npm', 'test', '--', '--silent'], Math.min(RUNS, 3));
 
     // Least squares over (users, seconds): the per-user increment and how linear the growth is.
@@ -99,7 +102,9 @@ function main(): void {
       '| --- | ---: | ---: | ---: | --- |',
       row(floor),
       row(synth, `≤ 2.5× floor: ${synth.seconds / floor.seconds <= 2.5 ? 'met' : 'MISSED'}`),
-      ...scaled.map((s, i) => row(s.m, i === 2 ? `≤ 5× default synth (${(synth500 / synth.seconds).toFixed(2)}×): ${synth500 / synth.seconds <= 5 ? 'met' : 'MISSED'}` : '')),
+      ...scaled.map((s, i) =>
+        row(s.m, i === 2 ? `≤ 5× default synth (${(synth500 / synth.seconds).toFixed(2)}×): ${synth500 / synth.seconds <= 5 ? 'met' : 'MISSED'}` : ''),
+      ),
       ...(tests ? [row(tests, `≤ 60 s: ${tests.seconds <= 60 ? 'met' : 'MISSED'}`)] : []),
       '',
       `Per-user increment: ${(slope * 1000).toFixed(2)} ms per user (least squares over 10/100/500 users, R² = ${r2.toFixed(3)}).`,

@@ -123,7 +123,11 @@ export function gcpChartProps(config: Config): GcpChartProps {
               {
                 serviceAccount: sa.dbBackup.accountId,
                 role: 'roles/storage.objectCreator',
-                condition: { title: 'backups-only', description: 'Create objects under backups/ only', expression: underPrefix(names.bucket, names.backupPrefix) },
+                condition: {
+                  title: 'backups-only',
+                  description: 'Create objects under backups/ only',
+                  expression: underPrefix(names.bucket, names.backupPrefix),
+                },
               },
               {
                 serviceAccount: sa.dbBackup.accountId,

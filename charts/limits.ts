@@ -30,7 +30,9 @@ export function limitProblems(file: string, objects: readonly Manifest[]): strin
     for (const c of containersOf(o)) {
       const strings: [string, string][] = [
         ...[...(c.command ?? []), ...(c.args ?? [])].map((a: string, i: number, all: string[]): [string, string] => [`argument ${argName(all, i)}`, a]),
-        ...(c.env ?? []).filter((e: Manifest) => typeof e.value === 'string').map((e: Manifest): [string, string] => [`environment variable ${e.name}`, `${e.name}=${e.value}`]),
+        ...(c.env ?? [])
+          .filter((e: Manifest) => typeof e.value === 'string')
+          .map((e: Manifest): [string, string] => [`environment variable ${e.name}`, `${e.name}=${e.value}`]),
       ];
       for (const [what, text] of strings) {
         const size = Buffer.byteLength(text) + 1;

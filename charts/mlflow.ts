@@ -28,7 +28,17 @@ import { RestrictedContainer, restrictedContainer, RestrictedContainerProps, res
 import { DB_SECRET_KEYS, MLFLOW_AUTH_SECRET_KEYS, PORTS } from '../common/contract';
 import { CA_BUNDLE_FILE, caBundleMount, caBundleVolume, MLFLOW_CA_ENV } from './certificates/ca-bundle';
 import type { MlflowAuthNames } from '../common/names';
-import { authConfigEnv, authConfigHash, authMount, authVolume, clientCredentialEnv, MlflowAuth, MlflowAuthProps, serverAuthEnv, serverAuthSecrets } from './mlflow/auth';
+import {
+  authConfigEnv,
+  authConfigHash,
+  authMount,
+  authVolume,
+  clientCredentialEnv,
+  MlflowAuth,
+  MlflowAuthProps,
+  serverAuthEnv,
+  serverAuthSecrets,
+} from './mlflow/auth';
 import { MlflowAuthProvisionJob, ProvisionedAccount } from './mlflow/auth-provision';
 
 /** Source ranges of Google's load balancer proxies and health checks (IAP traffic arrives through them). */
@@ -319,9 +329,7 @@ export class MlflowChart extends PlatformChart {
 
     const env: kube.EnvVar[] = [
       { name: 'MLFLOW_BACKEND_STORE_URI', value: backendStoreUri(db) },
-      ...(db.mode === 'statefulset'
-        ? [{ name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: db.passwordSecret.name, key: db.passwordSecret.key } } }]
-        : []),
+      ...(db.mode === 'statefulset' ? [{ name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: db.passwordSecret.name, key: db.passwordSecret.key } } }] : []),
       { name: 'GOOGLE_CLOUD_PROJECT', value: props.projectId },
       { name: 'HOME', value: '/tmp' },
       { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
@@ -337,7 +345,14 @@ export class MlflowChart extends PlatformChart {
     // The server's key pair, readable by the MLflow group only (the kubelet makes the files root:fsGroup).
     const tlsVolume: kube.Volume = {
       name: 'tls',
-      secret: { secretName: props.tls.secretName, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }], defaultMode: 0o440 },
+      secret: {
+        secretName: props.tls.secretName,
+        items: [
+          { key: 'tls.crt', path: 'tls.crt' },
+          { key: 'tls.key', path: 'tls.key' },
+        ],
+        defaultMode: 0o440,
+      },
     };
     // A native sidecar: started (startup probe passed) before the other containers, stopped after them.
     const sidecars: RestrictedContainer[] =
@@ -357,25 +372,40 @@ export class MlflowChart extends PlatformChart {
     const mlflowContainer = (c: Omit<RestrictedContainerProps, 'image' | 'runAsUser' | 'runAsGroup' | 'resources'>): RestrictedContainer =>
       restrictedContainer({ image: props.image, runAsUser: MLFLOW_UID, runAsGroup: MLFLOW_UID, resources: props.resources, ...c });
     const mlflowPodSpec = (spec: Omit<Parameters<typeof restrictedPodSpec>[0], 'sidecars' | 'serviceAccountName' | 'runAsUser' | 'runAsGroup' | 'fsGroup'>) =>
-      restrictedPodSpec({ serviceAccountName: props.serviceAccount.name, runAsUser: MLFLOW_UID, runAsGroup: MLFLOW_UID, fsGroup: MLFLOW_UID, sidecars, ...spec });
+      restrictedPodSpec({
+        serviceAccountName: props.serviceAccount.name,
+        runAsUser: MLFLOW_UID,
+        runAsGroup: MLFLOW_UID,
+        fsGroup: MLFLOW_UID,
+        sidecars,
+        ...spec,
+      });
 
     // --- the server ---------------------------------------------------------------------------
     const serverArgs = [
-      '--host', '0.0.0.0',
-      '--port', String(props.port),
-      '--workers', String(props.workers),
+      '--host',
+      '0.0.0.0',
+      '--port',
+      String(props.port),
+      '--workers',
+      String(props.workers),
       '--serve-artifacts',
-      '--artifacts-destination', props.artifactsDestination,
-      '--expose-prometheus', METRICS_DIR,
+      '--artifacts-destination',
+      props.artifactsDestination,
+      '--expose-prometheus',
+      METRICS_DIR,
       // The metrics scraper addresses the pod by IP.
-      '--allowed-hosts', [...props.allowedHosts, `$(POD_IP):${props.port}`].join(','),
+      '--allowed-hosts',
+      [...props.allowedHosts, `$(POD_IP):${props.port}`].join(','),
       // HTTPS on the one port: uvicorn's own TLS options (uvicorn 0.35.0 uvicorn/main.py --ssl-certfile,
       // --ssl-keyfile), which MLflow passes through (mlflow/cli.py --uvicorn-opts; mlflow/server/__init__.py
       // _build_uvicorn_command shlex-splits them before its own --host, --port and --workers).
-      '--uvicorn-opts', `--ssl-certfile ${SERVER_TLS_DIR}/tls.crt --ssl-keyfile ${SERVER_TLS_DIR}/tls.key`,
+      '--uvicorn-opts',
+      `--ssl-certfile ${SERVER_TLS_DIR}/tls.crt --ssl-keyfile ${SERVER_TLS_DIR}/tls.key`,
       // Users, permissions and the IAP identity (charts/mlflow/auth.ts): the `basic-auth` app of the
       // `mlflow.app` entry points, mlflow.server.auth:create_app.
-      '--app-name', 'basic-auth',
+      '--app-name',
+      'basic-auth',
     ];
     // The kubelet sends HTTPS probes without checking the certificate (Kubernetes docs, "Configure
     // Liveness, Readiness and Startup Probes", HTTP probes): the name and CA do not matter to it.
@@ -428,7 +458,11 @@ export class MlflowChart extends PlatformChart {
         labels: labelsFor('server'),
         // Secrets created out of band, for the policy gate's reference check.
         annotations: {
-          [EXTERNAL_SECRETS_ANNOTATION]: [props.kekSecret, ...(db.mode === 'statefulset' ? [db.passwordSecret.name] : []), ...serverAuthSecrets(props.auth.names)].join(', '),
+          [EXTERNAL_SECRETS_ANNOTATION]: [
+            props.kekSecret,
+            ...(db.mode === 'statefulset' ? [db.passwordSecret.name] : []),
+            ...serverAuthSecrets(props.auth.names),
+          ].join(', '),
         },
       },
       spec: {
@@ -505,7 +539,12 @@ export class MlflowChart extends PlatformChart {
       spec: mlflowPodSpec({
         restartPolicy: 'Never',
         containers: [
-          mlflowContainer({ name, command: ['python', '-c', script], env: [...env, ...extraEnv], volumeMounts: [tmpMount, caMount, ...(auth ? [authMount] : [])] }),
+          mlflowContainer({
+            name,
+            command: ['python', '-c', script],
+            env: [...env, ...extraEnv],
+            volumeMounts: [tmpMount, caMount, ...(auth ? [authMount] : [])],
+          }),
         ],
         volumes: [tmpVolume, caVolume, ...(auth ? [authVolume(props.auth.names)] : [])],
       }),
@@ -514,9 +553,19 @@ export class MlflowChart extends PlatformChart {
       backoffLimit: 6,
       activeDeadlineSeconds: MIGRATION_DEADLINE_SECONDS,
       // The auth tables' upgrade imports mlflow.server.auth, which reads the server's auth file at import.
-      template: oneShotPod('migrate', 'migrate', mlflowProgram('migrate'), [{ name: 'GRANT_WAIT_SECONDS', value: String(GRANT_WAIT_SECONDS) }, authConfigEnv], true),
+      template: oneShotPod(
+        'migrate',
+        'migrate',
+        mlflowProgram('migrate'),
+        [{ name: 'GRANT_WAIT_SECONDS', value: String(GRANT_WAIT_SECONDS) }, authConfigEnv],
+        true,
+      ),
     };
-    const migrationBase = `${props.name}-migrate-${labelValue(version).toLowerCase().replace(/[^a-z0-9-]/g, '-')}`.slice(0, 53).replace(/-+$/, '');
+    const migrationBase = `${props.name}-migrate-${labelValue(version)
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-')}`
+      .slice(0, 53)
+      .replace(/-+$/, '');
     new kube.KubeJob(this, 'migration', {
       metadata: {
         // A Job's pod template is immutable: any change to it must become a new Job, so the name carries

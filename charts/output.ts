@@ -37,7 +37,20 @@ const MARKER_HEADER = [
  * them is refused; a test keeps the list in step with the repository.
  */
 export const PROJECT_SOURCES: readonly string[] = [
-  '.ci', '.git', '.github', '__tests__', 'bench', 'charts', 'common', 'config', 'docs', 'examples', 'imports', 'node_modules', 'policy', 'scripts',
+  '.ci',
+  '.git',
+  '.github',
+  '__tests__',
+  'bench',
+  'charts',
+  'common',
+  'config',
+  'docs',
+  'examples',
+  'imports',
+  'node_modules',
+  'policy',
+  'scripts',
 ];
 
 /** A refusal or failure to write the output: one line, naming the folder and the reason. */
@@ -141,7 +154,16 @@ function previousRender(fs: OutputFs, target: string, label: string, root: strin
       own = new Set(marker.split('\n').filter((line) => line && !line.startsWith('#')));
     }
     // Descends only into folders the render may hold, so a large foreign folder is refused at once.
-    const ownFolders = own && new Set([...own].flatMap((f) => f.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'))));
+    const ownFolders =
+      own &&
+      new Set(
+        [...own].flatMap((f) =>
+          f
+            .split('/')
+            .slice(0, -1)
+            .map((_, i, parts) => parts.slice(0, i + 1).join('/')),
+        ),
+      );
     entries = listTree(fs, target, (folder) => (ownFolders ? ownFolders.has(folder) : folder === 'tests'));
   } catch (error) {
     if (error instanceof OutputError) throw error;
@@ -207,7 +229,10 @@ function isInside(parent: string, child: string): boolean {
 }
 
 function describe(entries: readonly string[]): string {
-  const shown = entries.slice(0, 3).map((e) => `"${e}"`).join(', ');
+  const shown = entries
+    .slice(0, 3)
+    .map((e) => `"${e}"`)
+    .join(', ');
   return entries.length > 3 ? `${shown} and ${entries.length - 3} more` : shown;
 }
 

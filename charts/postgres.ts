@@ -231,7 +231,17 @@ export class PostgresChart extends PlatformChart {
     });
     // Both probes ask the postmaster whether it accepts connections; pg_isready needs no password.
     const isReady = (host: string, timeout: number) => ({
-      exec: { command: ['pg_isready', '--quiet', `--host=${host}`, `--port=${PORTS.postgres}`, `--username=${SUPERUSER}`, `--dbname=${SUPERUSER}`, `--timeout=${timeout}`] },
+      exec: {
+        command: [
+          'pg_isready',
+          '--quiet',
+          `--host=${host}`,
+          `--port=${PORTS.postgres}`,
+          `--username=${SUPERUSER}`,
+          `--dbname=${SUPERUSER}`,
+          `--timeout=${timeout}`,
+        ],
+      },
     });
 
     const statefulSet = new kube.KubeStatefulSet(this, 'statefulset', {
@@ -286,13 +296,20 @@ export class PostgresChart extends PlatformChart {
                 // so the certificate and the hba file are in force from the very first start.
                 args: [
                   'postgres',
-                  '-c', 'password_encryption=scram-sha-256',
-                  '-c', 'log_connections=on',
-                  '-c', 'log_disconnections=on',
-                  '-c', 'ssl=on',
-                  '-c', `ssl_cert_file=${TLS_DIR}/tls.crt`,
-                  '-c', `ssl_key_file=${TLS_DIR}/tls.key`,
-                  '-c', `hba_file=${CONFIG_DIR}/pg_hba.conf`,
+                  '-c',
+                  'password_encryption=scram-sha-256',
+                  '-c',
+                  'log_connections=on',
+                  '-c',
+                  'log_disconnections=on',
+                  '-c',
+                  'ssl=on',
+                  '-c',
+                  `ssl_cert_file=${TLS_DIR}/tls.crt`,
+                  '-c',
+                  `ssl_key_file=${TLS_DIR}/tls.key`,
+                  '-c',
+                  `hba_file=${CONFIG_DIR}/pg_hba.conf`,
                 ],
                 ports: [{ name: 'postgres', containerPort: PORTS.postgres, protocol: 'TCP' }],
                 env: [
@@ -340,8 +357,18 @@ export class PostgresChart extends PlatformChart {
                 resources: props.exporter.resources,
                 runAsUser: EXPORTER_UID,
                 runAsGroup: EXPORTER_UID,
-                readinessProbe: { httpGet: { path: '/', port: kube.IntOrString.fromString('metrics') }, periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 3 },
-                livenessProbe: { httpGet: { path: '/', port: kube.IntOrString.fromString('metrics') }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 5 },
+                readinessProbe: {
+                  httpGet: { path: '/', port: kube.IntOrString.fromString('metrics') },
+                  periodSeconds: 15,
+                  timeoutSeconds: 5,
+                  failureThreshold: 3,
+                },
+                livenessProbe: {
+                  httpGet: { path: '/', port: kube.IntOrString.fromString('metrics') },
+                  periodSeconds: 30,
+                  timeoutSeconds: 5,
+                  failureThreshold: 5,
+                },
               }),
             ],
             volumes: [
@@ -357,7 +384,14 @@ export class PostgresChart extends PlatformChart {
               // 0440 root:999 is what the server gets, and what this states.
               {
                 name: 'tls',
-                secret: { secretName: props.tls.secretName, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }], defaultMode: 0o440 },
+                secret: {
+                  secretName: props.tls.secretName,
+                  items: [
+                    { key: 'tls.crt', path: 'tls.crt' },
+                    { key: 'tls.key', path: 'tls.key' },
+                  ],
+                  defaultMode: 0o440,
+                },
               },
               { name: 'config', configMap: { name: serverConfig.name, defaultMode: 0o444 } },
             ],

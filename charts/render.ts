@@ -33,7 +33,10 @@ export function renderPlatform(config: Config): RenderedFile[] {
   const checks = tests.charts.map((chart) => chartFile(`tests/${chart.node.id}.yaml`, chart));
   const index = { path: KUSTOMIZATION_FILE, content: kustomization(manifests.map((f) => f.path)) };
   // A script in a subfolder: `kubectl apply -f dist` does not descend into it, the Kustomization does not list it.
-  const bootstrap = bootstrapScript(config, manifests.flatMap((f) => f.objects ?? []));
+  const bootstrap = bootstrapScript(
+    config,
+    manifests.flatMap((f) => f.objects ?? []),
+  );
   const problems = [...manifests, ...checks].flatMap((f) => limitProblems(f.path, f.objects ?? []));
   if (problems.length > 0) throw new ConfigError(problems);
   return [...manifests, index, ...checks, bootstrap].sort((a, b) => compare(a.path, b.path));

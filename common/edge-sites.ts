@@ -52,18 +52,16 @@ export function edgeSites(config: Config): EdgeSite[] {
       hostField: edge.hosts.mlflow ? 'edge.hosts.mlflow' : 'edge.domain',
       members: shared(edge.members.mlflow),
     },
-    ...names.workspaces.map(
-      (w): EdgeSite => ({
-        app: w.app,
-        service: w.name,
-        namespace: names.namespaces.workspaces,
-        host: w.host,
-        hostField: !w.user && edge.hosts[w.app] ? `edge.hosts.${w.app}` : 'edge.domain',
-        // A per-user workspace runs its user's code with its user's files: nobody else may enter.
-        members: w.user ? [`user:${w.user.email}`] : shared(edge.members[w.app]),
-        user: w.user?.email,
-      }),
-    ),
+    ...names.workspaces.map((w): EdgeSite => ({
+      app: w.app,
+      service: w.name,
+      namespace: names.namespaces.workspaces,
+      host: w.host,
+      hostField: !w.user && edge.hosts[w.app] ? `edge.hosts.${w.app}` : 'edge.domain',
+      // A per-user workspace runs its user's code with its user's files: nobody else may enter.
+      members: w.user ? [`user:${w.user.email}`] : shared(edge.members[w.app]),
+      user: w.user?.email,
+    })),
   ];
   return sites;
 }
@@ -81,9 +79,18 @@ export function edgeProblems(config: Config): EdgeProblem[] {
   for (const site of sites) {
     const field = site.hostField === 'edge.domain' ? config.edge.domain : site.host;
     if (site.host.length > MAX_HOST_LENGTH)
-      problems.push({ path: at(site.hostField), input: field, message: `gives the host name "${site.host}" for ${site.service}, longer than ${MAX_HOST_LENGTH} characters (a managed certificate's limit)` });
+      problems.push({
+        path: at(site.hostField),
+        input: field,
+        message: `gives the host name "${site.host}" for ${site.service}, longer than ${MAX_HOST_LENGTH} characters (a managed certificate's limit)`,
+      });
     const other = seen.get(site.host);
-    if (other) problems.push({ path: at(site.hostField), input: field, message: `gives ${site.service} the host name "${site.host}" of ${other.service}: each app needs its own host name` });
+    if (other)
+      problems.push({
+        path: at(site.hostField),
+        input: field,
+        message: `gives ${site.service} the host name "${site.host}" of ${other.service}: each app needs its own host name`,
+      });
     seen.set(site.host, site);
   }
   const perNamespace = new Map<string, number>();
@@ -100,11 +107,16 @@ export function edgeProblems(config: Config): EdgeProblem[] {
   for (const g of iapGrants(config)) {
     const index = config.edge.iapMembers.indexOf(g.member);
     const path = index >= 0 ? ['edge', 'iapMembers', index] : ['edge', 'iapMembers'];
-    if (g.name.length > MAX_NAME_LENGTH) problems.push({ path, input: g.member, message: `gives the IAP grant for ${g.host} a name longer than ${MAX_NAME_LENGTH} characters` });
+    if (g.name.length > MAX_NAME_LENGTH)
+      problems.push({ path, input: g.member, message: `gives the IAP grant for ${g.host} a name longer than ${MAX_NAME_LENGTH} characters` });
     const other = grants.get(g.name);
     // One line per pair of members, whatever the number of hosts they collide on.
     if (other && other.member !== g.member && !reported.has(`${other.member}\n${g.member}`) && reported.add(`${other.member}\n${g.member}`))
-      problems.push({ path, input: g.member, message: `gives the same object name (${g.name}) as "${other.member}": members must differ in more than punctuation and case` });
+      problems.push({
+        path,
+        input: g.member,
+        message: `gives the same object name (${g.name}) as "${other.member}": members must differ in more than punctuation and case`,
+      });
     grants.set(g.name, g);
   }
   return problems;

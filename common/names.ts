@@ -214,7 +214,11 @@ export function mlflowAuthNames(config: Config): MlflowAuthNames {
     // Users have an account whether or not a workspace app is on (they reach MLflow through IAP too);
     // the shared account exists only while shared workspaces do.
     workspaceAccounts:
-      users.length > 0 ? users.map((u) => workspaceAccount(u)) : config.workspaces.jupyter.enabled || config.workspaces.vscode.enabled ? [workspaceAccount()] : [],
+      users.length > 0
+        ? users.map((u) => workspaceAccount(u))
+        : config.workspaces.jupyter.enabled || config.workspaces.vscode.enabled
+          ? [workspaceAccount()]
+          : [],
   };
 }
 

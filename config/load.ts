@@ -46,8 +46,7 @@ export function loadConfig(file?: string, label: string = file ?? EMBEDDED_DEFAU
       doc.errors.map((e) => {
         const pos = e.linePos?.[0];
         const where = pos ? `:${pos.line}:${pos.col}` : '';
-        if (e.code === 'DUPLICATE_KEY')
-          return `${label}${where}: invalid YAML: the key ${keyAt(text, e.pos[0])} appears twice in the same mapping; keep one`;
+        if (e.code === 'DUPLICATE_KEY') return `${label}${where}: invalid YAML: the key ${keyAt(text, e.pos[0])} appears twice in the same mapping; keep one`;
         return `${label}${where}: invalid YAML: ${e.message.split('\n')[0]}`;
       }),
     );
@@ -56,7 +55,9 @@ export function loadConfig(file?: string, label: string = file ?? EMBEDDED_DEFAU
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error) {
     // The yaml package refuses documents whose aliases would expand beyond maxAliasCount ("billion laughs").
-    throw new ConfigError([`${label}: invalid YAML: its aliases expand too far (${(error as Error).message}); at most ${MAX_ALIAS_COUNT} alias uses are allowed`]);
+    throw new ConfigError([
+      `${label}: invalid YAML: its aliases expand too far (${(error as Error).message}); at most ${MAX_ALIAS_COUNT} alias uses are allowed`,
+    ]);
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data))
     throw new ConfigError([`${label}: top level is ${describeType(data)}; expected a mapping of config fields such as "project:"`]);

@@ -38,9 +38,23 @@ export function exemptionsOf(objects: readonly SourceObject[]): { exempt: Map<So
       const id = key.slice(EXEMPT_PREFIX.length);
       const path = `metadata.annotations.${key}`;
       if (!ALL_RULE_IDS.has(id) || id === 'policy.exemption' || id === 'input.invalid')
-        findings.push(toFinding('policy.exemption', 'error', { object: o, path, message: `exemption names unknown rule "${id}"`, fix: 'use a rule id from docs/policy.md' }));
+        findings.push(
+          toFinding('policy.exemption', 'error', {
+            object: o,
+            path,
+            message: `exemption names unknown rule "${id}"`,
+            fix: 'use a rule id from docs/policy.md',
+          }),
+        );
       else if (typeof value !== 'string' || value.trim() === '')
-        findings.push(toFinding('policy.exemption', 'error', { object: o, path, message: `exemption from ${id} gives no reason`, fix: 'write why the object needs the exemption as the annotation value' }));
+        findings.push(
+          toFinding('policy.exemption', 'error', {
+            object: o,
+            path,
+            message: `exemption from ${id} gives no reason`,
+            fix: 'write why the object needs the exemption as the annotation value',
+          }),
+        );
       else {
         const set = exempt.get(o) ?? new Set<string>();
         set.add(id);

@@ -54,7 +54,11 @@ export function parseCheckArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
       if (v === undefined || v === '') throw new UsageError(`check: ${flag} needs a value\n${USAGE}`);
       return v;
     };
-    const list = () => value().split(',').map((s) => s.trim()).filter(Boolean);
+    const list = () =>
+      value()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     if (flag === '--format' || flag === '-f') {
       const v = value();
       if (v !== 'text' && v !== 'json') throw new UsageError(`check: --format "${v}" is not allowed: text or json`);
@@ -63,7 +67,9 @@ export function parseCheckArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
       for (const ref of list()) {
         const parts = ref.split('/');
         if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === ''))
-          throw new UsageError(`check: --external "${ref}" is not allowed: Kind/namespace/name (namespaced) or Kind/name (cluster-scoped); * matches any segment`);
+          throw new UsageError(
+            `check: --external "${ref}" is not allowed: Kind/namespace/name (namespaced) or Kind/name (cluster-scoped); * matches any segment`,
+          );
         externalObjects.push(ref);
       }
     } else if (flag === '--external-namespace') externalNamespaces.push(...list());
@@ -82,7 +88,11 @@ export interface CliIo {
   readonly stdin?: () => string;
 }
 
-export function runCheck(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, io: CliIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }): number {
+export function runCheck(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  io: CliIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) },
+): number {
   try {
     const options = parseCheckArgs(argv, env);
     const base = env.INIT_CWD || process.cwd();

@@ -66,7 +66,9 @@ export function parseInto(file: string, text: string, objects: SourceObject[], p
   const list = Array.isArray(docs) ? docs : [docs];
   list.forEach((doc, index) => {
     const bad = (message: string, manifest: Json = {}) =>
-      problems.push(toFinding('input.invalid', 'error', { object: { file, doc: index, manifest }, path: '', message, fix: 'fix the document or remove it from the input' }));
+      problems.push(
+        toFinding('input.invalid', 'error', { object: { file, doc: index, manifest }, path: '', message, fix: 'fix the document or remove it from the input' }),
+      );
     if (doc.errors.length > 0) {
       const pos = doc.errors[0].linePos?.[0];
       bad(`invalid YAML${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${doc.errors[0].message.split('\n')[0]}`);
@@ -85,7 +87,8 @@ export function parseInto(file: string, text: string, objects: SourceObject[], p
       else objects.push({ file, doc: index, manifest });
     };
     const d = data as Json;
-    if (d && typeof d === 'object' && !Array.isArray(d) && d.kind === 'List' && Array.isArray(d.items)) d.items.forEach((item: unknown, i: number) => add(item, `List item ${i} `));
+    if (d && typeof d === 'object' && !Array.isArray(d) && d.kind === 'List' && Array.isArray(d.items))
+      d.items.forEach((item: unknown, i: number) => add(item, `List item ${i} `));
     else add(data, '');
   });
 }

@@ -26,7 +26,9 @@ export function formatFinding(f: Finding): string {
 export function formatText(findings: readonly Finding[], summary: Summary): string {
   const lines = findings.map(formatFinding);
   const verdict = summary.errors > 0 ? 'FAILED' : 'passed';
-  lines.push(`policy check ${verdict}: ${summary.errors} error(s), ${summary.warnings} warning(s) in ${summary.objects} object(s) from ${summary.files} file(s)`);
+  lines.push(
+    `policy check ${verdict}: ${summary.errors} error(s), ${summary.warnings} warning(s) in ${summary.objects} object(s) from ${summary.files} file(s)`,
+  );
   return `${lines.join('\n')}\n`;
 }
 

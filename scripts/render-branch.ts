@@ -53,9 +53,21 @@ export function branchLayout(files: readonly RenderedFile[]): RenderedFile[] {
   const tests = files.filter((f) => f.path.startsWith('tests/'));
   const out: RenderedFile[] = [
     { path: KUSTOMIZATION_FILE, content: kustomization('Both layers, for one cluster that runs Config Connector.', ['gcp', 'apps']) },
-    { path: `gcp/${KUSTOMIZATION_FILE}`, content: kustomization('Config Connector objects: apply on the Config Connector cluster.', gcp.map((f) => f.path)) },
+    {
+      path: `gcp/${KUSTOMIZATION_FILE}`,
+      content: kustomization(
+        'Config Connector objects: apply on the Config Connector cluster.',
+        gcp.map((f) => f.path),
+      ),
+    },
     ...gcp.map((f) => ({ path: `gcp/${f.path}`, content: f.content })),
-    { path: `apps/${KUSTOMIZATION_FILE}`, content: kustomization('Workloads: apply on the cluster the gcp layer creates.', apps.map((f) => f.path)) },
+    {
+      path: `apps/${KUSTOMIZATION_FILE}`,
+      content: kustomization(
+        'Workloads: apply on the cluster the gcp layer creates.',
+        apps.map((f) => f.path),
+      ),
+    },
     ...apps.map((f) => ({ path: `apps/${f.path}`, content: f.content })),
     ...tests,
   ];

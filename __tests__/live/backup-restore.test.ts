@@ -19,7 +19,11 @@ import { Container, firstStart, renderPostgres, runContainer, Secrets } from './
 const secrets: Secrets = { 'postgres-password': 'superuser secret 1', 'mlflow-password': 'mlflow secret 2' };
 const rendered = renderPostgres();
 const mlflowEnv = (c: Container) => Object.fromEntries(c.env.filter((e: any) => e.value).map((e: any) => [e.name, e.value]));
-const mlflow: Connection = { user: mlflowEnv(rendered.backup.dump).PGUSER, password: secrets['mlflow-password'], database: mlflowEnv(rendered.backup.dump).PGDATABASE };
+const mlflow: Connection = {
+  user: mlflowEnv(rendered.backup.dump).PGUSER,
+  password: secrets['mlflow-password'],
+  database: mlflowEnv(rendered.backup.dump).PGDATABASE,
+};
 
 let source: Server;
 let target: Server;
@@ -107,7 +111,10 @@ test('backup, then restore into the empty database of a new server: same rows, s
 
 test('restore over a database that changed since the backup brings back exactly the backed-up contents', async () => {
   const object = await backup(source);
-  await target.query(`DELETE FROM metrics WHERE step > 4; UPDATE runs SET name = 'changed'; DROP TABLE artifacts; INSERT INTO experiments (name) VALUES ('new')`, mlflow);
+  await target.query(
+    `DELETE FROM metrics WHERE step > 4; UPDATE runs SET name = 'changed'; DROP TABLE artifacts; INSERT INTO experiments (name) VALUES ('new')`,
+    mlflow,
+  );
   expect(await fingerprint(target, mlflow)).not.toEqual(await fingerprint(source, mlflow));
   const { restore: restored } = await restore(target, object);
   expect(restored!.code).toBe(0);

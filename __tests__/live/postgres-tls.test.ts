@@ -64,9 +64,44 @@ let serial = 0;
 function issue(pki: Pki, tlsDir: string, keyMode = 0o440): string {
   const name = `leaf${++serial}`;
   const san = (certificate.spec.dnsNames as string[]).map((d) => `DNS:${d}`).join(',');
-  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${certificate.spec.dnsNames[0]}`], pki.dir);
+  openssl(
+    [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+      '-subj',
+      `/CN=${certificate.spec.dnsNames[0]}`,
+    ],
+    pki.dir,
+  );
   fs.writeFileSync(path.join(pki.dir, `${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`);
-  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', `${name}.ext`], pki.dir);
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '1',
+      '-extfile',
+      `${name}.ext`,
+    ],
+    pki.dir,
+  );
   const group = isRoot ? Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()) : undefined;
   for (const [from, to, mode] of [
     [`${name}.crt`, 'tls.crt', 0o444],
@@ -96,9 +131,7 @@ function freePort(): Promise<number> {
 /** The server's rendered `-c` settings that concern TLS and client authentication, mount paths mapped. */
 function renderedTlsSettings(tlsDir: string, configDir: string): string[] {
   const args: string[] = rendered.server.args;
-  return args
-    .filter((a, i) => args[i - 1] === '-c' && /^(ssl|hba_file)/.test(a))
-    .map((a) => a.replace(TLS_DIR, tlsDir).replace(rendered.configDir, configDir));
+  return args.filter((a, i) => args[i - 1] === '-c' && /^(ssl|hba_file)/.test(a)).map((a) => a.replace(TLS_DIR, tlsDir).replace(rendered.configDir, configDir));
 }
 
 interface Started {
@@ -138,7 +171,15 @@ afterAll(async () => {
 
 /** libpq variables of a TCP connection to `host` (resolved to 127.0.0.1) as the MLflow role. */
 function tcp(server: Server, host: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { PGHOST: host, PGHOSTADDR: '127.0.0.1', PGPORT: String(server.port), PGUSER: mlflow.user, PGDATABASE: mlflow.database, PGPASSWORD: mlflow.password!, ...extra };
+  return {
+    PGHOST: host,
+    PGHOSTADDR: '127.0.0.1',
+    PGPORT: String(server.port),
+    PGUSER: mlflow.user,
+    PGDATABASE: mlflow.database,
+    PGPASSWORD: mlflow.password!,
+    ...extra,
+  };
 }
 
 const SSL_IN_USE = 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()';
@@ -211,7 +252,10 @@ test('the rendered backup dumps, and the rendered restore restores, over TLS wit
 
 /** The serial number of the certificate the server presents now. */
 async function servedSerial(server: Server): Promise<string> {
-  const r = await run('bash', ['-c', `openssl s_client -starttls postgres -connect 127.0.0.1:${server.port} </dev/null 2>/dev/null | openssl x509 -noout -serial`]);
+  const r = await run('bash', [
+    '-c',
+    `openssl s_client -starttls postgres -connect 127.0.0.1:${server.port} </dev/null 2>/dev/null | openssl x509 -noout -serial`,
+  ]);
   return r.stdout.trim();
 }
 
@@ -219,7 +263,12 @@ test('after a renewal, the rendered tls-reload sidecar makes the server present 
   const { server, tlsDir } = started.get(16)!;
   const before = await servedSerial(server);
   expect(before).toMatch(/^serial=/);
-  const sidecarEnv = { ...containerEnv(rendered.tlsReload, secrets, { [TLS_DIR]: tlsDir }), PGHOST: server.socketDir, PGPORT: String(server.port), TLS_CHECK_SECONDS: '1' };
+  const sidecarEnv = {
+    ...containerEnv(rendered.tlsReload, secrets, { [TLS_DIR]: tlsDir }),
+    PGHOST: server.socketDir,
+    PGPORT: String(server.port),
+    TLS_CHECK_SECONDS: '1',
+  };
   const [command, ...args] = [...rendered.tlsReload.command, ...rendered.tlsReload.args];
   const sidecar = run('timeout', ['8', command, ...args], { env: sidecarEnv });
   await new Promise((resolve) => setTimeout(resolve, 2000));

@@ -85,7 +85,8 @@ export function pruneProtectionViolations(objects: readonly Manifest[]): string[
   return objects.filter(isStateful).flatMap((o) => {
     const annotations = o.metadata?.annotations ?? {};
     const problems: string[] = [];
-    if (annotations[PRUNE_ANNOTATION] !== 'disabled') problems.push(`${id(o)}: annotation ${PRUNE_ANNOTATION} is ${JSON.stringify(annotations[PRUNE_ANNOTATION])}, must be "disabled"`);
+    if (annotations[PRUNE_ANNOTATION] !== 'disabled')
+      problems.push(`${id(o)}: annotation ${PRUNE_ANNOTATION} is ${JSON.stringify(annotations[PRUNE_ANNOTATION])}, must be "disabled"`);
     if (isKcc(o) && annotations[KCC_DELETION_POLICY] !== 'abandon')
       problems.push(`${id(o)}: annotation ${KCC_DELETION_POLICY} is ${JSON.stringify(annotations[KCC_DELETION_POLICY])}, must be "abandon"`);
     return problems;
@@ -103,7 +104,8 @@ function labelMaps(node: unknown, path: string, out: { path: string; labels: Rec
   if (Array.isArray(node)) return node.forEach((n, i) => labelMaps(n, `${path}[${i}]`, out));
   if (node === null || typeof node !== 'object') return;
   for (const [key, value] of Object.entries(node)) {
-    if (key === 'metadata' && value && typeof value === 'object' && (value as Manifest).labels) out.push({ path: `${path}.metadata.labels`, labels: (value as Manifest).labels });
+    if (key === 'metadata' && value && typeof value === 'object' && (value as Manifest).labels)
+      out.push({ path: `${path}.metadata.labels`, labels: (value as Manifest).labels });
     labelMaps(value, `${path}.${key}`, out);
   }
 }
@@ -112,7 +114,11 @@ export function fluxLabelViolations(objects: readonly Manifest[]): string[] {
   return objects.flatMap((o) => {
     const maps: { path: string; labels: Record<string, string> }[] = [];
     labelMaps(o, '', maps);
-    return maps.flatMap((m) => Object.keys(m.labels).filter(isFluxOwnedLabel).map((k) => `${id(o)}: ${m.path.slice(1)} has Flux-owned label ${k}`));
+    return maps.flatMap((m) =>
+      Object.keys(m.labels)
+        .filter(isFluxOwnedLabel)
+        .map((k) => `${id(o)}: ${m.path.slice(1)} has Flux-owned label ${k}`),
+    );
   });
 }
 
@@ -120,7 +126,11 @@ export function fluxLabelViolations(objects: readonly Manifest[]): string[] {
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   if (v === null || v === undefined) return 'null';
-  if (typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Manifest)[k])}`).join(',')}}`;
+  if (typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Manifest)[k])}`)
+      .join(',')}}`;
   return JSON.stringify(v);
 }
 

@@ -16,7 +16,10 @@ export { EXAMPLE_CONFIGS };
 
 /** The embedded default and every example config, each under a short name. */
 export function configsUnderTest(): { name: string; config: Config }[] {
-  return [{ name: 'default', config: loadConfig() }, ...EXAMPLE_CONFIGS.map((f) => ({ name: f.replace(/\.ya?ml$/, ''), config: loadConfig(path.join(CONFIG_DIR, f)) }))];
+  return [
+    { name: 'default', config: loadConfig() },
+    ...EXAMPLE_CONFIGS.map((f) => ({ name: f.replace(/\.ya?ml$/, ''), config: loadConfig(path.join(CONFIG_DIR, f)) })),
+  ];
 }
 
 /** The embedded default with overrides merged in (objects deep, arrays replaced), validated. */

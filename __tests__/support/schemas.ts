@@ -102,7 +102,10 @@ export class KubernetesValidator {
   private readonly compiled = new Map<string, ValidateFunction>();
   private readonly cacheKey: string;
 
-  constructor(readonly version: KubernetesVersion, dir = schemaDir()) {
+  constructor(
+    readonly version: KubernetesVersion,
+    dir = schemaDir(),
+  ) {
     const doc = JSON.parse(fs.readFileSync(path.join(dir, 'kubernetes', version, '_definitions.json'), 'utf8'));
     closeObjects(doc.definitions);
     for (const [name, def] of Object.entries<Json>(doc.definitions)) {

@@ -51,5 +51,15 @@ export class ServerCertificate extends Construct {
  * renewed files in place (a subPath mount never sees an update).
  */
 export function serverCertificateVolume(name: string, secretName: string): kube.Volume {
-  return { name, secret: { secretName, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }], defaultMode: 0o440 } };
+  return {
+    name,
+    secret: {
+      secretName,
+      items: [
+        { key: 'tls.crt', path: 'tls.crt' },
+        { key: 'tls.key', path: 'tls.key' },
+      ],
+      defaultMode: 0o440,
+    },
+  };
 }

@@ -123,9 +123,9 @@ export class EdgeEntry extends Construct {
     for (const backend of props.backends) {
       // The CRD copy in shared/schemas still requires oauthclientCredentials; ingress-gce does not
       // (Google-managed OAuth client), see __tests__/support/schema-exceptions.ts.
-      const iap = (props.oauthClientSecret
-        ? { enabled: true, oauthclientCredentials: { secretName: props.oauthClientSecret } }
-        : { enabled: true }) as BackendConfigSpecIap;
+      const iap = (
+        props.oauthClientSecret ? { enabled: true, oauthclientCredentials: { secretName: props.oauthClientSecret } } : { enabled: true }
+      ) as BackendConfigSpecIap;
       new BackendConfig(this, `backend-${backend.service}`, {
         metadata: {
           name: backendConfigName(backend.service),

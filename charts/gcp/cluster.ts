@@ -83,9 +83,7 @@ export class Cluster extends Construct {
         privateClusterConfig: { enablePrivateNodes: true, enablePrivateEndpoint: false, masterIpv4CidrBlock: props.masterCidr },
         masterAuthorizedNetworksConfig: {
           gcpPublicCidrsAccessEnabled: false,
-          ...(props.authorizedNetworks.length > 0
-            ? { cidrBlocks: props.authorizedNetworks.map((n) => ({ cidrBlock: n.cidr, displayName: n.name })) }
-            : {}),
+          ...(props.authorizedNetworks.length > 0 ? { cidrBlocks: props.authorizedNetworks.map((n) => ({ cidrBlock: n.cidr, displayName: n.name })) } : {}),
         },
         workloadIdentityConfig: { workloadPool: props.workloadPool },
         enableShieldedNodes: true,

@@ -69,9 +69,7 @@ export class Kms extends Construct {
           spec: {
             resourceRef: { kind: 'KMSCryptoKey', name: cryptoKey.name },
             role: ENCRYPTER_DECRYPTER,
-            ...('email' in user
-              ? { member: `serviceAccount:${user.email}` }
-              : { memberFrom: { serviceIdentityRef: { name: user.serviceIdentity } } }),
+            ...('email' in user ? { member: `serviceAccount:${user.email}` } : { memberFrom: { serviceIdentityRef: { name: user.serviceIdentity } } }),
           },
         });
       }

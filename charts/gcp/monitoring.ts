@@ -72,12 +72,19 @@ export class Monitoring extends Construct {
       uptime: props.mlflowHost
         ? `metric.type="monitoring.googleapis.com/uptime_check/check_passed" AND resource.type="uptime_url" AND resource.label.host="${props.mlflowHost}"`
         : undefined,
-      sql: (metric: string) => `metric.type="cloudsql.googleapis.com/database/${metric}" AND resource.type="cloudsql_database" AND resource.label.database_id="${props.cloudSqlDatabaseId}"`,
+      sql: (metric: string) =>
+        `metric.type="cloudsql.googleapis.com/database/${metric}" AND resource.type="cloudsql_database" AND resource.label.database_id="${props.cloudSqlDatabaseId}"`,
     };
     const requests = (extra = '') => `${MLFLOW_REQUESTS_METRIC}{namespace="${props.platformNamespace}"${extra}}`;
     const errorRatio = `sum(rate(${requests(',status=~"5.."')}[5m])) / sum(rate(${requests()}[5m]))`;
 
-    const alert = (name: string, displayName: string, severity: 'CRITICAL' | 'ERROR' | 'WARNING', doc: string, condition: MonitoringAlertPolicySpecConditions) =>
+    const alert = (
+      name: string,
+      displayName: string,
+      severity: 'CRITICAL' | 'ERROR' | 'WARNING',
+      doc: string,
+      condition: MonitoringAlertPolicySpecConditions,
+    ) =>
       new MonitoringAlertPolicy(this, name, {
         metadata: kccMetadata(s, `${p}mlflow-${name}`),
         spec: {
@@ -108,7 +115,9 @@ export class Monitoring extends Construct {
         displayName: 'Uptime check failing',
         conditionThreshold: {
           filter: filters.uptime,
-          aggregations: [{ alignmentPeriod: '300s', perSeriesAligner: 'ALIGN_NEXT_OLDER', crossSeriesReducer: 'REDUCE_COUNT_FALSE', groupByFields: ['resource.label.host'] }],
+          aggregations: [
+            { alignmentPeriod: '300s', perSeriesAligner: 'ALIGN_NEXT_OLDER', crossSeriesReducer: 'REDUCE_COUNT_FALSE', groupByFields: ['resource.label.host'] },
+          ],
           comparison: 'COMPARISON_GT',
           thresholdValue: 1,
           duration: '300s',
@@ -119,47 +128,79 @@ export class Monitoring extends Construct {
       displayName: '5xx share of MLflow responses',
       conditionPrometheusQueryLanguage: { query: `${errorRatio} > ${t.http5xxPercent / 100}`, duration: '300s', evaluationInterval: '60s' },
     });
-    alert('container-restarts', 'Platform container restarting', 'WARNING', `A container of the platform restarted at least ${t.containerRestarts} times within 30 minutes.`, {
-      displayName: 'Container restarts',
-      conditionThreshold: {
-        filter: filters.restarts,
-        aggregations: [
-          {
-            alignmentPeriod: '1800s',
-            perSeriesAligner: 'ALIGN_DELTA',
-            crossSeriesReducer: 'REDUCE_SUM',
-            groupByFields: ['resource.label.namespace_name', 'resource.label.pod_name', 'resource.label.container_name'],
-          },
-        ],
-        comparison: 'COMPARISON_GT',
-        thresholdValue: t.containerRestarts - 1,
-        duration: '0s',
+    alert(
+      'container-restarts',
+      'Platform container restarting',
+      'WARNING',
+      `A container of the platform restarted at least ${t.containerRestarts} times within 30 minutes.`,
+      {
+        displayName: 'Container restarts',
+        conditionThreshold: {
+          filter: filters.restarts,
+          aggregations: [
+            {
+              alignmentPeriod: '1800s',
+              perSeriesAligner: 'ALIGN_DELTA',
+              crossSeriesReducer: 'REDUCE_SUM',
+              groupByFields: ['resource.label.namespace_name', 'resource.label.pod_name', 'resource.label.container_name'],
+            },
+          ],
+          comparison: 'COMPARISON_GT',
+          thresholdValue: t.containerRestarts - 1,
+          duration: '0s',
+        },
       },
-    });
-    alert('pvc-usage', 'Platform volume filling up', 'WARNING', `A volume of a platform pod is more than ${t.pvcUsagePercent}% full. Grow the claim (the StorageClass allows expansion).`, {
-      displayName: 'Volume utilization',
-      conditionThreshold: {
-        filter: filters.volumes,
-        aggregations: [{ alignmentPeriod: '300s', perSeriesAligner: 'ALIGN_MAX' }],
-        comparison: 'COMPARISON_GT',
-        thresholdValue: t.pvcUsagePercent / 100,
-        duration: '600s',
+    );
+    alert(
+      'pvc-usage',
+      'Platform volume filling up',
+      'WARNING',
+      `A volume of a platform pod is more than ${t.pvcUsagePercent}% full. Grow the claim (the StorageClass allows expansion).`,
+      {
+        displayName: 'Volume utilization',
+        conditionThreshold: {
+          filter: filters.volumes,
+          aggregations: [{ alignmentPeriod: '300s', perSeriesAligner: 'ALIGN_MAX' }],
+          comparison: 'COMPARISON_GT',
+          thresholdValue: t.pvcUsagePercent / 100,
+          duration: '600s',
+        },
       },
-    });
+    );
     if (props.cloudSqlDatabaseId) {
       const sqlCondition = (displayName: string, metric: string, threshold: number, aligner: string): MonitoringAlertPolicySpecConditions => ({
         displayName,
         conditionThreshold: {
           filter: filters.sql(metric),
-          aggregations: [{ alignmentPeriod: '300s', perSeriesAligner: aligner, crossSeriesReducer: 'REDUCE_SUM', groupByFields: ['resource.label.database_id'] }],
+          aggregations: [
+            { alignmentPeriod: '300s', perSeriesAligner: aligner, crossSeriesReducer: 'REDUCE_SUM', groupByFields: ['resource.label.database_id'] },
+          ],
           comparison: 'COMPARISON_GT',
           thresholdValue: threshold,
           duration: '600s',
         },
       });
-      alert('sql-cpu', 'Cloud SQL CPU high', 'WARNING', `Cloud SQL CPU above ${t.sqlCpuPercent}% for 10 minutes: consider a larger tier.`, sqlCondition('Cloud SQL CPU utilization', 'cpu/utilization', t.sqlCpuPercent / 100, 'ALIGN_MEAN'));
-      alert('sql-disk', 'Cloud SQL disk filling up', 'WARNING', `Cloud SQL disk above ${t.sqlDiskPercent}% for 10 minutes (it grows automatically; check the growth).`, sqlCondition('Cloud SQL disk utilization', 'disk/utilization', t.sqlDiskPercent / 100, 'ALIGN_MEAN'));
-      alert('sql-connections', 'Cloud SQL connections high', 'WARNING', `More than ${t.sqlConnections} open Cloud SQL connections for 10 minutes.`, sqlCondition('Cloud SQL connections', 'postgresql/num_backends', t.sqlConnections, 'ALIGN_MEAN'));
+      alert(
+        'sql-cpu',
+        'Cloud SQL CPU high',
+        'WARNING',
+        `Cloud SQL CPU above ${t.sqlCpuPercent}% for 10 minutes: consider a larger tier.`,
+        sqlCondition('Cloud SQL CPU utilization', 'cpu/utilization', t.sqlCpuPercent / 100, 'ALIGN_MEAN'),
+      );
+      alert(
+        'sql-disk',
+        'Cloud SQL disk filling up',
+        'WARNING',
+        `Cloud SQL disk above ${t.sqlDiskPercent}% for 10 minutes (it grows automatically; check the growth).`,
+        sqlCondition('Cloud SQL disk utilization', 'disk/utilization', t.sqlDiskPercent / 100, 'ALIGN_MEAN'),
+      );
+      alert(
+        'sql-connections',
+        'Cloud SQL connections high',
+        'WARNING',
+        `More than ${t.sqlConnections} open Cloud SQL connections for 10 minutes.`,
+        sqlCondition('Cloud SQL connections', 'postgresql/num_backends', t.sqlConnections, 'ALIGN_MEAN'),
+      );
     }
 
     const tile = (i: number, title: string, dataSet: Record<string, unknown>) => ({
@@ -170,7 +211,9 @@ export class Monitoring extends Construct {
       widget: { title, xyChart: { dataSets: [{ plotType: 'LINE', ...dataSet }] } },
     });
     const filtered = (filter: string, perSeriesAligner: string, groupBy: string[]) => ({
-      timeSeriesQuery: { timeSeriesFilter: { filter, aggregation: { alignmentPeriod: '60s', perSeriesAligner, crossSeriesReducer: 'REDUCE_SUM', groupByFields: groupBy } } },
+      timeSeriesQuery: {
+        timeSeriesFilter: { filter, aggregation: { alignmentPeriod: '60s', perSeriesAligner, crossSeriesReducer: 'REDUCE_SUM', groupByFields: groupBy } },
+      },
     });
     const charts: [string, Record<string, unknown>][] = [
       ['MLflow requests per second by status', { timeSeriesQuery: { prometheusQuery: `sum by (status) (rate(${requests()}[5m]))` } }],
@@ -179,7 +222,9 @@ export class Monitoring extends Construct {
       ['CPU (cores) by pod', filtered(filters.cpu, 'ALIGN_RATE', ['resource.label.pod_name'])],
       ['Memory by pod', filtered(filters.memory, 'ALIGN_MEAN', ['resource.label.pod_name'])],
       ['Volume utilization by pod', filtered(filters.volumes, 'ALIGN_MAX', ['resource.label.pod_name', 'metric.label.volume_name'])],
-      ...(filters.uptime ? [['MLflow uptime checks passed', filtered(filters.uptime, 'ALIGN_FRACTION_TRUE', ['resource.label.host'])] as [string, Record<string, unknown>]] : []),
+      ...(filters.uptime
+        ? [['MLflow uptime checks passed', filtered(filters.uptime, 'ALIGN_FRACTION_TRUE', ['resource.label.host'])] as [string, Record<string, unknown>]]
+        : []),
       ...(props.cloudSqlDatabaseId
         ? ([
             ['Cloud SQL CPU utilization', filtered(filters.sql('cpu/utilization'), 'ALIGN_MEAN', ['resource.label.database_id'])],

@@ -46,8 +46,10 @@ export interface RestrictedContainerProps extends Omit<k8s.Container, 'image' | 
   readonly ephemeralStorage?: string;
 }
 
-export interface RestrictedPodSpecProps
-  extends Omit<k8s.PodSpec, 'containers' | 'initContainers' | 'ephemeralContainers' | 'securityContext' | 'automountServiceAccountToken' | 'hostNetwork' | 'hostPID' | 'hostIPC'> {
+export interface RestrictedPodSpecProps extends Omit<
+  k8s.PodSpec,
+  'containers' | 'initContainers' | 'ephemeralContainers' | 'securityContext' | 'automountServiceAccountToken' | 'hostNetwork' | 'hostPID' | 'hostIPC'
+> {
   readonly containers: readonly RestrictedContainer[];
   /**
    * Native sidecars: placed first in initContainers with `restartPolicy: Always`, so each starts
@@ -122,14 +124,16 @@ export function restrictedPodSpec(props: RestrictedPodSpecProps): k8s.PodSpec {
   const all = [...sidecars, ...initContainers, ...containers];
   const names = all.map((c) => c.name);
   const duplicate = names.find((n, i) => names.indexOf(n) !== i);
-  if (duplicate !== undefined) throw new Error(`restrictedPodSpec: container name "${duplicate}" is used twice; names are unique across all containers of a pod`);
+  if (duplicate !== undefined)
+    throw new Error(`restrictedPodSpec: container name "${duplicate}" is used twice; names are unique across all containers of a pod`);
   for (const c of all) checkRestricted(c, runAsGroup);
   for (const c of initContainers) {
     // Regular init containers may not have lifecycle actions or probes; only sidecars may
     // (k8s.io/api core/v1/types.go, PodSpec.InitContainers, tag v0.31.0;
     // https://kubernetes.io/docs/concepts/workloads/pods/init-containers/).
     const forbidden = (['lifecycle', 'livenessProbe', 'readinessProbe', 'startupProbe'] as const).filter((f) => c[f] !== undefined);
-    if (forbidden.length > 0) throw new Error(`init container ${c.name}: ${forbidden.join(', ')} not allowed on a regular init container; make it a sidecar or drop them`);
+    if (forbidden.length > 0)
+      throw new Error(`init container ${c.name}: ${forbidden.join(', ')} not allowed on a regular init container; make it a sidecar or drop them`);
   }
   return {
     ...spec,

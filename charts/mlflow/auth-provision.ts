@@ -72,9 +72,10 @@ export class MlflowAuthProvisionJob extends Construct {
         ...clientCredentialEnv(props.admin),
         { name: 'PROVISION_ACCOUNTS', value: JSON.stringify(accounts) },
         { name: 'DEFAULT_EXPERIMENT_PERMISSION', value: props.defaultExperimentPermission },
-        ...accounts.map(
-          (a): kube.EnvVar => ({ name: a.passwordVariable, valueFrom: { secretKeyRef: { name: a.secret, key: MLFLOW_AUTH_SECRET_KEYS.password } } }),
-        ),
+        ...accounts.map((a): kube.EnvVar => ({
+          name: a.passwordVariable,
+          valueFrom: { secretKeyRef: { name: a.secret, key: MLFLOW_AUTH_SECRET_KEYS.password } },
+        })),
         { name: 'HOME', value: '/tmp' },
         { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
         { name: 'PYTHONUNBUFFERED', value: '1' },
@@ -118,7 +119,11 @@ export class MlflowAuthProvisionJob extends Construct {
     const tcp = { protocol: 'TCP', port: k8s.IntOrString.fromNumber(props.port) };
     new k8s.KubeNetworkPolicy(this, 'egress', {
       metadata: { name: `${props.name}-auth-provision-egress`, labels: props.labels },
-      spec: { podSelector: { matchLabels: props.selector }, policyTypes: ['Egress'], egress: [{ to: [{ podSelector: { matchLabels: props.serverSelector } }], ports: [tcp] }] },
+      spec: {
+        podSelector: { matchLabels: props.selector },
+        policyTypes: ['Egress'],
+        egress: [{ to: [{ podSelector: { matchLabels: props.serverSelector } }], ports: [tcp] }],
+      },
     });
     new k8s.KubeNetworkPolicy(this, 'to-server', {
       metadata: { name: `${props.name}-auth-provision-to-server`, labels: props.labels },

@@ -86,7 +86,10 @@ export function authConfigMapData(props: MlflowAuthProps): Record<string, string
 
 /** Hash of the ConfigMap's content: a pod template annotation, so a changed file rolls the servers. */
 export function authConfigHash(props: MlflowAuthProps): string {
-  return createHash('sha256').update(JSON.stringify(authConfigMapData(props))).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify(authConfigMapData(props)))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 export const authVolume = (names: MlflowAuthNames): kube.Volume => ({ name: 'auth', configMap: { name: names.configMap } });

@@ -42,8 +42,20 @@ export const cloudSqlSchema = z
       .max(7, 'must be a whole number of days from 1 to 7')
       .default(7)
       .describe('Days of transaction logs kept for point-in-time recovery.'),
-    maintenanceDay: z.number().int().min(1, 'must be 1 (Monday) to 7 (Sunday)').max(7, 'must be 1 (Monday) to 7 (Sunday)').default(7).describe('Maintenance day, 1 = Monday.'),
-    maintenanceHour: z.number().int().min(0, 'must be an hour from 0 to 23').max(23, 'must be an hour from 0 to 23').default(3).describe('Maintenance hour (UTC).'),
+    maintenanceDay: z
+      .number()
+      .int()
+      .min(1, 'must be 1 (Monday) to 7 (Sunday)')
+      .max(7, 'must be 1 (Monday) to 7 (Sunday)')
+      .default(7)
+      .describe('Maintenance day, 1 = Monday.'),
+    maintenanceHour: z
+      .number()
+      .int()
+      .min(0, 'must be an hour from 0 to 23')
+      .max(23, 'must be an hour from 0 to 23')
+      .default(3)
+      .describe('Maintenance hour (UTC).'),
     adminSecret: dnsLabel(253)
       .default('mlflow-sql-admin')
       .describe(
@@ -73,9 +85,7 @@ export const statefulSetDbSchema = z
       .boolean()
       .default(false)
       .describe('Replicate the data disk synchronously to a second zone (regional Persistent Disk); needs at least two project.zones.'),
-    credentialsSecret: dnsLabel(253)
-      .default('mlflow-db-credentials')
-      .describe('Secret created out of band with keys postgres-password and mlflow-password.'),
+    credentialsSecret: dnsLabel(253).default('mlflow-db-credentials').describe('Secret created out of band with keys postgres-password and mlflow-password.'),
     user: roleName.default('mlflow').describe('Role MLflow connects as; it owns the MLflow database.'),
     resources: resources({ requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } }).describe(
       'PostgreSQL container resources (memory request equal to the limit keeps the database out of the first eviction tier).',

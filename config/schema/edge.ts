@@ -38,7 +38,10 @@ export const edgeSchema = z
       .describe('IAM members allowed through IAP to MLflow and the shared workspaces. Per-user workspaces admit only their user.'),
     members: z
       .strictObject({
-        mlflow: z.array(iamMember).default([]).describe('IAM members admitted to MLflow only, in addition to iapMembers (for example the users of per-user workspaces).'),
+        mlflow: z
+          .array(iamMember)
+          .default([])
+          .describe('IAM members admitted to MLflow only, in addition to iapMembers (for example the users of per-user workspaces).'),
         jupyter: members('Jupyter'),
         vscode: members('VS Code'),
       })
@@ -49,9 +52,7 @@ export const edgeSchema = z
       .describe(
         'Name of a Secret (keys client_id, client_secret) with a custom OAuth client for IAP, created in the MLflow and the workspaces namespace. Default: the Google-managed OAuth client.',
       ),
-    securityPolicy: dnsLabel()
-      .optional()
-      .describe('Name of an existing Cloud Armor security policy attached to every backend.'),
+    securityPolicy: dnsLabel().optional().describe('Name of an existing Cloud Armor security policy attached to every backend.'),
     mlflowTimeoutSeconds: seconds('Load balancer backend timeout for MLflow (large artifact uploads and downloads pass through it).', 86400, 600),
     workspaceTimeoutSeconds: seconds(
       'Load balancer backend timeout for Jupyter and VS Code; it also caps how long a websocket (kernels, terminals, the editor) lives.',

@@ -6,7 +6,11 @@ export const clusterSchema = z
   .strictObject({
     name: dnsLabel(40).default('mlflow-gke').describe('GKE cluster name.'),
     releaseChannel: z.enum(['RAPID', 'REGULAR', 'STABLE']).default('REGULAR').describe('GKE release channel.'),
-    machineType: z.string().regex(/^[a-z0-9]+-[a-z0-9-]+$/, 'must be a machine type such as "e2-standard-4"').default('e2-standard-4').describe('Machine type of the general node pool.'),
+    machineType: z
+      .string()
+      .regex(/^[a-z0-9]+-[a-z0-9-]+$/, 'must be a machine type such as "e2-standard-4"')
+      .default('e2-standard-4')
+      .describe('Machine type of the general node pool.'),
     minNodes: positiveInt().default(1).describe('Minimum nodes per zone.'),
     maxNodes: positiveInt().default(3).describe('Maximum nodes per zone.'),
     diskSizeGb: positiveInt().default(100).describe('Boot disk size of each node in GB.'),
@@ -26,8 +30,7 @@ export const clusterSchema = z
   })
   .prefault({})
   .superRefine((c, ctx) => {
-    if (c.maxNodes < c.minNodes)
-      ctx.addIssue({ code: 'custom', path: ['maxNodes'], input: c.maxNodes, message: `must be at least minNodes (${c.minNodes})` });
+    if (c.maxNodes < c.minNodes) ctx.addIssue({ code: 'custom', path: ['maxNodes'], input: c.maxNodes, message: `must be at least minNodes (${c.minNodes})` });
   })
   .describe('GKE cluster.');
 
@@ -63,7 +66,13 @@ export const storageSchema = z
       .optional()
       .describe('Artifact bucket name. Default: <project id>-mlflow-artifacts.'),
     noncurrentVersionDays: positiveInt().default(30).describe('Days before noncurrent object versions are deleted.'),
-    softDeleteDays: z.number().int().min(7, 'must be 0 or 7 to 90 days').max(90, 'must be 0 or 7 to 90 days').default(7).describe('Soft-delete retention in days.'),
+    softDeleteDays: z
+      .number()
+      .int()
+      .min(7, 'must be 0 or 7 to 90 days')
+      .max(90, 'must be 0 or 7 to 90 days')
+      .default(7)
+      .describe('Soft-delete retention in days.'),
     abortIncompleteUploadDays: positiveInt().default(1).describe('Days before incomplete multipart uploads are aborted.'),
     ageRules: z
       .array(
@@ -81,8 +90,20 @@ export const storageSchema = z
 export const monitoringSchema = z
   .strictObject({
     notificationEmail: email.default('ml-platform-alerts@example.com').describe('Email address that receives alerts.'),
-    logRetentionDays: z.number().int().min(1, 'must be 1 to 3650 days').max(3650, 'must be 1 to 3650 days').default(30).describe('Retention of the platform log bucket.'),
-    pvcUsageThresholdPercent: z.number().int().min(1, 'must be a percentage from 1 to 99').max(99, 'must be a percentage from 1 to 99').default(85).describe('PVC usage that raises an alert.'),
+    logRetentionDays: z
+      .number()
+      .int()
+      .min(1, 'must be 1 to 3650 days')
+      .max(3650, 'must be 1 to 3650 days')
+      .default(30)
+      .describe('Retention of the platform log bucket.'),
+    pvcUsageThresholdPercent: z
+      .number()
+      .int()
+      .min(1, 'must be a percentage from 1 to 99')
+      .max(99, 'must be a percentage from 1 to 99')
+      .default(85)
+      .describe('PVC usage that raises an alert.'),
     http5xxPercent: z
       .number()
       .min(0.1, 'must be a percentage from 0.1 to 100')
@@ -90,8 +111,20 @@ export const monitoringSchema = z
       .default(5)
       .describe('Share of MLflow responses with a 5xx status, over 5 minutes, that raises an alert.'),
     containerRestarts: positiveInt().default(3).describe('Restarts of one container within 30 minutes that raise an alert.'),
-    sqlCpuPercent: z.number().int().min(1, 'must be a percentage from 1 to 99').max(99, 'must be a percentage from 1 to 99').default(80).describe('Cloud SQL CPU use that raises an alert.'),
-    sqlDiskPercent: z.number().int().min(1, 'must be a percentage from 1 to 99').max(99, 'must be a percentage from 1 to 99').default(85).describe('Cloud SQL disk use that raises an alert.'),
+    sqlCpuPercent: z
+      .number()
+      .int()
+      .min(1, 'must be a percentage from 1 to 99')
+      .max(99, 'must be a percentage from 1 to 99')
+      .default(80)
+      .describe('Cloud SQL CPU use that raises an alert.'),
+    sqlDiskPercent: z
+      .number()
+      .int()
+      .min(1, 'must be a percentage from 1 to 99')
+      .max(99, 'must be a percentage from 1 to 99')
+      .default(85)
+      .describe('Cloud SQL disk use that raises an alert.'),
     sqlConnections: positiveInt().default(200).describe('Open Cloud SQL connections (backends) that raise an alert.'),
   })
   .prefault({})

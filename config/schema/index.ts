@@ -8,9 +8,7 @@ import { crossFieldRules } from './rules';
 
 export type { Config } from './base';
 
-export const configSchema = configShape
-  .superRefine((config, ctx) => crossFieldRules.forEach((rule) => rule(config, ctx)))
-  .describe('mlflow-gke configuration');
+export const configSchema = configShape.superRefine((config, ctx) => crossFieldRules.forEach((rule) => rule(config, ctx))).describe('mlflow-gke configuration');
 
 /** The config as a file states it (defaults optional). */
 export type ConfigInput = z.input<typeof configSchema>;

@@ -65,7 +65,12 @@ export const hostPattern = z
 export function hostAllowed(patterns: readonly string[], host: string): boolean {
   return patterns.some((p) => {
     if (!p.includes('*')) return p === host;
-    const re = new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    const re = new RegExp(
+      `^${p
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    );
     return re.test(host);
   });
 }
@@ -88,7 +93,7 @@ export const mlflowAuthSchema = z
       .enum(MLFLOW_PERMISSIONS)
       .default('READ')
       .describe(
-        "What every user may do with what others created (basic_auth.ini default_permission): READ lets everyone read every experiment and model; NO_PERMISSIONS makes them private to their creator. A creator always gets MANAGE on what they create.",
+        'What every user may do with what others created (basic_auth.ini default_permission): READ lets everyone read every experiment and model; NO_PERMISSIONS makes them private to their creator. A creator always gets MANAGE on what they create.',
       ),
     defaultExperimentPermission: z
       .enum(MLFLOW_PERMISSIONS)
@@ -109,8 +114,12 @@ export const mlflowSchema = z
   .strictObject({
     image: image
       .default(DEFAULT_MLFLOW_IMAGE)
-      .describe('MLflow image: a -full tag of ghcr.io/mlflow/mlflow from v3.10.0 on (the PostgreSQL, GCS and metrics extras; the server stops cleanly on SIGTERM).'),
-    replicas: positiveInt().default(2).describe('Minimum number of server replicas (the autoscaler never goes below it). 2 or more adds a PodDisruptionBudget.'),
+      .describe(
+        'MLflow image: a -full tag of ghcr.io/mlflow/mlflow from v3.10.0 on (the PostgreSQL, GCS and metrics extras; the server stops cleanly on SIGTERM).',
+      ),
+    replicas: positiveInt()
+      .default(2)
+      .describe('Minimum number of server replicas (the autoscaler never goes below it). 2 or more adds a PodDisruptionBudget.'),
     maxReplicas: positiveInt().default(4).describe('Maximum replicas the CPU autoscaler may reach.'),
     targetCpuUtilization: z
       .number()
@@ -192,7 +201,12 @@ export const mlflowSchema = z
       ctx.addIssue({ code: 'custom', path: ['maxReplicas'], input: m.maxReplicas, message: `must be at least replicas (${m.replicas})` });
     // The staging directory must hold a typical model artifact; a 1Gi /tmp got pods evicted.
     if (sizeBytes(m.scratchSize) < 2 ** 30)
-      ctx.addIssue({ code: 'custom', path: ['scratchSize'], input: m.scratchSize, message: 'must be at least 1Gi: every artifact upload and download is staged there in full' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scratchSize'],
+        input: m.scratchSize,
+        message: 'must be at least 1Gi: every artifact upload and download is staged there in full',
+      });
     const problem = mlflowImageProblem(m.image);
     if (problem) ctx.addIssue({ code: 'custom', path: ['image'], input: m.image, message: problem });
   })

@@ -8,9 +8,7 @@ export const networkSchema = z
     podsCidr: cidr.default('10.16.0.0/14').describe('Secondary range for pods.'),
     servicesCidr: cidr.default('10.20.0.0/20').describe('Secondary range for Services.'),
     masterCidr: cidr.default('172.16.0.0/28').describe('/28 range of the private control plane.'),
-    privateServicesCidr: cidr
-      .default('10.30.0.0/16')
-      .describe('Range reserved for private services access (Cloud SQL private IP).'),
+    privateServicesCidr: cidr.default('10.30.0.0/16').describe('Range reserved for private services access (Cloud SQL private IP).'),
     flowLogSampling: z
       .number()
       .min(0.01, 'must be a fraction from 0.01 to 1')
@@ -51,8 +49,7 @@ export const networkSchema = z
     const ranges = (['subnetCidr', 'podsCidr', 'servicesCidr', 'masterCidr', 'privateServicesCidr'] as const).map((field) => ({ field, value: n[field] }));
     ranges.forEach((a, i) =>
       ranges.slice(0, i).forEach((b) => {
-        if (overlaps(a.value, b.value))
-          ctx.addIssue({ code: 'custom', path: [a.field], input: a.value, message: `must not overlap ${b.field} (${b.value})` });
+        if (overlaps(a.value, b.value)) ctx.addIssue({ code: 'custom', path: [a.field], input: a.value, message: `must not overlap ${b.field} (${b.value})` });
       }),
     );
   })

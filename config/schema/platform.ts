@@ -7,18 +7,14 @@ export const projectSchema = z
     id: projectId.describe('GCP project id that holds every Google Cloud resource.'),
     number: projectNumber.describe('GCP project number; service agents (KMS grants) are derived from it.'),
     region: region.describe('Region of the cluster, the database, the bucket and the KMS key ring.'),
-    zones: z
-      .array(zone)
-      .min(1, 'must list at least one zone')
-      .describe('Zones of the region used by the node pools and topology spread.'),
+    zones: z.array(zone).min(1, 'must list at least one zone').describe('Zones of the region used by the node pools and topology spread.'),
   })
   .superRefine((p, ctx) => {
     p.zones.forEach((z, i) => {
       if (!z.startsWith(`${p.region}-`))
         ctx.addIssue({ code: 'custom', path: ['zones', i], input: z, message: `must be a zone of region "${p.region}" such as "${p.region}-b"` });
     });
-    if (new Set(p.zones).size !== p.zones.length)
-      ctx.addIssue({ code: 'custom', path: ['zones'], input: p.zones, message: 'must not list a zone twice' });
+    if (new Set(p.zones).size !== p.zones.length) ctx.addIssue({ code: 'custom', path: ['zones'], input: p.zones, message: 'must not list a zone twice' });
   })
   .describe('The Google Cloud project.');
 

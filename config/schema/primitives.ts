@@ -16,10 +16,7 @@ export const dnsLabel = (maxLength = 63) =>
 /** GCP project ids: 6-30 characters, start with a letter, no trailing hyphen. */
 export const projectId = z
   .string()
-  .regex(
-    /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/,
-    'must be a GCP project id: 6-30 lower-case letters, digits or "-", starting with a letter, not ending with "-"',
-  );
+  .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a GCP project id: 6-30 lower-case letters, digits or "-", starting with a letter, not ending with "-"');
 
 /** Project numbers are written as numbers or strings in YAML; both become a digit string. */
 const PROJECT_NUMBER = 'a GCP project number: 6-19 digits, not starting with 0, such as "123456789012"';
@@ -30,13 +27,9 @@ export const projectNumber = z
   .transform((v) => String(v))
   .pipe(z.string().regex(/^[1-9][0-9]{5,18}$/, `must be ${PROJECT_NUMBER}`));
 
-export const region = z
-  .string()
-  .regex(/^[a-z]+-[a-z]+[1-9][0-9]*$/, 'must be a GCP region such as "europe-west1" or "us-central1"');
+export const region = z.string().regex(/^[a-z]+-[a-z]+[1-9][0-9]*$/, 'must be a GCP region such as "europe-west1" or "us-central1"');
 
-export const zone = z
-  .string()
-  .regex(/^[a-z]+-[a-z]+[1-9][0-9]*-[a-z]$/, 'must be a GCP zone such as "europe-west1-b"');
+export const zone = z.string().regex(/^[a-z]+-[a-z]+[1-9][0-9]*-[a-z]$/, 'must be a GCP zone such as "europe-west1-b"');
 
 /** An IPv4 network in CIDR notation whose host bits are zero (what GCP and GKE accept). */
 export const cidr = z.string().superRefine((value, ctx) => {
@@ -68,10 +61,7 @@ function cidrNetwork(address: number, prefix: number): string {
 export const dnsName = z
   .string()
   .max(253, 'must be at most 253 characters')
-  .regex(
-    /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/,
-    'must be a lower-case DNS name such as "mlflow.example.com"',
-  );
+  .regex(/^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a lower-case DNS name such as "mlflow.example.com"');
 
 export const email = z
   .string()
@@ -128,22 +118,16 @@ export function imageTag(ref: string): string {
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 /** A duration such as "90s", "30m", "12h" or "30d"; must be positive. */
-export const duration = z
-  .string()
-  .regex(/^[1-9][0-9]*[smhd]$/, 'must be a positive duration such as "90s", "30m", "12h" or "30d"');
+export const duration = z.string().regex(/^[1-9][0-9]*[smhd]$/, 'must be a positive duration such as "90s", "30m", "12h" or "30d"');
 
 export function durationSeconds(value: string): number {
   return Number(value.slice(0, -1)) * DURATION_UNITS[value.slice(-1)];
 }
 
-export const cpu = z
-  .string()
-  .regex(/^(?!0+m?$)(?!0*\.0*m?$)([0-9]+m|[0-9]+(\.[0-9]+)?)$/, 'must be a positive CPU quantity such as "250m" or "2"');
+export const cpu = z.string().regex(/^(?!0+m?$)(?!0*\.0*m?$)([0-9]+m|[0-9]+(\.[0-9]+)?)$/, 'must be a positive CPU quantity such as "250m" or "2"');
 
 /** A positive binary size such as "512Mi", "20Gi". */
-export const size = z
-  .string()
-  .regex(/^[1-9][0-9]*(Ki|Mi|Gi|Ti)$/, 'must be a positive size such as "512Mi" or "20Gi"');
+export const size = z.string().regex(/^[1-9][0-9]*(Ki|Mi|Gi|Ti)$/, 'must be a positive size such as "512Mi" or "20Gi"');
 
 const SIZE_UNITS: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
 
@@ -156,7 +140,10 @@ export function cpuMillis(value: string): number {
 }
 
 export const positiveInt = (what = 'a positive whole number') =>
-  z.number({ message: `must be ${what}` }).int(`must be ${what}`).positive(`must be ${what}`);
+  z
+    .number({ message: `must be ${what}` })
+    .int(`must be ${what}`)
+    .positive(`must be ${what}`);
 
 /**
  * Fields of a five-field cron schedule as a CronJob parses it: robfig/cron v3 parser.go (v3.0.1),
@@ -191,7 +178,9 @@ export function cronProblem(schedule: string): string | undefined {
       const start = value(low);
       const end = high === undefined ? start : value(high);
       if (rest.length > 0 || Number.isNaN(start) || Number.isNaN(end))
-        return bad(`is not understood (allowed: *, numbers${spec.names ? ', names such as ' + spec.names[0].toUpperCase() : ''}, ranges N-M, lists and /steps)`);
+        return bad(
+          `is not understood (allowed: *, numbers${spec.names ? ', names such as ' + spec.names[0].toUpperCase() : ''}, ranges N-M, lists and /steps)`,
+        );
       if (start < spec.min || end > spec.max) return bad(`is out of range: allowed ${spec.min}-${spec.max}`);
       if (start > end) return bad(`has a range that runs backwards (${start}-${end})`);
     }
@@ -229,7 +218,12 @@ export const resources = (defaults: { requests: { cpu: string; memory: string };
       if (cpuMillis(r.limits.cpu) < cpuMillis(r.requests.cpu))
         ctx.addIssue({ code: 'custom', path: ['limits', 'cpu'], input: r.limits.cpu, message: `must be at least the CPU request (${r.requests.cpu})` });
       if (sizeBytes(r.limits.memory) < sizeBytes(r.requests.memory))
-        ctx.addIssue({ code: 'custom', path: ['limits', 'memory'], input: r.limits.memory, message: `must be at least the memory request (${r.requests.memory})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['limits', 'memory'],
+          input: r.limits.memory,
+          message: `must be at least the memory request (${r.requests.memory})`,
+        });
     });
 
 export type Resources = z.infer<ReturnType<typeof resources>>;

@@ -112,7 +112,9 @@ export const crossFieldRules: CrossFieldRule[] = [
     const { edition, tier } = c.database.cloudsql;
     const perfOptimized = tier.startsWith('db-perf-optimized-');
     const at = { code: 'custom' as const, path: ['database', 'cloudsql', 'tier'], input: tier };
-    if (edition === 'ENTERPRISE_PLUS' && !perfOptimized) ctx.addIssue({ ...at, message: 'must be a db-perf-optimized-N-* tier while database.cloudsql.edition is ENTERPRISE_PLUS' });
-    if (edition === 'ENTERPRISE' && perfOptimized) ctx.addIssue({ ...at, message: 'must not be a db-perf-optimized tier while database.cloudsql.edition is ENTERPRISE (use db-custom-CPUS-MEMORY_MB)' });
+    if (edition === 'ENTERPRISE_PLUS' && !perfOptimized)
+      ctx.addIssue({ ...at, message: 'must be a db-perf-optimized-N-* tier while database.cloudsql.edition is ENTERPRISE_PLUS' });
+    if (edition === 'ENTERPRISE' && perfOptimized)
+      ctx.addIssue({ ...at, message: 'must not be a db-perf-optimized tier while database.cloudsql.edition is ENTERPRISE (use db-custom-CPUS-MEMORY_MB)' });
   },
 ];

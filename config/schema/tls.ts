@@ -30,11 +30,26 @@ export const tlsSchema = z
   .superRefine((t, ctx) => {
     const lifetime = durationSeconds(t.certificateLifetime);
     if (lifetime < MIN_LIFETIME_SECONDS)
-      ctx.addIssue({ code: 'custom', path: ['certificateLifetime'], input: t.certificateLifetime, message: 'must be at least 1h (cert-manager refuses shorter certificates)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['certificateLifetime'],
+        input: t.certificateLifetime,
+        message: 'must be at least 1h (cert-manager refuses shorter certificates)',
+      });
     if (lifetime > MAX_LIFETIME_SECONDS)
-      ctx.addIssue({ code: 'custom', path: ['certificateLifetime'], input: t.certificateLifetime, message: 'must be at most 365d: a certificate must end before the platform CA is renewed' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['certificateLifetime'],
+        input: t.certificateLifetime,
+        message: 'must be at most 365d: a certificate must end before the platform CA is renewed',
+      });
     if (durationSeconds(t.renewBefore) < MIN_RENEW_BEFORE_SECONDS)
-      ctx.addIssue({ code: 'custom', path: ['renewBefore'], input: t.renewBefore, message: 'must be at least 5m (cert-manager refuses a shorter renewBefore)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['renewBefore'],
+        input: t.renewBefore,
+        message: 'must be at least 5m (cert-manager refuses a shorter renewBefore)',
+      });
     else if (durationSeconds(t.renewBefore) >= lifetime)
       ctx.addIssue({
         code: 'custom',

@@ -20,8 +20,7 @@ export function uvImageProblem(ref: string): string | undefined {
   const allowed = `a ${UV_IMAGE} tag with a Debian base such as "0.10.8-trixie-slim"`;
   if (/^\d+\.\d+(\.\d+)?$/.test(tag))
     return `must be ${allowed}: the plain "${tag}" image is FROM scratch (no shell, no libc), so uv cannot run the Python it installs`;
-  if (/alpine/.test(tag))
-    return `must be ${allowed}: an Alpine base makes uv install a musl Python, which the glibc code-server image cannot run`;
+  if (/alpine/.test(tag)) return `must be ${allowed}: an Alpine base makes uv install a musl Python, which the glibc code-server image cannot run`;
   return undefined;
 }
 
@@ -74,7 +73,11 @@ export const gpuSchema = z
       .default('nvidia-tesla-t4')
       .describe('GKE accelerator type (node label cloud.google.com/gke-accelerator).'),
     count: positiveInt().default(1).describe('GPUs per Jupyter pod and per node.'),
-    machineType: z.string().regex(/^[a-z0-9]+-[a-z0-9-]+$/, 'must be a machine type such as "n1-standard-8"').default('n1-standard-8').describe('Machine type of the GPU node pool.'),
+    machineType: z
+      .string()
+      .regex(/^[a-z0-9]+-[a-z0-9-]+$/, 'must be a machine type such as "n1-standard-8"')
+      .default('n1-standard-8')
+      .describe('Machine type of the GPU node pool.'),
     maxNodes: positiveInt().default(2).describe('Largest size of the GPU node pool (it scales from zero).'),
     // A build date is the only docker-stacks tag that never moves (tagging/taggers/date.py); the
     // cuda12 variant of 2025-10-06 matches workspaces.jupyter.image's scipy-notebook:2025-10-06.
@@ -129,7 +132,14 @@ export const workspacesSchema = z
         storageSize: size.default('20Gi').describe('Workspace volume size.'),
         resources: resources({ requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } }).describe('code-server container resources.'),
         extensions: z
-          .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]*\.[A-Za-z0-9][A-Za-z0-9-]*(@[0-9][A-Za-z0-9.+-]*)?$/, 'must be an Open VSX extension id such as "ms-python.python" or "ms-python.python@2025.6.1"'))
+          .array(
+            z
+              .string()
+              .regex(
+                /^[A-Za-z0-9][A-Za-z0-9-]*\.[A-Za-z0-9][A-Za-z0-9-]*(@[0-9][A-Za-z0-9.+-]*)?$/,
+                'must be an Open VSX extension id such as "ms-python.python" or "ms-python.python@2025.6.1"',
+              ),
+          )
           .default(['ms-python.python'])
           .describe('Extensions from Open VSX installed into the workspace volume at start when missing (needs internetEgress).'),
         python: z
@@ -171,7 +181,9 @@ export const workspacesSchema = z
         install: z
           .boolean()
           .default(true)
-          .describe('Install the MLflow client into each workspace volume at start when missing (downloads from PyPI; needs internetEgress). false: the images must ship it.'),
+          .describe(
+            'Install the MLflow client into each workspace volume at start when missing (downloads from PyPI; needs internetEgress). false: the images must ship it.',
+          ),
         version: z
           .string()
           .regex(/^[0-9]+\.[0-9]+\.[0-9]+([a-z0-9.]*)?$/, 'must be an MLflow release such as "3.9.0"')
@@ -196,9 +208,7 @@ export const workspacesSchema = z
       .prefault({})
       .describe('Packages users install in the workspaces.'),
     internetEgress: z.boolean().default(true).describe('Allow workspaces to reach the internet (package installs).'),
-    tokenSecret: dnsLabel(253)
-      .default('workspace-token')
-      .describe('Secret (key token) with the login token, used only when the edge does not require IAP.'),
+    tokenSecret: dnsLabel(253).default('workspace-token').describe('Secret (key token) with the login token, used only when the edge does not require IAP.'),
   })
   .prefault({})
   .superRefine((w, ctx) => {
@@ -213,7 +223,12 @@ export const workspacesSchema = z
       seen.set(u.name, i);
       const email = u.email.toLowerCase();
       if (emails.has(email))
-        ctx.addIssue({ code: 'custom', path: ['users', i, 'email'], input: u.email, message: `must be unique; users[${emails.get(email)}] has the same email (emails ignore case)` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['users', i, 'email'],
+          input: u.email,
+          message: `must be unique; users[${emails.get(email)}] has the same email (emails ignore case)`,
+        });
       emails.set(email, i);
     });
     if (!w.internetEgress && w.mlflowClient.install)
@@ -221,7 +236,8 @@ export const workspacesSchema = z
         code: 'custom',
         path: ['mlflowClient', 'install'],
         input: true,
-        message: 'can be true only while workspaces.internetEgress is true (the install step downloads from PyPI); set it to false and use images that ship mlflow',
+        message:
+          'can be true only while workspaces.internetEgress is true (the install step downloads from PyPI); set it to false and use images that ship mlflow',
       });
     if (!w.internetEgress && w.vscode.enabled && w.vscode.extensions.length > 0)
       ctx.addIssue({
@@ -234,7 +250,8 @@ export const workspacesSchema = z
       const at = { code: 'custom' as const, path: ['jupyter', 'collaboration', 'enabled'], input: true };
       if (w.users.length > 0)
         ctx.addIssue({ ...at, message: 'can be true only while workspaces.users is empty: a per-user Jupyter admits its user alone, so nobody could join' });
-      if (!w.internetEgress) ctx.addIssue({ ...at, message: 'can be true only while workspaces.internetEgress is true (jupyter-collaboration is installed from PyPI at start)' });
+      if (!w.internetEgress)
+        ctx.addIssue({ ...at, message: 'can be true only while workspaces.internetEgress is true (jupyter-collaboration is installed from PyPI at start)' });
     }
     const oct = w.vscode.collaboration;
     if (oct.serverUrl !== undefined) {
@@ -251,7 +268,8 @@ export const workspacesSchema = z
       if (!w.internetEgress)
         ctx.addIssue({
           ...at,
-          message: 'can be true only while workspaces.internetEgress is true (the extension comes from Open VSX and the server is reached through the internet rule)',
+          message:
+            'can be true only while workspaces.internetEgress is true (the extension comes from Open VSX and the server is reached through the internet rule)',
         });
     }
     checkGit(w, ctx);

@@ -60,7 +60,13 @@ export const REMOVED_APIS: readonly RemovedApi[] = [
   // cert-manager's CRDs serve v1 alone from v1.7.0 on (cert-manager/cert-manager deploy/crds/crd-certificates.yaml:
   // v1alpha2, v1alpha3, v1beta1 and v1 at v1.6.0, v1 only at v1.7.0; still so at v1.21.1).
   ...['v1alpha2', 'v1alpha3', 'v1beta1'].flatMap((v) =>
-    ['cert-manager.io', 'acme.cert-manager.io'].map((group) => ({ apiVersion: `${group}/${v}`, kind: '*', removedIn: '1.7', servedBy: 'cert-manager', use: `${group}/v1` })),
+    ['cert-manager.io', 'acme.cert-manager.io'].map((group) => ({
+      apiVersion: `${group}/${v}`,
+      kind: '*',
+      removedIn: '1.7',
+      servedBy: 'cert-manager',
+      use: `${group}/v1`,
+    })),
   ),
 ];
 
@@ -72,12 +78,19 @@ export const apiVersionRules: Rule[] = [
   {
     id: 'api.removed',
     severity: 'error',
-    requires: 'No object uses an apiVersion that GKE 1.31/1.32 or cert-manager 1.7+ no longer serves (deprecated beta APIs of extensions, apps, policy, batch, autoscaling, networking, storage, flowcontrol, cert-manager.io, ...).',
+    requires:
+      'No object uses an apiVersion that GKE 1.31/1.32 or cert-manager 1.7+ no longer serves (deprecated beta APIs of extensions, apps, policy, batch, autoscaling, networking, storage, flowcontrol, cert-manager.io, ...).',
     sources: ['kube-score', 'kube-linter', 'Kubernetes deprecation guide'],
     check: function* (set) {
       for (const o of set.objects) {
         const r = removedApi(o.manifest.apiVersion, o.manifest.kind);
-        if (r) yield { object: o, path: 'apiVersion', message: `${o.manifest.apiVersion} ${o.manifest.kind} is not served since ${r.servedBy ?? 'Kubernetes'} ${r.removedIn}`, fix: `use ${r.use}` };
+        if (r)
+          yield {
+            object: o,
+            path: 'apiVersion',
+            message: `${o.manifest.apiVersion} ${o.manifest.kind} is not served since ${r.servedBy ?? 'Kubernetes'} ${r.removedIn}`,
+            fix: `use ${r.use}`,
+          };
       }
     },
   },

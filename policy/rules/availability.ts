@@ -12,14 +12,21 @@ export function replicaRange(set: PolicySet, object: SourceObject): { min: numbe
   const m = object.manifest;
   const hpa = set
     .ofKind('HorizontalPodAutoscaler')
-    .find((h) => (h.manifest.metadata?.namespace ?? '') === (m.metadata?.namespace ?? '') && h.manifest.spec?.scaleTargetRef?.kind === m.kind && h.manifest.spec?.scaleTargetRef?.name === m.metadata?.name);
+    .find(
+      (h) =>
+        (h.manifest.metadata?.namespace ?? '') === (m.metadata?.namespace ?? '') &&
+        h.manifest.spec?.scaleTargetRef?.kind === m.kind &&
+        h.manifest.spec?.scaleTargetRef?.name === m.metadata?.name,
+    );
   if (hpa) return { min: hpa.manifest.spec?.minReplicas ?? 1, max: hpa.manifest.spec?.maxReplicas ?? 1 };
   const r = typeof m.spec?.replicas === 'number' ? m.spec.replicas : 1;
   return { min: r, max: r };
 }
 
 function pdbsSelecting(set: PolicySet, t: PodTemplate): SourceObject[] {
-  return set.ofKind('PodDisruptionBudget').filter((p) => (p.manifest.metadata?.namespace ?? '') === t.namespace && selectorMatches(p.manifest.spec?.selector, t.labels));
+  return set
+    .ofKind('PodDisruptionBudget')
+    .filter((p) => (p.manifest.metadata?.namespace ?? '') === t.namespace && selectorMatches(p.manifest.spec?.selector, t.labels));
 }
 
 /** Value of an int-or-percent against a replica count, rounded up as the disruption controller does. */
@@ -47,7 +54,10 @@ function spreads(t: PodTemplate): boolean {
   const tsc: Json[] = Array.isArray(t.spec.topologySpreadConstraints) ? t.spec.topologySpreadConstraints : [];
   if (tsc.some((c) => c?.topologyKey && selectorMatches(c.labelSelector, t.labels))) return true;
   const anti = t.spec.affinity?.podAntiAffinity ?? {};
-  const terms: Json[] = [...(anti.requiredDuringSchedulingIgnoredDuringExecution ?? []), ...(anti.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((p: Json) => p?.podAffinityTerm)];
+  const terms: Json[] = [
+    ...(anti.requiredDuringSchedulingIgnoredDuringExecution ?? []),
+    ...(anti.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((p: Json) => p?.podAffinityTerm),
+  ];
   return terms.some((term) => term?.topologyKey && selectorMatches(term.labelSelector, t.labels));
 }
 
@@ -62,14 +72,20 @@ export const availabilityRules: Rule[] = [
         if (!REPLICATED.includes(t.kind)) continue;
         const { min } = replicaRange(set, t.object);
         if (min >= 2 && pdbsSelecting(set, t).length === 0)
-          yield { object: t.object, path: 'spec.replicas', message: `${min} replicas and no PodDisruptionBudget selects the pods`, fix: 'add a PodDisruptionBudget with maxUnavailable: 1 selecting the pod labels' };
+          yield {
+            object: t.object,
+            path: 'spec.replicas',
+            message: `${min} replicas and no PodDisruptionBudget selects the pods`,
+            fix: 'add a PodDisruptionBudget with maxUnavailable: 1 selecting the pod labels',
+          };
       }
     },
   },
   {
     id: 'availability.pdb-allows-drain',
     severity: 'error',
-    requires: 'A PodDisruptionBudget allows at least one disruption at the minimum replica count of every workload it selects (never maxUnavailable 0, minAvailable 100%, or minAvailable 1 at one replica).',
+    requires:
+      'A PodDisruptionBudget allows at least one disruption at the minimum replica count of every workload it selects (never maxUnavailable 0, minAvailable 100%, or minAvailable 1 at one replica).',
     sources: ['kube-linter', 'Polaris'],
     check: function* (set) {
       for (const p of set.ofKind('PodDisruptionBudget')) {
@@ -77,7 +93,12 @@ export const availabilityRules: Rule[] = [
         const field = spec.maxUnavailable !== undefined ? 'maxUnavailable' : spec.minAvailable !== undefined ? 'minAvailable' : undefined;
         if (!field) continue;
         if (allowedDisruptions(spec, 1000) === 0) {
-          yield { object: p, path: `spec.${field}`, message: `${field}: ${spec[field]} never allows a disruption: node drains block forever`, fix: 'use maxUnavailable: 1' };
+          yield {
+            object: p,
+            path: `spec.${field}`,
+            message: `${field}: ${spec[field]} never allows a disruption: node drains block forever`,
+            fix: 'use maxUnavailable: 1',
+          };
           continue;
         }
         for (const t of set.templates) {
@@ -116,7 +137,12 @@ export const availabilityRules: Rule[] = [
     check: function* (set) {
       for (const p of set.ofKind('PodDisruptionBudget'))
         if (p.manifest.spec?.unhealthyPodEvictionPolicy === undefined)
-          yield { object: p, path: 'spec.unhealthyPodEvictionPolicy', message: 'unhealthyPodEvictionPolicy is not set', fix: 'set spec.unhealthyPodEvictionPolicy: AlwaysAllow' };
+          yield {
+            object: p,
+            path: 'spec.unhealthyPodEvictionPolicy',
+            message: 'unhealthyPodEvictionPolicy is not set',
+            fix: 'set spec.unhealthyPodEvictionPolicy: AlwaysAllow',
+          };
     },
   },
   {
@@ -128,21 +154,32 @@ export const availabilityRules: Rule[] = [
       for (const p of set.ofKind('PodDisruptionBudget')) {
         const ns = p.manifest.metadata?.namespace ?? '';
         if (!set.templatesIn(ns).some((t) => selectorMatches(p.manifest.spec?.selector, t.labels)))
-          yield { object: p, path: 'spec.selector', message: 'PodDisruptionBudget selects no pod in the set', fix: 'make spec.selector match the pod template labels' };
+          yield {
+            object: p,
+            path: 'spec.selector',
+            message: 'PodDisruptionBudget selects no pod in the set',
+            fix: 'make spec.selector match the pod template labels',
+          };
       }
     },
   },
   {
     id: 'availability.spread',
     severity: 'error',
-    requires: 'A Deployment or StatefulSet that runs 2 or more replicas spreads them: topologySpreadConstraints or podAntiAffinity whose selector matches its own pods.',
+    requires:
+      'A Deployment or StatefulSet that runs 2 or more replicas spreads them: topologySpreadConstraints or podAntiAffinity whose selector matches its own pods.',
     sources: ['kube-score', 'kube-linter', 'Polaris'],
     check: function* (set) {
       for (const t of set.templates) {
         if (!REPLICATED.includes(t.kind)) continue;
         const { min } = replicaRange(set, t.object);
         if (min >= 2 && !spreads(t))
-          yield { object: t.object, path: `${t.specPath}.topologySpreadConstraints`, message: `${min} replicas with no topology spread or anti-affinity on their own labels`, fix: 'add topologySpreadConstraints (zone, hostname) with a labelSelector of the pod labels' };
+          yield {
+            object: t.object,
+            path: `${t.specPath}.topologySpreadConstraints`,
+            message: `${min} replicas with no topology spread or anti-affinity on their own labels`,
+            fix: 'add topologySpreadConstraints (zone, hostname) with a labelSelector of the pod labels',
+          };
       }
     },
   },

@@ -40,7 +40,12 @@ export const containerRules: Rule[] = [
         for (const res of ['cpu', 'memory']) {
           const v = c.container.resources?.[kind]?.[res];
           if (v === undefined || v === null || v === '')
-            yield { object: t.object, path: `${c.path}.resources.${kind}.${res}`, message: `${name(c)} has no ${res} ${kind.replace(/s$/, '')}`, fix: `set resources.${kind}.${res}` };
+            yield {
+              object: t.object,
+              path: `${c.path}.resources.${kind}.${res}`,
+              message: `${name(c)} has no ${res} ${kind.replace(/s$/, '')}`,
+              fix: `set resources.${kind}.${res}`,
+            };
         }
     }),
   },
@@ -52,7 +57,12 @@ export const containerRules: Rule[] = [
     check: perContainer('work', function* (t, c) {
       for (const kind of ['requests', 'limits'])
         if (c.container.resources?.[kind]?.['ephemeral-storage'] === undefined)
-          yield { object: t.object, path: `${c.path}.resources.${kind}.ephemeral-storage`, message: `${name(c)} has no ephemeral-storage ${kind.replace(/s$/, '')}`, fix: `set resources.${kind}.ephemeral-storage` };
+          yield {
+            object: t.object,
+            path: `${c.path}.resources.${kind}.ephemeral-storage`,
+            message: `${name(c)} has no ephemeral-storage ${kind.replace(/s$/, '')}`,
+            fix: `set resources.${kind}.ephemeral-storage`,
+          };
     }),
   },
   {
@@ -70,8 +80,15 @@ export const containerRules: Rule[] = [
           }
           const { tag, digest } = imageTag(image);
           if (digest) continue;
-          if (!tag) yield { object: t.object, path: `${c.path}.image`, message: `${name(c)} image ${image} has no tag`, fix: 'pin a version tag (repository:1.2.3) or a digest' };
-          else if (tag === 'latest') yield { object: t.object, path: `${c.path}.image`, message: `${name(c)} image ${image} uses latest`, fix: 'pin a version tag or a digest' };
+          if (!tag)
+            yield {
+              object: t.object,
+              path: `${c.path}.image`,
+              message: `${name(c)} image ${image} has no tag`,
+              fix: 'pin a version tag (repository:1.2.3) or a digest',
+            };
+          else if (tag === 'latest')
+            yield { object: t.object, path: `${c.path}.image`, message: `${name(c)} image ${image} uses latest`, fix: 'pin a version tag or a digest' };
         }
     },
   },
@@ -82,7 +99,12 @@ export const containerRules: Rule[] = [
     sources: ['kube-score', 'kube-linter', 'Polaris', 'mlflow-gke design'],
     check: perContainer('work', function* (t, c) {
       if (c.container.securityContext?.readOnlyRootFilesystem !== true)
-        yield { object: t.object, path: `${c.path}.securityContext.readOnlyRootFilesystem`, message: `${name(c)} has a writable root filesystem`, fix: 'set securityContext.readOnlyRootFilesystem: true and mount emptyDir where it writes' };
+        yield {
+          object: t.object,
+          path: `${c.path}.securityContext.readOnlyRootFilesystem`,
+          message: `${name(c)} has a writable root filesystem`,
+          fix: 'set securityContext.readOnlyRootFilesystem: true and mount emptyDir where it writes',
+        };
     }),
   },
   {
@@ -92,12 +114,27 @@ export const containerRules: Rule[] = [
     sources: ['kube-score', 'kube-linter', 'mlflow-gke design'],
     check: perContainer('work', function* (t, c) {
       if (typeof effective(t, c, 'runAsUser') !== 'number')
-        yield { object: t.object, path: `${c.path}.securityContext.runAsUser`, message: `${name(c)} has no numeric runAsUser (pod or container)`, fix: `set ${t.specPath}.securityContext.runAsUser to the image's non-root uid` };
+        yield {
+          object: t.object,
+          path: `${c.path}.securityContext.runAsUser`,
+          message: `${name(c)} has no numeric runAsUser (pod or container)`,
+          fix: `set ${t.specPath}.securityContext.runAsUser to the image's non-root uid`,
+        };
       const gid = effective(t, c, 'runAsGroup');
       if (gid === 0)
-        yield { object: t.object, path: c.container.securityContext?.runAsGroup === 0 ? `${c.path}.securityContext.runAsGroup` : `${t.specPath}.securityContext.runAsGroup`, message: `${name(c)} runs with group 0`, fix: 'set a non-zero runAsGroup' };
+        yield {
+          object: t.object,
+          path: c.container.securityContext?.runAsGroup === 0 ? `${c.path}.securityContext.runAsGroup` : `${t.specPath}.securityContext.runAsGroup`,
+          message: `${name(c)} runs with group 0`,
+          fix: 'set a non-zero runAsGroup',
+        };
       else if (typeof gid !== 'number')
-        yield { object: t.object, path: `${c.path}.securityContext.runAsGroup`, message: `${name(c)} has no runAsGroup (pod or container), so the image's group applies`, fix: `set ${t.specPath}.securityContext.runAsGroup` };
+        yield {
+          object: t.object,
+          path: `${c.path}.securityContext.runAsGroup`,
+          message: `${name(c)} has no runAsGroup (pod or container), so the image's group applies`,
+          fix: `set ${t.specPath}.securityContext.runAsGroup`,
+        };
     }),
   },
   {
@@ -109,14 +146,20 @@ export const containerRules: Rule[] = [
       for (const field of ['runAsUser', 'runAsGroup']) {
         const id = effective(t, c, field);
         if (typeof id === 'number' && id > 0 && id < 10000)
-          yield { object: t.object, path: `${c.path}.securityContext.${field}`, message: `${name(c)} ${field} ${id} is below 10000`, fix: `use a ${field} of 10000 or more where the image allows it` };
+          yield {
+            object: t.object,
+            path: `${c.path}.securityContext.${field}`,
+            message: `${name(c)} ${field} ${id} is below 10000`,
+            fix: `use a ${field} of 10000 or more where the image allows it`,
+          };
       }
     }),
   },
   {
     id: 'security.automount-token',
     severity: 'error',
-    requires: 'The pod does not mount a Kubernetes API token: `automountServiceAccountToken: false` on the pod, or on its ServiceAccount with the pod not overriding it. Pods that call the API carry an exemption with the reason.',
+    requires:
+      'The pod does not mount a Kubernetes API token: `automountServiceAccountToken: false` on the pod, or on its ServiceAccount with the pod not overriding it. Pods that call the API carry an exemption with the reason.',
     sources: ['Polaris', 'mlflow-gke design'],
     check: function* (set) {
       for (const t of set.templates) {
@@ -128,7 +171,10 @@ export const containerRules: Rule[] = [
         yield {
           object: t.object,
           path: `${t.specPath}.automountServiceAccountToken`,
-          message: pod === true ? 'pod mounts a service account token' : `pod mounts a service account token: neither it nor ServiceAccount ${saName} sets automountServiceAccountToken: false`,
+          message:
+            pod === true
+              ? 'pod mounts a service account token'
+              : `pod mounts a service account token: neither it nor ServiceAccount ${saName} sets automountServiceAccountToken: false`,
           fix: `set ${t.specPath}.automountServiceAccountToken: false, or exempt with the reason the pod calls the API`,
         };
       }
@@ -144,7 +190,12 @@ export const containerRules: Rule[] = [
       for (const t of set.templates) {
         const main = workContainers(t).filter((c) => c.list === 'containers');
         if (!t.longRunning || main.length === 0 || main.some((c) => c.container.readinessProbe)) continue;
-        yield { object: t.object, path: `${main[0].path}.readinessProbe`, message: `no container of the pod has a readinessProbe: it takes traffic before it can serve`, fix: 'add a readinessProbe to the serving container' };
+        yield {
+          object: t.object,
+          path: `${main[0].path}.readinessProbe`,
+          message: `no container of the pod has a readinessProbe: it takes traffic before it can serve`,
+          fix: 'add a readinessProbe to the serving container',
+        };
       }
     },
   },
@@ -155,7 +206,12 @@ export const containerRules: Rule[] = [
     sources: ['kube-score', 'kube-linter', 'Polaris'],
     check: perContainer('main', function* (t, c) {
       if (t.longRunning && !c.container.livenessProbe)
-        yield { object: t.object, path: `${c.path}.livenessProbe`, message: `${name(c)} has no livenessProbe`, fix: 'add a livenessProbe that detects a hung process' };
+        yield {
+          object: t.object,
+          path: `${c.path}.livenessProbe`,
+          message: `${name(c)} has no livenessProbe`,
+          fix: 'add a livenessProbe that detects a hung process',
+        };
     }),
   },
   {
@@ -166,7 +222,12 @@ export const containerRules: Rule[] = [
     check: perContainer('main', function* (t, c) {
       const { livenessProbe: l, readinessProbe: r } = c.container;
       if (l && r && JSON.stringify(l) === JSON.stringify(r))
-        yield { object: t.object, path: `${c.path}.livenessProbe`, message: `${name(c)} livenessProbe equals its readinessProbe`, fix: 'give liveness a longer period/threshold or a different check' };
+        yield {
+          object: t.object,
+          path: `${c.path}.livenessProbe`,
+          message: `${name(c)} livenessProbe equals its readinessProbe`,
+          fix: 'give liveness a longer period/threshold or a different check',
+        };
     }),
   },
   {
@@ -180,7 +241,12 @@ export const containerRules: Rule[] = [
         const port = probePort(c.container[probe]);
         if (typeof port === 'string' && !/^\d+$/.test(port) && !names.has(port)) {
           const kind = ['httpGet', 'tcpSocket', 'grpc'].find((k) => c.container[probe]?.[k]);
-          yield { object: t.object, path: `${c.path}.${probe}.${kind}.port`, message: `${name(c)} ${probe} uses port "${port}", which the container does not declare`, fix: 'name a declared container port or use the number' };
+          yield {
+            object: t.object,
+            path: `${c.path}.${probe}.${kind}.port`,
+            message: `${name(c)} ${probe} uses port "${port}", which the container does not declare`,
+            fix: 'name a declared container port or use the number',
+          };
         }
       }
     }),
@@ -210,9 +276,19 @@ export const containerRules: Rule[] = [
         if (!['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'].includes(t.kind)) continue;
         const selector = t.object.manifest.spec?.selector;
         if (!selector || !(selector.matchLabels || selector.matchExpressions))
-          yield { object: t.object, path: 'spec.selector', message: 'workload has no selector', fix: 'set spec.selector.matchLabels to the selector labels of the template' };
+          yield {
+            object: t.object,
+            path: 'spec.selector',
+            message: 'workload has no selector',
+            fix: 'set spec.selector.matchLabels to the selector labels of the template',
+          };
         else if (!matches(selector, t.labels))
-          yield { object: t.object, path: 'spec.selector', message: 'selector does not match the pod template labels', fix: `make ${t.metaPath}.labels include spec.selector.matchLabels` };
+          yield {
+            object: t.object,
+            path: 'spec.selector',
+            message: 'selector does not match the pod template labels',
+            fix: `make ${t.metaPath}.labels include spec.selector.matchLabels`,
+          };
       }
     },
   },
@@ -224,7 +300,12 @@ export const containerRules: Rule[] = [
     check: function* (set) {
       for (const o of set.ofKind('Job'))
         if (o.manifest.spec?.ttlSecondsAfterFinished === undefined)
-          yield { object: o, path: 'spec.ttlSecondsAfterFinished', message: 'Job is never cleaned up after it finishes', fix: 'set spec.ttlSecondsAfterFinished, or exempt the Job with that reason when GitOps re-applies it (a deleted Job is re-created and runs again)' };
+          yield {
+            object: o,
+            path: 'spec.ttlSecondsAfterFinished',
+            message: 'Job is never cleaned up after it finishes',
+            fix: 'set spec.ttlSecondsAfterFinished, or exempt the Job with that reason when GitOps re-applies it (a deleted Job is re-created and runs again)',
+          };
     },
   },
   {
@@ -235,7 +316,12 @@ export const containerRules: Rule[] = [
     check: function* (set) {
       for (const o of set.ofKind('CronJob'))
         if (o.manifest.spec?.startingDeadlineSeconds === undefined)
-          yield { object: o, path: 'spec.startingDeadlineSeconds', message: 'CronJob has no starting deadline: missed runs may pile up', fix: 'set spec.startingDeadlineSeconds' };
+          yield {
+            object: o,
+            path: 'spec.startingDeadlineSeconds',
+            message: 'CronJob has no starting deadline: missed runs may pile up',
+            fix: 'set spec.startingDeadlineSeconds',
+          };
     },
   },
 ];

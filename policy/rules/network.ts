@@ -21,7 +21,8 @@ export const networkRules: Rule[] = [
   {
     id: 'network.policy-coverage',
     severity: 'error',
-    requires: 'Every pod is selected by a NetworkPolicy of its namespace with policy type Ingress and by one with Egress (a namespace-wide default-deny counts).',
+    requires:
+      'Every pod is selected by a NetworkPolicy of its namespace with policy type Ingress and by one with Egress (a namespace-wide default-deny counts).',
     sources: ['kube-score', 'kube-linter', 'Polaris', 'mlflow-gke design'],
     check: function* (set) {
       const policies = set.ofKind('NetworkPolicy');
@@ -32,7 +33,12 @@ export const networkRules: Rule[] = [
             for (const type of policyTypes(p.manifest.spec)) types.add(type);
         for (const type of ['Ingress', 'Egress'])
           if (!types.has(type))
-            yield { object: t.object, path: `${t.metaPath}.labels`, message: `no NetworkPolicy in namespace "${t.namespace}" restricts ${type.toLowerCase()} of these pods`, fix: `add a NetworkPolicy with policyTypes [${type}] selecting them (or a default-deny with podSelector: {})` };
+            yield {
+              object: t.object,
+              path: `${t.metaPath}.labels`,
+              message: `no NetworkPolicy in namespace "${t.namespace}" restricts ${type.toLowerCase()} of these pods`,
+              fix: `add a NetworkPolicy with policyTypes [${type}] selecting them (or a default-deny with podSelector: {})`,
+            };
       }
     },
   },
@@ -46,7 +52,12 @@ export const networkRules: Rule[] = [
         const sel = p.manifest.spec?.podSelector ?? {};
         if (Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0) continue;
         if (!set.templatesIn(p.manifest.metadata?.namespace ?? '').some((t) => selectorMatches(sel, t.labels)))
-          yield { object: p, path: 'spec.podSelector', message: 'NetworkPolicy selects no pod in the set', fix: 'make spec.podSelector match pod template labels, or remove the policy' };
+          yield {
+            object: p,
+            path: 'spec.podSelector',
+            message: 'NetworkPolicy selects no pod in the set',
+            fix: 'make spec.podSelector match pod template labels, or remove the policy',
+          };
       }
     },
   },
@@ -60,7 +71,12 @@ export const networkRules: Rule[] = [
         const spec = s.manifest.spec ?? {};
         if (spec.type === 'ExternalName' || !spec.selector || Object.keys(spec.selector).length === 0) continue;
         if (servicePods(set, s.manifest).length === 0)
-          yield { object: s, path: 'spec.selector', message: `selector ${JSON.stringify(spec.selector)} matches no pod template in namespace "${s.manifest.metadata?.namespace ?? ''}"`, fix: 'use the selector labels of the target pod template' };
+          yield {
+            object: s,
+            path: 'spec.selector',
+            message: `selector ${JSON.stringify(spec.selector)} matches no pod template in namespace "${s.manifest.metadata?.namespace ?? ''}"`,
+            fix: 'use the selector labels of the target pod template',
+          };
       }
     },
   },
@@ -77,8 +93,16 @@ export const networkRules: Rule[] = [
         for (let i = 0; i < ports.length; i++) {
           const target = ports[i]?.targetPort;
           if (typeof target !== 'string' || /^\d+$/.test(target)) continue;
-          const declared = pods.some((t) => [...(t.spec.containers ?? []), ...(t.spec.initContainers ?? [])].some((c: Json) => (c.ports ?? []).some((p: Json) => p?.name === target)));
-          if (!declared) yield { object: s, path: `spec.ports[${i}].targetPort`, message: `targetPort "${target}" is not a container port name of the selected pods`, fix: 'name a declared container port, or use its number' };
+          const declared = pods.some((t) =>
+            [...(t.spec.containers ?? []), ...(t.spec.initContainers ?? [])].some((c: Json) => (c.ports ?? []).some((p: Json) => p?.name === target)),
+          );
+          if (!declared)
+            yield {
+              object: s,
+              path: `spec.ports[${i}].targetPort`,
+              message: `targetPort "${target}" is not a container port name of the selected pods`,
+              fix: 'name a declared container port, or use its number',
+            };
         }
       }
     },
@@ -90,19 +114,27 @@ export const networkRules: Rule[] = [
     sources: ['kube-score'],
     check: function* (set) {
       for (const s of set.ofKind('Service'))
-        if (s.manifest.spec?.type === 'NodePort') yield { object: s, path: 'spec.type', message: 'Service opens a port on every node', fix: 'use type ClusterIP' };
+        if (s.manifest.spec?.type === 'NodePort')
+          yield { object: s, path: 'spec.type', message: 'Service opens a port on every node', fix: 'use type ClusterIP' };
     },
   },
   {
     id: 'ingress.tls',
     severity: 'error',
-    requires: 'An Ingress terminates TLS: `spec.tls`, or the GKE annotations `networking.gke.io/managed-certificates` or `ingress.gcp.kubernetes.io/pre-shared-cert`.',
+    requires:
+      'An Ingress terminates TLS: `spec.tls`, or the GKE annotations `networking.gke.io/managed-certificates` or `ingress.gcp.kubernetes.io/pre-shared-cert`.',
     sources: ['Polaris', 'mlflow-gke design'],
     check: function* (set) {
       for (const i of set.ofKind('Ingress')) {
         const a = i.manifest.metadata?.annotations ?? {};
         const tls = (i.manifest.spec?.tls ?? []).length > 0 || a['networking.gke.io/managed-certificates'] || a['ingress.gcp.kubernetes.io/pre-shared-cert'];
-        if (!tls) yield { object: i, path: 'spec.tls', message: 'Ingress serves no certificate', fix: 'add a ManagedCertificate and annotation networking.gke.io/managed-certificates, or spec.tls' };
+        if (!tls)
+          yield {
+            object: i,
+            path: 'spec.tls',
+            message: 'Ingress serves no certificate',
+            fix: 'add a ManagedCertificate and annotation networking.gke.io/managed-certificates, or spec.tls',
+          };
       }
     },
   },

@@ -48,10 +48,20 @@ export const podSecurityRules: Rule[] = [
     sources: [...SOURCES_BASELINE, 'Polaris'],
     check: perTemplate(function* (t, containers) {
       if (t.spec.securityContext?.windowsOptions?.hostProcess === true)
-        yield { object: t.object, path: `${t.specPath}.securityContext.windowsOptions.hostProcess`, message: 'pod runs as a Windows HostProcess', fix: 'remove windowsOptions.hostProcess' };
+        yield {
+          object: t.object,
+          path: `${t.specPath}.securityContext.windowsOptions.hostProcess`,
+          message: 'pod runs as a Windows HostProcess',
+          fix: 'remove windowsOptions.hostProcess',
+        };
       for (const c of containers)
         if (c.container.securityContext?.windowsOptions?.hostProcess === true)
-          yield { object: t.object, path: `${c.path}.securityContext.windowsOptions.hostProcess`, message: `${name(c)} runs as a Windows HostProcess`, fix: 'remove windowsOptions.hostProcess' };
+          yield {
+            object: t.object,
+            path: `${c.path}.securityContext.windowsOptions.hostProcess`,
+            message: `${name(c)} runs as a Windows HostProcess`,
+            fix: 'remove windowsOptions.hostProcess',
+          };
     }),
   },
   {
@@ -61,7 +71,13 @@ export const podSecurityRules: Rule[] = [
     sources: [...SOURCES_BASELINE, 'kube-linter', 'Polaris'],
     check: perTemplate(function* (t) {
       for (const field of ['hostNetwork', 'hostPID', 'hostIPC'])
-        if (t.spec[field] === true) yield { object: t.object, path: `${t.specPath}.${field}`, message: `${field} is true: the pod shares the node's namespace`, fix: `remove ${field} (or set it to false)` };
+        if (t.spec[field] === true)
+          yield {
+            object: t.object,
+            path: `${t.specPath}.${field}`,
+            message: `${field} is true: the pod shares the node's namespace`,
+            fix: `remove ${field} (or set it to false)`,
+          };
     }),
   },
   {
@@ -72,7 +88,12 @@ export const podSecurityRules: Rule[] = [
     check: perTemplate(function* (t, containers) {
       for (const c of containers)
         if (c.container.securityContext?.privileged === true)
-          yield { object: t.object, path: `${c.path}.securityContext.privileged`, message: `${name(c)} is privileged`, fix: 'set securityContext.privileged: false' };
+          yield {
+            object: t.object,
+            path: `${c.path}.securityContext.privileged`,
+            message: `${name(c)} is privileged`,
+            fix: 'set securityContext.privileged: false',
+          };
     }),
   },
   {
@@ -86,11 +107,21 @@ export const podSecurityRules: Rule[] = [
         const caps = c.container.securityContext?.capabilities ?? {};
         const drop: unknown[] = Array.isArray(caps.drop) ? caps.drop : [];
         if (!drop.includes('ALL'))
-          yield { object: t.object, path: `${c.path}.securityContext.capabilities.drop`, message: `${name(c)} does not drop ALL capabilities`, fix: 'set securityContext.capabilities.drop: [ALL]' };
+          yield {
+            object: t.object,
+            path: `${c.path}.securityContext.capabilities.drop`,
+            message: `${name(c)} does not drop ALL capabilities`,
+            fix: 'set securityContext.capabilities.drop: [ALL]',
+          };
         const add: unknown[] = Array.isArray(caps.add) ? caps.add : [];
         for (let i = 0; i < add.length; i++)
           if (add[i] !== 'NET_BIND_SERVICE')
-            yield { object: t.object, path: `${c.path}.securityContext.capabilities.add[${i}]`, message: `${name(c)} adds capability ${String(add[i])}`, fix: 'add no capability except NET_BIND_SERVICE' };
+            yield {
+              object: t.object,
+              path: `${c.path}.securityContext.capabilities.add[${i}]`,
+              message: `${name(c)} adds capability ${String(add[i])}`,
+              fix: 'add no capability except NET_BIND_SERVICE',
+            };
       }
     }),
   },
@@ -105,7 +136,12 @@ export const podSecurityRules: Rule[] = [
         for (const type of Object.keys(volumes[i] ?? {})) {
           if (type === 'name' || RESTRICTED_VOLUME_TYPES.includes(type)) continue;
           const what = type === 'hostPath' ? `mounts the node path ${volumes[i].hostPath?.path ?? ''}` : `has type ${type}`;
-          yield { object: t.object, path: `${t.specPath}.volumes[${i}].${type}`, message: `volume "${volumes[i].name}" ${what}`, fix: `use one of ${RESTRICTED_VOLUME_TYPES.join(', ')}` };
+          yield {
+            object: t.object,
+            path: `${t.specPath}.volumes[${i}].${type}`,
+            message: `volume "${volumes[i].name}" ${what}`,
+            fix: `use one of ${RESTRICTED_VOLUME_TYPES.join(', ')}`,
+          };
         }
       }
     }),
@@ -119,7 +155,13 @@ export const podSecurityRules: Rule[] = [
       for (const c of containers) {
         const ports: Json[] = Array.isArray(c.container.ports) ? c.container.ports : [];
         for (let i = 0; i < ports.length; i++)
-          if (ports[i]?.hostPort) yield { object: t.object, path: `${c.path}.ports[${i}].hostPort`, message: `${name(c)} binds host port ${ports[i].hostPort}`, fix: 'remove hostPort; expose the port through a Service' };
+          if (ports[i]?.hostPort)
+            yield {
+              object: t.object,
+              path: `${c.path}.ports[${i}].hostPort`,
+              message: `${name(c)} binds host port ${ports[i].hostPort}`,
+              fix: 'remove hostPort; expose the port through a Service',
+            };
       }
     }),
   },
@@ -138,7 +180,12 @@ export const podSecurityRules: Rule[] = [
       const field = (sc: Json | undefined, path: string, who: string): Violation | undefined => {
         const type = sc?.appArmorProfile?.type;
         if (type === undefined || GOOD_SECCOMP.includes(type)) return undefined;
-        return { object: t.object, path: `${path}.appArmorProfile.type`, message: `${who} AppArmor profile is ${type}`, fix: 'use RuntimeDefault or Localhost' };
+        return {
+          object: t.object,
+          path: `${path}.appArmorProfile.type`,
+          message: `${who} AppArmor profile is ${type}`,
+          fix: 'use RuntimeDefault or Localhost',
+        };
       };
       const pod = field(t.spec.securityContext, `${t.specPath}.securityContext`, 'pod');
       if (pod) yield pod;
@@ -160,9 +207,15 @@ export const podSecurityRules: Rule[] = [
         const se = sc?.seLinuxOptions;
         if (!se) continue;
         if (se.type !== undefined && !SELINUX_TYPES.includes(se.type))
-          yield { object: t.object, path: `${path}.seLinuxOptions.type`, message: `${who} SELinux type ${se.type}`, fix: `use one of ${SELINUX_TYPES.filter((s) => s).join(', ')} or none` };
+          yield {
+            object: t.object,
+            path: `${path}.seLinuxOptions.type`,
+            message: `${who} SELinux type ${se.type}`,
+            fix: `use one of ${SELINUX_TYPES.filter((s) => s).join(', ')} or none`,
+          };
         for (const f of ['user', 'role'])
-          if (se[f]) yield { object: t.object, path: `${path}.seLinuxOptions.${f}`, message: `${who} sets SELinux ${f} ${se[f]}`, fix: `remove seLinuxOptions.${f}` };
+          if (se[f])
+            yield { object: t.object, path: `${path}.seLinuxOptions.${f}`, message: `${who} sets SELinux ${f} ${se[f]}`, fix: `remove seLinuxOptions.${f}` };
       }
     }),
   },
@@ -175,7 +228,12 @@ export const podSecurityRules: Rule[] = [
       for (const c of containers) {
         const pm = c.container.securityContext?.procMount;
         if (pm !== undefined && pm !== 'Default')
-          yield { object: t.object, path: `${c.path}.securityContext.procMount`, message: `${name(c)} uses procMount ${pm}`, fix: 'remove procMount (Default)' };
+          yield {
+            object: t.object,
+            path: `${c.path}.securityContext.procMount`,
+            message: `${name(c)} uses procMount ${pm}`,
+            fix: 'remove procMount (Default)',
+          };
       }
     }),
   },
@@ -187,12 +245,22 @@ export const podSecurityRules: Rule[] = [
     check: perTemplate(function* (t, containers) {
       const podType = t.spec.securityContext?.seccompProfile?.type;
       if (podType !== undefined && !GOOD_SECCOMP.includes(podType))
-        yield { object: t.object, path: `${t.specPath}.securityContext.seccompProfile.type`, message: `pod seccomp profile is ${podType}`, fix: 'set seccompProfile.type: RuntimeDefault' };
+        yield {
+          object: t.object,
+          path: `${t.specPath}.securityContext.seccompProfile.type`,
+          message: `pod seccomp profile is ${podType}`,
+          fix: 'set seccompProfile.type: RuntimeDefault',
+        };
       const podOk = GOOD_SECCOMP.includes(podType);
       for (const c of containers) {
         const type = c.container.securityContext?.seccompProfile?.type;
         if (type !== undefined && !GOOD_SECCOMP.includes(type))
-          yield { object: t.object, path: `${c.path}.securityContext.seccompProfile.type`, message: `${name(c)} seccomp profile is ${type}`, fix: 'set seccompProfile.type: RuntimeDefault' };
+          yield {
+            object: t.object,
+            path: `${c.path}.securityContext.seccompProfile.type`,
+            message: `${name(c)} seccomp profile is ${type}`,
+            fix: 'set seccompProfile.type: RuntimeDefault',
+          };
         else if (type === undefined && !podOk && !isWindows(t))
           yield {
             object: t.object,
@@ -212,7 +280,12 @@ export const podSecurityRules: Rule[] = [
       const sysctls: Json[] = Array.isArray(t.spec.securityContext?.sysctls) ? t.spec.securityContext.sysctls : [];
       for (let i = 0; i < sysctls.length; i++)
         if (!SAFE_SYSCTLS.includes(sysctls[i]?.name))
-          yield { object: t.object, path: `${t.specPath}.securityContext.sysctls[${i}].name`, message: `unsafe sysctl ${sysctls[i]?.name}`, fix: `remove it; allowed: ${SAFE_SYSCTLS.join(', ')}` };
+          yield {
+            object: t.object,
+            path: `${t.specPath}.securityContext.sysctls[${i}].name`,
+            message: `unsafe sysctl ${sysctls[i]?.name}`,
+            fix: `remove it; allowed: ${SAFE_SYSCTLS.join(', ')}`,
+          };
     }),
   },
   {
@@ -231,7 +304,13 @@ export const podSecurityRules: Rule[] = [
         ];
         for (const [h, at] of handlers)
           for (const kind of ['httpGet', 'tcpSocket'])
-            if (h?.[kind]?.host) yield { object: t.object, path: `${c.path}.${at}.${kind}.host`, message: `${name(c)} ${at} targets host ${h[kind].host}`, fix: 'remove host so the probe targets the pod' };
+            if (h?.[kind]?.host)
+              yield {
+                object: t.object,
+                path: `${c.path}.${at}.${kind}.host`,
+                message: `${name(c)} ${at} targets host ${h[kind].host}`,
+                fix: 'remove host so the probe targets the pod',
+              };
       }
     }),
   },
@@ -244,7 +323,12 @@ export const podSecurityRules: Rule[] = [
       if (isWindows(t)) return;
       for (const c of containers)
         if (c.container.securityContext?.allowPrivilegeEscalation !== false)
-          yield { object: t.object, path: `${c.path}.securityContext.allowPrivilegeEscalation`, message: `${name(c)} does not set allowPrivilegeEscalation: false`, fix: 'set securityContext.allowPrivilegeEscalation: false' };
+          yield {
+            object: t.object,
+            path: `${c.path}.securityContext.allowPrivilegeEscalation`,
+            message: `${name(c)} does not set allowPrivilegeEscalation: false`,
+            fix: 'set securityContext.allowPrivilegeEscalation: false',
+          };
     }),
   },
   {
@@ -259,9 +343,19 @@ export const podSecurityRules: Rule[] = [
       for (const c of containers) {
         const own = c.container.securityContext?.runAsNonRoot;
         if (own === false)
-          yield { object: t.object, path: `${c.path}.securityContext.runAsNonRoot`, message: `${name(c)} sets runAsNonRoot: false`, fix: 'set runAsNonRoot: true' };
+          yield {
+            object: t.object,
+            path: `${c.path}.securityContext.runAsNonRoot`,
+            message: `${name(c)} sets runAsNonRoot: false`,
+            fix: 'set runAsNonRoot: true',
+          };
         else if (own === undefined && pod !== true)
-          yield { object: t.object, path: `${c.path}.securityContext.runAsNonRoot`, message: `${name(c)} may run as root: neither it nor the pod sets runAsNonRoot: true`, fix: `set ${t.specPath}.securityContext.runAsNonRoot: true` };
+          yield {
+            object: t.object,
+            path: `${c.path}.securityContext.runAsNonRoot`,
+            message: `${name(c)} may run as root: neither it nor the pod sets runAsNonRoot: true`,
+            fix: `set ${t.specPath}.securityContext.runAsNonRoot: true`,
+          };
       }
     }),
   },

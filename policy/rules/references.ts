@@ -64,12 +64,26 @@ function otherSecretReferences(o: SourceObject): Reference[] {
       if (tls?.secretName) out.push({ object: o, kind: 'Secret', namespace: ns, name: tls.secretName, path: `spec.tls[${i}].secretName` });
     });
   if (m.kind === 'BackendConfig' && m.spec?.iap?.oauthclientCredentials?.secretName)
-    out.push({ object: o, kind: 'Secret', namespace: ns, name: m.spec.iap.oauthclientCredentials.secretName, path: 'spec.iap.oauthclientCredentials.secretName' });
+    out.push({
+      object: o,
+      kind: 'Secret',
+      namespace: ns,
+      name: m.spec.iap.oauthclientCredentials.secretName,
+      path: 'spec.iap.oauthclientCredentials.secretName',
+    });
   // Config Connector reads a built-in user's password "from the given Secret in the resource's
   // namespace" (SQLUser CRD, k8s-config-connector v1.155.1).
   const password = m.spec?.password?.valueFrom?.secretKeyRef;
   if (m.kind === 'SQLUser' && typeof password?.name === 'string')
-    out.push({ object: o, kind: 'Secret', namespace: ns, name: password.name, path: 'spec.password.valueFrom.secretKeyRef.name', key: password.key, keyPath: 'spec.password.valueFrom.secretKeyRef.key' });
+    out.push({
+      object: o,
+      kind: 'Secret',
+      namespace: ns,
+      name: password.name,
+      path: 'spec.password.valueFrom.secretKeyRef.name',
+      key: password.key,
+      keyPath: 'spec.password.valueFrom.secretKeyRef.key',
+    });
   return out;
 }
 
@@ -94,7 +108,8 @@ export function madeSecrets(set: PolicySet): Set<string> {
   const made = new Set<string>();
   for (const o of set.ofKind('Certificate')) {
     const name = o.manifest.spec?.secretName;
-    if (String(o.manifest.apiVersion ?? '').startsWith('cert-manager.io/') && typeof name === 'string') made.add(`${o.manifest.metadata?.namespace ?? ''}/${name}`);
+    if (String(o.manifest.apiVersion ?? '').startsWith('cert-manager.io/') && typeof name === 'string')
+      made.add(`${o.manifest.metadata?.namespace ?? ''}/${name}`);
   }
   return made;
 }
@@ -162,7 +177,12 @@ function* missingTarget(set: PolicySet, o: SourceObject, kind: string, name: unk
   if (typeof name !== 'string' || name === '') return;
   const ns = o.manifest.metadata?.namespace ?? '';
   if (!set.resolves(kind, ns, name))
-    yield { object: o, path, message: `${kind} ${ns}/${name} is not in the checked set`, fix: `add the ${kind}, fix the name, or declare it: --external ${kind}/${ns}/${name}` };
+    yield {
+      object: o,
+      path,
+      message: `${kind} ${ns}/${name} is not in the checked set`,
+      fix: `add the ${kind}, fix the name, or declare it: --external ${kind}/${ns}/${name}`,
+    };
 }
 
 export const referenceRules: Rule[] = [
@@ -176,21 +196,32 @@ export const referenceRules: Rule[] = [
         if (isClusterScoped(String(o.manifest.kind))) continue;
         const ns = o.manifest.metadata?.namespace;
         if (!ns || ns === 'default')
-          yield { object: o, path: 'metadata.namespace', message: ns ? 'object lives in the default namespace' : 'namespaced object has no namespace', fix: 'set metadata.namespace to a dedicated namespace' };
+          yield {
+            object: o,
+            path: 'metadata.namespace',
+            message: ns ? 'object lives in the default namespace' : 'namespaced object has no namespace',
+            fix: 'set metadata.namespace to a dedicated namespace',
+          };
       }
     },
   },
   {
     id: 'references.namespace',
     severity: 'error',
-    requires: "A namespaced object's namespace is a Namespace in the set or declared external (`--external-namespace`, or `namespaces.external` of the `--config` file).",
+    requires:
+      "A namespaced object's namespace is a Namespace in the set or declared external (`--external-namespace`, or `namespaces.external` of the `--config` file).",
     sources: ['mlflow-gke design'],
     check: function* (set) {
       for (const o of set.objects) {
         const ns = o.manifest.metadata?.namespace;
         if (!ns || isClusterScoped(String(o.manifest.kind))) continue;
         if (!set.resolves('Namespace', '', ns))
-          yield { object: o, path: 'metadata.namespace', message: `namespace ${ns} is not in the checked set`, fix: `add the Namespace, or declare it: --external-namespace ${ns}` };
+          yield {
+            object: o,
+            path: 'metadata.namespace',
+            message: `namespace ${ns} is not in the checked set`,
+            fix: `add the Namespace, or declare it: --external-namespace ${ns}`,
+          };
       }
     },
   },
@@ -205,7 +236,12 @@ export const referenceRules: Rule[] = [
         if (r.kind !== 'ConfigMap' || !r.key || !r.keyPath) continue;
         const cm = set.find('ConfigMap', r.namespace, r.name)?.manifest;
         if (cm && !(r.key in (cm.data ?? {})) && !(r.key in (cm.binaryData ?? {})))
-          yield { object: r.object, path: r.keyPath, message: `ConfigMap ${r.namespace}/${r.name} has no key ${r.key}`, fix: `use one of: ${Object.keys({ ...cm.data, ...cm.binaryData }).join(', ') || '(none)'}` };
+          yield {
+            object: r.object,
+            path: r.keyPath,
+            message: `ConfigMap ${r.namespace}/${r.name} has no key ${r.key}`,
+            fix: `use one of: ${Object.keys({ ...cm.data, ...cm.binaryData }).join(', ') || '(none)'}`,
+          };
       }
     },
   },
@@ -215,7 +251,12 @@ export const referenceRules: Rule[] = [
     'Every Secret referenced (pods, Ingress TLS, BackendConfig IAP) is in the set or declared external; Secrets are created out of band, so an undeclared one is a warning.',
     ['kube-linter', 'mlflow-gke design'],
   ),
-  referenceRule('PersistentVolumeClaim', 'error', 'Every PersistentVolumeClaim a pod mounts is in the set or declared external (StatefulSet claim templates need no entry).', ['mlflow-gke design']),
+  referenceRule(
+    'PersistentVolumeClaim',
+    'error',
+    'Every PersistentVolumeClaim a pod mounts is in the set or declared external (StatefulSet claim templates need no entry).',
+    ['mlflow-gke design'],
+  ),
   referenceRule('ServiceAccount', 'error', 'Every ServiceAccount a pod runs as (other than `default`) is in the set or declared external.', ['kube-linter']),
   {
     id: 'references.statefulset-service',

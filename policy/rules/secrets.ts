@@ -33,13 +33,19 @@ export const secretRules: Rule[] = [
       for (const o of set.ofKind('Secret'))
         for (const field of ['data', 'stringData'])
           if (o.manifest[field] && Object.keys(o.manifest[field]).length > 0)
-            yield { object: o, path: field, message: `Secret holds values (${Object.keys(o.manifest[field]).join(', ')})`, fix: 'create the Secret out of band (or via Secret Manager) and reference it by name' };
+            yield {
+              object: o,
+              path: field,
+              message: `Secret holds values (${Object.keys(o.manifest[field]).join(', ')})`,
+              fix: 'create the Secret out of band (or via Secret Manager) and reference it by name',
+            };
     },
   },
   {
     id: 'secrets.env-literal',
     severity: 'error',
-    requires: 'No environment variable with a secret-like name (password, secret, token, key, credential) has a literal value, and no value or argument holds a private key or a URL with a password.',
+    requires:
+      'No environment variable with a secret-like name (password, secret, token, key, credential) has a literal value, and no value or argument holds a private key or a URL with a password.',
     sources: ['kube-linter', 'Polaris'],
     check: function* (set) {
       for (const t of set.templates)
@@ -48,13 +54,25 @@ export const secretRules: Rule[] = [
           for (let i = 0; i < env.length; i++) {
             if (typeof env[i]?.value !== 'string') continue;
             const what = literalSecret(String(env[i].name ?? ''), env[i].value);
-            if (what) yield { object: t.object, path: `${c.path}.env[${i}].value`, message: `${env[i].name} holds ${what}`, fix: 'use valueFrom.secretKeyRef (or a mounted Secret file)' };
+            if (what)
+              yield {
+                object: t.object,
+                path: `${c.path}.env[${i}].value`,
+                message: `${env[i].name} holds ${what}`,
+                fix: 'use valueFrom.secretKeyRef (or a mounted Secret file)',
+              };
           }
           for (const list of ['command', 'args']) {
             const args: unknown[] = Array.isArray(c.container[list]) ? c.container[list] : [];
             for (let i = 0; i < args.length; i++) {
               const what = typeof args[i] === 'string' ? literalSecret('', args[i] as string) : undefined;
-              if (what) yield { object: t.object, path: `${c.path}.${list}[${i}]`, message: `argument holds ${what}`, fix: 'pass it through an environment variable from a Secret, $(VAR)' };
+              if (what)
+                yield {
+                  object: t.object,
+                  path: `${c.path}.${list}[${i}]`,
+                  message: `argument holds ${what}`,
+                  fix: 'pass it through an environment variable from a Secret, $(VAR)',
+                };
             }
           }
         }
@@ -69,7 +87,13 @@ export const secretRules: Rule[] = [
       for (const o of set.ofKind('ConfigMap'))
         for (const [k, v] of Object.entries(o.manifest.data ?? {})) {
           if (typeof v !== 'string') continue;
-          const what = PRIVATE_KEY.test(v) ? 'a private key' : URL_PASSWORD.test(v) ? 'a URL with a password' : SECRET_NAME.test(k) && !POINTER_NAME.test(k) && !/\.[a-z]+$/i.test(k) && v.trim() !== '' ? 'a secret-like value' : undefined;
+          const what = PRIVATE_KEY.test(v)
+            ? 'a private key'
+            : URL_PASSWORD.test(v)
+              ? 'a URL with a password'
+              : SECRET_NAME.test(k) && !POINTER_NAME.test(k) && !/\.[a-z]+$/i.test(k) && v.trim() !== ''
+                ? 'a secret-like value'
+                : undefined;
           if (what) yield { object: o, path: `data.${k}`, message: `key ${k} holds ${what}`, fix: 'move it into a Secret created out of band' };
         }
     },

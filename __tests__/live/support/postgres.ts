@@ -208,7 +208,13 @@ export class Server {
     const log = path.join(this.socketDir, 'server.log');
     if (fs.existsSync(log)) fs.rmSync(log);
     const options = [`-p ${this.port}`, `-k ${this.socketDir}`, `-c listen_addresses=''`, '-c fsync=off', ...settings.map((s) => `-c ${s}`)].join(' ');
-    const started = await run(path.join(serverBin(this.major), 'pg_ctl'), [`--pgdata=${this.dataDir}`, `--log=${log}`, '--wait', `--options=${options}`, 'start']);
+    const started = await run(path.join(serverBin(this.major), 'pg_ctl'), [
+      `--pgdata=${this.dataDir}`,
+      `--log=${log}`,
+      '--wait',
+      `--options=${options}`,
+      'start',
+    ]);
     if (started.code === 0) Server.running.add(this);
     return { ...started, log: fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '' };
   }
