@@ -123,9 +123,7 @@ describe('synth arguments', () => {
       expect.stringMatching(/^ {2}bash dist\/bootstrap\/gcp\.sh +once per project/),
       '  kubectl apply -f dist/0000-namespaces.yaml',
       // In name order: MLflow's auth Secrets (mlflow-auth-*) come before the database credentials.
-      expect.stringMatching(
-        /^ {2}create the Secrets: .*mlflow\/mlflow-db-credentials \(mlflow-password, postgres-password\)/,
-      ),
+      expect.stringMatching(/^ {2}create the Secrets: .*mlflow\/mlflow-db-credentials \(mlflow-password, postgres-password\)/),
       expect.stringMatching(/^ {2}kubectl apply -f dist\/ +then, once MLflow is ready: kubectl apply -f dist\/tests\/$/),
     ]);
     // A Secret whose namespace another file creates comes after that file (cloudsql: the Google objects' namespace).

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
- * `npm test`: the type-check (`tsc --noEmit`), the jest suite and the Python unit tests of the pods'
- * programs (`python3 -m unittest discover -s __tests__/python`) run side by side, since none needs
- * another's output. Arguments go to jest. Ends with one summary line, "N passed, N failed", that
- * counts the jest and the Python tests, and a non-zero exit when the type-check or a test failed.
+ * `npm test`: the static checks (type-check `tsc --noEmit`, then eslint, then `prettier --check`), the
+ * jest suite and the Python unit tests of the pods' programs (`python3 -m unittest discover -s
+ * __tests__/python`) run side by side, since none needs another's output. Arguments go to jest. Ends
+ * with one summary line, "N passed, N failed", that counts the jest and the Python tests, and a
+ * non-zero exit when a static check or a test failed.
  *
  * jest runs in CI mode: a missing snapshot fails instead of being written, so `npm test` never changes
  * the repository (update snapshots on purpose with `npx jest -u`). Its temporary files go to a folder
@@ -53,8 +54,16 @@ function unittestCounts({ code, output }) {
 }
 
 async function main() {
-  const [tsc, jest, python] = await Promise.all([
-    run(bin('tsc'), ['--noEmit', '-p', '.'], { stdio: ['ignore', 'pipe', 'pipe'] }),
+  // The static checks run one after another in one lane beside jest: type-check, lint, format.
+  const staticChecks = (async () => {
+    const quiet = { stdio: ['ignore', 'pipe', 'pipe'] };
+    const tsc = await run(bin('tsc'), ['--noEmit', '-p', '.'], quiet);
+    const eslint = await run(bin('eslint'), ['--max-warnings=0', '.'], quiet);
+    const prettier = await run(bin('prettier'), ['--check', '--log-level=warn', '**/*.{ts,js,mjs,json}'], quiet);
+    return { tsc, eslint, prettier };
+  })();
+  const [{ tsc, eslint, prettier }, jest, python] = await Promise.all([
+    staticChecks,
     run(bin('jest'), ['--ci', '--json', `--outputFile=${report}`, ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, TMPDIR: jestTmp } }),
     run('python3', ['-m', 'unittest', 'discover', '-s', '__tests__/python'], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -62,6 +71,10 @@ async function main() {
     }),
   ]);
   process.stdout.write(tsc.code === 0 ? 'type-check: tsc --noEmit passed\n' : `type-check: tsc --noEmit FAILED\n${tsc.output}`);
+  process.stdout.write(eslint.code === 0 ? 'lint: eslint passed\n' : `lint: eslint FAILED\n${eslint.output}`);
+  process.stdout.write(
+    prettier.code === 0 ? 'format: prettier --check passed\n' : `format: prettier --check FAILED (npx prettier --write to fix)\n${prettier.output}`,
+  );
   const py = unittestCounts(python);
   process.stdout.write(
     python.code === 0 && py.failed === 0
@@ -79,7 +92,7 @@ async function main() {
   }
   fs.rmSync(runDir, { recursive: true, force: true });
   process.stdout.write(`${passed} passed, ${failed} failed\n`);
-  process.exitCode = tsc.code !== 0 || jest.code !== 0 || python.code !== 0 || failed > 0 ? 1 : 0;
+  process.exitCode = [tsc, eslint, prettier, jest, python].some((r) => r.code !== 0) || failed > 0 ? 1 : 0;
 }
 
 main();

@@ -104,9 +104,11 @@ describe('when the database never becomes ready', () => {
   });
 
   test('a login that fails (wrong admin) is retried, and its error is in the message when it gives up', async () => {
-    const result = await runGrantJob(server(), iamUser(), { WAIT_SECONDS: '1', POLL_SECONDS: '1', PGUSER: 'nobody' });
+    // Three seconds: the deadline counts whole seconds, so a one-second wait on a busy machine could end
+    // before the first failed login is reported as a wait.
+    const result = await runGrantJob(server(), iamUser(), { WAIT_SECONDS: '3', POLL_SECONDS: '1', PGUSER: 'nobody' });
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/waiting for nobody to log in/);
-    expect(result.stderr).toMatch(/gave up after 1s: .*role "nobody" does not exist/);
+    expect(result.stderr).toMatch(/gave up after 3s: .*role "nobody" does not exist/);
   });
 });
