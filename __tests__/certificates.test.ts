@@ -9,25 +9,14 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { serviceDnsNames, platformNames } from '../common/names';
-import { ConfigError } from '../config/load';
 import { certManagerDuration } from '../config/schema/tls';
 import { CA_BUNDLE_FILE, caBundleMount, caBundleVolume } from '../charts/certificates/ca-bundle';
-import { chartObjects, configsUnderTest, configWith, DeepPartial, find, Manifest, render } from './support/render';
+import { chartObjects, configError, configsUnderTest, configWith, DeepPartial, find, Manifest, render } from './support/render';
 import type { ConfigInput } from '../config/schema';
 import { StrictValidator } from './support/schemas';
 
 const certificatesOf = (overrides: DeepPartial<ConfigInput> = {}) => chartObjects(render(configWith(overrides)).files, 'certificates');
 const ofKind = (objects: Manifest[], kind: string) => objects.filter((o) => o.kind === kind);
-
-function configError(overrides: DeepPartial<ConfigInput>): string {
-  try {
-    configWith(overrides);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.message;
-    throw error;
-  }
-  throw new Error('config was accepted');
-}
 
 describe('certificates chart', () => {
   test('comes right after the namespaces and the Google Cloud layer, before every workload', () => {

@@ -14,13 +14,12 @@
  * validator, and admins skip validators).
  */
 import { spawnSync } from 'child_process';
-import { ConfigError } from '../config/load';
 import type { ConfigInput } from '../config/schema';
 import { platformNames } from '../common/names';
 import { GOOGLE_LB_RANGES, provisionedAccounts } from '../charts/mlflow';
 import { AUTH_DIR, IAP_KEYS_URL, VERIFIER_FILE } from '../charts/mlflow/auth';
 import { scriptFile } from '../charts/lib/script-files';
-import { chartObjects, configWith, DeepPartial, find, Manifest, PROJECT_ROOT, render } from './support/render';
+import { chartObjects, configError, configWith, DeepPartial, find, Manifest, PROJECT_ROOT, render } from './support/render';
 
 const mlflowOf = (overrides: DeepPartial<ConfigInput> = {}) => chartObjects(render(configWith(overrides)).files, 'mlflow');
 const podSpec = (o: Manifest): Manifest => (o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template.spec : o.spec.template.spec);
@@ -37,16 +36,6 @@ const provisionJob = (objects: Manifest[]) => {
   expect(jobs).toHaveLength(1);
   return jobs[0];
 };
-
-function configError(overrides: DeepPartial<ConfigInput>): string {
-  try {
-    configWith(overrides);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.message;
-    throw error;
-  }
-  throw new Error('config was accepted');
-}
 
 function python(script: string, input: string): string {
   const r = spawnSync('python3', ['-c', script], { cwd: PROJECT_ROOT, input, encoding: 'utf8', env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });

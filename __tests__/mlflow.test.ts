@@ -1,10 +1,9 @@
-import { ConfigError } from '../config/load';
 import { cloudSqlProxyArgs } from '../charts/lib/cloud-sql-proxy';
 import { PROXY_FLAGS, parseVersion, proxySupports } from '../common/cloud-sql-proxy-flags';
 import { platformNames } from '../common/names';
 import { GOOGLE_LB_RANGES, GRANT_WAIT_SECONDS, METRICS_DIR, MIGRATION_DEADLINE_SECONDS, PRE_STOP_SECONDS, PROXY_MAX_SIGTERM_SECONDS } from '../charts/mlflow';
 import { mlflowProgram, schemaPrivilegeQuery } from '../charts/mlflow/programs';
-import { chartObjects, configsUnderTest, configWith, DeepPartial, find, Manifest, render } from './support/render';
+import { chartObjects, configError, configsUnderTest, configWith, DeepPartial, find, Manifest, render } from './support/render';
 import type { ConfigInput } from '../config/schema';
 
 const cloudsql = () => configWith({ database: { mode: 'cloudsql' } });
@@ -37,16 +36,6 @@ const workloads = (objects: Manifest[]) =>
   );
 const argValue = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
 const env = (c: Manifest, name: string) => c.env?.find((e: Manifest) => e.name === name);
-
-function configError(overrides: DeepPartial<ConfigInput>): string {
-  try {
-    configWith(overrides);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.message;
-    throw error;
-  }
-  throw new Error('config was accepted');
-}
 
 describe('mlflow chart', () => {
   test('renders the cloudsql mode as in the snapshot', () => {

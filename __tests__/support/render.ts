@@ -1,7 +1,7 @@
 /** Rendering helpers for tests: never touch `dist/`. */
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { loadConfig, parseConfig } from '../../config/load';
+import { ConfigError, loadConfig, parseConfig } from '../../config/load';
 import type { Config, ConfigInput } from '../../config/schema';
 import { DEFAULT_CONFIG } from '../../config/default';
 import { EXAMPLE_CONFIGS } from '../../config/examples';
@@ -25,6 +25,17 @@ export function configsUnderTest(): { name: string; config: Config }[] {
 /** The embedded default with overrides merged in (objects deep, arrays replaced), validated. */
 export function configWith(overrides: DeepPartial<ConfigInput>): Config {
   return parseConfig(merge(structuredClone(DEFAULT_CONFIG), overrides), 'test config');
+}
+
+/** The message of the ConfigError that the embedded default with these overrides raises; fails when it is accepted. */
+export function configError(overrides: DeepPartial<ConfigInput>): string {
+  try {
+    configWith(overrides);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
+  throw new Error('config was accepted');
 }
 
 export type DeepPartial<T> = T extends (infer U)[] ? U[] : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
