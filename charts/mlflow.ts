@@ -40,6 +40,7 @@ import {
   serverAuthSecrets,
 } from './mlflow/auth';
 import { MlflowAuthProvisionJob, ProvisionedAccount } from './mlflow/auth-provision';
+import { serverCertificateVolume } from './certificates/server-certificate';
 
 /** Source ranges of Google's load balancer proxies and health checks (IAP traffic arrives through them). */
 export const GOOGLE_LB_RANGES = ['35.191.0.0/16', '130.211.0.0/22'] as const;
@@ -343,17 +344,7 @@ export class MlflowChart extends PlatformChart {
     const caVolume = caBundleVolume(props.tls.caBundleSecret);
     const caMount = caBundleMount();
     // The server's key pair, readable by the MLflow group only (the kubelet makes the files root:fsGroup).
-    const tlsVolume: kube.Volume = {
-      name: 'tls',
-      secret: {
-        secretName: props.tls.secretName,
-        items: [
-          { key: 'tls.crt', path: 'tls.crt' },
-          { key: 'tls.key', path: 'tls.key' },
-        ],
-        defaultMode: 0o440,
-      },
-    };
+    const tlsVolume = serverCertificateVolume('tls', props.tls.secretName);
     // A native sidecar: started (startup probe passed) before the other containers, stopped after them.
     const sidecars: RestrictedContainer[] =
       db.mode === 'cloudsql'

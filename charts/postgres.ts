@@ -22,6 +22,7 @@ import { scriptFile } from './lib/script-files';
 import { DB_SECRET_KEYS, PORTS, PRUNE_DISABLED } from '../common/contract';
 import { postgresImageProblem, postgresMajor } from '../common/postgres-image';
 import { CA_BUNDLE_FILE, caBundleMount, caBundleVolume } from './certificates/ca-bundle';
+import { serverCertificateVolume } from './certificates/server-certificate';
 
 /** Port of PostgreSQL and of its Services. */
 /** Port of the exporter's /metrics. */
@@ -379,20 +380,8 @@ export class PostgresChart extends PlatformChart {
               { name: 'init', configMap: { name: initScript.name, defaultMode: 0o444 } },
               // PostgreSQL refuses a key that others may read: owned by root, it allows at most
               // u=rw,g=r (postgres src/backend/libpq/be-secure-common.c, check_ssl_key_file_permissions).
-              // The kubelet writes Secret files as root and, with the pod's fsGroup, gives them that group
-              // and ORs in 0440 (kubernetes pkg/volume/volume_linux.go changeFilePermission, roMask):
-              // 0440 root:999 is what the server gets, and what this states.
-              {
-                name: 'tls',
-                secret: {
-                  secretName: props.tls.secretName,
-                  items: [
-                    { key: 'tls.crt', path: 'tls.crt' },
-                    { key: 'tls.key', path: 'tls.key' },
-                  ],
-                  defaultMode: 0o440,
-                },
-              },
+              // The volume's 0440 root:999 is exactly that.
+              serverCertificateVolume('tls', props.tls.secretName),
               { name: 'config', configMap: { name: serverConfig.name, defaultMode: 0o444 } },
             ],
           }),
