@@ -6,15 +6,16 @@
  * laid out as the kubelet lays out a Secret volume (files behind the `..data` link, swapped by renaming
  * the link), and the heartbeat file is touched as code-server touches it while in use.
  */
-import { ChildProcess, spawn, spawnSync } from 'child_process';
+import { ChildProcess, spawn } from 'child_process';
 import { X509Certificate } from 'crypto';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import * as tls from 'tls';
 import { scriptFile } from '../charts/lib/script-files';
 import { CODE_SERVER_TLS } from '../charts/workspaces';
+import { freePort } from './support/ports';
+import { selfSigned } from './support/test-pki';
 
 const STAND_IN = `
 import os, signal, socket, ssl, sys
@@ -43,16 +44,9 @@ while True:
 let dir = '';
 const running: ChildProcess[] = [];
 
-function openssl(...args: string[]): void {
-  const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`openssl ${args[0]}: ${r.stderr}`);
-}
-
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-code-server-tls-'));
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  for (const name of ['old', 'new'])
-    openssl('req', '-x509', ...ec, '-keyout', `${name}.key`, '-out', `${name}.crt`, '-subj', `/CN=vscode ${name}`, '-days', '1');
+  for (const name of ['old', 'new']) selfSigned(dir, name, `vscode ${name}`, 1);
   fs.writeFileSync(path.join(dir, 'stand-in.py'), STAND_IN);
 });
 
@@ -86,17 +80,6 @@ function secretVolume(): { dir: string; install: (name: 'old' | 'new') => void }
   };
   install('old');
   return { dir: volume, install };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** SHA-256 fingerprint of the certificate the server on 127.0.0.1:port presents, or undefined. */

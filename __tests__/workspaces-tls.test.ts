@@ -16,6 +16,7 @@ import { CODE_SERVER_ENTRYPOINT, CODE_SERVER_HEARTBEAT, CODE_SERVER_IDLE_SECONDS
 import { platformNames, serviceDnsNames } from '../common/names';
 import type { Config } from '../config/schema';
 import { chartObjects, configsUnderTest, configWith, find, Manifest, render } from './support/render';
+import { issueServerCertificate, selfSigned } from './support/test-pki';
 
 const THREE_USERS = configWith({
   namePrefix: 'team-',
@@ -156,38 +157,11 @@ describe("the workspaces' MLflow client trusts the platform CA", () => {
     const { files } = render(config);
     const mlflowCert = find(chartObjects(files, 'certificates'), 'Certificate', names.tls.mlflow);
     let dir = '';
-    const openssl = (...args: string[]) => {
-      const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`openssl ${args[0]}: ${r.stderr}`);
-    };
-
     beforeAll(() => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-ws-tls-'));
-      const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-      openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=test platform CA', '-days', '2');
-      // MLflow's certificate as the rendered Certificate asks for it: its DNS names and usages.
-      openssl('req', ...ec, '-keyout', 'mlflow.key', '-out', 'mlflow.csr', '-subj', '/CN=mlflow');
-      fs.writeFileSync(
-        path.join(dir, 'mlflow.ext'),
-        `subjectAltName=${(mlflowCert.spec.dnsNames as string[]).map((n) => `DNS:${n}`).join(',')}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n`,
-      );
-      openssl(
-        'x509',
-        '-req',
-        '-in',
-        'mlflow.csr',
-        '-CA',
-        'ca.crt',
-        '-CAkey',
-        'ca.key',
-        '-CAcreateserial',
-        '-out',
-        'mlflow.crt',
-        '-days',
-        '1',
-        '-extfile',
-        'mlflow.ext',
-      );
+      selfSigned(dir, 'ca', 'test platform CA');
+      // MLflow's certificate as the rendered Certificate asks for it: its DNS names, for server authentication.
+      issueServerCertificate(dir, { name: 'mlflow', dnsNames: mlflowCert.spec.dnsNames });
     });
     afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 

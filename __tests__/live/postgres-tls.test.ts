@@ -10,7 +10,6 @@
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
 import { CertificatesChart, certificatesChartProps } from '../../charts/certificates';
@@ -22,6 +21,8 @@ import { configWith } from '../support/render';
 import { Connection, Major, removeTempDirs, run, Server, tempDir, writeOwned } from './support/postgres';
 import { containerEnv, firstStart, renderPostgres, runContainer, Secrets } from './support/rendered';
 import { testApp } from '../support/app';
+import { freePort } from '../support/ports';
+import { issueServerCertificate, selfSigned } from '../support/test-pki';
 
 const MAJORS: Major[] = [15, 16, 17];
 const config = configWith({ database: { mode: 'statefulset' } });
@@ -41,16 +42,11 @@ interface Pki {
   readonly otherCaFile: string;
 }
 
-function openssl(args: string[], cwd: string): void {
-  execFileSync('openssl', args, { cwd, stdio: 'pipe' });
-}
-
-/** A CA, another CA, and a signed certificate request for the rendered DNS names. */
+/** A CA and another CA. */
 function makePki(): Pki {
   const dir = tempDir('pki');
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=test platform CA', '-days', '2'], dir);
-  openssl(['req', '-x509', ...ec, '-keyout', 'other.key', '-out', 'other.crt', '-subj', '/CN=another CA', '-days', '2'], dir);
+  selfSigned(dir, 'ca', 'test platform CA');
+  selfSigned(dir, 'other', 'another CA');
   for (const f of fs.readdirSync(dir)) fs.chmodSync(path.join(dir, f), 0o644);
   return { dir, caFile: path.join(dir, 'ca.crt'), otherCaFile: path.join(dir, 'other.crt') };
 }
@@ -63,45 +59,7 @@ let serial = 0;
  */
 function issue(pki: Pki, tlsDir: string, keyMode = 0o440): string {
   const name = `leaf${++serial}`;
-  const san = (certificate.spec.dnsNames as string[]).map((d) => `DNS:${d}`).join(',');
-  openssl(
-    [
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-      '-subj',
-      `/CN=${certificate.spec.dnsNames[0]}`,
-    ],
-    pki.dir,
-  );
-  fs.writeFileSync(path.join(pki.dir, `${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`);
-  openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      `${name}.crt`,
-      '-days',
-      '1',
-      '-extfile',
-      `${name}.ext`,
-    ],
-    pki.dir,
-  );
+  issueServerCertificate(pki.dir, { name, dnsNames: certificate.spec.dnsNames });
   const group = isRoot ? Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()) : undefined;
   for (const [from, to, mode] of [
     [`${name}.crt`, 'tls.crt', 0o444],
@@ -115,17 +73,6 @@ function issue(pki: Pki, tlsDir: string, keyMode = 0o440): string {
     fs.renameSync(tmp, path.join(tlsDir, to));
   }
   return execFileSync('openssl', ['x509', '-noout', '-serial', '-in', path.join(pki.dir, `${name}.crt`)], { encoding: 'utf8' }).trim();
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** The server's rendered `-c` settings that concern TLS and client authentication, mount paths mapped. */
