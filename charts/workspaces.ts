@@ -32,7 +32,7 @@ import {
 import { derivedMlflowClientVersion } from '../common/mlflow-client';
 import type { WorkspaceInstance } from '../common/names';
 import { workspaceGit } from './workspaces/git';
-import { MLFLOW_AUTH_SECRET_KEYS } from '../common/contract';
+import { clientCredentialEnv } from './mlflow/auth';
 
 export interface WorkspacesChartProps {
   /** Environment name (instance label). */
@@ -325,12 +325,8 @@ function instanceFiles(config: Config, instance: WorkspaceInstance, appFiles: Wo
   // The instance's MLflow account: its user's (username = their email), or the shared workspaces'.
   // The provisioning Job creates it from the same Secret's copy in the platform namespace.
   const account = platformNames(config).mlflowAuth.workspaceAccount(instance.user);
-  const mlflowLogin: EnvVar[] = [
-    { name: 'MLFLOW_TRACKING_USERNAME', value: account.username },
-    { name: 'MLFLOW_TRACKING_PASSWORD', valueFrom: { secretKeyRef: { name: account.secret, key: MLFLOW_AUTH_SECRET_KEYS.password } } },
-  ];
   return {
-    env: [...(git?.env ?? []), ...mlflowLogin],
+    env: [...(git?.env ?? []), ...clientCredentialEnv(account)],
     files: Object.keys(files).length > 0 ? { files, secretFiles: git?.files.secretFiles } : undefined,
     externalSecrets: [...(git?.secrets ?? []), account.secret, ...(config.edge.enabled ? [] : [w.tokenSecret])],
   };
