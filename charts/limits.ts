@@ -2,6 +2,7 @@
  * Limits that Linux and Kubernetes enforce only at run or apply time, checked at synth so a config
  * that would break there is refused here, with the limit in the message.
  */
+import { podTemplateOf, workContainers } from '../policy/model';
 import type { Manifest } from './render';
 
 /**
@@ -52,9 +53,10 @@ function argName(all: readonly string[], i: number): string {
   return typeof previous === 'string' && previous.startsWith('-') && !all[i].startsWith('-') ? `${previous} value` : `#${i}`;
 }
 
+/** The containers of an object's pod template, whatever the workload kind (the policy gate's reading). */
 function containersOf(o: Manifest): Manifest[] {
-  const pod = o.spec?.jobTemplate?.spec?.template?.spec ?? o.spec?.template?.spec ?? (o.kind === 'Pod' ? o.spec : undefined);
-  return pod ? [...(pod.initContainers ?? []), ...(pod.containers ?? [])] : [];
+  const template = podTemplateOf({ file: '', doc: 0, manifest: o });
+  return template ? workContainers(template).map((c) => c.container) : [];
 }
 
 function kib(bytes: number): string {
