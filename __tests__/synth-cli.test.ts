@@ -422,6 +422,28 @@ describe('synth as a process', () => {
     expect(output).toMatch(/^rendered \d+ files from <embedded default> into /);
   });
 
+  test('the synth bundle is rebuilt when any file it was built from changes, wherever it lives (policy/ included)', () => {
+    const cache = path.join(PROJECT_ROOT, 'node_modules', '.cache', 'mlflow-gke');
+    const run = () =>
+      execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'synth.js'), '--out', path.join(tmp, 'dist'), '--quiet'], { encoding: 'utf8' });
+    run();
+    const inputs: string[] = JSON.parse(fs.readFileSync(path.join(cache, 'synth.js.inputs.json'), 'utf8'));
+    expect(inputs).toEqual(expect.arrayContaining(['main.ts', 'charts/render.ts', 'common/names.ts', 'config/load.ts', 'policy/model.ts']));
+    expect(inputs.filter((i) => i.startsWith('node_modules/'))).toEqual([]);
+    // A newer input makes the next start rebuild; the file's own times are restored afterwards.
+    const input = path.join(PROJECT_ROOT, 'policy', 'model.ts');
+    const { atime, mtime } = fs.statSync(input);
+    const before = fs.statSync(path.join(cache, 'synth.js')).mtimeMs;
+    try {
+      const future = new Date(Date.now() + 5000);
+      fs.utimesSync(input, future, future);
+      run();
+      expect(fs.statSync(path.join(cache, 'synth.js')).mtimeMs).toBeGreaterThan(before);
+    } finally {
+      fs.utimesSync(input, atime, mtime);
+    }
+  });
+
   test('npm run synth renders with the embedded default and no file', () => {
     const out = path.join(tmp, 'dist');
     const output = execFileSync(process.execPath, [require.resolve('tsx/cli'), 'main.ts', '--out', out], {

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
  * `npm run synth`: runs main.ts without type-checking (that belongs to `npm test`). The TypeScript
- * sources are bundled with esbuild into node_modules/.cache once, and again whenever a source file is
- * newer than the bundle; starting one bundled file is much faster than transpiling on every start.
- * V8's code cache for the bundle is kept beside it, so later starts skip most of the compiling.
+ * sources are bundled with esbuild into node_modules/.cache once, and again whenever one of the files
+ * the bundle was built from (as esbuild's metafile lists them, so no list is kept by hand) or the
+ * lockfile is newer than the bundle; starting one bundled file is much faster than transpiling on
+ * every start. V8's code cache for the bundle is kept beside it, so later starts skip most of the
+ * compiling.
  */
 'use strict';
 const fs = require('fs');
@@ -13,38 +15,41 @@ const vm = require('vm');
 
 const root = path.resolve(__dirname, '..');
 const bundle = path.join(root, 'node_modules', '.cache', 'mlflow-gke', 'synth.js');
-const SOURCES = ['main.ts', 'common', 'charts', 'config', 'imports', 'package-lock.json'];
-
-function newestSource() {
-  let newest = 0;
-  const visit = (p) => {
-    const stat = fs.statSync(p, { throwIfNoEntry: false });
-    if (!stat) return;
-    newest = Math.max(newest, stat.mtimeMs, stat.ctimeMs);
-    if (stat.isDirectory()) for (const entry of fs.readdirSync(p)) visit(path.join(p, entry));
-  };
-  SOURCES.forEach((s) => visit(path.join(root, s)));
-  return newest;
-}
-
+/** The project files the bundle was built from, relative to the root; written with the bundle. */
+const inputsFile = `${bundle}.inputs.json`;
 const codeCache = `${bundle}.v8cache`;
 
-const built = fs.statSync(bundle, { throwIfNoEntry: false });
-if (!built || built.mtimeMs < newestSource()) {
+/** Whether the bundle is missing or older than one of its inputs (dependencies change with the lockfile). */
+function stale() {
+  const built = fs.statSync(bundle, { throwIfNoEntry: false });
+  if (!built || !fs.existsSync(inputsFile)) return true;
+  const inputs = [...JSON.parse(fs.readFileSync(inputsFile, 'utf8')), 'package-lock.json'];
+  return inputs.some((input) => {
+    const stat = fs.statSync(path.join(root, input), { throwIfNoEntry: false });
+    return !stat || Math.max(stat.mtimeMs, stat.ctimeMs) > built.mtimeMs;
+  });
+}
+
+if (stale()) {
   fs.rmSync(codeCache, { force: true });
   fs.mkdirSync(path.dirname(bundle), { recursive: true });
   const tmp = `${bundle}.${process.pid}.tmp`;
-  require('esbuild').buildSync({
-    entryPoints: [path.join(root, 'main.ts')],
+  const result = require('esbuild').buildSync({
+    absWorkingDir: root,
+    entryPoints: ['main.ts'],
     bundle: true,
     platform: 'node',
     target: 'node20',
     outfile: tmp,
+    metafile: true,
     // Smaller source to read at every start. Names are not kept: keeping them wraps every function
     // and class in a helper call, which cost a tenth of the time with hundreds of workspaces.
     minify: true,
     logLevel: 'warning',
   });
+  const inputs = Object.keys(result.metafile.inputs).filter((input) => !input.startsWith('node_modules/'));
+  fs.writeFileSync(`${inputsFile}.${process.pid}.tmp`, JSON.stringify(inputs.sort()));
+  fs.renameSync(`${inputsFile}.${process.pid}.tmp`, inputsFile);
   fs.renameSync(tmp, bundle);
 }
 runBundle();
