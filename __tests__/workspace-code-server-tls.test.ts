@@ -14,8 +14,8 @@ import * as path from 'path';
 import * as tls from 'tls';
 import { scriptFile } from '../charts/lib/script-files';
 import { CODE_SERVER_TLS } from '../charts/workspaces';
-import { freePort } from './support/ports';
-import { selfSigned } from './support/test-pki';
+import { freePort } from '../local/ports';
+import { selfSigned } from '../local/pki';
 
 const STAND_IN = `
 import os, signal, socket, ssl, sys

@@ -16,7 +16,7 @@ import { CODE_SERVER_ENTRYPOINT, CODE_SERVER_HEARTBEAT, CODE_SERVER_IDLE_SECONDS
 import { platformNames, serviceDnsNames } from '../common/names';
 import type { Config } from '../config/schema';
 import { chartObjects, configsUnderTest, configWith, find, Manifest, render } from './support/render';
-import { issueServerCertificate, selfSigned } from './support/test-pki';
+import { issueServerCertificate, selfSigned } from '../local/pki';
 
 const THREE_USERS = configWith({
   namePrefix: 'team-',

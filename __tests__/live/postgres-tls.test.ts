@@ -21,8 +21,8 @@ import { configWith } from '../support/render';
 import { Connection, Major, removeTempDirs, run, Server, tempDir, writeOwned } from './support/postgres';
 import { containerEnv, firstStart, renderPostgres, runContainer, Secrets } from './support/rendered';
 import { testApp } from '../support/app';
-import { freePort } from '../support/ports';
-import { issueServerCertificate, selfSigned } from '../support/test-pki';
+import { freePort } from '../../local/ports';
+import { issueServerCertificate, selfSigned } from '../../local/pki';
 
 const MAJORS: Major[] = [15, 16, 17];
 const config = configWith({ database: { mode: 'statefulset' } });

@@ -1,5 +1,5 @@
 /**
- * Test certificates made with openssl: EC P-256 keys, lifetimes of a day or two. Tests that run real
+ * Throwaway certificates made with openssl (the tests and `npm run local`): EC P-256 keys, lifetimes of a day or two. Tests that run real
  * TLS servers and clients (PostgreSQL, the workspaces' MLflow client, code-server's reload) share it.
  */
 import { spawnSync } from 'child_process';
@@ -25,13 +25,15 @@ export interface ServerCertificateOptions {
   readonly ca?: string;
   /** DNS names of the subjectAltName; the first is also the common name. */
   readonly dnsNames: readonly string[];
+  /** IP addresses of the subjectAltName. @default none */
+  readonly ipAddresses?: readonly string[];
 }
 
 /** A server certificate (serverAuth) for `dnsNames`, signed by the CA in `dir`. */
 export function issueServerCertificate(dir: string, o: ServerCertificateOptions): void {
   const ca = o.ca ?? 'ca';
   openssl(dir, ['req', ...EC_KEY, '-keyout', `${o.name}.key`, '-out', `${o.name}.csr`, '-subj', `/CN=${o.dnsNames[0]}`]);
-  const san = o.dnsNames.map((d) => `DNS:${d}`).join(',');
+  const san = [...o.dnsNames.map((d) => `DNS:${d}`), ...(o.ipAddresses ?? []).map((ip) => `IP:${ip}`)].join(',');
   fs.writeFileSync(path.join(dir, `${o.name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n`);
   openssl(dir, [
     'x509',

@@ -1,0 +1,291 @@
+/**
+ * The rendered MLflow of a config, started on this machine (`npm run local`, the live tests, the
+ * benchmarks): a real PostgreSQL laid out as the config's database mode expects, the rendered
+ * Cloud SQL grant and migration Jobs, the rendered server Deployment's pod (schema wait, then the
+ * server with TLS from a throwaway CA, basic-auth, fail-closed and the IAP verifier) and the rendered
+ * provisioning Job, each run by local/pod-runner.ts through one seam (`seam` below).
+ *
+ * Loopback only. The server listens on 127.0.0.1; the load balancer's address is 127.0.0.2 (the
+ * verifier trusts IAP tokens from there only), any other loopback address is "a pod in the cluster".
+ */
+import { randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as https from 'https';
+import * as path from 'path';
+import { GOOGLE_LB_RANGES } from '../charts/mlflow';
+import { IAP_KEYS_URL } from '../charts/mlflow/auth';
+import { renderPlatform } from '../charts/render';
+import type { Config } from '../config/schema';
+import { IapSigner, serveJwks } from './iap';
+import { issueServerCertificate, selfSigned } from './pki';
+import { LocalPod, LocalSeam, RunningContainer } from './pod-runner';
+import { freePort } from './ports';
+import { CLIENT_BIN, Major, Server } from './postgres';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- rendered manifests, read at any depth
+type Json = Record<string, any>;
+
+/** The load balancer's address here: the only peer whose IAP header the verifier trusts. */
+export const LOAD_BALANCER_ADDRESS = '127.0.0.2';
+/** The Cloud SQL Auth Proxy's image: locally the server connects to PostgreSQL directly. */
+const AUTH_PROXY_IMAGE = 'gcr.io/cloud-sql-connectors/cloud-sql-proxy';
+/** Where the Auth Proxy listens in the pod (charts/lib/cloud-sql-proxy.ts). */
+const AUTH_PROXY_ADDRESS = '127.0.0.1:5432';
+const SERVER_PORT = 5000;
+
+export interface LocalAccount {
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface LocalPlatformOptions {
+  readonly config: Config;
+  /** Folder for everything of this run (made; removed by `stop`). */
+  readonly dir: string;
+  /** The venv bin folder (scripts/python-env.js). */
+  readonly pythonBin: string;
+  /** PostgreSQL major. @default 15 */
+  readonly postgres?: Major;
+  /** Receives the processes' output lines. */
+  readonly onLine?: (line: string) => void;
+}
+
+/** Every object of the render, by kind and name. */
+export class Rendered {
+  readonly objects: Json[];
+  constructor(readonly config: Config) {
+    this.objects = renderPlatform(config).flatMap((file) => [...(file.objects ?? [])]);
+  }
+
+  find(kind: string, predicate: (o: Json) => boolean, what: string): Json {
+    const found = this.objects.find((o) => o.kind === kind && predicate(o));
+    if (!found) throw new Error(`the render has no ${kind} ${what}`);
+    return found;
+  }
+
+  named(kind: string, name: string): Json {
+    return this.find(kind, (o) => o.metadata.name === name, `"${name}"`);
+  }
+
+  /** The Job whose name starts with `prefix` (Job names end with a content hash). */
+  job(prefix: string): Json {
+    return this.find('Job', (o) => o.metadata.name.startsWith(prefix), `named ${prefix}*`);
+  }
+
+  configMaps(namespace: string): Record<string, Record<string, string>> {
+    return Object.fromEntries(
+      this.objects.filter((o) => o.kind === 'ConfigMap' && o.metadata.namespace === namespace).map((o) => [o.metadata.name, o.data ?? {}]),
+    );
+  }
+}
+
+/** The Secret keys a pod spec reads, by Secret name. */
+export function secretKeys(spec: Json): Map<string, Set<string>> {
+  const keys = new Map<string, Set<string>>();
+  const add = (name: string, key: string) => keys.set(name, (keys.get(name) ?? new Set()).add(key));
+  for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])])
+    for (const e of c.env ?? [])
+      if (e.valueFrom?.secretKeyRef && !e.valueFrom.secretKeyRef.optional) add(e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key);
+  for (const v of spec.volumes ?? []) if (v.secret) for (const item of v.secret.items ?? []) add(v.secret.secretName, item.key);
+  return keys;
+}
+
+export class LocalPlatform {
+  readonly rendered: Rendered;
+  readonly secrets: Record<string, Record<string, string>> = {};
+  readonly signer = IapSigner.generate();
+  /** The server's port on 127.0.0.1. */
+  port = 0;
+  postgres?: Server;
+  server?: LocalPod;
+  serverContainer?: RunningContainer;
+  private jwks?: { url: string; close: () => Promise<void> };
+  private readonly caDir: string;
+  readonly artifactsDir: string;
+
+  constructor(readonly options: LocalPlatformOptions) {
+    if (options.config.database.mode !== 'cloudsql')
+      throw new Error(`database.mode ${options.config.database.mode}: npm run local runs cloudsql mode only so far`);
+    this.rendered = new Rendered(options.config);
+    fs.mkdirSync(options.dir, { recursive: true });
+    this.caDir = path.join(options.dir, 'ca');
+    this.artifactsDir = path.join(options.dir, 'artifacts');
+    fs.mkdirSync(this.caDir, { recursive: true });
+    fs.mkdirSync(this.artifactsDir, { recursive: true });
+  }
+
+  get ns(): string {
+    return this.rendered.named('Deployment', 'mlflow').metadata.namespace;
+  }
+
+  get caFile(): string {
+    return path.join(this.caDir, 'ca.crt');
+  }
+
+  get url(): string {
+    return `https://127.0.0.1:${this.port}`;
+  }
+
+  /** The names the pods use for the server, with the Service port. */
+  get serviceHosts(): string[] {
+    const certificate = this.rendered.find('Certificate', (o) => o.spec.secretName === this.tlsSecret, `for Secret ${this.tlsSecret}`);
+    return certificate.spec.dnsNames;
+  }
+
+  private get tlsSecret(): string {
+    return this.deploymentSpec.volumes.find((v: Json) => v.name === 'tls').secret.secretName;
+  }
+
+  private get deploymentSpec(): Json {
+    return this.rendered.named('Deployment', 'mlflow').spec.template.spec;
+  }
+
+  /** The accounts the provisioning Job creates, with their test passwords. */
+  accounts(): (LocalAccount & { secret: string; admin: boolean })[] {
+    const provision = this.rendered.job('mlflow-auth-provision').spec.template.spec.containers[0];
+    const listed = JSON.parse(provision.env.find((e: Json) => e.name === 'PROVISION_ACCOUNTS').value);
+    return listed.map((a: Json) => ({ username: a.username, secret: a.secret, admin: Boolean(a.admin), password: this.secrets[a.secret]?.password }));
+  }
+
+  admin(): LocalAccount {
+    const env = this.deploymentSpec.containers.find((c: Json) => c.name === 'mlflow').env;
+    const username = env.find((e: Json) => e.name === 'MLFLOW_AUTH_ADMIN_USERNAME').value;
+    const secret = env.find((e: Json) => e.name === 'MLFLOW_AUTH_ADMIN_PASSWORD').valueFrom.secretKeyRef.name;
+    return { username, password: this.secrets[secret].password };
+  }
+
+  /** Test values for every Secret the MLflow pods read; the server's key pair from the throwaway CA. */
+  private makeSecrets(specs: Json[]): void {
+    selfSigned(this.caDir, 'ca', 'mlflow-gke local CA');
+    issueServerCertificate(this.caDir, { name: 'server', dnsNames: this.serviceHosts, ipAddresses: ['127.0.0.1'] });
+    const ca = fs.readFileSync(this.caFile, 'utf8');
+    for (const spec of specs)
+      for (const [name, keys] of secretKeys(spec)) {
+        const secret = (this.secrets[name] ??= {});
+        for (const key of keys) {
+          if (key in secret) continue;
+          if (key === 'ca.crt') secret[key] = ca;
+          else if (key === 'tls.crt' || key === 'tls.key') secret[key] = fs.readFileSync(path.join(this.caDir, `server.${key.slice(4)}`), 'utf8');
+          else secret[key] = randomBytes(24).toString('base64url');
+        }
+      }
+  }
+
+  private seam(pgPort: number): LocalSeam {
+    const uri = this.deploymentSpec.containers.find((c: Json) => c.name === 'mlflow').args;
+    const destination = uri[uri.indexOf('--artifacts-destination') + 1];
+    return {
+      pythonBin: this.options.pythonBin,
+      path: [CLIENT_BIN],
+      substitutions: [
+        [AUTH_PROXY_ADDRESS, `127.0.0.1:${pgPort}`],
+        [destination, this.artifactsDir],
+        [IAP_KEYS_URL, this.jwks!.url],
+        [GOOGLE_LB_RANGES.join(','), `${LOAD_BALANCER_ADDRESS}/32`],
+      ],
+      options: { '--host': '127.0.0.1', '--port': String(this.port) },
+      hosts: Object.fromEntries(this.serviceHosts.map((host) => [`${host}:${SERVER_PORT}`, `127.0.0.1:${this.port}`])),
+      skipImages: [AUTH_PROXY_IMAGE],
+      // The grant Job's libpq variables name the proxy's port on their own (PGPORT).
+      env: { PGPORT: String(pgPort) },
+    };
+  }
+
+  private pod(name: string, spec: Json, pgPort: number): LocalPod {
+    return new LocalPod(spec, {
+      name,
+      namespace: this.ns,
+      dir: path.join(this.options.dir, 'pods', name),
+      seam: this.seam(pgPort),
+      sources: { secrets: this.secrets, configMaps: this.rendered.configMaps(this.ns) },
+      onLine: this.options.onLine,
+    });
+  }
+
+  /** Runs a rendered Job's pod to its end; throws with its output when it fails. */
+  async runJob(prefix: string): Promise<RunningContainer[]> {
+    const job = this.rendered.job(prefix);
+    return this.pod(job.metadata.name, job.spec.template.spec, this.postgres!.port).runJob();
+  }
+
+  /** Runs a rendered CronJob's pod once, as `kubectl create job --from=cronjob/NAME` would. */
+  async runCronJob(name: string): Promise<RunningContainer[]> {
+    const cron = this.rendered.named('CronJob', name);
+    return this.pod(`${name}-manual`, cron.spec.jobTemplate.spec.template.spec, this.postgres!.port).runJob();
+  }
+
+  /** A pod of a rendered Job or Deployment, laid out but not started. */
+  podOf(spec: Json, name: string): LocalPod {
+    return this.pod(name, spec, this.postgres!.port);
+  }
+
+  /** PostgreSQL laid out as Cloud SQL: a superuser nobody uses, cloudsqlsuperuser, the built-in admin, the IAM user. */
+  private async startPostgres(): Promise<Server> {
+    const grant = this.rendered.job('mlflow-sql-grant').spec.template.spec.containers.find((c: Json) => c.name === 'grant');
+    const env = (name: string) => grant.env.find((e: Json) => e.name === name).value;
+    const server = await Server.init(this.options.postgres ?? 15, { user: 'cloudsqladmin', database: 'postgres' }, ['--auth=trust']);
+    server.port = await freePort();
+    const started = await server.tryStart(['listen_addresses=127.0.0.1']);
+    if (started.code !== 0) throw new Error(`PostgreSQL did not start:\n${started.stderr}${started.log}`);
+    await server.query(`
+      CREATE ROLE cloudsqlsuperuser NOLOGIN CREATEROLE CREATEDB;
+      CREATE ROLE "${env('PGUSER')}" LOGIN NOSUPERUSER CREATEROLE CREATEDB IN ROLE cloudsqlsuperuser;
+      CREATE DATABASE "${env('PGDATABASE')}" OWNER cloudsqlsuperuser;
+      CREATE ROLE "${env('IAM_USER')}" LOGIN;
+    `);
+    return server;
+  }
+
+  /** First start: PostgreSQL, the grant and migration Jobs, the server, the provisioning Job. */
+  async start(): Promise<void> {
+    this.jwks = await serveJwks(this.signer);
+    this.port = await freePort();
+    const jobs = ['mlflow-sql-grant', 'mlflow-migrate', 'mlflow-auth-provision'].map((p) => this.rendered.job(p).spec.template.spec);
+    this.makeSecrets([this.deploymentSpec, ...jobs, this.rendered.named('CronJob', 'mlflow-gc').spec.jobTemplate.spec.template.spec]);
+    this.postgres = await this.startPostgres();
+    // As on a first deployment: the grant and the migration start together; the migration waits for the grant.
+    await Promise.all([this.runJob('mlflow-sql-grant'), this.runJob('mlflow-migrate')]);
+    await this.startServer();
+    await this.runJob('mlflow-auth-provision');
+  }
+
+  /** Starts the server's pod and waits until /health answers over TLS. */
+  async startServer(timeoutSeconds = 120): Promise<void> {
+    this.server = this.pod('mlflow-server', this.deploymentSpec, this.postgres!.port);
+    const [main] = (await this.server.startAll()).filter((c) => c.name === 'mlflow');
+    this.serverContainer = main;
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    for (;;) {
+      if (!main.running) throw new Error(`the MLflow server exited ${await main.exited}:\n${main.output}`);
+      if ((await this.health()) === 200) return;
+      if (Date.now() > deadline) throw new Error(`the MLflow server did not answer /health in ${timeoutSeconds}s:\n${main.output}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  async stopServer(): Promise<void> {
+    await this.server?.stopAll();
+    this.server = undefined;
+  }
+
+  /** GET /health over TLS with the platform CA, as the probes do; the status, or 0 when nothing answers. */
+  health(): Promise<number> {
+    return new Promise((resolve) => {
+      const request = https.get(
+        { host: '127.0.0.1', port: this.port, path: '/health', ca: fs.readFileSync(this.caFile), servername: this.serviceHosts[0], timeout: 2000 },
+        (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        },
+      );
+      request.on('error', () => resolve(0));
+      request.on('timeout', () => request.destroy());
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.stopServer();
+    await this.postgres?.stop();
+    await this.jwks?.close();
+  }
+}
