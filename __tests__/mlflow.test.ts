@@ -1,7 +1,16 @@
 import { cloudSqlProxyArgs } from '../charts/lib/cloud-sql-proxy';
 import { PROXY_FLAGS, parseVersion, proxySupports } from '../common/cloud-sql-proxy-flags';
 import { platformNames } from '../common/names';
-import { GOOGLE_LB_RANGES, GRANT_WAIT_SECONDS, METRICS_DIR, MIGRATION_DEADLINE_SECONDS, PRE_STOP_SECONDS, PROXY_MAX_SIGTERM_SECONDS } from '../charts/mlflow';
+import {
+  GOOGLE_LB_RANGES,
+  GRACEFUL_SHUTDOWN_SECONDS,
+  GRANT_WAIT_SECONDS,
+  KEEP_ALIVE_SECONDS,
+  METRICS_DIR,
+  MIGRATION_DEADLINE_SECONDS,
+  PRE_STOP_SECONDS,
+  PROXY_MAX_SIGTERM_SECONDS,
+} from '../charts/mlflow';
 import { mlflowProgram, schemaPrivilegeQuery } from '../charts/mlflow/programs';
 import { chartObjects, configError, configsUnderTest, configWith, DeepPartial, find, Manifest, render } from './support/render';
 import type { ConfigInput } from '../config/schema';
@@ -106,7 +115,8 @@ describe('mlflow chart', () => {
       const server = container(d, 'mlflow');
       expect(wait.command.slice(0, 2)).toEqual(['python', '-c']);
       expect(wait.command[2]).toContain('_get_latest_schema_revision');
-      expect(wait.command[2]).toMatch(/if current == head:\n.*\n\s+break\n/);
+      // It returns only with both the tracking schema and the auth tables at their head.
+      expect(wait.command[2]).toMatch(/if current == head:\n.*auth_schema_state\(\)\n\s+if auth_current == auth_head:\n.*\n\s+break\n/);
       expect(wait.command[2]).not.toMatch(/execvp|urlopen\("http:\/\/127/);
       // The same image (same Alembic head) and the same database settings as the server, without its KEK.
       expect(wait.image).toBe(server.image);
@@ -472,6 +482,28 @@ describe('mlflow chart', () => {
     expect(JSON.stringify(objects.filter((o) => o.kind === 'Role'))).not.toContain(names.tls.mlflow);
   });
 
+  describe('6b. behind the load balancer', () => {
+    const uvicornOption = (flag: string) => {
+      const opts = argValue(container(deploymentOf(mlflowOf()), 'mlflow').args, '--uvicorn-opts').split(' ');
+      return opts[opts.indexOf(flag) + 1];
+    };
+    test("idle connections outlast the load balancer's 600 s backend keep-alive, so it never sends on a closing one", () => {
+      expect(KEEP_ALIVE_SECONDS).toBeGreaterThan(610);
+      expect(uvicornOption('--timeout-keep-alive')).toBe(String(KEEP_ALIVE_SECONDS));
+    });
+    test("a stopping worker waits for requests in flight at most until the pod's grace period ends", () => {
+      expect(Number(uvicornOption('--timeout-graceful-shutdown'))).toBe(GRACEFUL_SHUTDOWN_SECONDS);
+      expect(PRE_STOP_SECONDS + GRACEFUL_SHUTDOWN_SECONDS).toBeLessThan(podSpec(deploymentOf(mlflowOf())).terminationGracePeriodSeconds);
+    });
+    test('the browser UI behind the edge may write: CORS allows exactly the edge origin', () => {
+      const names = platformNames(cloudsql());
+      expect(argValue(container(deploymentOf(mlflowOf()), 'mlflow').args, '--cors-allowed-origins')).toBe(`https://${names.mlflowHost}`);
+    });
+    test("with no edge, CORS stays at MLflow's default (localhost origins only)", () => {
+      expect(container(deploymentOf(mlflowOf({ edge: { enabled: false } })), 'mlflow').args).not.toContain('--cors-allowed-origins');
+    });
+  });
+
   describe('6c. HTTPS', () => {
     // uvicorn 0.35.0 uvicorn/main.py --ssl-certfile, --ssl-keyfile; mlflow/cli.py --uvicorn-opts ("forwarded
     // to uvicorn processes"), shlex-split by mlflow/server/__init__.py _build_uvicorn_command.
@@ -479,7 +511,7 @@ describe('mlflow chart', () => {
       const names = platformNames(cloudsql());
       const d = deploymentOf(mlflowOf());
       const server = container(d, 'mlflow');
-      expect(argValue(server.args, '--uvicorn-opts')).toBe('--ssl-certfile /etc/mlflow/tls/tls.crt --ssl-keyfile /etc/mlflow/tls/tls.key');
+      expect(argValue(server.args, '--uvicorn-opts')).toMatch(/^--ssl-certfile \/etc\/mlflow\/tls\/tls\.crt --ssl-keyfile \/etc\/mlflow\/tls\/tls\.key /);
       expect(server.volumeMounts).toContainEqual({ name: 'tls', mountPath: '/etc/mlflow/tls', readOnly: true });
       expect(server.volumeMounts.every((m: Manifest) => m.subPath === undefined)).toBe(true);
       expect(podSpec(d).volumes).toContainEqual({

@@ -53,6 +53,22 @@ export const MLFLOW_UID = 1000;
 export const PRE_STOP_SECONDS = 10;
 export const PROXY_MAX_SIGTERM_SECONDS = 30;
 export const TERMINATION_GRACE_SECONDS = 60;
+/**
+ * uvicorn's idle keep-alive (`--timeout-keep-alive`; its default is 5 s). Google's external
+ * Application Load Balancer keeps backend connections idle for 600 s, a fixed value, and asks backends
+ * to keep theirs longer, or a request sent as the backend closes the connection fails with a 502
+ * (https://cloud.google.com/load-balancing/docs/https/request-distribution: "client HTTP keepalive
+ * timeout 610 seconds, backend keepalive timeout 600 seconds"; docs/https#timeouts_and_retries).
+ */
+export const KEEP_ALIVE_SECONDS = 620;
+/**
+ * uvicorn's `--timeout-graceful-shutdown`: how long a stopping worker waits for requests in flight.
+ * Unset, a worker waits for them without end: at SIGTERM, and in the certificate watcher's SIGHUP
+ * restart, where uvicorn's supervisor joins each old worker without a timeout and queues every signal
+ * meanwhile (uvicorn/supervisors/multiprocess.py, restart_all), so one long transfer could stall the
+ * reload and the pod's stop. Fits the grace period after the preStop pause.
+ */
+export const GRACEFUL_SHUTDOWN_SECONDS = TERMINATION_GRACE_SECONDS - PRE_STOP_SECONDS - 10;
 /** The migration Job's deadline; it waits for the Cloud SQL grant for at most GRANT_WAIT_SECONDS of it. */
 export const MIGRATION_DEADLINE_SECONDS = 3600;
 /** Leaves a quarter of the deadline for the migration itself once the grant is there. */
@@ -127,6 +143,14 @@ export interface MlflowChartProps {
   readonly jobExecution: boolean;
   /** Host header patterns; `$(POD_IP):<port>` is added for the metrics scraper. */
   readonly allowedHosts: readonly string[];
+  /**
+   * Origins whose browsers may send state-changing requests (`--cors-allowed-origins`): the public
+   * edge's. MLflow answers 403 to a POST, PUT, PATCH or DELETE on /api/ or /ajax-api/ from any other
+   * origin (mlflow/server/security_utils.py should_block_cors_request), and browsers send Origin on
+   * same-origin POSTs, so without the edge's origin the UI behind IAP could not write at all. Empty:
+   * MLflow's default (localhost origins only).
+   */
+  readonly corsAllowedOrigins: readonly string[];
   /**
    * `mlflow gc`: schedule, age, and the in-cluster URL of this server. gc refuses to run without a
    * tracking URI and deletes proxied (`mlflow-artifacts:`) artifacts through the server.
@@ -229,6 +253,7 @@ export function mlflowChartProps(config: Config): MlflowChartProps {
     kekSecret: config.mlflow.kekSecret,
     jobExecution: config.mlflow.jobExecution,
     allowedHosts: config.mlflow.allowedHosts ?? derivedAllowedHosts(config),
+    corsAllowedOrigins: config.edge.enabled ? [`https://${names.mlflowHost}`] : [],
     gc: { schedule: config.mlflow.gcSchedule, olderThan: config.mlflow.gcOlderThan, trackingUri: names.mlflowUrl },
     ingress: {
       workspacesNamespace: names.namespaces.workspaces,
@@ -391,8 +416,13 @@ export class MlflowChart extends PlatformChart {
       // HTTPS on the one port: uvicorn's own TLS options (uvicorn 0.35.0 uvicorn/main.py --ssl-certfile,
       // --ssl-keyfile), which MLflow passes through (mlflow/cli.py --uvicorn-opts; mlflow/server/__init__.py
       // _build_uvicorn_command shlex-splits them before its own --host, --port and --workers).
+      ...(props.corsAllowedOrigins.length > 0 ? ['--cors-allowed-origins', props.corsAllowedOrigins.join(',')] : []),
       '--uvicorn-opts',
-      `--ssl-certfile ${SERVER_TLS_DIR}/tls.crt --ssl-keyfile ${SERVER_TLS_DIR}/tls.key`,
+      [
+        `--ssl-certfile ${SERVER_TLS_DIR}/tls.crt --ssl-keyfile ${SERVER_TLS_DIR}/tls.key`,
+        `--timeout-keep-alive ${KEEP_ALIVE_SECONDS}`,
+        `--timeout-graceful-shutdown ${GRACEFUL_SHUTDOWN_SECONDS}`,
+      ].join(' '),
       // Users, permissions and the IAP identity (charts/mlflow/auth.ts): the `basic-auth` app of the
       // `mlflow.app` entry points, mlflow.server.auth:create_app.
       '--app-name',

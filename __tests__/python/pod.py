@@ -146,6 +146,8 @@ def _call(args: list[str], **kwargs: Any) -> int:
     if args[:2] == ["mlflow", "gc"]:
         return w.gc_exit
     if args[:6] == ["python", "-m", "mlflow.server.auth", "db", "upgrade", "--url"]:
+        if w.auth_upgrade_exit == 0:
+            w.db.migrate_auth_to_head()
         return w.auth_upgrade_exit
     raise AssertionError("unexpected command: %r" % (args,))
 

@@ -15,7 +15,7 @@ class SchemaWait(unittest.TestCase):
         r = pod.run("wait_for_schema", waiting(current="head0001", tables=30))
         self.assertEqual(r.code, 0, r.log)
         self.assertEqual(r.world.sleeps, [])
-        self.assertIn("[mlflow-gke] database schema at head0001, as this MLflow expects; the server may start", r.log)
+        self.assertIn("[mlflow-gke] database schema at head0001 and auth tables at auth0001, as this MLflow expects; the server may start", r.log)
 
     def test_schema_behind_waits_for_the_migration_job_every_10_s(self):
         state = waiting(current="old00001", tables=30)
@@ -79,3 +79,36 @@ class SchemaWait(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class AuthTablesWait(unittest.TestCase):
+    """The migration Job is the auth tables' one migrator: the server starts only once they are at head."""
+
+    def test_auth_tables_behind_wait_for_the_migration_job(self):
+        state = waiting(current="head0001", tables=30, auth_current="auth0000")
+
+        def migration_job_upgrades_auth(w: world.World) -> None:
+            if len(w.sleeps) == 2:
+                w.db.migrate_auth_to_head()
+
+        state.on_sleep = migration_job_upgrades_auth
+        r = pod.run("wait_for_schema", state)
+        self.assertEqual(r.code, 0, r.log)
+        self.assertEqual(r.world.sleeps, [10, 10])
+        self.assertEqual(len(r.lines("waiting for the migration Job: auth tables at auth0000, this MLflow needs auth0001")), 2)
+        self.assertIn("the server may start", r.log)
+
+    def test_auth_tables_missing_wait_like_an_empty_database(self):
+        state = waiting(current="head0001", tables=30, auth_current=None)
+        state.on_sleep = lambda w: w.db.migrate_auth_to_head()
+        r = pod.run("wait_for_schema", state)
+        self.assertEqual(r.code, 0, r.log)
+        self.assertEqual(r.world.sleeps, [10])
+        self.assertEqual(len(r.lines("waiting for the migration Job: auth tables at None")), 1)
+
+    def test_unknown_auth_revision_fails_without_waiting(self):
+        r = pod.run("wait_for_schema", waiting(current="head0001", tables=30, auth_current="authnext"))
+        self.assertEqual(r.code, 1)
+        self.assertEqual(r.world.sleeps, [])
+        self.assertIn("auth tables revision authnext is unknown to this MLflow image", r.log)
+

@@ -44,6 +44,35 @@ def schema_state():
     return current, head, known, len(tables)
 
 
+def auth_schema_state():
+    """(auth tables' revision or None, the revision this image's auth expects, whether this image knows the current one).
+
+    MLflow's basic-auth app keeps its own Alembic history in alembic_version_auth
+    (mlflow/server/auth/db/utils.py migrate_if_needed), and every server process migrates it at start
+    (create_app -> store.init_db). The server waits until the migration Job has brought it to head, so
+    those start-up checks find nothing to do and the Job stays its one migrator.
+    """
+    import sqlalchemy  # pyright: ignore[reportMissingImports]
+    from alembic.migration import MigrationContext  # pyright: ignore[reportMissingImports]
+    from alembic.script import ScriptDirectory  # pyright: ignore[reportMissingImports]
+    from mlflow.server.auth.db import utils  # pyright: ignore[reportMissingImports]
+
+    engine = sqlalchemy.create_engine(URI, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection, opts={"version_table": "alembic_version_auth"}).get_current_revision()
+    finally:
+        engine.dispose()
+    scripts = ScriptDirectory.from_config(utils._get_alembic_config(""))
+    known = True
+    if current is not None:
+        try:
+            known = scripts.get_revision(current) is not None
+        except Exception:
+            known = False
+    return current, scripts.get_current_head(), known
+
+
 def schema_state_when_reachable(timeout):
     deadline = time.time() + timeout
     while True:

@@ -41,6 +41,11 @@ class Database:
     connections: int = 0
     initialized: bool = False
     upgraded: bool = False
+    # MLflow's auth tables (alembic_version_auth): their revision, the image's auth head and the
+    # revisions its auth migration scripts know. At head unless a test says otherwise.
+    auth_current: Optional[str] = "auth0001"
+    auth_head: str = "auth0001"
+    auth_known: tuple[str, ...] = ("auth0000", "auth0001")
 
     def connect(self) -> None:
         self.connections += 1
@@ -50,6 +55,9 @@ class Database:
     def migrate_to_head(self) -> None:
         self.current = self.head
         self.tables = max(self.tables, 30)
+
+    def migrate_auth_to_head(self) -> None:
+        self.auth_current = self.auth_head
 
 
 @dataclasses.dataclass

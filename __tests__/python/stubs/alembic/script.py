@@ -16,16 +16,29 @@ class Script:
         self.revision = revision
 
 
+AUTH_SCRIPTS = "mlflow/server/auth/db/migrations"
+
+
 class ScriptDirectory:
-    # @classmethod def from_config(cls, config: Config) -> ScriptDirectory
+    def __init__(self, auth: bool = False):
+        self.auth = auth
+
+    # @classmethod def from_config(cls, config: Config) -> ScriptDirectory. The configs of the stand-in
+    # utils modules are dicts; the auth scripts' location tells the two histories apart.
     @classmethod
     def from_config(cls, config: Any) -> "ScriptDirectory":
-        return cls()
+        return cls(auth=config.get("script_location") == AUTH_SCRIPTS)
+
+    # def get_current_head(self) -> Optional[str]: the single head revision.
+    def get_current_head(self) -> str:
+        db = world.current.db
+        return db.auth_head if self.auth else db.head
 
     # def get_revision(self, id_: str) -> Script: an unknown id raises CommandError("Can't locate
     # revision identified by '%s'") (_catch_revision_errors around RevisionMap.get_revision, whose
     # _revision_for_ident raises ResolutionError).
     def get_revision(self, id_: str) -> Script:
-        if id_ not in world.current.db.known:
+        db = world.current.db
+        if id_ not in (db.auth_known if self.auth else db.known):
             raise CommandError("Can't locate revision identified by '%s'" % id_)
         return Script(id_)
