@@ -15,10 +15,12 @@ import * as path from 'path';
 import { GOOGLE_LB_RANGES } from '../charts/mlflow';
 import { IAP_KEYS_URL } from '../charts/mlflow/auth';
 import { renderPlatform } from '../charts/render';
+import { platformNames } from '../common/names';
 import type { Config } from '../config/schema';
+import { MlflowClient } from './client';
 import { IapSigner, serveJwks } from './iap';
 import { issueServerCertificate, selfSigned } from './pki';
-import { LocalPod, LocalSeam, RunningContainer } from './pod-runner';
+import { LocalPod, LocalSeam, PodRunOptions, RunningContainer } from './pod-runner';
 import { freePort } from './ports';
 import { CLIENT_BIN, Major, Server } from './postgres';
 
@@ -70,6 +72,17 @@ export class Rendered {
   /** The Job whose name starts with `prefix` (Job names end with a content hash). */
   job(prefix: string): Json {
     return this.find('Job', (o) => o.metadata.name.startsWith(prefix), `named ${prefix}*`);
+  }
+
+  /** The pod template of every workload. */
+  podSpecs(): Json[] {
+    return this.objects.flatMap((o) =>
+      o.kind === 'CronJob'
+        ? [o.spec.jobTemplate.spec.template.spec]
+        : ['Deployment', 'StatefulSet', 'Job', 'DaemonSet'].includes(o.kind)
+          ? [o.spec.template.spec]
+          : [],
+    );
   }
 
   configMaps(namespace: string): Record<string, Record<string, string>> {
@@ -124,6 +137,17 @@ export class LocalPlatform {
 
   get url(): string {
     return `https://127.0.0.1:${this.port}`;
+  }
+
+  /** The public host name the edge serves MLflow on. */
+  get publicHost(): string {
+    return platformNames(this.options.config).mlflowHost;
+  }
+
+  /** A client that calls as a pod in the cluster would, by the Service's full name and port. */
+  client(): MlflowClient {
+    const name = this.serviceHosts[this.serviceHosts.length - 1];
+    return new MlflowClient(this.port, this.caFile, name, `${name}:${SERVER_PORT}`);
   }
 
   /** The names the pods use for the server, with the Service port. */
@@ -191,32 +215,37 @@ export class LocalPlatform {
     };
   }
 
-  private pod(name: string, spec: Json, pgPort: number): LocalPod {
-    return new LocalPod(spec, {
+  /** How a pod of the render runs here: the seam, the test Secrets, the rendered ConfigMaps of its namespace. */
+  podOptions(name: string, namespace = this.ns): PodRunOptions {
+    return {
       name,
-      namespace: this.ns,
+      namespace,
       dir: path.join(this.options.dir, 'pods', name),
-      seam: this.seam(pgPort),
-      sources: { secrets: this.secrets, configMaps: this.rendered.configMaps(this.ns) },
+      seam: this.seam(this.postgres!.port),
+      sources: { secrets: this.secrets, configMaps: this.rendered.configMaps(namespace) },
       onLine: this.options.onLine,
-    });
+    };
+  }
+
+  private pod(name: string, spec: Json): LocalPod {
+    return new LocalPod(spec, this.podOptions(name));
   }
 
   /** Runs a rendered Job's pod to its end; throws with its output when it fails. */
   async runJob(prefix: string): Promise<RunningContainer[]> {
     const job = this.rendered.job(prefix);
-    return this.pod(job.metadata.name, job.spec.template.spec, this.postgres!.port).runJob();
+    return this.pod(job.metadata.name, job.spec.template.spec).runJob();
   }
 
   /** Runs a rendered CronJob's pod once, as `kubectl create job --from=cronjob/NAME` would. */
   async runCronJob(name: string): Promise<RunningContainer[]> {
     const cron = this.rendered.named('CronJob', name);
-    return this.pod(`${name}-manual`, cron.spec.jobTemplate.spec.template.spec, this.postgres!.port).runJob();
+    return this.pod(`${name}-manual`, cron.spec.jobTemplate.spec.template.spec).runJob();
   }
 
   /** A pod of a rendered Job or Deployment, laid out but not started. */
   podOf(spec: Json, name: string): LocalPod {
-    return this.pod(name, spec, this.postgres!.port);
+    return this.pod(name, spec);
   }
 
   /** PostgreSQL laid out as Cloud SQL: a superuser nobody uses, cloudsqlsuperuser, the built-in admin, the IAM user. */
@@ -240,8 +269,7 @@ export class LocalPlatform {
   async start(): Promise<void> {
     this.jwks = await serveJwks(this.signer);
     this.port = await freePort();
-    const jobs = ['mlflow-sql-grant', 'mlflow-migrate', 'mlflow-auth-provision'].map((p) => this.rendered.job(p).spec.template.spec);
-    this.makeSecrets([this.deploymentSpec, ...jobs, this.rendered.named('CronJob', 'mlflow-gc').spec.jobTemplate.spec.template.spec]);
+    this.makeSecrets(this.rendered.podSpecs());
     this.postgres = await this.startPostgres();
     // As on a first deployment: the grant and the migration start together; the migration waits for the grant.
     await Promise.all([this.runJob('mlflow-sql-grant'), this.runJob('mlflow-migrate')]);
@@ -251,7 +279,7 @@ export class LocalPlatform {
 
   /** Starts the server's pod and waits until /health answers over TLS. */
   async startServer(timeoutSeconds = 120): Promise<void> {
-    this.server = this.pod('mlflow-server', this.deploymentSpec, this.postgres!.port);
+    this.server = this.pod('mlflow-server', this.deploymentSpec);
     const [main] = (await this.server.startAll()).filter((c) => c.name === 'mlflow');
     this.serverContainer = main;
     const deadline = Date.now() + timeoutSeconds * 1000;

@@ -100,7 +100,19 @@ export class RunningContainer {
         this.output += `${name}: did not start: ${error.message}\n`;
         resolve(127);
       });
-      process.on('close', (code, signal) => resolve(code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1)));
+      // As a container ends when its main process does: whatever it left running in its process group
+      // (the certificate watcher it forked) is killed with it, and only then are its pipes closed.
+      process.on('exit', (code, signal) => {
+        if (process.pid !== undefined) {
+          try {
+            globalThis.process.kill(-process.pid, 'SIGKILL');
+          } catch {
+            // nothing left in the group
+          }
+        }
+        const status = code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1);
+        process.on('close', () => resolve(status));
+      });
     });
   }
 
@@ -171,7 +183,8 @@ export class LocalPod {
   prepare(name: string): { argv: string[]; env: Record<string, string>; cwd: string } {
     const container = this.container(name);
     const mounts = this.mounts(container);
-    const local = (text: string) => mapMounts(substitute(text, this.options.seam.substitutions), mounts);
+    // Mount paths first: what the seam puts in (a local folder under /tmp) is never taken for a mount.
+    const local = (text: string) => substitute(mapMounts(text, mounts), this.options.seam.substitutions);
     const env: Record<string, string> = {};
     for (const source of container.envFrom ?? []) Object.assign(env, this.envFrom(source));
     for (const variable of container.env ?? []) {
@@ -204,7 +217,8 @@ export class LocalPod {
   start(name: string): RunningContainer {
     const { argv, env, cwd } = this.prepare(name);
     fs.mkdirSync(cwd, { recursive: true });
-    const child = spawn(argv[0], argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A process group of its own, like a container's processes: it ends as a whole (RunningContainer).
+    const child = spawn(argv[0], argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const running = new RunningContainer(name, child, this.options.onLine);
     this.running.push(running);
     return running;
