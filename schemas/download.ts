@@ -79,7 +79,7 @@ export async function downloadSchemas(options: DownloadOptions = {}): Promise<Do
   const files = options.files ?? SCHEMA_FILES;
   const root = options.cacheRoot ?? cacheRoot();
   const dir = cachedSchemaDir(files, root);
-  if (isComplete(dir, files) && unverifiedFiles(dir, files).length === 0) return { dir, downloaded: 0 };
+  if (unverifiedFiles(dir, files).length === 0) return { dir, downloaded: 0 };
 
   fs.mkdirSync(root, { recursive: true });
   const staging = fs.mkdtempSync(path.join(root, `.${path.basename(dir)}.partial-`));
