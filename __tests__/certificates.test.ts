@@ -14,6 +14,7 @@ import { CA_BUNDLE_FILE, caBundleMount, caBundleVolume } from '../charts/certifi
 import { chartObjects, configError, configsUnderTest, configWith, DeepPartial, find, Manifest, render } from './support/render';
 import type { ConfigInput } from '../config/schema';
 import { StrictValidator } from './support/schemas';
+import { strictTest } from './support/strict-tests';
 
 const certificatesOf = (overrides: DeepPartial<ConfigInput> = {}) => chartObjects(render(configWith(overrides)).files, 'certificates');
 const ofKind = (objects: Manifest[], kind: string) => objects.filter((o) => o.kind === kind);
@@ -86,7 +87,7 @@ describe('certificates chart', () => {
     expect(path.join(caBundleMount().mountPath, 'ca.crt')).toBe(CA_BUNDLE_FILE);
   });
 
-  test('validates strictly against the cert-manager CRDs, and the validator would catch a wrong field', () => {
+  strictTest('validates strictly against the cert-manager CRDs, and the validator would catch a wrong field', () => {
     const validator = new StrictValidator();
     const objects = certificatesOf({ database: { mode: 'statefulset' } });
     expect(validator.validate(objects)).toEqual([]);

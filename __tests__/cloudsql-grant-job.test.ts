@@ -12,6 +12,7 @@ import { outOfBandSecrets } from '../policy/rules/references';
 import { chartObjects, configWith, DeepPartial, find, Manifest, PROJECT_ROOT, render } from './support/render';
 import type { ConfigInput } from '../config/schema';
 import { StrictValidator } from './support/schemas';
+import { strictTest } from './support/strict-tests';
 
 const cloudsql = (overrides: DeepPartial<ConfigInput> = {}) => configWith({ ...overrides, database: { mode: 'cloudsql', ...overrides.database } });
 const grantObjects = (objects: Manifest[]) => objects.filter((o) => o.metadata?.labels?.['app.kubernetes.io/component'] === 'sql-grant');
@@ -159,7 +160,7 @@ describe('Cloud SQL grant Job', () => {
     expect(find(objects, 'NetworkPolicy', 'mlflow-egress').spec.podSelector.matchExpressions[0].values).not.toContain('sql-grant');
   });
 
-  test('every grant object validates strictly', () => {
+  strictTest('every grant object validates strictly', () => {
     expect(new StrictValidator().validate(grantObjects(mlflowObjects()))).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import type { Config } from '../config/schema';
 import { ConfigError } from '../config/load';
 import { chartObjects, configsUnderTest, configWith, find, Manifest, render } from './support/render';
 import { StrictValidator } from './support/schemas';
+import { strictTest } from './support/strict-tests';
 
 const users = (...names: string[]) => ({ workspaces: { users: names.map((name) => ({ name, email: `${name}@example.com` })) } });
 
@@ -51,7 +52,7 @@ describe('edge chart', () => {
     expect(edgeObjects(configs[name]())).toMatchSnapshot();
   });
 
-  test.each(allConfigs())('7. every edge object and IAP grant validates strictly against its CRD or Kubernetes schema (%s)', (_name, config) => {
+  strictTest.each(allConfigs())('7. every edge object and IAP grant validates strictly against its CRD or Kubernetes schema (%s)', (_name, config) => {
     const { files } = render(config());
     const edge = files.some((f) => f.path.endsWith('-edge.yaml')) ? chartObjects(files, 'edge') : [];
     expect(new StrictValidator().validate([...edge, ...iapGrants(config())])).toEqual([]);

@@ -14,6 +14,7 @@ import type { Config } from '../config/schema';
 import { outOfBandSecrets } from '../policy/rules/references';
 import { configsUnderTest, configWith, Manifest, PROJECT_ROOT, render } from './support/render';
 import { StrictValidator } from './support/schemas';
+import { strictTest } from './support/strict-tests';
 
 const GUIDE = fs.readFileSync(path.join(PROJECT_ROOT, 'docs/first-deployment.md'), 'utf8');
 const GCP_DOC = fs.readFileSync(path.join(PROJECT_ROOT, 'docs/gcp.md'), 'utf8');
@@ -166,16 +167,19 @@ describe('docs/first-deployment.md', () => {
 
   // k8s-config-connector v1.155.1, operator/pkg/apis/core/v1beta1/constants.go: "configconnector.core.cnrm.cloud.google.com"
   // is the only name; the install-namespaced page applies this object with `mode: namespaced`.
-  test('the ConfigConnector object it applies puts Config Connector in namespaced mode and validates strictly', () => {
-    const heredoc = /<<'EOF'\n([\s\S]*?)\nEOF/.exec(GUIDE)![1];
-    const object: Manifest = YAML.parse(heredoc);
-    expect(object).toEqual({
+  const configConnectorObject = (): Manifest => YAML.parse(/<<'EOF'\n([\s\S]*?)\nEOF/.exec(GUIDE)![1]);
+
+  test('the ConfigConnector object it applies puts Config Connector in namespaced mode', () => {
+    expect(configConnectorObject()).toEqual({
       apiVersion: 'core.cnrm.cloud.google.com/v1beta1',
       kind: 'ConfigConnector',
       metadata: { name: 'configconnector.core.cnrm.cloud.google.com' },
       spec: { mode: 'namespaced', stateIntoSpec: 'Absent' },
     });
-    expect(new StrictValidator().validate([object])).toEqual([]);
+  });
+
+  strictTest('the ConfigConnector object it applies validates strictly against the operator CRD', () => {
+    expect(new StrictValidator().validate([configConnectorObject()])).toEqual([]);
   });
 
   // cert-manager v1.21.1 deploy/charts/cert-manager: chart version v1.21.1 (the CRDs under

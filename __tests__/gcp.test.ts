@@ -5,6 +5,7 @@ import { platformNames, workloadIdentityMember } from '../common/names';
 import { configsUnderTest, configWith, DeepPartial, find, Manifest } from './support/render';
 import type { ConfigInput } from '../config/schema';
 import { StrictValidator } from './support/schemas';
+import { strictTest } from './support/strict-tests';
 import { CONTEXT_NAME } from '../charts/gcp/config-connector';
 import { outOfBandSecrets } from '../policy/rules/references';
 import { testApp } from './support/app';
@@ -53,12 +54,13 @@ describe('gcp chart', () => {
     expect(synth(config())).toMatchSnapshot();
   });
 
-  test.each([...configsUnderTest().map((c) => [c.name, () => c.config] as const), ['statefulset', statefulset] as const, ['cloudsql with gpu', gpu] as const])(
-    'every object validates strictly against its CRD or Kubernetes schema (%s)',
-    (_name, config) => {
-      expect(new StrictValidator().validate(synth(config()))).toEqual([]);
-    },
-  );
+  strictTest.each([
+    ...configsUnderTest().map((c) => [c.name, () => c.config] as const),
+    ['statefulset', statefulset] as const,
+    ['cloudsql with gpu', gpu] as const,
+  ])('every object validates strictly against its CRD or Kubernetes schema (%s)', (_name, config) => {
+    expect(new StrictValidator().validate(synth(config()))).toEqual([]);
+  });
 
   describe('1. APIs and identities', () => {
     test('enables every API the platform uses; Cloud SQL APIs and its service identity only in cloudsql mode', () => {
@@ -598,7 +600,7 @@ describe('gcp chart', () => {
       expect(ofKind(synth(config), 'IAMServiceAccount').map((o) => o.metadata.name)).not.toContain('team-config-connector');
     });
 
-    test('the context validates strictly against the operator CRD, which refuses one without an account or with an unknown field', () => {
+    strictTest('the context validates strictly against the operator CRD, which refuses one without an account or with an unknown field', () => {
       const [context] = ofKind(synth(cloudsql()), 'ConfigConnectorContext');
       const validator = new StrictValidator();
       expect(validator.validate([context])).toEqual([]);

@@ -10,11 +10,11 @@ import * as path from 'path';
 import { Testing } from 'cdk8s';
 import * as k8s from '../imports/k8s-1.31';
 import { schemaDir } from './support/schemas';
+import { strictTest } from './support/strict-tests';
 import { testChart } from './support/app';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 const COMMITTED = path.join(PROJECT_ROOT, 'imports', 'k8s-1.31.ts');
-const SCHEMA = path.join(schemaDir(), 'kubernetes', 'v1.31.0', '_definitions.json');
 
 function firstDifference(committed: string, fresh: string): { line: number; committed?: string; fresh?: string } | undefined {
   const a = committed.split('\n');
@@ -24,28 +24,21 @@ function firstDifference(committed: string, fresh: string): { line: number; comm
 }
 
 describe('imports/k8s-1.31.ts', () => {
-  if (!fs.existsSync(SCHEMA)) {
-    console.warn(
-      `\n${'!'.repeat(78)}\n!! NO SCHEMA at ${SCHEMA} (set MLFLOW_GKE_SCHEMAS).\n!! imports/k8s-1.31.ts is NOT checked against a fresh generation.\n${'!'.repeat(78)}\n`,
-    );
-    test.skip('equals a fresh generation from the 1.31 schema (schema missing)', () => {});
-  } else {
-    test('equals a fresh generation from the 1.31 schema', () => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-imports-'));
-      try {
-        const out = path.join(dir, 'k8s-1.31.ts');
-        execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'import-k8s.js'), '--out', out], {
-          env: { ...process.env, MLFLOW_GKE_SCHEMAS: schemaDir() },
-          stdio: 'pipe',
-        });
-        // The first differing line makes a readable failure; a diff of the whole file would not.
-        expect(firstDifference(fs.readFileSync(COMMITTED, 'utf8'), fs.readFileSync(out, 'utf8'))).toBeUndefined();
-        expect(fs.readFileSync(COMMITTED).equals(fs.readFileSync(out))).toBe(true);
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-    });
-  }
+  strictTest('equals a fresh generation from the 1.31 schema', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-imports-'));
+    try {
+      const out = path.join(dir, 'k8s-1.31.ts');
+      execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'import-k8s.js'), '--out', out], {
+        env: { ...process.env, MLFLOW_GKE_SCHEMAS: schemaDir() },
+        stdio: 'pipe',
+      });
+      // The first differing line makes a readable failure; a diff of the whole file would not.
+      expect(firstDifference(fs.readFileSync(COMMITTED, 'utf8'), fs.readFileSync(out, 'utf8'))).toBeUndefined();
+      expect(fs.readFileSync(COMMITTED).equals(fs.readFileSync(out))).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   test('keeps container restartPolicy (native sidecars) and other fields newer than 1.27 through toJson', () => {
     const chart = testChart();

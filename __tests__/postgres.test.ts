@@ -10,6 +10,7 @@ import { parseConfig } from '../config/load';
 import { DEFAULT_CONFIG } from '../config/default';
 import { configsUnderTest, configWith, find, Manifest, PROJECT_ROOT, render } from './support/render';
 import { StrictValidator } from './support/schemas';
+import { strictTest } from './support/strict-tests';
 import { testApp } from './support/app';
 
 const statefulset = () => configWith({ database: { mode: 'statefulset' } });
@@ -59,7 +60,7 @@ describe('postgres chart', () => {
     expect(synthRestore(config)).toMatchSnapshot();
   });
 
-  test('every object, restore Job included, passes strict schema validation', () => {
+  strictTest('every object, restore Job included, passes strict schema validation', () => {
     const validator = new StrictValidator();
     expect(validator.validate([...synth(), ...synthRestore()])).toEqual([]);
   });

@@ -13,6 +13,7 @@ import { JUPYTER_COLLABORATION_VERSION, OCT_EXTENSION, OCT_PUBLIC_SERVER } from 
 import type { Config } from '../config/schema';
 import { chartObjects, configsUnderTest, configWith, Manifest, PROJECT_ROOT, render } from './support/render';
 import { StrictValidator } from './support/schemas';
+import { strictTest } from './support/strict-tests';
 
 const objects = (config: Config, app: 'jupyter' | 'vscode'): Manifest[] => chartObjects(render(config).files, app);
 const deployment = (config: Config, app: 'jupyter' | 'vscode') => objects(config, app).find((o) => o.kind === 'Deployment')!;
@@ -119,7 +120,10 @@ describe('VS Code: Open Collaboration Tools', () => {
     expect(JSON.parse(files.data[MACHINE_SETTINGS_FILE])).toEqual({ 'oct.serverUrl': OCT_SERVER, 'oct.webClientUrl': '' });
     expect(files.data[MACHINE_SETTINGS_FILE]).toBe(machineSettings(OCT_SERVER));
     expect(JSON.stringify(list)).not.toContain('open-collab.tools');
-    expect(new StrictValidator().validate(list)).toEqual([]);
+  });
+
+  strictTest('on, the render validates strictly against Kubernetes 1.31 and 1.34', () => {
+    expect(new StrictValidator().validate(objects(vscodeOn, 'vscode'))).toEqual([]);
   });
 
   test('per-user workspaces each get the same server, so users join one another', () => {

@@ -13,6 +13,7 @@ import { FILES_PATH, GIT_PORTS } from '../charts/lib/workspace';
 import type { Config } from '../config/schema';
 import { chartObjects, configsUnderTest, configWith, Manifest, render } from './support/render';
 import { StrictValidator } from './support/schemas';
+import { strictTest } from './support/strict-tests';
 
 /** GitHub's Ed25519 host key, as docs.github.com "GitHub's SSH key fingerprints" publishes it. */
 const GITHUB_KEY = 'github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
@@ -131,7 +132,7 @@ describe('credentials', () => {
     expect(d.metadata.annotations['policy.mlflow-gke.io/external-secrets']).toBe('team-gitlab, mlflow-user-shared-workspace');
   });
 
-  test('the render validates strictly against Kubernetes 1.31 and 1.34', () => {
+  strictTest('the render validates strictly against Kubernetes 1.31 and 1.34', () => {
     expect(new StrictValidator().validate([...objects(users, 'jupyter'), ...objects(users, 'vscode'), ...objects(shared, 'vscode')])).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import type { Config } from '../config/schema';
 import { ConfigError } from '../config/load';
 import { chartObjects, configsUnderTest, configWith, Manifest, render } from './support/render';
 import { StrictValidator } from './support/schemas';
+import { strictTest } from './support/strict-tests';
 import { testApp } from './support/app';
 
 const THREE_USERS = {
@@ -42,7 +43,7 @@ describe('workspaces charts', () => {
     expect({ jupyter: objects(configs[name], 'jupyter'), vscode: objects(configs[name], 'vscode') }).toMatchSnapshot();
   });
 
-  test.each(Object.keys(configs))('every object of the %s config validates strictly against Kubernetes 1.31 and 1.34', (name) => {
+  strictTest.each(Object.keys(configs))('every object of the %s config validates strictly against Kubernetes 1.31 and 1.34', (name) => {
     expect(new StrictValidator().validate([...objects(configs[name], 'jupyter'), ...objects(configs[name], 'vscode')])).toEqual([]);
   });
 

@@ -50,6 +50,7 @@ export const PROJECT_SOURCES: readonly string[] = [
   'imports',
   'node_modules',
   'policy',
+  'schemas',
   'scripts',
 ];
 

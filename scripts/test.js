@@ -3,8 +3,9 @@
  * `npm test`: the static checks (type-check `tsc --noEmit`, then eslint, then `prettier --check`), the
  * jest suite and the Python unit tests of the pods' programs (`python3 -m unittest discover -s
  * __tests__/python`) run side by side, since none needs another's output. Arguments go to jest. Ends
- * with one summary line, "N passed, N failed", that counts the jest and the Python tests, and a
- * non-zero exit when a static check or a test failed.
+ * with one summary line, "N passed, N failed, N skipped", that counts the jest and the Python tests
+ * (skipped: e.g. the strict schema checks when the schema files are missing), and a non-zero exit when
+ * a static check or a test failed.
  *
  * jest runs in CI mode: a missing snapshot fails instead of being written, so `npm test` never changes
  * the repository (update snapshots on purpose with `npx jest -u`). Its temporary files go to a folder
@@ -83,15 +84,18 @@ async function main() {
   );
   let passed = py.passed;
   let failed = py.failed;
+  // unittest's closing line says "skipped=N" when it skipped any.
+  let skipped = Number(/\bskipped=(\d+)/.exec(python.output)?.[1] ?? 0);
   if (fs.existsSync(report)) {
     const result = JSON.parse(fs.readFileSync(report, 'utf8'));
     passed += result.numPassedTests;
     failed += result.numFailedTests + result.numRuntimeErrorTestSuites;
+    skipped += result.numPendingTests + result.numTodoTests;
   } else if (jest.code !== 0) {
     failed += 1;
   }
   fs.rmSync(runDir, { recursive: true, force: true });
-  process.stdout.write(`${passed} passed, ${failed} failed\n`);
+  process.stdout.write(`${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   process.exitCode = [tsc, eslint, prettier, jest, python].some((r) => r.code !== 0) || failed > 0 ? 1 : 0;
 }
 

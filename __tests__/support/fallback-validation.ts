@@ -1,7 +1,7 @@
 /**
- * Validation when shared/schemas is missing: the npm packages kubernetes-models and
+ * Validation when the schema folder is missing: the npm packages kubernetes-models and
  * @kubernetes-models/gke carry JSON Schemas for Kubernetes, GKE and Config Connector kinds. They do
- * not reject unknown fields, so this is weaker than the strict validator; callers say so loudly.
+ * not reject unknown fields, so this is weaker than the strict validator; the run's banner says so.
  */
 import { FALLBACK_EXCEPTIONS } from './schema-exceptions';
 

@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
+import { cachedSchemaDir, isComplete } from '../../schemas/cache';
 import { validateWithPackages } from './fallback-validation';
 import { CRD_SCHEMA_PATCHES, VERSION_EXCEPTIONS } from './schema-exceptions';
 
@@ -20,14 +21,34 @@ import { CRD_SCHEMA_PATCHES, VERSION_EXCEPTIONS } from './schema-exceptions';
 export const KUBERNETES_VERSIONS = ['v1.31.0', 'v1.34.0'] as const;
 /** A version with a schema folder under kubernetes/ (1.27 stays for tests that show what it rejects). */
 export type KubernetesVersion = (typeof KUBERNETES_VERSIONS)[number] | 'v1.27.0';
+/** Every version with a schema folder the tests read: the supported range and 1.27. */
+export const ALL_KUBERNETES_VERSIONS: readonly KubernetesVersion[] = ['v1.27.0', ...KUBERNETES_VERSIONS];
 
-/** `MLFLOW_GKE_SCHEMAS`, else `../shared/schemas` beside the project. */
+/** `../shared/schemas` beside the project. */
+export const SHARED_SCHEMA_DIR = path.resolve(__dirname, '../../../shared/schemas');
+
+/**
+ * The schema folder: `MLFLOW_GKE_SCHEMAS` when set, else `sharedDir` when it exists, else the folder
+ * `npm run schemas` downloaded for the current manifest when it is complete. With none of them it is
+ * `sharedDir`, which does not exist, and the tests that need schemas are skipped.
+ */
+export function resolveSchemaDir(env: Readonly<Record<string, string | undefined>>, sharedDir: string, downloadedDir: string): string {
+  if (env.MLFLOW_GKE_SCHEMAS !== undefined) return env.MLFLOW_GKE_SCHEMAS;
+  if (fs.existsSync(sharedDir)) return sharedDir;
+  if (isComplete(downloadedDir)) return downloadedDir;
+  return sharedDir;
+}
+
 export function schemaDir(): string {
-  return process.env.MLFLOW_GKE_SCHEMAS ?? path.resolve(__dirname, '../../../shared/schemas');
+  return resolveSchemaDir(process.env, SHARED_SCHEMA_DIR, cachedSchemaDir());
+}
+
+function definitionsFile(version: KubernetesVersion): string {
+  return path.join('kubernetes', version, '_definitions.json');
 }
 
 export function hasKubernetesSchema(version: KubernetesVersion, dir = schemaDir()): boolean {
-  return fs.existsSync(path.join(dir, 'kubernetes', version, '_definitions.json'));
+  return fs.existsSync(path.join(dir, definitionsFile(version)));
 }
 
 export function schemasAvailable(): boolean {
@@ -46,7 +67,7 @@ export function availableKubernetesVersions(dir = schemaDir()): KubernetesVersio
 
 /**
  * True the first time a test of this jest run asks for `name`, false after: each test file has its
- * own module state, so the banners below would otherwise print once per file. The run is the jest
+ * own module state, so the warning above would otherwise print once per file. The run is the jest
  * parent process (a worker's parent, or the process itself when running in band).
  */
 function onceThisRun(name: string): boolean {
@@ -159,11 +180,7 @@ export class CrdValidator {
   private readonly compiled = new Map<string, ValidateFunction>();
 
   constructor(dir = schemaDir()) {
-    if (!fs.existsSync(path.join(dir, 'crds'))) {
-      warnNoSchemas();
-      return;
-    }
-    for (const crd of loadCrds(path.join(dir, 'crds'))) {
+    for (const crd of loadCrds(dir)) {
       if (crd?.kind !== 'CustomResourceDefinition') continue;
       for (const version of crd.spec.versions) {
         const schema = structuredClone(version.schema?.openAPIV3Schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
@@ -198,13 +215,28 @@ export class CrdValidator {
   }
 }
 
+/** The CRD files of a schema folder: every YAML file under `crds/`. */
+function crdFiles(dir: string): string[] {
+  const crds = path.join(dir, 'crds');
+  return fs.existsSync(crds) ? listFiles(crds).filter((f) => /\.ya?ml$/.test(f)) : [];
+}
+
 /**
- * Every document of every CRD file under `dir`. Parsing the large Config Connector CRDs takes about a
- * second, so the parsed documents are cached as JSON in node_modules/.cache, keyed by the files'
- * paths, sizes and modification times.
+ * Every file of the schema folder `dir` that the validators read, relative to it: the Kubernetes
+ * definitions of each version there and the CRD files. `npm run schemas` must pin them all.
+ */
+export function schemaFilesRead(dir = schemaDir()): string[] {
+  const definitions = ALL_KUBERNETES_VERSIONS.filter((v) => hasKubernetesSchema(v, dir)).map(definitionsFile);
+  return [...definitions, ...crdFiles(dir).map((f) => path.relative(dir, f))].map((f) => f.split(path.sep).join('/')).sort();
+}
+
+/**
+ * Every document of every CRD file of the schema folder `dir`. Parsing the large Config Connector CRDs
+ * takes about a second, so the parsed documents are cached as JSON in node_modules/.cache, keyed by the
+ * files' paths, sizes and modification times.
  */
 function loadCrds(dir: string): Json[] {
-  const files = listFiles(dir).filter((f) => /\.ya?ml$/.test(f));
+  const files = crdFiles(dir);
   const key = createHash('sha1')
     .update(files.map((f) => `${f}:${fs.statSync(f).size}:${fs.statSync(f).mtimeMs}`).join('\n'))
     .digest('hex');
@@ -246,17 +278,10 @@ function listFiles(dir: string): string[] {
     .sort();
 }
 
-/** Says once per test file, loudly, that strict validation is not running. */
-export function warnNoSchemas(): void {
-  if (!onceThisRun('no-schemas')) return;
-  console.warn(
-    `\n${'!'.repeat(78)}\n!! NO SCHEMAS FOUND at ${schemaDir()} (set MLFLOW_GKE_SCHEMAS).\n!! Strict validation is NOT running; falling back to the kubernetes-models packages,\n!! which do not reject unknown fields and do not know every kind.\n${'!'.repeat(78)}\n`,
-  );
-}
-
 /**
- * Validates every object strictly; returns one line per problem. Without the schema directory it
- * falls back to the kubernetes-models packages and says so loudly: it never passes silently.
+ * Validates every object strictly; returns one line per problem. Without the schema folder it falls
+ * back to the kubernetes-models packages; the tests that need strictness are skipped then
+ * (support/strict-tests.ts), and the run's banner says so.
  */
 export class StrictValidator {
   private readonly strict = schemasAvailable()
@@ -270,7 +295,6 @@ export class StrictValidator {
 
   validate(objects: Json[]): string[] {
     if (!this.strict) {
-      warnNoSchemas();
       const { problems, unvalidated } = validateWithPackages(objects);
       if (unvalidated.length > 0) console.warn(`!! not validated (no package knows these kinds): ${unvalidated.join(', ')}`);
       return problems;
