@@ -79,7 +79,7 @@ describe.each(rendered)('bootstrap script of config $name', ({ config, files, ob
     const file = path.join(tmp, 'gcp.sh');
     fs.writeFileSync(file, scriptOf(files));
     const result = spawnSync('shellcheck', ['--format=gcc', file], { encoding: 'utf8' });
-    if (result.error) throw new Error(`shellcheck did not run (${result.error.message}): install the Debian package shellcheck (.ci/run does)`);
+    if (result.error) throw new Error(`shellcheck did not run (${result.error.message}): run the tests with npm test, whose Python environment (python/requirements.lock) brings shellcheck`);
     expect(result.stdout + result.stderr).toBe('');
     expect(result.status).toBe(0);
   });

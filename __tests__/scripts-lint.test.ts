@@ -26,7 +26,7 @@ function shellFiles(): string[] {
 
 function shellcheck(files: string[]) {
   const result = spawnSync('shellcheck', ['--format=gcc', ...files], { cwd: PROJECT_ROOT, encoding: 'utf8' });
-  if (result.error) throw new Error(`shellcheck did not run (${result.error.message}): install the Debian package shellcheck (.ci/run does)`);
+  if (result.error) throw new Error(`shellcheck did not run (${result.error.message}): run the tests with npm test, whose Python environment (python/requirements.lock) brings shellcheck`);
   return result;
 }
 

@@ -48,8 +48,10 @@ export const PROJECT_SOURCES: readonly string[] = [
   'docs',
   'examples',
   'imports',
+  'local',
   'node_modules',
   'policy',
+  'python',
   'schemas',
   'scripts',
 ];

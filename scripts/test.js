@@ -7,6 +7,10 @@
  * (skipped: e.g. the strict schema checks when the schema files are missing), and a non-zero exit when
  * a static check or a test failed.
  *
+ * First it makes (once, then reuses) the Python environment of python/requirements.lock
+ * (scripts/python-env.js): the real MLflow, JupyterLab and shellcheck the tests run, first on jest's PATH
+ * and named by MLFLOW_GKE_PYTHON_BIN.
+ *
  * jest runs in CI mode: a missing snapshot fails instead of being written, so `npm test` never changes
  * the repository (update snapshots on purpose with `npx jest -u`). Its temporary files go to a folder
  * of this run that is removed at the end, so nothing a test or a library leaves in the temp directory
@@ -17,6 +21,8 @@ const { spawn } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+
+const { ensurePythonEnv } = require('./python-env');
 
 const root = path.resolve(__dirname, '..');
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
@@ -55,6 +61,17 @@ function unittestCounts({ code, output }) {
 }
 
 async function main() {
+  // The Python environment the live tests run (MLflow, JupyterLab, shellcheck): made on the first run,
+  // reused after; first on the tests' PATH.
+  let pythonBin;
+  try {
+    pythonBin = ensurePythonEnv((line) => process.stdout.write(`${line}\n`));
+  } catch (error) {
+    process.stdout.write(`python environment FAILED: ${error.message}\n0 passed, 1 failed, 0 skipped\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const testEnv = { ...process.env, TMPDIR: jestTmp, PATH: `${pythonBin}${path.delimiter}${process.env.PATH}`, MLFLOW_GKE_PYTHON_BIN: pythonBin };
   // The static checks run one after another in one lane beside jest: type-check, lint, format.
   const staticChecks = (async () => {
     const quiet = { stdio: ['ignore', 'pipe', 'pipe'] };
@@ -65,7 +82,7 @@ async function main() {
   })();
   const [{ tsc, eslint, prettier }, jest, python] = await Promise.all([
     staticChecks,
-    run(bin('jest'), ['--ci', '--json', `--outputFile=${report}`, ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, TMPDIR: jestTmp } }),
+    run(bin('jest'), ['--ci', '--json', `--outputFile=${report}`, ...process.argv.slice(2)], { stdio: 'inherit', env: testEnv }),
     run('python3', ['-m', 'unittest', 'discover', '-s', '__tests__/python'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, TMPDIR: jestTmp, PYTHONDONTWRITEBYTECODE: '1' },

@@ -1,0 +1,65 @@
+/**
+ * The Python environment the live tests run (python/requirements.in, locked with hashes in
+ * requirements.lock, made by scripts/python-env.js): its pins follow the render's, so the tests run
+ * the MLflow and JupyterLab the pods run.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { DEFAULT_MLFLOW_IMAGE, mlflowVersionOf } from '../config/schema/mlflow';
+import { imageTag } from '../config/schema/primitives';
+import { JUPYTER_COLLABORATION_VERSION } from '../config/schema/workspaces';
+import { PROJECT_ROOT } from './support/render';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain Node script, shared with npm test
+const { ensurePythonEnv } = require('../scripts/python-env.js');
+
+const read = (file: string) => fs.readFileSync(path.join(PROJECT_ROOT, 'python', file), 'utf8');
+/** name → version of every `name==version` line (extras dropped, names normalised as pip does). */
+function pins(text: string): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const m of text.matchAll(/^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^\s;\\]+)/gm)) found.set(m[1].toLowerCase().replace(/[_.]/g, '-'), m[2]);
+  return found;
+}
+const imageVersion = () => mlflowVersionOf(imageTag(DEFAULT_MLFLOW_IMAGE))!.version.join('.');
+
+describe('one source of truth for the versions', () => {
+  test('MLflow is pinned at the version of the default MLflow image tag', () => {
+    expect(pins(read('requirements.in')).get('mlflow')).toBe(imageVersion());
+    expect(pins(read('requirements.lock')).get('mlflow')).toBe(imageVersion());
+  });
+
+  test("jupyter-collaboration is pinned at the render's version", () => {
+    expect(pins(read('requirements.in')).get('jupyter-collaboration')).toBe(JUPYTER_COLLABORATION_VERSION);
+    expect(pins(read('requirements.lock')).get('jupyter-collaboration')).toBe(JUPYTER_COLLABORATION_VERSION);
+  });
+
+  test('JupyterLab is of the 4.4 line, the one the collaboration pin is built for', () => {
+    expect(pins(read('requirements.lock')).get('jupyterlab')).toMatch(/^4\.4\.\d+$/);
+  });
+
+  test('the lock pins every package it names, each with at least one sha256 hash (pip --require-hashes)', () => {
+    const blocks = read('requirements.lock')
+      .split(/\n(?=[A-Za-z0-9])/)
+      .filter((b) => /^[A-Za-z0-9]/.test(b));
+    expect(blocks.length).toBeGreaterThan(50);
+    for (const block of blocks)
+      expect([block.split(' ')[0], /==\S+/.test(block) && /--hash=sha256:[0-9a-f]{64}/.test(block)]).toEqual([block.split(' ')[0], true]);
+    for (const name of pins(read('requirements.in')).keys()) expect(pins(read('requirements.lock')).has(name)).toBe(true);
+  });
+});
+
+describe('the environment npm test makes', () => {
+  const bin = ensurePythonEnv(() => undefined);
+
+  test('runs the pinned MLflow, with its basic-auth app', () => {
+    const r = spawnSync(path.join(bin, 'python'), ['-c', 'import mlflow, mlflow.server.auth; print(mlflow.__version__)'], { encoding: 'utf8' });
+    expect([r.status, r.stdout.trim()]).toEqual([0, imageVersion()]);
+  });
+
+  test('brings shellcheck, so the script lint needs no system package', () => {
+    const r = spawnSync(path.join(bin, 'shellcheck'), ['--version'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^version: 0\.\d+\.\d+$/m);
+  });
+});
