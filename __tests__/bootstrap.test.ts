@@ -13,6 +13,7 @@ import { KUSTOMIZATION_FILE } from '../charts/render';
 import { platformNames } from '../common/names';
 import type { Config } from '../config/schema';
 import { configsUnderTest, configWith, Manifest, PROJECT_ROOT, render } from './support/render';
+import { shellcheckBin } from './support/python-env';
 
 const rendered = configsUnderTest().map(({ name, config }) => ({ name, config, ...render(config) }));
 const scriptOf = (files: { path: string; content: string }[]) => files.find((f) => f.path === BOOTSTRAP_PATH)!.content;
@@ -78,8 +79,11 @@ describe.each(rendered)('bootstrap script of config $name', ({ config, files, ob
   test('shellcheck finds nothing in the rendered script', () => {
     const file = path.join(tmp, 'gcp.sh');
     fs.writeFileSync(file, scriptOf(files));
-    const result = spawnSync('shellcheck', ['--format=gcc', file], { encoding: 'utf8' });
-    if (result.error) throw new Error(`shellcheck did not run (${result.error.message}): run the tests with npm test, whose Python environment (python/requirements.lock) brings shellcheck`);
+    const result = spawnSync(shellcheckBin(), ['--format=gcc', file], { encoding: 'utf8' });
+    if (result.error)
+      throw new Error(
+        `shellcheck did not run (${result.error.message}): the Python environment of python/requirements.lock brings it (node scripts/python-env.js)`,
+      );
     expect(result.stdout + result.stderr).toBe('');
     expect(result.status).toBe(0);
   });

@@ -9,10 +9,8 @@ import * as path from 'path';
 import { DEFAULT_MLFLOW_IMAGE, mlflowVersionOf } from '../config/schema/mlflow';
 import { imageTag } from '../config/schema/primitives';
 import { JUPYTER_COLLABORATION_VERSION } from '../config/schema/workspaces';
+import { pythonEnvBin } from './support/python-env';
 import { PROJECT_ROOT } from './support/render';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain Node script, shared with npm test
-const { ensurePythonEnv } = require('../scripts/python-env.js');
 
 const read = (file: string) => fs.readFileSync(path.join(PROJECT_ROOT, 'python', file), 'utf8');
 /** name → version of every `name==version` line (extras dropped, names normalised as pip does). */
@@ -50,7 +48,7 @@ describe('one source of truth for the versions', () => {
 });
 
 describe('the environment npm test makes', () => {
-  const bin = ensurePythonEnv(() => undefined);
+  const bin = pythonEnvBin();
 
   test('runs the pinned MLflow, with its basic-auth app', () => {
     const r = spawnSync(path.join(bin, 'python'), ['-c', 'import mlflow, mlflow.server.auth; print(mlflow.__version__)'], { encoding: 'utf8' });

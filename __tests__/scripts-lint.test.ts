@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { PROJECT_ROOT } from './support/render';
+import { shellcheckBin } from './support/python-env';
 
 function shellFiles(): string[] {
   const found: string[] = [];
@@ -25,8 +26,11 @@ function shellFiles(): string[] {
 }
 
 function shellcheck(files: string[]) {
-  const result = spawnSync('shellcheck', ['--format=gcc', ...files], { cwd: PROJECT_ROOT, encoding: 'utf8' });
-  if (result.error) throw new Error(`shellcheck did not run (${result.error.message}): run the tests with npm test, whose Python environment (python/requirements.lock) brings shellcheck`);
+  const result = spawnSync(shellcheckBin(), ['--format=gcc', ...files], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+  if (result.error)
+    throw new Error(
+      `shellcheck did not run (${result.error.message}): the Python environment of python/requirements.lock brings it (node scripts/python-env.js)`,
+    );
   return result;
 }
 

@@ -50,6 +50,12 @@ export interface LocalPlatformOptions {
   readonly postgres?: Major;
   /** Receives the processes' output lines. */
   readonly onLine?: (line: string) => void;
+  /**
+   * Set in every container's environment, after the rendered variables: settings the programs read
+   * that the render leaves at their defaults (the certificate watcher's TLS_CHECK_SECONDS).
+   * @default none
+   */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Every object of the render, by kind and name. */
@@ -178,6 +184,23 @@ export class LocalPlatform {
     return { username, password: this.secrets[secret].password };
   }
 
+  /** Issues a new server key pair from the throwaway CA, as cert-manager does on renewal; returns the new certificate (PEM). */
+  renewServerCertificate(): string {
+    issueServerCertificate(this.caDir, { name: 'server', dnsNames: this.serviceHosts, ipAddresses: ['127.0.0.1'] });
+    const secret = this.secrets[this.tlsSecret];
+    secret['tls.crt'] = fs.readFileSync(path.join(this.caDir, 'server.crt'), 'utf8');
+    secret['tls.key'] = fs.readFileSync(path.join(this.caDir, 'server.key'), 'utf8');
+    // The kubelet updates a Secret volume atomically (a new folder, then a symbolic-link swap): the
+    // files here are replaced by rename, key first, so no reader sees a half-written file.
+    const dir = this.server!.volumeDir('tls');
+    for (const key of ['tls.key', 'tls.crt']) {
+      const mode = fs.statSync(path.join(dir, key)).mode & 0o777;
+      fs.writeFileSync(path.join(dir, `.${key}.new`), secret[key], { mode });
+      fs.renameSync(path.join(dir, `.${key}.new`), path.join(dir, key));
+    }
+    return secret['tls.crt'];
+  }
+
   /** Test values for every Secret the MLflow pods read; the server's key pair from the throwaway CA. */
   private makeSecrets(specs: Json[]): void {
     selfSigned(this.caDir, 'ca', 'mlflow-gke local CA');
@@ -211,7 +234,7 @@ export class LocalPlatform {
       hosts: Object.fromEntries(this.serviceHosts.map((host) => [`${host}:${SERVER_PORT}`, `127.0.0.1:${this.port}`])),
       skipImages: [AUTH_PROXY_IMAGE],
       // The grant Job's libpq variables name the proxy's port on their own (PGPORT).
-      env: { PGPORT: String(pgPort) },
+      env: { PGPORT: String(pgPort), ...this.options.env },
     };
   }
 

@@ -8,8 +8,8 @@
  * a static check or a test failed.
  *
  * First it makes (once, then reuses) the Python environment of python/requirements.lock
- * (scripts/python-env.js): the real MLflow, JupyterLab and shellcheck the tests run, first on jest's PATH
- * and named by MLFLOW_GKE_PYTHON_BIN.
+ * (scripts/python-env.js): the real MLflow, JupyterLab and shellcheck the tests run, named to jest by
+ * MLFLOW_GKE_PYTHON_BIN.
  *
  * jest runs in CI mode: a missing snapshot fails instead of being written, so `npm test` never changes
  * the repository (update snapshots on purpose with `npx jest -u`). Its temporary files go to a folder
@@ -71,7 +71,8 @@ async function main() {
     process.exitCode = 1;
     return;
   }
-  const testEnv = { ...process.env, TMPDIR: jestTmp, PATH: `${pythonBin}${path.delimiter}${process.env.PATH}`, MLFLOW_GKE_PYTHON_BIN: pythonBin };
+  // Named, not put on PATH: tests that mean the machine's python3 keep it.
+  const testEnv = { ...process.env, TMPDIR: jestTmp, MLFLOW_GKE_PYTHON_BIN: pythonBin };
   // The static checks run one after another in one lane beside jest: type-check, lint, format.
   const staticChecks = (async () => {
     const quiet = { stdio: ['ignore', 'pipe', 'pipe'] };

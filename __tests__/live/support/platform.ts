@@ -10,21 +10,20 @@ import type { Config } from '../../../config/schema';
 import { LocalPlatform } from '../../../local/platform';
 import { LocalPod } from '../../../local/pod-runner';
 import { removeTempDirs } from '../../../local/postgres';
+import { pythonEnvBin } from '../../support/python-env';
 import { PROJECT_ROOT } from '../../support/render';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain Node script, shared with npm test
-const { ensurePythonEnv } = require('../../../scripts/python-env.js');
 
 /** Seconds a first start may take on two busy cores (PostgreSQL, the migration, scrypt, two workers). */
 export const START_SECONDS = 420;
 
 /** Starts the platform of `config` in a temp folder; `stopPlatform` ends it. */
-export async function startPlatform(config: Config, options: { verbose?: boolean } = {}): Promise<LocalPlatform> {
+export async function startPlatform(config: Config, options: { verbose?: boolean; env?: Record<string, string> } = {}): Promise<LocalPlatform> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-local-'));
   const platform = new LocalPlatform({
     config,
     dir,
-    pythonBin: ensurePythonEnv(() => undefined),
+    pythonBin: pythonEnvBin(),
+    env: options.env,
     onLine: options.verbose || process.env.MLFLOW_GKE_LIVE_VERBOSE ? (line) => process.stdout.write(`${line}\n`) : undefined,
   });
   try {
@@ -81,5 +80,5 @@ export function runPython(pod: LocalPod, container: string, program: string, arg
 }
 
 function platformPython(): string {
-  return ensurePythonEnv(() => undefined);
+  return pythonEnvBin();
 }
