@@ -8,6 +8,7 @@
  * Loopback only. The server listens on 127.0.0.1; the load balancer's address is 127.0.0.2 (the
  * verifier trusts IAP tokens from there only), any other loopback address is "a pod in the cluster".
  */
+import { execFileSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as https from 'https';
@@ -22,7 +23,8 @@ import { IapSigner, serveJwks } from './iap';
 import { issueServerCertificate, selfSigned } from './pki';
 import { LocalPod, LocalSeam, PodRunOptions, RunningContainer } from './pod-runner';
 import { freePort } from './ports';
-import { CLIENT_BIN, Major, Server } from './postgres';
+import { CLIENT_BIN, Major, Server, tempDir } from './postgres';
+import { firstStart } from './postgres-entrypoint';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rendered manifests, read at any depth
 type Json = Record<string, any>;
@@ -31,8 +33,6 @@ type Json = Record<string, any>;
 export const LOAD_BALANCER_ADDRESS = '127.0.0.2';
 /** The Cloud SQL Auth Proxy's image: locally the server connects to PostgreSQL directly. */
 const AUTH_PROXY_IMAGE = 'gcr.io/cloud-sql-connectors/cloud-sql-proxy';
-/** Where the Auth Proxy listens in the pod (charts/lib/cloud-sql-proxy.ts). */
-const AUTH_PROXY_ADDRESS = '127.0.0.1:5432';
 const SERVER_PORT = 5000;
 
 export interface LocalAccount {
@@ -123,8 +123,6 @@ export class LocalPlatform {
   readonly artifactsDir: string;
 
   constructor(readonly options: LocalPlatformOptions) {
-    if (options.config.database.mode !== 'cloudsql')
-      throw new Error(`database.mode ${options.config.database.mode}: npm run local runs cloudsql mode only so far`);
     this.rendered = new Rendered(options.config);
     fs.mkdirSync(options.dir, { recursive: true });
     this.caDir = path.join(options.dir, 'ca');
@@ -218,14 +216,29 @@ export class LocalPlatform {
       }
   }
 
+  private get cloudsql(): boolean {
+    return this.options.config.database.mode === 'cloudsql';
+  }
+
+  /** host:port of the database in the server's backend store URI. */
+  private get databaseEndpoint(): string {
+    const env = this.deploymentSpec.containers.find((c: Json) => c.name === 'mlflow').env;
+    const uri: string = env.find((e: Json) => e.name === 'MLFLOW_BACKEND_STORE_URI').value;
+    return /@([^/?]+)\//.exec(uri)![1];
+  }
+
   private seam(pgPort: number): LocalSeam {
     const uri = this.deploymentSpec.containers.find((c: Json) => c.name === 'mlflow').args;
     const destination = uri[uri.indexOf('--artifacts-destination') + 1];
+    const host = this.databaseEndpoint.split(':')[0];
     return {
       pythonBin: this.options.pythonBin,
       path: [CLIENT_BIN],
       substitutions: [
-        [AUTH_PROXY_ADDRESS, `127.0.0.1:${pgPort}`],
+        // cloudsql: the Auth Proxy's address becomes the server's; statefulset: the Service's port
+        // becomes the server's, and libpq dials 127.0.0.1 for the Service name (PGHOSTADDR), still
+        // checking the certificate against that name (sslmode=verify-full).
+        [this.databaseEndpoint, `${this.cloudsql ? '127.0.0.1' : host}:${pgPort}`],
         [destination, this.artifactsDir],
         [IAP_KEYS_URL, this.jwks!.url],
         [GOOGLE_LB_RANGES.join(','), `${LOAD_BALANCER_ADDRESS}/32`],
@@ -234,7 +247,7 @@ export class LocalPlatform {
       hosts: Object.fromEntries(this.serviceHosts.map((host) => [`${host}:${SERVER_PORT}`, `127.0.0.1:${this.port}`])),
       skipImages: [AUTH_PROXY_IMAGE],
       // The grant Job's libpq variables name the proxy's port on their own (PGPORT).
-      env: { PGPORT: String(pgPort), ...this.options.env },
+      env: { PGPORT: String(pgPort), ...(this.cloudsql ? {} : { PGHOSTADDR: '127.0.0.1' }), ...this.options.env },
     };
   }
 
@@ -244,7 +257,8 @@ export class LocalPlatform {
       name,
       namespace,
       dir: path.join(this.options.dir, 'pods', name),
-      seam: this.seam(this.postgres!.port),
+      // Before PostgreSQL has started (its own pod) no database port is known, nor needed.
+      seam: this.seam(this.postgres?.port ?? 0),
       sources: { secrets: this.secrets, configMaps: this.rendered.configMaps(namespace) },
       onLine: this.options.onLine,
     };
@@ -288,14 +302,71 @@ export class LocalPlatform {
     return server;
   }
 
+  /**
+   * The in-cluster PostgreSQL as rendered: the image's first start with the rendered environment and
+   * init files (local/postgres-entrypoint.ts), then the server with the rendered TLS and pg_hba
+   * settings, a key pair for the rendered Certificate's names, on 127.0.0.1.
+   */
+  private async startStatefulPostgres(): Promise<Server> {
+    const sts = this.rendered.find('StatefulSet', () => true, 'for PostgreSQL');
+    const pod = new LocalPod(sts.spec.template.spec, {
+      ...this.podOptions(sts.metadata.name, sts.metadata.namespace),
+      claimTemplates: (sts.spec.volumeClaimTemplates ?? []).map((t: Json) => t.metadata.name),
+    });
+    const container = pod.container('postgres');
+    const env = pod.prepare('postgres').env;
+    const initVolume = sts.spec.template.spec.volumes.find(
+      (v: Json) => v.name === container.volumeMounts.find((m: Json) => m.mountPath === '/docker-entrypoint-initdb.d').name,
+    );
+    const initFiles = this.rendered.configMaps(sts.metadata.namespace)[initVolume.configMap.name];
+    const { server, init } = await firstStart(this.options.postgres ?? 15, initFiles, env);
+    if (init.code !== 0) throw new Error(`PostgreSQL's first start failed:\n${init.stdout}${init.stderr}`);
+    await server.stop();
+    // The server reads its key pair and pg_hba.conf as the postgres user: a copy it owns, 0600.
+    const files = tempDir('postgres-files');
+    const secret = sts.spec.template.spec.volumes.find((v: Json) => v.name === 'tls').secret.secretName;
+    const certificate = this.rendered.find('Certificate', (o) => o.spec.secretName === secret, `for Secret ${secret}`);
+    issueServerCertificate(this.caDir, { name: 'postgres', dnsNames: certificate.spec.dnsNames });
+    this.secrets[secret] = {
+      'tls.crt': fs.readFileSync(path.join(this.caDir, 'postgres.crt'), 'utf8'),
+      'tls.key': fs.readFileSync(path.join(this.caDir, 'postgres.key'), 'utf8'),
+    };
+    const mapped = new Map<string, string>();
+    for (const mount of container.volumeMounts) {
+      const volume = sts.spec.template.spec.volumes.find((v: Json) => v.name === mount.name);
+      const data = volume?.secret
+        ? this.secrets[volume.secret.secretName]
+        : volume?.configMap
+          ? this.rendered.configMaps(sts.metadata.namespace)[volume.configMap.name]
+          : undefined;
+      if (!data || mount.mountPath === '/docker-entrypoint-initdb.d') continue;
+      const dir = path.join(files, mount.name);
+      fs.mkdirSync(dir);
+      for (const [key, text] of Object.entries(data)) fs.writeFileSync(path.join(dir, key), text, { mode: 0o600 });
+      mapped.set(mount.mountPath, dir);
+    }
+    if (process.getuid?.() === 0) execFileSync('chown', ['-R', 'postgres:postgres', files]);
+    const args: string[] = container.args;
+    const settings = args.filter((a, i) => args[i - 1] === '-c').map((a) => [...mapped].reduce((text, [from, to]) => text.split(`${from}/`).join(`${to}/`), a));
+    server.port = await freePort();
+    const started = await server.tryStart([...settings, 'listen_addresses=127.0.0.1']);
+    if (started.code !== 0) throw new Error(`PostgreSQL did not start with the rendered settings:\n${started.stderr}${started.log}`);
+    return server;
+  }
+
   /** First start: PostgreSQL, the grant and migration Jobs, the server, the provisioning Job. */
   async start(): Promise<void> {
     this.jwks = await serveJwks(this.signer);
     this.port = await freePort();
     this.makeSecrets(this.rendered.podSpecs());
-    this.postgres = await this.startPostgres();
-    // As on a first deployment: the grant and the migration start together; the migration waits for the grant.
-    await Promise.all([this.runJob('mlflow-sql-grant'), this.runJob('mlflow-migrate')]);
+    if (this.cloudsql) {
+      this.postgres = await this.startPostgres();
+      // As on a first deployment: the grant and the migration start together; the migration waits for the grant.
+      await Promise.all([this.runJob('mlflow-sql-grant'), this.runJob('mlflow-migrate')]);
+    } else {
+      this.postgres = await this.startStatefulPostgres();
+      await this.runJob('mlflow-migrate');
+    }
     await this.startServer();
     await this.runJob('mlflow-auth-provision');
   }

@@ -70,6 +70,8 @@ export interface PodRunOptions {
   readonly dir: string;
   /** Receives every output line, prefixed with the container's name. */
   readonly onLine?: (line: string) => void;
+  /** A StatefulSet's volumeClaimTemplates: volumes of the pod too (a claim folder, else an empty one). @default none */
+  readonly claimTemplates?: readonly string[];
 }
 
 /** The folder of this file's sitecustomize.py. */
@@ -140,7 +142,14 @@ export class LocalPod {
     readonly options: PodRunOptions,
   ) {
     fs.mkdirSync(options.dir, { recursive: true });
-    for (const volume of spec.volumes ?? []) this.volumeDirs.set(volume.name, this.layOut(volume));
+    const volumes: Json[] = [
+      ...(spec.volumes ?? []),
+      ...(options.claimTemplates ?? []).map((claim) => ({ name: claim, persistentVolumeClaim: { claimName: claim } })),
+    ];
+    for (const volume of volumes) this.volumeDirs.set(volume.name, this.folderOf(volume));
+    // Files last: a ConfigMap's text may name another volume's mount path.
+    const podMounts = this.containers().flatMap((c) => this.mounts(c));
+    for (const volume of volumes) this.layOut(volume, podMounts);
   }
 
   /** Every container of the pod, init containers first. */
@@ -293,12 +302,13 @@ export class LocalPod {
     throw new Error(`${where}: source ${JSON.stringify(from)} is not known here`);
   }
 
-  private layOut(volume: Json): string {
-    const dir = path.join(this.options.dir, 'volumes', volume.name);
-    if (volume.persistentVolumeClaim) {
-      const claim = this.options.sources.claims?.[volume.persistentVolumeClaim.claimName];
-      if (claim) return claim;
-    }
+  private folderOf(volume: Json): string {
+    const claim = volume.persistentVolumeClaim && this.options.sources.claims?.[volume.persistentVolumeClaim.claimName];
+    return claim || path.join(this.options.dir, 'volumes', volume.name);
+  }
+
+  private layOut(volume: Json, podMounts: [string, string][]): void {
+    const dir = this.volumeDir(volume.name);
     fs.mkdirSync(dir, { recursive: true });
     const files = (data: Readonly<Record<string, string>> | undefined, what: string, source: Json, transform: (text: string) => string) => {
       if (!data) {
@@ -317,9 +327,8 @@ export class LocalPod {
     if (volume.secret) files(this.options.sources.secrets[volume.secret.secretName], `Secret "${volume.secret.secretName}"`, volume.secret, (t) => t);
     if (volume.configMap)
       files(this.options.sources.configMaps[volume.configMap.name], `ConfigMap "${volume.configMap.name}"`, volume.configMap, (t) =>
-        substitute(t, this.options.seam.substitutions),
+        substitute(mapMounts(t, podMounts), this.options.seam.substitutions),
       );
-    return dir;
   }
 }
 
@@ -369,12 +378,20 @@ function substitute(text: string, substitutions: LocalSeam['substitutions']): st
 
 /**
  * Mount paths in `text` (at a word start, followed by "/", the end or a separator) become local
- * folders, in one pass, so a folder that was put in is never mapped again.
+ * folders, in one pass, so a folder that was put in is never mapped again. A URI query value names a
+ * path percent-encoded (`sslrootcert=%2Fetc%2F...`): that form is mapped too. So are mounted ConfigMap
+ * files, with the mounts of every container of the pod.
  */
 export function mapMounts(text: string, mounts: readonly [string, string][]): string {
   if (mounts.length === 0) return text;
-  const local = new Map(mounts);
+  const local = new Map<string, string>();
+  for (const [mountPath, dir] of mounts) {
+    local.set(mountPath, dir);
+    local.set(encodeURIComponent(mountPath), encodeURIComponent(dir));
+    // ...and as an INI file writes it, where configparser reads "%%" as "%" (basic_auth.ini).
+    local.set(encodeURIComponent(mountPath).replace(/%/g, '%%'), encodeURIComponent(dir).replace(/%/g, '%%'));
+  }
   const alternatives = [...local.keys()].sort((a, b) => b.length - a.length).map((m) => m.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  const pattern = new RegExp(`(^|[\\s=:,"'])(${alternatives.join('|')})(?=$|[/\\s:,"'])`, 'g');
+  const pattern = new RegExp(`(^|[\\s=:,"'])(${alternatives.join('|')})(?=$|[/\\s:,"'&]|%%?2F)`, 'g');
   return text.replace(pattern, (_, lead: string, mountPath: string) => lead + local.get(mountPath));
 }
