@@ -6,6 +6,7 @@ import {
   GRACEFUL_SHUTDOWN_SECONDS,
   GRANT_WAIT_SECONDS,
   KEEP_ALIVE_SECONDS,
+  WORKER_READY_SECONDS,
   METRICS_DIR,
   MIGRATION_DEADLINE_SECONDS,
   PRE_STOP_SECONDS,
@@ -494,6 +495,14 @@ describe('mlflow chart', () => {
     test("a stopping worker waits for requests in flight at most until the pod's grace period ends", () => {
       expect(Number(uvicornOption('--timeout-graceful-shutdown'))).toBe(GRACEFUL_SHUTDOWN_SECONDS);
       expect(PRE_STOP_SECONDS + GRACEFUL_SHUTDOWN_SECONDS).toBeLessThan(podSpec(deploymentOf(mlflowOf())).terminationGracePeriodSeconds);
+    });
+    test('a reload gives each new worker a minute to start, through the variable every uvicorn accepts', () => {
+      expect(env(container(deploymentOf(mlflowOf()), 'mlflow'), 'UVICORN_TIMEOUT_WORKER_HEALTHCHECK')).toEqual({
+        name: 'UVICORN_TIMEOUT_WORKER_HEALTHCHECK',
+        value: String(WORKER_READY_SECONDS),
+      });
+      // Two workers, each within the bound, fit the watcher's 180 s wait for the new certificate.
+      expect(2 * WORKER_READY_SECONDS).toBeLessThan(180);
     });
     test('the browser UI behind the edge may write: CORS allows exactly the edge origin', () => {
       const names = platformNames(cloudsql());

@@ -69,6 +69,8 @@ export const KEEP_ALIVE_SECONDS = 620;
  * reload and the pod's stop. Fits the grace period after the preStop pause.
  */
 export const GRACEFUL_SHUTDOWN_SECONDS = TERMINATION_GRACE_SECONDS - PRE_STOP_SECONDS - 10;
+/** How long a new worker may take to start in a reload (UVICORN_TIMEOUT_WORKER_HEALTHCHECK). */
+export const WORKER_READY_SECONDS = 60;
 /** The migration Job's deadline; it waits for the Cloud SQL grant for at most GRANT_WAIT_SECONDS of it. */
 export const MIGRATION_DEADLINE_SECONDS = 3600;
 /** Leaves a quarter of the deadline for the migration itself once the grant is there. */
@@ -461,6 +463,14 @@ export class MlflowChart extends PlatformChart {
         { name: 'MLFLOW_SERVER_ENABLE_JOB_EXECUTION', value: props.jobExecution ? 'true' : 'false' },
         // What serve.py's watcher compares; the kubelet swaps it when cert-manager renews the Secret.
         { name: 'TLS_CERT_FILE', value: `${SERVER_TLS_DIR}/tls.crt` },
+        // The watcher's SIGHUP reload: from uvicorn 0.40 its supervisor starts each new worker and
+        // abandons the whole reload when that worker is not ready within timeout_worker_healthcheck,
+        // 5 s by default (uvicorn/supervisors/multiprocess.py restart_all), and an MLflow worker needs
+        // about that long to import and connect even on an idle core: the live test's reload failed
+        // under load and fell back to a container restart. An environment variable, not an option:
+        // uvicorn's CLI reads UVICORN_<OPTION> (click auto_envvar_prefix), and the option exists only
+        // from 0.37, so an image with an older uvicorn ignores the variable instead of failing to start.
+        { name: 'UVICORN_TIMEOUT_WORKER_HEALTHCHECK', value: String(WORKER_READY_SECONDS) },
         ...serverAuthEnv(authProps),
       ],
       ports: [{ name: SERVER_PORT_NAME, containerPort: props.port, protocol: 'TCP' }],
