@@ -87,7 +87,7 @@ export class LocalJupyter {
     this.pod = new LocalPod(spec, {
       ...base,
       dir,
-      sources: { ...base.sources, claims: { [claim]: this.home } },
+      sources: { ...base.sources, configMaps: rendered.configMaps(deployment.metadata.namespace), claims: { [claim]: this.home } },
       seam: {
         ...base.seam,
         path: [path.join(JUPYTER_IMAGE_DIR, 'bin'), ...(base.seam.path ?? [])],
@@ -113,17 +113,28 @@ export class LocalJupyter {
       'of a Jupyter workspace',
     );
     const jupyter = new LocalJupyter(platform, rendered, deployment, await freePort(), options.name ?? deployment.metadata.name);
-    const timeoutSeconds = options.timeoutSeconds ?? 180;
-    const [server] = (await jupyter.pod.startAll()).filter((c) => c.name === 'jupyter');
-    jupyter.server = server;
+    try {
+      await jupyter.waitForServer(options.timeoutSeconds ?? 180);
+    } catch (error) {
+      // Nothing is left running when the start fails: the caller has no instance to stop.
+      await jupyter.stop();
+      throw error;
+    }
+    return jupyter;
+  }
+
+  /** Runs the setup steps, starts the server and waits until /api answers 200. */
+  private async waitForServer(timeoutSeconds: number): Promise<void> {
+    const [server] = (await this.pod.startAll()).filter((c) => c.name === 'jupyter');
+    this.server = server;
     const deadline = Date.now() + timeoutSeconds * 1000;
     for (;;) {
       if (!server.running) throw new Error(`Jupyter exited ${await server.exited}:\n${server.output}`);
-      const status = await jupyter.request('/api').then(
+      const status = await this.request('/api').then(
         (a) => a.status,
         () => 0,
       );
-      if (status === 200) return jupyter;
+      if (status === 200) return;
       if (Date.now() > deadline) throw new Error(`Jupyter did not answer /api in ${timeoutSeconds}s:\n${server.output}`);
       await new Promise((r) => setTimeout(r, 250));
     }
