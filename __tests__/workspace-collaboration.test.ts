@@ -48,7 +48,14 @@ describe('Jupyter: JupyterLab real-time collaboration', () => {
     const d = deployment(dev, 'jupyter');
     const step = initNamed(d, 'install-collaboration');
     expect(step.image).toBe(spec(d).containers[0].image);
-    expect(step.command.slice(3)).toEqual(['pip-user-install.sh', 'jupyter-collaboration==4.1.2']);
+    // The release and its parts, which the release leaves unpinned (>=2.1.2,<3): the newest parts need JupyterLab 4.5.
+    expect(step.command.slice(3)).toEqual([
+      'pip-user-install.sh',
+      'jupyter-collaboration==4.1.2',
+      'jupyter-server-ydoc==2.1.2',
+      'jupyter-docprovider==2.1.2',
+      'jupyter-collaboration-ui==2.1.2',
+    ]);
     expect(step.volumeMounts).toContainEqual({ name: 'home', mountPath: '/home/jovyan' });
     const args = spec(d).containers[0].args;
     expect(args).toContain(`--SQLiteYStore.db_path=${JUPYTER_YSTORE}`);
@@ -60,7 +67,12 @@ describe('Jupyter: JupyterLab real-time collaboration', () => {
 
   test('another release can be pinned', () => {
     const d = deployment(configWith({ workspaces: { jupyter: { collaboration: { enabled: true, version: '4.1.1' } } } }), 'jupyter');
-    expect(initNamed(d, 'install-collaboration').command.slice(-1)).toEqual(['jupyter-collaboration==4.1.1']);
+    expect(initNamed(d, 'install-collaboration').command.slice(-4)).toEqual([
+      'jupyter-collaboration==4.1.1',
+      'jupyter-server-ydoc==2.1.1',
+      'jupyter-docprovider==2.1.1',
+      'jupyter-collaboration-ui==2.1.1',
+    ]);
   });
 
   test.each([

@@ -7,6 +7,7 @@
 import { Construct } from 'constructs';
 import type { Config } from '../config/schema';
 import { durationSeconds, imageTag, Resources } from '../config/schema/primitives';
+import { jupyterCollaborationRequirements } from '../config/schema/workspaces';
 import type { EnvVar } from '../imports/k8s-1.31';
 import { CA_BUNDLE_FILE, certificateLifetime, MLFLOW_CA_ENV } from './certificates/ca-bundle';
 import { edgeServiceAnnotations } from './edge/annotations';
@@ -161,7 +162,9 @@ export function jupyterChartProps(config: Config): WorkspacesChartProps {
   // Installing jupyter-collaboration enables it: the package ships a jupyter_server config file that
   // turns on its server extension (projects/jupyter-server-ydoc/jupyter-config/jupyter_server_ydoc.json
   // at v4.1.2), and `pip --user` puts that file under ~/.local/etc/jupyter, which Jupyter reads.
-  if (collaboration.enabled) initContainers.push(pipUserInstall(config, 'install-collaboration', image, [`jupyter-collaboration==${collaboration.version}`]));
+  // With its parts pinned, which the release itself leaves open (jupyterCollaborationRequirements).
+  if (collaboration.enabled)
+    initContainers.push(pipUserInstall(config, 'install-collaboration', image, jupyterCollaborationRequirements(collaboration.version)));
   return chartProps(
     config,
     common,

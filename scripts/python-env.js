@@ -59,6 +59,28 @@ function ensurePythonEnv(progress = (line) => process.stderr.write(`${line}\n`))
   const dir = envDir();
   const bin = path.join(dir, 'bin');
   if (fs.existsSync(path.join(dir, MARKER))) return bin;
+  // One maker at a time (jest workers, a second npm test): the others wait for its marker.
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  const lock = `${dir}.lock`;
+  try {
+    fs.mkdirSync(lock);
+  } catch {
+    progress(`python: waiting for another process to finish ${dir} (remove ${lock} if none is running)`);
+    const deadline = Date.now() + 15 * 60 * 1000;
+    while (!fs.existsSync(path.join(dir, MARKER))) {
+      if (Date.now() > deadline) throw new Error(`python environment: ${dir} not finished after 15 minutes; remove ${lock} if no other process is making it`);
+      spawnSync('sleep', ['2']);
+    }
+    return bin;
+  }
+  try {
+    return make(dir, bin, progress);
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function make(dir, bin, progress) {
   const { python, version } = interpreter();
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(path.dirname(dir), { recursive: true });

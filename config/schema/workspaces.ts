@@ -35,6 +35,21 @@ export function uvImageProblem(ref: string): string | undefined {
 export const JUPYTER_COLLABORATION_VERSION = '4.1.2';
 
 /**
+ * The packages a jupyter-collaboration 4.x release is made of, pinned with it. The release is a
+ * metapackage whose parts it requires only as `>=2.M.P,<3` (projects/jupyter-collaboration/
+ * pyproject.toml at v4.1.2: jupyter-server-ydoc, jupyter-docprovider, jupyter-collaboration-ui), and
+ * each release M.P of the 4.x line publishes its parts as 2.M.P (v4.1.0 with 2.1.0 through v4.1.2 with
+ * 2.1.2). Unpinned, pip takes the newest parts, 2.4.x, whose front ends need JupyterLab 4.5
+ * (`@jupyterlab/application ^4.5.0` from v4.2.0): JupyterLab 4.4 marks them "not compatible" and
+ * the collaboration UI does not load. The live Jupyter test found it.
+ */
+export function jupyterCollaborationRequirements(version: string): string[] {
+  const m = /^4\.(\d+)\.(\d+)$/.exec(version);
+  const parts = m ? ['jupyter-server-ydoc', 'jupyter-docprovider', 'jupyter-collaboration-ui'].map((p) => `${p}==2.${m[1]}.${m[2]}`) : [];
+  return [`jupyter-collaboration==${version}`, ...parts];
+}
+
+/**
  * Open Collaboration Tools for VS Code (eclipse-oct/open-collaboration-tools,
  * packages/open-collaboration-vscode/package.json at e4289d0: publisher "typefox", name
  * "open-collaboration-tools", version 0.3.8, MIT). Its CHANGELOG gives 0.3.4 as the release that
