@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/__tests__'],
   testMatch: ['**/*.test.ts'],
+  // The tests against a real control plane run in `npm run test:cluster` (jest.cluster.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/__tests__/cluster/'],
   transform: { '^.+\\.ts$': '<rootDir>/jest.transform.js' },
   testTimeout: 120000,
   // Two cores, three workers: the live tests spend most of their time waiting on PostgreSQL servers and
