@@ -34,14 +34,19 @@ export function onCluster(files: () => ManifestFile[] | Promise<ManifestFile[]>)
   return scenario;
 }
 
-/** What of each applied object only an apply of ours can change: its generation and our field manager's entry. */
+/**
+ * What of each applied object only an apply of ours changes: our field manager's entry in its managed
+ * fields (the fields and the time of the last change). The server writes nothing for an apply that
+ * changes nothing. Generations are no measure here: the autoscaler scales the Deployments it targets.
+ */
 async function ourState(scenario: Scenario): Promise<Map<string, string>> {
   const state = new Map<string, string>();
   for (const f of scenario.files) {
-    const { items } = JSON.parse(await scenario.cluster.kubectl(['get', '-f', '-', '-o', 'json'], f.content));
+    const { items } = JSON.parse(await scenario.cluster.kubectl(['get', '-f', '-', '-o', 'json', '--show-managed-fields'], f.content));
     for (const o of items as Json[]) {
       const ours = (o.metadata.managedFields ?? []).filter((m: Json) => m.manager === FIELD_MANAGER);
-      state.set(`${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`, JSON.stringify({ generation: o.metadata.generation, ours }));
+      if (ours.length === 0) throw new Error(`${o.kind} ${o.metadata.name}: no managed fields of ${FIELD_MANAGER}, so no apply of ours could be seen`);
+      state.set(`${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`, JSON.stringify(ours));
     }
   }
   return state;
