@@ -34,10 +34,22 @@ export function onCluster(files: () => ManifestFile[] | Promise<ManifestFile[]>)
   return scenario;
 }
 
+/** Kinds whose objects the controllers write (status, replicas, annotations) while the tests run. */
+const WRITTEN_BY_CONTROLLERS = new Set([
+  'Deployment',
+  'StatefulSet',
+  'Job',
+  'CronJob',
+  'HorizontalPodAutoscaler',
+  'PodDisruptionBudget',
+  'PersistentVolumeClaim',
+]);
+
 /**
  * What of each applied object only an apply of ours changes: our field manager's entry in its managed
- * fields (the fields and the time of the last change). The server writes nothing for an apply that
- * changes nothing. Generations are no measure here: the autoscaler scales the Deployments it targets.
+ * fields (the fields and the time of the last change), and the resourceVersion of the objects no
+ * controller writes. The server writes nothing for an apply that changes nothing. Generations are no
+ * measure: the autoscaler scales the Deployments it targets.
  */
 async function ourState(scenario: Scenario): Promise<Map<string, string>> {
   const state = new Map<string, string>();
@@ -46,7 +58,10 @@ async function ourState(scenario: Scenario): Promise<Map<string, string>> {
     for (const o of items as Json[]) {
       const ours = (o.metadata.managedFields ?? []).filter((m: Json) => m.manager === FIELD_MANAGER);
       if (ours.length === 0) throw new Error(`${o.kind} ${o.metadata.name}: no managed fields of ${FIELD_MANAGER}, so no apply of ours could be seen`);
-      state.set(`${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`, JSON.stringify(ours));
+      state.set(
+        `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`,
+        JSON.stringify({ ours, version: WRITTEN_BY_CONTROLLERS.has(o.kind) ? undefined : o.metadata.resourceVersion }),
+      );
     }
   }
   return state;

@@ -4,7 +4,7 @@
  */
 export const KNOWN_WARNINGS: readonly { readonly message: RegExp; readonly reason: string }[] = [
   {
-    message: /^[^:]*edge\.yaml: Warning: annotation "kubernetes\.io\/ingress\.class" is deprecated, please use 'spec\.ingressClassName' instead$/,
+    message: /^[^:]*: Warning: annotation "kubernetes\.io\/ingress\.class" is deprecated, please use 'spec\.ingressClassName' instead$/,
     reason:
       'GKE Ingress: the render names the class with the annotation, not spec.ingressClassName, because ingress-gce skips an Ingress that only names a class (charts/edge/entry.ts)',
   },
