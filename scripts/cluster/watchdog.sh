@@ -5,7 +5,7 @@
 #
 #   watchdog.sh DIR PARENT_PID|0 SECONDS
 #
-# DIR/pids lists the processes to stop, one a line (etcd last: the API server needs it until it ends).
+# DIR/pids lists the processes to stop, one a line.
 # PARENT_PID 0 means no parent: only the time limit, or SIGTERM, ends it.
 set -uo pipefail
 dir="$1"
@@ -17,13 +17,24 @@ started_at() { [ -r "/proc/$1/stat" ] && sed 's/^.*) //' "/proc/$1/stat" | cut -
 parent_start="$([ "$parent" != 0 ] && started_at "$parent")"
 alive() { [ "$parent" = 0 ] || [ "$(started_at "$parent")" = "$parent_start" ]; }
 
+any_alive() {
+  local pid
+  for pid in "$@"; do kill -0 "$pid" 2> /dev/null && return 0; done
+  return 1
+}
+
+# The data is thrown away, so nothing needs a long graceful stop: SIGTERM to all, two seconds to end
+# (the API server's own graceful shutdown takes longer), then SIGKILL.
 stop() {
-  if [ -f "$dir/pids" ]; then
-    while read -r pid; do
-      kill -TERM "$pid" 2> /dev/null || continue
-      for _ in $(seq 50); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2> /dev/null
-    done < "$dir/pids"
+  local pids=()
+  [ -f "$dir/pids" ] && mapfile -t pids < "$dir/pids"
+  if [ "${#pids[@]}" -gt 0 ]; then
+    kill -TERM "${pids[@]}" 2> /dev/null
+    for _ in $(seq 20); do
+      any_alive "${pids[@]}" || break
+      sleep 0.1
+    done
+    kill -KILL "${pids[@]}" 2> /dev/null
   fi
   rm -rf "$dir"
   exit 0
