@@ -29,8 +29,8 @@ cache="${XDG_CACHE_HOME:-$HOME/.cache}/mlflow-gke/cluster/$kube_version-$etcd_ve
 bin="$cache/bin"
 programs=(etcd kube-apiserver kube-controller-manager kubectl)
 
-complete() { for p in "${programs[@]}"; do [ -x "$bin/$p" ] || return 1; done; }
-if complete; then
+built() { for p in "${programs[@]}"; do [ -x "$bin/$p" ] || return 1; done; }
+if built; then
   echo "$bin"
   exit 0
 fi
@@ -39,7 +39,7 @@ mkdir -p "$cache"
 # One build at a time per version: a second caller waits for the first, then finds the programs.
 exec 9> "$cache/.lock"
 flock 9
-if complete; then
+if built; then
   echo "$bin"
   exit 0
 fi
