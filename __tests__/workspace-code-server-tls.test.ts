@@ -14,7 +14,7 @@ import * as path from 'path';
 import * as tls from 'tls';
 import { scriptFile } from '../charts/lib/script-files';
 import { CODE_SERVER_TLS } from '../charts/workspaces';
-import { freePort } from './support/ports';
+import { freePort } from '../scripts/lib/ports';
 import { selfSigned } from './support/test-pki';
 
 const STAND_IN = `

@@ -21,7 +21,7 @@ import { configWith } from '../support/render';
 import { Connection, Major, removeTempDirs, run, Server, tempDir, writeOwned } from './support/postgres';
 import { containerEnv, firstStart, renderPostgres, runContainer, Secrets } from './support/rendered';
 import { testApp } from '../support/app';
-import { freePort } from '../support/ports';
+import { freePort } from '../../scripts/lib/ports';
 import { issueServerCertificate, selfSigned } from '../support/test-pki';
 
 const MAJORS: Major[] = [15, 16, 17];

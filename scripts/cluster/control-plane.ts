@@ -11,9 +11,9 @@ import { execFileSync, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as https from 'https';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { freePort } from '../lib/ports';
 import { makeKeys } from './pki';
 
 const HERE = __dirname;
@@ -41,17 +41,6 @@ export interface StartOptions {
 /** Builds the programs when they are missing (build.sh prints the progress) and returns their folder. */
 export function buildControlPlane(): string {
   return execFileSync('bash', [path.join(HERE, 'build.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -144,7 +133,8 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
       `--service-account-signing-key-file=${keys.serviceAccountKey}`,
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       '--service-cluster-ip-range=10.0.0.0/24',
-      // GKE admits privileged containers; Pod Security admission is what judges them, as there.
+      // Off by default; clusters that run workloads turn it on (kubeadm does: cmd/kubeadm/app/phases/
+      // controlplane/manifests.go in k8s.io/kubernetes v1.36.3) and leave the judging to Pod Security.
       '--allow-privileged=true',
       '--profiling=false',
     ]);

@@ -3,8 +3,9 @@
  * copies (`MLFLOW_GKE_SCHEMAS`, else `../shared/schemas`). The copies are read in memory and never
  * written back. The one correction, in memory too, is CRD_SCHEMA_PATCHES (support/schema-exceptions.ts):
  * the BackendConfig copy is an old third-party one that still requires iap.oauthclientCredentials, which
- * ingress-gce made optional in v1.28.0, and lacks customResponseHeaders; the same correction the
- * offline validation makes, so that both judge the render by the same CRD.
+ * ingress-gce made optional in v1.28.0, and lacks customResponseHeaders (shared/schemas/README.md,
+ * "Caveats"); the same correction the offline validation makes, so that both judge the render by the
+ * same CRD. No corrected copy is written anywhere.
  */
 import * as fs from 'fs';
 import * as path from 'path';
