@@ -1,8 +1,8 @@
 /**
  * What the render's objects point at, resolved on the server after the controllers made the Pods:
  * every Pod's ServiceAccount, ConfigMaps, Secrets (with the keys read), claims and SecretProviderClasses
- * exist; every Service, NetworkPolicy and PodDisruptionBudget selects a Pod; every autoscaler's target
- * exists. Secrets that a cert-manager Certificate on the server will write count as present (no
+ * exist; every Service, NetworkPolicy and PodDisruptionBudget selects a Pod, and a Service's named
+ * target ports are ports of the Pods it selects; every autoscaler's target exists. Secrets that a cert-manager Certificate on the server will write count as present (no
  * cert-manager runs here); the Certificate must exist.
  */
 import type { Cluster } from './cluster';
@@ -114,8 +114,19 @@ export async function checkReferences(cluster: Cluster): Promise<ReferenceReport
   const podsIn = (ns: string) => pods.filter((p) => p.metadata.namespace === ns);
   for (const s of services) {
     if (!s.spec.selector || s.metadata.name === 'kubernetes') continue;
-    if (!podsIn(s.metadata.namespace).some((p) => selects(s.spec.selector, p.metadata.labels)))
-      report.selectNothing.push(`Service ${s.metadata.namespace}/${s.metadata.name}`);
+    const selected = podsIn(s.metadata.namespace).filter((p) => selects(s.spec.selector, p.metadata.labels));
+    if (selected.length === 0) report.selectNothing.push(`Service ${s.metadata.namespace}/${s.metadata.name}`);
+    // A port named in targetPort must be a container port of every selected Pod, or that Pod gets no traffic on it.
+    for (const port of s.spec.ports ?? []) {
+      if (typeof port.targetPort !== 'string') continue;
+      for (const p of selected.filter(
+        (pod) =>
+          ![...(pod.spec.initContainers ?? []), ...pod.spec.containers].some((c: Json) => (c.ports ?? []).some((cp: Json) => cp.name === port.targetPort)),
+      ))
+        report.broken.push(
+          `Service ${s.metadata.namespace}/${s.metadata.name} port ${port.name ?? port.port}: Pod ${p.metadata.generateName ?? p.metadata.name} has no container port named ${port.targetPort}`,
+        );
+    }
   }
   for (const np of policies) {
     const ns = np.metadata.namespace;
