@@ -86,8 +86,8 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     const child = spawn(path.join(bin, name), args, { detached: true, stdio: ['ignore', out, out] });
     child.unref();
     fs.closeSync(out);
-    pids.unshift(child.pid!);
-    // Newest first: the watchdog stops the controller manager, then the API server, then etcd.
+    pids.push(child.pid!);
+    // What the watchdog stops (it reads the file when it stops, so a process started later is on it).
     fs.writeFileSync(file('pids'), pids.map((p) => `${p}\n`).join(''));
     return child;
   };
