@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/__tests__'],
   testMatch: ['**/*.test.ts'],
+  // The tests against a real control plane run in `npm run test:cluster` (jest.cluster.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/__tests__/cluster/'],
   transform: { '^.+\\.ts$': '<rootDir>/jest.transform.js' },
   testTimeout: 120000,
   // One banner for the run when tests were skipped for want of schema files (support/strict-tests.ts).

@@ -133,13 +133,15 @@ describe.each(configsUnderTest().map(({ name, config }) => ({ name, files: rende
       expect(others(built)).toEqual(others(base));
     });
 
-    test('labels-and-image renames every Job, because the new image changes its immutable pod template', async () => {
+    test('labels-and-image renames every Job after the new tag (dots as dashes), because the new image changes its immutable pod template', async () => {
       const built = await buildOverlay(name, files, 'labels-and-image');
       const baseJobs = base.filter((o) => o.kind === 'Job');
       expect(baseJobs.length).toBeGreaterThan(0);
       for (const job of baseJobs) {
-        const renamed = built.find((o) => o.kind === 'Job' && o.metadata.name === `${job.metadata.name}-v3.10.0-full`);
-        expect(`${job.metadata.name} -> ${renamed?.metadata.name}`).toBe(`${job.metadata.name} -> ${job.metadata.name}-v3.10.0-full`);
+        const renamed = built.find((o) => o.kind === 'Job' && o.metadata.name === `${job.metadata.name}-v3-10-0-full`);
+        expect(`${job.metadata.name} -> ${renamed?.metadata.name}`).toBe(`${job.metadata.name} -> ${job.metadata.name}-v3-10-0-full`);
+        // Part of its Pods' names and host names: a DNS label, no dots (the API server warns about them).
+        expect(renamed!.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
         // The Job controller copies the name into a label value: 63 characters at most.
         expect(renamed!.metadata.name.length).toBeLessThanOrEqual(63);
       }

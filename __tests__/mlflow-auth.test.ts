@@ -159,7 +159,7 @@ describe('every client has its own account', () => {
     expect(value(gc, 'MLFLOW_TRACKING_USERNAME')).toBe('mlflow-gke-gc');
     expect(secretRef(gc, 'MLFLOW_TRACKING_PASSWORD')).toEqual({ name: 'mlflow-auth-gc', key: 'password' });
     expect(find(objects, 'CronJob', 'mlflow-gc').metadata.annotations['policy.mlflow-gke.io/external-secrets']).toBe('mlflow-auth-gc');
-    const verifyJob = find(chartObjects(files, 'tests/mlflow-verify'), 'Job', 'mlflow-verify');
+    const verifyJob = chartObjects(files, 'tests/mlflow-verify').find((o) => o.kind === 'Job')!;
     const verify = container(verifyJob, 'verify');
     expect(value(verify, 'MLFLOW_TRACKING_USERNAME')).toBe('mlflow-gke-verify');
     expect(secretRef(verify, 'MLFLOW_TRACKING_PASSWORD')).toEqual({ name: 'mlflow-auth-verify', key: 'password' });

@@ -22,7 +22,10 @@ describe('the rendered pods run the program files', () => {
       wait_for_schema: container(find(objects, 'Deployment', 'mlflow'), 'wait-for-schema').command,
       migrate: container(migration!, 'migrate').command,
       gc: container(find(objects, 'CronJob', 'mlflow-gc'), 'gc').command,
-      verify: container(find(chartObjects(files, 'tests/mlflow-verify'), 'Job', 'mlflow-verify'), 'verify').command,
+      verify: container(
+        chartObjects(files, 'tests/mlflow-verify').find((o) => o.kind === 'Job')!,
+        'verify',
+      ).command,
       // serve.py runs first and then becomes `mlflow server` with the server's arguments (exec).
       serve: container(find(objects, 'Deployment', 'mlflow'), 'mlflow').command.slice(0, 3),
       provision: container(

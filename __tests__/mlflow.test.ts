@@ -14,7 +14,7 @@ import {
 } from '../charts/mlflow';
 import { mlflowProgram, schemaPrivilegeQuery } from '../charts/mlflow/programs';
 import { chartObjects, configError, configsUnderTest, configWith, DeepPartial, find, Manifest, render } from './support/render';
-import type { ConfigInput } from '../config/schema';
+import type { Config, ConfigInput } from '../config/schema';
 
 const cloudsql = () => configWith({ database: { mode: 'cloudsql' } });
 const statefulset = () => configWith({ database: { mode: 'statefulset' } });
@@ -662,7 +662,7 @@ describe('mlflow chart', () => {
       const { files } = render(cloudsql());
       expect(files.some((f) => !f.path.includes('/') && f.content.includes('name: mlflow-verify'))).toBe(false);
       const objects = chartObjects(files, 'tests/mlflow-verify');
-      const job = find(objects, 'Job', 'mlflow-verify');
+      const job = objects.find((o) => o.kind === 'Job')!;
       expect(job.metadata.namespace).toBe('mlflow');
       const script = container(job, 'verify').command[2];
       for (const call of [
@@ -679,6 +679,16 @@ describe('mlflow chart', () => {
         expect(script).toContain(call);
       expect(script).toContain('sys.exit("MLflow verification FAILED');
       expect(env(container(job, 'verify'), 'MLFLOW_TRACKING_URI').value).toBe(platformNames(cloudsql()).mlflowUrl);
+    });
+
+    test('its Job is named after its spec, so that a changed check is a new Job (a pod template is immutable) and an unchanged one keeps its name', () => {
+      const job = (config: Config) => chartObjects(render(config).files, 'tests/mlflow-verify').find((o) => o.kind === 'Job')!;
+      const before = job(cloudsql());
+      expect(before.metadata.name).toMatch(/^mlflow-verify-[0-9a-f]{8}$/);
+      expect(job(cloudsql()).metadata.name).toBe(before.metadata.name);
+      expect(job(configWith({ database: { mode: 'cloudsql' }, mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.10.0-full' } })).metadata.name).not.toBe(
+        before.metadata.name,
+      );
     });
 
     test('its NetworkPolicies open only verify pod -> MLflow server on the MLflow port', () => {

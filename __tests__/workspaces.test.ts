@@ -376,7 +376,8 @@ describe('workspaces charts', () => {
       for (const app of ['jupyter', 'vscode'] as const) {
         const p = policy(config, app);
         expect(p.spec.policyTypes).toEqual(['Ingress', 'Egress']);
-        expect(p.spec.ingress).toEqual([]);
+        // No rule (not an empty list, which the API server drops, so that each apply would change it again).
+        expect(p.spec).not.toHaveProperty('ingress');
       }
     });
 

@@ -9,7 +9,7 @@ import { k8s } from 'cdk8s-plus-27';
 import type { Config } from '../config/schema';
 import { imageTag } from '../config/schema/primitives';
 import * as kube from '../imports/k8s-1.31';
-import { MLFLOW_UID } from './mlflow';
+import { contentHash, MLFLOW_UID } from './mlflow';
 import { appLabels, selectorLabels } from './lib/labels';
 import { mlflowProgram } from './mlflow/programs';
 import { platformNames } from '../common/names';
@@ -63,44 +63,52 @@ export class MlflowVerifyChart extends PlatformChart {
     const tcp = { protocol: 'TCP', port: k8s.IntOrString.fromNumber(props.port) };
 
     // The pod template (restricted helpers, 1.31 typings); the NetworkPolicies below stay on cdk8s-plus-27.
-    new kube.KubeJob(this, 'job', {
-      metadata: { name: `${props.name}-verify`, labels, annotations: { [EXTERNAL_SECRETS_ANNOTATION]: props.account.secret } },
-      spec: {
-        backoffLimit: 0,
-        activeDeadlineSeconds: 900,
-        // Gone an hour after it finished, so that `kubectl apply -f dist/tests` can run it again.
-        ttlSecondsAfterFinished: 3600,
-        template: {
-          metadata: { labels },
-          spec: restrictedPodSpec({
-            restartPolicy: 'Never',
-            runAsUser: MLFLOW_UID,
-            runAsGroup: MLFLOW_UID,
-            fsGroup: MLFLOW_UID,
-            containers: [
-              restrictedContainer({
-                name: 'verify',
-                image: props.image,
-                command: ['python', '-c', mlflowProgram('verify')],
-                env: [
-                  { name: 'MLFLOW_TRACKING_URI', value: props.trackingUri },
-                  // The MLflow client checks the server's certificate against it (mlflow/utils/rest_utils.py: `verify`).
-                  { name: MLFLOW_CA_ENV, value: CA_BUNDLE_FILE },
-                  // Its own account: the client sends it as Basic credentials (mlflow/utils/rest_utils.py).
-                  ...clientCredentialEnv(props.account),
-                  { name: 'HOME', value: '/tmp' },
-                  { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
-                  { name: 'PYTHONUNBUFFERED', value: '1' },
-                ],
-                resources: VERIFY_RESOURCES,
-                runAsUser: MLFLOW_UID,
-                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, caBundleMount()],
-              }),
-            ],
-            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: kube.Quantity.fromString('256Mi') } }, caBundleVolume(props.caBundleSecret)],
-          }),
-        },
+    const spec: kube.JobSpec = {
+      backoffLimit: 0,
+      activeDeadlineSeconds: 900,
+      // Gone an hour after it finished, so that `kubectl apply -f dist/tests` can run it again.
+      ttlSecondsAfterFinished: 3600,
+      template: {
+        metadata: { labels },
+        spec: restrictedPodSpec({
+          restartPolicy: 'Never',
+          runAsUser: MLFLOW_UID,
+          runAsGroup: MLFLOW_UID,
+          fsGroup: MLFLOW_UID,
+          containers: [
+            restrictedContainer({
+              name: 'verify',
+              image: props.image,
+              command: ['python', '-c', mlflowProgram('verify')],
+              env: [
+                { name: 'MLFLOW_TRACKING_URI', value: props.trackingUri },
+                // The MLflow client checks the server's certificate against it (mlflow/utils/rest_utils.py: `verify`).
+                { name: MLFLOW_CA_ENV, value: CA_BUNDLE_FILE },
+                // Its own account: the client sends it as Basic credentials (mlflow/utils/rest_utils.py).
+                ...clientCredentialEnv(props.account),
+                { name: 'HOME', value: '/tmp' },
+                { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
+                { name: 'PYTHONUNBUFFERED', value: '1' },
+              ],
+              resources: VERIFY_RESOURCES,
+              runAsUser: MLFLOW_UID,
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, caBundleMount()],
+            }),
+          ],
+          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: kube.Quantity.fromString('256Mi') } }, caBundleVolume(props.caBundleSecret)],
+        }),
       },
+    };
+    new kube.KubeJob(this, 'job', {
+      metadata: {
+        // A Job's pod template is immutable: a changed check (a new image, say) must be a new Job, or
+        // applying dist/tests/ again within the hour the finished one is kept fails. The name carries a
+        // hash of the spec, as the migration Job's does; `kubectl apply -o name` prints it.
+        name: `${props.name}-verify-${contentHash(spec)}`,
+        labels,
+        annotations: { [EXTERNAL_SECRETS_ANNOTATION]: props.account.secret },
+      },
+      spec,
     });
 
     new k8s.KubeNetworkPolicy(this, 'egress', {

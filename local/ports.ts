@@ -1,4 +1,4 @@
-/** Ports for throwaway servers in tests. */
+/** Ports for throwaway servers: the tests', `npm run local`'s and the local control plane's. */
 import * as net from 'net';
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now (the kernel picks it). */

@@ -349,6 +349,10 @@ export class Workspace extends Construct {
       spec: {
         podSelector: { matchLabels: selector },
         policyTypes: ['Ingress', 'Egress'],
+        // No rule at all without the edge: policyTypes Ingress alone denies every connection in. An
+        // empty list would mean the same, but the API server drops it when it stores the object
+        // (`ingress,omitempty` in k8s.io/api networking/v1 types.go), so every server-side apply of
+        // `ingress: []` would change the object again.
         ingress: net.loadBalancerIngress
           ? [
               {
@@ -356,7 +360,7 @@ export class Workspace extends Construct {
                 ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(props.containerPort) }],
               },
             ]
-          : [],
+          : undefined,
         egress,
       },
     });
