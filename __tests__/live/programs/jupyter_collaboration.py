@@ -14,25 +14,16 @@ import json
 import sys
 import time
 
-import requests
 import websocket
 from jupyter_ydoc import YNotebook
 from pycrdt import Doc, YMessageType, YSyncMessageType, create_sync_message, create_update_message, handle_sync_message
 
+from jupyter_http import lab_session
+
 base, ca, name = sys.argv[1:4]
 DEADLINE_SECONDS = 30
 
-http = requests.Session()
-http.verify = ca
-# Only the CA given: no CA bundle or proxy from the environment takes its place.
-http.trust_env = False
-# The page sets the XSRF cookie that every API call but GET must echo (jupyter_server base/handlers.py,
-# JupyterHandler.check_xsrf_cookie, at v2.21.1).
-http.get(f"{base}/lab", timeout=10).raise_for_status()
-xsrf = http.cookies.get("_xsrf")
-if not xsrf:
-    sys.exit("the lab page set no _xsrf cookie")
-headers = {"X-XSRFToken": xsrf}
+http, headers = lab_session(base, ca)
 empty = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
 created = http.put(f"{base}/api/contents/{name}", json={"type": "notebook", "content": empty}, headers=headers, timeout=10)
 created.raise_for_status()

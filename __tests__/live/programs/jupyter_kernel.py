@@ -16,23 +16,14 @@ import sys
 import time
 import uuid
 
-import requests
 import websocket
+
+from jupyter_http import lab_session
 
 base, ca, program, *program_args = sys.argv[1:]
 DEADLINE_SECONDS = 240
 
-http = requests.Session()
-http.verify = ca
-# Only the CA given: no CA bundle or proxy from the environment takes its place.
-http.trust_env = False
-# The page sets the XSRF cookie that every API call but GET must echo (jupyter_server base/handlers.py,
-# JupyterHandler.check_xsrf_cookie, at v2.21.1).
-http.get(f"{base}/lab", timeout=10).raise_for_status()
-xsrf = http.cookies.get("_xsrf")
-if not xsrf:
-    sys.exit("the lab page set no _xsrf cookie")
-headers = {"X-XSRFToken": xsrf}
+http, headers = lab_session(base, ca)
 kernel = http.post(f"{base}/api/kernels", json={"name": "python3"}, headers=headers, timeout=60)
 kernel.raise_for_status()
 kernel_id = kernel.json()["id"]

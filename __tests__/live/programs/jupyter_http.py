@@ -1,0 +1,20 @@
+"""
+An HTTP session with a running Jupyter server, as its web page opens one: the platform CA only, and
+the XSRF token the lab page sets, which every API call but GET must echo (jupyter_server
+base/handlers.py, JupyterHandler.check_xsrf_cookie, at v2.21.1). Shared by the programs beside it.
+"""
+import sys
+
+import requests
+
+
+def lab_session(base: str, ca: str) -> "tuple[requests.Session, dict[str, str]]":
+    http = requests.Session()
+    http.verify = ca
+    # Only the CA given: no CA bundle or proxy from the environment takes its place.
+    http.trust_env = False
+    http.get(f"{base}/lab", timeout=10).raise_for_status()
+    xsrf = http.cookies.get("_xsrf")
+    if not xsrf:
+        sys.exit("the lab page set no _xsrf cookie")
+    return http, {"X-XSRFToken": xsrf}
