@@ -128,7 +128,7 @@ describe('one worker: the container restarts', () => {
   test('the watcher ends the server, and the restarted container serves the renewed certificate', async () => {
     const renewed = new X509Certificate(platform.renewServerCertificate()).fingerprint256;
     const main = platform.serverContainer!;
-    const code = await Promise.race([main.exited, new Promise<string>((r) => setTimeout(() => r('still running after 120 s'), 120000))]);
+    const code = await Promise.race([main.exited, new Promise<string>((r) => setTimeout(() => r('still running after 120 s'), 120000).unref())]);
     // uvicorn ends cleanly on SIGTERM: the kubelet then restarts the container (restartPolicy Always).
     expect(code).toBe(0);
     expect(main.output).toContain('the server still presents the old certificate: restarting the container');
