@@ -80,8 +80,8 @@ async function serve(args: string[]): Promise<void> {
   const keyFile = path.join(dir, 'iap-key.json');
   fs.writeFileSync(keyFile, JSON.stringify({ signer: platform.signer.toJSON(), audience }), { mode: 0o600 });
   const host = platform.serviceHosts[platform.serviceHosts.length - 1];
-  const workspaceUsers = platform.accounts().filter((a) => !a.admin && a.username !== 'mlflow-gke-verify');
-  const metrics = platform.accounts().find((a) => a.username === 'mlflow-gke-metrics');
+  const workspaceUsers = platform.workspaceAccounts();
+  const metrics = platform.metricsAccount();
   const line = {
     url: `https://${host}:5000`,
     connectTo: `127.0.0.1:${platform.port}`,
@@ -89,7 +89,7 @@ async function serve(args: string[]): Promise<void> {
     curl: `curl --cacert ${platform.caFile} --connect-to ${host}:5000:127.0.0.1:${platform.port} -u USER:PASSWORD https://${host}:5000/api/2.0/mlflow/experiments/search?max_results=5`,
     admin: platform.admin(),
     workspaceUsers: workspaceUsers.map(({ username, password }) => ({ username, password })),
-    metrics: metrics ? { username: metrics.username, password: metrics.password } : undefined,
+    metrics: { username: metrics.username, password: metrics.password },
     iap: {
       publicHost: platform.publicHost,
       loadBalancerAddress: LOAD_BALANCER_ADDRESS,

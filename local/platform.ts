@@ -18,6 +18,7 @@ import { IAP_KEYS_URL } from '../charts/mlflow/auth';
 import { renderPlatform } from '../charts/render';
 import { platformNames } from '../common/names';
 import type { Config } from '../config/schema';
+import { imageRepository } from '../config/schema/mlflow';
 import { MlflowClient } from './client';
 import { IapSigner, serveJwks } from './iap';
 import { issueServerCertificate, selfSigned } from './pki';
@@ -31,9 +32,6 @@ type Json = Record<string, any>;
 
 /** The load balancer's address here: the only peer whose IAP header the verifier trusts. */
 export const LOAD_BALANCER_ADDRESS = '127.0.0.2';
-/** The Cloud SQL Auth Proxy's image: locally the server connects to PostgreSQL directly. */
-const AUTH_PROXY_IMAGE = 'gcr.io/cloud-sql-connectors/cloud-sql-proxy';
-const SERVER_PORT = 5000;
 
 export interface LocalAccount {
   readonly username: string;
@@ -151,7 +149,7 @@ export class LocalPlatform {
   /** A client that calls as a pod in the cluster would, by the Service's full name and port. */
   client(): MlflowClient {
     const name = this.serviceHosts[this.serviceHosts.length - 1];
-    return new MlflowClient(this.port, this.caFile, name, `${name}:${SERVER_PORT}`);
+    return new MlflowClient(this.port, this.caFile, name, `${name}:${platformNames(this.options.config).mlflowPort}`);
   }
 
   /** The names the pods use for the server, with the Service port. */
@@ -169,10 +167,32 @@ export class LocalPlatform {
   }
 
   /** The accounts the provisioning Job creates, with their test passwords. */
-  accounts(): (LocalAccount & { secret: string; admin: boolean })[] {
+  accounts(): (LocalAccount & { secret: string; admin: boolean; workspace: boolean })[] {
     const provision = this.rendered.job('mlflow-auth-provision').spec.template.spec.containers[0];
     const listed = JSON.parse(provision.env.find((e: Json) => e.name === 'PROVISION_ACCOUNTS').value);
-    return listed.map((a: Json) => ({ username: a.username, secret: a.secret, admin: Boolean(a.admin), password: this.secrets[a.secret]?.password }));
+    // Workspace accounts are the ones granted the Default experiment (charts/mlflow.ts provisionedAccounts).
+    return listed.map((a: Json) => ({
+      username: a.username,
+      secret: a.secret,
+      admin: Boolean(a.admin),
+      workspace: Boolean(a.defaultExperiment),
+      password: this.secrets[a.secret]?.password,
+    }));
+  }
+
+  /** The accounts of the workspaces. */
+  workspaceAccounts(): LocalAccount[] {
+    return this.accounts().filter((a) => a.workspace);
+  }
+
+  /** The metrics scraper's account: the one the server keeps to GET /metrics (MLFLOW_SERVICE_ROUTES). */
+  metricsAccount(): LocalAccount {
+    const env = this.deploymentSpec.containers.find((c: Json) => c.name === 'mlflow').env;
+    const routes: Record<string, string[]> = JSON.parse(env.find((e: Json) => e.name === 'MLFLOW_SERVICE_ROUTES')?.value ?? '{}');
+    const username = Object.keys(routes).find((u) => routes[u].includes('/metrics'));
+    const found = this.accounts().find((a) => a.username === username);
+    if (!found) throw new Error('the render has no metrics account (MLFLOW_SERVICE_ROUTES names none for /metrics)');
+    return found;
   }
 
   admin(): LocalAccount {
@@ -244,8 +264,9 @@ export class LocalPlatform {
         [GOOGLE_LB_RANGES.join(','), `${LOAD_BALANCER_ADDRESS}/32`],
       ],
       options: { '--host': '127.0.0.1', '--port': String(this.port) },
-      hosts: Object.fromEntries(this.serviceHosts.map((host) => [`${host}:${SERVER_PORT}`, `127.0.0.1:${this.port}`])),
-      skipImages: [AUTH_PROXY_IMAGE],
+      hosts: Object.fromEntries(this.serviceHosts.map((host) => [`${host}:${platformNames(this.options.config).mlflowPort}`, `127.0.0.1:${this.port}`])),
+      // The configured Auth Proxy does not run: the server connects to PostgreSQL directly.
+      skipImages: [imageRepository(this.options.config.mlflow.cloudSqlProxy.image)],
       // The grant Job's libpq variables name the proxy's port on their own (PGPORT).
       env: { PGPORT: String(pgPort), ...(this.cloudsql ? {} : { PGHOSTADDR: '127.0.0.1' }), ...this.options.env },
     };

@@ -1,6 +1,6 @@
 /**
- * Throwaway PostgreSQL servers for the live tests, and a way to run a rendered container's script
- * against them.
+ * Throwaway PostgreSQL servers for the live tests and `npm run local`, and a way to run a rendered
+ * container's script against them.
  *
  * PostgreSQL refuses to run as root and CI runs as root, so under root every server and every script
  * runs as an unprivileged user (`postgres`, created by .ci/run) through runuser, with a clean

@@ -52,7 +52,7 @@ describe('legitimate paths succeed', () => {
     expect((await viaEdge({ path: EXPERIMENTS, iap: token() })).status).toBe(200);
   });
   test('the metrics account reads /metrics', async () => {
-    expect((await client.call({ path: '/metrics', basic: platform.accounts().find((a) => a.username === 'mlflow-gke-metrics')! })).status).toBe(200);
+    expect((await client.call({ path: '/metrics', basic: platform.metricsAccount() })).status).toBe(200);
   });
 });
 
@@ -153,7 +153,7 @@ describe("one user and another's work: refused with 403", () => {
 });
 
 describe('a workspace account on admin endpoints: refused with 403', () => {
-  const workspace = () => platform.accounts().find((a) => !a.admin && a.username !== 'mlflow-gke-verify')!;
+  const workspace = () => platform.workspaceAccounts()[0];
   test.each([
     ['create a user', { path: '/api/2.0/mlflow/users/create', body: { username: 'eve', password: 'eve-password-0123456' } }],
     ['make itself an admin', { method: 'PATCH', path: '/api/2.0/mlflow/users/update-admin', body: { username: 'WORKSPACE', is_admin: true } }],
@@ -170,7 +170,7 @@ describe('a workspace account on admin endpoints: refused with 403', () => {
 });
 
 describe('the metrics account anywhere but GET /metrics: refused with 403', () => {
-  const metrics = () => platform.accounts().find((a) => a.username === 'mlflow-gke-metrics')!;
+  const metrics = () => platform.metricsAccount();
   test.each([
     ['reading experiments', { path: EXPERIMENTS }],
     ['creating an experiment', { path: '/api/2.0/mlflow/experiments/create', body: { name: 'from-metrics' } }],

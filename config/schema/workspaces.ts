@@ -38,8 +38,8 @@ export const JUPYTER_COLLABORATION_VERSION = '4.1.2';
  * The packages a jupyter-collaboration 4.x release is made of, pinned with it. The release is a
  * metapackage whose parts it requires only as `>=2.M.P,<3` (projects/jupyter-collaboration/
  * pyproject.toml at v4.1.2: jupyter-server-ydoc, jupyter-docprovider, jupyter-collaboration-ui), and
- * each release M.P of the 4.x line publishes its parts as 2.M.P (v4.1.0 with 2.1.0 through v4.1.2 with
- * 2.1.2). Unpinned, pip takes the newest parts, 2.4.x, whose front ends need JupyterLab 4.5
+ * each release 4.M.P of the line requires its parts from 2.M.P on (the wheels' METADATA of 4.0.2,
+ * 4.1.0, 4.1.2 and 4.2.0: `jupyter-server-ydoc<3,>=2.M.P` and likewise), the parts released with it. Unpinned, pip takes the newest parts, 2.4.x, whose front ends need JupyterLab 4.5
  * (`@jupyterlab/application ^4.5.0` from v4.2.0): JupyterLab 4.4 marks them "not compatible" and
  * the collaboration UI does not load. The live Jupyter test found it.
  */

@@ -63,7 +63,7 @@ export function workspacePod(platform: LocalPlatform): LocalPod {
 export function runPython(pod: LocalPod, container: string, program: string, args: string[], env: Record<string, string> = {}): Promise<any> {
   const prepared = pod.prepare(container);
   return new Promise((resolve, reject) => {
-    const child = spawn(path.join(platformPython(), 'python'), [path.join(PROJECT_ROOT, '__tests__/live/programs', program), ...args], {
+    const child = spawn(path.join(pythonEnvBin(), 'python'), [path.join(PROJECT_ROOT, '__tests__/live/programs', program), ...args], {
       env: { ...prepared.env, ...env },
       cwd: pod.options.dir,
     });
@@ -81,8 +81,4 @@ export function runPython(pod: LocalPod, container: string, program: string, arg
       }
     });
   });
-}
-
-function platformPython(): string {
-  return pythonEnvBin();
 }

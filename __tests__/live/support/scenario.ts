@@ -27,12 +27,7 @@ export function liveScenario(config: Config, major: Major): void {
 
   afterAll(() => stopPlatform(platform), 120000);
 
-  const account = (username: string) => {
-    const found = platform.accounts().find((a) => a.username === username);
-    if (!found) throw new Error(`no provisioned account ${username}`);
-    return found;
-  };
-  const workspaceAccount = () => platform.accounts().find((a) => !a.admin && a.username !== 'mlflow-gke-verify')!;
+  const workspaceAccount = () => platform.workspaceAccounts()[0];
   const sql = (query: string) => platform.postgres!.query(query, { ...platform.postgres!.superuser, database: config.database.name });
 
   describe('first start', () => {
@@ -57,7 +52,7 @@ export function liveScenario(config: Config, major: Major): void {
       for (const a of platform.accounts()) {
         const answer = await client.call({ path: '/api/2.0/mlflow/experiments/get?experiment_id=0', basic: a });
         // Authenticated (never 401); the metrics account is then kept to GET /metrics (403 here).
-        expect([a.username, answer.status]).toEqual([a.username, a.username === 'mlflow-gke-metrics' ? 403 : 200]);
+        expect([a.username, answer.status]).toEqual([a.username, a.username === platform.metricsAccount().username ? 403 : 200]);
       }
     });
 
@@ -134,7 +129,7 @@ export function liveScenario(config: Config, major: Major): void {
     }, 240000);
 
     test('the metrics account scrapes /metrics by the pod IP, as the PodMonitoring does', async () => {
-      const answer = await client.call({ path: '/metrics', basic: account('mlflow-gke-metrics'), host: '127.0.0.1:5000' });
+      const answer = await client.call({ path: '/metrics', basic: platform.metricsAccount(), host: '127.0.0.1:5000' });
       expect(answer.status).toBe(200);
       expect(answer.text()).toMatch(/^# HELP /m);
     });
