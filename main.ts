@@ -1,3 +1,3 @@
-import { runSynth } from './charts/cli';
+import { runSynth } from './synth/cli';
 
 process.exitCode = runSynth(process.argv.slice(2));

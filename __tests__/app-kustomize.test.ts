@@ -3,8 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { renderPlatform } from '../charts/render';
-import { writeOutput } from '../charts/output';
+import { renderPlatform } from '../synth/render';
+import { writeOutput } from '../synth/output';
 import { kustomize } from './support/kubectl';
 import { configsUnderTest, objectsOf, Manifest } from './support/render';
 

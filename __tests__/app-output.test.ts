@@ -1,6 +1,6 @@
 /** The output contract of the whole render, for the embedded default and every config file. */
 import * as YAML from 'yaml';
-import { renderPlatform, KUSTOMIZATION_FILE, toYaml } from '../charts/render';
+import { renderPlatform, KUSTOMIZATION_FILE, toYaml } from '../synth/render';
 import { configsUnderTest, objectsOf, Manifest } from './support/render';
 
 const CLUSTER_SCOPED = new Set([

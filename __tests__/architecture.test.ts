@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import * as ts from 'typescript';
 import { PROJECT_ROOT } from './support/render';
 
 function sources(dir: string): string[] {
@@ -69,6 +70,99 @@ describe('module boundaries', () => {
       const text = fs.readFileSync(path.join(PROJECT_ROOT, f), 'utf8');
       return literals.filter((l) => l.test(text)).map((l) => `${f}: ${l.source}`);
     });
+    expect(offending).toEqual([]);
+  });
+});
+
+/** Every project file a source file imports, type-only imports and re-exports included. */
+function projectImports(file: string): string[] {
+  const { importedFiles } = ts.preProcessFile(fs.readFileSync(path.join(PROJECT_ROOT, file), 'utf8'), true, false);
+  return importedFiles
+    .map((i) => i.fileName)
+    .filter((spec) => spec.startsWith('.'))
+    .map((spec) => {
+      const target = path.relative(PROJECT_ROOT, path.resolve(path.dirname(path.join(PROJECT_ROOT, file)), spec));
+      return [`${target}.ts`, `${target}/index.ts`].find((candidate) => fs.existsSync(path.join(PROJECT_ROOT, candidate)));
+    })
+    .filter((f): f is string => f !== undefined);
+}
+
+/** Strongly connected components of more than one file (Tarjan): each is an import cycle. */
+function importCycles(files: readonly string[]): string[][] {
+  const graph = new Map<string, string[]>();
+  const edges = (f: string): string[] => {
+    if (!graph.has(f)) graph.set(f, projectImports(f));
+    return graph.get(f)!;
+  };
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  const visit = (v: string): void => {
+    index.set(v, index.size);
+    low.set(v, index.get(v)!);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of edges(v)) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const component: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        component.push(w);
+      } while (w !== v);
+      if (component.length > 1 || edges(v).includes(v)) cycles.push(component.sort());
+    }
+  };
+  for (const f of files) if (!index.has(f)) visit(f);
+  return cycles;
+}
+
+const PIPELINE = ['common', 'config', 'model', 'charts', 'synth'] as const;
+const productSources = () => ['main.ts', ...PIPELINE.flatMap(sources), ...['policy', 'local', 'scripts', 'bench'].flatMap(sources)];
+
+describe('the pipeline: common -> config -> model -> charts -> synth', () => {
+  test('no two files import each other, directly or through others (type-only imports count)', () => {
+    expect(importCycles(productSources())).toEqual([]);
+  });
+
+  test('the cycle check finds a cycle: a file importing itself through another', () => {
+    const dir = fs.mkdtempSync(path.join(PROJECT_ROOT, 'node_modules', '.cycle-'));
+    try {
+      const rel = path.relative(PROJECT_ROOT, dir);
+      fs.writeFileSync(path.join(dir, 'a.ts'), "import type { B } from './b';\nexport type A = B;\n");
+      fs.writeFileSync(path.join(dir, 'b.ts'), "export { type A as B } from './a';\n");
+      expect(importCycles([`${rel}/a.ts`, `${rel}/b.ts`])).toEqual([[`${rel}/a.ts`, `${rel}/b.ts`]]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('each stage imports only the stages before it', () => {
+    const stageOf = (f: string) => PIPELINE.findIndex((stage) => f.startsWith(`${stage}/`));
+    const offending = PIPELINE.flatMap(sources).flatMap((f) =>
+      projectImports(f)
+        .filter((i) => stageOf(i) > stageOf(f))
+        .map((i) => `${f} -> ${i}`),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  test("no chart calls another chart's props function: charts read the model", () => {
+    const offending = sources('charts').flatMap((f) =>
+      [...fs.readFileSync(path.join(PROJECT_ROOT, f), 'utf8').matchAll(/\b([a-z][A-Za-z]*ChartProps)\(/g)]
+        .map(([, fn]) => fn)
+        .filter((fn) => !new RegExp(`export function ${fn}\\(`).test(fs.readFileSync(path.join(PROJECT_ROOT, f), 'utf8')))
+        .filter(() => f !== 'charts/app.ts')
+        .map((fn) => `${f}: ${fn}`),
+    );
     expect(offending).toEqual([]);
   });
 });

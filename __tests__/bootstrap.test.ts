@@ -4,13 +4,14 @@
  * that keeps state, so a second run shows what a re-run changes (nothing).
  */
 import { spawnSync } from 'child_process';
+import { buildModel } from '../model';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BOOTSTRAP_APIS, BOOTSTRAP_PATH, bootstrapScript, shellQuote } from '../charts/bootstrap/gcp-script';
-import { configConnectorRoles, GRANT_ROLES, KIND_ROLES } from '../charts/bootstrap/config-connector-roles';
-import { KUSTOMIZATION_FILE } from '../charts/render';
-import { platformNames } from '../common/names';
+import { BOOTSTRAP_APIS, BOOTSTRAP_PATH, bootstrapScript, shellQuote } from '../synth/bootstrap/gcp-script';
+import { configConnectorRoles, GRANT_ROLES, KIND_ROLES } from '../synth/bootstrap/config-connector-roles';
+import { KUSTOMIZATION_FILE } from '../synth/render';
+import { platformNames } from '../model/names';
 import type { Config } from '../config/schema';
 import { configsUnderTest, configWith, Manifest, PROJECT_ROOT, render } from './support/render';
 import { shellcheckBin } from './support/python-env';
@@ -59,7 +60,7 @@ describe.each(rendered)('bootstrap script of config $name', ({ config, files, ob
     expect(BOOTSTRAP_PATH).toBe('bootstrap/gcp.sh');
     expect(files.find((f) => f.path === KUSTOMIZATION_FILE)!.content).not.toMatch(/bootstrap/);
     // The whole script is the template with the values block filled in.
-    const template = fs.readFileSync(path.join(PROJECT_ROOT, 'charts/bootstrap/gcp.sh'), 'utf8');
+    const template = fs.readFileSync(path.join(PROJECT_ROOT, 'synth/bootstrap/gcp.sh'), 'utf8');
     const outside = (text: string) => text.replace(/(# --- values from the config[^\n]*\n)[\s\S]*?(# --- end of values ---)/, '$1$2');
     expect(outside(script)).toBe(outside(template));
   });
@@ -147,7 +148,7 @@ describe('bootstrap script', () => {
   });
 
   test('the template itself refuses to run', () => {
-    const result = runScript(fs.readFileSync(path.join(PROJECT_ROOT, 'charts/bootstrap/gcp.sh'), 'utf8'));
+    const result = runScript(fs.readFileSync(path.join(PROJECT_ROOT, 'synth/bootstrap/gcp.sh'), 'utf8'));
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/this is the template: run the copy that npm run synth writes to dist\/bootstrap\/gcp\.sh/);
     expect(result.calls).toEqual([]);
@@ -220,7 +221,7 @@ describe('Config Connector roles', () => {
     const { files } = render(configWith({}));
     expect(
       bootstrapScript(
-        configWith({}),
+        buildModel(configWith({})),
         files.flatMap((f) => f.objects ?? []),
       ).content,
     ).toBe(scriptOf(files));

@@ -8,7 +8,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { serviceDnsNames, platformNames } from '../common/names';
+import { serviceDnsNames, platformNames } from '../model/names';
 import { certManagerDuration } from '../config/schema/tls';
 import { CA_BUNDLE_FILE, caBundleMount, caBundleVolume } from '../charts/certificates/ca-bundle';
 import { chartObjects, configError, configsUnderTest, configWith, DeepPartial, find, Manifest, render } from './support/render';

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { PORTS } from '../common/contract';
 import { GRANT_DIR, PSQL_IMAGES, PSQL_UID } from '../charts/mlflow/cloudsql-grant-job';
-import { platformNames } from '../common/names';
+import { platformNames } from '../model/names';
 import { outOfBandSecrets } from '../policy/rules/references';
 import { chartObjects, configWith, DeepPartial, find, Manifest, PROJECT_ROOT, render } from './support/render';
 import type { ConfigInput } from '../config/schema';

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { ConfigError, loadConfig, parseConfig } from '../config/load';
+import { ConfigError, loadConfig, parseConfig } from '../model/load';
 import { DEFAULT_CONFIG } from '../config/default';
 import { configJsonSchemaText, withReference } from '../config/reference';
 import { imageProblem, imageTag } from '../config/schema/primitives';

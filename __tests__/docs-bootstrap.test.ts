@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { configWith, find, Manifest, PROJECT_ROOT, render } from './support/render';
-import { platformNames } from '../common/names';
+import { platformNames } from '../model/names';
 
 const doc = (name: string) => fs.readFileSync(path.join(PROJECT_ROOT, 'docs', name), 'utf8');
 

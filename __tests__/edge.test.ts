@@ -1,10 +1,10 @@
-import { EXTERNAL_SECRETS_ANNOTATION } from '../charts/edge/entry';
+import { EXTERNAL_SECRETS_ANNOTATION } from '../common/contract';
 import { BACKEND_CONFIG_ANNOTATION, NEG_ANNOTATION } from '../charts/edge/annotations';
-import { grantName, MAX_CERT_DOMAINS } from '../common/edge-sites';
+import { grantName, MAX_CERT_DOMAINS } from '../model/edge-sites';
 import { IAP_ACCESSOR } from '../charts/gcp/iap';
-import { platformNames } from '../common/names';
+import { platformNames } from '../model/names';
 import type { Config } from '../config/schema';
-import { ConfigError } from '../config/load';
+import { ConfigError } from '../model/load';
 import { chartObjects, configsUnderTest, configWith, find, Manifest, render } from './support/render';
 import { StrictValidator } from './support/schemas';
 import { strictTest } from './support/strict-tests';

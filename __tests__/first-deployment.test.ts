@@ -7,9 +7,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { configConnectorRoles } from '../charts/bootstrap/config-connector-roles';
-import { BOOTSTRAP_PATH } from '../charts/bootstrap/gcp-script';
-import type { RenderedFile } from '../charts/render';
+import { configConnectorRoles } from '../synth/bootstrap/config-connector-roles';
+import { BOOTSTRAP_PATH } from '../synth/bootstrap/gcp-script';
+import type { RenderedFile } from '../synth/rendered-file';
 import type { Config } from '../config/schema';
 import { outOfBandSecrets } from '../policy/rules/references';
 import { configsUnderTest, configWith, Manifest, PROJECT_ROOT, render } from './support/render';

@@ -5,7 +5,7 @@
  * key sits in its consumer's location.
  */
 import type { Config } from '../config/schema';
-import { platformNames } from '../common/names';
+import { platformNames } from '../model/names';
 import { configsUnderTest, configWith, Manifest, render } from './support/render';
 
 const ENCRYPTER = 'roles/cloudkms.cryptoKeyEncrypterDecrypter';

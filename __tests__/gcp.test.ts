@@ -1,7 +1,8 @@
 import { Testing } from 'cdk8s';
 import type { Config } from '../config/schema';
+import { buildModel } from '../model';
 import { GcpChart, gcpChartProps } from '../charts/gcp';
-import { platformNames, workloadIdentityMember } from '../common/names';
+import { platformNames, workloadIdentityMember } from '../model/names';
 import { configsUnderTest, configWith, DeepPartial, find, Manifest } from './support/render';
 import type { ConfigInput } from '../config/schema';
 import { StrictValidator } from './support/schemas';
@@ -11,7 +12,7 @@ import { outOfBandSecrets } from '../policy/rules/references';
 import { testApp } from './support/app';
 
 function synth(config: Config): Manifest[] {
-  return Testing.synth(new GcpChart(testApp(), 'gcp', gcpChartProps(config)));
+  return Testing.synth(new GcpChart(testApp(), 'gcp', gcpChartProps(buildModel(config))));
 }
 
 const cloudsql = () => configWith({ database: { mode: 'cloudsql' } });
@@ -23,7 +24,7 @@ const gpu = () =>
   });
 const kcc = (objects: Manifest[]) => objects.filter((o) => String(o.apiVersion).includes('.cnrm.cloud.google.com/'));
 const ofKind = (objects: Manifest[], kind: string) => objects.filter((o) => o.kind === kind);
-const rejects = (overrides: DeepPartial<ConfigInput>) => () => gcpChartProps(configWith(overrides));
+const rejects = (overrides: DeepPartial<ConfigInput>) => () => gcpChartProps(buildModel(configWith(overrides)));
 
 /** GCP resources that hold data or are hard to recreate. */
 const STATEFUL_KINDS = [

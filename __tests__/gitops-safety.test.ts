@@ -6,10 +6,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { parseConfig } from '../config/load';
+import { parseConfig } from '../model/load';
 import { DEFAULT_CONFIG } from '../config/default';
 import type { Config } from '../config/schema';
-import { renderPlatform } from '../charts/render';
+import { renderPlatform } from '../synth/render';
 import {
   fluxLabelViolations,
   immutableFieldChanges,

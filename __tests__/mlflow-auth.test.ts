@@ -15,8 +15,9 @@
  */
 import { spawnSync } from 'child_process';
 import type { ConfigInput } from '../config/schema';
-import { platformNames } from '../common/names';
-import { GOOGLE_LB_RANGES, provisionedAccounts } from '../charts/mlflow';
+import { platformNames } from '../model/names';
+import { provisionedAccounts } from '../charts/mlflow';
+import { LOAD_BALANCER_RANGES } from '../model/network';
 import { AUTH_DIR, IAP_KEYS_URL, VERIFIER_FILE } from '../charts/mlflow/auth';
 import { scriptFile } from '../charts/lib/script-files';
 import { chartObjects, configError, configWith, DeepPartial, find, Manifest, PROJECT_ROOT, render } from './support/render';
@@ -114,7 +115,7 @@ describe('the IAP verifier settings', () => {
     const c = server(mlflowOf());
     expect(value(c, 'IAP_ENABLED')).toBe('true');
     expect(value(c, 'IAP_PROJECT_NUMBER')).toBe(config.project.number);
-    expect(value(c, 'IAP_TRUSTED_PEERS')).toBe(GOOGLE_LB_RANGES.join(','));
+    expect(value(c, 'IAP_TRUSTED_PEERS')).toBe(LOAD_BALANCER_RANGES.join(','));
     expect(value(c, 'IAP_KEYS_URL')).toBe(IAP_KEYS_URL);
     expect(env(c, 'IAP_BACKEND_SERVICE_ID')).toBeUndefined();
     const pinned = server(mlflowOf({ mlflow: { auth: { iapBackendServiceId: '5432109876543210987' } } }));

@@ -1,8 +1,8 @@
 import { cloudSqlProxyArgs } from '../charts/lib/cloud-sql-proxy';
 import { PROXY_FLAGS, parseVersion, proxySupports } from '../common/cloud-sql-proxy-flags';
-import { platformNames } from '../common/names';
+import { LOAD_BALANCER_RANGES } from '../model/network';
+import { platformNames } from '../model/names';
 import {
-  GOOGLE_LB_RANGES,
   GRACEFUL_SHUTDOWN_SECONDS,
   GRANT_WAIT_SECONDS,
   KEEP_ALIVE_SECONDS,
@@ -569,7 +569,7 @@ describe('mlflow chart', () => {
           podSelector: { matchLabels: { 'app.kubernetes.io/part-of': 'mlflow-gke', 'app.kubernetes.io/component': 'workspace' } },
         },
       ]);
-      expect(lb.from).toEqual(GOOGLE_LB_RANGES.map((cidr) => ({ ipBlock: { cidr } })));
+      expect(lb.from).toEqual(LOAD_BALANCER_RANGES.map((cidr) => ({ ipBlock: { cidr } })));
       expect(prometheus.from[0].namespaceSelector.matchLabels).toEqual({ 'kubernetes.io/metadata.name': 'gmp-system' });
       expect(prometheus.from[0].podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'collector' });
       expect(prometheus.ports.map((p: Manifest) => p.port)).toEqual([5000, 9801]);

@@ -1,5 +1,6 @@
 import { Testing } from 'cdk8s';
 import { NamespacesChart, namespacesChartProps, POD_SECURITY_VERSION } from '../charts/namespaces';
+import { buildModel } from '../model';
 import { configWith } from './support/render';
 import { testApp } from './support/app';
 
@@ -43,7 +44,7 @@ describe('namespaces chart', () => {
   });
 
   test('the namespaces come from the config', () => {
-    const props = namespacesChartProps(configWith({ namespaces: { platform: 'ml-core', workspaces: 'ml-users' } }));
+    const props = namespacesChartProps(buildModel(configWith({ namespaces: { platform: 'ml-core', workspaces: 'ml-users' } })));
     expect(props.namespaces).toEqual(['ml-core', 'ml-users']);
   });
 });

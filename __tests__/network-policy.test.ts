@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Config } from '../config/schema';
-import { clusterRanges, googleApisEgress, internetEgress, internetExcept, NEVER_INTERNET } from '../charts/lib/network-policy';
+import { clusterRanges } from '../model/network';
+import { googleApisEgress, internetEgress, internetExcept, NEVER_INTERNET } from '../charts/lib/network-policy';
 import { configWith, DeepPartial, Manifest, PROJECT_ROOT, render } from './support/render';
 import type { ConfigInput } from '../config/schema';
 

@@ -7,9 +7,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { runCheck } from '../policy/cli';
-import { writeOutput } from '../charts/output';
-import { renderPlatform } from '../charts/render';
-import { loadConfig } from '../config/load';
+import { writeOutput } from '../synth/output';
+import { renderPlatform } from '../synth/render';
+import { loadConfig } from '../model/load';
 import { PROJECT_ROOT } from './support/render';
 
 let tmp: string;

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { writeOutput } from '../charts/output';
+import { writeOutput } from '../synth/output';
 import { checkObjects } from '../policy/check';
 import { parseCheckArgs, runCheck } from '../policy/cli';
 import { loadPaths, loadTexts } from '../policy/load';

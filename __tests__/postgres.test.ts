@@ -1,12 +1,13 @@
 import { Testing } from 'cdk8s';
 import * as fs from 'fs';
+import { buildModel } from '../model';
 import * as path from 'path';
 import { checkImage, PostgresChart, postgresChartProps, SCRIPT_FILES } from '../charts/postgres';
 import { PostgresRestoreChart, postgresRestoreChartProps } from '../charts/postgres-restore';
-import { platformNames } from '../common/names';
+import { platformNames } from '../model/names';
 import { selectorLabels } from '../charts/lib/labels';
 import type { Config } from '../config/schema';
-import { parseConfig } from '../config/load';
+import { parseConfig } from '../model/load';
 import { DEFAULT_CONFIG } from '../config/default';
 import { configsUnderTest, configWith, find, Manifest, PROJECT_ROOT, render } from './support/render';
 import { StrictValidator } from './support/schemas';
@@ -16,11 +17,13 @@ import { testApp } from './support/app';
 const statefulset = () => configWith({ database: { mode: 'statefulset' } });
 
 function synth(config: Config = statefulset()): Manifest[] {
-  return Testing.synth(new PostgresChart(testApp(), 'postgres', postgresChartProps(config)));
+  return Testing.synth(new PostgresChart(testApp(), 'postgres', postgresChartProps(buildModel(config))));
 }
 
 function synthRestore(config: Config = statefulset()): Manifest[] {
-  return Testing.synth(new PostgresRestoreChart(testApp(), 'postgres-restore', postgresRestoreChartProps(config)));
+  return Testing.synth(
+    new PostgresRestoreChart(testApp(), 'postgres-restore', postgresRestoreChartProps(buildModel(config), postgresChartProps(buildModel(config)))),
+  );
 }
 
 /** Whether a NetworkPolicy peer's podSelector selects pods with these labels. */

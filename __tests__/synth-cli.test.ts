@@ -10,9 +10,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { execFileSync, spawnSync } from 'child_process';
-import { parseSynthArgs, runSynth, USAGE } from '../charts/cli';
-import { OutputFs, PROJECT_SOURCES, RENDER_MARKER, writeOutput } from '../charts/output';
-import { ConfigError, loadConfig } from '../config/load';
+import { parseSynthArgs, runSynth, USAGE } from '../synth/cli';
+import { OutputFs, PROJECT_SOURCES, RENDER_MARKER, writeOutput } from '../synth/output';
+import { ConfigError, loadConfig } from '../model/load';
 import { PROJECT_ROOT } from './support/render';
 
 let tmp: string;
@@ -428,7 +428,7 @@ describe('synth as a process', () => {
       execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'synth.js'), '--out', path.join(tmp, 'dist'), '--quiet'], { encoding: 'utf8' });
     run();
     const inputs: string[] = JSON.parse(fs.readFileSync(path.join(cache, 'synth.js.inputs.json'), 'utf8'));
-    expect(inputs).toEqual(expect.arrayContaining(['main.ts', 'charts/render.ts', 'common/names.ts', 'config/load.ts', 'policy/model.ts']));
+    expect(inputs).toEqual(expect.arrayContaining(['main.ts', 'synth/render.ts', 'model/names.ts', 'config/load.ts', 'policy/model.ts']));
     expect(inputs.filter((i) => i.startsWith('node_modules/'))).toEqual([]);
     // A newer input makes the next start rebuild; the file's own times are restored afterwards.
     const input = path.join(PROJECT_ROOT, 'policy', 'model.ts');

@@ -13,7 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tls from 'tls';
 import { scriptFile } from '../charts/lib/script-files';
-import { CODE_SERVER_TLS } from '../charts/workspaces';
+import { CODE_SERVER_TLS } from '../charts/workspaces/apps/vscode';
 import { freePort } from '../local/ports';
 import { selfSigned } from '../local/pki';
 

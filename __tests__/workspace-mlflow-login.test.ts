@@ -4,8 +4,8 @@
  * as the shared account; the password comes from that account's Secret, never from the render.
  */
 import { MLFLOW_AUTH_SECRET_KEYS } from '../common/contract';
-import { EXTERNAL_SECRETS_ANNOTATION } from '../charts/edge/entry';
-import { platformNames } from '../common/names';
+import { EXTERNAL_SECRETS_ANNOTATION } from '../common/contract';
+import { platformNames } from '../model/names';
 import type { Config } from '../config/schema';
 import { outOfBandSecrets } from '../policy/rules/references';
 import { chartObjects, configWith, Manifest, render } from './support/render';

@@ -3,7 +3,7 @@
  * language toolchains) and the download caches live on the home volume, so they survive a restart
  * and an image upgrade; `workspaces.packages.cache: tmp` moves only the caches to /tmp.
  */
-import { VSCODE_TOOLCHAIN_PATH, VSCODE_VENV } from '../charts/workspaces';
+import { VSCODE_TOOLCHAIN_PATH, VSCODE_VENV } from '../charts/workspaces/apps/vscode';
 import type { Config } from '../config/schema';
 import { chartObjects, configWith, Manifest, render } from './support/render';
 

@@ -1,10 +1,14 @@
 import { Testing } from 'cdk8s';
-import { mlflowClientVersion, PIP_USER_INSTALL, UV_BIN, VSCODE_VENV, vscodeChartProps, WorkspacesChart } from '../charts/workspaces';
+import { WorkspacesChart, workspacesChartProps } from '../charts/workspaces';
+import { buildModel } from '../model';
+import { mlflowClientVersion } from '../charts/workspaces/app-definition';
+import { PIP_USER_INSTALL } from '../charts/workspaces/apps/jupyter';
+import { UV_BIN, vscode, VSCODE_VENV } from '../charts/workspaces/apps/vscode';
 import { scriptFile } from '../charts/lib/script-files';
-import { LOAD_BALANCER_RANGES } from '../charts/lib/workspace';
-import { platformNames } from '../common/names';
+import { LOAD_BALANCER_RANGES } from '../model/network';
+import { platformNames } from '../model/names';
 import type { Config } from '../config/schema';
-import { ConfigError } from '../config/load';
+import { ConfigError } from '../model/load';
 import { chartObjects, configsUnderTest, configWith, Manifest, render } from './support/render';
 import { StrictValidator } from './support/schemas';
 import { strictTest } from './support/strict-tests';
@@ -124,8 +128,8 @@ describe('workspaces charts', () => {
     });
 
     test('a configured client version wins over the server image tag', () => {
-      expect(mlflowClientVersion(configWith({ workspaces: { mlflowClient: { version: '3.8.2' } } }))).toBe('3.8.2');
-      expect(mlflowClientVersion(configWith({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.18.0rc1-full' } }))).toBe('3.18.0rc1');
+      expect(mlflowClientVersion(buildModel(configWith({ workspaces: { mlflowClient: { version: '3.8.2' } } })))).toBe('3.8.2');
+      expect(mlflowClientVersion(buildModel(configWith({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.18.0rc1-full' } })))).toBe('3.18.0rc1');
     });
 
     test('an MLflow image tag without a version needs an explicit client version', () => {
@@ -485,7 +489,7 @@ describe('workspaces charts', () => {
   });
 
   test('the chart class renders from props alone', () => {
-    const chart = new WorkspacesChart(testApp(), 'vscode', vscodeChartProps(configs.threeUsers));
+    const chart = new WorkspacesChart(testApp(), 'vscode', workspacesChartProps(buildModel(configs.threeUsers), vscode));
     expect(Testing.synth(chart).filter((o) => o.kind === 'Deployment')).toHaveLength(3);
   });
 

@@ -14,8 +14,9 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { DEFAULT_CONFIG } from '../config/default';
 import { EXAMPLE_CONFIGS } from '../config/examples';
-import { loadConfig } from '../config/load';
-import { Manifest, RenderedFile, renderPlatform } from '../charts/render';
+import { loadConfig } from '../model/load';
+import { renderPlatform } from '../synth/render';
+import type { Manifest, RenderedFile } from '../synth/rendered-file';
 import { footprint, formatBytes, formatCpu } from './footprint';
 
 const ROOT = path.resolve(__dirname, '..');

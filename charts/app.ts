@@ -1,15 +1,18 @@
 /**
- * Building the platform: one cdk8s App for `dist/` and one for `dist/tests/` (post-deploy checks that
- * `kubectl apply -f dist` must not run). Nothing here writes files; see render.ts.
+ * Building the platform from its model: one cdk8s App for `dist/` and one for `dist/tests/`
+ * (post-deploy checks that `kubectl apply -f dist` must not run). Nothing here writes files; see
+ * synth/render.ts.
  */
 import { App, Chart, YamlOutputType } from 'cdk8s';
-import type { Config } from '../config/schema';
+import type { PlatformModel } from '../model';
 import { NamespacesChart, namespacesChartProps } from './namespaces';
 import { GcpChart, gcpChartProps } from './gcp';
 import { CertificatesChart, certificatesChartProps } from './certificates';
 import { MlflowChart, mlflowChartProps } from './mlflow';
 import { MlflowVerifyChart, mlflowVerifyChartProps } from './mlflow-verify';
-import { jupyterChartProps, vscodeChartProps, WorkspacesChart } from './workspaces';
+import { WorkspacesChart, workspacesChartProps } from './workspaces';
+import type { WorkspaceAppDefinition } from './workspaces/app-definition';
+import { WORKSPACE_APP_REGISTRY } from './workspaces/apps';
 import { PostgresChart, postgresChartProps } from './postgres';
 import { PostgresRestoreChart, postgresRestoreChartProps } from './postgres-restore';
 import { EdgeChart, edgeChartProps } from './edge';
@@ -19,29 +22,35 @@ export interface PlatformApps {
   readonly main: App;
   /** Charts rendered into `dist/tests/`. */
   readonly tests: App;
-  /** Chart ids of `main` in apply order; render.ts numbers the files by it. */
+  /** Chart ids of `main` in apply order; synth/render.ts numbers the files by it. */
   readonly order: readonly string[];
 }
 
-export function buildApps(config: Config): PlatformApps {
-  // Never synthesized to disk: render.ts turns each chart into a file.
+/** `apps`: the workspace apps' registry, the model's apps among them. */
+export function buildApps(model: PlatformModel, apps: readonly WorkspaceAppDefinition[] = WORKSPACE_APP_REGISTRY): PlatformApps {
+  const { config } = model;
+  // Never synthesized to disk: synth/render.ts turns each chart into a file.
   const main = new App({ yamlOutputType: YamlOutputType.FILE_PER_CHART });
   const tests = new App({ yamlOutputType: YamlOutputType.FILE_PER_CHART });
 
   // Apply order. Not expressed as chart dependencies: cdk8s turns those into a dependency between
   // every pair of objects of the two charts, which made synth quadratic in the number of objects.
-  const ordered: Chart[] = [new NamespacesChart(main, 'namespaces', namespacesChartProps(config))];
-  ordered.push(new GcpChart(main, 'gcp', gcpChartProps(config)));
+  const ordered: Chart[] = [new NamespacesChart(main, 'namespaces', namespacesChartProps(model))];
+  ordered.push(new GcpChart(main, 'gcp', gcpChartProps(model)));
   // After the namespaces its Certificates live in, before the workloads that mount their Secrets.
-  ordered.push(new CertificatesChart(main, 'certificates', certificatesChartProps(config)));
-  ordered.push(new MlflowChart(main, 'mlflow', mlflowChartProps(config)));
-  new MlflowVerifyChart(tests, 'mlflow-verify', mlflowVerifyChartProps(config));
+  ordered.push(new CertificatesChart(main, 'certificates', certificatesChartProps(model)));
+  ordered.push(new MlflowChart(main, 'mlflow', mlflowChartProps(model)));
+  new MlflowVerifyChart(tests, 'mlflow-verify', mlflowVerifyChartProps(model));
   if (config.database.mode === 'statefulset') {
-    ordered.push(new PostgresChart(main, 'postgres', postgresChartProps(config)));
-    new PostgresRestoreChart(tests, 'postgres-restore', postgresRestoreChartProps(config));
+    const postgres = postgresChartProps(model);
+    ordered.push(new PostgresChart(main, 'postgres', postgres));
+    new PostgresRestoreChart(tests, 'postgres-restore', postgresRestoreChartProps(model, postgres));
   }
-  if (config.workspaces.jupyter.enabled) ordered.push(new WorkspacesChart(main, 'jupyter', jupyterChartProps(config)));
-  if (config.workspaces.vscode.enabled) ordered.push(new WorkspacesChart(main, 'vscode', vscodeChartProps(config)));
-  if (config.edge.enabled) ordered.push(new EdgeChart(main, 'edge', edgeChartProps(config)));
+  for (const id of model.workspaceApps) {
+    const app = apps.find((a) => a.id === id);
+    if (!app) throw new Error(`buildApps: the workspace app "${id}" has no registry entry`);
+    ordered.push(new WorkspacesChart(main, id, workspacesChartProps(model, app)));
+  }
+  if (config.edge.enabled) ordered.push(new EdgeChart(main, 'edge', edgeChartProps(model, apps)));
   return { main, tests, order: ordered.map((chart) => chart.node.id) };
 }

@@ -6,8 +6,8 @@
  * is installed from its Helm chart (docs/first-deployment.md, examples/flux/cert-manager).
  */
 import { Construct } from 'constructs';
-import type { Config } from '../config/schema';
-import { platformNames, serviceDnsNames } from '../common/names';
+import type { PlatformModel } from '../model';
+import { serviceDnsNames } from '../model/names';
 import { CaBundle, caBundleProps, CaBundleProps, certificateLifetime } from './certificates/ca-bundle';
 import type { CertificateLifetime } from './certificates/issuer';
 import { PlatformCa, PlatformCaProps } from './certificates/platform-ca';
@@ -32,8 +32,8 @@ export interface CertificatesChartProps {
   readonly caBundles: readonly CaBundleProps[];
 }
 
-export function certificatesChartProps(config: Config): CertificatesChartProps {
-  const names = platformNames(config);
+export function certificatesChartProps(model: PlatformModel): CertificatesChartProps {
+  const { config, names } = model;
   const tls = names.tls;
   const platform = names.namespaces.platform;
   const labels = (name: string) => appLabels({ name, instance: config.environment, component: 'tls' });
@@ -56,7 +56,7 @@ export function certificatesChartProps(config: Config): CertificatesChartProps {
     },
     lifetime: certificateLifetime(config),
     servers,
-    caBundles: [platform, ...(workspaces ? [names.namespaces.workspaces] : [])].map((ns) => caBundleProps(config, ns)),
+    caBundles: [platform, ...(workspaces ? [names.namespaces.workspaces] : [])].map((ns) => caBundleProps(model, ns)),
   };
 }
 

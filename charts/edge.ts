@@ -2,18 +2,16 @@
  * The public HTTPS entry (rendered only while `edge.enabled`): per namespace with apps one GKE
  * Ingress on its own global address, with managed certificates, HTTP to HTTPS redirect, the SSL
  * policy, and IAP in front of every backend. Who may pass IAP is granted in the gcp chart (Config
- * Connector objects), from the same sites (charts/edge/sites.ts).
+ * Connector objects), from the same sites (model/edge-sites.ts).
  */
 import { Construct } from 'constructs';
-import type { Config } from '../config/schema';
+import type { PlatformModel } from '../model';
 import { EdgeBackend, EdgeEntry, EdgeEntryProps } from './edge/entry';
-import { edgeSites } from '../common/edge-sites';
 import { selectorLabels } from './lib/labels';
-import { platformNames } from '../common/names';
 import { PlatformChart } from './lib/platform-chart';
 import { SERVER_PORT_NAME } from './mlflow';
 import { SERVICE_PORT } from './lib/workspace';
-import { jupyterChartProps, vscodeChartProps } from './workspaces';
+import type { WorkspaceAppDefinition } from './workspaces/app-definition';
 
 /** MLflow's unauthenticated health endpoint (the path of its probes, charts/mlflow.ts). */
 export const MLFLOW_HEALTH_PATH = '/health';
@@ -33,15 +31,11 @@ export class EdgeChart extends PlatformChart {
   }
 }
 
-export function edgeChartProps(config: Config): EdgeChartProps {
-  const names = platformNames(config);
+/** `apps`: the workspace apps' registry entries, whose health paths the backends check. */
+export function edgeChartProps(model: PlatformModel, apps: readonly WorkspaceAppDefinition[]): EdgeChartProps {
+  const { config, names } = model;
   const edge = config.edge;
-  // Health paths come from the workspace charts' own probes, so the load balancer checks what the kubelet checks.
-  const workspaces = [
-    ...(config.workspaces.jupyter.enabled ? jupyterChartProps(config).workspaces : []),
-    ...(config.workspaces.vscode.enabled ? vscodeChartProps(config).workspaces : []),
-  ];
-  const backends = edgeSites(config).map((site): EdgeBackend & { namespace: string } => {
+  const backends = model.edgeSites.map((site): EdgeBackend & { namespace: string } => {
     if (site.app === 'mlflow')
       return {
         app: site.app,
@@ -60,15 +54,16 @@ export function edgeChartProps(config: Config): EdgeChartProps {
           targetPort: SERVER_PORT_NAME,
         },
       };
-    const workspace = workspaces.find((w) => w.instance.name === site.service);
-    if (!workspace) throw new Error(`edge: no workspace renders the Service ${site.service}`);
+    // The app's own health path, the one its probes ask: the load balancer checks what the kubelet checks.
+    const app = apps.find((a) => a.id === site.app);
+    if (!app) throw new Error(`edge: no workspace app "${site.app}" renders the Service ${site.service}`);
     return {
       app: site.app,
       namespace: site.namespace,
       service: site.service,
       port: SERVICE_PORT,
       host: site.host,
-      healthPath: workspace.healthPath,
+      healthPath: app.healthPath,
       // Jupyter and code-server serve HTTPS only (charts/workspaces.ts): so do the load balancer and its health checks.
       protocol: 'HTTPS',
       timeoutSec: edge.workspaceTimeoutSeconds,

@@ -4,10 +4,10 @@
  * and monitoring. This file is applied to a cluster that runs Config Connector (see docs/gcp.md).
  */
 import { Construct } from 'constructs';
+import type { PlatformModel } from '../model';
 import { k8s } from 'cdk8s-plus-27';
-import type { Config } from '../config/schema';
 import { PlatformChart } from './lib/platform-chart';
-import { platformNames, workloadIdentityMember } from '../common/names';
+import { workloadIdentityMember } from '../model/names';
 import { Apis, BASE_APIS, CLOUD_SQL_APIS, SQL_SERVICE_IDENTITY } from './gcp/apis';
 import { CloudSql, CloudSqlProps } from './gcp/cloud-sql';
 import { Cluster, ClusterProps } from './gcp/cluster';
@@ -15,7 +15,7 @@ import { ANNOTATIONS, GcpScope, serviceAgents } from './gcp/common';
 import { ConfigConnectorContext } from './gcp/config-connector';
 import { Iam, ServiceAccountProps } from './gcp/iam';
 import { IapAccess } from './gcp/iap';
-import { iapGrants, IapGrant } from '../common/edge-sites';
+import type { IapGrant } from '../model/edge-sites';
 import { Kms, KmsProps } from './gcp/kms';
 import { PlatformLogging, PlatformLoggingProps } from './gcp/logging';
 import { Monitoring, MonitoringProps } from './gcp/monitoring';
@@ -56,8 +56,8 @@ export interface GcpChartProps {
   readonly configConnectorServiceAccount?: string;
 }
 
-export function gcpChartProps(config: Config): GcpChartProps {
-  const names = platformNames(config);
+export function gcpChartProps(model: PlatformModel): GcpChartProps {
+  const { config, names } = model;
   const prefix = config.namePrefix;
   const cloudsql = config.database.mode === 'cloudsql';
   const sql = config.database.cloudsql;
@@ -270,7 +270,7 @@ export function gcpChartProps(config: Config): GcpChartProps {
         pvcUsagePercent: config.monitoring.pvcUsageThresholdPercent,
       },
     },
-    iapGrants: iapGrants(config),
+    iapGrants: model.iapGrants,
     configConnectorServiceAccount: sa.configConnector.email,
   };
 }

@@ -5,19 +5,18 @@
  * exist only while the test objects are applied).
  */
 import { Construct } from 'constructs';
+import type { PlatformModel } from '../model';
 import { k8s } from 'cdk8s-plus-27';
-import type { Config } from '../config/schema';
 import { imageTag } from '../config/schema/primitives';
 import * as kube from '../imports/k8s-1.31';
 import { contentHash, MLFLOW_UID } from './mlflow';
 import { appLabels, selectorLabels } from './lib/labels';
 import { mlflowProgram } from './mlflow/programs';
-import { platformNames } from '../common/names';
 import { PlatformChart } from './lib/platform-chart';
 import { restrictedContainer, restrictedPodSpec } from './lib/pod';
 import { CA_BUNDLE_FILE, caBundleMount, caBundleVolume, MLFLOW_CA_ENV } from './certificates/ca-bundle';
-import type { MlflowAccount } from '../common/names';
-import { EXTERNAL_SECRETS_ANNOTATION } from './edge/entry';
+import type { MlflowAccount } from '../model/names';
+import { EXTERNAL_SECRETS_ANNOTATION } from '../common/contract';
 import { clientCredentialEnv } from './mlflow/auth';
 
 /** The MLflow client needs little: one run, one small artifact. */
@@ -39,8 +38,8 @@ export interface MlflowVerifyChartProps {
   readonly account: MlflowAccount;
 }
 
-export function mlflowVerifyChartProps(config: Config): MlflowVerifyChartProps {
-  const names = platformNames(config);
+export function mlflowVerifyChartProps(model: PlatformModel): MlflowVerifyChartProps {
+  const { config, names } = model;
   return {
     instance: config.environment,
     namespace: names.namespaces.platform,

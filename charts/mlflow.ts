@@ -8,26 +8,25 @@
  * a pod template stay on the cdk8s-plus-27 classes. The two type sets never meet within one object.
  */
 import { createHash } from 'crypto';
+import type { PlatformModel } from '../model';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
-import type { Config } from '../config/schema';
 import { imageTag, type Resources, sizeBytes } from '../config/schema/primitives';
 import * as kube from '../imports/k8s-1.31';
 import { PodMonitoring, PodMonitoringSpecEndpointsPort, PodMonitoringSpecEndpointsScheme } from '../imports/monitoring.googleapis.com';
 import { edgeServiceAnnotations } from './edge/annotations';
-import { EXTERNAL_SECRETS_ANNOTATION } from './edge/entry';
+import { EXTERNAL_SECRETS_ANNOTATION } from '../common/contract';
 import { proxyVersionOf, Version } from '../common/cloud-sql-proxy-flags';
 import { cloudSqlProxyContainer, PROXY_HTTP_PORT } from './lib/cloud-sql-proxy';
 import { appLabels, labelValue, PART_OF, selectorLabels } from './lib/labels';
-import { platformNames } from '../common/names';
-import { clusterRanges, googleApisEgress } from './lib/network-policy';
+import { googleApisEgress } from './lib/network-policy';
 import { PlatformChart } from './lib/platform-chart';
 import { CloudSqlGrantJob, cloudSqlGrantJobProps, CloudSqlGrantJobProps } from './mlflow/cloudsql-grant-job';
 import { mlflowProgram } from './mlflow/programs';
 import { RestrictedContainer, restrictedContainer, RestrictedContainerProps, restrictedPodSpec } from './lib/pod';
 import { DB_SECRET_KEYS, MLFLOW_AUTH_SECRET_KEYS, PORTS } from '../common/contract';
 import { CA_BUNDLE_FILE, caBundleMount, caBundleVolume, MLFLOW_CA_ENV } from './certificates/ca-bundle';
-import type { MlflowAuthNames } from '../common/names';
+import type { MlflowAuthNames } from '../model/names';
 import {
   authConfigEnv,
   authConfigHash,
@@ -42,8 +41,6 @@ import {
 import { MlflowAuthProvisionJob, ProvisionedAccount } from './mlflow/auth-provision';
 import { serverCertificateVolume } from './certificates/server-certificate';
 
-/** Source ranges of Google's load balancer proxies and health checks (IAP traffic arrives through them). */
-export const GOOGLE_LB_RANGES = ['35.191.0.0/16', '130.211.0.0/22'] as const;
 /** Cloud SQL's server-side proxy port behind the private IP. */
 /** Where `--expose-prometheus` keeps the multiprocess metric files. */
 export const METRICS_DIR = '/var/run/mlflow/metrics';
@@ -193,8 +190,8 @@ export interface MlflowAuthSettings {
 }
 
 /** The Host headers MLflow must accept: public host, every form of the Service name, with and without port. */
-export function derivedAllowedHosts(config: Config): string[] {
-  const names = platformNames(config);
+export function derivedAllowedHosts(model: PlatformModel): string[] {
+  const { config, names } = model;
   const svc = names.mlflow;
   const ns = names.namespaces.platform;
   const forms = [svc, `${svc}.${ns}`, `${svc}.${ns}.svc`, `${svc}.${ns}.svc.cluster.local`];
@@ -203,8 +200,8 @@ export function derivedAllowedHosts(config: Config): string[] {
   return [...new Set([...publicHost, ...inCluster, 'localhost', `localhost:${names.mlflowPort}`, ...config.mlflow.extraAllowedHosts])];
 }
 
-export function mlflowChartProps(config: Config): MlflowChartProps {
-  const names = platformNames(config);
+export function mlflowChartProps(model: PlatformModel): MlflowChartProps {
+  const { config, names } = model;
   const sa = names.serviceAccounts.mlflow;
   if (!sa.kubernetes) throw new Error('names.serviceAccounts.mlflow has no Kubernetes ServiceAccount');
   const proxyVersion = proxyVersionOf(imageTag(config.mlflow.cloudSqlProxy.image));
@@ -254,17 +251,17 @@ export function mlflowChartProps(config: Config): MlflowChartProps {
     scratchSize: config.mlflow.scratchSize,
     kekSecret: config.mlflow.kekSecret,
     jobExecution: config.mlflow.jobExecution,
-    allowedHosts: config.mlflow.allowedHosts ?? derivedAllowedHosts(config),
+    allowedHosts: config.mlflow.allowedHosts ?? derivedAllowedHosts(model),
     corsAllowedOrigins: config.edge.enabled ? [`https://${names.mlflowHost}`] : [],
     gc: { schedule: config.mlflow.gcSchedule, olderThan: config.mlflow.gcOlderThan, trackingUri: names.mlflowUrl },
     ingress: {
       workspacesNamespace: names.namespaces.workspaces,
-      loadBalancerRanges: config.edge.enabled ? [...GOOGLE_LB_RANGES] : [],
+      loadBalancerRanges: config.edge.enabled ? [...model.ranges.loadBalancer] : [],
       prometheus: { namespace: 'gmp-system', podLabels: { 'app.kubernetes.io/name': 'collector' }, serviceAccount: 'collector' },
     },
     serviceAnnotations: edgeServiceAnnotations(config, names.mlflow, { port: SERVER_PORT_NAME, protocol: 'HTTPS' }),
-    clusterRanges: clusterRanges(config.network),
-    sqlGrant: config.database.mode === 'cloudsql' ? cloudSqlGrantJobProps(config) : undefined,
+    clusterRanges: model.ranges.cluster,
+    sqlGrant: config.database.mode === 'cloudsql' ? cloudSqlGrantJobProps(model) : undefined,
     auth: {
       names: names.mlflowAuth,
       defaultPermission: config.mlflow.auth.defaultPermission,

@@ -3,10 +3,9 @@
  * version, and a default-deny NetworkPolicy in each so that every other hop must be allowed explicitly.
  */
 import { Construct } from 'constructs';
+import type { PlatformModel } from '../model';
 import { k8s } from 'cdk8s-plus-27';
-import type { Config } from '../config/schema';
 import { PlatformChart } from './lib/platform-chart';
-import { platformNames } from '../common/names';
 import { PRUNE_DISABLED } from '../common/contract';
 
 /** Pod Security Standards version the labels pin; matches the oldest supported GKE minor. */
@@ -19,8 +18,8 @@ export interface NamespacesChartProps {
   readonly namespaces: readonly string[];
 }
 
-export function namespacesChartProps(config: Config): NamespacesChartProps {
-  const names = platformNames(config);
+export function namespacesChartProps(model: PlatformModel): NamespacesChartProps {
+  const { config, names } = model;
   return { instance: config.environment, namespaces: [names.namespaces.platform, names.namespaces.workspaces] };
 }
 

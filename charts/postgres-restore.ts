@@ -5,20 +5,20 @@
  * postgres chart already allows for pods of component `restore`.
  */
 import { Construct } from 'constructs';
-import type { Config } from '../config/schema';
+import type { PlatformModel } from '../model';
 import { imageTag } from '../config/schema/primitives';
 import * as kube from '../imports/k8s-1.31';
 import { appLabels } from './lib/labels';
 import { PlatformChart } from './lib/platform-chart';
 import { restrictedContainer } from './lib/pod';
+import { bashScript } from './lib/script-files';
 import {
   backupPodSpec,
-  bashScript,
   clientEnv,
   clientMounts,
   cloudCliEnv,
   PostgresBackupProps,
-  postgresChartProps,
+  PostgresChartProps,
   POSTGRES_UID,
   scratchMounts,
   SCRIPT_FILES,
@@ -31,8 +31,8 @@ export const RESTORE_FILE = '/backup/restore.dump';
 
 export type PostgresRestoreChartProps = PostgresBackupProps;
 
-export function postgresRestoreChartProps(config: Config): PostgresRestoreChartProps {
-  const p = postgresChartProps(config);
+/** The restore reads the database, its Secrets and its backup where the postgres chart put them. */
+export function postgresRestoreChartProps(_model: PlatformModel, p: PostgresChartProps): PostgresRestoreChartProps {
   return {
     instance: p.instance,
     namespace: p.namespace,

@@ -8,19 +8,18 @@
  * helpers of charts/lib/pod.ts; the objects without a pod template stay on cdk8s-plus-27.
  */
 import { Construct } from 'constructs';
+import type { PlatformModel } from '../model';
 import { k8s } from 'cdk8s-plus-27';
-import type { Config } from '../config/schema';
 import { durationSeconds, imageTag, type Resources } from '../config/schema/primitives';
 import * as kube from '../imports/k8s-1.31';
 import { PodMonitoring, PodMonitoringSpecEndpointsPort } from '../imports/monitoring.googleapis.com';
 import { appLabels, selectorLabels } from './lib/labels';
-import { platformNames } from '../common/names';
-import { clusterRanges, googleApisEgress } from './lib/network-policy';
+import { googleApisEgress } from './lib/network-policy';
 import { PlatformChart } from './lib/platform-chart';
 import { RestrictedContainer, restrictedContainer, restrictedPodSpec } from './lib/pod';
-import { scriptFile } from './lib/script-files';
+import { bashScript, scriptFile } from './lib/script-files';
 import { DB_SECRET_KEYS, PORTS, PRUNE_DISABLED } from '../common/contract';
-import { postgresImageProblem, postgresMajor } from '../common/postgres-image';
+import { postgresImageProblem, postgresMajor } from '../config/schema/postgres-image';
 import { CA_BUNDLE_FILE, caBundleMount, caBundleVolume } from './certificates/ca-bundle';
 import { serverCertificateVolume } from './certificates/server-certificate';
 
@@ -122,8 +121,8 @@ export interface PostgresChartProps {
   readonly tls: { readonly secretName: string; readonly caBundleSecret: string };
 }
 
-export function postgresChartProps(config: Config): PostgresChartProps {
-  const names = platformNames(config);
+export function postgresChartProps(model: PlatformModel): PostgresChartProps {
+  const { config, names } = model;
   const db = config.database.statefulset;
   checkImage(db.image);
   const backupKsa = names.serviceAccounts.dbBackup.kubernetes;
@@ -156,7 +155,7 @@ export function postgresChartProps(config: Config): PostgresChartProps {
       project: config.project.id,
     },
     clientAppName: names.mlflow,
-    clusterRanges: clusterRanges(config.network),
+    clusterRanges: model.ranges.cluster,
     tls: { secretName: names.tls.db, caBundleSecret: names.tls.caBundle },
   };
 }
@@ -567,9 +566,6 @@ export const DUMP_FILE = '/backup/mlflow.dump';
  * Command and arguments that run a script file with bash. `$0` is the file's name, so its messages
  * name it; `args` become `$1...`.
  */
-export function bashScript(file: string, ...args: string[]): Pick<kube.Container, 'command' | 'args'> {
-  return { command: ['bash', '-c'], args: [scriptFile(file), file.slice(file.lastIndexOf('/') + 1), ...args] };
-}
 
 function dumpContainer(props: PostgresBackupProps): RestrictedContainer {
   return restrictedContainer({

@@ -30,7 +30,7 @@ export const PRUNE_DISABLED: Readonly<Record<string, string>> = { [FLUX_PRUNE_AN
 export const GIT_SECRET_KEYS = { token: 'token', ssh: 'ssh-privatekey' } as const;
 
 /**
- * Keys of the Secrets MLflow's authentication reads (common/names.ts, `mlflowAuth`): every account's
+ * Keys of the Secrets MLflow's authentication reads (model/names.ts, `mlflowAuth`): every account's
  * Secret holds its password under `password`; the Flask secret key has a Secret of its own.
  */
 export const MLFLOW_AUTH_SECRET_KEYS = { password: 'password', flaskSecretKey: 'secret-key' } as const;
@@ -40,3 +40,11 @@ export const MLFLOW_AUTH_SECRET_KEYS = { password: 'password', flaskSecretKey: '
  * MLFLOW_TRACKING_PASSWORD; mlflow/utils/credentials.py get_default_host_creds reads them on every request).
  */
 export const MLFLOW_CREDENTIAL_ENV = { username: 'MLFLOW_TRACKING_USERNAME', password: 'MLFLOW_TRACKING_PASSWORD' } as const;
+
+/** Prefix of the annotations the policy gate (policy/) reads on rendered objects. */
+export const POLICY_ANNOTATION_PREFIX = 'policy.mlflow-gke.io/';
+/**
+ * Names, comma-separated, the Secrets an object reads that are created out of band: the policy gate
+ * accepts references to them, and synth's next steps list them.
+ */
+export const EXTERNAL_SECRETS_ANNOTATION = `${POLICY_ANNOTATION_PREFIX}external-secrets`;

@@ -7,6 +7,7 @@ import * as YAML from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_CONFIG } from './default';
 import { Config, configSchema } from './schema';
+import type { CrossFieldRule } from './schema/rules';
 
 export const EMBEDDED_DEFAULT = '<embedded default>';
 
@@ -23,10 +24,16 @@ export type ReadFile = (file: string) => Buffer;
 /**
  * Loads and validates a config file, or the embedded default when no file is given. `label` names the
  * file in messages (the path as the user gave it); a file that cannot be read, is not UTF-8 text or
- * is not valid YAML is one line, like every other problem.
+ * is not valid YAML is one line, like every other problem. `rules` are the rules of the stages above
+ * (model/rules.ts), which need values derived from the config: they report through the same channel.
  */
-export function loadConfig(file?: string, label: string = file ?? EMBEDDED_DEFAULT, readFile: ReadFile = fs.readFileSync): Config {
-  if (file === undefined || file === '') return parseConfig(DEFAULT_CONFIG, EMBEDDED_DEFAULT);
+export function loadConfig(
+  file: string | undefined,
+  label: string = file ?? EMBEDDED_DEFAULT,
+  readFile: ReadFile = fs.readFileSync,
+  rules: readonly CrossFieldRule[],
+): Config {
+  if (file === undefined || file === '') return parseConfig(DEFAULT_CONFIG, EMBEDDED_DEFAULT, rules);
   let bytes: Buffer;
   try {
     bytes = readFile(file);
@@ -61,7 +68,7 @@ export function loadConfig(file?: string, label: string = file ?? EMBEDDED_DEFAU
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data))
     throw new ConfigError([`${label}: top level is ${describeType(data)}; expected a mapping of config fields such as "project:"`]);
-  return parseConfig(data, label);
+  return parseConfig(data, label, rules);
 }
 
 /** The mapping key that starts at `offset`, quoted for a message. */
@@ -91,9 +98,13 @@ function decodeText(bytes: Buffer, label: string): string {
   return text;
 }
 
-/** Validates an already-parsed config object; `source` names it in error messages. */
-export function parseConfig(data: unknown, source: string): Config {
-  const result = configSchema.safeParse(data, { error: defaultMessage, reportInput: true });
+/**
+ * Validates an already-parsed config object; `source` names it in error messages. `rules` run after
+ * the schema's own cross-field rules, on a config whose every section is valid.
+ */
+export function parseConfig(data: unknown, source: string, rules: readonly CrossFieldRule[]): Config {
+  const schema = rules.length > 0 ? configSchema.superRefine((config, ctx) => rules.forEach((rule) => rule(config, ctx))) : configSchema;
+  const result = schema.safeParse(data, { error: defaultMessage, reportInput: true });
   if (result.success) return result.data;
   const lines = result.error.issues.flatMap((issue) => formatIssue(issue, data, source));
   throw new ConfigError([...new Set(lines)]);

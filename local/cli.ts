@@ -10,7 +10,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ConfigError, loadConfig } from '../config/load';
+import { ConfigError, loadConfig } from '../model/load';
 import { iapAudience, IapSigner } from './iap';
 import { LOAD_BALANCER_ADDRESS, LocalPlatform } from './platform';
 import type { Major } from './postgres';

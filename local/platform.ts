@@ -13,10 +13,10 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as https from 'https';
 import * as path from 'path';
-import { GOOGLE_LB_RANGES } from '../charts/mlflow';
+import { LOAD_BALANCER_RANGES } from '../model/network';
 import { IAP_KEYS_URL } from '../charts/mlflow/auth';
-import { renderPlatform } from '../charts/render';
-import { platformNames } from '../common/names';
+import { renderPlatform } from '../synth/render';
+import { buildModel } from '../model';
 import type { Config } from '../config/schema';
 import { imageRepository } from '../config/schema/mlflow';
 import { MlflowClient } from './client';
@@ -143,13 +143,13 @@ export class LocalPlatform {
 
   /** The public host name the edge serves MLflow on. */
   get publicHost(): string {
-    return platformNames(this.options.config).mlflowHost;
+    return buildModel(this.options.config).names.mlflowHost;
   }
 
   /** A client that calls as a pod in the cluster would, by the Service's full name and port. */
   client(): MlflowClient {
     const name = this.serviceHosts[this.serviceHosts.length - 1];
-    return new MlflowClient(this.port, this.caFile, name, `${name}:${platformNames(this.options.config).mlflowPort}`);
+    return new MlflowClient(this.port, this.caFile, name, `${name}:${buildModel(this.options.config).names.mlflowPort}`);
   }
 
   /** The names the pods use for the server, with the Service port. */
@@ -261,10 +261,10 @@ export class LocalPlatform {
         [this.databaseEndpoint, `${this.cloudsql ? '127.0.0.1' : host}:${pgPort}`],
         [destination, this.artifactsDir],
         [IAP_KEYS_URL, this.jwks!.url],
-        [GOOGLE_LB_RANGES.join(','), `${LOAD_BALANCER_ADDRESS}/32`],
+        [LOAD_BALANCER_RANGES.join(','), `${LOAD_BALANCER_ADDRESS}/32`],
       ],
       options: { '--host': '127.0.0.1', '--port': String(this.port) },
-      hosts: Object.fromEntries(this.serviceHosts.map((host) => [`${host}:${platformNames(this.options.config).mlflowPort}`, `127.0.0.1:${this.port}`])),
+      hosts: Object.fromEntries(this.serviceHosts.map((host) => [`${host}:${buildModel(this.options.config).names.mlflowPort}`, `127.0.0.1:${this.port}`])),
       // The configured Auth Proxy does not run: the server connects to PostgreSQL directly.
       skipImages: [imageRepository(this.options.config.mlflow.cloudSqlProxy.image)],
       // The grant Job's libpq variables name the proxy's port on their own (PGPORT).

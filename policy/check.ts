@@ -4,7 +4,8 @@
  */
 import { describeObject, EXEMPT_PREFIX, PolicySet } from './model';
 import { ALL_RULE_IDS, RULES } from './rules';
-import type { ExternalDeclarations, Finding, Rule, Severity, SourceObject, Violation } from './types';
+import type { ExternalDeclarations, Finding, Severity, SourceObject, Violation } from './types';
+import type { Rule } from './rule';
 
 export interface CheckOptions {
   readonly external?: ExternalDeclarations;

@@ -28,9 +28,9 @@ const USAGE =
 export class UsageError extends Error {}
 
 /** The config schema is loaded only when `--config` is given: it is most of the start-up time. */
-function configLoader(): typeof import('../config/load') {
+function configLoader(): typeof import('../model/load') {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily: see above
-  return require('../config/load');
+  return require('../model/load');
 }
 
 export function parseCheckArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): CheckCliOptions {

@@ -2,13 +2,14 @@
  * The checked set as rules see it: every object, every pod template with the path it sits at, and
  * indexes for the cross-object rules (references, selectors, PDBs, NetworkPolicies).
  */
+import { EXTERNAL_SECRETS_ANNOTATION, POLICY_ANNOTATION_PREFIX } from '../common/contract';
 import type { ExternalDeclarations, Json, SourceObject } from './types';
 
-export const ANNOTATION_PREFIX = 'policy.mlflow-gke.io/';
+export const ANNOTATION_PREFIX = POLICY_ANNOTATION_PREFIX;
 /** Per object and rule: `policy.mlflow-gke.io/exempt.<rule-id>: "<reason>"`. */
 export const EXEMPT_PREFIX = `${ANNOTATION_PREFIX}exempt.`;
 /** On a workload: Secrets it references that are created out of band, `a,b`. */
-export const EXTERNAL_SECRETS_ANNOTATION = `${ANNOTATION_PREFIX}external-secrets`;
+export { EXTERNAL_SECRETS_ANNOTATION };
 
 /** Built-in and platform kinds that are cluster-scoped; everything else is taken as namespaced. */
 const CLUSTER_SCOPED = new Set([

@@ -39,10 +39,6 @@ export interface Violation {
   readonly severity?: Severity;
 }
 
-export interface Rule extends RuleMeta {
-  check(set: import('./model').PolicySet): Iterable<Violation>;
-}
-
 export interface Finding {
   readonly rule: string;
   readonly severity: Severity;

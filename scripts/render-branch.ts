@@ -18,8 +18,9 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ConfigError, loadConfig } from '../config/load';
-import { KUSTOMIZATION_FILE, RenderedFile, renderPlatform } from '../charts/render';
+import { ConfigError, loadConfig } from '../model/load';
+import { KUSTOMIZATION_FILE, renderPlatform } from '../synth/render';
+import type { RenderedFile } from '../synth/rendered-file';
 
 export interface RenderBranchOptions {
   /** A directory inside the git repository that receives the branches. */

@@ -7,9 +7,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { renderPlatform } from '../../charts/render';
-import { writeOutput } from '../../charts/output';
-import { loadConfig } from '../../config/load';
+import { renderPlatform } from '../../synth/render';
+import { writeOutput } from '../../synth/output';
+import { loadConfig } from '../../model/load';
 import { branchLayout } from '../../scripts/render-branch';
 import { PROJECT_ROOT } from '../support/render';
 import { applyFiles, applyText, parseAll } from './support/apply';

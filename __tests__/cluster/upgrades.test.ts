@@ -8,7 +8,7 @@ import * as path from 'path';
 import type { DeepPartial } from '../support/render';
 import { CONFIG_DIR, configWith, EXAMPLE_CONFIGS } from '../support/render';
 import type { ConfigInput } from '../../config/schema';
-import { loadConfig } from '../../config/load';
+import { loadConfig } from '../../model/load';
 import { applyFiles } from './support/apply';
 import { BASELINE_COMMIT, renderAt } from './support/baseline';
 import { Cluster, CLUSTER_TIMEOUT, startCluster } from './support/cluster';

@@ -7,6 +7,7 @@
  * moves from the proxy's 127.0.0.1 to the server's socket.
  */
 import * as path from 'path';
+import { buildModel } from '../../model';
 import { Testing } from 'cdk8s';
 import { MlflowChart, mlflowChartProps } from '../../charts/mlflow';
 import { GRANT_DIR } from '../../charts/mlflow/cloudsql-grant-job';
@@ -19,7 +20,7 @@ const superuser: Connection = { user: 'cloudsqladmin', database: 'postgres' };
 const servers = new Map<Major, Server>();
 
 const config = configWith({ database: { mode: 'cloudsql' } });
-const objects: Manifest[] = Testing.synth(new MlflowChart(testApp(), 'mlflow', mlflowChartProps(config)));
+const objects: Manifest[] = Testing.synth(new MlflowChart(testApp(), 'mlflow', mlflowChartProps(buildModel(config))));
 const job = objects.find((o) => o.kind === 'Job' && o.metadata.labels['app.kubernetes.io/component'] === 'sql-grant')!;
 const container = job.spec.template.spec.containers[0];
 const files: Record<string, string> = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.labels['app.kubernetes.io/component'] === 'sql-grant')!.data;

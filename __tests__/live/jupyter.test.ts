@@ -8,11 +8,13 @@
  * MLflow. One check records a known bug of the collaboration install and is marked `failing`.
  */
 import { spawnSync } from 'child_process';
+import { buildModel } from '../../model';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tls from 'tls';
 import { X509Certificate } from 'crypto';
-import { JUPYTER_YSTORE, mlflowClientVersion } from '../../charts/workspaces';
+import { mlflowClientVersion } from '../../charts/workspaces/app-definition';
+import { JUPYTER_YSTORE } from '../../charts/workspaces/apps/jupyter';
 import { JUPYTER_COLLABORATION_VERSION, jupyterCollaborationRequirements } from '../../config/schema/workspaces';
 import { LocalJupyter } from '../../local/jupyter';
 import { LocalPlatform, Rendered } from '../../local/platform';
@@ -53,7 +55,7 @@ describe('start', () => {
       c.command.slice(c.command.indexOf('pip-user-install.sh') + 1),
     ]);
     expect(steps).toEqual([
-      ['install-mlflow', [`mlflow-skinny==${mlflowClientVersion(config)}`]],
+      ['install-mlflow', [`mlflow-skinny==${mlflowClientVersion(buildModel(config))}`]],
       ['install-collaboration', jupyterCollaborationRequirements(JUPYTER_COLLABORATION_VERSION)],
     ]);
     for (const [name, requirements] of steps) {

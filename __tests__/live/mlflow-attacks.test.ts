@@ -9,7 +9,7 @@
  * account, the metrics account, and IAP identities with tokens signed by the stand-in key set.
  */
 import { createHmac } from 'crypto';
-import { loadConfig } from '../../config/load';
+import { loadConfig } from '../../model/load';
 import { MlflowClient, Call } from '../../local/client';
 import { iapAudience, IapSigner } from '../../local/iap';
 import { LOAD_BALANCER_ADDRESS, LocalPlatform } from '../../local/platform';

@@ -3,7 +3,7 @@
  * in-cluster StatefulSet renders it (its first start, TLS and pg_hba.conf; __tests__/live/support/scenario.ts).
  */
 import * as path from 'path';
-import { loadConfig } from '../../config/load';
+import { loadConfig } from '../../model/load';
 import { PROJECT_ROOT } from '../support/render';
 import { liveScenario } from './support/scenario';
 

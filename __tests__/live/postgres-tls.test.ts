@@ -9,6 +9,7 @@
  * hostaddr=127.0.0.1 (libpq checks the certificate against the host name, not the address).
  */
 import { execFileSync } from 'child_process';
+import { buildModel } from '../../model';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
@@ -16,7 +17,7 @@ import { CertificatesChart, certificatesChartProps } from '../../charts/certific
 import { backendStoreUri, mlflowChartProps } from '../../charts/mlflow';
 import { DUMP_FILE, TLS_DIR } from '../../charts/postgres';
 import { CA_BUNDLE_DIR } from '../../charts/certificates/ca-bundle';
-import { platformNames } from '../../common/names';
+import { platformNames } from '../../model/names';
 import { configWith } from '../support/render';
 import { Connection, Major, removeTempDirs, run, Server, tempDir, writeOwned } from './support/postgres';
 import { containerEnv, firstStart, renderPostgres, runContainer, Secrets } from './support/rendered';
@@ -29,7 +30,7 @@ const config = configWith({ database: { mode: 'statefulset' } });
 const names = platformNames(config);
 const secrets: Secrets = { 'postgres-password': 'superuser tls 1', 'mlflow-password': 'mlflow tls 2' };
 const rendered = renderPostgres(config);
-const certificate = Testing.synth(new CertificatesChart(testApp(), 'certificates', certificatesChartProps(config))).find(
+const certificate = Testing.synth(new CertificatesChart(testApp(), 'certificates', certificatesChartProps(buildModel(config)))).find(
   (o) => o.kind === 'Certificate' && o.metadata.name === names.tls.db,
 )!;
 const mlflow: Connection = { user: config.database.statefulset.user, password: secrets['mlflow-password'], database: config.database.name };
@@ -148,7 +149,7 @@ describe.each(MAJORS)('PostgreSQL %i', (major) => {
   const s = () => started.get(major)!;
 
   test("MLflow's URI connects over TLS with verify-full: its host, sslmode and sslrootcert as rendered", async () => {
-    const uri = new URL(backendStoreUri(mlflowChartProps(config).database));
+    const uri = new URL(backendStoreUri(mlflowChartProps(buildModel(config)).database));
     const sslrootcert = uri.searchParams.get('sslrootcert')!;
     expect(sslrootcert.startsWith(`${CA_BUNDLE_DIR}/`)).toBe(true);
     // The CA bundle's ca.crt, at the path MLflow's pods mount it.

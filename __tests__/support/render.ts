@@ -1,11 +1,12 @@
 /** Rendering helpers for tests: never touch `dist/`. */
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { ConfigError, loadConfig, parseConfig } from '../../config/load';
+import { ConfigError, loadConfig, parseConfig } from '../../model/load';
 import type { Config, ConfigInput } from '../../config/schema';
 import { DEFAULT_CONFIG } from '../../config/default';
 import { EXAMPLE_CONFIGS } from '../../config/examples';
-import { Manifest, RenderedFile, renderPlatform } from '../../charts/render';
+import { renderPlatform } from '../../synth/render';
+import type { Manifest, RenderedFile } from '../../synth/rendered-file';
 
 export type { Manifest };
 

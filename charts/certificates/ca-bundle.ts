@@ -12,11 +12,11 @@
  * and the workspaces namespaces.
  */
 import { Construct } from 'constructs';
+import type { PlatformModel } from '../../model';
 import type { Config } from '../../config/schema';
 import { certManagerDuration } from '../../config/schema/tls';
 import { Certificate, CertificateSpecUsages } from '../../imports/cert-manager.io';
 import type * as kube from '../../imports/k8s-1.31';
-import { platformNames } from '../../common/names';
 import { appLabels } from '../lib/labels';
 import { CertificateLifetime, clusterIssuerRef, LEAF_KEY } from './issuer';
 
@@ -47,8 +47,8 @@ export function certificateLifetime(config: Config): CertificateLifetime {
   return { duration: certManagerDuration(config.tls.certificateLifetime), renewBefore: certManagerDuration(config.tls.renewBefore) };
 }
 
-export function caBundleProps(config: Config, namespace: string): CaBundleProps {
-  const names = platformNames(config);
+export function caBundleProps(model: PlatformModel, namespace: string): CaBundleProps {
+  const { config, names } = model;
   return {
     name: names.tls.caBundle,
     namespace,

@@ -13,7 +13,7 @@ export interface ServerCertificateProps {
   readonly name: string;
   readonly namespace: string;
   readonly labels: Record<string, string>;
-  /** Host names the certificate is valid for (serviceDnsNames of common/names.ts). */
+  /** Host names the certificate is valid for (serviceDnsNames of model/names.ts). */
   readonly dnsNames: readonly string[];
   readonly caIssuer: string;
   readonly lifetime: CertificateLifetime;

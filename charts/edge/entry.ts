@@ -5,15 +5,13 @@
  * to Services of its own namespace, so every namespace with apps gets its own entry.
  */
 import { Construct } from 'constructs';
+import { EXTERNAL_SECRETS_ANNOTATION } from '../../common/contract';
 import { k8s } from 'cdk8s-plus-27';
 import { BackendConfig, BackendConfigSpecIap } from '../../imports/cloud.google.com';
 import { FrontendConfig, ManagedCertificate } from '../../imports/networking.gke.io';
 import { appLabels } from '../lib/labels';
 import { appProtocolsAnnotation, BACKEND_CONFIG_ANNOTATION, backendConfigName, BackendProtocol, NEG_ANNOTATION } from './annotations';
-import { EdgeApp, MAX_CERT_DOMAINS, MAX_CERTS_PER_INGRESS } from '../../common/edge-sites';
-
-/** The annotation with which the policy gate learns that a Secret is created out of band. */
-export const EXTERNAL_SECRETS_ANNOTATION = 'policy.mlflow-gke.io/external-secrets';
+import { EdgeApp, MAX_CERT_DOMAINS, MAX_CERTS_PER_INGRESS } from '../../model/edge-sites';
 
 export interface EdgeBackend {
   readonly app: EdgeApp;
@@ -95,7 +93,7 @@ export class EdgeEntry extends Construct {
     const chunks: string[][] = [];
     for (let i = 0; i < hosts.length; i += MAX_CERT_DOMAINS) chunks.push(hosts.slice(i, i + MAX_CERT_DOMAINS));
     if (chunks.length > MAX_CERTS_PER_INGRESS)
-      // The config rules refuse such configs (common/edge-sites.ts, edgeProblems): an invariant here.
+      // The config rules refuse such configs (model/edge-sites.ts, edgeProblems): an invariant here.
       throw new Error(`EdgeEntry ${props.name}: ${hosts.length} hosts exceed ${MAX_CERTS_PER_INGRESS} certificates of ${MAX_CERT_DOMAINS} names`);
     this.certificates = chunks.map((domains, i) => {
       const name = i === 0 ? props.name : `${props.name}-${i + 1}`;

@@ -6,7 +6,7 @@
  */
 import { Construct } from 'constructs';
 import { SqlDatabase, SqlInstance, SqlUser } from '../../imports/sql.cnrm.cloud.google.com';
-import { EXTERNAL_SECRETS_ANNOTATION } from '../edge/entry';
+import { EXTERNAL_SECRETS_ANNOTATION } from '../../common/contract';
 import { GcpScope, kccMetadata } from './common';
 
 /** Flags: IAM login, plus the connection and statement logging CIS asks for. */

@@ -7,7 +7,7 @@
  */
 import { Construct } from 'constructs';
 import { IamPolicyMember } from '../../imports/iam.cnrm.cloud.google.com';
-import type { IapGrant } from '../../common/edge-sites';
+import type { IapGrant } from '../../model/edge-sites';
 import { GcpScope, kccMetadata } from './common';
 
 export const IAP_ACCESSOR = 'roles/iap.httpsResourceAccessor';

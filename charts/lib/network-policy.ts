@@ -11,7 +11,6 @@
  * "0.0.0.0/0 except the private ranges" would then admit every pod and node on the allowed ports.
  */
 import { k8s } from 'cdk8s-plus-27';
-import type { Config } from '../../config/schema';
 
 /**
  * Never "the internet", whatever the config says: the RFC 1918 private ranges, the RFC 6598 shared
@@ -28,11 +27,6 @@ export const METADATA_SERVER = [
   { cidr: '169.254.169.254/32', port: 80 },
   { cidr: '169.254.169.252/32', port: 988 },
 ] as const;
-
-/** The ranges the network config gives the cluster and its peers: nodes, pods, Services, control plane, private services. */
-export function clusterRanges(network: Config['network']): string[] {
-  return [network.subnetCidr, network.podsCidr, network.servicesCidr, network.masterCidr, network.privateServicesCidr];
-}
 
 /**
  * What an internet rule excludes: the fixed ranges above, then every cluster range they do not

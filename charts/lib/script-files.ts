@@ -37,3 +37,17 @@ export function scriptFile(relativePath: string): string {
   }
   return text;
 }
+
+/**
+ * A script file run by bash, `$0` its file name (so its messages name it) and `args` its arguments,
+ * as one command (the container's whole command line).
+ */
+export function bashScriptCommand(file: string, ...args: string[]): { command: string[] } {
+  const { command, args: rest } = bashScript(file, ...args);
+  return { command: [...command, ...rest] };
+}
+
+/** The same, split as a container's command (`bash -c`) and args (the script, `$0`, its arguments). */
+export function bashScript(file: string, ...args: string[]): { command: string[]; args: string[] } {
+  return { command: ['bash', '-c'], args: [scriptFile(file), file.slice(file.lastIndexOf('/') + 1), ...args] };
+}

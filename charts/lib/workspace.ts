@@ -10,16 +10,12 @@ import type { Resources } from '../../config/schema/primitives';
 import * as kube from '../../imports/k8s-1.31';
 import { appLabels, selectorLabels } from './labels';
 import { internetEgress } from './network-policy';
-import { serviceDnsNames, WorkspaceInstance } from '../../common/names';
+import { serviceDnsNames, WorkspaceInstance } from '../../model/names';
 import { RestrictedContainer, restrictedContainer, restrictedPodSpec } from './pod';
-import { PRUNE_DISABLED } from '../../common/contract';
-import { EXTERNAL_SECRETS_ANNOTATION } from '../edge/entry';
+import { EXTERNAL_SECRETS_ANNOTATION, PRUNE_DISABLED } from '../../common/contract';
 import { caBundleMount, caBundleVolume } from '../certificates/ca-bundle';
 import type { CertificateLifetime } from '../certificates/issuer';
 import { ServerCertificate, serverCertificateVolume } from '../certificates/server-certificate';
-
-/** Google load balancer proxies and health checkers: the only sources allowed to reach a workspace. */
-export const LOAD_BALANCER_RANGES = ['35.191.0.0/16', '130.211.0.0/22'];
 
 /**
  * The Service port the load balancer talks to, HTTPS like the server behind it; its name is what the
@@ -72,8 +68,10 @@ export interface WorkspaceNetwork {
   readonly mlflowPort: number;
   /** Allow egress to the internet (never to the cluster, the private ranges or the metadata server). */
   readonly internetEgress: boolean;
-  /** The cluster's own ranges, which the internet rule excludes (charts/lib/network-policy.ts). */
+  /** The cluster's own ranges, which the internet rule excludes (model/network.ts). */
   readonly clusterRanges: readonly string[];
+  /** Google's load balancer proxies and health checkers (model/network.ts): the only sources allowed to reach a workspace. */
+  readonly loadBalancerRanges: readonly string[];
   /**
    * Admit the Google load balancer (its proxies and health checks) on the container port. Off when
    * there is no public edge: then nothing may open a connection to the pod (`kubectl port-forward`
@@ -356,7 +354,7 @@ export class Workspace extends Construct {
         ingress: net.loadBalancerIngress
           ? [
               {
-                from: LOAD_BALANCER_RANGES.map((cidr) => ({ ipBlock: { cidr } })),
+                from: net.loadBalancerRanges.map((cidr) => ({ ipBlock: { cidr } })),
                 ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(props.containerPort) }],
               },
             ]

@@ -9,9 +9,9 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import * as kube from '../../imports/k8s-1.31';
-import type { MlflowAccount } from '../../common/names';
+import type { MlflowAccount } from '../../model/names';
 import { MLFLOW_AUTH_SECRET_KEYS } from '../../common/contract';
-import { EXTERNAL_SECRETS_ANNOTATION } from '../edge/entry';
+import { EXTERNAL_SECRETS_ANNOTATION } from '../../common/contract';
 import { RestrictedContainer, restrictedContainer, restrictedPodSpec } from '../lib/pod';
 import type { Resources } from '../../config/schema/primitives';
 import { CA_BUNDLE_FILE, caBundleMount, caBundleVolume, MLFLOW_CA_ENV } from '../certificates/ca-bundle';

@@ -23,7 +23,7 @@ import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import type * as kube from '../../imports/k8s-1.31';
-import type { MlflowAuthNames } from '../../common/names';
+import type { MlflowAuthNames } from '../../model/names';
 import { MLFLOW_AUTH_SECRET_KEYS } from '../../common/contract';
 import { scriptFile } from '../lib/script-files';
 

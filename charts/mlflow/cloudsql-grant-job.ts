@@ -19,16 +19,16 @@
  * keeps the name and re-applying it is a no-op.
  */
 import { createHash } from 'crypto';
+import type { PlatformModel } from '../../model';
 import { Construct } from 'constructs';
 import type { Config } from '../../config/schema';
 import { imageTag, type Resources } from '../../config/schema/primitives';
 import * as kube from '../../imports/k8s-1.31';
-import { EXTERNAL_SECRETS_ANNOTATION } from '../edge/entry';
+import { EXTERNAL_SECRETS_ANNOTATION } from '../../common/contract';
 import { proxyVersionOf, Version } from '../../common/cloud-sql-proxy-flags';
 import { cloudSqlProxyContainer } from '../lib/cloud-sql-proxy';
 import { appLabels, selectorLabels } from '../lib/labels';
-import { platformNames } from '../../common/names';
-import { clusterRanges, googleApisEgress } from '../lib/network-policy';
+import { googleApisEgress } from '../lib/network-policy';
 import { restrictedContainer, restrictedPodSpec } from '../lib/pod';
 import { scriptFile } from '../lib/script-files';
 import { PORTS } from '../../common/contract';
@@ -87,8 +87,8 @@ export interface CloudSqlGrantJobProps {
   readonly waitSeconds?: number;
 }
 
-export function cloudSqlGrantJobProps(config: Config): CloudSqlGrantJobProps {
-  const names = platformNames(config);
+export function cloudSqlGrantJobProps(model: PlatformModel): CloudSqlGrantJobProps {
+  const { config, names } = model;
   const sa = names.serviceAccounts.sqlGrant;
   const proxyImage = config.mlflow.cloudSqlProxy.image;
   const version = proxyVersionOf(imageTag(proxyImage));
@@ -110,7 +110,7 @@ export function cloudSqlGrantJobProps(config: Config): CloudSqlGrantJobProps {
       extraArgs: config.mlflow.cloudSqlProxy.extraArgs,
     },
     privateServicesCidr: config.network.privateServicesCidr,
-    clusterRanges: clusterRanges(config.network),
+    clusterRanges: model.ranges.cluster,
   };
 }
 

@@ -1,6 +1,6 @@
 /** The MLflow metadata store: Cloud SQL through the Auth Proxy, or the in-cluster StatefulSet. */
 import { z } from 'zod';
-import { postgresImageProblem } from '../../common/postgres-image';
+import { postgresImageProblem } from './postgres-image';
 import { cronSchedule, dnsLabel, duration, image, positiveInt, resources, size } from './primitives';
 
 /**

@@ -1,13 +1,10 @@
 /**
  * Rules that span several config sections. Each adds issues at the path the user has to change, so
- * they read like any other config error.
+ * they read like any other config error. Rules that need values derived from the config (names, edge
+ * sites) live with the derivations, in model/rules.ts, and report through the same channel.
  */
 import type { z } from 'zod';
-import { edgeProblems } from '../../common/edge-sites';
-import { derivedMlflowClientVersion } from '../../common/mlflow-client';
-import { platformNames } from '../../common/names';
 import type { Config } from './base';
-import { hostAllowed } from './mlflow';
 import { overlaps } from './network';
 import { sizeBytes } from './primitives';
 
@@ -46,23 +43,6 @@ export const crossFieldRules: CrossFieldRule[] = [
         message: `must be at most half of the node boot disk (cluster.diskSizeGb ${c.cluster.diskSizeGb} GB): the staging directory is an emptyDir on that disk; raise cluster.diskSizeGb for larger artifacts`,
       });
   },
-  function mlflowAllowedHostsCoverItsNames(c, ctx) {
-    if (!c.mlflow.allowedHosts) return;
-    // The rules see the whole parsed config; names derive from it in one place.
-    const names = platformNames(c);
-    const required = [...(c.edge.enabled ? [names.mlflowHost] : []), new URL(names.mlflowUrl).host];
-    const missing = required.filter((host) => !hostAllowed(c.mlflow.allowedHosts ?? [], host));
-    if (missing.length > 0)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['mlflow', 'allowedHosts'],
-        input: c.mlflow.allowedHosts,
-        message: `must cover ${missing.map((h) => `"${h}"`).join(' and ')} (MLflow answers 403 to any other Host header; leave allowedHosts out to derive the list)`,
-      });
-  },
-  function edgeServable(c, ctx) {
-    for (const p of edgeProblems(c)) ctx.addIssue({ code: 'custom', path: [...p.path], input: p.input, message: p.message });
-  },
   function regionalDiskNeedsTwoZones(c, ctx) {
     if (c.database.mode === 'statefulset' && c.database.statefulset.regionalDisk && c.project.zones.length < 2)
       ctx.addIssue({
@@ -70,16 +50,6 @@ export const crossFieldRules: CrossFieldRule[] = [
         path: ['database', 'statefulset', 'regionalDisk'],
         input: true,
         message: `needs at least two zones in project.zones (it lists ${c.project.zones.length}): list a second zone, or set regionalDisk: false`,
-      });
-  },
-  function workspacesKnowTheirMlflowClient(c, ctx) {
-    const installs = c.workspaces.mlflowClient.install && (c.workspaces.jupyter.enabled || c.workspaces.vscode.enabled);
-    if (installs && !derivedMlflowClientVersion(c))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['workspaces', 'mlflowClient', 'version'],
-        input: undefined,
-        message: `is required while mlflow.image ("${c.mlflow.image}") names no MLflow release in its tag: set it to the server's release, such as "3.17.0"`,
       });
   },
   function gitHostsStayOutsideTheCluster(c, ctx) {

@@ -103,6 +103,13 @@ export const gpuSchema = z
   .prefault({})
   .describe('GPU for Jupyter.');
 
+/**
+ * The workspace apps, in the order their charts are applied. Each has a section of its own below
+ * (`workspaces.<app>`: at least enabled, image, storageSize and resources) and a registry entry in
+ * charts/workspaces/apps/ that says what makes it that app.
+ */
+export const WORKSPACE_APPS = ['jupyter', 'vscode'] as const;
+
 export const workspacesSchema = z
   .strictObject({
     users: z

@@ -3,7 +3,7 @@
  * by the cert-manager the platform installs: a manifest using one fails to apply, or fails at the next
  * minor upgrade.
  */
-import type { Rule } from '../types';
+import type { Rule } from '../rule';
 
 export interface RemovedApi {
   readonly apiVersion: string;

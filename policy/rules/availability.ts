@@ -3,7 +3,8 @@
  * spreading of replicas across nodes or zones.
  */
 import { PodTemplate, PolicySet, selectorMatches } from '../model';
-import type { Json, Rule, SourceObject } from '../types';
+import type { Json, SourceObject } from '../types';
+import type { Rule } from '../rule';
 
 const REPLICATED = ['Deployment', 'StatefulSet'];
 

@@ -3,7 +3,8 @@
  * resources, images, hardening beyond PSS, probes, environment and selectors.
  */
 import { ContainerAt, PodTemplate, PolicySet, selectorMatches as matches, workContainers } from '../model';
-import type { Json, Rule, Violation } from '../types';
+import type { Json, Violation } from '../types';
+import type { Rule } from '../rule';
 
 const name = (c: ContainerAt) => `container "${c.container.name ?? '?'}"`;
 

@@ -1,5 +1,6 @@
 /** Every rule of the gate, in the order docs/policy.md lists them. */
-import type { Rule, RuleMeta } from '../types';
+import type { RuleMeta } from '../types';
+import type { Rule } from '../rule';
 import { apiVersionRules } from './api-versions';
 import { availabilityRules } from './availability';
 import { containerRules } from './containers';

@@ -3,7 +3,8 @@
  * that reach pods, no NodePort, HTTPS on every Ingress.
  */
 import { mapSelectorMatches, PodTemplate, PolicySet, selectorMatches } from '../model';
-import type { Json, Rule } from '../types';
+import type { Json } from '../types';
+import type { Rule } from '../rule';
 
 /** policyTypes as the API server defaults them: Ingress always, Egress when egress rules exist. */
 export function policyTypes(spec: Json): string[] {

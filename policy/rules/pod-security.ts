@@ -4,7 +4,8 @@
  * pod-level and container-level fields, over init, regular and ephemeral containers.
  */
 import { containersAt, ContainerAt, PodTemplate } from '../model';
-import type { Json, Rule, Violation } from '../types';
+import type { Json, Violation } from '../types';
+import type { Rule } from '../rule';
 
 const SOURCES_BASELINE = ['PSS baseline', 'PSS restricted'] as const;
 const SOURCES_RESTRICTED = ['PSS restricted'] as const;

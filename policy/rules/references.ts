@@ -4,7 +4,8 @@
  * band the `policy.mlflow-gke.io/external-secrets` annotation on the referencing object).
  */
 import { EXTERNAL_SECRETS_ANNOTATION, isClusterScoped, PodTemplate, PolicySet, workContainers } from '../model';
-import type { Json, Rule, SourceObject, Violation } from '../types';
+import type { Json, SourceObject, Violation } from '../types';
+import type { Rule } from '../rule';
 
 export interface Reference {
   readonly object: SourceObject;

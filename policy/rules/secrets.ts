@@ -3,7 +3,8 @@
  * referenced (Secret Manager, or a Secret created out of band), never written.
  */
 import { workContainers } from '../model';
-import type { Json, Rule } from '../types';
+import type { Json } from '../types';
+import type { Rule } from '../rule';
 
 /** Names that announce a secret (Polaris sensitiveContainerEnvVar, kube-linter env-var-secret). */
 export const SECRET_NAME = /(passw(or)?d|secret|token|api[-_]?key|private[-_]?key|credential|bearer|access[-_]?key)/i;

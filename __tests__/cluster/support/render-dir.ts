@@ -5,8 +5,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { renderPlatform } from '../../../charts/render';
-import { writeOutput } from '../../../charts/output';
+import { renderPlatform } from '../../../synth/render';
+import { writeOutput } from '../../../synth/output';
 import type { Config } from '../../../config/schema';
 import { ManifestFile, renderFiles } from './apply';
 

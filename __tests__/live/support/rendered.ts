@@ -4,6 +4,7 @@
  * directories and the libpq target pointed at the server's socket.
  */
 import { Testing } from 'cdk8s';
+import { buildModel } from '../../../model';
 import { DATA_MOUNT, PostgresChart, postgresChartProps } from '../../../charts/postgres';
 import { DB_SECRET_KEYS as SECRET_KEYS } from '../../../common/contract';
 import { PostgresRestoreChart, postgresRestoreChartProps } from '../../../charts/postgres-restore';
@@ -31,8 +32,10 @@ export interface RenderedPostgres {
 }
 
 export function renderPostgres(config: Config = configWith({ database: { mode: 'statefulset' } })): RenderedPostgres {
-  const objects = Testing.synth(new PostgresChart(testApp(), 'postgres', postgresChartProps(config)));
-  const [job] = Testing.synth(new PostgresRestoreChart(testApp(), 'restore', postgresRestoreChartProps(config)));
+  const objects = Testing.synth(new PostgresChart(testApp(), 'postgres', postgresChartProps(buildModel(config))));
+  const [job] = Testing.synth(
+    new PostgresRestoreChart(testApp(), 'restore', postgresRestoreChartProps(buildModel(config), postgresChartProps(buildModel(config)))),
+  );
   const sts = objects.find((o) => o.kind === 'StatefulSet')!;
   const initVolume = sts.spec.template.spec.volumes.find((v: any) => v.configMap);
   const byName = (spec: any) => Object.fromEntries([...spec.initContainers, ...spec.containers].map((c: any) => [c.name, c]));

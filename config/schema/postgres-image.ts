@@ -2,7 +2,7 @@
  * The in-cluster PostgreSQL image: which majors the chart can run, read from the image tag. Shared by
  * the config schema (which refuses other images) and the chart (which derives paths from the major).
  */
-import { imageTag } from '../config/schema/primitives';
+import { imageTag } from './primitives';
 
 /** Supported PostgreSQL majors: 18+ moved PGDATA and the image's volume, so its layout differs. */
 export const SUPPORTED_MAJORS = [16, 17] as const;

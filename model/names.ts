@@ -4,8 +4,34 @@
  * these derivations change only on purpose.
  */
 import type { Config } from '../config/schema';
+import type { Resources } from '../config/schema/primitives';
+import { WORKSPACE_APPS } from '../config/schema/workspaces';
 
-export type WorkspaceApp = 'jupyter' | 'vscode';
+/** A workspace app's id: its config section under `workspaces`, its chart and its registry entry. */
+export type WorkspaceApp = string;
+
+/** What every workspace app's config section holds. */
+export interface WorkspaceAppSection {
+  readonly enabled: boolean;
+  readonly image: string;
+  readonly storageSize: string;
+  readonly resources: Resources;
+}
+
+/** The config section of a workspace app; undefined for an id the config has no section for. */
+export function workspaceAppSection(config: Config, app: WorkspaceApp): WorkspaceAppSection | undefined {
+  return (config.workspaces as unknown as Readonly<Record<string, WorkspaceAppSection | undefined>>)[app];
+}
+
+/** The apps this config turns on, in apply order. `apps` lists the known ones: the registry's, by default. */
+export function enabledWorkspaceApps(config: Config, apps: readonly WorkspaceApp[] = WORKSPACE_APPS): WorkspaceApp[] {
+  return apps.filter((app) => workspaceAppSection(config, app)?.enabled === true);
+}
+
+/** The host name an app's shared instance takes when the config sets one (`edge.hosts.<app>`). */
+export function configuredHost(config: Config, app: WorkspaceApp): string | undefined {
+  return (config.edge.hosts as Readonly<Record<string, string | undefined>>)[app];
+}
 
 export interface WorkspaceInstance {
   readonly app: WorkspaceApp;
@@ -137,7 +163,7 @@ export interface PlatformNames {
   readonly mlflowAuth: MlflowAuthNames;
 }
 
-export function platformNames(config: Config): PlatformNames {
+export function platformNames(config: Config, apps: readonly WorkspaceApp[] = WORKSPACE_APPS): PlatformNames {
   const prefix = config.namePrefix;
   const project = config.project.id;
   const gsa = (accountId: string, kubernetes?: { namespace: string; name: string }): GoogleServiceAccount => ({
@@ -191,13 +217,13 @@ export function platformNames(config: Config): PlatformNames {
     sslPolicy: `${prefix}mlflow-gke-tls`,
     kms: kmsNames(project, config.project.region, prefix),
     workloadIdentityPool: `${project}.svc.id.goog`,
-    workspaces: workspaceInstances(config),
-    mlflowAuth: mlflowAuthNames(config),
+    workspaces: workspaceInstances(config, apps),
+    mlflowAuth: mlflowAuthNames(config, apps),
   };
 }
 
 /** MLflow usernames and Secret names; see MlflowAuthNames. */
-export function mlflowAuthNames(config: Config): MlflowAuthNames {
+export function mlflowAuthNames(config: Config, apps: readonly WorkspaceApp[] = WORKSPACE_APPS): MlflowAuthNames {
   const prefix = config.namePrefix;
   const account = (username: string, secret: string): MlflowAccount => ({ username, secret: `${prefix}${secret}` });
   const workspaceAccount = (user?: { readonly name: string; readonly email: string }): MlflowAccount =>
@@ -213,12 +239,7 @@ export function mlflowAuthNames(config: Config): MlflowAuthNames {
     workspaceAccount,
     // Users have an account whether or not a workspace app is on (they reach MLflow through IAP too);
     // the shared account exists only while shared workspaces do.
-    workspaceAccounts:
-      users.length > 0
-        ? users.map((u) => workspaceAccount(u))
-        : config.workspaces.jupyter.enabled || config.workspaces.vscode.enabled
-          ? [workspaceAccount()]
-          : [],
+    workspaceAccounts: users.length > 0 ? users.map((u) => workspaceAccount(u)) : enabledWorkspaceApps(config, apps).length > 0 ? [workspaceAccount()] : [],
   };
 }
 
@@ -226,14 +247,11 @@ export function mlflowAuthNames(config: Config): MlflowAuthNames {
  * The workspace instances: one shared per app, or one per user per app. Names derive from the user
  * name only, so reordering the list changes nothing.
  */
-export function workspaceInstances(config: Config): WorkspaceInstance[] {
+export function workspaceInstances(config: Config, apps: readonly WorkspaceApp[] = WORKSPACE_APPS): WorkspaceInstance[] {
   const prefix = config.namePrefix;
-  const apps: WorkspaceApp[] = [];
-  if (config.workspaces.jupyter.enabled) apps.push('jupyter');
-  if (config.workspaces.vscode.enabled) apps.push('vscode');
   const users = [...config.workspaces.users].sort((a, b) => a.name.localeCompare(b.name));
-  return apps.flatMap((app): WorkspaceInstance[] => {
-    if (users.length === 0) return [{ app, name: `${prefix}${app}`, host: config.edge.hosts[app] ?? `${app}.${config.edge.domain}` }];
+  return enabledWorkspaceApps(config, apps).flatMap((app): WorkspaceInstance[] => {
+    if (users.length === 0) return [{ app, name: `${prefix}${app}`, host: configuredHost(config, app) ?? `${app}.${config.edge.domain}` }];
     return users.map((user) => ({ app, user, name: `${prefix}${app}-${user.name}`, host: `${app}-${user.name}.${config.edge.domain}` }));
   });
 }

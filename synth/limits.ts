@@ -3,7 +3,7 @@
  * that would break there is refused here, with the limit in the message.
  */
 import { podTemplateOf, workContainers } from '../policy/model';
-import type { Manifest } from './render';
+import type { Manifest } from './rendered-file';
 
 /**
  * Linux refuses to exec a program with one argument or environment string longer than MAX_ARG_STRLEN,

@@ -1,15 +1,14 @@
 /**
- * dist/bootstrap/gcp.sh: the template charts/bootstrap/gcp.sh with the values of the config written
+ * dist/bootstrap/gcp.sh: the template synth/bootstrap/gcp.sh with the values of the config written
  * into its values block. A subfolder, so `kubectl apply -f dist` (which does not descend) never
  * reads it, and a shell script, so nothing that reads YAML does either.
  */
-import type { Config } from '../../config/schema';
-import { platformNames } from '../../common/names';
-import { scriptFile } from '../lib/script-files';
-import type { Manifest, RenderedFile } from '../render';
+import type { PlatformModel } from '../../model';
+import { scriptFile } from '../../charts/lib/script-files';
+import type { Manifest, RenderedFile } from '../rendered-file';
 import { configConnectorRoles } from './config-connector-roles';
 
-export const BOOTSTRAP_TEMPLATE = 'charts/bootstrap/gcp.sh';
+export const BOOTSTRAP_TEMPLATE = 'synth/bootstrap/gcp.sh';
 export const BOOTSTRAP_PATH = 'bootstrap/gcp.sh';
 
 const BEGIN = '# --- values from the config (npm run synth fills them in) ---';
@@ -38,8 +37,8 @@ export function shellQuote(value: string): string {
 }
 
 /** The values block of the rendered script. */
-export function bootstrapValues(config: Config, objects: readonly Manifest[]): string[] {
-  const names = platformNames(config);
+export function bootstrapValues(model: PlatformModel, objects: readonly Manifest[]): string[] {
+  const { config, names } = model;
   const array = (values: readonly string[]) => `(${values.map(shellQuote).join(' ')})`;
   return [
     `PROJECT_ID=${shellQuote(config.project.id)}`,
@@ -50,12 +49,12 @@ export function bootstrapValues(config: Config, objects: readonly Manifest[]): s
   ];
 }
 
-/** The rendered bootstrap script for `config`, whose roles follow the Config Connector objects among `objects`. */
-export function bootstrapScript(config: Config, objects: readonly Manifest[]): RenderedFile {
+/** The rendered bootstrap script for the model's config, whose roles follow the Config Connector objects among `objects`. */
+export function bootstrapScript(model: PlatformModel, objects: readonly Manifest[]): RenderedFile {
   const lines = scriptFile(BOOTSTRAP_TEMPLATE).split('\n');
   const begin = lines.indexOf(BEGIN);
   const end = lines.indexOf(END);
   if (begin < 0 || end < begin) throw new Error(`${BOOTSTRAP_TEMPLATE}: the values block ("${BEGIN}" ... "${END}") is missing`);
-  const content = [...lines.slice(0, begin + 1), ...bootstrapValues(config, objects), ...lines.slice(end)].join('\n');
+  const content = [...lines.slice(0, begin + 1), ...bootstrapValues(model, objects), ...lines.slice(end)].join('\n');
   return { path: BOOTSTRAP_PATH, content };
 }

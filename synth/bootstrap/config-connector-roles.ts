@@ -10,7 +10,7 @@
  * monitoring). Granted on the project: several kinds (the project's own IAM policy and audit
  * configs, API enablement) exist only there.
  */
-import type { Manifest } from '../render';
+import type { Manifest } from '../rendered-file';
 
 /** Roles per Config Connector kind. A kind that configures Config Connector itself needs none. */
 export const KIND_ROLES: Readonly<Record<string, readonly string[]>> = {
@@ -72,16 +72,14 @@ export function configConnectorRoles(objects: readonly Manifest[]): Map<string, 
       const roles = GRANT_ROLES[target];
       if (!roles)
         throw new Error(
-          `IAMPolicyMember ${o.metadata?.name}: no Config Connector role is known for grants on ${target} (charts/bootstrap/config-connector-roles.ts, GRANT_ROLES)`,
+          `IAMPolicyMember ${o.metadata?.name}: no Config Connector role is known for grants on ${target} (synth/bootstrap/config-connector-roles.ts, GRANT_ROLES)`,
         );
       add(roles, `IAMPolicyMember on ${target}`);
       continue;
     }
     const roles = KIND_ROLES[o.kind];
     if (!roles)
-      throw new Error(
-        `${o.kind} ${o.metadata?.name}: no Config Connector role is known for this kind (charts/bootstrap/config-connector-roles.ts, KIND_ROLES)`,
-      );
+      throw new Error(`${o.kind} ${o.metadata?.name}: no Config Connector role is known for this kind (synth/bootstrap/config-connector-roles.ts, KIND_ROLES)`);
     add(roles, o.kind);
   }
   return new Map([...needs.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([role, why]) => [role, [...why].sort()]));

@@ -5,9 +5,10 @@
  * scripts in the package root and passes that folder as INIT_CWD).
  */
 import * as path from 'path';
-import { ConfigError, EMBEDDED_DEFAULT, loadConfig } from '../config/load';
+import { ConfigError, EMBEDDED_DEFAULT, loadConfig } from '../model/load';
 import type { Config } from '../config/schema';
-import { renderPlatform, RenderedFile } from './render';
+import { renderPlatform } from './render';
+import type { RenderedFile } from './rendered-file';
 import { nextSteps } from './next-steps';
 import { displayDir, OutputError, writeOutput, WriteOutputOptions } from './output';
 

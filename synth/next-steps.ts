@@ -5,7 +5,7 @@
  * from the rendered objects, so the list is the render's own, whatever the config.
  */
 import { outOfBandSecrets } from '../policy/rules/references';
-import type { RenderedFile } from './render';
+import type { RenderedFile } from './rendered-file';
 
 export function nextSteps(files: readonly RenderedFile[], out: string): string[] {
   const manifests = files.filter((f) => !f.path.includes('/'));

@@ -15,8 +15,8 @@ import { randomBytes } from 'crypto';
 import * as nodeFs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { findProjectRoot } from './lib/script-files';
-import type { RenderedFile } from './render';
+import { findProjectRoot } from '../charts/lib/script-files';
+import type { RenderedFile } from './rendered-file';
 
 /** The file-system calls writing an output makes; Node's `fs` unless a test injects failures. */
 export type OutputFs = Pick<
@@ -49,11 +49,13 @@ export const PROJECT_SOURCES: readonly string[] = [
   'examples',
   'imports',
   'local',
+  'model',
   'node_modules',
   'policy',
   'python',
   'schemas',
   'scripts',
+  'synth',
 ];
 
 /** A refusal or failure to write the output: one line, naming the folder and the reason. */

@@ -6,35 +6,35 @@
 import { Chart } from 'cdk8s';
 import { DEFAULT_SCHEMA, dump, Type } from 'js-yaml';
 import type { Config } from '../config/schema';
-import { ConfigError } from '../config/load';
-import { buildApps } from './app';
+import { ConfigError } from '../model/load';
+import { buildApps } from '../charts/app';
+import type { WorkspaceAppDefinition } from '../charts/workspaces/app-definition';
+import { WORKSPACE_APP_REGISTRY } from '../charts/workspaces/apps';
+import { buildModel } from '../model';
 import { bootstrapScript } from './bootstrap/gcp-script';
 import { limitProblems } from './limits';
-
-/** A rendered Kubernetes object, as plain JSON. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON (rendered manifests), read at any depth
-export type Manifest = Record<string, any>;
-
-export interface RenderedFile {
-  /** Path relative to `dist/`, with `/` separators. */
-  readonly path: string;
-  readonly content: string;
-  /** The objects the file holds, for callers that want them without parsing the YAML. */
-  readonly objects?: readonly Manifest[];
-}
+import type { Manifest, RenderedFile } from './rendered-file';
 
 /** Name of the Kustomize index: extensionless, so `kubectl apply -f dist` skips it. */
 export const KUSTOMIZATION_FILE = 'Kustomization';
 
-export function renderPlatform(config: Config): RenderedFile[] {
-  const { main, tests, order } = buildApps(config);
+/**
+ * The files of a render: the model is worked out once, then every chart reads it. `apps` is the
+ * workspace apps' registry.
+ */
+export function renderPlatform(config: Config, apps: readonly WorkspaceAppDefinition[] = WORKSPACE_APP_REGISTRY): RenderedFile[] {
+  const model = buildModel(
+    config,
+    apps.map((app) => app.id),
+  );
+  const { main, tests, order } = buildApps(model, apps);
   const byId = new Map(main.charts.map((chart) => [chart.node.id, chart]));
   const manifests = order.map((id, index) => chartFile(`${String(index).padStart(4, '0')}-${id}.yaml`, byId.get(id)!));
   const checks = tests.charts.map((chart) => chartFile(`tests/${chart.node.id}.yaml`, chart));
   const index = { path: KUSTOMIZATION_FILE, content: kustomization(manifests.map((f) => f.path)) };
   // A script in a subfolder: `kubectl apply -f dist` does not descend into it, the Kustomization does not list it.
   const bootstrap = bootstrapScript(
-    config,
+    model,
     manifests.flatMap((f) => f.objects ?? []),
   );
   const problems = [...manifests, ...checks].flatMap((f) => limitProblems(f.path, f.objects ?? []));

@@ -4,7 +4,7 @@
  * these sites and the gcp chart its IAP grants, so a host and its grant never drift apart.
  */
 import type { Config } from '../config/schema';
-import { platformNames, WorkspaceApp } from './names';
+import { configuredHost, PlatformNames, WorkspaceApp } from './names';
 
 export type EdgeApp = 'mlflow' | WorkspaceApp;
 
@@ -38,9 +38,8 @@ export interface EdgeSite {
 }
 
 /** The sites of the edge; none while `edge.enabled` is false. */
-export function edgeSites(config: Config): EdgeSite[] {
+export function edgeSites(config: Config, names: PlatformNames): EdgeSite[] {
   if (!config.edge.enabled) return [];
-  const names = platformNames(config);
   const edge = config.edge;
   const shared = (extra: readonly string[]) => [...new Set([...edge.iapMembers, ...extra])].sort();
   const sites: EdgeSite[] = [
@@ -57,9 +56,9 @@ export function edgeSites(config: Config): EdgeSite[] {
       service: w.name,
       namespace: names.namespaces.workspaces,
       host: w.host,
-      hostField: !w.user && edge.hosts[w.app] ? `edge.hosts.${w.app}` : 'edge.domain',
+      hostField: !w.user && configuredHost(config, w.app) ? `edge.hosts.${w.app}` : 'edge.domain',
       // A per-user workspace runs its user's code with its user's files: nobody else may enter.
-      members: w.user ? [`user:${w.user.email}`] : shared(edge.members[w.app]),
+      members: w.user ? [`user:${w.user.email}`] : shared((edge.members as Readonly<Record<string, readonly string[] | undefined>>)[w.app] ?? []),
       user: w.user?.email,
     })),
   ];
@@ -71,8 +70,8 @@ export function edgeSites(config: Config): EdgeSite[] {
  * shared by two apps, more hosts in a namespace than one Ingress holds, IAP grant names that collide
  * or run too long. Empty when the edge is off or fine.
  */
-export function edgeProblems(config: Config): EdgeProblem[] {
-  const sites = edgeSites(config);
+export function edgeProblems(config: Config, names: PlatformNames): EdgeProblem[] {
+  const sites = edgeSites(config, names);
   const problems: EdgeProblem[] = [];
   const at = (field: string) => field.split('.');
   const seen = new Map<string, EdgeSite>();
@@ -104,7 +103,7 @@ export function edgeProblems(config: Config): EdgeProblem[] {
       });
   const grants = new Map<string, IapGrant>();
   const reported = new Set<string>();
-  for (const g of iapGrants(config)) {
+  for (const g of iapGrants(config, sites)) {
     const index = config.edge.iapMembers.indexOf(g.member);
     const path = index >= 0 ? ['edge', 'iapMembers', index] : ['edge', 'iapMembers'];
     if (g.name.length > MAX_NAME_LENGTH)
@@ -131,10 +130,8 @@ export interface IapGrant {
 }
 
 /** The IAP grants of every site; none while the edge is off. */
-export function iapGrants(config: Config): IapGrant[] {
-  return edgeSites(config).flatMap((site) =>
-    site.members.map((member): IapGrant => ({ name: grantName(config.namePrefix, site.host, member), member, host: site.host })),
-  );
+export function iapGrants(config: Config, sites: readonly EdgeSite[]): IapGrant[] {
+  return sites.flatMap((site) => site.members.map((member): IapGrant => ({ name: grantName(config.namePrefix, site.host, member), member, host: site.host })));
 }
 
 /** `<prefix>iap-<host>-<member>` as a DNS subdomain name (lower case; other characters become "-"). */
