@@ -166,3 +166,60 @@ describe('the pipeline: common -> config -> model -> charts -> synth', () => {
     expect(offending).toEqual([]);
   });
 });
+
+describe('one model, computed once', () => {
+  test('names, edge sites, IAP grants and the client version are derived in model/ only: the rest reads the model', () => {
+    const derivations = /\b(platformNames|edgeSites|iapGrants|derivedMlflowClientVersion|workspaceInstances|mlflowAuthNames|clusterRanges)\(/;
+    const offending = ['charts', 'synth', 'local', 'policy']
+      .flatMap(sources)
+      .filter((f) => derivations.test(fs.readFileSync(path.join(PROJECT_ROOT, f), 'utf8')));
+    expect(offending).toEqual([]);
+  });
+
+  test('configs are read through model/load.ts, so no caller skips the rules that need the model', () => {
+    const offending = [...productSources(), ...sources('__tests__')]
+      .filter((f) => !f.startsWith('config/') && !f.startsWith('model/'))
+      .filter((f) => projectImports(f).includes('config/load.ts'));
+    expect(offending).toEqual([]);
+  });
+});
+
+describe('Kubernetes types', () => {
+  test('one type set: every Kubernetes object and type comes from imports/k8s-1.31, none from cdk8s-plus-27 (docs/design.md)', () => {
+    const offending = productSources().filter((f) => /from 'cdk8s-plus-\d+'/.test(fs.readFileSync(path.join(PROJECT_ROOT, f), 'utf8')));
+    expect(offending).toEqual([]);
+  });
+
+  test('every generated import is used by a chart', () => {
+    const imported = new Set(sources('charts').flatMap(projectImports));
+    const unused = fs
+      .readdirSync(path.join(PROJECT_ROOT, 'imports'))
+      .map((f) => `imports/${f}`)
+      .filter((f) => !imported.has(f));
+    expect(unused).toEqual([]);
+  });
+});
+
+describe('constructs small enough to read', () => {
+  /** Line counts of every constructor in a file. */
+  function constructorLengths(file: string): { name: string; lines: number }[] {
+    const source = ts.createSourceFile(file, fs.readFileSync(path.join(PROJECT_ROOT, file), 'utf8'), ts.ScriptTarget.Latest, true);
+    const found: { name: string; lines: number }[] = [];
+    const visit = (node: ts.Node): void => {
+      if (ts.isConstructorDeclaration(node) && node.body) {
+        const start = source.getLineAndCharacterOfPosition(node.getStart()).line;
+        const end = source.getLineAndCharacterOfPosition(node.end).line;
+        found.push({ name: `${file} ${(node.parent as ts.ClassDeclaration).name?.text}`, lines: end - start + 1 });
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+    return found;
+  }
+
+  test('every construct of the MLflow chart has a constructor under 150 lines', () => {
+    const constructs = ['charts/mlflow.ts', ...sources('charts/mlflow')].flatMap(constructorLengths);
+    expect(constructs.length).toBeGreaterThanOrEqual(8);
+    expect(constructs.filter((c) => c.lines >= 150)).toEqual([]);
+  });
+});

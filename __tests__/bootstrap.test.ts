@@ -168,7 +168,7 @@ describe('Config Connector roles', () => {
     for (const { objects } of rendered) expect(() => configConnectorRoles(kccOf(objects))).not.toThrow();
     const unknown = { apiVersion: 'pubsub.cnrm.cloud.google.com/v1beta1', kind: 'PubSubTopic', metadata: { name: 't' } };
     expect(() => configConnectorRoles([unknown])).toThrow(
-      /PubSubTopic t: no Config Connector role is known for this kind \(charts\/bootstrap\/config-connector-roles\.ts, KIND_ROLES\)/,
+      /PubSubTopic t: no Config Connector role is known for this kind \(synth\/bootstrap\/config-connector-roles\.ts, KIND_ROLES\)/,
     );
     const grant = {
       apiVersion: 'iam.cnrm.cloud.google.com/v1beta1',

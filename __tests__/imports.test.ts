@@ -1,7 +1,7 @@
 /**
  * imports/k8s-1.31.ts is generated (`npm run import`, scripts/import-k8s.js) and never edited: the
  * committed file must equal a fresh generation from the schema folder, and it must carry the 1.31
- * fields the 1.27 classes of cdk8s-plus-27 drop.
+ * fields the 1.27 classes of cdk8s-plus-27 drop (docs/design.md, "Kubernetes types").
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';

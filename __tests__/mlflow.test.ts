@@ -2,16 +2,9 @@ import { cloudSqlProxyArgs } from '../charts/lib/cloud-sql-proxy';
 import { PROXY_FLAGS, parseVersion, proxySupports } from '../common/cloud-sql-proxy-flags';
 import { LOAD_BALANCER_RANGES } from '../model/network';
 import { platformNames } from '../model/names';
-import {
-  GRACEFUL_SHUTDOWN_SECONDS,
-  GRANT_WAIT_SECONDS,
-  KEEP_ALIVE_SECONDS,
-  WORKER_READY_SECONDS,
-  METRICS_DIR,
-  MIGRATION_DEADLINE_SECONDS,
-  PRE_STOP_SECONDS,
-  PROXY_MAX_SIGTERM_SECONDS,
-} from '../charts/mlflow';
+import { MIGRATION_DEADLINE_SECONDS, MIGRATION_GRANT_WAIT_SECONDS } from '../charts/mlflow/migration';
+import { GRACEFUL_SHUTDOWN_SECONDS, KEEP_ALIVE_SECONDS, METRICS_DIR, PRE_STOP_SECONDS, WORKER_READY_SECONDS } from '../charts/mlflow/server';
+import { PROXY_MAX_SIGTERM_SECONDS } from '../charts/mlflow/workload';
 import { mlflowProgram, schemaPrivilegeQuery } from '../charts/mlflow/programs';
 import { chartObjects, configError, configsUnderTest, configWith, DeepPartial, find, Manifest, render } from './support/render';
 import type { Config, ConfigInput } from '../config/schema';
@@ -381,10 +374,10 @@ describe('mlflow chart', () => {
     test('the Job waits for the Cloud SQL grant within its deadline instead of failing at once', () => {
       const job = migrationOf(mlflowOf({ database: { mode: 'cloudsql' } }));
       const migrate = container(job, 'migrate');
-      expect(env(migrate, 'GRANT_WAIT_SECONDS')).toEqual({ name: 'GRANT_WAIT_SECONDS', value: String(GRANT_WAIT_SECONDS) });
+      expect(env(migrate, 'GRANT_WAIT_SECONDS')).toEqual({ name: 'GRANT_WAIT_SECONDS', value: String(MIGRATION_GRANT_WAIT_SECONDS) });
       expect(job.spec.activeDeadlineSeconds).toBe(MIGRATION_DEADLINE_SECONDS);
       // The wait leaves time for the migration itself before the deadline ends the pod.
-      expect(MIGRATION_DEADLINE_SECONDS - GRANT_WAIT_SECONDS).toBeGreaterThanOrEqual(600);
+      expect(MIGRATION_DEADLINE_SECONDS - MIGRATION_GRANT_WAIT_SECONDS).toBeGreaterThanOrEqual(600);
       expect(migrate.command[2]).toContain(`PRIVILEGE_QUERY = "${schemaPrivilegeQuery()}"`);
       expect(migrate.command[2]).toMatch(
         /if not wait_for_grant\(int\(os\.environ\["GRANT_WAIT_SECONDS"\]\)\):\n\s+return 1\n\s+if current is None and tables == 0:/,

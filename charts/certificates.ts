@@ -44,7 +44,7 @@ export function certificatesChartProps(model: PlatformModel): CertificatesChartP
       : []),
   ];
   // The workspaces are MLflow clients; their namespace gets its bundle whenever a workspace app renders.
-  const workspaces = config.workspaces.jupyter.enabled || config.workspaces.vscode.enabled;
+  const workspaces = model.workspaceApps.length > 0;
   return {
     instance: config.environment,
     ca: {

@@ -5,16 +5,14 @@
  * Connector objects), from the same sites (model/edge-sites.ts).
  */
 import { Construct } from 'constructs';
+import { MLFLOW_HEALTH_PATH } from '../common/contract';
 import type { PlatformModel } from '../model';
 import { EdgeBackend, EdgeEntry, EdgeEntryProps } from './edge/entry';
 import { selectorLabels } from './lib/labels';
 import { PlatformChart } from './lib/platform-chart';
-import { SERVER_PORT_NAME } from './mlflow';
+import { SERVER_PORT_NAME } from './mlflow/server';
 import { SERVICE_PORT } from './lib/workspace';
 import type { WorkspaceAppDefinition } from './workspaces/app-definition';
-
-/** MLflow's unauthenticated health endpoint (the path of its probes, charts/mlflow.ts). */
-export const MLFLOW_HEALTH_PATH = '/health';
 
 export interface EdgeChartProps {
   /** Environment name (instance label). */
@@ -64,7 +62,7 @@ export function edgeChartProps(model: PlatformModel, apps: readonly WorkspaceApp
       port: SERVICE_PORT,
       host: site.host,
       healthPath: app.healthPath,
-      // Jupyter and code-server serve HTTPS only (charts/workspaces.ts): so do the load balancer and its health checks.
+      // Every workspace app serves HTTPS only (charts/workspaces.ts): so do the load balancer and its health checks.
       protocol: 'HTTPS',
       timeoutSec: edge.workspaceTimeoutSeconds,
     };

@@ -5,7 +5,7 @@
  */
 import { Construct } from 'constructs';
 import type { PlatformModel } from '../model';
-import { k8s } from 'cdk8s-plus-27';
+import * as kube from '../imports/k8s-1.31';
 import { PlatformChart } from './lib/platform-chart';
 import { workloadIdentityMember } from '../model/names';
 import { Apis, BASE_APIS, CLOUD_SQL_APIS, SQL_SERVICE_IDENTITY } from './gcp/apis';
@@ -280,7 +280,7 @@ export class GcpChart extends PlatformChart {
     // No chart namespace: the Namespace itself is cluster-scoped; every object sets its namespace.
     super(scope, id, { instance: props.instance });
     const s = props.scope;
-    const ns = new k8s.KubeNamespace(this, 'namespace', {
+    const ns = new kube.KubeNamespace(this, 'namespace', {
       metadata: {
         name: s.namespace,
         annotations: {

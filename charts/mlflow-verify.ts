@@ -6,10 +6,10 @@
  */
 import { Construct } from 'constructs';
 import type { PlatformModel } from '../model';
-import { k8s } from 'cdk8s-plus-27';
 import { imageTag } from '../config/schema/primitives';
 import * as kube from '../imports/k8s-1.31';
-import { contentHash, MLFLOW_UID } from './mlflow';
+import { contentHash } from './lib/content-hash';
+import { MLFLOW_UID } from './mlflow/workload';
 import { appLabels, selectorLabels } from './lib/labels';
 import { mlflowProgram } from './mlflow/programs';
 import { PlatformChart } from './lib/platform-chart';
@@ -59,9 +59,9 @@ export class MlflowVerifyChart extends PlatformChart {
     const labels = appLabels({ name: props.name, instance: props.instance, component: 'verify', version });
     const self = selectorLabels({ name: props.name, instance: props.instance, component: 'verify' });
     const server = selectorLabels({ name: props.name, instance: props.instance, component: 'server' });
-    const tcp = { protocol: 'TCP', port: k8s.IntOrString.fromNumber(props.port) };
+    const tcp = { protocol: 'TCP', port: kube.IntOrString.fromNumber(props.port) };
 
-    // The pod template (restricted helpers, 1.31 typings); the NetworkPolicies below stay on cdk8s-plus-27.
+    // The pod template: the restricted helpers of charts/lib/pod.ts.
     const spec: kube.JobSpec = {
       backoffLimit: 0,
       activeDeadlineSeconds: 900,
@@ -110,11 +110,11 @@ export class MlflowVerifyChart extends PlatformChart {
       spec,
     });
 
-    new k8s.KubeNetworkPolicy(this, 'egress', {
+    new kube.KubeNetworkPolicy(this, 'egress', {
       metadata: { name: `${props.name}-verify-egress`, labels },
       spec: { podSelector: { matchLabels: self }, policyTypes: ['Egress'], egress: [{ to: [{ podSelector: { matchLabels: server } }], ports: [tcp] }] },
     });
-    new k8s.KubeNetworkPolicy(this, 'server-ingress', {
+    new kube.KubeNetworkPolicy(this, 'server-ingress', {
       metadata: { name: `${props.name}-verify-to-server`, labels },
       spec: { podSelector: { matchLabels: server }, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: { matchLabels: self } }], ports: [tcp] }] },
     });

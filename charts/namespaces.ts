@@ -4,7 +4,7 @@
  */
 import { Construct } from 'constructs';
 import type { PlatformModel } from '../model';
-import { k8s } from 'cdk8s-plus-27';
+import * as kube from '../imports/k8s-1.31';
 import { PlatformChart } from './lib/platform-chart';
 import { PRUNE_DISABLED } from '../common/contract';
 
@@ -28,7 +28,7 @@ export class NamespacesChart extends PlatformChart {
     // No chart namespace: Namespaces are cluster-scoped.
     super(scope, id, { instance: props.instance });
     for (const name of props.namespaces) {
-      const ns = new k8s.KubeNamespace(this, `${name}-namespace`, {
+      const ns = new kube.KubeNamespace(this, `${name}-namespace`, {
         metadata: {
           name,
           labels: {
@@ -43,11 +43,11 @@ export class NamespacesChart extends PlatformChart {
           annotations: { ...PRUNE_DISABLED },
         },
       });
-      const denyAll = new k8s.KubeNetworkPolicy(this, `${name}-default-deny`, {
+      const denyAll = new kube.KubeNetworkPolicy(this, `${name}-default-deny`, {
         metadata: { name: 'default-deny', namespace: name },
         spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
       });
-      const dns = new k8s.KubeNetworkPolicy(this, `${name}-allow-dns`, {
+      const dns = new kube.KubeNetworkPolicy(this, `${name}-allow-dns`, {
         metadata: { name: 'allow-dns', namespace: name },
         spec: {
           podSelector: {},
@@ -61,8 +61,8 @@ export class NamespacesChart extends PlatformChart {
                 },
               ],
               ports: [
-                { protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) },
-                { protocol: 'TCP', port: k8s.IntOrString.fromNumber(53) },
+                { protocol: 'UDP', port: kube.IntOrString.fromNumber(53) },
+                { protocol: 'TCP', port: kube.IntOrString.fromNumber(53) },
               ],
             },
           ],

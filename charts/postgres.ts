@@ -4,12 +4,10 @@
  * a nightly pg_dump to the artifact bucket through Workload Identity, and NetworkPolicies that admit
  * only MLflow and the backup pods. Operator guide: docs/postgres.md.
  *
- * The StatefulSet and the backup CronJob are built from the Kubernetes 1.31 typings and the restricted
- * helpers of charts/lib/pod.ts; the objects without a pod template stay on cdk8s-plus-27.
+ * The StatefulSet and the backup CronJob are built with the restricted helpers of charts/lib/pod.ts.
  */
 import { Construct } from 'constructs';
 import type { PlatformModel } from '../model';
-import { k8s } from 'cdk8s-plus-27';
 import { durationSeconds, imageTag, type Resources } from '../config/schema/primitives';
 import * as kube from '../imports/k8s-1.31';
 import { PodMonitoring, PodMonitoringSpecEndpointsPort } from '../imports/monitoring.googleapis.com';
@@ -176,7 +174,7 @@ export class PostgresChart extends PlatformChart {
     const dbSelector = selectorLabels({ name: props.name, instance: props.instance, component: 'database' });
     const dbLabels = appLabels({ name: props.name, instance: props.instance, component: 'database', version });
 
-    const storageClass = new k8s.KubeStorageClass(this, 'storage-class', {
+    const storageClass = new kube.KubeStorageClass(this, 'storage-class', {
       metadata: { name: props.storageClassName, labels: dbLabels, annotations: PRUNE_DISABLED },
       provisioner: 'pd.csi.storage.gke.io',
       parameters: {
@@ -191,37 +189,37 @@ export class PostgresChart extends PlatformChart {
       volumeBindingMode: 'WaitForFirstConsumer',
     });
 
-    new k8s.KubeServiceAccount(this, 'service-account', {
+    new kube.KubeServiceAccount(this, 'service-account', {
       metadata: { name: props.name, namespace: ns, labels: dbLabels },
       automountServiceAccountToken: false,
     });
 
-    const initScript = new k8s.KubeConfigMap(this, 'init-script', {
+    const initScript = new kube.KubeConfigMap(this, 'init-script', {
       metadata: { name: `${props.name}-init`, namespace: ns, labels: dbLabels },
       data: { '10-mlflow-role.sh': scriptFile(SCRIPT_FILES.init) },
     });
-    const serverConfig = new k8s.KubeConfigMap(this, 'config', {
+    const serverConfig = new kube.KubeConfigMap(this, 'config', {
       metadata: { name: `${props.name}-config`, namespace: ns, labels: dbLabels },
       data: { 'pg_hba.conf': scriptFile(SCRIPT_FILES.hba) },
     });
 
-    new k8s.KubeService(this, 'headless-service', {
+    new kube.KubeService(this, 'headless-service', {
       metadata: { name: `${props.name}-headless`, namespace: ns, labels: dbLabels },
       spec: {
         clusterIp: 'None',
         // The StatefulSet's stable pod DNS names exist before the pod is ready.
         publishNotReadyAddresses: true,
         selector: dbSelector,
-        ports: [{ name: 'postgres', port: PORTS.postgres, targetPort: k8s.IntOrString.fromString('postgres'), protocol: 'TCP' }],
+        ports: [{ name: 'postgres', port: PORTS.postgres, targetPort: kube.IntOrString.fromString('postgres'), protocol: 'TCP' }],
       },
     });
 
-    new k8s.KubeService(this, 'service', {
+    new kube.KubeService(this, 'service', {
       metadata: { name: props.name, namespace: ns, labels: dbLabels },
       spec: {
         type: 'ClusterIP',
         selector: dbSelector,
-        ports: [{ name: 'postgres', port: PORTS.postgres, targetPort: k8s.IntOrString.fromString('postgres'), protocol: 'TCP' }],
+        ports: [{ name: 'postgres', port: PORTS.postgres, targetPort: kube.IntOrString.fromString('postgres'), protocol: 'TCP' }],
       },
     });
 
@@ -421,7 +419,7 @@ export class PostgresChart extends PlatformChart {
     });
 
     const backupPods = backupPodSelector(props.name, props.instance);
-    new k8s.KubeNetworkPolicy(this, 'ingress-policy', {
+    new kube.KubeNetworkPolicy(this, 'ingress-policy', {
       metadata: { name: `${props.name}-ingress`, namespace: ns, labels: dbLabels },
       spec: {
         podSelector: { matchLabels: dbSelector },
@@ -430,7 +428,7 @@ export class PostgresChart extends PlatformChart {
           {
             // The MLflow server, its schema migration Job and its garbage collection, plus backup and restore.
             from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': props.clientAppName } } }, { podSelector: backupPods }],
-            ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(PORTS.postgres) }],
+            ports: [{ protocol: 'TCP', port: kube.IntOrString.fromNumber(PORTS.postgres) }],
           },
           {
             from: [
@@ -439,19 +437,19 @@ export class PostgresChart extends PlatformChart {
                 podSelector: { matchLabels: GMP_COLLECTOR.labels },
               },
             ],
-            ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(PORTS.postgresExporter) }],
+            ports: [{ protocol: 'TCP', port: kube.IntOrString.fromNumber(PORTS.postgresExporter) }],
           },
         ],
       },
     });
 
-    new k8s.KubeNetworkPolicy(this, 'backup-egress-policy', {
+    new kube.KubeNetworkPolicy(this, 'backup-egress-policy', {
       metadata: { name: `${props.name}-backup-egress`, namespace: ns, labels: dbLabels },
       spec: {
         podSelector: backupPods,
         policyTypes: ['Egress'],
         egress: [
-          { to: [{ podSelector: { matchLabels: dbSelector } }], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(PORTS.postgres) }] },
+          { to: [{ podSelector: { matchLabels: dbSelector } }], ports: [{ protocol: 'TCP', port: kube.IntOrString.fromNumber(PORTS.postgres) }] },
           ...googleApisEgress(props.clusterRanges),
         ],
       },
@@ -460,7 +458,7 @@ export class PostgresChart extends PlatformChart {
 }
 
 /** Selects the backup and restore pods of a database. */
-export function backupPodSelector(dbName: string, instance: string): k8s.LabelSelector {
+export function backupPodSelector(dbName: string, instance: string): kube.LabelSelector {
   return {
     matchLabels: { 'app.kubernetes.io/name': dbName, 'app.kubernetes.io/instance': instance },
     matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: [...BACKUP_COMPONENTS] }],
@@ -495,7 +493,7 @@ export class PostgresBackup extends Construct {
     const b = props.backup;
     const labels = appLabels({ name: props.dbName, instance: props.instance, component: 'backup', version: imageTag(props.image) });
 
-    new k8s.KubeServiceAccount(this, 'service-account', {
+    new kube.KubeServiceAccount(this, 'service-account', {
       metadata: {
         name: b.serviceAccount,
         namespace: props.namespace,

@@ -48,3 +48,9 @@ export const POLICY_ANNOTATION_PREFIX = 'policy.mlflow-gke.io/';
  * accepts references to them, and synth's next steps list them.
  */
 export const EXTERNAL_SECRETS_ANNOTATION = `${POLICY_ANNOTATION_PREFIX}external-secrets`;
+
+/**
+ * MLflow's unauthenticated health endpoint (mlflow/server/__init__.py, the `health` route): the server's
+ * probes, the load balancer's health check and the uptime check all ask it.
+ */
+export const MLFLOW_HEALTH_PATH = '/health';

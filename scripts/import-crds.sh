@@ -30,8 +30,9 @@ out_dir="imports"
 #    it as a plain ApiObject instead.
 #  - The GKE Gateway policies (GCPBackendPolicy, GCPGatewayPolicy, HealthCheckPolicy)
 #    are not used by this project.
+#  - Secret Manager (secretmanager.cnrm.cloud.google.com): no chart declares a secret there.
 # Everything else in config-connector/ is imported.
-cc_exclude='monitoringdashboards.monitoring.cnrm.cloud.google.com'
+cc_exclude=('monitoringdashboards.monitoring.cnrm.cloud.google.com' 'secretmanager.cnrm.cloud.google.com')
 
 # Explicitly selected non-Config-Connector CRD files.
 extra_files=(
@@ -56,7 +57,7 @@ crd_group() {
 
 files=()
 while IFS= read -r f; do
-  case "$f" in *"${cc_exclude}"*) continue ;; esac
+  for excluded in "${cc_exclude[@]}"; do case "$f" in *"${excluded}"*) continue 2 ;; esac; done
   files+=("$f")
 done < <(LC_ALL=C ls -1 "${crds}"/config-connector/*.yaml)
 for f in "${extra_files[@]}"; do

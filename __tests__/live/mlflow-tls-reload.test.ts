@@ -8,7 +8,7 @@ import { X509Certificate } from 'crypto';
 import * as fs from 'fs';
 import * as https from 'https';
 import * as tls from 'tls';
-import { GRACEFUL_SHUTDOWN_SECONDS } from '../../charts/mlflow';
+import { GRACEFUL_SHUTDOWN_SECONDS } from '../../charts/mlflow/server';
 import { loadConfig } from '../../model/load';
 import { LocalPlatform } from '../../local/platform';
 import { configWith } from '../support/render';

@@ -6,7 +6,7 @@
  */
 import { Construct } from 'constructs';
 import { EXTERNAL_SECRETS_ANNOTATION } from '../../common/contract';
-import { k8s } from 'cdk8s-plus-27';
+import * as kube from '../../imports/k8s-1.31';
 import { BackendConfig, BackendConfigSpecIap } from '../../imports/cloud.google.com';
 import { FrontendConfig, ManagedCertificate } from '../../imports/networking.gke.io';
 import { appLabels } from '../lib/labels';
@@ -136,7 +136,7 @@ export class EdgeEntry extends Construct {
       const health = backend.publicHealth;
       if (health) {
         const healthLabels = appLabels({ name: backend.service, instance: props.instance, component: 'edge' });
-        new k8s.KubeService(this, `health-${backend.service}`, {
+        new kube.KubeService(this, `health-${backend.service}`, {
           metadata: {
             name: health.service,
             namespace,
@@ -150,7 +150,7 @@ export class EdgeEntry extends Construct {
           spec: {
             type: 'ClusterIP',
             selector: health.selector,
-            ports: [{ name: health.targetPort, port: backend.port, targetPort: k8s.IntOrString.fromString(health.targetPort), protocol: 'TCP' }],
+            ports: [{ name: health.targetPort, port: backend.port, targetPort: kube.IntOrString.fromString(health.targetPort), protocol: 'TCP' }],
           },
         });
         // IAP stated off: this backend serves the health path alone, which the Ingress routes by exact match.
@@ -161,7 +161,7 @@ export class EdgeEntry extends Construct {
       }
     }
 
-    new k8s.KubeIngress(this, 'ingress', {
+    new kube.KubeIngress(this, 'ingress', {
       metadata: {
         name: props.name,
         namespace,

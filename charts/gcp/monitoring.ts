@@ -5,6 +5,7 @@
  * ApiObject that the strict CRD validation of the tests still checks.
  */
 import { ApiObject } from 'cdk8s';
+import { MLFLOW_HEALTH_PATH } from '../../common/contract';
 import { Construct } from 'constructs';
 import {
   MonitoringAlertPolicy,
@@ -104,9 +105,9 @@ export class Monitoring extends Construct {
         metadata: kccMetadata(s, `${p}mlflow-uptime`),
         spec: {
           projectRef: { external: s.project },
-          displayName: `MLflow https://${props.mlflowHost}/health`,
+          displayName: `MLflow https://${props.mlflowHost}${MLFLOW_HEALTH_PATH}`,
           monitoredResource: { type: 'uptime_url', filterLabels: { host: props.mlflowHost, project_id: s.project } },
-          httpCheck: { path: '/health', port: 443, useSsl: true, validateSsl: true, requestMethod: 'GET' },
+          httpCheck: { path: MLFLOW_HEALTH_PATH, port: 443, useSsl: true, validateSsl: true, requestMethod: 'GET' },
           period: '60s',
           timeout: '10s',
         },

@@ -10,7 +10,7 @@
  * cloud.google.com/kubernetes-engine/docs/how-to/configuring-privately-used-public-ips-for-gke).
  * "0.0.0.0/0 except the private ranges" would then admit every pod and node on the allowed ports.
  */
-import { k8s } from 'cdk8s-plus-27';
+import * as kube from '../../imports/k8s-1.31';
 
 /**
  * Never "the internet", whatever the config says: the RFC 1918 private ranges, the RFC 6598 shared
@@ -41,10 +41,10 @@ export function internetExcept(clusterRanges: readonly string[]): string[] {
  * Egress to the internet and nothing of the cluster: `0.0.0.0/0` except `internetExcept(clusterRanges)`.
  * @param ports TCP ports; none means every port and protocol.
  */
-export function internetEgress(clusterRanges: readonly string[], ports: readonly number[] = []): k8s.NetworkPolicyEgressRule {
+export function internetEgress(clusterRanges: readonly string[], ports: readonly number[] = []): kube.NetworkPolicyEgressRule {
   return {
     to: [{ ipBlock: { cidr: '0.0.0.0/0', except: internetExcept(clusterRanges) } }],
-    ...(ports.length > 0 ? { ports: ports.map((port) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) })) } : {}),
+    ...(ports.length > 0 ? { ports: ports.map((port) => ({ protocol: 'TCP', port: kube.IntOrString.fromNumber(port) })) } : {}),
   };
 }
 
@@ -52,9 +52,9 @@ export function internetEgress(clusterRanges: readonly string[], ports: readonly
  * Egress to Google APIs through Workload Identity: the metadata server for tokens, then HTTPS to the
  * internet (Google APIs have public addresses; Private Google Access routes them without a public IP).
  */
-export function googleApisEgress(clusterRanges: readonly string[]): k8s.NetworkPolicyEgressRule[] {
+export function googleApisEgress(clusterRanges: readonly string[]): kube.NetworkPolicyEgressRule[] {
   return [
-    ...METADATA_SERVER.map((m) => ({ to: [{ ipBlock: { cidr: m.cidr } }], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(m.port) }] })),
+    ...METADATA_SERVER.map((m) => ({ to: [{ ipBlock: { cidr: m.cidr } }], ports: [{ protocol: 'TCP', port: kube.IntOrString.fromNumber(m.port) }] })),
     internetEgress(clusterRanges, [443]),
   ];
 }

@@ -5,7 +5,6 @@
  * instance, which the edge chart and operators rely on.
  */
 import { Construct } from 'constructs';
-import { k8s } from 'cdk8s-plus-27';
 import type { Resources } from '../../config/schema/primitives';
 import * as kube from '../../imports/k8s-1.31';
 import { appLabels, selectorLabels } from './labels';
@@ -180,12 +179,12 @@ export class Workspace extends Construct {
     const userAnnotations = instance.user ? { 'mlflow-gke/user': instance.user.email } : undefined;
 
     // Users run arbitrary code here: the account carries no Workload Identity binding and no token.
-    new k8s.KubeServiceAccount(this, 'service-account', {
+    new kube.KubeServiceAccount(this, 'service-account', {
       metadata: { name: this.name, namespace, labels },
       automountServiceAccountToken: false,
     });
 
-    new k8s.KubePersistentVolumeClaim(this, 'home', {
+    new kube.KubePersistentVolumeClaim(this, 'home', {
       metadata: {
         name: this.claimName,
         namespace,
@@ -195,7 +194,7 @@ export class Workspace extends Construct {
       },
       spec: {
         accessModes: ['ReadWriteOnce'],
-        resources: { requests: { storage: k8s.Quantity.fromString(props.storageSize) } },
+        resources: { requests: { storage: kube.Quantity.fromString(props.storageSize) } },
       },
     });
 
@@ -229,7 +228,7 @@ export class Workspace extends Construct {
     if (props.files) {
       const files = props.files;
       const configMap = `${instance.name}-files`;
-      new k8s.KubeConfigMap(this, 'files', {
+      new kube.KubeConfigMap(this, 'files', {
         metadata: { name: configMap, namespace, labels },
         data: Object.fromEntries(Object.entries(files.files).map(([file, f]) => [file, f.content])),
       });
@@ -278,7 +277,7 @@ export class Workspace extends Construct {
       livenessProbe: probe(30, 5),
     });
 
-    // The pod template (restricted helpers, 1.31 typings); the other objects stay on cdk8s-plus-27.
+    // The pod template: the restricted helpers of charts/lib/pod.ts.
     const secrets = props.externalSecrets ?? [];
     new kube.KubeDeployment(this, 'deployment', {
       metadata: {
@@ -313,17 +312,17 @@ export class Workspace extends Construct {
       },
     });
 
-    new k8s.KubeService(this, 'service', {
+    new kube.KubeService(this, 'service', {
       metadata: { name: this.name, namespace, labels, annotations: props.serviceAnnotations },
       spec: {
         type: 'ClusterIP',
         selector,
-        ports: [{ name: PORT_NAME, port: SERVICE_PORT, targetPort: k8s.IntOrString.fromString(PORT_NAME), protocol: 'TCP' }],
+        ports: [{ name: PORT_NAME, port: SERVICE_PORT, targetPort: kube.IntOrString.fromString(PORT_NAME), protocol: 'TCP' }],
       },
     });
 
     const net = props.network;
-    const egress: k8s.NetworkPolicyEgressRule[] = [
+    const egress: kube.NetworkPolicyEgressRule[] = [
       {
         to: [
           {
@@ -331,7 +330,7 @@ export class Workspace extends Construct {
             podSelector: { matchLabels: net.mlflowPods },
           },
         ],
-        ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(net.mlflowPort) }],
+        ports: [{ protocol: 'TCP', port: kube.IntOrString.fromNumber(net.mlflowPort) }],
       },
     ];
     if (net.internetEgress) egress.push(internetEgress(net.clusterRanges));
@@ -339,10 +338,10 @@ export class Workspace extends Construct {
     if (gitRanges.length > 0)
       egress.push({
         to: gitRanges.map((cidr) => ({ ipBlock: { cidr } })),
-        ports: GIT_PORTS.map((port) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) })),
+        ports: GIT_PORTS.map((port) => ({ protocol: 'TCP', port: kube.IntOrString.fromNumber(port) })),
       });
     // DNS is allowed namespace-wide by the namespaces chart; everything else stays denied.
-    new k8s.KubeNetworkPolicy(this, 'network-policy', {
+    new kube.KubeNetworkPolicy(this, 'network-policy', {
       metadata: { name: this.name, namespace, labels },
       spec: {
         podSelector: { matchLabels: selector },
@@ -355,7 +354,7 @@ export class Workspace extends Construct {
           ? [
               {
                 from: net.loadBalancerRanges.map((cidr) => ({ ipBlock: { cidr } })),
-                ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(props.containerPort) }],
+                ports: [{ protocol: 'TCP', port: kube.IntOrString.fromNumber(props.containerPort) }],
               },
             ]
           : undefined,

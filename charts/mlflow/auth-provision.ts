@@ -7,7 +7,6 @@
  * value) reaches MLflow when the Job runs again (docs/mlflow.md, "Rotating a password").
  */
 import { Construct } from 'constructs';
-import { k8s } from 'cdk8s-plus-27';
 import * as kube from '../../imports/k8s-1.31';
 import type { MlflowAccount } from '../../model/names';
 import { MLFLOW_AUTH_SECRET_KEYS } from '../../common/contract';
@@ -116,8 +115,8 @@ export class MlflowAuthProvisionJob extends Construct {
       spec,
     });
 
-    const tcp = { protocol: 'TCP', port: k8s.IntOrString.fromNumber(props.port) };
-    new k8s.KubeNetworkPolicy(this, 'egress', {
+    const tcp = { protocol: 'TCP', port: kube.IntOrString.fromNumber(props.port) };
+    new kube.KubeNetworkPolicy(this, 'egress', {
       metadata: { name: `${props.name}-auth-provision-egress`, labels: props.labels },
       spec: {
         podSelector: { matchLabels: props.selector },
@@ -125,7 +124,7 @@ export class MlflowAuthProvisionJob extends Construct {
         egress: [{ to: [{ podSelector: { matchLabels: props.serverSelector } }], ports: [tcp] }],
       },
     });
-    new k8s.KubeNetworkPolicy(this, 'to-server', {
+    new kube.KubeNetworkPolicy(this, 'to-server', {
       metadata: { name: `${props.name}-auth-provision-to-server`, labels: props.labels },
       spec: {
         podSelector: { matchLabels: props.serverSelector },

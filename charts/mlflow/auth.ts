@@ -21,8 +21,7 @@
  */
 import { createHash } from 'crypto';
 import { Construct } from 'constructs';
-import { k8s } from 'cdk8s-plus-27';
-import type * as kube from '../../imports/k8s-1.31';
+import * as kube from '../../imports/k8s-1.31';
 import type { MlflowAuthNames } from '../../model/names';
 import { MLFLOW_AUTH_SECRET_KEYS } from '../../common/contract';
 import { scriptFile } from '../lib/script-files';
@@ -135,7 +134,7 @@ export function clientCredentialEnv(account: { readonly username: string; readon
 export class MlflowAuth extends Construct {
   constructor(scope: Construct, id: string, props: MlflowAuthProps) {
     super(scope, id);
-    new k8s.KubeConfigMap(this, 'config', {
+    new kube.KubeConfigMap(this, 'config', {
       metadata: { name: props.names.configMap, labels: props.labels },
       data: authConfigMapData(props),
     });
@@ -143,11 +142,11 @@ export class MlflowAuth extends Construct {
     // one Secret (prometheus-engine @2ffde4e examples/instrumentation/go-synthetic/go-synthetic-basic-auth.yaml:
     // Role get/list/watch with resourceNames, RoleBinding to ServiceAccount collector in gmp-system).
     const reader = `${props.names.metrics.secret}-reader`;
-    new k8s.KubeRole(this, 'metrics-secret-reader', {
+    new kube.KubeRole(this, 'metrics-secret-reader', {
       metadata: { name: reader, labels: props.labels },
       rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: [props.names.metrics.secret], verbs: ['get', 'list', 'watch'] }],
     });
-    new k8s.KubeRoleBinding(this, 'metrics-secret-reader-binding', {
+    new kube.KubeRoleBinding(this, 'metrics-secret-reader-binding', {
       metadata: { name: reader, labels: props.labels },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: reader },
       subjects: [{ kind: 'ServiceAccount', name: props.collector.serviceAccount, namespace: props.collector.namespace }],

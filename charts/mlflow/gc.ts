@@ -1,0 +1,83 @@
+/**
+ * Garbage collection: `mlflow gc` on a schedule, with its own account, deleting the artifacts of
+ * deleted runs through the tracking server (never the bucket directly), and the NetworkPolicies of
+ * that one hop.
+ */
+import { Construct } from 'constructs';
+import { EXTERNAL_SECRETS_ANNOTATION } from '../../common/contract';
+import * as kube from '../../imports/k8s-1.31';
+import type { MlflowAccount } from '../../model/names';
+import { CA_BUNDLE_FILE, MLFLOW_CA_ENV } from '../certificates/ca-bundle';
+import { clientCredentialEnv } from './auth';
+import { mlflowProgram } from './programs';
+import type { MlflowWorkload } from './workload';
+
+export interface MlflowGcProps {
+  /** Prefix of the CronJob's and the NetworkPolicies' names. */
+  readonly name: string;
+  /** The server's port. */
+  readonly port: number;
+  readonly workload: MlflowWorkload;
+  /** Cron schedule, in UTC. */
+  readonly schedule: string;
+  /** `mlflow gc --older-than`. */
+  readonly olderThan: string;
+  /** The in-cluster URL of the server: gc refuses to run without a tracking URI. */
+  readonly trackingUri: string;
+  /** gc's own MLflow account. */
+  readonly account: MlflowAccount;
+}
+
+export class MlflowGc extends Construct {
+  constructor(scope: Construct, id: string, props: MlflowGcProps) {
+    super(scope, id);
+    const w = props.workload;
+    const serverSelector = w.selector('server');
+    new kube.KubeCronJob(this, 'gc', {
+      metadata: { name: `${props.name}-gc`, labels: w.labels('gc'), annotations: { [EXTERNAL_SECRETS_ANNOTATION]: props.account.secret } },
+      spec: {
+        schedule: props.schedule,
+        timeZone: 'Etc/UTC',
+        concurrencyPolicy: 'Forbid',
+        startingDeadlineSeconds: 3600,
+        successfulJobsHistoryLimit: 1,
+        failedJobsHistoryLimit: 3,
+        jobTemplate: {
+          metadata: { labels: w.labels('gc') },
+          spec: {
+            backoffLimit: 2,
+            activeDeadlineSeconds: 7200,
+            template: w.oneShotPod('gc', 'gc', mlflowProgram('gc'), [
+              { name: 'GC_OLDER_THAN', value: props.olderThan },
+              // mlflow/cli/__init__.py gc(): "Tracking URL is not set" without it; the runs'
+              // mlflow-artifacts: URIs resolve against it, so the server deletes their GCS objects.
+              { name: 'MLFLOW_TRACKING_URI', value: props.trackingUri },
+              // The server's certificate is checked against the platform CA (mlflow/utils/rest_utils.py: `verify`).
+              { name: MLFLOW_CA_ENV, value: CA_BUNDLE_FILE },
+              // Its own account, an admin: deleting a run's proxied artifacts needs MANAGE on its experiment.
+              ...clientCredentialEnv(props.account),
+            ]),
+          },
+        },
+      },
+    });
+    // gc -> server: the artifact deletes of `mlflow gc` go through the tracking server.
+    const gcSelector = w.selector('gc');
+    new kube.KubeNetworkPolicy(this, 'gc-egress', {
+      metadata: { name: `${props.name}-gc-egress`, labels: w.labels('gc') },
+      spec: {
+        podSelector: { matchLabels: gcSelector },
+        policyTypes: ['Egress'],
+        egress: [{ to: [{ podSelector: { matchLabels: serverSelector } }], ports: [{ protocol: 'TCP', port: kube.IntOrString.fromNumber(props.port) }] }],
+      },
+    });
+    new kube.KubeNetworkPolicy(this, 'gc-to-server', {
+      metadata: { name: `${props.name}-gc-to-server`, labels: w.labels('server') },
+      spec: {
+        podSelector: { matchLabels: serverSelector },
+        policyTypes: ['Ingress'],
+        ingress: [{ from: [{ podSelector: { matchLabels: gcSelector } }], ports: [{ protocol: 'TCP', port: kube.IntOrString.fromNumber(props.port) }] }],
+      },
+    });
+  }
+}

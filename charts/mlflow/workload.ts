@@ -1,0 +1,118 @@
+/**
+ * What every MLflow pod shares (the server, the migration Job, gc): labels, the database settings
+ * and their environment, /tmp, the CA bundle, the Cloud SQL Auth Proxy as a native sidecar, and the
+ * MLflow user. Built once per chart from its props; no Kubernetes object of its own.
+ */
+import * as kube from '../../imports/k8s-1.31';
+import { imageTag, type Resources } from '../../config/schema/primitives';
+import { caBundleMount, caBundleVolume } from '../certificates/ca-bundle';
+import { cloudSqlProxyContainer } from '../lib/cloud-sql-proxy';
+import { appLabels, selectorLabels } from '../lib/labels';
+import { RestrictedContainer, restrictedContainer, RestrictedContainerProps, restrictedPodSpec } from '../lib/pod';
+import { authMount, authVolume } from './auth';
+import { backendStoreUri, MlflowDatabase } from './database';
+import type { MlflowAuthNames } from '../../model/names';
+
+/** Numeric user of the MLflow containers (the image's default is root). */
+export const MLFLOW_UID = 1000;
+/** How long the proxy sidecar waits for open connections after SIGTERM. */
+export const PROXY_MAX_SIGTERM_SECONDS = 30;
+
+export interface MlflowWorkloadProps {
+  readonly instance: string;
+  /** Name of the Deployment, the Service and the prefix of every other object. */
+  readonly name: string;
+  readonly image: string;
+  readonly serviceAccount: { readonly name: string };
+  readonly tls: { readonly caBundleSecret: string };
+  readonly projectId: string;
+  readonly database: MlflowDatabase;
+  readonly resources: Resources;
+  readonly auth: { readonly names: MlflowAuthNames };
+}
+
+export class MlflowWorkload {
+  /** The image tag: every object's version label. */
+  readonly version: string;
+  /** The database settings every MLflow process reads, and what a pod of it needs. */
+  readonly env: kube.EnvVar[];
+  /** One-shot pods stage nothing: a small /tmp. The server's /tmp holds artifacts in transit (its own volume). */
+  readonly tmpVolume: kube.Volume = { name: 'tmp', emptyDir: { sizeLimit: kube.Quantity.fromString('1Gi') } };
+  readonly tmpMount: kube.VolumeMount = { name: 'tmp', mountPath: '/tmp' };
+  /** Every MLflow pod is a TLS client (of the server, or of the in-cluster PostgreSQL): the CA bundle's ca.crt only. */
+  readonly caVolume: kube.Volume;
+  readonly caMount: kube.VolumeMount = caBundleMount();
+  /** A native sidecar: started (startup probe passed) before the other containers, stopped after them. */
+  readonly sidecars: RestrictedContainer[];
+
+  constructor(private readonly props: MlflowWorkloadProps) {
+    const db = props.database;
+    this.version = imageTag(props.image);
+    this.env = [
+      { name: 'MLFLOW_BACKEND_STORE_URI', value: backendStoreUri(db) },
+      ...(db.mode === 'statefulset' ? [{ name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: db.passwordSecret.name, key: db.passwordSecret.key } } }] : []),
+      { name: 'GOOGLE_CLOUD_PROJECT', value: props.projectId },
+      { name: 'HOME', value: '/tmp' },
+      { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
+      { name: 'PYTHONUNBUFFERED', value: '1' },
+    ];
+    this.caVolume = caBundleVolume(props.tls.caBundleSecret);
+    this.sidecars =
+      db.mode === 'cloudsql'
+        ? [
+            cloudSqlProxyContainer({
+              image: db.proxy.image,
+              resources: db.proxy.resources,
+              connectionName: db.connectionName,
+              version: db.proxy.version,
+              maxSigtermDelaySeconds: PROXY_MAX_SIGTERM_SECONDS,
+              extraArgs: db.proxy.extraArgs,
+            }),
+          ]
+        : [];
+  }
+
+  labels(component: string): Record<string, string> {
+    return appLabels({ name: this.props.name, instance: this.props.instance, component, version: this.version });
+  }
+
+  selector(component: string): Record<string, string> {
+    return selectorLabels({ name: this.props.name, instance: this.props.instance, component });
+  }
+
+  /** A container of the MLflow image, as the MLflow user, with the server's resources. */
+  container(c: Omit<RestrictedContainerProps, 'image' | 'runAsUser' | 'runAsGroup' | 'resources'>): RestrictedContainer {
+    return restrictedContainer({ image: this.props.image, runAsUser: MLFLOW_UID, runAsGroup: MLFLOW_UID, resources: this.props.resources, ...c });
+  }
+
+  /** A pod of the MLflow ServiceAccount and user, with the proxy sidecar in cloudsql mode. */
+  podSpec(spec: Omit<Parameters<typeof restrictedPodSpec>[0], 'sidecars' | 'serviceAccountName' | 'runAsUser' | 'runAsGroup' | 'fsGroup'>): kube.PodSpec {
+    return restrictedPodSpec({
+      serviceAccountName: this.props.serviceAccount.name,
+      runAsUser: MLFLOW_UID,
+      runAsGroup: MLFLOW_UID,
+      fsGroup: MLFLOW_UID,
+      sidecars: this.sidecars,
+      ...spec,
+    });
+  }
+
+  /** A pod that runs one MLflow program once; `auth` mounts the auth config it reads at import. */
+  oneShotPod(component: string, name: string, script: string, extraEnv: kube.EnvVar[] = [], auth = false): kube.PodTemplateSpec {
+    return {
+      metadata: { labels: this.labels(component) },
+      spec: this.podSpec({
+        restartPolicy: 'Never',
+        containers: [
+          this.container({
+            name,
+            command: ['python', '-c', script],
+            env: [...this.env, ...extraEnv],
+            volumeMounts: [this.tmpMount, this.caMount, ...(auth ? [authMount] : [])],
+          }),
+        ],
+        volumes: [this.tmpVolume, this.caVolume, ...(auth ? [authVolume(this.props.auth.names)] : [])],
+      }),
+    };
+  }
+}
