@@ -165,3 +165,12 @@ function checkRestricted(c: RestrictedContainer, podGroup: number | undefined): 
   ].filter(Boolean);
   if (problems.length > 0) throw new Error(`container ${c.name} is not restricted: it needs ${problems.join(', ')}`);
 }
+
+/**
+ * An HTTPS GET probe of a named port, 5 s timeout. The kubelet sends HTTPS probes without checking the
+ * certificate (Kubernetes docs, "Configure Liveness, Readiness and Startup Probes", HTTP probes): the
+ * server's name and CA do not matter to it.
+ */
+export function httpsProbe(path: string, portName: string, periodSeconds: number, failureThreshold: number): k8s.Probe {
+  return { httpGet: { path, port: k8s.IntOrString.fromString(portName), scheme: 'HTTPS' }, periodSeconds, timeoutSeconds: 5, failureThreshold };
+}

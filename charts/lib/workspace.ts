@@ -10,7 +10,7 @@ import * as kube from '../../imports/k8s-1.31';
 import { appLabels, selectorLabels } from './labels';
 import { internetEgress } from './network-policy';
 import { serviceDnsNames, WorkspaceInstance } from '../../model/names';
-import { RestrictedContainer, restrictedContainer, restrictedPodSpec } from './pod';
+import { httpsProbe, RestrictedContainer, restrictedContainer, restrictedPodSpec } from './pod';
 import { EXTERNAL_SECRETS_ANNOTATION, PRUNE_DISABLED } from '../../common/contract';
 import { caBundleMount, caBundleVolume } from '../certificates/ca-bundle';
 import type { CertificateLifetime } from '../certificates/issuer';
@@ -248,14 +248,7 @@ export class Workspace extends Construct {
       mounts.push({ name: 'dshm', mountPath: '/dev/shm' });
       volumes.push({ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: kube.Quantity.fromString(props.sharedMemory) } });
     }
-    // The kubelet sends HTTPS probes without checking the certificate (Kubernetes docs, "Configure
-    // Liveness, Readiness and Startup Probes", HTTP probes).
-    const probe = (periodSeconds: number, failureThreshold: number): kube.Probe => ({
-      httpGet: { path: props.healthPath, port: kube.IntOrString.fromString(PORT_NAME), scheme: 'HTTPS' },
-      periodSeconds,
-      failureThreshold,
-      timeoutSeconds: 5,
-    });
+    const probe = (periodSeconds: number, failureThreshold: number) => httpsProbe(props.healthPath, PORT_NAME, periodSeconds, failureThreshold);
     // Everything the server writes goes to the home volume, /tmp or /dev/shm, so the image stays
     // read-only; package installs therefore land in the home volume (pip falls back to --user).
     const server = restrictedContainer({

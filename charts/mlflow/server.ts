@@ -8,6 +8,7 @@ import { sizeBytes } from '../../config/schema/primitives';
 import { EXTERNAL_SECRETS_ANNOTATION, MLFLOW_HEALTH_PATH } from '../../common/contract';
 import * as kube from '../../imports/k8s-1.31';
 import { serverCertificateVolume } from '../certificates/server-certificate';
+import { httpsProbe } from '../lib/pod';
 import { authConfigHash, authMount, authVolume, MlflowAuthProps, serverAuthEnv, serverAuthSecrets } from './auth';
 import type { MlflowDatabase } from './database';
 import { mlflowProgram } from './programs';
@@ -112,14 +113,7 @@ export class MlflowServer extends Construct {
       automountServiceAccountToken: false,
     });
 
-    // The kubelet sends HTTPS probes without checking the certificate (Kubernetes docs, "Configure
-    // Liveness, Readiness and Startup Probes", HTTP probes): the name and CA do not matter to it.
-    const health = (periodSeconds: number, failureThreshold: number): kube.Probe => ({
-      httpGet: { path: MLFLOW_HEALTH_PATH, port: kube.IntOrString.fromString(SERVER_PORT_NAME), scheme: 'HTTPS' },
-      periodSeconds,
-      timeoutSeconds: 5,
-      failureThreshold,
-    });
+    const health = (periodSeconds: number, failureThreshold: number) => httpsProbe(MLFLOW_HEALTH_PATH, SERVER_PORT_NAME, periodSeconds, failureThreshold);
     // Runs after the proxy has started and before the server: the server starts only on the schema
     // revision its image expects, which the migration Job brings about.
     const waitForSchema = w.container({
