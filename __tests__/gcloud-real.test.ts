@@ -9,6 +9,8 @@ import * as http from 'http';
 import { BOOTSTRAP_PATH } from '../charts/bootstrap/gcp-script';
 import { checkWithGcloud, GCLOUD_SKIP_MARK, gcloudCallsOfScript, gcloudTest, gcloudTestFor, rejected, verdictOf } from './support/gcloud';
 import { configsUnderTest, render } from './support/render';
+import { gcloudCommandsOf } from './support/runbook';
+import { RUNBOOK_PATH } from '../synth/runbook/runbook';
 
 /** A Config Connector cluster in another project: the second project of the identity step. */
 const MANAGEMENT_PROJECT = 'mlflow-management-1';
@@ -64,6 +66,28 @@ describe('the bootstrap script against the real gcloud', () => {
       'projects add-iam-policy-binding',
       'services enable',
       'storage service-agent',
+    ]);
+  });
+});
+
+describe('the runbook (dist/DEPLOY.md) against the real gcloud', () => {
+  gcloudTest("every gcloud command of every config's runbook parses, and stops only for want of an account", async () => {
+    const shapes = new Map<string, string[]>();
+    for (const { config } of configsUnderTest()) {
+      const book = render(config).files.find((f) => f.path === RUNBOOK_PATH)!.content;
+      for (const argv of gcloudCommandsOf(book)) shapes.set(JSON.stringify(argv.map((a) => a.split(config.project.id).join('PROJECT'))), argv);
+    }
+    const verdicts = await checkWithGcloud([...shapes.values()], 2);
+    expect(rejected(verdicts)).toEqual([]);
+    expect([...new Set(verdicts.map((v) => v.command))].sort()).toEqual([
+      'compute addresses describe',
+      'compute backend-services list',
+      'container clusters create-auto',
+      'container clusters get-credentials',
+      'secrets create',
+      'secrets versions access',
+      'services enable',
+      'storage cp',
     ]);
   });
 });

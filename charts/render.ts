@@ -10,6 +10,7 @@ import { ConfigError } from '../config/load';
 import { buildApps } from './app';
 import { bootstrapScript } from './bootstrap/gcp-script';
 import { limitProblems } from './limits';
+import { runbook } from '../synth/runbook/runbook';
 
 /** A rendered Kubernetes object, as plain JSON. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON (rendered manifests), read at any depth
@@ -39,7 +40,10 @@ export function renderPlatform(config: Config): RenderedFile[] {
   );
   const problems = [...manifests, ...checks].flatMap((f) => limitProblems(f.path, f.objects ?? []));
   if (problems.length > 0) throw new ConfigError(problems);
-  return [...manifests, index, ...checks, bootstrap].sort((a, b) => compare(a.path, b.path));
+  const rendered = [...manifests, index, ...checks, bootstrap];
+  // dist/DEPLOY.md: the first deployment of this config, from the files above (synth/runbook/).
+  const { refs: _refs, ...deploy } = runbook(config, rendered);
+  return [...rendered, deploy].sort((a, b) => compare(a.path, b.path));
 }
 
 /**
