@@ -8,7 +8,7 @@ import * as path from 'path';
 import { ConfigError, EMBEDDED_DEFAULT, loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
 import { renderPlatform, RenderedFile } from './render';
-import { nextSteps } from './next-steps';
+import { nextSteps } from '../synth/runbook/next-steps';
 import { displayDir, OutputError, writeOutput, WriteOutputOptions } from './output';
 
 export interface SynthOptions {

@@ -54,6 +54,7 @@ export const PROJECT_SOURCES: readonly string[] = [
   'python',
   'schemas',
   'scripts',
+  'synth',
 ];
 
 /** A refusal or failure to write the output: one line, naming the folder and the reason. */
