@@ -128,3 +128,14 @@ test('the runbook pins the cert-manager release that the guide and the Flux exam
   expect(guide).toContain(`--version ${CERT_MANAGER_VERSION} `);
   expect(flux).toMatch(new RegExp(`version: ${CERT_MANAGER_VERSION.replace(/\./g, '\\.')}\\n`));
 });
+
+test('the two-cluster loop of docs/gcp.md sends every numbered file but the gcp and namespaces files to the new cluster, for every config', () => {
+  const doc = fs.readFileSync(path.join(PROJECT_ROOT, 'docs/gcp.md'), 'utf8');
+  const loop = /^for f in dist\/0\*\.yaml; do .*; done$/m.exec(doc)![0];
+  for (const { files } of rendered) {
+    const numbered = files.filter((f) => /^\d{4}-.*\.yaml$/.test(f.path)).map((f) => `dist/${f.path}`);
+    const script = `kubectl() { echo "$3"; }\n${loop.replace('dist/0*.yaml', numbered.join(' '))}`;
+    const r = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
+    expect(r.stdout.trim().split('\n')).toEqual(numbered.filter((f) => !/-(gcp|namespaces)\.yaml$/.test(f)));
+  }
+});
