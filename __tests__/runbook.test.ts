@@ -10,7 +10,7 @@ import * as path from 'path';
 import { edgeSites } from '../common/edge-sites';
 import { outOfBandSecrets } from '../policy/rules/references';
 import { CERT_MANAGER_VERSION, runbook, RUNBOOK_PATH } from '../synth/runbook/runbook';
-import { configsUnderTest, Manifest, PROJECT_ROOT, render } from './support/render';
+import { configsUnderTest, configWith, Manifest, PROJECT_ROOT, render } from './support/render';
 import { gcloudCommandsOf, shellBlocks } from './support/runbook';
 
 const rendered = configsUnderTest().map(({ name, config }) => ({ name, config, ...render(config) }));
@@ -138,4 +138,12 @@ test('the two-cluster loop of docs/gcp.md sends every numbered file but the gcp 
     const r = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
     expect(r.stdout.trim().split('\n')).toEqual(numbered.filter((f) => !/-(gcp|namespaces)\.yaml$/.test(f)));
   }
+});
+
+test('docs/first-deployment.md counts the DNS records as the runbook does: one per host name', () => {
+  const guide = fs.readFileSync(path.join(PROJECT_ROOT, 'docs/first-deployment.md'), 'utf8');
+  const users = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `u${i}`, email: `u${i}@example.com` }));
+  expect(edgeSites(configWith({})).length).toBe(3);
+  expect(edgeSites(configWith({ workspaces: { users: users(4) } })).length).toBe(9);
+  expect(guide).toContain('three without `workspaces.users`, nine with four users');
 });
