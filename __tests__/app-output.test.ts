@@ -63,7 +63,7 @@ describe.each(rendered)('render of config $name', ({ config, files, objects }) =
   });
 
   test('has one numbered file per chart in apply order, namespaces first', () => {
-    const manifests = files.filter((f) => !f.path.includes('/') && f.path !== KUSTOMIZATION_FILE).map((f) => f.path);
+    const manifests = files.filter((f) => !f.path.includes('/') && f.path.endsWith('.yaml')).map((f) => f.path);
     expect(manifests.length).toBeGreaterThan(1);
     manifests.forEach((file, i) => expect(file).toMatch(new RegExp(`^${String(i).padStart(4, '0')}-[a-z0-9-]+\\.yaml$`)));
     expect(manifests[0]).toBe('0000-namespaces.yaml');

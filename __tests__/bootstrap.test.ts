@@ -8,7 +8,7 @@ import { buildModel } from '../model';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BOOTSTRAP_APIS, BOOTSTRAP_PATH, bootstrapScript, shellQuote } from '../synth/bootstrap/gcp-script';
+import { BOOTSTRAP_APIS, BOOTSTRAP_PATH, bootstrapScript, KCC_IDENTITY_APIS, shellQuote } from '../synth/bootstrap/gcp-script';
 import { configConnectorRoles, GRANT_ROLES, KIND_ROLES } from '../synth/bootstrap/config-connector-roles';
 import { KUSTOMIZATION_FILE } from '../synth/render';
 import { platformNames } from '../model/names';
@@ -75,6 +75,7 @@ describe.each(rendered)('bootstrap script of config $name', ({ config, files, ob
     const roles = [...configConnectorRoles(kccOf(objects)).keys()];
     expect(script).toContain(`KCC_ROLES=(${roles.map(shellQuote).join(' ')})\n`);
     expect(roles.length).toBeGreaterThan(10);
+    expect(script).toContain(`KCC_IDENTITY_APIS=(${KCC_IDENTITY_APIS.map(shellQuote).join(' ')})\n`);
   });
 
   test('shellcheck finds nothing in the rendered script', () => {
@@ -102,6 +103,7 @@ describe.each(rendered)('bootstrap script of config $name', ({ config, files, ob
       `services enable cloudbilling.googleapis.com --project=${project}`,
       `billing projects describe ${project} --format=value(billingEnabled)`,
       `services enable ${BOOTSTRAP_APIS.join(' ')} --project=${project}`,
+      `services enable iamcredentials.googleapis.com --project=${project}`,
       `storage service-agent --project=${project}`,
       `iam service-accounts describe ${email} --project=${project}`,
       ...(create
@@ -142,9 +144,25 @@ describe('bootstrap script', () => {
   test('KCC_CLUSTER_PROJECT names the Workload Identity pool of a Config Connector cluster in another project', () => {
     const result = runScript(scriptOf(files), { KCC_CLUSTER_PROJECT: 'management-project' });
     expect(result.status).toBe(0);
+    // The token exchange of Workload Identity needs the IAM Service Account Credentials API in the
+    // project of the account and in the project of the cluster, before the account is made.
+    const identity = result.calls.filter((c) => c.startsWith('services enable iamcredentials.googleapis.com '));
+    expect(identity).toEqual([
+      'services enable iamcredentials.googleapis.com --project=mlflow-gke-example',
+      'services enable iamcredentials.googleapis.com --project=management-project',
+    ]);
+    expect(result.calls.indexOf(identity[1])).toBeLessThan(result.calls.findIndex((c) => c.startsWith('iam service-accounts ')));
     expect(result.calls[result.calls.length - 1]).toContain(
       '--member=serviceAccount:management-project.svc.id.goog[cnrm-system/cnrm-controller-manager-mlflow-gcp]',
     );
+  });
+
+  test("Config Connector's own identity: the IAM Service Account Credentials API, each entry cited", () => {
+    expect(KCC_IDENTITY_APIS).toEqual(['iamcredentials.googleapis.com']);
+    const source = fs.readFileSync(path.join(PROJECT_ROOT, 'synth/bootstrap/gcp-script.ts'), 'utf8');
+    const doc = /\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*export const KCC_IDENTITY_APIS/.exec(source)![1];
+    expect(doc).toContain('https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity#before_you_begin');
+    for (const api of KCC_IDENTITY_APIS) expect(doc).toContain(`- ${api.split('.')[0]}:`);
   });
 
   test('the template itself refuses to run', () => {

@@ -931,6 +931,7 @@ describe('npm run check (cli)', () => {
       externalNamespaces: ['kube-system'],
       config: undefined,
       quiet: false,
+      verbose: false,
     });
   });
 

@@ -116,27 +116,42 @@ describe('synth arguments', () => {
     expect(stdout[0]).toMatch(/^rendered \d+ files from \.\.\/env\.yaml into rendered\/$/);
   });
 
-  test('after the summary, the next steps: the namespaces, the Secrets the render reads, the apply; --quiet leaves them out', () => {
+  test('after the summary, the next steps: the outline of dist/DEPLOY.md, cluster by cluster; --quiet leaves them out', () => {
     expect(synth(['--config', DEV, '--out', 'dist'])).toBe(0);
     expect(stdout.slice(1)).toEqual([
-      'next steps (docs/first-deployment.md):',
+      'next steps: every command for this config, in order, is in dist/DEPLOY.md (docs/first-deployment.md explains them); in short:',
       expect.stringMatching(/^ {2}bash dist\/bootstrap\/gcp\.sh +once per project/),
-      '  kubectl apply -f dist/0000-namespaces.yaml',
+      '  on the Config Connector cluster: kubectl apply -f dist/0001-gcp.yaml',
+      '  on the workload cluster, once it is Ready: kubectl apply -f dist/0000-namespaces.yaml',
       // In name order: MLflow's auth Secrets (mlflow-auth-*) come before the database credentials.
-      expect.stringMatching(/^ {2}create the Secrets: .*mlflow\/mlflow-db-credentials \(mlflow-password, postgres-password\)/),
-      expect.stringMatching(/^ {2}kubectl apply -f dist\/ +then, once MLflow is ready: kubectl apply -f dist\/tests\/$/),
+      expect.stringMatching(/^ {2}create the Secrets there: .*mlflow\/mlflow-db-credentials \(mlflow-password, postgres-password\)/),
+      expect.stringMatching(/^ {2}install cert-manager v\d+\.\d+\.\d+, then: kubectl apply -f dist\/0002-certificates\.yaml -f /),
+      '  once MLflow is ready: kubectl apply -f dist/tests/',
     ]);
-    // A Secret whose namespace another file creates comes after that file (cloudsql: the Google objects' namespace).
+    // The Secrets of the Config Connector objects go to that cluster, right after its file (cloudsql).
     stdout.length = 0;
     expect(synth(['--out', 'dist'])).toBe(0);
     const steps = stdout.slice(1);
-    const gcpApply = steps.findIndex((l) => /^ {2}kubectl apply -f dist\/0001-gcp\.yaml$/.test(l));
+    const gcpApply = steps.findIndex((l) => /^ {2}on the Config Connector cluster: kubectl apply -f dist\/0001-gcp\.yaml$/.test(l));
     expect(gcpApply).toBeGreaterThan(0);
-    expect(steps[gcpApply + 1]).toMatch(/^ {2}create the Secrets: mlflow-gcp\/mlflow-sql-admin \(password\)$/);
-    expect(steps.slice(0, gcpApply).join('\n')).not.toContain('mlflow-gcp/');
+    expect(steps[gcpApply + 1]).toMatch(/^ {2}create the Secrets there: mlflow-gcp\/mlflow-sql-admin \(password\)$/);
+    expect(steps.slice(gcpApply + 2).join('\n')).not.toContain('mlflow-gcp/');
+    // The gcp file is never applied to the workload cluster.
+    expect(steps.slice(gcpApply + 1).join('\n')).not.toContain('0001-gcp.yaml');
     stdout.length = 0;
     expect(synth(['--config', DEV, '--out', 'dist', '--quiet'])).toBe(0);
     expect(stdout).toEqual([expect.stringMatching(/^rendered \d+ files/)]);
+  });
+
+  test('the next steps and dist/DEPLOY.md agree: the same files on the same clusters, in the same order', () => {
+    expect(synth(['--config', DEV, '--out', 'dist'])).toBe(0);
+    const steps = stdout.slice(1).join('\n');
+    const deploy = fs.readFileSync(path.join(tmp, 'dist', 'DEPLOY.md'), 'utf8');
+    const order = (text: string, re: RegExp) => [...text.matchAll(re)].map((m) => m[1]);
+    const inSteps = order(steps, /-f dist\/(\d{4}-[\w-]+\.yaml)/g);
+    const inBook = order(deploy, /^kubectl --context "\$(?:MGMT|WORK)" apply -f dist\/(\d{4}-[\w-]+\.yaml)$/gm);
+    expect(inSteps).toEqual(inBook);
+    expect(steps).toContain(`cert-manager ${order(deploy, /--version (v[\d.]+) /g)[0]}`);
   });
 
   test('--out dist/ is reported as dist/, not dist//', () => {

@@ -84,7 +84,8 @@ export function edgeProblems(config: Config, names: PlatformNames): EdgeProblem[
         message: `gives the host name "${site.host}" for ${site.service}, longer than ${MAX_HOST_LENGTH} characters (a managed certificate's limit)`,
       });
     const other = seen.get(site.host);
-    if (other)
+    // The same service twice is a repeated user, which workspaces.users reports.
+    if (other && other.service !== site.service)
       problems.push({
         path: at(site.hostField),
         input: field,

@@ -1,6 +1,6 @@
 /**
  * `npm run check [-- PATH... | -] [--format text|json] [--output FILE] [--external Kind/namespace/name]
- * [--external-namespace NAME] [--config FILE] [--quiet]`: the policy gate over rendered (or overlaid) YAML.
+ * [--external-namespace NAME] [--config FILE] [--quiet] [--verbose]`: the policy gate over rendered (or overlaid) YAML.
  * Exit status 0 when there is no error (warnings allowed), 1 on any error, 2 on bad usage or input.
  * Relative paths are taken from the folder the command ran in (npm passes it as INIT_CWD).
  */
@@ -8,7 +8,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { checkObjects } from './check';
 import { InputError, loadPaths } from './load';
-import { formatJson, formatText, summarize } from './report';
+import { formatGroupedText, formatJson, formatText, summarize } from './report';
+import { ENGINE_RULES, RULES } from './rules';
 
 export interface CheckCliOptions {
   readonly paths: string[];
@@ -18,12 +19,14 @@ export interface CheckCliOptions {
   readonly config?: string;
   /** Print errors only; the summary still counts warnings. */
   readonly quiet: boolean;
+  /** Text: print each warning on its own line instead of one line per rule. */
+  readonly verbose: boolean;
   /** Write the report to this file instead of stdout (npm prints its own banner on stdout). */
   readonly output?: string;
 }
 
 const USAGE =
-  'usage: npm run check -- [PATH... | -] [--format text|json] [--output FILE] [--external Kind/namespace/name] [--external-namespace NAME] [--config FILE] [--quiet]';
+  'usage: npm run check -- [PATH... | -] [--format text|json] [--output FILE] [--external Kind/namespace/name] [--external-namespace NAME] [--config FILE] [--quiet] [--verbose]';
 
 export class UsageError extends Error {}
 
@@ -39,6 +42,7 @@ export function parseCheckArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   const externalNamespaces: string[] = [];
   let format: 'text' | 'json' = 'text';
   let quiet = false;
+  let verbose = false;
   let output: string | undefined;
   let config = env.MLFLOW_GKE_CONFIG || undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -75,11 +79,12 @@ export function parseCheckArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     } else if (flag === '--external-namespace') externalNamespaces.push(...list());
     else if (flag === '--config' || flag === '-c') config = value();
     else if (flag === '--quiet' || flag === '-q') quiet = true;
+    else if (flag === '--verbose' || flag === '-v') verbose = true;
     else if (flag === '--output' || flag === '-o') output = value();
     else if (flag === '--help' || flag === '-h') throw new UsageError(USAGE);
     else throw new UsageError(`check: unknown argument "${arg}"\n${USAGE}`);
   }
-  return { paths: paths.length > 0 ? paths : ['dist'], format, externalObjects, externalNamespaces, config, quiet, output };
+  return { paths: paths.length > 0 ? paths : ['dist'], format, externalObjects, externalNamespaces, config, quiet, verbose, output };
 }
 
 export interface CliIo {
@@ -105,7 +110,12 @@ export function runCheck(
     const findings = [...loaded.problems, ...checkObjects(loaded.objects, { external: { namespaces: externalNamespaces, objects: options.externalObjects } })];
     const summary = summarize(findings, loaded.objects.length, loaded.files.length);
     const shown = options.quiet ? findings.filter((f) => f.severity === 'error') : findings;
-    const report = options.format === 'json' ? formatJson(shown, summary) : formatText(shown, summary);
+    const report =
+      options.format === 'json'
+        ? formatJson(shown, summary)
+        : options.verbose || options.quiet
+          ? formatText(shown, summary)
+          : formatGroupedText(shown, summary, (rule) => RULE_REQUIRES.get(rule));
     if (options.output) writeReport(path.resolve(base, options.output), options.output, report);
     else io.out(report);
     return summary.errors > 0 ? 1 : 0;
@@ -121,6 +131,9 @@ export function runCheck(
     throw error;
   }
 }
+
+/** What each rule requires, one sentence: the explanation of a group of warnings. */
+const RULE_REQUIRES: ReadonlyMap<string, string> = new Map([...RULES, ...ENGINE_RULES].map((r) => [r.id, r.requires]));
 
 /** Writes the report whole or not at all: beside the file first, then renamed over it. */
 function writeReport(file: string, shown: string, report: string): void {

@@ -48,7 +48,7 @@ const GCP_FILE = /^(\d{4}-)?gcp\.yaml$/;
 
 /** Maps a render of `dist/` onto the rendered branch layout. */
 export function branchLayout(files: readonly RenderedFile[]): RenderedFile[] {
-  const manifests = files.filter((f) => !f.path.includes('/') && f.path !== KUSTOMIZATION_FILE);
+  const manifests = files.filter((f) => !f.path.includes('/') && f.path.endsWith('.yaml'));
   const gcp = manifests.filter((f) => GCP_FILE.test(f.path));
   const apps = manifests.filter((f) => !GCP_FILE.test(f.path));
   const tests = files.filter((f) => f.path.startsWith('tests/'));

@@ -26,13 +26,6 @@ const { ensurePythonEnv } = require('./python-env');
 
 const root = path.resolve(__dirname, '..');
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
-const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-test-'));
-const report = path.join(runDir, 'jest.json');
-const jestTmp = path.join(runDir, 'tmp');
-// Like /tmp: tests that run a server as an unprivileged user create their folders here too.
-fs.chmodSync(runDir, 0o755);
-fs.mkdirSync(jestTmp, { mode: 0o1777 });
-fs.chmodSync(jestTmp, 0o1777);
 
 function run(command, args, options) {
   return new Promise((resolve) => {
@@ -60,7 +53,52 @@ function unittestCounts({ code, output }) {
   return { passed, failed: code !== 0 && failed === 0 ? 1 : failed };
 }
 
+/**
+ * The failing Python tests of a `python -m unittest` output: each "FAIL: name" or "ERROR: name" block,
+ * with its last message line (the exception after the traceback).
+ */
+function unittestFailures(output) {
+  const failures = [];
+  const blocks = output.split(/^={20,}$/m).slice(1);
+  for (const block of blocks) {
+    const head = /^(FAIL|ERROR): (.+)$/m.exec(block);
+    if (!head) continue;
+    const body = block.split(/^-{20,}$/m)[1] ?? '';
+    const lines = body.split('\n').filter((l) => l.trim() !== '' && !/^Ran \d+ tests? in /.test(l) && !/^(OK|FAILED)\b/.test(l));
+    failures.push({ name: `__tests__/python › ${head[2]}`, message: (lines[lines.length - 1] ?? '').trim() });
+  }
+  return failures;
+}
+
+/**
+ * The jest arguments of the run: the configured reporters, plus the one that writes the results file
+ * (the command line's --reporters replace the configured ones, so those are named again).
+ */
+function jestArgs(extra) {
+  const configured = require(path.join(root, 'jest.config.js')).reporters ?? ['default'];
+  const names = [...configured, path.join(root, 'scripts', 'jest-results-reporter.js')].map((r) =>
+    typeof r === 'string' ? r.replace('<rootDir>', root) : r[0].replace('<rootDir>', root),
+  );
+  // Last: --reporters is a list option, which would take in the test paths that followed it.
+  return ['--ci', ...extra, ...names.map((r) => `--reporters=${r}`)];
+}
+
+/** The closing lines: the counts, then each failing test with the first line of its message, and each failed check. */
+function summaryLines({ passed, failed, skipped, failures, checks }) {
+  const lines = [`${passed} passed, ${failed} failed, ${skipped} skipped`];
+  for (const check of checks) lines.push(`FAILED ${check}`);
+  for (const f of failures) lines.push(`FAILED ${f.name}${f.message ? `: ${f.message}` : ''}`);
+  return lines;
+}
+
 async function main() {
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-test-'));
+  const report = path.join(runDir, 'jest.json');
+  const jestTmp = path.join(runDir, 'tmp');
+  // Like /tmp: tests that run a server as an unprivileged user create their folders here too.
+  fs.chmodSync(runDir, 0o755);
+  fs.mkdirSync(jestTmp, { mode: 0o1777 });
+  fs.chmodSync(jestTmp, 0o1777);
   // The Python environment the live tests run (MLflow, JupyterLab, shellcheck): made on the first run,
   // reused after; first on the tests' PATH.
   let pythonBin;
@@ -68,11 +106,12 @@ async function main() {
     pythonBin = ensurePythonEnv((line) => process.stdout.write(`${line}\n`));
   } catch (error) {
     process.stdout.write(`python environment FAILED: ${error.message}\n0 passed, 1 failed, 0 skipped\n`);
+    fs.rmSync(runDir, { recursive: true, force: true });
     process.exitCode = 1;
     return;
   }
   // Named, not put on PATH: tests that mean the machine's python3 keep it.
-  const testEnv = { ...process.env, TMPDIR: jestTmp, MLFLOW_GKE_PYTHON_BIN: pythonBin };
+  const testEnv = { ...process.env, TMPDIR: jestTmp, MLFLOW_GKE_PYTHON_BIN: pythonBin, MLFLOW_GKE_TEST_RESULTS: report };
   // The static checks run one after another in one lane beside jest: type-check, lint, format.
   const staticChecks = (async () => {
     const quiet = { stdio: ['ignore', 'pipe', 'pipe'] };
@@ -83,7 +122,7 @@ async function main() {
   })();
   const [{ tsc, eslint, prettier }, jest, python] = await Promise.all([
     staticChecks,
-    run(bin('jest'), ['--ci', '--json', `--outputFile=${report}`, ...process.argv.slice(2)], { stdio: 'inherit', env: testEnv }),
+    run(bin('jest'), jestArgs(process.argv.slice(2)), { stdio: 'inherit', env: testEnv }),
     run('python3', ['-m', 'unittest', 'discover', '-s', '__tests__/python'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, TMPDIR: jestTmp, PYTHONDONTWRITEBYTECODE: '1' },
@@ -102,19 +141,30 @@ async function main() {
   );
   let passed = py.passed;
   let failed = py.failed;
+  const failures = unittestFailures(python.output);
+  if (py.failed > 0 && failures.length === 0) failures.push({ name: '__tests__/python', message: 'failed (see its output above)' });
   // unittest's closing line says "skipped=N" when it skipped any.
   let skipped = Number(/\bskipped=(\d+)/.exec(python.output)?.[1] ?? 0);
   if (fs.existsSync(report)) {
     const result = JSON.parse(fs.readFileSync(report, 'utf8'));
-    passed += result.numPassedTests;
-    failed += result.numFailedTests + result.numRuntimeErrorTestSuites;
-    skipped += result.numPendingTests + result.numTodoTests;
+    passed += result.passed;
+    failed += result.failed;
+    skipped += result.skipped;
+    failures.push(...result.failures);
   } else if (jest.code !== 0) {
     failed += 1;
+    failures.push({ name: 'jest', message: `exited with ${jest.code} and wrote no results` });
   }
   fs.rmSync(runDir, { recursive: true, force: true });
-  process.stdout.write(`${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+  const checks = [
+    ...(tsc.code !== 0 ? ['type-check: tsc --noEmit'] : []),
+    ...(eslint.code !== 0 ? ['lint: eslint'] : []),
+    ...(prettier.code !== 0 ? ['format: prettier --check'] : []),
+  ];
+  process.stdout.write(`${summaryLines({ passed, failed, skipped, failures, checks }).join('\n')}\n`);
   process.exitCode = [tsc, eslint, prettier, jest, python].some((r) => r.code !== 0) || failed > 0 ? 1 : 0;
 }
 
-main();
+module.exports = { unittestCounts, unittestFailures, jestArgs, summaryLines };
+
+if (require.main === module) main();

@@ -9,7 +9,7 @@ import { ConfigError, EMBEDDED_DEFAULT, loadConfig } from '../model/load';
 import type { Config } from '../config/schema';
 import { renderPlatform } from './render';
 import type { RenderedFile } from './rendered-file';
-import { nextSteps } from './next-steps';
+import { nextSteps } from './runbook/next-steps';
 import { displayDir, OutputError, writeOutput, WriteOutputOptions } from './output';
 
 export interface SynthOptions {

@@ -14,6 +14,7 @@ import { buildModel } from '../model';
 import { bootstrapScript } from './bootstrap/gcp-script';
 import { limitProblems } from './limits';
 import type { Manifest, RenderedFile } from './rendered-file';
+import { runbook } from './runbook/runbook';
 
 /** Name of the Kustomize index: extensionless, so `kubectl apply -f dist` skips it. */
 export const KUSTOMIZATION_FILE = 'Kustomization';
@@ -39,7 +40,10 @@ export function renderPlatform(config: Config, apps: readonly WorkspaceAppDefini
   );
   const problems = [...manifests, ...checks].flatMap((f) => limitProblems(f.path, f.objects ?? []));
   if (problems.length > 0) throw new ConfigError(problems);
-  return [...manifests, index, ...checks, bootstrap].sort((a, b) => compare(a.path, b.path));
+  const rendered = [...manifests, index, ...checks, bootstrap];
+  // dist/DEPLOY.md: the first deployment of this config, from the files above (synth/runbook/).
+  const { refs: _refs, ...deploy } = runbook(model, rendered);
+  return [...rendered, deploy].sort((a, b) => compare(a.path, b.path));
 }
 
 /**

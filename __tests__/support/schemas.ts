@@ -80,6 +80,14 @@ function onceThisRun(name: string): boolean {
   }
 }
 
+/** Prints `text` as a warning the first time this jest run meets it: one banner, not one per test or file. */
+export function warnOncePerRun(text: string): boolean {
+  const key = createHash('sha256').update(text).digest('hex').slice(0, 16);
+  if (!onceThisRun(`warn-${key}`)) return false;
+  console.warn(text);
+  return true;
+}
+
 type Json = Record<string, any>;
 
 /** Adds `additionalProperties: false` to every object schema with properties, unless it preserves unknown fields. */
@@ -296,7 +304,7 @@ export class StrictValidator {
   validate(objects: Json[]): string[] {
     if (!this.strict) {
       const { problems, unvalidated } = validateWithPackages(objects);
-      if (unvalidated.length > 0) console.warn(`!! not validated (no package knows these kinds): ${unvalidated.join(', ')}`);
+      if (unvalidated.length > 0) warnOncePerRun(`!! not validated (no package knows these kinds): ${unvalidated.join(', ')}`);
       return problems;
     }
     const { kube, crds } = this.strict;

@@ -5,7 +5,9 @@ import { dnsLabel, projectId, projectNumber, region, zone } from './primitives';
 export const projectSchema = z
   .strictObject({
     id: projectId.describe('GCP project id that holds every Google Cloud resource.'),
-    number: projectNumber.describe('GCP project number; service agents (KMS grants) are derived from it.'),
+    number: projectNumber.describe(
+      "GCP project number; service agents (KMS grants) are derived from it. Find it with gcloud projects describe PROJECT_ID --format='value(projectNumber)'.",
+    ),
     region: region.describe('Region of the cluster, the database, the bucket and the KMS key ring.'),
     zones: z.array(zone).min(1, 'must list at least one zone').describe('Zones of the region used by the node pools and topology spread.'),
   })

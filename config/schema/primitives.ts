@@ -63,9 +63,15 @@ export const dnsName = z
   .max(253, 'must be at most 253 characters')
   .regex(/^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a lower-case DNS name such as "mlflow.example.com"');
 
+/**
+ * An email address, read in lower case: Google identities ignore case, so the one rule is that every
+ * email of the config is lower-cased as it is read (docs/workspaces.md, "Email case") and every object
+ * that names it (IAP grants, MLflow accounts, Git identities) writes the same string.
+ */
 export const email = z
   .string()
-  .regex(/^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/, 'must be an email address such as "ml-team@example.com"');
+  .regex(/^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/, 'must be an email address such as "ml-team@example.com"')
+  .overwrite((value) => value.toLowerCase());
 
 /** An IAM principal as IAM writes it. */
 export const iamMember = z
@@ -73,7 +79,9 @@ export const iamMember = z
   .regex(
     /^(user|group|serviceAccount):[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$|^domain:[a-z0-9.-]+\.[a-z]{2,}$/,
     'must be an IAM member such as "user:ana@example.com", "group:ml@example.com", "serviceAccount:x@p.iam.gserviceaccount.com" or "domain:example.com"',
-  );
+  )
+  // The email after the prefix is read in lower case, like every email (see email above).
+  .overwrite((value) => value.replace(/^(user|group|serviceAccount):(.*)$/, (_m, kind: string, address: string) => `${kind}:${address.toLowerCase()}`));
 
 /**
  * A container image pinned by a version tag or a digest (or both); `latest`, and the moving tags of

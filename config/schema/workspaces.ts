@@ -240,18 +240,27 @@ export const workspacesSchema = z
     // Google identities ignore case: two entries with one email would be one person with two workspaces.
     const emails = new Map<string, number>();
     w.users.forEach((u, i) => {
-      if (seen.has(u.name))
-        ctx.addIssue({ code: 'custom', path: ['users', i, 'name'], input: u.name, message: `must be unique; users[${seen.get(u.name)}] has the same name` });
-      seen.set(u.name, i);
+      // One mistake, one error: a repeated user is reported once, at its name (and email, when that
+      // repeats another entry), and the host names it would share are not reported again.
+      const sameName = seen.get(u.name);
       const email = u.email.toLowerCase();
-      if (emails.has(email))
+      const sameEmail = emails.get(email);
+      if (sameName !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['users', i, 'name'],
+          input: u.name,
+          message: `must be unique; users[${sameName}] has the same name${sameEmail === sameName ? ' and email' : ''}`,
+        });
+      if (sameEmail !== undefined && sameEmail !== sameName)
         ctx.addIssue({
           code: 'custom',
           path: ['users', i, 'email'],
           input: u.email,
-          message: `must be unique; users[${emails.get(email)}] has the same email (emails ignore case)`,
+          message: `must be unique; users[${sameEmail}] has the same email (emails ignore case)`,
         });
-      emails.set(email, i);
+      if (sameName === undefined) seen.set(u.name, i);
+      if (sameEmail === undefined) emails.set(email, i);
     });
     if (!w.internetEgress && w.mlflowClient.install)
       ctx.addIssue({
@@ -301,7 +310,7 @@ export const workspacesSchema = z
         code: 'custom',
         path: ['gpu', 'maxNodes'],
         input: w.gpu.maxNodes,
-        message: `must be at least the number of Jupyter instances (${jupyters}): each one holds a GPU node`,
+        message: `must be at least the number of Jupyter instances (${jupyters}): each one holds a GPU node; adding a user to workspaces.users adds a Jupyter, so raise workspaces.gpu.maxNodes to ${jupyters} with it`,
       });
   })
   .describe('Development workspaces.');

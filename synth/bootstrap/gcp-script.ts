@@ -31,6 +31,18 @@ export const BOOTSTRAP_APIS: readonly string[] = [
   'storage.googleapis.com',
 ];
 
+/**
+ * APIs Config Connector's own identity needs before it can act, enabled in the project of its Google
+ * service account (project.id) and in the project of the cluster it runs on (KCC_CLUSTER_PROJECT):
+ * - iamcredentials: the IAM Service Account Credentials API, which mints the short-lived tokens of a
+ *   Google service account (https://cloud.google.com/iam/docs/reference/credentials/rest). GKE
+ *   Workload Identity, through which the controller acts as that account, lists it under "Before you
+ *   begin" (https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity#before_you_begin).
+ * The role it needs on that account, roles/iam.workloadIdentityUser, is the script's last step
+ * (https://cloud.google.com/config-connector/docs/how-to/install-namespaced, "Create an identity").
+ */
+export const KCC_IDENTITY_APIS: readonly string[] = ['iamcredentials.googleapis.com'];
+
 /** A word bash reads back as exactly `value`. */
 export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
@@ -46,6 +58,7 @@ export function bootstrapValues(model: PlatformModel, objects: readonly Manifest
     `KCC_NAMESPACE=${shellQuote(names.namespaces.gcp)}`,
     `APIS=${array(BOOTSTRAP_APIS)}`,
     `KCC_ROLES=${array([...configConnectorRoles(objects).keys()])}`,
+    `KCC_IDENTITY_APIS=${array(KCC_IDENTITY_APIS)}`,
   ];
 }
 

@@ -9,7 +9,9 @@
 #   bash dist/bootstrap/gcp.sh
 #
 # It checks that billing is enabled, enables the APIs that Config Connector and this script need
-# (Config Connector enables the rest itself, from the render's Service objects), creates the Cloud
+# (Config Connector enables the rest itself, from the render's Service objects), enables what Config
+# Connector's own identity needs before it can act (in this project and in the project of the Config
+# Connector cluster), creates the Cloud
 # Storage service agent (the bucket's key grant names it, and it exists only once asked for), creates
 # the Google service account Config Connector acts as in the gcp namespace, grants it the roles the
 # rendered Config Connector objects need, and lets Config Connector's controller for that namespace
@@ -19,6 +21,8 @@
 # in another project (a management cluster, Config Controller), name the project:
 #
 #   KCC_CLUSTER_PROJECT=<project of that cluster> bash dist/bootstrap/gcp.sh
+#
+# The principal then also needs to enable APIs in that project (step 3).
 set -euo pipefail
 
 # --- values from the config (npm run synth fills them in) ---
@@ -27,6 +31,7 @@ KCC_ACCOUNT_ID=''
 KCC_NAMESPACE=''
 APIS=()
 KCC_ROLES=()
+KCC_IDENTITY_APIS=()
 # --- end of values ---
 
 die() {
@@ -66,7 +71,7 @@ KCC_EMAIL="${KCC_ACCOUNT_ID}@${PROJECT_ID}.iam.gserviceaccount.com"
 # Namespaced mode runs one controller per namespace as this Kubernetes ServiceAccount.
 KCC_MEMBER="serviceAccount:${KCC_CLUSTER_PROJECT}.svc.id.goog[cnrm-system/cnrm-controller-manager-${KCC_NAMESPACE}]"
 
-echo "== 1/6 billing of ${PROJECT_ID}"
+echo "== 1/7 billing of ${PROJECT_ID}"
 # `gcloud billing projects describe` uses the Cloud Billing API.
 run gcloud services enable cloudbilling.googleapis.com --project="$PROJECT_ID"
 show gcloud billing projects describe "$PROJECT_ID" --format='value(billingEnabled)'
@@ -74,13 +79,26 @@ billing="$(gcloud billing projects describe "$PROJECT_ID" --format='value(billin
 [[ "$billing" == True ]] ||
   die "billing is not enabled on ${PROJECT_ID} (billingEnabled: ${billing:-none}): link a billing account with 'gcloud billing projects link ${PROJECT_ID} --billing-account=ACCOUNT_ID', then run this again"
 
-echo "== 2/6 APIs that Config Connector and this script need"
+echo "== 2/7 APIs that Config Connector and this script need"
 run gcloud services enable "${APIS[@]}" --project="$PROJECT_ID"
 
-echo "== 3/6 Cloud Storage service agent (created when missing)"
+echo "== 3/7 APIs Config Connector's own identity needs, in ${PROJECT_ID} and in ${KCC_CLUSTER_PROJECT}"
+# Config Connector's controller reaches Google Cloud through GKE Workload Identity: its Kubernetes
+# ServiceAccount's token is exchanged for a short-lived token of ${KCC_EMAIL} through the IAM
+# Service Account Credentials API. GKE lists that API under "Before you begin"
+# (https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity#before_you_begin); without
+# it in both projects the controller gets no token and reconciles nothing. The list and the reasons:
+# synth/bootstrap/gcp-script.ts, KCC_IDENTITY_APIS.
+identity_projects=("$PROJECT_ID")
+[[ "$KCC_CLUSTER_PROJECT" == "$PROJECT_ID" ]] || identity_projects+=("$KCC_CLUSTER_PROJECT")
+for project in "${identity_projects[@]}"; do
+  run gcloud services enable "${KCC_IDENTITY_APIS[@]}" --project="$project"
+done
+
+echo "== 4/7 Cloud Storage service agent (created when missing)"
 run gcloud storage service-agent --project="$PROJECT_ID"
 
-echo "== 4/6 Config Connector's Google service account ${KCC_EMAIL}"
+echo "== 5/7 Config Connector's Google service account ${KCC_EMAIL}"
 show gcloud iam service-accounts describe "$KCC_EMAIL" --project="$PROJECT_ID"
 if gcloud iam service-accounts describe "$KCC_EMAIL" --project="$PROJECT_ID" >/dev/null 2>&1; then
   echo "exists already"
@@ -90,7 +108,7 @@ else
     --description="Config Connector acts as this account in namespace ${KCC_NAMESPACE} (mlflow-gke)"
 fi
 
-echo "== 5/6 its roles on ${PROJECT_ID}: what the rendered Config Connector objects need"
+echo "== 6/7 its roles on ${PROJECT_ID}: what the rendered Config Connector objects need"
 # --condition=None: the project's policy holds conditional bindings (the IAP grants), and gcloud
 # refuses an unconditional binding on such a policy when it cannot ask.
 for role in "${KCC_ROLES[@]}"; do
@@ -98,7 +116,7 @@ for role in "${KCC_ROLES[@]}"; do
     --member="serviceAccount:${KCC_EMAIL}" --role="$role" --condition=None --format=none
 done
 
-echo "== 6/6 Workload Identity: ${KCC_MEMBER} may act as it"
+echo "== 7/7 Workload Identity: ${KCC_MEMBER} may act as it"
 run_retrying gcloud iam service-accounts add-iam-policy-binding "$KCC_EMAIL" --project="$PROJECT_ID" \
   --member="$KCC_MEMBER" --role=roles/iam.workloadIdentityUser --condition=None --format=none
 

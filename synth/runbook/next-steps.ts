@@ -1,0 +1,39 @@
+/**
+ * What synth prints after a render: the outline of dist/DEPLOY.md (synth/runbook/runbook.ts), in the
+ * same order and with the same split between the clusters, so the two never disagree: the Config
+ * Connector files and their Secrets on the Config Connector cluster first, then, on the workload
+ * cluster that those create, the namespaces, the Secrets the workloads read, cert-manager, the rest,
+ * and the verification. Secrets come from the rendered objects (policy/rules/references.ts).
+ */
+import { outOfBandSecrets } from '../../policy/rules/references';
+import type { RenderedFile } from '../rendered-file';
+import { CERT_MANAGER_VERSION, isKcc, RUNBOOK_PATH } from './runbook';
+
+export function nextSteps(files: readonly RenderedFile[], out: string): string[] {
+  const manifests = files.filter((f) => !f.path.includes('/') && f.path.endsWith('.yaml'));
+  const kcc = manifests.filter((f) => (f.objects ?? []).some(isKcc));
+  const work = manifests.filter((f) => !kcc.includes(f));
+  const namespaces = work.filter((f) => (f.objects ?? []).some((o) => o.kind === 'Namespace'));
+  const rest = work.filter((f) => !namespaces.includes(f));
+  const secrets = (list: readonly RenderedFile[]) =>
+    outOfBandSecrets(list.flatMap((f) => (f.objects ?? []).map((manifest, doc) => ({ file: f.path, doc, manifest })))).map(
+      (s) => `${s.namespace}/${s.name}${s.keys.length > 0 ? ` (${s.keys.join(', ')})` : ''}`,
+    );
+  const apply = (list: readonly RenderedFile[]) => `kubectl apply ${list.map((f) => `-f ${out}${f.path}`).join(' ')}`;
+  const kccSecrets = secrets(kcc);
+  const workSecrets = secrets(work);
+  const bootstrap = files.some((f) => f.path === 'bootstrap/gcp.sh');
+  const runbook = files.some((f) => f.path === RUNBOOK_PATH);
+  return [
+    runbook
+      ? `next steps: every command for this config, in order, is in ${out}${RUNBOOK_PATH} (docs/first-deployment.md explains them); in short:`
+      : 'next steps (docs/first-deployment.md):',
+    ...(bootstrap ? [`  bash ${out}bootstrap/gcp.sh        once per project: APIs, service agents, the Config Connector identity`] : []),
+    ...(kcc.length > 0 ? [`  on the Config Connector cluster: ${apply(kcc)}`] : []),
+    ...(kccSecrets.length > 0 ? [`  create the Secrets there: ${kccSecrets.join('; ')}`] : []),
+    ...(namespaces.length > 0 ? [`  on the workload cluster${kcc.length > 0 ? ', once it is Ready' : ''}: ${apply(namespaces)}`] : []),
+    ...(workSecrets.length > 0 ? [`  create the Secrets there: ${workSecrets.join('; ')}`] : []),
+    `  install cert-manager ${CERT_MANAGER_VERSION}, then: ${apply(rest)}`,
+    `  once MLflow is ready: kubectl apply -f ${out}tests/`,
+  ];
+}
