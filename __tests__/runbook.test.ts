@@ -87,8 +87,8 @@ describe.each(rendered)('runbook of config $name', ({ config, files }) => {
   test('gives one DNS record per host name, to the address of its load balancer', () => {
     const rows = [...deploy.content.matchAll(/^\| `([a-z0-9.-]+)` \| `([a-z0-9-]+)` \|$/gm)].map((m) => m[1]);
     expect(rows.sort()).toEqual(
-      buildModel(config).edgeSites
-        .map((s) => s.host)
+      buildModel(config)
+        .edgeSites.map((s) => s.host)
         .sort(),
     );
     if (rows.length > 0) expect(deploy.content).toContain(`${rows.length} A records`);
