@@ -42,7 +42,7 @@ export function edgeChartProps(model: PlatformModel, apps: readonly WorkspaceApp
         port: names.mlflowPort,
         host: site.host,
         healthPath: MLFLOW_HEALTH_PATH,
-        // The server serves HTTPS only (charts/mlflow.ts): so do the load balancer and its health checks.
+        // The server serves HTTPS only (charts/mlflow/server.ts): so do the load balancer and its health checks.
         protocol: 'HTTPS',
         timeoutSec: edge.mlflowTimeoutSeconds,
         // The uptime check of the gcp chart requests https://<mlflow host>/health and cannot pass IAP.
@@ -62,7 +62,7 @@ export function edgeChartProps(model: PlatformModel, apps: readonly WorkspaceApp
       port: SERVICE_PORT,
       host: site.host,
       healthPath: app.healthPath,
-      // Every workspace app serves HTTPS only (charts/workspaces.ts): so do the load balancer and its health checks.
+      // Every workspace app serves HTTPS only (charts/workspaces/apps/): so do the load balancer and its health checks.
       protocol: 'HTTPS',
       timeoutSec: edge.workspaceTimeoutSeconds,
     };

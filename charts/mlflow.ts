@@ -116,7 +116,7 @@ export interface MlflowAuthSettings {
 }
 
 /** The Host headers MLflow must accept: public host, every form of the Service name, with and without port. */
-export function derivedAllowedHosts(model: PlatformModel): string[] {
+function derivedAllowedHosts(model: PlatformModel): string[] {
   const { config, names } = model;
   const svc = names.mlflow;
   const ns = names.namespaces.platform;

@@ -26,7 +26,7 @@ import {
 } from './postgres';
 
 /** The restore reads whatever object BACKUP_OBJECT names; `latest` picks the newest dump under the prefix. */
-export const LATEST = 'latest';
+const LATEST = 'latest';
 export const RESTORE_FILE = '/backup/restore.dump';
 
 export type PostgresRestoreChartProps = PostgresBackupProps;

@@ -26,7 +26,7 @@ import { serverCertificateVolume } from './certificates/server-certificate';
 /** uid/gid of the `postgres` user of the official Debian image; owns PGDATA. */
 export const POSTGRES_UID = 999;
 /** `nobody`, the user of the exporter image. */
-export const EXPORTER_UID = 65534;
+const EXPORTER_UID = 65534;
 /** Any non-root uid works for the Cloud CLI once HOME and its config directory are writable. */
 export const UPLOADER_UID = 1000;
 /** Superuser created by the image's first start; only the exporter and operators use it. */
@@ -38,9 +38,9 @@ export const PGDATA = `${DATA_MOUNT}/pgdata`;
 /** The fast-shutdown checkpoint of a busy database needs more than the default 30 s. */
 export const TERMINATION_GRACE_SECONDS = 120;
 /** Google Cloud Managed Service for Prometheus collectors. */
-export const GMP_COLLECTOR = { namespace: 'gmp-system', labels: { 'app.kubernetes.io/name': 'collector' } };
+const GMP_COLLECTOR = { namespace: 'gmp-system', labels: { 'app.kubernetes.io/name': 'collector' } };
 /** Pod components of the backup CronJob and the restore Job (dist/tests). */
-export const BACKUP_COMPONENTS = ['backup', 'restore'] as const;
+const BACKUP_COMPONENTS = ['backup', 'restore'] as const;
 /** Scripts of this chart and of the restore chart, by path from the project root; inlined at synth. */
 export const SCRIPT_FILES = {
   /** Sourced by the image's entrypoint on the first start. */
@@ -60,10 +60,10 @@ export const SCRIPT_FILES = {
 export const TLS_DIR = '/etc/postgres/tls';
 export const CONFIG_DIR = '/etc/postgres/config';
 /** Connection of every client outside the pod: TLS, the certificate checked against the CA and the host name. */
-export const CLIENT_SSLMODE = 'verify-full';
+const CLIENT_SSLMODE = 'verify-full';
 /** Stateful objects that Flux must never prune (docs/design.md, "Nothing is lost"). */
 /** A shell loop that hashes one file a minute and, rarely, runs psql. */
-export const TLS_RELOAD_RESOURCES = { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } };
+const TLS_RELOAD_RESOURCES = { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } };
 
 export interface BackupProps {
   /** Five-field cron schedule, evaluated in UTC. */
@@ -458,7 +458,7 @@ export class PostgresChart extends PlatformChart {
 }
 
 /** Selects the backup and restore pods of a database. */
-export function backupPodSelector(dbName: string, instance: string): kube.LabelSelector {
+function backupPodSelector(dbName: string, instance: string): kube.LabelSelector {
   return {
     matchLabels: { 'app.kubernetes.io/name': dbName, 'app.kubernetes.io/instance': instance },
     matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: [...BACKUP_COMPONENTS] }],
@@ -487,7 +487,7 @@ export interface PostgresBackupProps {
  * of the backup Google service account. Any failure fails the pod, so the Job and the CronJob's last
  * schedule show it.
  */
-export class PostgresBackup extends Construct {
+class PostgresBackup extends Construct {
   constructor(scope: Construct, id: string, props: PostgresBackupProps) {
     super(scope, id);
     const b = props.backup;

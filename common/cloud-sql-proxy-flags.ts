@@ -61,7 +61,7 @@ export function parseVersion(text: string): Version {
   return v;
 }
 
-export function compareVersions(a: Version, b: Version): number {
+function compareVersions(a: Version, b: Version): number {
   return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
 }
 
@@ -73,7 +73,7 @@ function flagName(arg: string): string {
   return arg.split('=')[0];
 }
 
-export function flagInfo(flag: string): ProxyFlag | undefined {
+function flagInfo(flag: string): ProxyFlag | undefined {
   return PROXY_FLAGS.find((f) => f.flag === flagName(flag));
 }
 

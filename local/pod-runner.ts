@@ -23,7 +23,7 @@
  *   direct loopback connection above);
  * - the image's `python`, `mlflow` and `bash` are the local ones: `pythonBin` (a virtual environment
  *   with MLflow at the image's version) comes first on PATH;
- * - Python processes resolve the cluster's DNS names through local/sitecustomize.py (`hosts`), so
+ * - Python processes resolve the cluster's DNS names through local/site/sitecustomize.py (`hosts`), so
  *   TLS still checks the certificate against the name the pod uses.
  */
 import { ChildProcess, spawn } from 'child_process';

@@ -9,7 +9,7 @@ import { configuredHost, PlatformNames, WorkspaceApp } from './names';
 export type EdgeApp = 'mlflow' | WorkspaceApp;
 
 /** ManagedCertificate accepts domain names of at most 63 characters. */
-export const MAX_HOST_LENGTH = 63;
+const MAX_HOST_LENGTH = 63;
 /** A managed certificate holds at most 100 names, an Ingress at most 15 certificates. */
 export const MAX_CERT_DOMAINS = 100;
 export const MAX_CERTS_PER_INGRESS = 15;

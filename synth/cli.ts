@@ -56,7 +56,7 @@ export function parseSynthArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
 }
 
 /** Where the user ran the command: npm's INIT_CWD under `npm run`, else the process's folder. */
-export function invocationDir(env: NodeJS.ProcessEnv): string {
+function invocationDir(env: NodeJS.ProcessEnv): string {
   return env.INIT_CWD || process.cwd();
 }
 

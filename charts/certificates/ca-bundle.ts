@@ -24,7 +24,7 @@ import { CertificateLifetime, clusterIssuerRef, LEAF_KEY } from './issuer';
 export const CA_BUNDLE_DIR = '/etc/platform-ca';
 export const CA_BUNDLE_FILE = `${CA_BUNDLE_DIR}/ca.crt`;
 /** Name of the pod volume that holds the CA bundle. */
-export const CA_BUNDLE_VOLUME = 'platform-ca';
+const CA_BUNDLE_VOLUME = 'platform-ca';
 /**
  * MLflow's client variable for the CA file: mlflow/utils/rest_utils.py http_request passes it to
  * requests as `verify` (mlflow/environment_variables.py: "Sets the verify param in requests.request").

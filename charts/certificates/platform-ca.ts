@@ -17,8 +17,8 @@ import { clusterIssuerRef } from './issuer';
  * Ten years, renewed two years ahead: always far longer than any certificate it signs (the config
  * allows at most a year), so the CA never cuts a leaf short.
  */
-export const CA_DURATION = '87600h';
-export const CA_RENEW_BEFORE = '17520h';
+const CA_DURATION = '87600h';
+const CA_RENEW_BEFORE = '17520h';
 
 export interface PlatformCaProps {
   readonly labels: Record<string, string>;

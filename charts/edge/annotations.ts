@@ -13,7 +13,7 @@ export const BACKEND_CONFIG_ANNOTATION = 'cloud.google.com/backend-config';
  * pkg/annotations/service.go; the older service.alpha.kubernetes.io/app-protocols is read first when
  * present, so it is never set). HTTPS, not HTTP2: uvicorn serves HTTP/1.1 only.
  */
-export const APP_PROTOCOLS_ANNOTATION = 'cloud.google.com/app-protocols';
+const APP_PROTOCOLS_ANNOTATION = 'cloud.google.com/app-protocols';
 
 export type BackendProtocol = 'HTTP' | 'HTTPS';
 

@@ -10,7 +10,7 @@ import { EXTERNAL_SECRETS_ANNOTATION } from '../../common/contract';
 import { GcpScope, kccMetadata } from './common';
 
 /** Flags: IAM login, plus the connection and statement logging CIS asks for. */
-export const DATABASE_FLAGS: readonly { name: string; value: string }[] = [
+const DATABASE_FLAGS: readonly { name: string; value: string }[] = [
   { name: 'cloudsql.iam_authentication', value: 'on' },
   { name: 'log_checkpoints', value: 'on' },
   { name: 'log_connections', value: 'on' },

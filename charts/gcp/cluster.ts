@@ -59,7 +59,7 @@ export interface ClusterProps {
   readonly interNodeEncryption?: boolean;
 }
 
-export const NODE_OAUTH_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
+const NODE_OAUTH_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 
 export class Cluster extends Construct {
   constructor(scope: Construct, id: string, props: ClusterProps) {

@@ -18,7 +18,7 @@ import { GcpScope } from './common';
  * operator/pkg/apis/core/v1beta1/constants.go).
  */
 export const CONTEXT_NAME = 'configconnectorcontext.core.cnrm.cloud.google.com';
-export const CONTEXT_API_VERSION = 'core.cnrm.cloud.google.com/v1beta1';
+const CONTEXT_API_VERSION = 'core.cnrm.cloud.google.com/v1beta1';
 
 export interface ConfigConnectorContextProps {
   readonly scope: GcpScope;

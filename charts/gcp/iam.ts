@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { IamPolicyMember, IamServiceAccount } from '../../imports/iam.cnrm.cloud.google.com';
 import { GcpScope, kccMetadata, roleSlug } from './common';
 
-export const WORKLOAD_IDENTITY_USER = 'roles/iam.workloadIdentityUser';
+const WORKLOAD_IDENTITY_USER = 'roles/iam.workloadIdentityUser';
 
 export interface ServiceAccountProps {
   /** Account id, also the object name. */

@@ -18,7 +18,7 @@ export interface IapAccessProps {
 }
 
 /** The IAM condition admitting requests to one host only. */
-export function hostCondition(host: string): { title: string; description: string; expression: string } {
+function hostCondition(host: string): { title: string; description: string; expression: string } {
   return {
     title: `IAP access to ${host}`,
     description: `Requests to https://${host}/ only (mlflow-gke edge)`,

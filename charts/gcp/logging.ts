@@ -14,7 +14,7 @@ import { GcpScope, kccMetadata } from './common';
  * `sqladmin.googleapis.com` (cloud.google.com/sql/docs/audit-logging, "Service name"): an
  * audit config for the API name enables nothing.
  */
-export const AUDITED_SERVICES: readonly { readonly slug: string; readonly service: string }[] = [
+const AUDITED_SERVICES: readonly { readonly slug: string; readonly service: string }[] = [
   { slug: 'storage', service: 'storage.googleapis.com' },
   { slug: 'cloudsql', service: 'cloudsql.googleapis.com' },
   { slug: 'cloudkms', service: 'cloudkms.googleapis.com' },
@@ -25,7 +25,7 @@ export const AUDITED_SERVICES: readonly { readonly slug: string; readonly servic
  * `projects/PROJECT_ID/logs/cloudaudit.googleapis.com%2Fdata_access` (cloud.google.com/logging/docs/audit,
  * "Log name").
  */
-export function dataAccessLogName(project: string): string {
+function dataAccessLogName(project: string): string {
   return `projects/${project}/logs/cloudaudit.googleapis.com%2Fdata_access`;
 }
 

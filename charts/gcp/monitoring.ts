@@ -52,7 +52,7 @@ export interface MonitoringProps {
  * names the counter `<prefix>_http_request_total` (rycus86/prometheus_flask_exporter,
  * prometheus_flask_exporter/__init__.py); `flask_` is only the exporter's default prefix.
  */
-export const MLFLOW_REQUESTS_METRIC = 'mlflow_http_request_total';
+const MLFLOW_REQUESTS_METRIC = 'mlflow_http_request_total';
 
 export class Monitoring extends Construct {
   constructor(scope: Construct, id: string, props: MonitoringProps) {

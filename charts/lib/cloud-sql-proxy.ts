@@ -66,7 +66,7 @@ export interface ProxyContainerOptions extends ProxyArgsOptions {
 }
 
 /** The distroless image's own nonroot user and group. */
-export const PROXY_UID = 65532;
+const PROXY_UID = 65532;
 
 /**
  * The sidecar container, for `restrictedPodSpec({ sidecars })`. Its startup probe is what the kubelet

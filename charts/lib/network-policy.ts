@@ -23,7 +23,7 @@ export const NEVER_INTERNET = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 
  * The GKE metadata server answers Workload Identity token requests at 169.254.169.254:80; on
  * Dataplane V2 the traffic is delivered to 169.254.169.252:988, which egress policies must allow too.
  */
-export const METADATA_SERVER = [
+const METADATA_SERVER = [
   { cidr: '169.254.169.254/32', port: 80 },
   { cidr: '169.254.169.252/32', port: 988 },
 ] as const;
@@ -60,7 +60,7 @@ export function googleApisEgress(clusterRanges: readonly string[]): kube.Network
 }
 
 /** Whether `outer` contains all of `inner`. */
-export function cidrContains(outer: string, inner: string): boolean {
+function cidrContains(outer: string, inner: string): boolean {
   const [oa, op] = parseCidr(outer);
   const [ia, ip] = parseCidr(inner);
   if (ip < op) return false;

@@ -44,7 +44,7 @@ export interface MlflowAuthProvisionJobProps {
   readonly accounts: readonly ProvisionedAccount[];
   /** Granted on the Default experiment to the accounts that ask for it; empty for none. */
   readonly defaultExperimentPermission: string;
-  /** Short hash of the spec, computed by the caller (charts/mlflow.ts contentHash). */
+  /** Short hash of the spec, computed by the caller (charts/lib/content-hash.ts). */
   readonly hash: (spec: unknown) => string;
 }
 

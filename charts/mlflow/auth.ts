@@ -23,15 +23,15 @@ import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import * as kube from '../../imports/k8s-1.31';
 import type { MlflowAuthNames } from '../../model/names';
-import { MLFLOW_AUTH_SECRET_KEYS } from '../../common/contract';
+import { MLFLOW_AUTH_SECRET_KEYS, MLFLOW_CREDENTIAL_ENV } from '../../common/contract';
 import { scriptFile } from '../lib/script-files';
 
 /** Where the server (and the migration Job) mount the ConfigMap; the verifier is found there through PYTHONPATH. */
 export const AUTH_DIR = '/etc/mlflow/auth';
-export const AUTH_CONFIG_FILE = 'basic_auth.ini';
+const AUTH_CONFIG_FILE = 'basic_auth.ini';
 export const VERIFIER_FILE = 'iap_auth.py';
 /** authorization_function: module iap_auth (the file above), function authenticate. */
-export const AUTHORIZATION_FUNCTION = 'iap_auth:authenticate';
+const AUTHORIZATION_FUNCTION = 'iap_auth:authenticate';
 /** Google's IAP public keys as a JWK set (https://cloud.google.com/iap/docs/signed-headers-howto, "Verifying the JWT header"). */
 export const IAP_KEYS_URL = 'https://www.gstatic.com/iap/verify/public_key-jwk';
 
@@ -63,7 +63,7 @@ export interface MlflowAuthProps {
  * default), and the database URI holds percent-encoded characters (the IAM user's "@", the CA path's
  * "/"), so every "%" is doubled to reach MLflow as one.
  */
-export function authConfigFile(props: Pick<MlflowAuthProps, 'databaseUri' | 'defaultPermission'>): string {
+function authConfigFile(props: Pick<MlflowAuthProps, 'databaseUri' | 'defaultPermission'>): string {
   return [
     '[mlflow]',
     `default_permission = ${props.defaultPermission}`,
@@ -75,11 +75,11 @@ export function authConfigFile(props: Pick<MlflowAuthProps, 'databaseUri' | 'def
 }
 
 /** The platform accounts the verifier keeps to their own routes (username -> paths; a trailing "/" is a prefix). */
-export function serviceRoutes(names: MlflowAuthNames): Record<string, string[]> {
+function serviceRoutes(names: MlflowAuthNames): Record<string, string[]> {
   return { [names.metrics.username]: ['/metrics'] };
 }
 
-export function authConfigMapData(props: MlflowAuthProps): Record<string, string> {
+function authConfigMapData(props: MlflowAuthProps): Record<string, string> {
   return { [AUTH_CONFIG_FILE]: authConfigFile(props), [VERIFIER_FILE]: scriptFile(`charts/mlflow/${VERIFIER_FILE}`) };
 }
 
@@ -126,8 +126,8 @@ export const serverAuthSecrets = (names: MlflowAuthNames): string[] => [names.fl
 /** An MLflow client's credentials from its account (the gc CronJob, the verification Job). */
 export function clientCredentialEnv(account: { readonly username: string; readonly secret: string }): kube.EnvVar[] {
   return [
-    { name: 'MLFLOW_TRACKING_USERNAME', value: account.username },
-    secretEnv('MLFLOW_TRACKING_PASSWORD', account.secret, MLFLOW_AUTH_SECRET_KEYS.password),
+    { name: MLFLOW_CREDENTIAL_ENV.username, value: account.username },
+    secretEnv(MLFLOW_CREDENTIAL_ENV.password, account.secret, MLFLOW_AUTH_SECRET_KEYS.password),
   ];
 }
 

@@ -34,7 +34,7 @@ import { scriptFile } from '../lib/script-files';
 import { PORTS } from '../../common/contract';
 
 export const GRANT_SQL = 'charts/mlflow/cloudsql-grant.sql';
-export const GRANT_SCRIPT = 'charts/mlflow/cloudsql-grant.sh';
+const GRANT_SCRIPT = 'charts/mlflow/cloudsql-grant.sh';
 /** Where the ConfigMap with both files is mounted. */
 export const GRANT_DIR = '/etc/mlflow-gke/grant';
 /** Cloud SQL's server-side proxy port behind the instance's private IP. */
@@ -54,7 +54,7 @@ export const PSQL_UID = 999;
 
 /** How long one pod waits for the instance, the admin's password and the IAM user. */
 export const GRANT_WAIT_SECONDS = 2700;
-export const GRANT_DEADLINE_SECONDS = 3600;
+const GRANT_DEADLINE_SECONDS = 3600;
 
 export interface CloudSqlGrantJobProps {
   /** Environment name (instance label). */

@@ -14,7 +14,7 @@
  */
 import { scriptFile } from '../lib/script-files';
 
-export const PROGRAM_DIR = 'charts/mlflow';
+const PROGRAM_DIR = 'charts/mlflow';
 /** The line that ends a program file's header. */
 export const PROGRAM_MARKER = '# ---- the pod runs what follows ----';
 export const MLFLOW_PROGRAMS = ['wait_for_schema', 'migrate', 'gc', 'verify', 'serve', 'provision'] as const;

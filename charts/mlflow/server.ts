@@ -40,10 +40,10 @@ export const WORKER_READY_SECONDS = 60;
 /** Name of the server's port (container and Service): ingress-gce keys its app-protocols annotation by it. */
 export const SERVER_PORT_NAME = 'https';
 /** Where the server's certificate Secret is mounted; no spaces: MLflow shlex-splits --uvicorn-opts. */
-export const SERVER_TLS_DIR = '/etc/mlflow/tls';
+const SERVER_TLS_DIR = '/etc/mlflow/tls';
 
 /** Size of the metrics emptyDir (multiprocess Prometheus files). */
-export const METRICS_SIZE = '256Mi';
+const METRICS_SIZE = '256Mi';
 /** Room for the container's logs beside its emptyDirs (the root filesystem is read-only). */
 const LOG_HEADROOM_MI = 512;
 
@@ -52,7 +52,7 @@ const LOG_HEADROOM_MI = 512;
  * emptyDirs count against the pod's ephemeral storage, so the request (what the scheduler reserves on
  * the node) and the limit both cover them.
  */
-export function serverEphemeralStorage(scratchSize: string): string {
+function serverEphemeralStorage(scratchSize: string): string {
   const mi = (size: string) => Math.ceil(sizeBytes(size) / 2 ** 20);
   return `${mi(scratchSize) + mi(METRICS_SIZE) + LOG_HEADROOM_MI}Mi`;
 }

@@ -23,7 +23,7 @@ export const CREDENTIAL_HELPER = 'charts/workspaces/git-credential.sh';
 export const GIT_FILES = { config: 'gitconfig', sshConfig: 'ssh_config', knownHosts: 'known_hosts', helper: 'git-credential.sh' } as const;
 
 /** Where a credential's Secret key is projected: one folder per credential. */
-export function credentialPath(index: number, type: GitCredential['type']): string {
+function credentialPath(index: number, type: GitCredential['type']): string {
   return `git-credentials/${index}/${GIT_SECRET_KEYS[type]}`;
 }
 

@@ -8,7 +8,7 @@ import { scriptFile } from '../../charts/lib/script-files';
 import type { Manifest, RenderedFile } from '../rendered-file';
 import { configConnectorRoles } from './config-connector-roles';
 
-export const BOOTSTRAP_TEMPLATE = 'synth/bootstrap/gcp.sh';
+const BOOTSTRAP_TEMPLATE = 'synth/bootstrap/gcp.sh';
 export const BOOTSTRAP_PATH = 'bootstrap/gcp.sh';
 
 const BEGIN = '# --- values from the config (npm run synth fills them in) ---';
@@ -49,7 +49,7 @@ export function shellQuote(value: string): string {
 }
 
 /** The values block of the rendered script. */
-export function bootstrapValues(model: PlatformModel, objects: readonly Manifest[]): string[] {
+function bootstrapValues(model: PlatformModel, objects: readonly Manifest[]): string[] {
   const { config, names } = model;
   const array = (values: readonly string[]) => `(${values.map(shellQuote).join(' ')})`;
   return [

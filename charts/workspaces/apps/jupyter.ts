@@ -20,7 +20,7 @@ const JUPYTER_PATH = `${JUPYTER.home}/.local/bin:/opt/conda/bin:/usr/local/sbin:
  * (jupyter/docker-stacks images/pytorch-notebook/cuda12/Dockerfile: `ENV PATH="${PATH}:/usr/local/nvidia/bin"`),
  * so a PATH set here must keep it.
  */
-export const NVIDIA_BIN = '/usr/local/nvidia/bin';
+const NVIDIA_BIN = '/usr/local/nvidia/bin';
 /** The Jupyter setup step's installer, a file beside this chart. */
 export const PIP_USER_INSTALL = 'charts/workspaces/pip-user-install.sh';
 /**
