@@ -104,7 +104,10 @@ function decodeText(bytes: Buffer, label: string): string {
  */
 export function parseConfig(data: unknown, source: string, rules: readonly CrossFieldRule[]): Config {
   const schema = rules.length > 0 ? configSchema.superRefine((config, ctx) => rules.forEach((rule) => rule(config, ctx))) : configSchema;
-  const result = schema.safeParse(data, { error: defaultMessage, reportInput: true });
+  // jitless: zod would otherwise compile a parser per object schema with `new Function` on first use,
+  // which costs more than it saves for the one parse a process makes (zod v4 core/schemas.js,
+  // ZodObject `generateFastpass`; `ctx.jitless` skips it). The result is the same either way.
+  const result = schema.safeParse(data, { error: defaultMessage, reportInput: true, jitless: true });
   if (result.success) return result.data;
   const lines = result.error.issues.flatMap((issue) => formatIssue(issue, data, source));
   throw new ConfigError([...new Set(lines)]);
