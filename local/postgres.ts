@@ -98,6 +98,11 @@ export function run(command: string, args: readonly string[], options: RunOption
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+    // A command that exits (or closes its stdin) before reading its input makes the write fail with
+    // EPIPE; its exit code and output are the result, so that is not an error of the run.
+    child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') reject(error);
+    });
     child.stdin.end(options.input ?? '');
   });
 }
