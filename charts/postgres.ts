@@ -223,25 +223,6 @@ export class PostgresChart extends PlatformChart {
       },
     });
 
-    const secretEnv = (name: string, key: string): kube.EnvVar => ({
-      name,
-      valueFrom: { secretKeyRef: { name: props.credentialsSecret, key } },
-    });
-    // Both probes ask the postmaster whether it accepts connections; pg_isready needs no password.
-    const isReady = (host: string, timeout: number) => ({
-      exec: {
-        command: [
-          'pg_isready',
-          '--quiet',
-          `--host=${host}`,
-          `--port=${PORTS.postgres}`,
-          `--username=${SUPERUSER}`,
-          `--dbname=${SUPERUSER}`,
-          `--timeout=${timeout}`,
-        ],
-      },
-    });
-
     const statefulSet = new kube.KubeStatefulSet(this, 'statefulset', {
       metadata: { name: props.name, namespace: ns, labels: dbLabels },
       spec: {
@@ -254,134 +235,7 @@ export class PostgresChart extends PlatformChart {
         persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
         template: {
           metadata: { labels: dbLabels },
-          spec: restrictedPodSpec({
-            serviceAccountName: props.name,
-            enableServiceLinks: false,
-            terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
-            runAsUser: POSTGRES_UID,
-            runAsGroup: POSTGRES_UID,
-            fsGroup: POSTGRES_UID,
-            // A recursive chown of a large data disk at every start would delay recovery.
-            fsGroupChangePolicy: 'OnRootMismatch',
-            // Beside the server for the pod's whole life, stopped after it.
-            sidecars: [
-              restrictedContainer({
-                name: 'tls-reload',
-                image: props.image,
-                ...bashScript(SCRIPT_FILES.reloadTls),
-                env: [
-                  { name: 'TLS_CERT_FILE', value: `${TLS_DIR}/tls.crt` },
-                  { name: 'PGHOST', value: '/var/run/postgresql' },
-                  { name: 'PGUSER', value: SUPERUSER },
-                  { name: 'PGDATABASE', value: SUPERUSER },
-                  secretEnv('PGPASSWORD', DB_SECRET_KEYS.superuser),
-                ],
-                resources: TLS_RELOAD_RESOURCES,
-                runAsUser: POSTGRES_UID,
-                runAsGroup: POSTGRES_UID,
-                volumeMounts: [
-                  { name: 'run', mountPath: '/var/run/postgresql' },
-                  { name: 'tls', mountPath: TLS_DIR, readOnly: true },
-                ],
-              }),
-            ],
-            containers: [
-              restrictedContainer({
-                name: 'postgres',
-                image: props.image,
-                // The image's entrypoint passes the same arguments to its first-start server too
-                // (docker-library/postgres 6edb0a8 16/bookworm/docker-entrypoint.sh docker_temp_server_start),
-                // so the certificate and the hba file are in force from the very first start.
-                args: [
-                  'postgres',
-                  '-c',
-                  'password_encryption=scram-sha-256',
-                  '-c',
-                  'log_connections=on',
-                  '-c',
-                  'log_disconnections=on',
-                  '-c',
-                  'ssl=on',
-                  '-c',
-                  `ssl_cert_file=${TLS_DIR}/tls.crt`,
-                  '-c',
-                  `ssl_key_file=${TLS_DIR}/tls.key`,
-                  '-c',
-                  `hba_file=${CONFIG_DIR}/pg_hba.conf`,
-                ],
-                ports: [{ name: 'postgres', containerPort: PORTS.postgres, protocol: 'TCP' }],
-                env: [
-                  { name: 'PGDATA', value: PGDATA },
-                  { name: 'POSTGRES_USER', value: SUPERUSER },
-                  secretEnv('POSTGRES_PASSWORD', DB_SECRET_KEYS.superuser),
-                  // scram-sha-256 for remote connections and, through initdb, for the socket and localhost too:
-                  // no connection to this server is trusted without a password.
-                  { name: 'POSTGRES_HOST_AUTH_METHOD', value: 'scram-sha-256' },
-                  { name: 'POSTGRES_INITDB_ARGS', value: '--auth-local=scram-sha-256 --auth-host=scram-sha-256 --data-checksums' },
-                  { name: 'MLFLOW_DB_USER', value: props.user },
-                  { name: 'MLFLOW_DB_NAME', value: props.database },
-                  secretEnv('MLFLOW_DB_PASSWORD', DB_SECRET_KEYS.mlflow),
-                ],
-                resources: props.resources,
-                runAsUser: POSTGRES_UID,
-                runAsGroup: POSTGRES_UID,
-                // Crash recovery replays WAL before the server accepts connections: allow up to 10 minutes.
-                startupProbe: { ...isReady('127.0.0.1', 5), periodSeconds: 10, timeoutSeconds: 6, failureThreshold: 60 },
-                readinessProbe: { ...isReady('127.0.0.1', 5), periodSeconds: 10, timeoutSeconds: 6, failureThreshold: 3 },
-                // Through the socket and far more patient: a busy server leaves the Service before it is restarted.
-                livenessProbe: { ...isReady('/var/run/postgresql', 10), periodSeconds: 20, timeoutSeconds: 12, failureThreshold: 6 },
-                volumeMounts: [
-                  // The claim template's name is the volume name.
-                  { name: props.name, mountPath: DATA_MOUNT },
-                  { name: 'run', mountPath: '/var/run/postgresql' },
-                  { name: 'tmp', mountPath: '/tmp' },
-                  { name: 'shm', mountPath: '/dev/shm' },
-                  { name: 'init', mountPath: '/docker-entrypoint-initdb.d', readOnly: true },
-                  // No subPath: renewed files then replace these in place (charts/postgres/reload-tls.sh).
-                  { name: 'tls', mountPath: TLS_DIR, readOnly: true },
-                  { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-                ],
-              }),
-              restrictedContainer({
-                name: 'exporter',
-                image: props.exporter.image,
-                args: [`--web.listen-address=:${PORTS.postgresExporter}`, '--web.telemetry-path=/metrics'],
-                ports: [{ name: 'metrics', containerPort: PORTS.postgresExporter, protocol: 'TCP' }],
-                env: [
-                  { name: 'DATA_SOURCE_URI', value: `127.0.0.1:${PORTS.postgres}/${SUPERUSER}?sslmode=disable` },
-                  { name: 'DATA_SOURCE_USER', value: SUPERUSER },
-                  secretEnv('DATA_SOURCE_PASS', DB_SECRET_KEYS.superuser),
-                ],
-                resources: props.exporter.resources,
-                runAsUser: EXPORTER_UID,
-                runAsGroup: EXPORTER_UID,
-                readinessProbe: {
-                  httpGet: { path: '/', port: kube.IntOrString.fromString('metrics') },
-                  periodSeconds: 15,
-                  timeoutSeconds: 5,
-                  failureThreshold: 3,
-                },
-                livenessProbe: {
-                  httpGet: { path: '/', port: kube.IntOrString.fromString('metrics') },
-                  periodSeconds: 30,
-                  timeoutSeconds: 5,
-                  failureThreshold: 5,
-                },
-              }),
-            ],
-            volumes: [
-              { name: 'run', emptyDir: { sizeLimit: kube.Quantity.fromString('16Mi') } },
-              { name: 'tmp', emptyDir: { sizeLimit: kube.Quantity.fromString('1Gi') } },
-              // The container runtime's 64 MiB /dev/shm is too small for parallel queries.
-              { name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: kube.Quantity.fromString('256Mi') } },
-              { name: 'init', configMap: { name: initScript.name, defaultMode: 0o444 } },
-              // PostgreSQL refuses a key that others may read: owned by root, it allows at most
-              // u=rw,g=r (postgres src/backend/libpq/be-secure-common.c, check_ssl_key_file_permissions).
-              // The volume's 0440 root:999 is exactly that.
-              serverCertificateVolume('tls', props.tls.secretName),
-              { name: 'config', configMap: { name: serverConfig.name, defaultMode: 0o444 } },
-            ],
-          }),
+          spec: databasePodSpec(props, { init: initScript.name, config: serverConfig.name }),
         },
         volumeClaimTemplates: [
           {
@@ -455,6 +309,160 @@ export class PostgresChart extends PlatformChart {
       },
     });
   }
+}
+
+/**
+ * The database pod: the server (the image's entrypoint with TLS and the hba file from the first
+ * start), the certificate-reload sidecar, and the metrics exporter, with pg_isready probes.
+ */
+function databasePodSpec(props: PostgresChartProps, configMaps: { readonly init: string; readonly config: string }): kube.PodSpec {
+  const secretEnv = (name: string, key: string): kube.EnvVar => ({
+    name,
+    valueFrom: { secretKeyRef: { name: props.credentialsSecret, key } },
+  });
+  // Both probes ask the postmaster whether it accepts connections; pg_isready needs no password.
+  const isReady = (host: string, timeout: number) => ({
+    exec: {
+      command: [
+        'pg_isready',
+        '--quiet',
+        `--host=${host}`,
+        `--port=${PORTS.postgres}`,
+        `--username=${SUPERUSER}`,
+        `--dbname=${SUPERUSER}`,
+        `--timeout=${timeout}`,
+      ],
+    },
+  });
+
+  return restrictedPodSpec({
+    serviceAccountName: props.name,
+    enableServiceLinks: false,
+    terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+    runAsUser: POSTGRES_UID,
+    runAsGroup: POSTGRES_UID,
+    fsGroup: POSTGRES_UID,
+    // A recursive chown of a large data disk at every start would delay recovery.
+    fsGroupChangePolicy: 'OnRootMismatch',
+    // Beside the server for the pod's whole life, stopped after it.
+    sidecars: [
+      restrictedContainer({
+        name: 'tls-reload',
+        image: props.image,
+        ...bashScript(SCRIPT_FILES.reloadTls),
+        env: [
+          { name: 'TLS_CERT_FILE', value: `${TLS_DIR}/tls.crt` },
+          { name: 'PGHOST', value: '/var/run/postgresql' },
+          { name: 'PGUSER', value: SUPERUSER },
+          { name: 'PGDATABASE', value: SUPERUSER },
+          secretEnv('PGPASSWORD', DB_SECRET_KEYS.superuser),
+        ],
+        resources: TLS_RELOAD_RESOURCES,
+        runAsUser: POSTGRES_UID,
+        runAsGroup: POSTGRES_UID,
+        volumeMounts: [
+          { name: 'run', mountPath: '/var/run/postgresql' },
+          { name: 'tls', mountPath: TLS_DIR, readOnly: true },
+        ],
+      }),
+    ],
+    containers: [
+      restrictedContainer({
+        name: 'postgres',
+        image: props.image,
+        // The image's entrypoint passes the same arguments to its first-start server too
+        // (docker-library/postgres 6edb0a8 16/bookworm/docker-entrypoint.sh docker_temp_server_start),
+        // so the certificate and the hba file are in force from the very first start.
+        args: [
+          'postgres',
+          '-c',
+          'password_encryption=scram-sha-256',
+          '-c',
+          'log_connections=on',
+          '-c',
+          'log_disconnections=on',
+          '-c',
+          'ssl=on',
+          '-c',
+          `ssl_cert_file=${TLS_DIR}/tls.crt`,
+          '-c',
+          `ssl_key_file=${TLS_DIR}/tls.key`,
+          '-c',
+          `hba_file=${CONFIG_DIR}/pg_hba.conf`,
+        ],
+        ports: [{ name: 'postgres', containerPort: PORTS.postgres, protocol: 'TCP' }],
+        env: [
+          { name: 'PGDATA', value: PGDATA },
+          { name: 'POSTGRES_USER', value: SUPERUSER },
+          secretEnv('POSTGRES_PASSWORD', DB_SECRET_KEYS.superuser),
+          // scram-sha-256 for remote connections and, through initdb, for the socket and localhost too:
+          // no connection to this server is trusted without a password.
+          { name: 'POSTGRES_HOST_AUTH_METHOD', value: 'scram-sha-256' },
+          { name: 'POSTGRES_INITDB_ARGS', value: '--auth-local=scram-sha-256 --auth-host=scram-sha-256 --data-checksums' },
+          { name: 'MLFLOW_DB_USER', value: props.user },
+          { name: 'MLFLOW_DB_NAME', value: props.database },
+          secretEnv('MLFLOW_DB_PASSWORD', DB_SECRET_KEYS.mlflow),
+        ],
+        resources: props.resources,
+        runAsUser: POSTGRES_UID,
+        runAsGroup: POSTGRES_UID,
+        // Crash recovery replays WAL before the server accepts connections: allow up to 10 minutes.
+        startupProbe: { ...isReady('127.0.0.1', 5), periodSeconds: 10, timeoutSeconds: 6, failureThreshold: 60 },
+        readinessProbe: { ...isReady('127.0.0.1', 5), periodSeconds: 10, timeoutSeconds: 6, failureThreshold: 3 },
+        // Through the socket and far more patient: a busy server leaves the Service before it is restarted.
+        livenessProbe: { ...isReady('/var/run/postgresql', 10), periodSeconds: 20, timeoutSeconds: 12, failureThreshold: 6 },
+        volumeMounts: [
+          // The claim template's name is the volume name.
+          { name: props.name, mountPath: DATA_MOUNT },
+          { name: 'run', mountPath: '/var/run/postgresql' },
+          { name: 'tmp', mountPath: '/tmp' },
+          { name: 'shm', mountPath: '/dev/shm' },
+          { name: 'init', mountPath: '/docker-entrypoint-initdb.d', readOnly: true },
+          // No subPath: renewed files then replace these in place (charts/postgres/reload-tls.sh).
+          { name: 'tls', mountPath: TLS_DIR, readOnly: true },
+          { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+        ],
+      }),
+      restrictedContainer({
+        name: 'exporter',
+        image: props.exporter.image,
+        args: [`--web.listen-address=:${PORTS.postgresExporter}`, '--web.telemetry-path=/metrics'],
+        ports: [{ name: 'metrics', containerPort: PORTS.postgresExporter, protocol: 'TCP' }],
+        env: [
+          { name: 'DATA_SOURCE_URI', value: `127.0.0.1:${PORTS.postgres}/${SUPERUSER}?sslmode=disable` },
+          { name: 'DATA_SOURCE_USER', value: SUPERUSER },
+          secretEnv('DATA_SOURCE_PASS', DB_SECRET_KEYS.superuser),
+        ],
+        resources: props.exporter.resources,
+        runAsUser: EXPORTER_UID,
+        runAsGroup: EXPORTER_UID,
+        readinessProbe: {
+          httpGet: { path: '/', port: kube.IntOrString.fromString('metrics') },
+          periodSeconds: 15,
+          timeoutSeconds: 5,
+          failureThreshold: 3,
+        },
+        livenessProbe: {
+          httpGet: { path: '/', port: kube.IntOrString.fromString('metrics') },
+          periodSeconds: 30,
+          timeoutSeconds: 5,
+          failureThreshold: 5,
+        },
+      }),
+    ],
+    volumes: [
+      { name: 'run', emptyDir: { sizeLimit: kube.Quantity.fromString('16Mi') } },
+      { name: 'tmp', emptyDir: { sizeLimit: kube.Quantity.fromString('1Gi') } },
+      // The container runtime's 64 MiB /dev/shm is too small for parallel queries.
+      { name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: kube.Quantity.fromString('256Mi') } },
+      { name: 'init', configMap: { name: configMaps.init, defaultMode: 0o444 } },
+      // PostgreSQL refuses a key that others may read: owned by root, it allows at most
+      // u=rw,g=r (postgres src/backend/libpq/be-secure-common.c, check_ssl_key_file_permissions).
+      // The volume's 0440 root:999 is exactly that.
+      serverCertificateVolume('tls', props.tls.secretName),
+      { name: 'config', configMap: { name: configMaps.config, defaultMode: 0o444 } },
+    ],
+  });
 }
 
 /** Selects the backup and restore pods of a database. */
