@@ -116,7 +116,7 @@ export const workspacesSchema = z
       .array(
         z.strictObject({
           name: dnsLabel(20).describe('Short user name; it becomes part of object and host names.'),
-          email: email.describe('Google identity of the user; IAP admits only this user to their workspaces.'),
+          email: email.describe('Google identity of the user; IAP admits only this user to their workspaces, and admits them to MLflow too.'),
           git: userGitSchema,
         }),
       )
