@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import type { Config } from './base';
 import { overlaps } from './network';
+import { clientImageProblem, cloudSqlMajor } from './postgres-image';
 import { sizeBytes } from './primitives';
 
 type Ctx = z.RefinementCtx;
@@ -51,6 +52,13 @@ export const crossFieldRules: CrossFieldRule[] = [
         input: true,
         message: `needs at least two zones in project.zones (it lists ${c.project.zones.length}): list a second zone, or set regionalDisk: false`,
       });
+  },
+  function grantClientMatchesCloudSql(c, ctx) {
+    // psql talks to the instance the grant Job provisions: the same major, like the in-cluster image.
+    const image = c.database.cloudsql.clientImage;
+    if (c.database.mode !== 'cloudsql' || image === undefined) return;
+    const problem = clientImageProblem(image, cloudSqlMajor(c.database.cloudsql.version));
+    if (problem) ctx.addIssue({ code: 'custom', path: ['database', 'cloudsql', 'clientImage'], input: image, message: problem });
   },
   function gitHostsStayOutsideTheCluster(c, ctx) {
     // A Git host's ranges become an egress ipBlock: one that covers the cluster, its private
