@@ -89,8 +89,31 @@ describe('Jupyter: JupyterLab real-time collaboration', () => {
       { jupyter: { collaboration: { version: 'latest' } } },
       'workspaces.jupyter.collaboration.version: "latest" is not allowed: must be a jupyter-collaboration release such as "4.1.2"',
     ],
+    [
+      { jupyter: { collaboration: { enabled: true, version: '4.2.0' } } },
+      'workspaces.jupyter.collaboration.version: "4.2.0" is not allowed: must be a 4.1.x release such as "4.1.2": the Jupyter image quay.io/jupyter/scipy-notebook:2025-10-06 has JupyterLab 4.4 (built 2025-10-06, before JupyterLab 4.5.0), and jupyter-collaboration 4.2.0 to 4.4.x declare jupyterlab>=4.4 for pip while their front end needs JupyterLab 4.5, so they would install and then fail in the browser',
+    ],
+    [
+      { gpu: { enabled: true }, jupyter: { collaboration: { enabled: true, version: '5.0.0' } } },
+      'workspaces.jupyter.collaboration.version: "5.0.0" is not allowed: must be a 4.1.x release such as "4.1.2": the Jupyter image quay.io/jupyter/pytorch-notebook:cuda12-2025-10-06 has JupyterLab 4.4 (built 2025-10-06, before JupyterLab 4.5.0), and jupyter-collaboration 5.x needs JupyterLab 4.6',
+    ],
   ])('refused: %j', (workspaces, message) => {
     expect(() => configWith({ workspaces } as never)).toThrow(`test config: ${message}`);
+  });
+
+  // jupyterlab/jupyter-collaboration at v4.2.0, v4.3.0, v4.4.0 and v4.4.2: projects/jupyter-collaboration/
+  // pyproject.toml "jupyterlab>=4.4.0,<5.0.0", packages/collaboration-extension/package.json
+  // "@jupyterlab/application": "^4.5.0". JupyterLab 4.5.0: 2025-11-18.
+  test('4.2.0 to 4.4.x are refused only where the image is known to have JupyterLab 4.4', () => {
+    const on = (version: string, image?: string) =>
+      configWith({ workspaces: { jupyter: { collaboration: { enabled: true, version }, ...(image ? { image } : {}) } } });
+    for (const version of ['4.2.0', '4.3.0', '4.4.0', '4.4.2']) expect(() => on(version)).toThrow(/collaboration\.version: .* must be a 4\.1\.x release/);
+    for (const version of ['4.0.2', '4.1.0', '4.1.2']) expect(() => on(version)).not.toThrow();
+    // An image built after JupyterLab 4.5.0, or one whose JupyterLab the tag does not tell, is left to the install step.
+    expect(() => on('4.4.2', 'quay.io/jupyter/scipy-notebook:2026-01-05')).not.toThrow();
+    expect(() => on('4.4.2', 'europe-docker.pkg.dev/acme/lab/notebook:1.2.0')).not.toThrow();
+    // Collaboration off: the version is not installed, so it is not checked.
+    expect(() => configWith({ workspaces: { jupyter: { collaboration: { version: '4.4.2' } } } })).not.toThrow();
   });
 });
 

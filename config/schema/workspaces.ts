@@ -35,6 +35,44 @@ export function uvImageProblem(ref: string): string | undefined {
 export const JUPYTER_COLLABORATION_VERSION = '4.1.2';
 
 /**
+ * JupyterLab 4.5.0 was released on 2025-11-18 (https://github.com/jupyterlab/jupyterlab/releases/tag/v4.5.0,
+ * announced in jupyter/notebook#7768). A docker-stacks image (quay.io/jupyter/*) installs JupyterLab
+ * unpinned from conda-forge, which takes no pre-release, at its build date, which is its date tag
+ * (tagging/taggers/date.py): an image dated before that day has JupyterLab 4.4 or older. The default
+ * images (scipy-notebook:2025-10-06, pytorch-notebook:cuda12-2025-10-06) have 4.4.
+ */
+const JUPYTERLAB_4_5_RELEASED = '2025-11-18';
+
+/** The build date of a docker-stacks image, or undefined for other images and tags without one. */
+function dockerStacksDate(ref: string): string | undefined {
+  if (!ref.startsWith('quay.io/jupyter/')) return undefined;
+  return /(?:^|-)(\d{4}-\d{2}-\d{2})$/.exec(imageTag(ref))?.[1];
+}
+
+/**
+ * Why this jupyter-collaboration release cannot serve the Jupyter image, or undefined when it fits or
+ * the image's JupyterLab is not known from its tag. Releases 4.2.0 to 4.4.x declare
+ * `jupyterlab>=4.4.0,<5.0.0` for pip while their front end needs `@jupyterlab/application ^4.5.0`
+ * (jupyterlab/jupyter-collaboration, projects/jupyter-collaboration/pyproject.toml and
+ * packages/collaboration-extension/package.json at v4.2.0, v4.3.0, v4.4.0 and v4.4.2): on JupyterLab
+ * 4.4 they install and then fail in the browser. 5.0.0 declares `jupyterlab>=4.6.0` (same files at
+ * v5.0.0): pip refuses it against the image's JupyterLab.
+ */
+export function collaborationVersionProblem(version: string, jupyterImage: string): string | undefined {
+  const date = dockerStacksDate(jupyterImage);
+  if (date === undefined || date >= JUPYTERLAB_4_5_RELEASED) return undefined;
+  const m = /^(\d+)\.(\d+)\.\d+$/.exec(version);
+  if (!m) return undefined;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  const image = `the Jupyter image ${jupyterImage} has JupyterLab 4.4 (built ${date}, before JupyterLab 4.5.0)`;
+  if (major === 4 && minor >= 2)
+    return `must be a 4.1.x release such as "${JUPYTER_COLLABORATION_VERSION}": ${image}, and jupyter-collaboration 4.2.0 to 4.4.x declare jupyterlab>=4.4 for pip while their front end needs JupyterLab 4.5, so they would install and then fail in the browser`;
+  if (major >= 5)
+    return `must be a 4.1.x release such as "${JUPYTER_COLLABORATION_VERSION}": ${image}, and jupyter-collaboration ${major}.x needs JupyterLab 4.6`;
+  return undefined;
+}
+
+/**
  * The packages a jupyter-collaboration 4.x release is made of, pinned with it. The release is a
  * metapackage whose parts it requires only as `>=2.M.P,<3` (projects/jupyter-collaboration/
  * pyproject.toml at v4.1.2: jupyter-server-ydoc, jupyter-docprovider, jupyter-collaboration-ui), and
@@ -140,7 +178,9 @@ export const workspacesSchema = z
               .string()
               .regex(/^[0-9]+\.[0-9]+\.[0-9]+$/, 'must be a jupyter-collaboration release such as "4.1.2"')
               .default(JUPYTER_COLLABORATION_VERSION)
-              .describe("jupyter-collaboration release; it must fit the image's JupyterLab (4.1.x for JupyterLab 4.4, 4.2 and later need 4.5)."),
+              .describe(
+                "jupyter-collaboration release; it must fit the image's JupyterLab: 4.1.x for JupyterLab 4.4 (the default images). 4.2.0-4.4.x declare jupyterlab>=4.4 for pip but their front end needs JupyterLab 4.5, so on 4.4 they install and then fail in the browser (refused with a docker-stacks image dated before 2025-11-18); 5.x needs 4.6.",
+              ),
           })
           .prefault({})
           .describe('JupyterLab real-time collaboration. Off: the server runs with it disabled, even if a user installs the extension.'),
@@ -283,6 +323,9 @@ export const workspacesSchema = z
         ctx.addIssue({ ...at, message: 'can be true only while workspaces.users is empty: a per-user Jupyter admits its user alone, so nobody could join' });
       if (!w.internetEgress)
         ctx.addIssue({ ...at, message: 'can be true only while workspaces.internetEgress is true (jupyter-collaboration is installed from PyPI at start)' });
+      const version = w.jupyter.collaboration.version;
+      const problem = collaborationVersionProblem(version, w.gpu.enabled ? w.gpu.image : w.jupyter.image);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['jupyter', 'collaboration', 'version'], input: version, message: problem });
     }
     const oct = w.vscode.collaboration;
     if (oct.serverUrl !== undefined) {
