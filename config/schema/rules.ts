@@ -83,6 +83,17 @@ export const crossFieldRules: CrossFieldRule[] = [
           });
       }),
     );
+    // The collaboration server's ranges become an egress ipBlock of the VS Code pods, likewise.
+    c.workspaces.vscode.collaboration.serverCidrs.forEach((cidr, j) => {
+      const hit = reserved.find((r) => overlaps(cidr, r.cidr));
+      if (hit)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['workspaces', 'vscode', 'collaboration', 'serverCidrs', j],
+          input: cidr,
+          message: `must not overlap ${hit.what} (${hit.cidr}): list only the collaboration server's own addresses`,
+        });
+    });
   },
   function cloudSqlTierFitsEdition(c, ctx) {
     if (c.database.mode !== 'cloudsql') return;

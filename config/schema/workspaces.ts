@@ -1,6 +1,6 @@
 /** Jupyter and VS Code workspaces, shared or one per user. */
 import { z } from 'zod';
-import { dnsLabel, email, image, imageTag, positiveInt, resources, size } from './primitives';
+import { cidr, dnsLabel, email, image, imageTag, positiveInt, resources, size } from './primitives';
 import { checkGit, gitSchema, userGitSchema } from './workspace-git';
 
 /** The official uv images (astral-sh/uv .github/workflows/build-docker.yml). */
@@ -94,6 +94,8 @@ export function jupyterCollaborationRequirements(version: string): string[] {
  * works in code-server.
  */
 export const OCT_EXTENSION = 'typefox.open-collaboration-tools@0.3.8';
+/** The extension's pinned Open VSX id, or the absolute path of its .vsix file in the image. */
+const OCT_EXTENSION_FORMAT = /^typefox\.open-collaboration-tools@[0-9]+\.[0-9]+\.[0-9]+$|^\/[A-Za-z0-9._/-]+\.vsix$/;
 
 /**
  * The public collaboration server the extension uses unless told otherwise (the `oct.serverUrl`
@@ -109,11 +111,11 @@ export function collaborationServerProblem(value: string): string | undefined {
   } catch {
     return 'must be an https URL such as "https://oct.example.com/"';
   }
-  if (url.protocol !== 'https:') return 'must be an https URL: the workspaces reach the server over the internet rule, so the traffic must be encrypted';
+  if (url.protocol !== 'https:') return 'must be an https URL: the traffic to the server leaves the cluster, so it must be encrypted';
   if (url.username || url.password) return 'must not carry a user or password (the rendered settings are not secret)';
   if (url.search || url.hash) return 'must not have a query or fragment';
   if (/(^|\.)(cluster\.local|svc)$/.test(url.hostname) || /^(\d+\.){3}\d+$/.test(url.hostname))
-    return 'must name a public host: the workspaces reach the server through the internet rule, which never admits cluster addresses';
+    return 'must name a public host: the VS Code pods reach the server only at collaboration.serverCidrs, which never admit cluster addresses';
   return undefined;
 }
 
@@ -216,21 +218,34 @@ export const workspacesSchema = z
           ),
         collaboration: z
           .strictObject({
-            enabled: z.boolean().default(false).describe('Real-time co-editing with Open Collaboration Tools (needs serverUrl and internetEgress).'),
+            enabled: z
+              .boolean()
+              .default(false)
+              .describe(
+                'Real-time co-editing with Open Collaboration Tools (needs serverUrl, serverCidrs, the extension as a .vsix file in the image, and internetEgress false).',
+              ),
             serverUrl: z
               .string()
               .optional()
               .describe(
                 'https URL of the Open Collaboration server the extension uses (your own; there is no default, so the public third-party server is never used unless named here).',
               ),
+            serverCidrs: z
+              .array(cidr)
+              .default([])
+              .describe(
+                'Address ranges of the server at serverUrl: the only addresses the VS Code pods may reach for collaboration (HTTPS). The extension joins whatever server an invitation code names, and a NetworkPolicy cannot name a host, so these ranges are the enforcement.',
+              ),
             extension: z
               .string()
               .regex(
-                /^typefox\.open-collaboration-tools@[0-9]+\.[0-9]+\.[0-9]+$/,
-                'must be "typefox.open-collaboration-tools@<version>", pinned, such as "typefox.open-collaboration-tools@0.3.8"',
+                OCT_EXTENSION_FORMAT,
+                'must be "typefox.open-collaboration-tools@<version>", pinned, such as "typefox.open-collaboration-tools@0.3.8", or the absolute path of its .vsix file in the image, such as "/opt/extensions/open-collaboration-tools-0.3.8.vsix"',
               )
               .default(OCT_EXTENSION)
-              .describe('Open VSX id and pinned version of the extension; use the release the server was built from.'),
+              .describe(
+                'The extension: its absolute .vsix path inside workspaces.vscode.image (needed while collaboration is on, since the pod has no internet rule then), or its pinned Open VSX id; use the release the server was built from.',
+              ),
           })
           .prefault({})
           .describe('VS Code real-time collaboration (Open Collaboration Tools). Off: the extension is neither installed nor configured.'),
@@ -339,11 +354,31 @@ export const workspacesSchema = z
           ...at,
           message: `can be true only with workspaces.vscode.collaboration.serverUrl set to your own server (without it the extension would use the public third-party server ${OCT_PUBLIC_SERVER})`,
         });
-      if (!w.internetEgress)
+      // eclipse-oct/open-collaboration-tools at e4289d0 (0.3.8), packages/open-collaboration-vscode/src/
+      // collaboration-room-service.ts joinRoom: an invitation code that is a URL carries its server,
+      // and the extension connects there whatever oct.serverUrl says. Only the network can hold it to
+      // yours, and a NetworkPolicy names addresses, not hosts: no internet rule, only serverCidrs.
+      if (w.internetEgress)
         ctx.addIssue({
           ...at,
           message:
-            'can be true only while workspaces.internetEgress is true (the extension comes from Open VSX and the server is reached through the internet rule)',
+            'can be true only while workspaces.internetEgress is false: the extension joins whatever server an invitation code names, whatever oct.serverUrl says, so only a pod without the internet rule, reaching only collaboration.serverCidrs, stays on your server',
+        });
+      if (oct.serverCidrs.length === 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['vscode', 'collaboration', 'serverCidrs'],
+          input: oct.serverCidrs,
+          message:
+            'must list the address ranges of the server at serverUrl while collaboration is enabled: they are the only addresses the VS Code pods may reach for it',
+        });
+      if (!w.internetEgress && !oct.extension.startsWith('/'))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['vscode', 'collaboration', 'extension'],
+          input: oct.extension,
+          message:
+            'must be the absolute path of the extension\'s .vsix file inside workspaces.vscode.image while workspaces.internetEgress is false (the pod cannot reach Open VSX), such as "/opt/extensions/open-collaboration-tools-0.3.8.vsix"',
         });
     }
     checkGit(w, ctx);
