@@ -344,6 +344,12 @@ describe('edge chart', () => {
       expect(grantsByHost(off)).toEqual({ 'mlflow.ml.example.com': ['group:ml-team@example.com', 'user:ana@example.com'] });
     });
 
+    test('a workspace user whose MLflow grant collides with a member is reported once, at the user email', () => {
+      expect(() => configWith({ edge: { iapMembers: ['user:a-b@example.com'] }, workspaces: { users: [{ name: 'ab', email: 'a_b@example.com' }] } })).toThrow(
+        /^test config: workspaces\.users\[0\]\.email: "a_b@example\.com" is not allowed: gives the same object name \(iap-mlflow\.ml\.example\.com-user-a-b-example\.com\) as "user:a-b@example\.com": members must differ in more than punctuation and case$/,
+      );
+    });
+
     test('grant names are readable and change with host or member (the binding is immutable)', () => {
       expect(grantName('', 'mlflow.ml.example.com', 'group:ml-team@example.com')).toBe('iap-mlflow.ml.example.com-group-ml-team-example.com');
       expect(grantName('team-', 'jupyter-ana.example.com', 'user:Ana_B@Example.com')).toBe('team-iap-jupyter-ana.example.com-user-ana-b-example.com');
