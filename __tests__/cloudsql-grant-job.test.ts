@@ -6,7 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { PORTS } from '../common/contract';
-import { GRANT_DIR, PSQL_IMAGES, PSQL_UID } from '../charts/mlflow/cloudsql-grant-job';
+import { GRANT_DIR, PSQL_UID } from '../charts/mlflow/cloudsql-grant-job';
+import { POSTGRES_IMAGES } from '../config/schema/postgres-image';
 import { platformNames } from '../model/names';
 import { outOfBandSecrets } from '../policy/rules/references';
 import { chartObjects, configWith, DeepPartial, find, Manifest, PROJECT_ROOT, render } from './support/render';
@@ -137,13 +138,28 @@ describe('Cloud SQL grant Job', () => {
 
   // docker-library/official-images, library/postgres at 37079fb336f5: "Tags: 15.19-bookworm",
   // "16.15-bookworm", "17.11-bookworm"; docker-library/postgres 16/bookworm/Dockerfile: uid 999.
-  test('psql comes from the official postgres image at the Cloud SQL major version, pinned, as its postgres user', () => {
-    expect(PSQL_IMAGES).toEqual({ POSTGRES_15: 'postgres:15.19-bookworm', POSTGRES_16: 'postgres:16.15-bookworm', POSTGRES_17: 'postgres:17.11-bookworm' });
-    for (const version of ['POSTGRES_15', 'POSTGRES_16', 'POSTGRES_17'] as const) {
-      const grant = podSpec(grantJob(mlflowObjects({ database: { cloudsql: { version } } }))).containers[0];
-      expect(grant.image).toBe(PSQL_IMAGES[version]);
+  test('psql comes from the one table of PostgreSQL images, at the Cloud SQL major version, pinned, as its postgres user', () => {
+    expect(POSTGRES_IMAGES).toEqual({ 15: 'postgres:15.19-bookworm', 16: 'postgres:16.15-bookworm', 17: 'postgres:17.11-bookworm' });
+    for (const major of [15, 16, 17] as const) {
+      const grant = podSpec(grantJob(mlflowObjects({ database: { cloudsql: { version: `POSTGRES_${major}` } } }))).containers[0];
+      expect(grant.image).toBe(POSTGRES_IMAGES[major]);
       expect(grant.securityContext).toMatchObject({ runAsUser: PSQL_UID, runAsGroup: PSQL_UID, runAsNonRoot: true, readOnlyRootFilesystem: true });
     }
+    // The in-cluster database's default comes from the same table.
+    expect(configWith({}).database.statefulset.image).toBe(POSTGRES_IMAGES[16]);
+  });
+
+  test('database.cloudsql.clientImage replaces psql under the database image rule: pinned to major and minor, at the instance major', () => {
+    const mirror = 'europe-docker.pkg.dev/acme/mirror/postgres:17.11-bookworm';
+    const grant = podSpec(grantJob(mlflowObjects({ database: { cloudsql: { version: 'POSTGRES_17', clientImage: mirror } } }))).containers[0];
+    expect(grant.image).toBe(mirror);
+    expect(() => cloudsql({ database: { cloudsql: { version: 'POSTGRES_16', clientImage: 'postgres:17.11-bookworm' } } })).toThrow(
+      /^test config: database\.cloudsql\.clientImage: "postgres:17\.11-bookworm" is not allowed: must be PostgreSQL 16, the major of database\.cloudsql\.version \(POSTGRES_16\), such as "postgres:16\.15-bookworm"$/,
+    );
+    for (const image of ['postgres:16', 'postgres:latest', 'postgres:16-bookworm'])
+      expect(() => cloudsql({ database: { cloudsql: { clientImage: image } } })).toThrow(/database\.cloudsql\.clientImage: .* is not allowed: must be/);
+    // The statefulset mode runs no grant Job: its clientImage is not checked against a version it does not use.
+    expect(() => configWith({ database: { mode: 'statefulset', cloudsql: { version: 'POSTGRES_16', clientImage: 'postgres:17.11-bookworm' } } })).not.toThrow();
   });
 
   test('egress: the instance on Cloud SQL port 3307 and the Google APIs, for exactly the grant pods', () => {

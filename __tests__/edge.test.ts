@@ -319,14 +319,35 @@ describe('edge chart', () => {
       });
     });
 
-    test('a per-user workspace admits its user alone; the shared members keep MLflow only', () => {
+    test('a per-user workspace admits its user alone; MLflow admits the shared members and every workspace user', () => {
       const byHost = grantsByHost(configs.perUser());
       for (const user of ['ana', 'bo', 'carol']) {
         expect(byHost[`jupyter-${user}.ml.example.com`]).toEqual([`user:${user}@example.com`]);
         expect(byHost[`vscode-${user}.ml.example.com`]).toEqual([`user:${user}@example.com`]);
       }
-      expect(byHost['mlflow.ml.example.com']).toEqual(['group:ml-team@example.com']);
+      expect(byHost['mlflow.ml.example.com']).toEqual(['group:ml-team@example.com', 'user:ana@example.com', 'user:bo@example.com', 'user:carol@example.com']);
       expect(Object.keys(byHost)).toHaveLength(7);
+    });
+
+    test('a workspace user who is also a member is granted MLflow once, and users are admitted with the workspaces off', () => {
+      const both = configWith({
+        edge: { iapMembers: ['user:ana@example.com'], members: { mlflow: ['user:bo@example.com'] } },
+        workspaces: {
+          users: [
+            { name: 'ana', email: 'Ana@Example.com' },
+            { name: 'bo', email: 'bo@example.com' },
+          ],
+        },
+      });
+      expect(grantsByHost(both)['mlflow.ml.example.com']).toEqual(['user:ana@example.com', 'user:bo@example.com']);
+      const off = configWith({ workspaces: { users: [{ name: 'ana', email: 'ana@example.com' }], jupyter: { enabled: false }, vscode: { enabled: false } } });
+      expect(grantsByHost(off)).toEqual({ 'mlflow.ml.example.com': ['group:ml-team@example.com', 'user:ana@example.com'] });
+    });
+
+    test('a workspace user whose MLflow grant collides with a member is reported once, at the user email', () => {
+      expect(() => configWith({ edge: { iapMembers: ['user:a-b@example.com'] }, workspaces: { users: [{ name: 'ab', email: 'a_b@example.com' }] } })).toThrow(
+        /^test config: workspaces\.users\[0\]\.email: "a_b@example\.com" is not allowed: gives the same object name \(iap-mlflow\.ml\.example\.com-user-a-b-example\.com\) as "user:a-b@example\.com": members must differ in more than punctuation and case$/,
+      );
     });
 
     test('grant names are readable and change with host or member (the binding is immutable)', () => {

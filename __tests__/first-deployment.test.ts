@@ -183,14 +183,14 @@ describe('docs/first-deployment.md', () => {
     expect(new StrictValidator().validate([configConnectorObject()])).toEqual([]);
   });
 
-  // cert-manager v1.21.1 deploy/charts/cert-manager: chart version v1.21.1 (the CRDs under
-  // shared/schemas are that release's), crds.enabled defaults to false, and the Helm release namespace
+  // cert-manager v1.21.1 deploy/charts/cert-manager: chart version v1.21.2 installs the CRDs of v1.21.1 (those under
+  // shared/schemas; v1.21.2 changed only image tags), crds.enabled defaults to false, and the Helm release namespace
   // is its cluster resource namespace (templates/deployment.yaml), where the render's CA Certificate lives.
   test('cert-manager is installed before the workloads, pinned, with its CRDs, into the namespace the render expects', () => {
     const install = GUIDE.replace(/\\\n\s*/g, '')
       .split('\n')
       .find((l) => l.startsWith('helm install cert-manager'))!;
-    expect(install).toContain('--version v1.21.1');
+    expect(install).toContain('--version v1.21.2');
     expect(install).toContain('--set crds.enabled=true');
     const ca = guideRender.objects.find((o) => o.kind === 'Certificate' && o.spec.isCA);
     expect(install).toContain(`--namespace ${ca!.metadata.namespace} --create-namespace`);

@@ -194,7 +194,7 @@ describe('Flux examples', () => {
       const spec = release().spec;
       expect(spec.chart.spec).toEqual({
         chart: 'cert-manager',
-        version: 'v1.21.1',
+        version: 'v1.21.2',
         sourceRef: { kind: 'HelmRepository', name: certManager.find((o) => o.kind === 'HelmRepository')!.metadata.name },
       });
       expect(spec.values).toEqual({ crds: { enabled: true, keep: true } });

@@ -23,7 +23,16 @@ const initNamed = (d: Manifest, name: string) => (spec(d).initContainers ?? []).
 
 const dev = configsUnderTest().find((c) => c.name === 'dev')!.config;
 const OCT_SERVER = 'https://oct.example.com/';
-const vscodeOn = configWith({ workspaces: { vscode: { collaboration: { enabled: true, serverUrl: OCT_SERVER } } } });
+const OCT_CIDRS = ['203.0.113.16/28', '198.51.100.7/32'];
+const OCT_VSIX = '/opt/extensions/open-collaboration-tools-0.3.8.vsix';
+/** VS Code collaboration as it may run: no internet rule, the server's ranges, the extension from the image. */
+const octWorkspaces = (extra: Record<string, unknown> = {}) => ({
+  internetEgress: false,
+  mlflowClient: { install: false },
+  ...extra,
+  vscode: { extensions: [], collaboration: { enabled: true, serverUrl: OCT_SERVER, serverCidrs: OCT_CIDRS, extension: OCT_VSIX } },
+});
+const vscodeOn = configWith({ workspaces: octWorkspaces() });
 
 describe('Jupyter: JupyterLab real-time collaboration', () => {
   // jupyterlab/jupyter-collaboration at v4.1.2: projects/jupyter-collaboration/pyproject.toml requires
@@ -89,8 +98,31 @@ describe('Jupyter: JupyterLab real-time collaboration', () => {
       { jupyter: { collaboration: { version: 'latest' } } },
       'workspaces.jupyter.collaboration.version: "latest" is not allowed: must be a jupyter-collaboration release such as "4.1.2"',
     ],
+    [
+      { jupyter: { collaboration: { enabled: true, version: '4.2.0' } } },
+      'workspaces.jupyter.collaboration.version: "4.2.0" is not allowed: must be a 4.1.x release such as "4.1.2": the Jupyter image quay.io/jupyter/scipy-notebook:2025-10-06 has JupyterLab 4.4 (built 2025-10-06, before JupyterLab 4.5.0), and jupyter-collaboration 4.2.0 to 4.4.x declare jupyterlab>=4.4 for pip while their front end needs JupyterLab 4.5, so they would install and then fail in the browser',
+    ],
+    [
+      { gpu: { enabled: true }, jupyter: { collaboration: { enabled: true, version: '5.0.0' } } },
+      'workspaces.jupyter.collaboration.version: "5.0.0" is not allowed: must be a 4.1.x release such as "4.1.2": the Jupyter image quay.io/jupyter/pytorch-notebook:cuda12-2025-10-06 has JupyterLab 4.4 (built 2025-10-06, before JupyterLab 4.5.0), and jupyter-collaboration 5.x needs JupyterLab 4.6',
+    ],
   ])('refused: %j', (workspaces, message) => {
     expect(() => configWith({ workspaces } as never)).toThrow(`test config: ${message}`);
+  });
+
+  // jupyterlab/jupyter-collaboration at v4.2.0, v4.3.0, v4.4.0 and v4.4.2: projects/jupyter-collaboration/
+  // pyproject.toml "jupyterlab>=4.4.0,<5.0.0", packages/collaboration-extension/package.json
+  // "@jupyterlab/application": "^4.5.0". JupyterLab 4.5.0: 2025-11-18.
+  test('4.2.0 to 4.4.x are refused only where the image is known to have JupyterLab 4.4', () => {
+    const on = (version: string, image?: string) =>
+      configWith({ workspaces: { jupyter: { collaboration: { enabled: true, version }, ...(image ? { image } : {}) } } });
+    for (const version of ['4.2.0', '4.3.0', '4.4.0', '4.4.2']) expect(() => on(version)).toThrow(/collaboration\.version: .* must be a 4\.1\.x release/);
+    for (const version of ['4.0.2', '4.1.0', '4.1.2']) expect(() => on(version)).not.toThrow();
+    // An image built after JupyterLab 4.5.0, or one whose JupyterLab the tag does not tell, is left to the install step.
+    expect(() => on('4.4.2', 'quay.io/jupyter/scipy-notebook:2026-01-05')).not.toThrow();
+    expect(() => on('4.4.2', 'europe-docker.pkg.dev/acme/lab/notebook:1.2.0')).not.toThrow();
+    // Collaboration off: the version is not installed, so it is not checked.
+    expect(() => configWith({ workspaces: { jupyter: { collaboration: { version: '4.4.2' } } } })).not.toThrow();
   });
 });
 
@@ -101,7 +133,7 @@ describe('VS Code: Open Collaboration Tools', () => {
   test('the extension is pinned, and the public server is known so that it is never the default', () => {
     expect(OCT_EXTENSION).toBe('typefox.open-collaboration-tools@0.3.8');
     expect(OCT_PUBLIC_SERVER).toBe('https://api.open-collab.tools/');
-    expect(configWith({}).workspaces.vscode.collaboration).toEqual({ enabled: false, extension: OCT_EXTENSION });
+    expect(configWith({}).workspaces.vscode.collaboration).toEqual({ enabled: false, serverCidrs: [], extension: OCT_EXTENSION });
   });
 
   test('off by default and in every example config: not installed, not configured, no public server anywhere', () => {
@@ -116,11 +148,11 @@ describe('VS Code: Open Collaboration Tools', () => {
     }
   });
 
-  test('on, the pinned extension is installed and the machine settings name the configured server before it first runs', () => {
+  test('on, the extension is installed from its file in the image and the machine settings name the configured server before it first runs', () => {
     const list = objects(vscodeOn, 'vscode');
     const d = list.find((o) => o.kind === 'Deployment')!;
     const install = initNamed(d, 'install-extensions');
-    expect(install.command).toEqual(['/usr/bin/code-server', '--install-extension', 'ms-python.python', '--install-extension', OCT_EXTENSION]);
+    expect(install.command).toEqual(['/usr/bin/code-server', '--install-extension', OCT_VSIX]);
     const settings = initNamed(d, 'collaboration-settings');
     expect(settings.image).toBe(vscodeOn.workspaces.vscode.image);
     expect(settings.command).toEqual(['install', '-D', '-m', '0644', `${FILES_PATH}/${MACHINE_SETTINGS_FILE}`, VSCODE_MACHINE_SETTINGS]);
@@ -142,11 +174,12 @@ describe('VS Code: Open Collaboration Tools', () => {
   test('per-user workspaces each get the same server, so users join one another', () => {
     const config = configWith({
       workspaces: {
-        users: [
-          { name: 'ana', email: 'ana@example.com' },
-          { name: 'bo', email: 'bo@example.com' },
-        ],
-        vscode: { collaboration: { enabled: true, serverUrl: OCT_SERVER } },
+        ...octWorkspaces({
+          users: [
+            { name: 'ana', email: 'ana@example.com' },
+            { name: 'bo', email: 'bo@example.com' },
+          ],
+        }),
       },
     });
     const maps = objects(config, 'vscode').filter((o) => o.kind === 'ConfigMap');
@@ -178,16 +211,42 @@ describe('VS Code: Open Collaboration Tools', () => {
     expect(() => configWith({ workspaces: { vscode } } as never)).toThrow(message);
   });
 
-  test('refused without the internet rule (the extension and the server are reached through it)', () => {
-    expect(() =>
-      configWith({
-        workspaces: {
-          internetEgress: false,
-          mlflowClient: { install: false },
-          vscode: { extensions: [], collaboration: { enabled: true, serverUrl: OCT_SERVER } },
-        },
-      }),
-    ).toThrow('workspaces.vscode.collaboration.enabled: true is not allowed: can be true only while workspaces.internetEgress is true');
+  // eclipse-oct/open-collaboration-tools at e4289d0 (package.json version 0.3.8),
+  // packages/open-collaboration-vscode/src/collaboration-room-service.ts joinRoom: RoomUri.parse of the
+  // invitation code; a code that carries a server URL is joined there (withConnectionProvider(parsedUrl)),
+  // whatever oct.serverUrl says. A NetworkPolicy names addresses only, so the render holds the pods to
+  // the server's ranges: no internet rule, HTTPS to serverCidrs.
+  test('only the configured server: refused with the internet rule, without the server ranges, or with the extension from Open VSX', () => {
+    const refused = (workspaces: Record<string, unknown>) => () => configWith({ workspaces } as never);
+    expect(refused({ vscode: { collaboration: { enabled: true, serverUrl: OCT_SERVER, serverCidrs: OCT_CIDRS, extension: OCT_VSIX } } })).toThrow(
+      'test config: workspaces.vscode.collaboration.enabled: true is not allowed: can be true only while workspaces.internetEgress is false: the extension joins whatever server an invitation code names, whatever oct.serverUrl says, so only a pod without the internet rule, reaching only collaboration.serverCidrs, stays on your server',
+    );
+    const base = octWorkspaces();
+    expect(refused({ ...base, vscode: { ...base.vscode, collaboration: { ...base.vscode.collaboration, serverCidrs: [] } } })).toThrow(
+      'test config: workspaces.vscode.collaboration.serverCidrs: [] is not allowed: must list the address ranges of the server at serverUrl',
+    );
+    expect(refused({ ...base, vscode: { ...base.vscode, collaboration: { ...base.vscode.collaboration, extension: OCT_EXTENSION } } })).toThrow(
+      `test config: workspaces.vscode.collaboration.extension: "${OCT_EXTENSION}" is not allowed: must be the absolute path of the extension's .vsix file inside workspaces.vscode.image while workspaces.internetEgress is false`,
+    );
+    expect(refused({ ...base, vscode: { ...base.vscode, collaboration: { ...base.vscode.collaboration, serverCidrs: ['10.0.0.0/8'] } } })).toThrow(
+      /^test config: workspaces\.vscode\.collaboration\.serverCidrs\[0\]: "10\.0\.0\.0\/8" is not allowed: must not overlap network\./,
+    );
+  });
+
+  test('the rendered NetworkPolicy: VS Code reaches MLflow and the server ranges on HTTPS, nothing else; Jupyter does not get the server', () => {
+    const vscodePolicy = objects(vscodeOn, 'vscode').find((o) => o.kind === 'NetworkPolicy')!;
+    const egress = vscodePolicy.spec.egress as Manifest[];
+    expect(egress).toHaveLength(2);
+    expect(egress[0].to[0].namespaceSelector).toBeDefined();
+    expect(egress[1]).toEqual({
+      to: [{ ipBlock: { cidr: '198.51.100.7/32' } }, { ipBlock: { cidr: '203.0.113.16/28' } }],
+      ports: [{ protocol: 'TCP', port: 443 }],
+    });
+    // No rule anywhere in the VS Code policy reaches 0.0.0.0/0 or any range beyond the server's.
+    const blocks = egress.flatMap((r) => (r.to ?? []).map((t: Manifest) => t.ipBlock?.cidr).filter(Boolean));
+    expect(blocks.sort()).toEqual([...OCT_CIDRS].sort());
+    const jupyterPolicy = objects(vscodeOn, 'jupyter').find((o) => o.kind === 'NetworkPolicy')!;
+    expect(JSON.stringify(jupyterPolicy.spec.egress)).not.toContain('203.0.113.16/28');
   });
 });
 

@@ -116,6 +116,11 @@ function commonProps(model: PlatformModel, app: WorkspaceApp) {
     loadBalancerIngress: config.edge.enabled,
     // The internet rule already reaches every Git host; without it, only their listed ranges.
     gitHostRanges: config.workspaces.internetEgress ? [] : [...new Set(config.workspaces.git.hosts.flatMap((h) => h.cidrs))].sort(),
+    // VS Code collaboration runs only without the internet rule (config/schema/workspaces.ts): its server's ranges, for VS Code alone.
+    collaborationServerRanges:
+      app === 'vscode' && config.workspaces.vscode.enabled && config.workspaces.vscode.collaboration.enabled
+        ? [...new Set(config.workspaces.vscode.collaboration.serverCidrs)].sort()
+        : [],
   };
   return {
     namespace: names.namespaces.workspaces,

@@ -49,7 +49,8 @@ export function edgeSites(config: Config, names: PlatformNames): EdgeSite[] {
       namespace: names.namespaces.platform,
       host: names.mlflowHost,
       hostField: edge.hosts.mlflow ? 'edge.hosts.mlflow' : 'edge.domain',
-      members: shared(edge.members.mlflow),
+      // Every workspace user may open the MLflow UI their workspace logs to (emails are read in lower case).
+      members: shared([...edge.members.mlflow, ...config.workspaces.users.map((u) => `user:${u.email}`)]),
     },
     ...names.workspaces.map((w): EdgeSite => ({
       app: w.app,
@@ -106,7 +107,8 @@ export function edgeProblems(config: Config, names: PlatformNames): EdgeProblem[
   const reported = new Set<string>();
   for (const g of iapGrants(config, sites)) {
     const index = config.edge.iapMembers.indexOf(g.member);
-    const path = index >= 0 ? ['edge', 'iapMembers', index] : ['edge', 'iapMembers'];
+    const user = config.workspaces.users.findIndex((u) => `user:${u.email}` === g.member);
+    const path = index >= 0 ? ['edge', 'iapMembers', index] : user >= 0 ? ['workspaces', 'users', user, 'email'] : ['edge', 'iapMembers'];
     if (g.name.length > MAX_NAME_LENGTH)
       problems.push({ path, input: g.member, message: `gives the IAP grant for ${g.host} a name longer than ${MAX_NAME_LENGTH} characters` });
     const other = grants.get(g.name);

@@ -23,9 +23,25 @@ const VARIANTS: [string, object][] = [
   ['Jupyter off', { workspaces: { jupyter: { enabled: false } } }],
   ['VS Code off', { workspaces: { vscode: { enabled: false } } }],
   ['both workspace apps off', { workspaces: { jupyter: { enabled: false }, vscode: { enabled: false } } }],
+  ['Jupyter collaboration on', { workspaces: { jupyter: { collaboration: { enabled: true } } } }],
   [
-    'collaboration on in both apps',
-    { workspaces: { jupyter: { collaboration: { enabled: true } }, vscode: { collaboration: { enabled: true, serverUrl: 'https://oct.example.com/' } } } },
+    // VS Code collaboration runs only without the internet rule, reaching its server's ranges alone.
+    'VS Code collaboration on',
+    {
+      workspaces: {
+        internetEgress: false,
+        mlflowClient: { install: false },
+        vscode: {
+          extensions: [],
+          collaboration: {
+            enabled: true,
+            serverUrl: 'https://oct.example.com/',
+            serverCidrs: ['203.0.113.16/28'],
+            extension: '/opt/extensions/open-collaboration-tools-0.3.8.vsix',
+          },
+        },
+      },
+    },
   ],
   [
     'Git credentials per user and shared',

@@ -83,6 +83,13 @@ export interface WorkspaceNetwork {
    * @default - none
    */
   readonly gitHostRanges?: readonly string[];
+  /**
+   * Address ranges of the VS Code collaboration server, allowed on HTTPS only. Given only while the
+   * internet rule is off: the Open Collaboration Tools extension joins whatever server an invitation
+   * code names, and a NetworkPolicy cannot name a host, so these ranges are what keeps it on yours.
+   * @default - none
+   */
+  readonly collaborationServerRanges?: readonly string[];
 }
 
 /** The server's certificate, and the platform CA its clients in the pod (MLflow's) trust. */
@@ -333,6 +340,9 @@ export class Workspace extends Construct {
         to: gitRanges.map((cidr) => ({ ipBlock: { cidr } })),
         ports: GIT_PORTS.map((port) => ({ protocol: 'TCP', port: kube.IntOrString.fromNumber(port) })),
       });
+    const collaborationRanges = net.collaborationServerRanges ?? [];
+    if (collaborationRanges.length > 0)
+      egress.push({ to: collaborationRanges.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: kube.IntOrString.fromNumber(443) }] });
     // DNS is allowed namespace-wide by the namespaces chart; everything else stays denied.
     new kube.KubeNetworkPolicy(this, 'network-policy', {
       metadata: { name: this.name, namespace, labels },

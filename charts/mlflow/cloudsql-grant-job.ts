@@ -22,6 +22,7 @@ import { createHash } from 'crypto';
 import type { PlatformModel } from '../../model';
 import { Construct } from 'constructs';
 import type { Config } from '../../config/schema';
+import { cloudSqlMajor, POSTGRES_IMAGES, POSTGRES_UID } from '../../config/schema/postgres-image';
 import { imageTag, type Resources } from '../../config/schema/primitives';
 import * as kube from '../../imports/k8s-1.31';
 import { EXTERNAL_SECRETS_ANNOTATION } from '../../common/contract';
@@ -37,20 +38,16 @@ export const GRANT_SQL = 'charts/mlflow/cloudsql-grant.sql';
 const GRANT_SCRIPT = 'charts/mlflow/cloudsql-grant.sh';
 /** Where the ConfigMap with both files is mounted. */
 export const GRANT_DIR = '/etc/mlflow-gke/grant';
-/** Cloud SQL's server-side proxy port behind the instance's private IP. */
 
 /**
- * psql for each Cloud SQL major: the official postgres image at that major, Debian bookworm, whose
- * `postgres` user is uid and gid 999 (docker-library/postgres, 16/bookworm/Dockerfile: `useradd -r -g
- * postgres --uid=999`). Tags as published in docker-library/official-images, library/postgres at
- * commit 37079fb336f5 (2026-08-21).
+ * psql of the Cloud SQL instance's major: `database.cloudsql.clientImage`, by default the official
+ * postgres image of that major from the one table of PostgreSQL images (config/schema/postgres-image.ts),
+ * run as that image's postgres user.
  */
-export const PSQL_IMAGES: Readonly<Record<Config['database']['cloudsql']['version'], string>> = {
-  POSTGRES_15: 'postgres:15.19-bookworm',
-  POSTGRES_16: 'postgres:16.15-bookworm',
-  POSTGRES_17: 'postgres:17.11-bookworm',
-};
-export const PSQL_UID = 999;
+export function psqlImage(cloudsql: Config['database']['cloudsql']): string {
+  return cloudsql.clientImage ?? POSTGRES_IMAGES[cloudSqlMajor(cloudsql.version)];
+}
+export const PSQL_UID = POSTGRES_UID;
 
 /** How long one pod waits for the instance, the admin's password and the IAM user. */
 export const GRANT_WAIT_SECONDS = 2700;
@@ -97,7 +94,7 @@ export function cloudSqlGrantJobProps(model: PlatformModel): CloudSqlGrantJobPro
   return {
     instance: config.environment,
     name: names.mlflow,
-    image: PSQL_IMAGES[config.database.cloudsql.version],
+    image: psqlImage(config.database.cloudsql),
     serviceAccount: { name: sa.kubernetes!.name, gcpServiceAccount: sa.email },
     database: names.cloudSql.database,
     admin: { user: names.cloudSql.adminUser, passwordSecret: { name: config.database.cloudsql.adminSecret, key: 'password' } },

@@ -1,6 +1,6 @@
 /** The MLflow metadata store: Cloud SQL through the Auth Proxy, or the in-cluster StatefulSet. */
 import { z } from 'zod';
-import { postgresImageProblem } from './postgres-image';
+import { POSTGRES_IMAGES, postgresImageProblem, postgresMajor } from './postgres-image';
 import { cronSchedule, dnsLabel, duration, image, positiveInt, resources, size } from './primitives';
 
 /**
@@ -56,6 +56,12 @@ export const cloudSqlSchema = z
       .max(23, 'must be an hour from 0 to 23')
       .default(3)
       .describe('Maintenance hour (UTC).'),
+    clientImage: image
+      .refine((value) => postgresMajor(value) !== undefined, `must be pinned to a PostgreSQL major and minor version such as "${POSTGRES_IMAGES[16]}"`)
+      .optional()
+      .describe(
+        `Image with psql that the one-shot grant Job runs, as uid 999 (the official postgres image's postgres user); pinned to major and minor, at the major of version. Default: the official image of that major (${Object.values(POSTGRES_IMAGES).join(', ')}).`,
+      ),
     adminSecret: dnsLabel(253)
       .default('mlflow-sql-admin')
       .describe(
@@ -77,7 +83,7 @@ export const statefulSetDbSchema = z
         const problem = postgresImageProblem(value);
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
       })
-      .default('postgres:16.13-bookworm')
+      .default(POSTGRES_IMAGES[16])
       .describe('Official postgres image, pinned to major and minor (16 or 17: the data layout of 18+ differs).'),
     storageSize: size.default('20Gi').describe('Size of the data volume; it can grow later (the StorageClass allows expansion), never shrink.'),
     diskType: z.enum(['pd-balanced', 'pd-ssd']).default('pd-balanced').describe('Persistent Disk type of the data volume.'),

@@ -41,7 +41,7 @@ export const edgeSchema = z
         mlflow: z
           .array(iamMember)
           .default([])
-          .describe('IAM members admitted to MLflow only, in addition to iapMembers (for example the users of per-user workspaces).'),
+          .describe('IAM members admitted to MLflow only, in addition to iapMembers and the users of workspaces.users (each admitted as user:<email>).'),
         jupyter: members('Jupyter'),
         vscode: members('VS Code'),
       })

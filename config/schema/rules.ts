@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import type { Config } from './base';
 import { overlaps } from './network';
+import { clientImageProblem, cloudSqlMajor } from './postgres-image';
 import { sizeBytes } from './primitives';
 
 type Ctx = z.RefinementCtx;
@@ -52,6 +53,13 @@ export const crossFieldRules: CrossFieldRule[] = [
         message: `needs at least two zones in project.zones (it lists ${c.project.zones.length}): list a second zone, or set regionalDisk: false`,
       });
   },
+  function grantClientMatchesCloudSql(c, ctx) {
+    // psql talks to the instance the grant Job provisions: the same major, like the in-cluster image.
+    const image = c.database.cloudsql.clientImage;
+    if (c.database.mode !== 'cloudsql' || image === undefined) return;
+    const problem = clientImageProblem(image, cloudSqlMajor(c.database.cloudsql.version));
+    if (problem) ctx.addIssue({ code: 'custom', path: ['database', 'cloudsql', 'clientImage'], input: image, message: problem });
+  },
   function gitHostsStayOutsideTheCluster(c, ctx) {
     // A Git host's ranges become an egress ipBlock: one that covers the cluster, its private
     // services or the metadata server (link-local) would open them to code users run.
@@ -75,6 +83,17 @@ export const crossFieldRules: CrossFieldRule[] = [
           });
       }),
     );
+    // The collaboration server's ranges become an egress ipBlock of the VS Code pods, likewise.
+    c.workspaces.vscode.collaboration.serverCidrs.forEach((cidr, j) => {
+      const hit = reserved.find((r) => overlaps(cidr, r.cidr));
+      if (hit)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['workspaces', 'vscode', 'collaboration', 'serverCidrs', j],
+          input: cidr,
+          message: `must not overlap ${hit.what} (${hit.cidr}): list only the collaboration server's own addresses`,
+        });
+    });
   },
   function cloudSqlTierFitsEdition(c, ctx) {
     if (c.database.mode !== 'cloudsql') return;

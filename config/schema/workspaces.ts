@@ -1,6 +1,6 @@
 /** Jupyter and VS Code workspaces, shared or one per user. */
 import { z } from 'zod';
-import { dnsLabel, email, image, imageTag, positiveInt, resources, size } from './primitives';
+import { cidr, dnsLabel, email, image, imageTag, positiveInt, resources, size } from './primitives';
 import { checkGit, gitSchema, userGitSchema } from './workspace-git';
 
 /** The official uv images (astral-sh/uv .github/workflows/build-docker.yml). */
@@ -35,6 +35,44 @@ export function uvImageProblem(ref: string): string | undefined {
 export const JUPYTER_COLLABORATION_VERSION = '4.1.2';
 
 /**
+ * JupyterLab 4.5.0 was released on 2025-11-18 (https://github.com/jupyterlab/jupyterlab/releases/tag/v4.5.0,
+ * announced in jupyter/notebook#7768). A docker-stacks image (quay.io/jupyter/*) installs JupyterLab
+ * unpinned from conda-forge, which takes no pre-release, at its build date, which is its date tag
+ * (tagging/taggers/date.py): an image dated before that day has JupyterLab 4.4 or older. The default
+ * images (scipy-notebook:2025-10-06, pytorch-notebook:cuda12-2025-10-06) have 4.4.
+ */
+const JUPYTERLAB_4_5_RELEASED = '2025-11-18';
+
+/** The build date of a docker-stacks image, or undefined for other images and tags without one. */
+function dockerStacksDate(ref: string): string | undefined {
+  if (!ref.startsWith('quay.io/jupyter/')) return undefined;
+  return /(?:^|-)(\d{4}-\d{2}-\d{2})$/.exec(imageTag(ref))?.[1];
+}
+
+/**
+ * Why this jupyter-collaboration release cannot serve the Jupyter image, or undefined when it fits or
+ * the image's JupyterLab is not known from its tag. Releases 4.2.0 to 4.4.x declare
+ * `jupyterlab>=4.4.0,<5.0.0` for pip while their front end needs `@jupyterlab/application ^4.5.0`
+ * (jupyterlab/jupyter-collaboration, projects/jupyter-collaboration/pyproject.toml and
+ * packages/collaboration-extension/package.json at v4.2.0, v4.3.0, v4.4.0 and v4.4.2): on JupyterLab
+ * 4.4 they install and then fail in the browser. 5.0.0 declares `jupyterlab>=4.6.0` (same files at
+ * v5.0.0): pip refuses it against the image's JupyterLab.
+ */
+export function collaborationVersionProblem(version: string, jupyterImage: string): string | undefined {
+  const date = dockerStacksDate(jupyterImage);
+  if (date === undefined || date >= JUPYTERLAB_4_5_RELEASED) return undefined;
+  const m = /^(\d+)\.(\d+)\.\d+$/.exec(version);
+  if (!m) return undefined;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  const image = `the Jupyter image ${jupyterImage} has JupyterLab 4.4 (built ${date}, before JupyterLab 4.5.0)`;
+  if (major === 4 && minor >= 2)
+    return `must be a 4.1.x release such as "${JUPYTER_COLLABORATION_VERSION}": ${image}, and jupyter-collaboration 4.2.0 to 4.4.x declare jupyterlab>=4.4 for pip while their front end needs JupyterLab 4.5, so they would install and then fail in the browser`;
+  if (major >= 5)
+    return `must be a 4.1.x release such as "${JUPYTER_COLLABORATION_VERSION}": ${image}, and jupyter-collaboration ${major}.x needs JupyterLab 4.6`;
+  return undefined;
+}
+
+/**
  * The packages a jupyter-collaboration 4.x release is made of, pinned with it. The release is a
  * metapackage whose parts it requires only as `>=2.M.P,<3` (projects/jupyter-collaboration/
  * pyproject.toml at v4.1.2: jupyter-server-ydoc, jupyter-docprovider, jupyter-collaboration-ui), and
@@ -56,6 +94,8 @@ export function jupyterCollaborationRequirements(version: string): string[] {
  * works in code-server.
  */
 export const OCT_EXTENSION = 'typefox.open-collaboration-tools@0.3.8';
+/** The extension's pinned Open VSX id, or the absolute path of its .vsix file in the image. */
+const OCT_EXTENSION_FORMAT = /^typefox\.open-collaboration-tools@[0-9]+\.[0-9]+\.[0-9]+$|^\/[A-Za-z0-9._/-]+\.vsix$/;
 
 /**
  * The public collaboration server the extension uses unless told otherwise (the `oct.serverUrl`
@@ -71,11 +111,11 @@ export function collaborationServerProblem(value: string): string | undefined {
   } catch {
     return 'must be an https URL such as "https://oct.example.com/"';
   }
-  if (url.protocol !== 'https:') return 'must be an https URL: the workspaces reach the server over the internet rule, so the traffic must be encrypted';
+  if (url.protocol !== 'https:') return 'must be an https URL: the traffic to the server leaves the cluster, so it must be encrypted';
   if (url.username || url.password) return 'must not carry a user or password (the rendered settings are not secret)';
   if (url.search || url.hash) return 'must not have a query or fragment';
   if (/(^|\.)(cluster\.local|svc)$/.test(url.hostname) || /^(\d+\.){3}\d+$/.test(url.hostname))
-    return 'must name a public host: the workspaces reach the server through the internet rule, which never admits cluster addresses';
+    return 'must name a public host: the VS Code pods reach the server only at collaboration.serverCidrs, which never admit cluster addresses';
   return undefined;
 }
 
@@ -116,7 +156,7 @@ export const workspacesSchema = z
       .array(
         z.strictObject({
           name: dnsLabel(20).describe('Short user name; it becomes part of object and host names.'),
-          email: email.describe('Google identity of the user; IAP admits only this user to their workspaces.'),
+          email: email.describe('Google identity of the user; IAP admits only this user to their workspaces, and admits them to MLflow too.'),
           git: userGitSchema,
         }),
       )
@@ -140,7 +180,9 @@ export const workspacesSchema = z
               .string()
               .regex(/^[0-9]+\.[0-9]+\.[0-9]+$/, 'must be a jupyter-collaboration release such as "4.1.2"')
               .default(JUPYTER_COLLABORATION_VERSION)
-              .describe("jupyter-collaboration release; it must fit the image's JupyterLab (4.1.x for JupyterLab 4.4, 4.2 and later need 4.5)."),
+              .describe(
+                "jupyter-collaboration release; it must fit the image's JupyterLab: 4.1.x for JupyterLab 4.4 (the default images). 4.2.0-4.4.x declare jupyterlab>=4.4 for pip but their front end needs JupyterLab 4.5, so on 4.4 they install and then fail in the browser (refused with a docker-stacks image dated before 2025-11-18); 5.x needs 4.6.",
+              ),
           })
           .prefault({})
           .describe('JupyterLab real-time collaboration. Off: the server runs with it disabled, even if a user installs the extension.'),
@@ -176,21 +218,34 @@ export const workspacesSchema = z
           ),
         collaboration: z
           .strictObject({
-            enabled: z.boolean().default(false).describe('Real-time co-editing with Open Collaboration Tools (needs serverUrl and internetEgress).'),
+            enabled: z
+              .boolean()
+              .default(false)
+              .describe(
+                'Real-time co-editing with Open Collaboration Tools (needs serverUrl, serverCidrs, the extension as a .vsix file in the image, and internetEgress false).',
+              ),
             serverUrl: z
               .string()
               .optional()
               .describe(
                 'https URL of the Open Collaboration server the extension uses (your own; there is no default, so the public third-party server is never used unless named here).',
               ),
+            serverCidrs: z
+              .array(cidr)
+              .default([])
+              .describe(
+                'Address ranges of the server at serverUrl: the only addresses the VS Code pods may reach for collaboration (HTTPS). The extension joins whatever server an invitation code names, and a NetworkPolicy cannot name a host, so these ranges are the enforcement.',
+              ),
             extension: z
               .string()
               .regex(
-                /^typefox\.open-collaboration-tools@[0-9]+\.[0-9]+\.[0-9]+$/,
-                'must be "typefox.open-collaboration-tools@<version>", pinned, such as "typefox.open-collaboration-tools@0.3.8"',
+                OCT_EXTENSION_FORMAT,
+                'must be "typefox.open-collaboration-tools@<version>", pinned, such as "typefox.open-collaboration-tools@0.3.8", or the absolute path of its .vsix file in the image, such as "/opt/extensions/open-collaboration-tools-0.3.8.vsix"',
               )
               .default(OCT_EXTENSION)
-              .describe('Open VSX id and pinned version of the extension; use the release the server was built from.'),
+              .describe(
+                'The extension: its absolute .vsix path inside workspaces.vscode.image (needed while collaboration is on, since the pod has no internet rule then), or its pinned Open VSX id; use the release the server was built from.',
+              ),
           })
           .prefault({})
           .describe('VS Code real-time collaboration (Open Collaboration Tools). Off: the extension is neither installed nor configured.'),
@@ -283,6 +338,9 @@ export const workspacesSchema = z
         ctx.addIssue({ ...at, message: 'can be true only while workspaces.users is empty: a per-user Jupyter admits its user alone, so nobody could join' });
       if (!w.internetEgress)
         ctx.addIssue({ ...at, message: 'can be true only while workspaces.internetEgress is true (jupyter-collaboration is installed from PyPI at start)' });
+      const version = w.jupyter.collaboration.version;
+      const problem = collaborationVersionProblem(version, w.gpu.enabled ? w.gpu.image : w.jupyter.image);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['jupyter', 'collaboration', 'version'], input: version, message: problem });
     }
     const oct = w.vscode.collaboration;
     if (oct.serverUrl !== undefined) {
@@ -296,11 +354,31 @@ export const workspacesSchema = z
           ...at,
           message: `can be true only with workspaces.vscode.collaboration.serverUrl set to your own server (without it the extension would use the public third-party server ${OCT_PUBLIC_SERVER})`,
         });
-      if (!w.internetEgress)
+      // eclipse-oct/open-collaboration-tools at e4289d0 (0.3.8), packages/open-collaboration-vscode/src/
+      // collaboration-room-service.ts joinRoom: an invitation code that is a URL carries its server,
+      // and the extension connects there whatever oct.serverUrl says. Only the network can hold it to
+      // yours, and a NetworkPolicy names addresses, not hosts: no internet rule, only serverCidrs.
+      if (w.internetEgress)
         ctx.addIssue({
           ...at,
           message:
-            'can be true only while workspaces.internetEgress is true (the extension comes from Open VSX and the server is reached through the internet rule)',
+            'can be true only while workspaces.internetEgress is false: the extension joins whatever server an invitation code names, whatever oct.serverUrl says, so only a pod without the internet rule, reaching only collaboration.serverCidrs, stays on your server',
+        });
+      if (oct.serverCidrs.length === 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['vscode', 'collaboration', 'serverCidrs'],
+          input: oct.serverCidrs,
+          message:
+            'must list the address ranges of the server at serverUrl while collaboration is enabled: they are the only addresses the VS Code pods may reach for it',
+        });
+      if (!w.internetEgress && !oct.extension.startsWith('/'))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['vscode', 'collaboration', 'extension'],
+          input: oct.extension,
+          message:
+            'must be the absolute path of the extension\'s .vsix file inside workspaces.vscode.image while workspaces.internetEgress is false (the pod cannot reach Open VSX), such as "/opt/extensions/open-collaboration-tools-0.3.8.vsix"',
         });
     }
     checkGit(w, ctx);

@@ -16,10 +16,13 @@ import type { Manifest, RenderedFile } from '../rendered-file';
 export const RUNBOOK_PATH = 'DEPLOY.md';
 
 /**
- * cert-manager release the render is validated against; examples/flux/cert-manager/helmrelease.yaml
- * and docs/first-deployment.md pin the same (a test keeps them equal).
+ * cert-manager release the platform installs: the newest patch of the 1.21 minor (v1.21.2, released
+ * 2026-09-11: https://github.com/cert-manager/cert-manager/issues/9237). examples/flux/cert-manager/
+ * helmrelease.yaml and docs/first-deployment.md pin the same (a test keeps them equal). The render is
+ * validated against the CRDs of v1.21.1 (schemas/manifest.ts): v1.21.2 changed no CRD, RBAC or chart
+ * template, only the image tags (the post-publish chart diff in that issue).
  */
-export const CERT_MANAGER_VERSION = 'v1.21.1';
+export const CERT_MANAGER_VERSION = 'v1.21.2';
 
 /** A name the runbook uses: an object of the render, or a Secret the render reads and the operator creates. */
 export interface RunbookRef {
