@@ -273,7 +273,7 @@ describe('postgres chart', () => {
     test('the restore Job downloads the newest (or a chosen) dump and restores it in one transaction with the backup identity', () => {
       const [job] = synthRestore();
       expect(job.kind).toBe('Job');
-      expect(job.metadata.name).toBe('mlflow-db-restore');
+      expect(job.metadata.name).toMatch(/^mlflow-db-restore-[0-9a-f]{8}$/);
       const pod = job.spec.template.spec;
       expect(pod.serviceAccountName).toBe('mlflow-db-backup');
       const download = pod.initContainers[0];

@@ -10,6 +10,7 @@ import { imageTag } from '../config/schema/primitives';
 import * as kube from '../imports/k8s-1.31';
 import { appLabels } from './lib/labels';
 import { PlatformChart } from './lib/platform-chart';
+import { contentHash } from './lib/content-hash';
 import { restrictedContainer } from './lib/pod';
 import { bashScript } from './lib/script-files';
 import {
@@ -73,14 +74,17 @@ export class PostgresRestoreChart extends PlatformChart {
       volumeMounts: clientMounts(),
     });
 
+    const spec: kube.JobSpec = {
+      // A restore is run and watched by an operator: no silent retries.
+      backoffLimit: 0,
+      activeDeadlineSeconds: props.backup.deadlineSeconds,
+      template: { metadata: { labels }, spec: backupPodSpec(props, [download], [restore]) },
+    };
     new kube.KubeJob(this, 'job', {
-      metadata: { name: `${props.dbName}-restore`, labels },
-      spec: {
-        // A restore is run and watched by an operator: no silent retries.
-        backoffLimit: 0,
-        activeDeadlineSeconds: props.backup.deadlineSeconds,
-        template: { metadata: { labels }, spec: backupPodSpec(props, [download], [restore]) },
-      },
+      // A Job's pod template is immutable: a changed template (a new image, for one) is a new Job,
+      // as for the migration and verification Jobs, so applying a newer render never fails on it.
+      metadata: { name: `${props.dbName}-restore-${contentHash(spec)}`, labels },
+      spec,
     });
   }
 }
