@@ -24,58 +24,42 @@ import { MlflowMetrics } from './mlflow/metrics';
 import { contentHash } from './lib/content-hash';
 import { MlflowMigration } from './mlflow/migration';
 import { MlflowNetworkPolicies } from './mlflow/network';
-import { MlflowServer, SERVER_PORT_NAME } from './mlflow/server';
+import { MlflowServer, MlflowServerProps, SERVER_PORT_NAME } from './mlflow/server';
 import { MLFLOW_UID, MlflowWorkload } from './mlflow/workload';
 
-export interface MlflowChartProps {
+/**
+ * The chart's props: the server's own (charts/mlflow/server.ts, documented there) and what the
+ * migration, gc, accounts, metrics and network policies add.
+ */
+export interface MlflowChartProps extends Pick<
+  MlflowServerProps,
+  | 'name'
+  | 'port'
+  | 'serviceAccount'
+  | 'database'
+  | 'artifactsDestination'
+  | 'workers'
+  | 'replicas'
+  | 'maxReplicas'
+  | 'targetCpuUtilization'
+  | 'updateStrategy'
+  | 'scratchSize'
+  | 'kekSecret'
+  | 'jobExecution'
+  | 'allowedHosts'
+  | 'corsAllowedOrigins'
+  | 'serviceAnnotations'
+> {
   readonly instance: string;
   readonly namespace: string;
-  /** Name of the Deployment, the Service and the prefix of every other object. */
-  readonly name: string;
-  readonly port: number;
   readonly image: string;
-  readonly serviceAccount: { readonly name: string; readonly gcpServiceAccount: string };
   /**
    * TLS: the server's certificate Secret (cert-manager, charts/certificates.ts), the CA bundle Secret
    * its clients in this namespace mount, and the name the metrics scraper checks the certificate for.
    */
   readonly tls: { readonly secretName: string; readonly caBundleSecret: string; readonly serverName: string };
   readonly projectId: string;
-  readonly database: MlflowDatabase;
-  /** gs:// URI where the proxied artifacts go. */
-  readonly artifactsDestination: string;
-  readonly workers: number;
-  readonly replicas: number;
-  readonly maxReplicas: number;
-  readonly targetCpuUtilization: number;
-  readonly updateStrategy: 'RollingUpdate' | 'Recreate';
   readonly resources: Resources;
-  /**
-   * Size of the server's /tmp. The server stages every proxied artifact upload and download there
-   * (mlflow/server/handlers.py: `_upload_artifact` writes the request body to a
-   * `tempfile.TemporaryDirectory()`, `_download_artifact` downloads into one before streaming), so it
-   * bounds the largest artifact; the pod requests this much ephemeral storage.
-   */
-  readonly scratchSize: string;
-  /**
-   * Secret (created out of band) whose key `passphrase` becomes MLFLOW_CRYPTO_KEK_PASSPHRASE, and
-   * whose optional key `version` becomes MLFLOW_CRYPTO_KEK_VERSION. mlflow/utils/crypto.py derives the
-   * key that wraps every AI Gateway secret from it, and falls back to a published default passphrase
-   * ("mlflow-default-kek-passphrase-for-development-only") when it is unset.
-   */
-  readonly kekSecret: string;
-  /** MLFLOW_SERVER_ENABLE_JOB_EXECUTION: the server-side job runner, extra worker processes on every replica. */
-  readonly jobExecution: boolean;
-  /** Host header patterns; `$(POD_IP):<port>` is added for the metrics scraper. */
-  readonly allowedHosts: readonly string[];
-  /**
-   * Origins whose browsers may send state-changing requests (`--cors-allowed-origins`): the public
-   * edge's. MLflow answers 403 to a POST, PUT, PATCH or DELETE on /api/ or /ajax-api/ from any other
-   * origin (mlflow/server/security_utils.py should_block_cors_request), and browsers send Origin on
-   * same-origin POSTs, so without the edge's origin the UI behind IAP could not write at all. Empty:
-   * MLflow's default (localhost origins only).
-   */
-  readonly corsAllowedOrigins: readonly string[];
   /**
    * `mlflow gc`: schedule, age, and the in-cluster URL of this server. gc refuses to run without a
    * tracking URI and deletes proxied (`mlflow-artifacts:`) artifacts through the server.
@@ -93,12 +77,7 @@ export interface MlflowChartProps {
    * @default part-of mlflow-gke, component workspace
    */
   readonly workspacePodLabels?: Record<string, string>;
-  /**
-   * Extra annotations of the Service (the edge's BackendConfig).
-   * @default - none
-   */
-  readonly serviceAnnotations?: Record<string, string>;
-  /** The cluster's own ranges, which the internet rule to Google APIs excludes (charts/lib/network-policy.ts). */
+  /** The cluster's own ranges, which the internet rule to Google APIs excludes (model/network.ts). */
   readonly clusterRanges: readonly string[];
   /** The one-shot Job that grants the IAM database user its privileges (cloudsql mode). @default - none */
   readonly sqlGrant?: CloudSqlGrantJobProps;
@@ -227,27 +206,7 @@ export class MlflowChart extends PlatformChart {
     };
 
     // Construct ids below are a contract: the order of the objects in the rendered file follows them.
-    new MlflowServer(this, 'server', {
-      name: props.name,
-      port: props.port,
-      workload,
-      serviceAccount: props.serviceAccount,
-      tlsSecret: props.tls.secretName,
-      database: db,
-      artifactsDestination: props.artifactsDestination,
-      workers: props.workers,
-      replicas: props.replicas,
-      maxReplicas: props.maxReplicas,
-      targetCpuUtilization: props.targetCpuUtilization,
-      updateStrategy: props.updateStrategy,
-      scratchSize: props.scratchSize,
-      kekSecret: props.kekSecret,
-      jobExecution: props.jobExecution,
-      allowedHosts: props.allowedHosts,
-      corsAllowedOrigins: props.corsAllowedOrigins,
-      auth: authProps,
-      serviceAnnotations: props.serviceAnnotations,
-    });
+    new MlflowServer(this, 'server', { ...props, workload, tlsSecret: props.tls.secretName, auth: authProps });
     new MlflowMigration(this, 'migration', { name: props.name, workload });
     new MlflowGc(this, 'gc', {
       name: props.name,

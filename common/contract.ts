@@ -50,7 +50,7 @@ export const POLICY_ANNOTATION_PREFIX = 'policy.mlflow-gke.io/';
 export const EXTERNAL_SECRETS_ANNOTATION = `${POLICY_ANNOTATION_PREFIX}external-secrets`;
 
 /**
- * MLflow's unauthenticated health endpoint (mlflow/server/__init__.py, the `health` route): the server's
+ * MLflow's unauthenticated health endpoint (mlflow/server/__init__.py at v3.17.0, `@app.route(_add_static_prefix("/health"))`): the server's
  * probes, the load balancer's health check and the uptime check all ask it.
  */
 export const MLFLOW_HEALTH_PATH = '/health';

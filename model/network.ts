@@ -9,7 +9,9 @@ export function clusterRanges(network: Config['network']): string[] {
 }
 
 /**
- * Source ranges of Google's global load balancer proxies and health checkers (Cloud Load Balancing,
- * "Firewall rules": 35.191.0.0/16 and 130.211.0.0/22): IAP traffic reaches the backends from them.
+ * Source ranges of Google's global load balancer proxies and health checkers: for the global external
+ * Application Load Balancer with zonal NEG backends, the GFE proxy ranges are the health check ranges,
+ * 35.191.0.0/16 and 130.211.0.0/22 (https://cloud.google.com/load-balancing/docs/firewall-rules, the
+ * table of minimum ingress rules). IAP traffic reaches the backends from them.
  */
 export const LOAD_BALANCER_RANGES: readonly string[] = ['35.191.0.0/16', '130.211.0.0/22'];

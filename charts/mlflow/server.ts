@@ -58,7 +58,7 @@ function serverEphemeralStorage(scratchSize: string): string {
 }
 
 export interface MlflowServerProps {
-  /** Name of the Deployment, the Service, the autoscaler and the disruption budget. */
+  /** Name of the Deployment, the Service and the autoscaler, and the prefix of every other MLflow object. */
   readonly name: string;
   readonly port: number;
   readonly workload: MlflowWorkload;
@@ -73,14 +73,31 @@ export interface MlflowServerProps {
   readonly maxReplicas: number;
   readonly targetCpuUtilization: number;
   readonly updateStrategy: 'RollingUpdate' | 'Recreate';
-  /** Size of the server's /tmp, where proxied artifacts are staged. */
+  /**
+   * Size of the server's /tmp. The server stages every proxied artifact upload and download there
+   * (mlflow/server/handlers.py: `_upload_artifact` writes the request body to a
+   * `tempfile.TemporaryDirectory()`, `_download_artifact` downloads into one before streaming), so it
+   * bounds the largest artifact; the pod requests this much ephemeral storage.
+   */
   readonly scratchSize: string;
-  /** Secret with the KEK passphrase (and optional version) of the AI Gateway secrets. */
+  /**
+   * Secret (created out of band) whose key `passphrase` becomes MLFLOW_CRYPTO_KEK_PASSPHRASE, and
+   * whose optional key `version` becomes MLFLOW_CRYPTO_KEK_VERSION. mlflow/utils/crypto.py derives the
+   * key that wraps every AI Gateway secret from it, and falls back to a published default passphrase
+   * ("mlflow-default-kek-passphrase-for-development-only") when it is unset.
+   */
   readonly kekSecret: string;
+  /** MLFLOW_SERVER_ENABLE_JOB_EXECUTION: the server-side job runner, extra worker processes on every replica. */
   readonly jobExecution: boolean;
   /** Host header patterns; `$(POD_IP):<port>` is added for the metrics scraper. */
   readonly allowedHosts: readonly string[];
-  /** Origins whose browsers may send state-changing requests; empty: MLflow's default. */
+  /**
+   * Origins whose browsers may send state-changing requests (`--cors-allowed-origins`): the public
+   * edge's. MLflow answers 403 to a POST, PUT, PATCH or DELETE on /api/ or /ajax-api/ from any other
+   * origin (mlflow/server/security_utils.py should_block_cors_request), and browsers send Origin on
+   * same-origin POSTs, so without the edge's origin the UI behind IAP could not write at all. Empty:
+   * MLflow's default (localhost origins only).
+   */
   readonly corsAllowedOrigins: readonly string[];
   /** The authentication the server runs with (./auth.ts). */
   readonly auth: MlflowAuthProps;
