@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { buildModel } from '../model';
 import { outOfBandSecrets } from '../policy/rules/references';
+import { nextSteps } from '../synth/runbook/next-steps';
 import { CERT_MANAGER_VERSION, isKcc, runbook, RUNBOOK_PATH } from '../synth/runbook/runbook';
 import { configsUnderTest, configWith, PROJECT_ROOT, render } from './support/render';
 import { gcloudCommandsOf, shellBlocks } from './support/runbook';
@@ -76,10 +77,10 @@ describe.each(rendered)('runbook of config $name', ({ config, files }) => {
     for (const s of shared) expect(deploy.content).toMatch(new RegExp(`\\| \`${s.namespace}\` \\| \`${s.name}\` \\| [^|]+ \\| [^-|][^|]*\\|`));
   });
 
-  test('waits for every Deployment (per-user ones included) and every Job of the workloads', () => {
+  test('waits for every Deployment (per-user ones included) and every Job of the workloads and the verification', () => {
     for (const { file, o } of objects.filter(({ o }) => o.kind === 'Deployment'))
       expect([file, deploy.content.includes(`-n ${o.metadata.namespace} rollout status deployment/${o.metadata.name} `)]).toEqual([file, true]);
-    for (const { o } of objects.filter(({ o }) => o.kind === 'Job'))
+    for (const { o } of objects.filter(({ o }) => o.kind === 'Job' && o.metadata.labels?.['app.kubernetes.io/component'] !== 'restore'))
       expect(deploy.content).toContain(`-n ${o.metadata.namespace} wait --for=condition=complete job/${o.metadata.name} `);
     for (const user of config.workspaces.users) expect(deploy.content).toMatch(new RegExp(`deployment/(jupyter|vscode)-${user.name} `));
   });
@@ -92,6 +93,14 @@ describe.each(rendered)('runbook of config $name', ({ config, files }) => {
         .sort(),
     );
     if (rows.length > 0) expect(deploy.content).toContain(`${rows.length} A records`);
+  });
+
+  test('verifies with the verification Job only, never the restore template that dist/tests/ also holds', () => {
+    const applied = [...deploy.content.matchAll(/apply -f dist\/(tests\/\S*)/g)].map(([, file]) => file);
+    expect(applied).toEqual(['tests/mlflow-verify.yaml']);
+    const printed = nextSteps(files, 'dist/').join('\n');
+    expect(printed).toContain('kubectl apply -f dist/tests/mlflow-verify.yaml');
+    expect(printed).not.toMatch(/dist\/tests\/(\s|$)|postgres-restore/);
   });
 
   test('every shell block parses (bash -n)', () => {

@@ -126,7 +126,7 @@ describe('synth arguments', () => {
       // In name order: MLflow's auth Secrets (mlflow-auth-*) come before the database credentials.
       expect.stringMatching(/^ {2}create the Secrets there: .*mlflow\/mlflow-db-credentials \(mlflow-password, postgres-password\)/),
       expect.stringMatching(/^ {2}install cert-manager v\d+\.\d+\.\d+, then: kubectl apply -f dist\/0002-certificates\.yaml -f /),
-      '  once MLflow is ready: kubectl apply -f dist/tests/',
+      '  once MLflow is ready: kubectl apply -f dist/tests/mlflow-verify.yaml',
     ]);
     // The Secrets of the Config Connector objects go to that cluster, right after its file (cloudsql).
     stdout.length = 0;

@@ -7,7 +7,7 @@
  */
 import { outOfBandSecrets } from '../../policy/rules/references';
 import type { RenderedFile } from '../rendered-file';
-import { CERT_MANAGER_VERSION, isKcc, RUNBOOK_PATH } from './runbook';
+import { CERT_MANAGER_VERSION, isKcc, RUNBOOK_PATH, verificationFiles } from './runbook';
 
 export function nextSteps(files: readonly RenderedFile[], out: string): string[] {
   const manifests = files.filter((f) => !f.path.includes('/') && f.path.endsWith('.yaml'));
@@ -34,6 +34,6 @@ export function nextSteps(files: readonly RenderedFile[], out: string): string[]
     ...(namespaces.length > 0 ? [`  on the workload cluster${kcc.length > 0 ? ', once it is Ready' : ''}: ${apply(namespaces)}`] : []),
     ...(workSecrets.length > 0 ? [`  create the Secrets there: ${workSecrets.join('; ')}`] : []),
     `  install cert-manager ${CERT_MANAGER_VERSION}, then: ${apply(rest)}`,
-    `  once MLflow is ready: kubectl apply -f ${out}tests/`,
+    `  once MLflow is ready: ${apply(verificationFiles(files))}`,
   ];
 }

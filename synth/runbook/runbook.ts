@@ -64,11 +64,26 @@ function generator(key: string): string {
 /** An environment variable for a value only the operator knows (an OAuth client's id and secret). */
 const ENV_KEYS: Record<string, string> = { client_id: 'IAP_CLIENT_ID', client_secret: 'IAP_CLIENT_SECRET' };
 
+/**
+ * The files of dist/tests/ that check a deployment. The restore template lives there too (its Job is
+ * of component `restore`), but it replaces the database's contents with a backup: an operator runs it
+ * on purpose (docs/postgres.md, "Restore"), never as a check.
+ */
+export function verificationFiles(files: readonly RenderedFile[]): RenderedFile[] {
+  return files.filter(
+    (f) =>
+      f.path.startsWith('tests/') &&
+      f.path.endsWith('.yaml') &&
+      !(f.objects ?? []).some((o) => o.metadata?.labels?.['app.kubernetes.io/component'] === 'restore'),
+  );
+}
+
 export function runbook(model: PlatformModel, files: readonly RenderedFile[]): Runbook {
   const { config, names } = model;
   const refs: RunbookRef[] = [];
   const manifests = files.filter((f) => f.path.endsWith('.yaml') && !f.path.includes('/'));
-  const tests = files.filter((f) => f.path.startsWith('tests/') && f.path.endsWith('.yaml'));
+  const tests = verificationFiles(files);
+  const procedures = files.filter((f) => f.path.startsWith('tests/') && f.path.endsWith('.yaml') && !tests.includes(f));
   const clusterOf = (f: RenderedFile): Cluster => ((f.objects ?? []).some(isKcc) ? 'MGMT' : 'WORK');
   const mgmtFiles = manifests.filter((f) => clusterOf(f) === 'MGMT');
   const workFiles = manifests.filter((f) => clusterOf(f) === 'WORK');
@@ -105,6 +120,7 @@ export function runbook(model: PlatformModel, files: readonly RenderedFile[]): R
     '| --- | --- |',
     ...manifests.map((f) => `| \`dist/${f.path}\` | ${clusterOf(f) === 'MGMT' ? 'Config Connector (`$MGMT`)' : `workload (\`$WORK\`, \`${clusterName}\`)`} |`),
     ...tests.map((f) => `| \`dist/${f.path}\` | workload, after the deploy (verification) |`),
+    ...procedures.map((f) => `| \`dist/${f.path}\` | workload, only to restore a backup, on purpose (docs/postgres.md) |`),
     '| `dist/bootstrap/gcp.sh` | none: run once with gcloud |',
     '',
     '## 0. Names',
