@@ -359,7 +359,15 @@ describe('gcp chart', () => {
       const config = configWith({ cluster: { machineType: 'e2-standard-8', minNodes: 2, maxNodes: 4 } });
       const names = platformNames(config);
       const pools = ofKind(synth(config), 'ContainerNodePool');
-      expect(pools.map((p) => p.metadata.name)).toEqual([`${names.cluster}-general`]);
+      expect(pools.map((p) => p.metadata.name)).toEqual([`${names.cluster}-general`, `${names.cluster}-workspaces-gvisor`]);
+      for (const pool of pools)
+        expect(pool.spec.nodeConfig).toMatchObject({
+          serviceAccountRef: { name: names.serviceAccounts.nodes.accountId },
+          workloadMetadataConfig: { mode: 'GKE_METADATA' },
+          shieldedInstanceConfig: { enableSecureBoot: true, enableIntegrityMonitoring: true },
+          bootDiskKMSCryptoKeyRef: { name: names.kms.keys.disk },
+          imageType: 'COS_CONTAINERD',
+        });
       expect(pools[0].spec).toMatchObject({
         clusterRef: { name: names.cluster },
         nodeLocations: ['europe-west1-b', 'europe-west1-c', 'europe-west1-d'],
@@ -379,7 +387,8 @@ describe('gcp chart', () => {
     test('the GPU pool follows workspaces.gpu, the key that also gives Jupyter its GPU', () => {
       const pools = ofKind(synth(gpu()), 'ContainerNodePool');
       const gpuPool = pools.find((p) => p.spec.nodeConfig.guestAccelerator);
-      expect(gpuPool?.metadata.name).toBe('mlflow-gke-l4');
+      // The accelerator and the runtime name the pool: both are immutable node settings.
+      expect(gpuPool?.metadata.name).toBe('mlflow-gke-workspaces-l4-runc');
       expect(gpuPool?.spec.autoscaling).toMatchObject({ totalMinNodeCount: 0, totalMaxNodeCount: 3 });
       expect(gpuPool?.spec.nodeConfig).toMatchObject({ machineType: 'g2-standard-8', guestAccelerator: [{ type: 'nvidia-l4', count: 1 }] });
       expect(ofKind(synth(cloudsql()), 'ContainerNodePool').some((p) => p.spec.nodeConfig.guestAccelerator)).toBe(false);

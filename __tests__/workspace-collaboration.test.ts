@@ -92,7 +92,7 @@ describe('Jupyter: JupyterLab real-time collaboration', () => {
     ],
     [
       { internetEgress: false, mlflowClient: { install: false }, vscode: { extensions: [] }, jupyter: { collaboration: { enabled: true } } },
-      'workspaces.jupyter.collaboration.enabled: true is not allowed: can be true only while workspaces.internetEgress is true (jupyter-collaboration is installed from PyPI at start)',
+      'workspaces.jupyter.collaboration.enabled: true is not allowed: can be true only while workspaces.internetEgress is true, or hostEgress with packages.hosts (jupyter-collaboration is installed from PyPI at start)',
     ],
     [
       { jupyter: { collaboration: { version: 'latest' } } },

@@ -168,7 +168,7 @@ describe('egress to the Git hosts', () => {
 
   test('a Git host without ranges is refused while the internet rule is off', () => {
     expect(() => offline([{ host: 'github.com' }])).toThrow(
-      'test config: workspaces.git.hosts[0].cidrs: [] is not allowed: must list the address ranges of "github.com" while workspaces.internetEgress is false: the NetworkPolicy can only allow addresses',
+      'test config: workspaces.git.hosts[0].cidrs: [] is not allowed: must list the address ranges of "github.com" while workspaces.internetEgress and workspaces.hostEgress are false: the NetworkPolicy can only allow addresses',
     );
   });
 

@@ -150,8 +150,12 @@ describe('workspaces charts', () => {
       const c = server(d);
       expect(c.resources.limits['nvidia.com/gpu']).toBe(1);
       expect(c.resources.requests['nvidia.com/gpu']).toBe(1);
-      expect(podSpec(d).nodeSelector).toEqual({ 'cloud.google.com/gke-accelerator': 'nvidia-l4' });
-      expect(podSpec(d).tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
+      // The GPU workspace pool: the workspace label and taint, and the accelerator's.
+      expect(podSpec(d).nodeSelector).toEqual({ 'mlflow-gke/workload': 'workspaces', 'cloud.google.com/gke-accelerator': 'nvidia-l4' });
+      expect(podSpec(d).tolerations).toEqual([
+        { key: 'mlflow-gke/workload', operator: 'Equal', value: 'workspaces', effect: 'NoSchedule' },
+        { key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' },
+      ]);
       expect(c.image).toBe(configs.gpu.workspaces.gpu.image);
       expect(c.image).toMatch(/^quay\.io\/jupyter\/pytorch-notebook:cuda12-/);
       expect(podSpec(d).volumes).toContainEqual({ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '1Gi' } });
@@ -183,7 +187,7 @@ describe('workspaces charts', () => {
     test('without the GPU nothing asks for one, and VS Code never does', () => {
       expect(render(configs.default).files.some((f) => /nvidia\.com\/gpu/.test(f.content))).toBe(false);
       const vscode = deployments(configs.gpu, 'vscode')[0];
-      expect(podSpec(vscode).nodeSelector).toBeUndefined();
+      expect(podSpec(vscode).nodeSelector).toEqual({ 'mlflow-gke/workload': 'workspaces' });
       expect(JSON.stringify(vscode)).not.toMatch(/nvidia/);
     });
 
@@ -422,10 +426,10 @@ describe('workspaces charts', () => {
     test('internet egress can be switched off, which needs images that ship the MLflow client', () => {
       for (const app of ['jupyter', 'vscode'] as const) expect(policy(configs.offline, app).spec.egress).toHaveLength(1);
       expect(() => configWith({ workspaces: { internetEgress: false } })).toThrow(
-        /workspaces\.mlflowClient\.install: .* is not allowed: can be true only while workspaces\.internetEgress is true/,
+        /workspaces\.mlflowClient\.install: .* is not allowed: can be true only while workspaces\.internetEgress or workspaces\.hostEgress is true/,
       );
       expect(() => configWith({ workspaces: { internetEgress: false, mlflowClient: { install: false } } })).toThrow(
-        /workspaces\.vscode\.extensions: .* is not allowed: must be empty while workspaces\.internetEgress is false/,
+        /workspaces\.vscode\.extensions: .* is not allowed: must be empty while workspaces\.internetEgress and workspaces\.hostEgress are false/,
       );
     });
 

@@ -8,9 +8,10 @@ import type { PlatformModel } from '../model';
 import * as kube from '../imports/k8s-1.31';
 import { PlatformChart } from './lib/platform-chart';
 import { workloadIdentityMember } from '../model/names';
+import { WORKSPACE_NODES } from '../common/contract';
 import { Apis, BASE_APIS, CLOUD_SQL_APIS, SQL_SERVICE_IDENTITY } from './gcp/apis';
 import { CloudSql, CloudSqlProps } from './gcp/cloud-sql';
-import { Cluster, ClusterProps } from './gcp/cluster';
+import { Cluster, ClusterProps, NodePoolProps } from './gcp/cluster';
 import { ANNOTATIONS, GcpScope, serviceAgents } from './gcp/common';
 import { ConfigConnectorContext } from './gcp/config-connector';
 import { Iam, ServiceAccountProps } from './gcp/iam';
@@ -56,6 +57,56 @@ export interface GcpChartProps {
   readonly configConnectorServiceAccount?: string;
 }
 
+/**
+ * The node pools of the workspaces: one for the CPU workspaces, and the GPU pool of `workspaces.gpu`.
+ * Both carry the workspace label and taint (WORKSPACE_NODES), so nothing but a workspace pod lands
+ * there, and the per-pod PID limit. Label, taint and sandbox are immutable node settings, so each is
+ * part of the pool's name: turning the sandbox off or on makes a new pool, and the old one is
+ * abandoned (docs/gcp.md, "Node pools").
+ */
+export function workspaceNodePools(model: PlatformModel): NodePoolProps[] {
+  const { config, names } = model;
+  const w = config.workspaces;
+  const pool = config.cluster.workspacePool;
+  const common = {
+    diskSizeGb: config.cluster.diskSizeGb,
+    diskType: config.cluster.diskType,
+    labels: { [WORKSPACE_NODES.key]: WORKSPACE_NODES.value },
+    taints: [WORKSPACE_NODES],
+    podPidsLimit: pool.podPidsLimit,
+    total: true,
+  };
+  const runtime = (sandbox: boolean) => (sandbox ? 'gvisor' : 'runc');
+  const pools: NodePoolProps[] = [];
+  if (workspacesOnCpuPool(model))
+    pools.push({
+      ...common,
+      name: `${names.cluster}-workspaces-${runtime(pool.sandbox)}`,
+      machineType: pool.machineType,
+      minNodes: pool.minNodes,
+      maxNodes: pool.maxNodes,
+      sandbox: pool.sandbox,
+    });
+  if (w.gpu.enabled)
+    pools.push({
+      ...common,
+      // The accelerator and the runtime are part of the name: another type is another pool.
+      name: `${names.cluster}-workspaces-${w.gpu.acceleratorType.replace(/^nvidia-/, '')}-${runtime(w.gpu.sandbox)}`,
+      machineType: w.gpu.machineType,
+      minNodes: 0,
+      maxNodes: w.gpu.maxNodes,
+      gpu: { type: w.gpu.acceleratorType, count: w.gpu.count },
+      sandbox: w.gpu.sandbox,
+    });
+  return pools;
+}
+
+/** Whether any workspace runs on the CPU workspace pool: VS Code, or a Jupyter without a GPU. */
+export function workspacesOnCpuPool(model: PlatformModel): boolean {
+  const w = model.config.workspaces;
+  return model.names.workspaces.some((i) => i.app !== 'jupyter' || !w.gpu.enabled);
+}
+
 export function gcpChartProps(model: PlatformModel): GcpChartProps {
   const { config, names } = model;
   const prefix = config.namePrefix;
@@ -83,7 +134,7 @@ export function gcpChartProps(model: PlatformModel): GcpChartProps {
     workspacesGlobalAddress: names.workspaces.length > 0 ? names.workspacesGlobalAddress : undefined,
     sslPolicy: names.sslPolicy,
   };
-  const gpu = config.workspaces.gpu;
+  const workspaceNodes = workspaceNodePools(model);
   const watched = [names.namespaces.platform, names.namespaces.workspaces];
   return {
     instance: config.environment,
@@ -188,6 +239,7 @@ export function gcpChartProps(model: PlatformModel): GcpChartProps {
       maintenanceStart: config.cluster.maintenanceStartTime,
       maintenanceHours: config.cluster.maintenanceWindowHours,
       interNodeEncryption: config.edge.interNodeEncryption,
+      fqdnNetworkPolicy: config.workspaces.hostEgress && names.workspaces.length > 0,
       pools: [
         {
           name: `${names.cluster}-general`,
@@ -197,21 +249,7 @@ export function gcpChartProps(model: PlatformModel): GcpChartProps {
           minNodes: config.cluster.minNodes,
           maxNodes: config.cluster.maxNodes,
         },
-        ...(gpu.enabled
-          ? [
-              {
-                // The accelerator is part of the name: another type is another pool.
-                name: `${names.cluster}-${gpu.acceleratorType.replace(/^nvidia-/, '')}`,
-                machineType: gpu.machineType,
-                diskSizeGb: config.cluster.diskSizeGb,
-                diskType: config.cluster.diskType,
-                minNodes: 0,
-                maxNodes: gpu.maxNodes,
-                total: true,
-                gpu: { type: gpu.acceleratorType, count: gpu.count },
-              },
-            ]
-          : []),
+        ...workspaceNodes,
       ],
     },
     serviceAccounts: [

@@ -13,7 +13,8 @@ import { CA_BUNDLE_FILE, certificateLifetime, MLFLOW_CA_ENV } from './certificat
 import { edgeServiceAnnotations } from './edge/annotations';
 import { selectorLabels } from './lib/labels';
 import { PlatformChart } from './lib/platform-chart';
-import { PORT_NAME, Workspace, WorkspaceFiles, WorkspaceNetwork, WorkspaceProps, WorkspaceTls } from './lib/workspace';
+import { GIT_PORTS, PORT_NAME, Workspace, WorkspaceFiles, WorkspaceNetwork, WorkspacePlacement, WorkspaceProps, WorkspaceTls } from './lib/workspace';
+import { GKE_SANDBOX_RUNTIME_CLASS, WORKSPACE_NODES } from '../common/contract';
 import type { WorkspaceAppDefinition } from './workspaces/app-definition';
 import { workspaceGit } from './workspaces/git';
 import { clientCredentialEnv } from './mlflow/auth';
@@ -66,6 +67,7 @@ export function workspacesChartProps(model: PlatformModel, app: WorkspaceAppDefi
         initContainers: parts.initContainers,
         sharedMemory: parts.sharedMemory,
         gpu: parts.gpu,
+        placement: workspacePlacement(model, parts.gpu !== undefined),
         env: [...common.env, ...parts.env, ...extras.env],
         files: extras.files,
         externalSecrets: extras.externalSecrets,
@@ -103,9 +105,26 @@ function instanceFiles(model: PlatformModel, instance: WorkspaceInstance, appFil
 
 type InstanceExtras = Required<Pick<WorkspaceProps, 'env'>> & Pick<WorkspaceProps, 'files' | 'externalSecrets'>;
 
+/**
+ * The workspace nodes (charts/gcp.ts workspaceNodePools): the pod requires their label and tolerates
+ * their taint, and runs in GKE Sandbox when its pool is sandboxed (the GPU pool by workspaces.gpu.sandbox,
+ * the CPU pool by cluster.workspacePool.sandbox). The RuntimeClass adds the sandbox nodes' own selector
+ * and toleration when the pod is admitted.
+ */
+export function workspacePlacement(model: PlatformModel, gpu: boolean): WorkspacePlacement {
+  const config = model.config;
+  const sandbox = gpu ? config.workspaces.gpu.sandbox : config.cluster.workspacePool.sandbox;
+  return {
+    nodeSelector: { [WORKSPACE_NODES.key]: WORKSPACE_NODES.value },
+    tolerations: [{ key: WORKSPACE_NODES.key, operator: 'Equal', value: WORKSPACE_NODES.value, effect: WORKSPACE_NODES.effect }],
+    runtimeClassName: sandbox ? GKE_SANDBOX_RUNTIME_CLASS : undefined,
+  };
+}
+
 /** What every app's chart shares: instances, namespace, MLflow address and its trust, TLS and network rules. */
 function commonProps(model: PlatformModel, app: WorkspaceApp) {
   const { config, names } = model;
+  const w = config.workspaces;
   const network: WorkspaceNetwork = {
     mlflowNamespace: names.namespaces.platform,
     mlflowPods: selectorLabels({ name: names.mlflow, instance: config.environment, component: 'server' }),
@@ -121,6 +140,13 @@ function commonProps(model: PlatformModel, app: WorkspaceApp) {
       app === 'vscode' && config.workspaces.vscode.enabled && config.workspaces.vscode.collaboration.enabled
         ? [...new Set(config.workspaces.vscode.collaboration.serverCidrs)].sort()
         : [],
+    // The host rule (workspaces.hostEgress): the package indexes on HTTPS, the Git hosts on ssh and HTTPS.
+    hosts: w.hostEgress
+      ? [
+          { names: [...new Set(w.packages.hosts)].sort(), ports: [443] },
+          { names: [...new Set(w.git.hosts.map((h) => h.host))].sort(), ports: [...GIT_PORTS] },
+        ].filter((h) => h.names.length > 0)
+      : [],
   };
   return {
     namespace: names.namespaces.workspaces,

@@ -54,3 +54,17 @@ export const EXTERNAL_SECRETS_ANNOTATION = `${POLICY_ANNOTATION_PREFIX}external-
  * probes, the load balancer's health check and the uptime check all ask it.
  */
 export const MLFLOW_HEALTH_PATH = '/health';
+
+/**
+ * The workspace nodes (users' code): the gcp chart labels and taints their pools with this key and
+ * value, and only the workspace pods tolerate the taint and select the label. No platform pod may
+ * tolerate it (docs/security.md, "Workspace isolation").
+ */
+export const WORKSPACE_NODES = { key: 'mlflow-gke/workload', value: 'workspaces', effect: 'NoSchedule' } as const;
+
+/**
+ * The RuntimeClass GKE creates for GKE Sandbox node pools, whose handler is gVisor's runsc
+ * (https://cloud.google.com/kubernetes-engine/docs/how-to/sandbox-pods: "runtimeClassName: gvisor").
+ * GKE owns the object; the render only names it.
+ */
+export const GKE_SANDBOX_RUNTIME_CLASS = 'gvisor';

@@ -58,3 +58,78 @@ export const FALLBACK_EXCEPTIONS: readonly { readonly kind: string; readonly mes
     reason: 'ingress-gce >= v1.28.0: iap.oauthclientCredentials is optional (Google-managed OAuth client)',
   },
 ];
+
+/**
+ * CRDs written here by hand, for kinds whose owner publishes no CRD file, so that the strict
+ * validation and the local control plane (__tests__/cluster/support/crds.ts) judge them at all. Each
+ * schema holds only the fields its documentation names, and nothing else is accepted.
+ *
+ * FQDNNetworkPolicy (networking.gke.io/v1alpha1): GKE installs the CRD itself when the cluster's FQDN
+ * network policy is on; Google publishes no copy. The fields are those of
+ * https://cloud.google.com/kubernetes-engine/docs/how-to/fqdn-network-policies: `spec.podSelector`
+ * (a label selector), `spec.egress[].matches[]` with `name` (exact host) or `pattern` (with `*`), and
+ * `spec.egress[].ports[]` with `protocol` and `port`. charts/lib/fqdn-network-policy.ts types the same
+ * fields. This checks the render against the documentation, not against GKE's own schema.
+ */
+export const HAND_WRITTEN_CRDS: readonly Json[] = [
+  {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: 'fqdnnetworkpolicies.networking.gke.io' },
+    spec: {
+      group: 'networking.gke.io',
+      names: { kind: 'FQDNNetworkPolicy', listKind: 'FQDNNetworkPolicyList', plural: 'fqdnnetworkpolicies', singular: 'fqdnnetworkpolicy' },
+      scope: 'Namespaced',
+      versions: [
+        {
+          name: 'v1alpha1',
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: {
+                spec: {
+                  type: 'object',
+                  required: ['podSelector'],
+                  properties: {
+                    podSelector: {
+                      type: 'object',
+                      properties: {
+                        matchLabels: { type: 'object', additionalProperties: { type: 'string' } },
+                        matchExpressions: {
+                          type: 'array',
+                          items: {
+                            type: 'object',
+                            required: ['key', 'operator'],
+                            properties: { key: { type: 'string' }, operator: { type: 'string' }, values: { type: 'array', items: { type: 'string' } } },
+                          },
+                        },
+                      },
+                    },
+                    egress: {
+                      type: 'array',
+                      items: {
+                        type: 'object',
+                        properties: {
+                          matches: {
+                            type: 'array',
+                            items: { type: 'object', properties: { name: { type: 'string' }, pattern: { type: 'string' } } },
+                          },
+                          ports: {
+                            type: 'array',
+                            items: { type: 'object', properties: { protocol: { type: 'string', enum: ['TCP', 'UDP', 'SCTP'] }, port: { type: 'integer' } } },
+                          },
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      ],
+    },
+  },
+];

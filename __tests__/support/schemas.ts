@@ -12,7 +12,7 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { cachedSchemaDir, isComplete } from '../../schemas/cache';
 import { validateWithPackages } from './fallback-validation';
-import { CRD_SCHEMA_PATCHES, VERSION_EXCEPTIONS } from './schema-exceptions';
+import { CRD_SCHEMA_PATCHES, HAND_WRITTEN_CRDS, VERSION_EXCEPTIONS } from './schema-exceptions';
 
 /**
  * The supported range: 1.31, the minimum (native sidecars need container `restartPolicy`, which
@@ -188,11 +188,13 @@ export class CrdValidator {
   private readonly compiled = new Map<string, ValidateFunction>();
 
   constructor(dir = schemaDir()) {
-    for (const crd of loadCrds(dir)) {
+    // The shared copies first; a hand-written CRD never replaces a published one.
+    for (const crd of [...loadCrds(dir), ...HAND_WRITTEN_CRDS]) {
       if (crd?.kind !== 'CustomResourceDefinition') continue;
       for (const version of crd.spec.versions) {
         const schema = structuredClone(version.schema?.openAPIV3Schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
         const key = `${crd.spec.group}/${version.name}/${crd.spec.names.kind}`;
+        if (this.schemas.has(key)) continue;
         CRD_SCHEMA_PATCHES.filter((p) => p.crd === key).forEach((p) => p.patch(schema));
         // Every object has these; some CRDs leave them out. metadata is checked against ObjectMeta separately.
         schema.properties = { ...schema.properties, apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' } };

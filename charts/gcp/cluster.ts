@@ -26,6 +26,27 @@ export interface NodePoolProps {
    * @default - no accelerator
    */
   readonly gpu?: { readonly type: string; readonly count: number };
+  /**
+   * Kubernetes labels of every node (immutable in the ContainerNodePool CRD: a change means a new pool).
+   * @default - none
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Kubernetes taints of every node, effect as the Kubernetes API spells it (`NoSchedule`).
+   * @default - none
+   */
+  readonly taints?: readonly { readonly key: string; readonly value: string; readonly effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }[];
+  /**
+   * GKE Sandbox: every pod of the pool that names the `gvisor` RuntimeClass runs in gVisor
+   * (immutable: a change means a new pool).
+   * @default false
+   */
+  readonly sandbox?: boolean;
+  /**
+   * The kubelet's limit of process IDs per pod on these nodes.
+   * @default - GKE's default (the kubelet config is not managed)
+   */
+  readonly podPidsLimit?: number;
 }
 
 export interface ClusterProps {
@@ -57,7 +78,35 @@ export interface ClusterProps {
    * @default - not managed (the cluster keeps its setting)
    */
   readonly interNodeEncryption?: boolean;
+  /**
+   * Turn on GKE's FQDN network policy (FQDNNetworkPolicy objects). Only ever turned on: an absent
+   * field leaves the cluster's setting in place, so FQDN policies made outside the render keep working.
+   * @default false
+   */
+  readonly fqdnNetworkPolicy?: boolean;
 }
+
+/**
+ * The taint effects as the GKE API spells them (NodeTaint.Effect: NO_SCHEDULE, PREFER_NO_SCHEDULE,
+ * NO_EXECUTE; https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/NodeTaint), which
+ * Config Connector passes through as `spec.nodeConfig.taint[].effect`.
+ */
+export const GKE_TAINT_EFFECT = { NoSchedule: 'NO_SCHEDULE', PreferNoSchedule: 'PREFER_NO_SCHEDULE', NoExecute: 'NO_EXECUTE' } as const;
+
+/**
+ * GKE Sandbox's sandbox type for `spec.nodeConfig.sandboxConfig.sandboxType` (the ContainerNodePool
+ * CRD of Config Connector 1.155.1 describes it as "Type of the sandbox to use for the node (e.g.
+ * 'gvisor')"; the GKE API's SandboxConfig.Type has GVISOR as its one value).
+ */
+export const SANDBOX_TYPE = 'gvisor';
+
+/**
+ * The CPU manager policy stated with the PID limit: the ContainerNodePool CRD (Config Connector
+ * 1.155.1) requires `kubeletConfig.cpuManagerPolicy` whenever `kubeletConfig` is set, and "none" is
+ * the kubelet's and GKE's default (NodeKubeletConfig.cpuManagerPolicy: "'none': the default";
+ * https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/NodeKubeletConfig).
+ */
+export const CPU_MANAGER_POLICY = 'none';
 
 const NODE_OAUTH_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 
@@ -77,6 +126,7 @@ export class Cluster extends Construct {
         // Dataplane V2 enforces NetworkPolicy itself; Calico must stay off.
         datapathProvider: 'ADVANCED_DATAPATH',
         // Stated both ways: an absent field would leave an earlier setting in place.
+        ...(props.fqdnNetworkPolicy ? { enableFqdnNetworkPolicy: true } : {}),
         ...(props.interNodeEncryption === undefined
           ? {}
           : { inTransitEncryptionConfig: props.interNodeEncryption ? 'IN_TRANSIT_ENCRYPTION_INTER_NODE_TRANSPARENT' : 'IN_TRANSIT_ENCRYPTION_DISABLED' }),
@@ -127,6 +177,12 @@ export class Cluster extends Construct {
         ...(pool.gpu
           ? { guestAccelerator: [{ type: pool.gpu.type, count: pool.gpu.count, gpuDriverInstallationConfig: { gpuDriverVersion: 'DEFAULT' } }] }
           : {}),
+        ...(pool.labels && Object.keys(pool.labels).length > 0 ? { labels: { ...pool.labels } } : {}),
+        ...(pool.taints && pool.taints.length > 0
+          ? { taint: pool.taints.map((t) => ({ key: t.key, value: t.value, effect: GKE_TAINT_EFFECT[t.effect] })) }
+          : {}),
+        ...(pool.sandbox ? { sandboxConfig: { sandboxType: SANDBOX_TYPE } } : {}),
+        ...(pool.podPidsLimit !== undefined ? { kubeletConfig: { cpuManagerPolicy: CPU_MANAGER_POLICY, podPidsLimit: pool.podPidsLimit } } : {}),
       };
       new ContainerNodePool(this, pool.name, {
         metadata: kccMetadata(s, pool.name, { stateful: true }),

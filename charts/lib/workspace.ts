@@ -9,6 +9,7 @@ import type { Resources } from '../../config/schema/primitives';
 import * as kube from '../../imports/k8s-1.31';
 import { appLabels, selectorLabels } from './labels';
 import { internetEgress } from './network-policy';
+import { FqdnNetworkPolicy } from './fqdn-network-policy';
 import { serviceDnsNames, WorkspaceInstance } from '../../model/names';
 import { httpsProbe, RestrictedContainer, restrictedContainer, restrictedPodSpec } from './pod';
 import { EXTERNAL_SECRETS_ANNOTATION, PRUNE_DISABLED } from '../../common/contract';
@@ -90,6 +91,25 @@ export interface WorkspaceNetwork {
    * @default - none
    */
   readonly collaborationServerRanges?: readonly string[];
+  /**
+   * Hosts allowed by name, each group on its ports (GKE FQDNNetworkPolicy `<instance>-hosts`): the
+   * package indexes and the Git hosts of the config, while the internet rule is off.
+   * @default - none (no FQDNNetworkPolicy)
+   */
+  readonly hosts?: readonly { readonly names: readonly string[]; readonly ports: readonly number[] }[];
+}
+
+/** Where the pod may run: the workspace nodes (charts/gcp.ts workspaceNodePools) and their runtime. */
+export interface WorkspacePlacement {
+  /** Node labels the pod requires. */
+  readonly nodeSelector: Readonly<Record<string, string>>;
+  /** Taints the pod tolerates. */
+  readonly tolerations: readonly kube.Toleration[];
+  /**
+   * RuntimeClass of the pod, `gvisor` for GKE Sandbox.
+   * @default - the node's default runtime
+   */
+  readonly runtimeClassName?: string;
 }
 
 /** The server's certificate, and the platform CA its clients in the pod (MLflow's) trust. */
@@ -157,6 +177,11 @@ export interface WorkspaceProps {
    * @default - no GPU
    */
   readonly gpu?: WorkspaceGpu;
+  /**
+   * Node placement and runtime.
+   * @default - any node, the default runtime
+   */
+  readonly placement?: WorkspacePlacement;
   readonly network: WorkspaceNetwork;
   /**
    * Annotations of the Service (NEG and BackendConfig, set by the edge).
@@ -305,8 +330,7 @@ export class Workspace extends Construct {
             initContainers: props.initContainers,
             containers: [server],
             volumes,
-            nodeSelector: props.gpu ? { 'cloud.google.com/gke-accelerator': props.gpu.acceleratorType } : undefined,
-            tolerations: props.gpu ? [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }] : undefined,
+            ...podPlacement(props.placement, props.gpu),
           }),
         },
       },
@@ -343,6 +367,17 @@ export class Workspace extends Construct {
     const collaborationRanges = net.collaborationServerRanges ?? [];
     if (collaborationRanges.length > 0)
       egress.push({ to: collaborationRanges.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: kube.IntOrString.fromNumber(443) }] });
+    const hosts = (net.hosts ?? []).filter((h) => h.names.length > 0);
+    if (hosts.length > 0)
+      // Added to what the NetworkPolicy allows (GKE allows what any policy selecting the pod allows);
+      // the host names resolve through the cluster DNS, which the namespace's allow-dns policy admits.
+      new FqdnNetworkPolicy(this, 'host-policy', {
+        name: `${this.name}-hosts`,
+        namespace,
+        labels,
+        podSelector: selector,
+        egress: hosts.map((h) => ({ matches: h.names.map((name) => ({ name })), ports: h.ports.map((port) => ({ protocol: 'TCP' as const, port })) })),
+      });
     // DNS is allowed namespace-wide by the namespaces chart; everything else stays denied.
     new kube.KubeNetworkPolicy(this, 'network-policy', {
       metadata: { name: this.name, namespace, labels },
@@ -365,4 +400,18 @@ export class Workspace extends Construct {
       },
     });
   }
+}
+
+/** The pod spec's node selector, tolerations and RuntimeClass: the placement's, plus the GPU's. */
+function podPlacement(
+  placement: WorkspacePlacement | undefined,
+  gpu: WorkspaceGpu | undefined,
+): Pick<kube.PodSpec, 'nodeSelector' | 'tolerations' | 'runtimeClassName'> {
+  const nodeSelector = { ...placement?.nodeSelector, ...(gpu ? { 'cloud.google.com/gke-accelerator': gpu.acceleratorType } : {}) };
+  const tolerations = [...(placement?.tolerations ?? []), ...(gpu ? [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }] : [])];
+  return {
+    nodeSelector: Object.keys(nodeSelector).length > 0 ? nodeSelector : undefined,
+    tolerations: tolerations.length > 0 ? tolerations : undefined,
+    runtimeClassName: placement?.runtimeClassName,
+  };
 }

@@ -2,6 +2,45 @@
 import { z } from 'zod';
 import { dnsLabel, email, positiveInt } from './primitives';
 
+/**
+ * The kubelet's per-pod PID limit as GKE accepts it: NodeKubeletConfig.podPidsLimit "must be greater
+ * than or equal to 1024 and less than 4194304"
+ * (https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/NodeKubeletConfig).
+ */
+export const POD_PIDS_LIMIT = { min: 1024, max: 4194303 } as const;
+
+/** The node pool that runs the workspaces (users' code) and nothing else. */
+export const workspacePoolSchema = z
+  .strictObject({
+    machineType: z
+      .string()
+      .regex(/^[a-z0-9]+-[a-z0-9-]+$/, 'must be a machine type such as "e2-standard-4"')
+      .default('e2-standard-4')
+      .describe('Machine type of the workspace node pool (the CPU workspaces; a GPU Jupyter runs on the GPU pool of workspaces.gpu).'),
+    minNodes: z
+      .number()
+      .int('must be a whole number of nodes, 0 or more')
+      .min(0, 'must be a whole number of nodes, 0 or more')
+      .default(1)
+      .describe('Fewest nodes of the workspace pool, over all its zones (0 lets it scale to nothing while no workspace runs).'),
+    maxNodes: positiveInt().default(3).describe('Most nodes of the workspace pool, over all its zones.'),
+    sandbox: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Run the workspace pods in GKE Sandbox (gVisor): the pool is created with sandboxConfig gvisor and the pods with runtimeClassName gvisor. Fixed when the pool is created: changing it makes a new pool (docs/gcp.md).',
+      ),
+    podPidsLimit: z
+      .number()
+      .int(`must be a whole number from ${POD_PIDS_LIMIT.min} to ${POD_PIDS_LIMIT.max}`)
+      .min(POD_PIDS_LIMIT.min, `must be a whole number from ${POD_PIDS_LIMIT.min} to ${POD_PIDS_LIMIT.max} (GKE's range for the kubelet's podPidsLimit)`)
+      .max(POD_PIDS_LIMIT.max, `must be a whole number from ${POD_PIDS_LIMIT.min} to ${POD_PIDS_LIMIT.max} (GKE's range for the kubelet's podPidsLimit)`)
+      .default(4096)
+      .describe('Most processes (PIDs) one pod may run on the workspace nodes, GPU pool included: a fork bomb in a workspace stops there.'),
+  })
+  .prefault({})
+  .describe('The node pool of the workspaces: tainted so that only workspace pods run there, never a pod that holds a platform secret.');
+
 export const clusterSchema = z
   .strictObject({
     name: dnsLabel(40).default('mlflow-gke').describe('GKE cluster name.'),
@@ -27,10 +66,19 @@ export const clusterSchema = z
       .default(4)
       .describe('Length of the daily maintenance window (GKE needs at least 48 hours in 32 days).'),
     diskType: z.enum(['pd-balanced', 'pd-ssd', 'pd-standard']).default('pd-balanced').describe('Boot disk type of the nodes.'),
+    workspacePool: workspacePoolSchema,
   })
   .prefault({})
   .superRefine((c, ctx) => {
     if (c.maxNodes < c.minNodes) ctx.addIssue({ code: 'custom', path: ['maxNodes'], input: c.maxNodes, message: `must be at least minNodes (${c.minNodes})` });
+    const w = c.workspacePool;
+    if (w.maxNodes < w.minNodes)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['workspacePool', 'maxNodes'],
+        input: w.maxNodes,
+        message: `must be at least workspacePool.minNodes (${w.minNodes})`,
+      });
   })
   .describe('GKE cluster.');
 

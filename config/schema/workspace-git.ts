@@ -62,7 +62,7 @@ export const gitSchema = z
             .array(cidr)
             .default([])
             .describe(
-              'Address ranges of the host, allowed on ports 22 and 443 while workspaces.internetEgress is false (a NetworkPolicy matches addresses, not names); unused while the internet rule is open.',
+              'Address ranges of the host, allowed on ports 22 and 443 while workspaces.internetEgress is false (a NetworkPolicy matches addresses, not names); unused while the internet rule is open, optional while workspaces.hostEgress allows the host by name.',
             ),
           knownHosts: z
             .array(
@@ -136,7 +136,10 @@ export function checkCredentials(list: readonly GitCredential[], git: GitConfig,
 }
 
 /** Rules within workspaces.git and the users' git blocks. */
-export function checkGit(w: { users: readonly { git: z.infer<typeof userGitSchema> }[]; git: GitConfig; internetEgress: boolean }, ctx: Ctx): void {
+export function checkGit(
+  w: { users: readonly { git: z.infer<typeof userGitSchema> }[]; git: GitConfig; internetEgress: boolean; hostEgress?: boolean },
+  ctx: Ctx,
+): void {
   const hosts = new Map<string, number>();
   w.git.hosts.forEach((h, i) => {
     if (hosts.has(h.host))
@@ -147,12 +150,13 @@ export function checkGit(w: { users: readonly { git: z.infer<typeof userGitSchem
         message: `must be unique; hosts[${hosts.get(h.host)}] is the same host`,
       });
     hosts.set(h.host, i);
-    if (!w.internetEgress && h.cidrs.length === 0)
+    // The host rule (workspaces.hostEgress) allows the Git hosts by name: no ranges needed then.
+    if (!w.internetEgress && !w.hostEgress && h.cidrs.length === 0)
       ctx.addIssue({
         code: 'custom',
         path: ['git', 'hosts', i, 'cidrs'],
         input: h.cidrs,
-        message: `must list the address ranges of "${h.host}" while workspaces.internetEgress is false: the NetworkPolicy can only allow addresses`,
+        message: `must list the address ranges of "${h.host}" while workspaces.internetEgress and workspaces.hostEgress are false: the NetworkPolicy can only allow addresses`,
       });
   });
   const shared = w.git.shared;

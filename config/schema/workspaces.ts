@@ -1,6 +1,6 @@
 /** Jupyter and VS Code workspaces, shared or one per user. */
 import { z } from 'zod';
-import { cidr, dnsLabel, email, image, imageTag, positiveInt, resources, size } from './primitives';
+import { cidr, dnsLabel, dnsName, email, image, imageTag, positiveInt, resources, size } from './primitives';
 import { checkGit, gitSchema, userGitSchema } from './workspace-git';
 
 /** The official uv images (astral-sh/uv .github/workflows/build-docker.yml). */
@@ -122,6 +122,12 @@ export function collaborationServerProblem(value: string): string | undefined {
 export const gpuSchema = z
   .strictObject({
     enabled: z.boolean().default(false).describe('Give Jupyter a GPU and create the matching GPU node pool.'),
+    sandbox: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Run the GPU Jupyter in GKE Sandbox (gVisor) on a sandboxed GPU pool. Off by default: GKE supports GPUs in sandboxed pods only for some GPU models and drivers (CUDA only), so turn it on after checking Google's list for workspaces.gpu.acceleratorType. Fixed when the pool is created: changing it makes a new pool.",
+      ),
     acceleratorType: z
       .string()
       .regex(/^nvidia-[a-z0-9-]+$/, 'must be a GKE accelerator type such as "nvidia-tesla-t4" or "nvidia-l4"')
@@ -275,6 +281,12 @@ export const workspacesSchema = z
     git: gitSchema,
     packages: z
       .strictObject({
+        hosts: z
+          .array(dnsName)
+          .default([])
+          .describe(
+            'Host names of the package indexes (and the hosts their downloads redirect to) the workspaces may reach on HTTPS while workspaces.hostEgress is true; with the Git hosts of workspaces.git.hosts, they are the only names allowed.',
+          ),
         cache: z
           .enum(['volume', 'tmp'])
           .default('volume')
@@ -285,6 +297,12 @@ export const workspacesSchema = z
       .prefault({})
       .describe('Packages users install in the workspaces.'),
     internetEgress: z.boolean().default(true).describe('Allow workspaces to reach the internet (package installs).'),
+    hostEgress: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Allow workspaces to reach, by host name, only workspaces.packages.hosts (HTTPS) and workspaces.git.hosts (ssh and HTTPS), with a GKE FQDNNetworkPolicy (needs GKE Dataplane V2 and turns on the cluster's FQDN network policy; docs/workspaces.md). Needs internetEgress false.",
+      ),
     tokenSecret: dnsLabel(253).default('workspace-token').describe('Secret (key token) with the login token, used only when the edge does not require IAP.'),
   })
   .prefault({})
@@ -317,27 +335,49 @@ export const workspacesSchema = z
       if (sameName === undefined) seen.set(u.name, i);
       if (sameEmail === undefined) emails.set(email, i);
     });
-    if (!w.internetEgress && w.mlflowClient.install)
+    // The host rule reaches the package indexes the config names: what the setup steps download must be among them.
+    const online = w.internetEgress || (w.hostEgress && w.packages.hosts.length > 0);
+    if (w.internetEgress && w.hostEgress)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hostEgress'],
+        input: true,
+        message:
+          'can be true only while workspaces.internetEgress is false: the internet rule already reaches every host, so a list of allowed hosts would restrict nothing',
+      });
+    if (w.hostEgress && !w.internetEgress && w.packages.hosts.length === 0 && (w.mlflowClient.install || (w.vscode.enabled && w.vscode.extensions.length > 0)))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['packages', 'hosts'],
+        input: w.packages.hosts,
+        message:
+          'must list the package index hosts while workspaces.hostEgress is true and a setup step downloads (mlflowClient.install, vscode.extensions): without them the setup steps cannot reach anything',
+      });
+    if (!online && !w.hostEgress && w.mlflowClient.install)
       ctx.addIssue({
         code: 'custom',
         path: ['mlflowClient', 'install'],
         input: true,
         message:
-          'can be true only while workspaces.internetEgress is true (the install step downloads from PyPI); set it to false and use images that ship mlflow',
+          'can be true only while workspaces.internetEgress or workspaces.hostEgress is true (the install step downloads from PyPI); set it to false and use images that ship mlflow',
       });
-    if (!w.internetEgress && w.vscode.enabled && w.vscode.extensions.length > 0)
+    if (!online && !w.hostEgress && w.vscode.enabled && w.vscode.extensions.length > 0)
       ctx.addIssue({
         code: 'custom',
         path: ['vscode', 'extensions'],
         input: w.vscode.extensions,
-        message: 'must be empty while workspaces.internetEgress is false (extensions are downloaded from Open VSX)',
+        message: 'must be empty while workspaces.internetEgress and workspaces.hostEgress are false (extensions are downloaded from Open VSX)',
       });
     if (w.jupyter.enabled && w.jupyter.collaboration.enabled) {
       const at = { code: 'custom' as const, path: ['jupyter', 'collaboration', 'enabled'], input: true };
       if (w.users.length > 0)
         ctx.addIssue({ ...at, message: 'can be true only while workspaces.users is empty: a per-user Jupyter admits its user alone, so nobody could join' });
-      if (!w.internetEgress)
-        ctx.addIssue({ ...at, message: 'can be true only while workspaces.internetEgress is true (jupyter-collaboration is installed from PyPI at start)' });
+      if (!online)
+        ctx.addIssue({
+          ...at,
+          message:
+            'can be true only while workspaces.internetEgress is true, or hostEgress with packages.hosts (jupyter-collaboration is installed from PyPI at start)',
+        });
       const version = w.jupyter.collaboration.version;
       const problem = collaborationVersionProblem(version, w.gpu.enabled ? w.gpu.image : w.jupyter.image);
       if (problem) ctx.addIssue({ code: 'custom', path: ['jupyter', 'collaboration', 'version'], input: version, message: problem });

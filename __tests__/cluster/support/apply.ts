@@ -11,6 +11,7 @@ import * as YAML from 'yaml';
 import { outOfBandSecrets } from '../../../policy/rules/references';
 import type { Cluster } from './cluster';
 import { installCrds } from './crds';
+import { GKE_SANDBOX_RUNTIME_CLASS } from '../../../common/contract';
 
 type Json = Record<string, any>;
 
@@ -84,6 +85,26 @@ export function namespacesMadeElsewhere(objects: readonly Json[]): string[] {
   return used.filter((n) => objects.filter((o) => o.metadata?.namespace === n).every((o) => o.metadata.annotations?.[NAMESPACE_MADE_ELSEWHERE])).sort();
 }
 
+/** The pod specs of the workloads among `objects` (Deployments, StatefulSets, Jobs, CronJobs, Pods). */
+function podSpecs(objects: readonly Json[]): Json[] {
+  return objects.flatMap((o) => [o.spec?.template?.spec, o.spec?.jobTemplate?.spec?.template?.spec, o.kind === 'Pod' ? o.spec : undefined].filter(Boolean));
+}
+
+/**
+ * The RuntimeClasses the Pods name that no object of the render creates and that GKE makes: `gvisor`,
+ * which GKE creates with a GKE Sandbox node pool (common/contract.ts GKE_SANDBOX_RUNTIME_CLASS). The
+ * RuntimeClass admission plugin, on by default, refuses a Pod whose RuntimeClass does not exist, so a
+ * stand-in is created here as GKE would; its handler is gVisor's runsc. Any other missing RuntimeClass
+ * is left missing, so its Pods are refused.
+ */
+export function runtimeClassesMadeElsewhere(objects: readonly Json[]): Json[] {
+  const made = new Set(objects.filter((o) => o.kind === 'RuntimeClass').map((o) => o.metadata.name));
+  const used = new Set(podSpecs(objects).map((s) => s.runtimeClassName as string | undefined));
+  return used.has(GKE_SANDBOX_RUNTIME_CLASS) && !made.has(GKE_SANDBOX_RUNTIME_CLASS)
+    ? [{ apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: GKE_SANDBOX_RUNTIME_CLASS }, handler: 'runsc' }]
+    : [];
+}
+
 /**
  * Applies files in order after installing the CRDs they use, then creates the out-of-band Secrets
  * (test values) in the namespaces the files made. Throws when anything is refused.
@@ -91,7 +112,10 @@ export function namespacesMadeElsewhere(objects: readonly Json[]): string[] {
 export async function applyFiles(cluster: Cluster, files: readonly ManifestFile[]): Promise<Applied> {
   const objects = files.flatMap((f) => parseAll(f.content));
   await installCrds(cluster, objects);
-  const elsewhere = namespacesMadeElsewhere(objects).map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }));
+  const elsewhere = [
+    ...namespacesMadeElsewhere(objects).map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })),
+    ...runtimeClassesMadeElsewhere(objects),
+  ];
   if (elsewhere.length > 0)
     await cluster.kubectl(
       ['apply', '--server-side', '--field-manager=mlflow-gke-tests', '-f', '-'],

@@ -5,12 +5,14 @@
  * the BackendConfig copy is an old third-party one that still requires iap.oauthclientCredentials, which
  * ingress-gce made optional in v1.28.0, and lacks customResponseHeaders (shared/schemas/README.md,
  * "Caveats"); the same correction the offline validation makes, so that both judge the render by the
- * same CRD. No corrected copy is written anywhere.
+ * same CRD. No corrected copy is written anywhere. Kinds whose owner publishes no CRD file
+ * (FQDNNetworkPolicy, which GKE installs itself) come from HAND_WRITTEN_CRDS in the same file, as the
+ * offline validation uses them.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { CRD_SCHEMA_PATCHES } from '../../support/schema-exceptions';
+import { CRD_SCHEMA_PATCHES, HAND_WRITTEN_CRDS } from '../../support/schema-exceptions';
 import { schemaDir } from '../../support/schemas';
 import type { Cluster } from './cluster';
 
@@ -36,6 +38,11 @@ export function sharedCrds(): Map<string, Json> {
       const crd = doc.toJS() as Json;
       if (crd?.kind === 'CustomResourceDefinition') byGroupKind.set(`${crd.spec.group}/${crd.spec.names.kind}`, crd);
     }
+  }
+  // Kinds with no published CRD, as the offline validation knows them (support/schema-exceptions.ts).
+  for (const crd of HAND_WRITTEN_CRDS) {
+    const key = `${crd.spec.group}/${crd.spec.names.kind}`;
+    if (!byGroupKind.has(key)) byGroupKind.set(key, crd);
   }
   return byGroupKind;
 }
