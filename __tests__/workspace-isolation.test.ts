@@ -146,6 +146,12 @@ describe('GKE Sandbox', () => {
     expect(jupyter.tolerations).toContainEqual({ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' });
   });
 
+  test('workspaces.gpu.sandbox without the GPU is a config error that points at the CPU pool setting', () => {
+    expect(configError({ workspaces: { gpu: { sandbox: true } } })).toContain(
+      'workspaces.gpu.sandbox: true is used only while workspaces.gpu.enabled is true (it sandboxes the GPU pool); the CPU workspaces follow cluster.workspacePool.sandbox',
+    );
+  });
+
   test('sandboxed pods keep the restricted security context the namespace enforces', () => {
     for (const d of workspaceDeployments(configs.default)) {
       const spec = d.spec.template.spec;

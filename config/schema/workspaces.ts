@@ -211,7 +211,9 @@ export const workspacesSchema = z
               ),
           )
           .default(['ms-python.python'])
-          .describe('Extensions from Open VSX installed into the workspace volume at start when missing (needs internetEgress).'),
+          .describe(
+            'Extensions from Open VSX installed into the workspace volume at start when missing (needs internetEgress, or hostEgress with the Open VSX hosts in packages.hosts).',
+          ),
         python: z
           .string()
           .regex(/^3\.[0-9]{1,2}$/, 'must be a Python minor version such as "3.12"')
@@ -265,7 +267,7 @@ export const workspacesSchema = z
           .boolean()
           .default(true)
           .describe(
-            'Install the MLflow client into each workspace volume at start when missing (downloads from PyPI; needs internetEgress). false: the images must ship it.',
+            'Install the MLflow client into each workspace volume at start when missing (downloads from PyPI; needs internetEgress, or hostEgress with the PyPI hosts in packages.hosts). false: the images must ship it.',
           ),
         version: z
           .string()
@@ -422,6 +424,13 @@ export const workspacesSchema = z
         });
     }
     checkGit(w, ctx);
+    if (w.gpu.sandbox && !w.gpu.enabled)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gpu', 'sandbox'],
+        input: true,
+        message: 'is used only while workspaces.gpu.enabled is true (it sandboxes the GPU pool); the CPU workspaces follow cluster.workspacePool.sandbox',
+      });
     const jupyters = Math.max(w.users.length, 1);
     if (w.gpu.enabled && w.jupyter.enabled && jupyters > w.gpu.maxNodes)
       ctx.addIssue({
