@@ -90,6 +90,33 @@ describe('the workspace node pools', () => {
     expect(offenders).toEqual([]);
   });
 
+  const GPU_VARIANTS: Record<string, Config> = {
+    ...configs,
+    'gpu sandboxed': configWith({ workspaces: { gpu: { ...GPU.workspaces.gpu, sandbox: true } } }),
+    'gpu without VS Code': configWith({ workspaces: { ...GPU.workspaces, vscode: { enabled: false } } }),
+    'no sandbox': configWith({ cluster: { workspacePool: { sandbox: false } } }),
+  };
+
+  test.each(Object.keys(GPU_VARIANTS))('in the %s config every workspace pod fits a rendered pool: its labels, accelerator and runtime', (name) => {
+    const config = GPU_VARIANTS[name];
+    const rendered = workspacePools(config);
+    for (const d of workspaceDeployments(config)) {
+      const spec = d.spec.template.spec;
+      const fits = rendered.filter((p) => {
+        const nodeLabels = {
+          ...p.spec.nodeConfig.labels,
+          ...(p.spec.nodeConfig.guestAccelerator ? { 'cloud.google.com/gke-accelerator': p.spec.nodeConfig.guestAccelerator[0].type } : {}),
+        };
+        // GKE taints GPU nodes nvidia.com/gpu itself, so only pods that tolerate it land there.
+        const taints = [...p.spec.nodeConfig.taint, ...(p.spec.nodeConfig.guestAccelerator ? [{ key: 'nvidia.com/gpu' }] : [])];
+        const tolerated = taints.every((t) => (spec.tolerations ?? []).some((o: Manifest) => o.key === t.key));
+        const sandboxed = p.spec.nodeConfig.sandboxConfig?.sandboxType === 'gvisor';
+        return Object.entries(spec.nodeSelector).every(([k, v]) => nodeLabels[k] === v) && tolerated && sandboxed === (spec.runtimeClassName === 'gvisor');
+      });
+      expect({ deployment: d.metadata.name, pools: fits.length }).toEqual({ deployment: d.metadata.name, pools: 1 });
+    }
+  });
+
   test('the check above catches a toleration of the key and a toleration of every taint', () => {
     expect(toleratesWorkspaceTaint({ key: WORKSPACE_NODES.key, operator: 'Exists' })).toBe(true);
     expect(toleratesWorkspaceTaint({ operator: 'Exists' })).toBe(true);
