@@ -8,6 +8,7 @@ import { FQDN_NETWORK_POLICY } from '../charts/lib/fqdn-network-policy';
 import { runtimeClassesMadeElsewhere } from './cluster/support/apply';
 import { configError, configsUnderTest, configWith, Manifest, render } from './support/render';
 import { StrictValidator } from './support/schemas';
+import { validateWithPackages } from './support/fallback-validation';
 import { strictTest } from './support/strict-tests';
 
 const TAINT = { key: WORKSPACE_NODES.key, value: WORKSPACE_NODES.value, effect: 'NO_SCHEDULE' };
@@ -260,6 +261,13 @@ describe('workspace egress by host name', () => {
     expect(validator.validate([wrong])).toEqual([
       `networking.gke.io/v1alpha1/FQDNNetworkPolicy ml-workspaces/${policy.metadata.name} (CRD): /spec/egress/0: unknown field "to"`,
     ]);
+  });
+
+  test('without the schema folder the fallback validation still checks the FQDNNetworkPolicy against the documented fields', () => {
+    const [policy] = fqdnPolicies(configs.hosts);
+    expect(validateWithPackages([policy])).toEqual({ problems: [], unvalidated: [] });
+    const wrong = { ...policy, spec: { ...policy.spec, egress: [{ to: [{ fqdns: ['pypi.example.com'] }] }] } };
+    expect(validateWithPackages([wrong]).problems).toEqual([`FQDNNetworkPolicy ${policy.metadata.name}: /spec/egress/0: unknown field "to"`]);
   });
 
   test('host egress beside the internet rule is a config error: it would restrict nothing', () => {

@@ -3,7 +3,8 @@
  * @kubernetes-models/gke carry JSON Schemas for Kubernetes, GKE and Config Connector kinds. They do
  * not reject unknown fields, so this is weaker than the strict validator; the run's banner says so.
  */
-import { FALLBACK_EXCEPTIONS } from './schema-exceptions';
+import Ajv, { ValidateFunction } from 'ajv';
+import { FALLBACK_EXCEPTIONS, HAND_WRITTEN_CRDS } from './schema-exceptions';
 
 type Json = Record<string, any>;
 
@@ -20,10 +21,49 @@ export interface FallbackResult {
   readonly unvalidated: string[];
 }
 
+/** Adds `additionalProperties: false` to every object schema with properties that sets none. */
+function closed(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(closed);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const out: Json = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, closed(v)]));
+  if (out.properties && out.additionalProperties === undefined) out.additionalProperties = false;
+  return out;
+}
+
+let handWritten: Map<string, ValidateFunction> | undefined;
+
+/**
+ * The hand-written CRDs of support/schema-exceptions.ts, by `apiVersion/kind`, compiled with unknown
+ * fields rejected: no package knows these kinds, so the fallback checks them as the strict validator does.
+ */
+function handWrittenValidators(): Map<string, ValidateFunction> {
+  if (handWritten) return handWritten;
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  handWritten = new Map();
+  for (const crd of HAND_WRITTEN_CRDS)
+    for (const version of crd.spec.versions) {
+      const schema = closed(version.schema.openAPIV3Schema) as Json;
+      schema.properties = { ...schema.properties, apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' } };
+      handWritten.set(`${crd.spec.group}/${version.name}/${crd.spec.names.kind}`, ajv.compile(schema));
+    }
+  return handWritten;
+}
+
 export function validateWithPackages(objects: Json[]): FallbackResult {
   const problems: string[] = [];
   const unvalidated = new Set<string>();
   for (const o of objects) {
+    const own = handWrittenValidators().get(`${o.apiVersion}/${o.kind}`);
+    if (own) {
+      const valid: boolean = own(o);
+      const errors = (own.errors ?? []).map((e) =>
+        e.keyword === 'additionalProperties'
+          ? `${e.instancePath || '/'}: unknown field "${e.params.additionalProperty}"`
+          : `${e.instancePath || '/'}: ${e.message}`,
+      );
+      if (!valid) problems.push(`${o.kind} ${o.metadata?.name}: ${errors.join('; ')}`);
+      continue;
+    }
     const Model = modulePathFor(o)
       .map((p) => {
         try {
