@@ -236,9 +236,20 @@ describe('workspace egress by host name', () => {
     }
   });
 
-  test('with hostEgress the NetworkPolicy has no internet rule, and the cluster turns its FQDN network policy on', () => {
+  test('with hostEgress the NetworkPolicy has no internet rule, DNS to kube-dns stays allowed, and the cluster turns its FQDN network policy on', () => {
     for (const np of ofKind(objectsOf(configs.hosts), 'NetworkPolicy').filter((p) => /^(jupyter|vscode)-ana$/.test(p.metadata.name)))
       expect(JSON.stringify(np.spec.egress)).not.toContain('0.0.0.0/0');
+    // The names resolve through kube-dns, which the namespace still admits on port 53.
+    const dns = ofKind(objectsOf(configs.hosts), 'NetworkPolicy').find((p) => p.metadata.namespace === 'ml-workspaces' && p.metadata.name === 'allow-dns');
+    expect(dns?.spec.egress).toEqual([
+      {
+        to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+        ports: [
+          { protocol: 'UDP', port: 53 },
+          { protocol: 'TCP', port: 53 },
+        ],
+      },
+    ]);
     const cluster = (config: Config) => ofKind(objectsOf(config), 'ContainerCluster')[0];
     expect(cluster(configs.hosts).spec.enableFqdnNetworkPolicy).toBe(true);
     // Never turned off by the render: FQDN policies made outside it keep working.
