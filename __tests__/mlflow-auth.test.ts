@@ -373,7 +373,10 @@ describe('private by default: permissions and sharing', () => {
     expect(configError({ ...base, mlflow: { auth: { sharing: [{ experiment: 'x', groups: ['nope'], permission: 'READ' }] } } })).toContain(
       'mlflow.auth.sharing[0].groups[0]: "nope" is not allowed: unknown group "nope": must be a key of mlflow.auth.groups, which is empty',
     );
-    const bad = configError({ ...base, mlflow: { auth: { sharing: [{ experiment: 'x', users: ['ana'], permission: 'OWNER' }] } } } as DeepPartial<ConfigInput>);
+    const bad = configError({
+      ...base,
+      mlflow: { auth: { sharing: [{ experiment: 'x', users: ['ana'], permission: 'OWNER' }] } },
+    } as unknown as DeepPartial<ConfigInput>);
     expect(bad).toContain('mlflow.auth.sharing[0].permission');
     expect(bad).toMatch(/READ.*USE.*EDIT.*MANAGE/);
     expect(configError({ ...base, mlflow: { auth: { sharing: [{ experiment: 'x', registeredModel: 'y', users: ['ana'], permission: 'READ' }] } } })).toContain(
