@@ -175,6 +175,22 @@ describe("bo and ana's work: refused with 403", () => {
   });
 });
 
+describe("bo's own registered model pointing at ana's artifacts", () => {
+  test("a version of bo's model whose source is ana's run cannot hand bo ana's model", async () => {
+    expect((await as(bo(), { path: '/api/2.0/mlflow/registered-models/create', body: { name: 'bo-model' } })).status).toBe(200);
+    const source = `mlflow-artifacts:/${anaExperiment}/${anaRun}/artifacts/model`;
+    // Without run_id MLflow refuses a source it cannot tie to a run (handlers.py _create_model_version,
+    // _resolve_registered_model_source_lineage); with ana's run_id the auth app asks READ on the run.
+    const created = await as(bo(), { path: '/api/2.0/mlflow/model-versions/create', body: { name: 'bo-model', source } });
+    expect([created.status, created.json().message]).toEqual([
+      400,
+      expect.stringContaining('The run_id request parameter must identify the resource that contains the source'),
+    ]);
+    const withRun = await as(bo(), { path: '/api/2.0/mlflow/model-versions/create', body: { name: 'bo-model', source, run_id: anaRun } });
+    expect(withRun.status).toBe(403);
+  });
+});
+
 describe('the Default experiment: READ for everyone', () => {
   test('bo reads it but may not create a run or upload there', async () => {
     expect((await as(bo(), { path: '/api/2.0/mlflow/experiments/get?experiment_id=0' })).status).toBe(200);
@@ -225,6 +241,24 @@ describe("gc's account: no admin, yet deletes any run's artifacts", () => {
     expect((await as(gc(), { path: '/api/2.0/mlflow/users/create', body: { username: 'eve', password: 'eve-password-0123456' } })).status).toBe(403);
     expect((await as(gc(), { path: '/api/2.0/mlflow/registered-models/get?name=ana-model' })).status).toBe(403);
   });
+
+  test("the gc CronJob's pod removes a deleted run of ana's for good, artifacts included", async () => {
+    const run = await as(ana(), { path: '/api/2.0/mlflow/runs/create', body: { experiment_id: anaExperiment } });
+    const runId = run.json().run.info.run_id;
+    const file = `${anaExperiment}/${runId}/artifacts/old.bin`;
+    expect((await as(ana(), { method: 'PUT', path: `/api/2.0/mlflow-artifacts/artifacts/${file}`, body: MODEL })).status).toBe(200);
+    expect((await as(ana(), { path: '/api/2.0/mlflow/runs/delete', body: { run_id: runId } })).status).toBe(200);
+    expect((await as(ana(), { path: `/api/2.0/mlflow-artifacts/artifacts/${file}` })).status).toBe(200);
+    // The rendered CronJob's pod, with --older-than 1s instead of the configured 30d.
+    const cron = platform.rendered.named('CronJob', 'mlflow-gc');
+    const spec = structuredClone(cron.spec.jobTemplate.spec.template.spec);
+    const main = spec.containers.find((c: { name: string }) => c.name === 'gc');
+    main.env = main.env.map((e: { name: string }) => (e.name === 'GC_OLDER_THAN' ? { name: 'GC_OLDER_THAN', value: '1s' } : e));
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const [gcPod] = await platform.podOf(spec, 'mlflow-gc-now').runJob();
+    expect(gcPod.output).toContain(`Run with ID ${runId} has been permanently deleted.`);
+    expect((await as(ana(), { path: `/api/2.0/mlflow-artifacts/artifacts/${file}` })).status).toBe(404);
+  }, 240000);
 
   test("it deletes a run's artifacts through the proxy, as mlflow gc does", async () => {
     const run = await as(ana(), { path: '/api/2.0/mlflow/runs/create', body: { experiment_id: anaExperiment } });
