@@ -14,7 +14,7 @@ import { MlflowClient, Call } from '../../local/client';
 import { iapAudience } from '../../local/iap';
 import { LOAD_BALANCER_ADDRESS, LocalPlatform } from '../../local/platform';
 import { configWith } from '../support/render';
-import { START_SECONDS, startPlatform, stopPlatform } from './support/platform';
+import { runPython, START_SECONDS, startPlatform, stopPlatform, workspacePod } from './support/platform';
 
 const config = configWith({
   workspaces: {
@@ -83,6 +83,17 @@ describe('each person has a personal experiment of their own', () => {
     const back = await as(ana(), { path: `/api/2.0/mlflow-artifacts/artifacts/${anaArtifact}` });
     expect([back.status, back.body.toString()]).toEqual([200, MODEL.toString()]);
   });
+
+  test("a workspace's bare mlflow.start_run() logs to its user's personal experiment", async () => {
+    const pod = workspacePod(platform);
+    const user = pod.spec.containers[0].env.find((e: { name: string }) => e.name === 'MLFLOW_TRACKING_USERNAME').value;
+    const logged = await runPython(pod, pod.spec.containers[0].name, 'bare_run.py', []);
+    expect(logged.experiment_name).toBe(`users/${user}`);
+    const run = await as(person(user), { path: `/api/2.0/mlflow/runs/get?run_id=${logged.run_id}` });
+    expect(run.status).toBe(200);
+    const other = user === 'ana@example.com' ? bo() : ana();
+    expect((await as(other, { path: `/api/2.0/mlflow/runs/get?run_id=${logged.run_id}` })).status).toBe(403);
+  }, 120000);
 
   test("nobody may create or take a name in another person's space", async () => {
     expect((await as(bo(), { path: '/api/2.0/mlflow/experiments/create', body: { name: 'users/dan@example.com' } })).status).toBe(403);
