@@ -342,6 +342,7 @@ class Requests(unittest.TestCase):
         iap_auth._settings = None
         iap_auth._keys = None
         iap_auth._known_users.clear()
+        iap_auth._personal_ready.clear()
         headers = {**({iap_auth.HEADER: jwt} if jwt else {}), **(extra_headers or {})}
         environ = {"REMOTE_ADDR": peer} if peer is not None else {}
         self.tracking = tracking or FakeTracking()
@@ -405,6 +406,21 @@ class Requests(unittest.TestCase):
         result = self.call(SERVER_ENV, FakeMlflowAuth(FakeStore()), jwt=token(), tracking=Broken())
         assert isinstance(result, Authorization)
         self.assertNotIn("ana@example.com", iap_auth._known_users)
+
+    def test_the_personal_experiment_is_looked_up_once_per_process(self):
+        class Counting(FakeTracking):
+            lookups = 0
+
+            def get_experiment_by_name(self, name: str) -> Any:
+                Counting.lookups += 1
+                return super().get_experiment_by_name(name)
+
+        auth = FakeMlflowAuth(FakeStore())
+        self.call(SERVER_ENV, auth, jwt=token(), tracking=Counting())
+        iap_auth._known_users.clear()  # the 60-second cache of users runs out; the experiment is known
+        with mock.patch.dict(os.environ, SERVER_ENV, clear=True), mock.patch.object(iap_auth, "_mlflow_auth", lambda: auth), mock.patch.object(iap_auth, "_tracking_store", lambda: self.tracking):
+            iap_auth.ensure_user("ana@example.com", iap_auth.Settings(SERVER_ENV))
+        self.assertEqual(Counting.lookups, 1)
 
     def test_two_workers_creating_the_same_user_both_succeed(self):
         auth = FakeMlflowAuth(FakeStore(create_fails=True))

@@ -225,6 +225,8 @@ class Settings:
 _settings: Optional[Settings] = None
 _keys: Optional[KeySet] = None
 _known_users: dict[str, float] = {}
+# Users whose personal experiment and grant this process has seen in place: not looked up again.
+_personal_ready: set[str] = set()
 KNOWN_USER_SECONDS = 60
 
 
@@ -312,7 +314,9 @@ def ensure_user(username: str, settings: Settings) -> None:
                 except Exception as error:
                     _log.warning("could not grant %s on the Default experiment to %s: %s", settings.default_experiment_permission, username, error)
     try:
-        ensure_personal_experiment(username, settings, _tracking_store(), store)
+        if username not in _personal_ready:
+            ensure_personal_experiment(username, settings, _tracking_store(), store)
+            _personal_ready.add(username)
     except Exception as error:
         # The sign-in still works; the next request out of the cache tries again.
         _log.warning("could not make the personal experiment of %s: %s", username, error)

@@ -76,13 +76,9 @@ export function hostAllowed(patterns: readonly string[], host: string): boolean 
 }
 
 /**
- * MLflow's permission levels (mlflow@v3.17.0:mlflow/server/auth/permissions.py ALL_PERMISSIONS: READ,
- * USE, EDIT, MANAGE, NO_PERMISSIONS, DENY; docs/docs/self-hosting/security/basic-http-auth.mdx,
- * "Permissions").
- */
-export const MLFLOW_PERMISSIONS = ['READ', 'USE', 'EDIT', 'MANAGE', 'NO_PERMISSIONS'] as const;
-/**
- * What everyone may get on what others own: nothing, or reading. Anything that can update would let
+ * What everyone may get on what others own: nothing, or reading. MLflow accepts every level of
+ * mlflow@v3.17.0:mlflow/server/auth/permissions.py ALL_PERMISSIONS (READ, USE, EDIT, MANAGE,
+ * NO_PERMISSIONS, DENY; docs/docs/self-hosting/security/basic-http-auth.mdx, "Permissions"). Anything that can update would let
  * every user overwrite every experiment's artifacts, and an artifact path that names no experiment is
  * judged by default_permission alone (mlflow@v3.17.0:mlflow/server/auth/__init__.py,
  * _get_permission_from_experiment_id_artifact_proxy).
