@@ -186,6 +186,35 @@ describe("bo and ana's work: refused with 403", () => {
   });
 });
 
+describe("ana's logged model (where MLflow 3's log_model puts a model) and encoded paths", () => {
+  test("bo may not read ana's logged model, nor download or overwrite its files", async () => {
+    const created = await as(ana(), { path: '/api/2.0/mlflow/logged-models', body: { experiment_id: anaExperiment, name: 'clf' } });
+    expect(created.status).toBe(200);
+    const info = created.json().model.info;
+    const file = `${info.artifact_uri.replace(/^mlflow-artifacts:\//, '')}/model.pkl`;
+    expect(file).toBe(`${anaExperiment}/models/${info.model_id}/artifacts/model.pkl`);
+    expect((await as(ana(), { method: 'PUT', path: `/api/2.0/mlflow-artifacts/artifacts/${file}`, body: MODEL })).status).toBe(200);
+    expect((await as(bo(), { path: `/api/2.0/mlflow/logged-models/${info.model_id}` })).status).toBe(403);
+    expect((await as(bo(), { path: `/ajax-api/2.0/mlflow/logged-models/${info.model_id}/artifacts/files?artifact_file_path=model.pkl` })).status).toBe(403);
+    for (const prefix of ['/api/2.0', '/ajax-api/2.0']) {
+      expect((await as(bo(), { path: `${prefix}/mlflow-artifacts/artifacts/${file}` })).status).toBe(403);
+      expect((await as(bo(), { method: 'PUT', path: `${prefix}/mlflow-artifacts/artifacts/${file}`, body: Buffer.from('evil') })).status).toBe(403);
+    }
+    const back = await as(ana(), { path: `/api/2.0/mlflow-artifacts/artifacts/${file}` });
+    expect([back.status, back.body.toString()]).toEqual([200, MODEL.toString()]);
+  });
+
+  test("a doubly percent-encoded experiment id does not get bo past ana's experiment", async () => {
+    // "%25" + the hex of each digit: decoded once by the router and once more by MLflow's path check.
+    const encoded = [...anaExperiment].map((d) => `%25${d.charCodeAt(0).toString(16)}`).join('');
+    const path = `/api/2.0/mlflow-artifacts/artifacts/${encoded}/${anaRun}/artifacts/model/model.pkl`;
+    expect((await as(bo(), { method: 'PUT', path, body: Buffer.from('evil') })).status).not.toBe(200);
+    expect((await as(bo(), { path })).status).not.toBe(200);
+    const back = await as(ana(), { path: `/api/2.0/mlflow-artifacts/artifacts/${anaArtifact}` });
+    expect(back.body.toString()).toBe(MODEL.toString());
+  });
+});
+
 describe("bo's own registered model pointing at ana's artifacts", () => {
   test("a version of bo's model whose source is ana's run cannot hand bo ana's model", async () => {
     expect((await as(bo(), { path: '/api/2.0/mlflow/registered-models/create', body: { name: 'bo-model' } })).status).toBe(200);
