@@ -95,7 +95,7 @@ describe('the server runs the basic-auth app, fail-closed', () => {
   test('a changed auth file rolls the servers (the pod template carries its hash)', () => {
     const hash = (o: DeepPartial<ConfigInput>) => find(mlflowOf(o), 'Deployment', 'mlflow').spec.template.metadata.annotations['mlflow-gke/auth-config'];
     expect(hash({})).toMatch(/^[0-9a-f]{16}$/);
-    expect(hash({ mlflow: { auth: { defaultPermission: 'NO_PERMISSIONS' } } })).not.toBe(hash({}));
+    expect(hash({ mlflow: { auth: { defaultPermission: 'READ' } } })).not.toBe(hash({}));
     expect(hash({ mlflow: { replicas: 3 } })).toBe(hash({}));
   });
 
@@ -230,11 +230,13 @@ describe('the provisioning Job', () => {
     expect(value(c, 'MLFLOW_TRACKING_SERVER_CERT_PATH')).toBe('/etc/platform-ca/ca.crt');
     expect(value(c, 'MLFLOW_TRACKING_USERNAME')).toBe('mlflow-gke-admin');
     expect(secretRef(c, 'MLFLOW_TRACKING_PASSWORD')).toEqual({ name: 'mlflow-auth-admin', key: 'password' });
-    expect(value(c, 'DEFAULT_EXPERIMENT_PERMISSION')).toBe('EDIT');
+    expect(value(c, 'DEFAULT_EXPERIMENT_PERMISSION')).toBe('READ');
+    expect(value(c, 'PERSONAL_EXPERIMENT_PREFIX')).toBe('users/');
+    expect(value(c, 'MANAGED_ROLE_PREFIX')).toBe('mlflow-gke-');
     const accounts = JSON.parse(value(c, 'PROVISION_ACCOUNTS')!);
     expect(accounts.map((a: Manifest) => [a.username, a.admin, a.defaultExperiment])).toEqual([
       ['mlflow-gke-metrics', true, false],
-      ['mlflow-gke-gc', true, false],
+      ['mlflow-gke-gc', false, false],
       ['mlflow-gke-verify', false, false],
       ['ana@example.com', false, true],
       ['bo@example.com', false, true],
@@ -253,7 +255,13 @@ describe('the provisioning Job', () => {
     const name = (o: DeepPartial<ConfigInput>) => provisionJob(mlflowOf(o)).metadata.name;
     expect(name({})).toMatch(/^mlflow-auth-provision-[0-9a-f]{8}$/);
     expect(name({ workspaces: { users: [{ name: 'ana', email: 'ana@example.com' }] } })).not.toBe(name({}));
-    expect(name({ mlflow: { auth: { defaultExperimentPermission: 'READ' } } })).not.toBe(name({}));
+    expect(name({ mlflow: { auth: { defaultExperimentPermission: 'NO_PERMISSIONS' } } })).not.toBe(name({}));
+    expect(
+      name({
+        workspaces: { users: [{ name: 'ana', email: 'ana@example.com' }] },
+        mlflow: { auth: { sharing: [{ experiment: 'x', users: ['ana'], permission: 'READ' }] } },
+      }),
+    ).not.toBe(name({ workspaces: { users: [{ name: 'ana', email: 'ana@example.com' }] } }));
     expect(name({ mlflow: { replicas: 3 } })).toBe(name({}));
   });
 
@@ -283,4 +291,111 @@ test('the server may fetch the IAP keys: its egress reaches public addresses on 
   // The internet rule of charts/lib/network-policy.ts: every private and cluster range excepted.
   expect(https.to[0].ipBlock.except).toEqual(expect.arrayContaining(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16']));
   expect(new URL(IAP_KEYS_URL).protocol).toBe('https:');
+});
+
+describe('private by default: permissions and sharing', () => {
+  const users = [
+    { name: 'ana', email: 'Ana@Example.com' },
+    { name: 'bo', email: 'bo@example.com' },
+  ];
+  const roles = (o: DeepPartial<ConfigInput>) => JSON.parse(value(container(provisionJob(mlflowOf(o)), 'provision'), 'PROVISION_ROLES')!);
+
+  test('by default nobody reads what others own and the Default experiment is READ', () => {
+    const objects = mlflowOf();
+    const ini = find(objects, 'ConfigMap', 'mlflow-auth').data['basic_auth.ini'];
+    expect(ini).toContain('default_permission = NO_PERMISSIONS\n');
+    expect(value(server(objects), 'DEFAULT_EXPERIMENT_PERMISSION')).toBe('READ');
+    expect(value(server(objects), 'PERSONAL_EXPERIMENT_PREFIX')).toBe('users/');
+  });
+
+  test('default_permission and the Default experiment accept NO_PERMISSIONS or READ only, naming what is allowed', () => {
+    // MLflow accepts more (permissions.py ALL_PERMISSIONS), but anything that updates would let every user
+    // overwrite every experiment's artifacts.
+    for (const field of ['defaultPermission', 'defaultExperimentPermission'])
+      for (const level of ['EDIT', 'USE', 'MANAGE']) {
+        const message = configError({ mlflow: { auth: { [field]: level } } } as DeepPartial<ConfigInput>);
+        expect(message).toContain(`mlflow.auth.${field}`);
+        expect(message).toContain('NO_PERMISSIONS');
+        expect(message).toContain('READ');
+      }
+  });
+
+  test('gc is no admin: its role gives MANAGE on every experiment, and nothing else', () => {
+    expect(roles({})).toEqual([
+      {
+        name: 'mlflow-gke-gc',
+        description: expect.any(String),
+        members: ['mlflow-gke-gc'],
+        grants: [{ resourceType: 'experiment', pattern: '*', permission: 'MANAGE' }],
+      },
+    ]);
+  });
+
+  test('groups become roles of their members, and sharing grants go to the group and user roles, the higher permission winning', () => {
+    const config: DeepPartial<ConfigInput> = {
+      workspaces: { users },
+      mlflow: {
+        auth: {
+          groups: { team: ['bo', 'ana'] },
+          sharing: [
+            { experiment: 'churn', groups: ['team'], permission: 'EDIT' },
+            { registeredModel: 'churn-model', users: ['bo'], permission: 'READ' },
+            { experiment: 'churn', groups: ['team'], permission: 'READ' },
+            { registeredModel: 'churn-model', users: ['bo'], permission: 'MANAGE' },
+          ],
+        },
+      },
+    };
+    expect(roles(config).slice(1)).toEqual([
+      {
+        name: 'mlflow-gke-group-team',
+        description: expect.any(String),
+        members: ['ana@example.com', 'bo@example.com'],
+        grants: [{ experiment: 'churn', permission: 'EDIT' }],
+      },
+      {
+        name: 'mlflow-gke-user-bo',
+        description: expect.any(String),
+        members: ['bo@example.com'],
+        grants: [{ registeredModel: 'churn-model', permission: 'MANAGE' }],
+      },
+    ]);
+  });
+
+  test('sharing with an unknown user or group, or a bad permission, is a precise config error', () => {
+    const base = { workspaces: { users } };
+    expect(configError({ ...base, mlflow: { auth: { sharing: [{ experiment: 'x', users: ['carl'], permission: 'READ' }] } } })).toContain(
+      'mlflow.auth.sharing[0].users[0]: "carl" is not allowed: unknown user "carl": must be one of workspaces.users[].name: "ana", "bo"',
+    );
+    expect(configError({ ...base, mlflow: { auth: { groups: { team: ['ana', 'zed'] } } } })).toContain(
+      'mlflow.auth.groups.team[1]: "zed" is not allowed: unknown user "zed": must be one of workspaces.users[].name',
+    );
+    expect(configError({ ...base, mlflow: { auth: { sharing: [{ experiment: 'x', groups: ['nope'], permission: 'READ' }] } } })).toContain(
+      'mlflow.auth.sharing[0].groups[0]: "nope" is not allowed: unknown group "nope": must be a key of mlflow.auth.groups, which is empty',
+    );
+    const bad = configError({
+      ...base,
+      mlflow: { auth: { sharing: [{ experiment: 'x', users: ['ana'], permission: 'OWNER' }] } },
+    } as unknown as DeepPartial<ConfigInput>);
+    expect(bad).toContain('mlflow.auth.sharing[0].permission');
+    expect(bad).toMatch(/READ.*USE.*EDIT.*MANAGE/);
+    expect(configError({ ...base, mlflow: { auth: { sharing: [{ experiment: 'x', registeredModel: 'y', users: ['ana'], permission: 'READ' }] } } })).toContain(
+      'must name exactly one of experiment or registeredModel',
+    );
+    expect(configError({ ...base, mlflow: { auth: { sharing: [{ experiment: 'Default', users: ['ana'], permission: 'EDIT' }] } } })).toContain(
+      'mlflow.auth.sharing[0].experiment: "Default" is not allowed: must not be "Default"',
+    );
+  });
+
+  test("each workspace points the MLflow client at its account's personal experiment", () => {
+    const { files } = render(configWith({ workspaces: { users } }));
+    const deployments = ['jupyter', 'vscode'].flatMap((app) => chartObjects(files, app).filter((o) => o.kind === 'Deployment'));
+    const experiments = deployments.map((d) => [d.metadata.name, value(d.spec.template.spec.containers[0], 'MLFLOW_EXPERIMENT_NAME')]);
+    expect(experiments).toEqual([
+      ['jupyter-ana', 'users/ana@example.com'],
+      ['jupyter-bo', 'users/bo@example.com'],
+      ['vscode-ana', 'users/ana@example.com'],
+      ['vscode-bo', 'users/bo@example.com'],
+    ]);
+  });
 });

@@ -17,7 +17,9 @@ import { DB_SECRET_KEYS } from '../common/contract';
 import { CA_BUNDLE_FILE } from './certificates/ca-bundle';
 import type { MlflowAuthNames } from '../model/names';
 import { MlflowAuth, MlflowAuthProps } from './mlflow/auth';
-import { MlflowAuthProvisionJob, ProvisionedAccount } from './mlflow/auth-provision';
+import { MlflowAuthProvisionJob, ProvisionedAccount, ProvisionedGrant, ProvisionedRole } from './mlflow/auth-provision';
+import type { Config } from '../config/schema';
+import { MLFLOW_GRANTABLE_PERMISSIONS } from '../config/schema/mlflow';
 import { backendStoreUri, MlflowDatabase } from './mlflow/database';
 import { MlflowGc } from './mlflow/gc';
 import { MlflowMetrics } from './mlflow/metrics';
@@ -89,8 +91,10 @@ export interface MlflowChartProps extends Pick<
 export interface MlflowAuthSettings {
   readonly names: MlflowAuthNames;
   readonly defaultPermission: string;
-  /** Granted on the Default experiment to people (provisioned or created at first sign-in). */
+  /** Every non-admin user's grant on the Default experiment (READ, or NO_PERMISSIONS for none). */
   readonly defaultExperimentPermission: string;
+  /** The platform's MLflow roles: gc's, the groups' and the shared-with users' (provisionedRoles). */
+  readonly roles: readonly ProvisionedRole[];
   readonly iap: { readonly enabled: boolean; readonly projectNumber: string; readonly backendServiceId?: string };
 }
 
@@ -171,6 +175,7 @@ export function mlflowChartProps(model: PlatformModel): MlflowChartProps {
       names: names.mlflowAuth,
       defaultPermission: config.mlflow.auth.defaultPermission,
       defaultExperimentPermission: config.mlflow.auth.defaultExperimentPermission,
+      roles: provisionedRoles(config, names.mlflowAuth),
       iap: { enabled: config.edge.enabled, projectNumber: config.project.number, backendServiceId: config.mlflow.auth.iapBackendServiceId },
     },
   };
@@ -179,12 +184,76 @@ export function mlflowChartProps(model: PlatformModel): MlflowChartProps {
 /** The accounts the provisioning Job keeps: the platform's, then one per workspace account. */
 export function provisionedAccounts(names: MlflowAuthNames): ProvisionedAccount[] {
   return [
-    // Admins, kept to their routes by the verifier where they can be: /metrics answers only admins under
-    // fail-closed; gc deletes artifacts of every experiment, which needs MANAGE on each.
+    // The one admin, kept to GET /metrics by the verifier: /metrics answers only admins under fail-closed.
+    // gc is no admin: its role (provisionedRoles) gives what it needs.
     { ...names.metrics, admin: true, defaultExperiment: false },
-    { ...names.gc, admin: true, defaultExperiment: false },
+    { ...names.gc, admin: false, defaultExperiment: false },
     { ...names.verify, admin: false, defaultExperiment: false },
     ...names.workspaceAccounts.map((a) => ({ ...a, admin: false, defaultExperiment: true })),
+  ];
+}
+
+/**
+ * The platform's MLflow roles (MLflow 3.17.0 has roles: mlflow/server/auth/routes.py CREATE_ROLE ...
+ * ASSIGN_ROLE; each role holds (resource_type, resource_pattern, permission) grants,
+ * mlflow/server/auth/permissions.py TYPE):
+ *
+ * - gc's: MANAGE on every experiment ("*"). `mlflow gc` deletes a run's, a logged model's and a deleted
+ *   experiment's proxied artifacts with DELETE /api/2.0/mlflow-artifacts/artifacts/<experiment>/...,
+ *   which MLflow judges as "manage" (validate_can_delete_experiment_artifact_proxy) against the run,
+ *   trace or logged-model tier, falling back to the experiment without a grant there
+ *   (_authorize_artifact_proxy_resolved). It reads the runs from the database, not through the server.
+ * - one per group of mlflow.auth.groups, its members the group's users, its grants the sharing entries
+ *   that name the group;
+ * - one per user named by a sharing entry, with that user's grants. Keeping the configured sharing in
+ *   roles the Job owns (not in the user's own grants, which the user may change in the UI) lets it
+ *   remove a grant the config no longer has.
+ *
+ * Two entries on the same resource for the same role keep the higher permission.
+ */
+export function provisionedRoles(config: Config, names: MlflowAuthNames): ProvisionedRole[] {
+  const rank = (p: string) => MLFLOW_GRANTABLE_PERMISSIONS.indexOf(p as (typeof MLFLOW_GRANTABLE_PERMISSIONS)[number]);
+  const emailOf = new Map(config.workspaces.users.map((u) => [u.name, u.email.toLowerCase()]));
+  const grantsOf = new Map<string, Map<string, ProvisionedGrant>>();
+  const add = (role: string, grant: ProvisionedGrant) => {
+    const key = 'experiment' in grant ? `experiment:${grant.experiment}` : 'registeredModel' in grant ? `model:${grant.registeredModel}` : '';
+    const grants = grantsOf.get(role) ?? new Map<string, ProvisionedGrant>();
+    const before = grants.get(key);
+    if (!before || rank(grant.permission) > rank(before.permission)) grants.set(key, grant);
+    grantsOf.set(role, grants);
+  };
+  for (const entry of config.mlflow.auth.sharing) {
+    const grant: ProvisionedGrant =
+      entry.experiment !== undefined
+        ? { experiment: entry.experiment, permission: entry.permission }
+        : { registeredModel: entry.registeredModel ?? '', permission: entry.permission };
+    for (const user of entry.users) add(names.roles.user(user), grant);
+    for (const group of entry.groups) add(names.roles.group(group), grant);
+  }
+  const sorted = (grants?: Map<string, ProvisionedGrant>) =>
+    [...(grants ?? new Map<string, ProvisionedGrant>()).entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, g]) => g);
+  const members = (users: readonly string[]) => [...new Set(users.map((u) => emailOf.get(u) ?? u))].sort();
+  const groups = Object.keys(config.mlflow.auth.groups).sort();
+  const sharedUsers = [...new Set(config.mlflow.auth.sharing.flatMap((e) => e.users))].sort();
+  return [
+    {
+      name: names.roles.gc,
+      description: 'mlflow gc: deletes the proxied artifacts of deleted runs, logged models and experiments',
+      members: [names.gc.username],
+      grants: [{ resourceType: 'experiment', pattern: '*', permission: 'MANAGE' }],
+    },
+    ...groups.map((g) => ({
+      name: names.roles.group(g),
+      description: `group ${g} (mlflow.auth.groups)`,
+      members: members(config.mlflow.auth.groups[g]),
+      grants: sorted(grantsOf.get(names.roles.group(g))),
+    })),
+    ...sharedUsers.map((u) => ({
+      name: names.roles.user(u),
+      description: `what mlflow.auth.sharing shares with ${u}`,
+      members: members([u]),
+      grants: sorted(grantsOf.get(names.roles.user(u))),
+    })),
   ];
 }
 
@@ -232,6 +301,9 @@ export class MlflowChart extends PlatformChart {
       admin: props.auth.names.admin,
       accounts: provisionedAccounts(props.auth.names),
       defaultExperimentPermission: props.auth.defaultExperimentPermission,
+      personalExperimentPrefix: props.auth.names.personalExperimentPrefix,
+      roles: props.auth.roles,
+      managedRolePrefix: props.auth.names.roles.prefix,
       hash: contentHash,
     });
     new MlflowMetrics(this, 'metrics', {

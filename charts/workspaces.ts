@@ -97,7 +97,13 @@ function instanceFiles(model: PlatformModel, instance: WorkspaceInstance, appFil
   // The provisioning Job creates it from the same Secret's copy in the platform namespace.
   const account = names.mlflowAuth.workspaceAccount(instance.user);
   return {
-    env: [...(git?.env ?? []), ...clientCredentialEnv(account)],
+    env: [
+      ...(git?.env ?? []),
+      ...clientCredentialEnv(account),
+      // The account's personal experiment, where runs go without set_experiment (mlflow@v3.17.0:
+      // mlflow/tracking/fluent.py _get_experiment_id_from_env reads MLFLOW_EXPERIMENT_NAME and creates it if missing).
+      { name: 'MLFLOW_EXPERIMENT_NAME', value: names.mlflowAuth.personalExperiment(account.username) },
+    ],
     files: Object.keys(files).length > 0 ? { files, secretFiles: git?.files.secretFiles } : undefined,
     externalSecrets: [...(git?.secrets ?? []), account.secret, ...(config.edge.enabled ? [] : [w.tokenSecret])],
   };

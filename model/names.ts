@@ -101,7 +101,7 @@ export interface MlflowAuthNames {
   readonly admin: MlflowAccount;
   /** The metrics scraper: an admin that the verifier admits on GET /metrics only; the collector reads its Secret. */
   readonly metrics: MlflowAccount;
-  /** `mlflow gc`: an admin, since deleting a run's proxied artifacts needs MANAGE on every experiment. */
+  /** `mlflow gc`: not an admin; its role (`roles.gc`) gives MANAGE on every experiment, which deleting a run's proxied artifacts needs. */
   readonly gc: MlflowAccount;
   /** The post-deploy verification Job: an ordinary user. */
   readonly verify: MlflowAccount;
@@ -113,6 +113,17 @@ export interface MlflowAuthNames {
   workspaceAccount(user?: { readonly name: string; readonly email: string }): MlflowAccount;
   /** Every workspace account of the config: one per user, or the shared one (none without users and workspaces). */
   readonly workspaceAccounts: readonly MlflowAccount[];
+  /** Experiment names under this prefix are personal: `users/<username>` belongs to that user alone. */
+  readonly personalExperimentPrefix: string;
+  /** A person's (or the shared workspace account's) own experiment, where their workspaces log. */
+  personalExperiment(username: string): string;
+  /** The MLflow roles the provisioning Job owns: every role of this prefix that the config lacks is deleted. */
+  readonly roles: {
+    readonly prefix: string;
+    readonly gc: string;
+    group(name: string): string;
+    user(name: string): string;
+  };
 }
 
 export interface PlatformNames {
@@ -222,6 +233,9 @@ export function platformNames(config: Config, apps: readonly WorkspaceApp[] = WO
   };
 }
 
+/** Where personal experiments live: "users/<email>" (docs/mlflow.md, "Permissions"). */
+const PERSONAL_EXPERIMENT_PREFIX = 'users/';
+
 /** MLflow usernames and Secret names; see MlflowAuthNames. */
 export function mlflowAuthNames(config: Config, apps: readonly WorkspaceApp[] = WORKSPACE_APPS): MlflowAuthNames {
   const prefix = config.namePrefix;
@@ -240,6 +254,9 @@ export function mlflowAuthNames(config: Config, apps: readonly WorkspaceApp[] = 
     // Users have an account whether or not a workspace app is on (they reach MLflow through IAP too);
     // the shared account exists only while shared workspaces do.
     workspaceAccounts: users.length > 0 ? users.map((u) => workspaceAccount(u)) : enabledWorkspaceApps(config, apps).length > 0 ? [workspaceAccount()] : [],
+    personalExperimentPrefix: PERSONAL_EXPERIMENT_PREFIX,
+    personalExperiment: (username) => `${PERSONAL_EXPERIMENT_PREFIX}${username}`,
+    roles: { prefix: 'mlflow-gke-', gc: 'mlflow-gke-gc', group: (name) => `mlflow-gke-group-${name}`, user: (name) => `mlflow-gke-user-${name}` },
   };
 }
 

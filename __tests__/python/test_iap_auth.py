@@ -240,12 +240,24 @@ class KeyCache(unittest.TestCase):
         self.assertEqual(iap_auth.public_keys_from_jwks(["not", "a", "set"]), {})
 
 
+class MlflowError(Exception):
+    """An MlflowException as the stores raise it: error_code is the code's name (mlflow/exceptions.py)."""
+
+    def __init__(self, error_code: str):
+        super().__init__(error_code)
+        self.error_code = error_code
+
+
 class FakeStore:
-    def __init__(self, users: tuple[str, ...] = (), create_fails: bool = False):
-        self.users = set(users)
+    def __init__(self, users: tuple[str, ...] = (), create_fails: bool = False, admins: tuple[str, ...] = ()):
+        self.users = set(users) | set(admins)
+        self.admins = set(admins)
         self.created: list[str] = []
         self.grants: list[tuple[str, str, str, str]] = []
         self.create_fails = create_fails
+
+    def get_user(self, username: str) -> Any:
+        return type("User", (), {"username": username, "is_admin": username in self.admins})()
 
     def has_user(self, username: str) -> bool:
         return username in self.users
@@ -260,7 +272,35 @@ class FakeStore:
         self.created.append(username)
 
     def grant_user_resource_permission(self, username: str, resource_type: str, resource_id: str, permission: str) -> None:
+        # sqlalchemy_store.grant_user_resource_permission: RESOURCE_ALREADY_EXISTS for an existing row.
+        if any(g[:3] == (username, resource_type, resource_id) for g in self.grants):
+            raise MlflowError("RESOURCE_ALREADY_EXISTS")
         self.grants.append((username, resource_type, resource_id, permission))
+
+
+class FakeTracking:
+    """The tracking store's experiments by name; `raced` names are created by another replica between the lookup and the insert."""
+
+    def __init__(self, experiments: Optional[dict[str, str]] = None, raced: tuple[str, ...] = ()):
+        self.experiments = dict(experiments or {})
+        self.raced = set(raced)
+        self.created: list[str] = []
+
+    def get_experiment_by_name(self, name: str) -> Any:
+        if name not in self.experiments:
+            return None
+        return type("Experiment", (), {"experiment_id": self.experiments[name], "name": name})()
+
+    def create_experiment(self, name: str) -> str:
+        if name in self.raced:
+            self.raced.discard(name)
+            self.experiments[name] = str(100 + len(self.experiments))
+        if name in self.experiments:
+            # mlflow/store/tracking/sqlalchemy_store.py create_experiment: the unique name's IntegrityError.
+            raise MlflowError("RESOURCE_ALREADY_EXISTS")
+        self.experiments[name] = str(1 + len(self.experiments))
+        self.created.append(name)
+        return self.experiments[name]
 
 
 class FakeMlflowAuth:
@@ -285,7 +325,8 @@ SERVER_ENV = {
     "IAP_PROJECT_NUMBER": PROJECT_NUMBER,
     "IAP_TRUSTED_PEERS": "35.191.0.0/16,130.211.0.0/22",
     "MLFLOW_SERVICE_ROUTES": json.dumps({"mlflow-gke-metrics": ["/metrics"]}),
-    "DEFAULT_EXPERIMENT_PERMISSION": "EDIT",
+    "DEFAULT_EXPERIMENT_PERMISSION": "READ",
+    "PERSONAL_EXPERIMENT_PREFIX": "users/",
 }
 
 app = Flask("mlflow-stand-in")
@@ -296,15 +337,17 @@ logging.getLogger("mlflow_gke.iap_auth").setLevel(logging.CRITICAL)
 class Requests(unittest.TestCase):
     """authenticate() inside Flask request contexts, as MLflow calls it."""
 
-    def call(self, env: dict[str, str], auth: FakeMlflowAuth, path: str = "/ajax-api/2.0/mlflow/experiments/search", method: str = "GET", jwt: Optional[str] = None, peer: Optional[str] = LB_PEER, times: int = 1, extra_headers: Optional[dict[str, str]] = None) -> Authorization | Response:
+    def call(self, env: dict[str, str], auth: FakeMlflowAuth, path: str = "/ajax-api/2.0/mlflow/experiments/search", method: str = "GET", jwt: Optional[str] = None, peer: Optional[str] = LB_PEER, times: int = 1, extra_headers: Optional[dict[str, str]] = None, tracking: Optional[FakeTracking] = None, body: Any = None) -> Authorization | Response:
         # A server process reads its settings once; each call here is a fresh server.
         iap_auth._settings = None
         iap_auth._keys = None
         iap_auth._known_users.clear()
+        iap_auth._personal_ready.clear()
         headers = {**({iap_auth.HEADER: jwt} if jwt else {}), **(extra_headers or {})}
         environ = {"REMOTE_ADDR": peer} if peer is not None else {}
-        with mock.patch.dict(os.environ, env, clear=True), mock.patch.object(iap_auth, "_mlflow_auth", lambda: auth), mock.patch.object(iap_auth, "_fetch_json", lambda url: JWKS), mock.patch.object(time, "time", lambda: NOW):
-            with app.test_request_context(path, method=method, headers=headers, environ_base=environ):
+        self.tracking = tracking or FakeTracking()
+        with mock.patch.dict(os.environ, env, clear=True), mock.patch.object(iap_auth, "_mlflow_auth", lambda: auth), mock.patch.object(iap_auth, "_tracking_store", lambda: self.tracking), mock.patch.object(iap_auth, "_fetch_json", lambda url: JWKS), mock.patch.object(time, "time", lambda: NOW):
+            with app.test_request_context(path, method=method, headers=headers, environ_base=environ, json=body):
                 results = [iap_auth.authenticate() for _ in range(times)]
         self.assertTrue(all(r is results[0] for r in results))
         return results[0]
@@ -316,19 +359,90 @@ class Requests(unittest.TestCase):
         assert isinstance(result, Authorization)
         self.assertEqual(result.username, "ana@example.com")
         self.assertEqual(auth.store.created, ["ana@example.com"])
-        self.assertEqual(auth.store.grants, [("ana@example.com", "experiment", "0", "EDIT")])
         self.assertEqual(auth.basic_calls, 0)
 
-    def test_an_existing_user_is_not_created_again(self):
+    def test_first_sign_in_gives_read_on_default_and_manage_on_a_new_personal_experiment(self):
+        auth = FakeMlflowAuth(FakeStore())
+        self.call(SERVER_ENV, auth, jwt=token())
+        self.assertEqual(self.tracking.created, ["users/ana@example.com"])
+        self.assertEqual(auth.store.grants, [("ana@example.com", "experiment", "0", "READ"), ("ana@example.com", "experiment", "1", "MANAGE")])
+
+    def test_no_permissions_on_default_is_no_grant_at_all(self):
+        auth = FakeMlflowAuth(FakeStore())
+        self.call({**SERVER_ENV, "DEFAULT_EXPERIMENT_PERMISSION": "NO_PERMISSIONS"}, auth, jwt=token())
+        self.assertEqual(auth.store.grants, [("ana@example.com", "experiment", "1", "MANAGE")])
+
+    def test_an_existing_user_is_not_created_again_but_gets_a_missing_personal_experiment(self):
         auth = FakeMlflowAuth(FakeStore(users=("ana@example.com",)))
         self.call(SERVER_ENV, auth, jwt=token())
-        self.assertEqual((auth.store.created, auth.store.grants), ([], []))
+        self.assertEqual(auth.store.created, [])
+        self.assertEqual(auth.store.grants, [("ana@example.com", "experiment", "1", "MANAGE")])
+
+    def test_a_personal_experiment_and_grant_that_exist_change_nothing(self):
+        store = FakeStore(users=("ana@example.com",))
+        store.grants.append(("ana@example.com", "experiment", "7", "MANAGE"))
+        tracking = FakeTracking({"users/ana@example.com": "7"})
+        result = self.call(SERVER_ENV, FakeMlflowAuth(store), jwt=token(), tracking=tracking)
+        self.assertIsInstance(result, Authorization)
+        self.assertEqual((tracking.created, store.grants), ([], [("ana@example.com", "experiment", "7", "MANAGE")]))
+
+    def test_two_replicas_creating_the_same_personal_experiment_both_succeed(self):
+        # The other replica's insert wins: this one's create fails with RESOURCE_ALREADY_EXISTS, and its
+        # grant too (the winner granted first); both are done, the sign-in goes on.
+        store = FakeStore(users=("ana@example.com",))
+        store.grants.append(("ana@example.com", "experiment", "100", "MANAGE"))
+        tracking = FakeTracking(raced=("users/ana@example.com",))
+        result = self.call(SERVER_ENV, FakeMlflowAuth(store), jwt=token(), tracking=tracking)
+        assert isinstance(result, Authorization)
+        self.assertEqual(result.username, "ana@example.com")
+        self.assertEqual(tracking.experiments, {"users/ana@example.com": "100"})
+        self.assertEqual(store.grants, [("ana@example.com", "experiment", "100", "MANAGE")])
+
+    def test_a_failing_tracking_store_does_not_refuse_the_sign_in_and_is_retried(self):
+        class Broken(FakeTracking):
+            def get_experiment_by_name(self, name: str) -> Any:
+                raise RuntimeError("database unavailable")
+
+        result = self.call(SERVER_ENV, FakeMlflowAuth(FakeStore()), jwt=token(), tracking=Broken())
+        assert isinstance(result, Authorization)
+        self.assertNotIn("ana@example.com", iap_auth._known_users)
+
+    def test_the_personal_experiment_is_looked_up_once_per_process(self):
+        class Counting(FakeTracking):
+            lookups = 0
+
+            def get_experiment_by_name(self, name: str) -> Any:
+                Counting.lookups += 1
+                return super().get_experiment_by_name(name)
+
+        auth = FakeMlflowAuth(FakeStore())
+        self.call(SERVER_ENV, auth, jwt=token(), tracking=Counting())
+        iap_auth._known_users.clear()  # the 60-second cache of users runs out; the experiment is known
+        with mock.patch.dict(os.environ, SERVER_ENV, clear=True), mock.patch.object(iap_auth, "_mlflow_auth", lambda: auth), mock.patch.object(iap_auth, "_tracking_store", lambda: self.tracking):
+            iap_auth.ensure_user("ana@example.com", iap_auth.Settings(SERVER_ENV))
+        self.assertEqual(Counting.lookups, 1)
 
     def test_two_workers_creating_the_same_user_both_succeed(self):
         auth = FakeMlflowAuth(FakeStore(create_fails=True))
         result = self.call(SERVER_ENV, auth, jwt=token())
         assert isinstance(result, Authorization)
         self.assertEqual(result.username, "ana@example.com")
+
+    def test_an_experiment_name_in_another_persons_space_is_refused(self):
+        for path, body in [
+            ("/api/2.0/mlflow/experiments/create", {"name": "users/ana@example.com"}),
+            ("/ajax-api/2.0/mlflow/experiments/create", {"name": "users/ana@example.com/sub"}),
+            ("/api/2.0/mlflow/experiments/update", {"experiment_id": "3", "new_name": "users/ana@example.com"}),
+        ]:
+            result = self.call(SERVER_ENV, FakeMlflowAuth(FakeStore(), basic_user="bo@example.com"), path=path, method="POST", body=body)
+            assert isinstance(result, Response), path
+            self.assertEqual(result.status_code, 403, path)
+
+    def test_ones_own_personal_experiment_and_other_names_may_be_created(self):
+        for user, name in [("bo@example.com", "users/bo@example.com"), ("bo@example.com", "team/users/x"), ("mlflow-gke-admin", "users/ana@example.com")]:
+            auth = FakeMlflowAuth(FakeStore(admins=("mlflow-gke-admin",)), basic_user=user)
+            result = self.call(SERVER_ENV, auth, path="/api/2.0/mlflow/experiments/create", method="POST", body={"name": name})
+            assert isinstance(result, Authorization), (user, name)
 
     def test_the_result_is_computed_once_per_request(self):
         auth = FakeMlflowAuth(FakeStore(), basic_user="bo@example.com")

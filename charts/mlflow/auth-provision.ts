@@ -1,7 +1,9 @@
 /**
  * The provisioning Job of MLflow's users (charts/mlflow/provision.py): the platform's accounts and one
  * per workspace account, each with its password from its own Secret, through the server's REST API as
- * the bootstrap admin; plus the two NetworkPolicy holes of that hop. Its name carries a hash of its
+ * the bootstrap admin; each person's personal experiment; every user's grant on the Default
+ * experiment; the platform's MLflow roles (gc's, the groups' and the sharing of mlflow.auth.sharing);
+ * plus the two NetworkPolicy holes of that hop. Its name carries a hash of its
  * spec, like the migration Job's: a Job's pod template is immutable, so a changed list of accounts
  * becomes a new Job, and an unchanged render re-applies as a no-op. A rotated password (a Secret's new
  * value) reaches MLflow when the Job runs again (docs/mlflow.md, "Rotating a password").
@@ -22,10 +24,24 @@ const PROVISION_RESOURCES: Resources = { requests: { cpu: '50m', memory: '128Mi'
 
 /** One account to provision. */
 export interface ProvisionedAccount extends MlflowAccount {
-  /** Made an admin (the platform's service accounts that need it). */
+  /** Made an admin (the metrics scraper); any other account that is one is made an ordinary user. */
   readonly admin: boolean;
-  /** Granted the configured permission on the Default experiment (people). */
+  /** A person (or the shared workspace account): given a personal experiment with MANAGE. */
   readonly defaultExperiment: boolean;
+}
+
+/** One grant of a platform role: an experiment or registered model by name, or a resource type and pattern. */
+export type ProvisionedGrant =
+  | { readonly experiment: string; readonly permission: string }
+  | { readonly registeredModel: string; readonly permission: string }
+  | { readonly resourceType: string; readonly pattern: string; readonly permission: string };
+
+/** An MLflow role the Job keeps to exactly these members (usernames) and grants. */
+export interface ProvisionedRole {
+  readonly name: string;
+  readonly description: string;
+  readonly members: readonly string[];
+  readonly grants: readonly ProvisionedGrant[];
 }
 
 export interface MlflowAuthProvisionJobProps {
@@ -42,8 +58,14 @@ export interface MlflowAuthProvisionJobProps {
   /** The bootstrap admin the Job acts as. */
   readonly admin: MlflowAccount;
   readonly accounts: readonly ProvisionedAccount[];
-  /** Granted on the Default experiment to the accounts that ask for it; empty for none. */
+  /** Every non-admin user's own grant on the Default experiment: READ, or NO_PERMISSIONS for none (a higher one is lowered). */
   readonly defaultExperimentPermission: string;
+  /** The personal experiments' prefix: a person's is this and their username. */
+  readonly personalExperimentPrefix: string;
+  /** The platform's roles (gc's, the groups', the shared-with users'). */
+  readonly roles: readonly ProvisionedRole[];
+  /** Every role whose name starts with this and is not in `roles` is deleted. */
+  readonly managedRolePrefix: string;
   /** Short hash of the spec, computed by the caller (charts/lib/content-hash.ts). */
   readonly hash: (spec: unknown) => string;
 }
@@ -71,6 +93,9 @@ export class MlflowAuthProvisionJob extends Construct {
         ...clientCredentialEnv(props.admin),
         { name: 'PROVISION_ACCOUNTS', value: JSON.stringify(accounts) },
         { name: 'DEFAULT_EXPERIMENT_PERMISSION', value: props.defaultExperimentPermission },
+        { name: 'PERSONAL_EXPERIMENT_PREFIX', value: props.personalExperimentPrefix },
+        { name: 'PROVISION_ROLES', value: JSON.stringify(props.roles) },
+        { name: 'MANAGED_ROLE_PREFIX', value: props.managedRolePrefix },
         ...accounts.map((a): kube.EnvVar => ({
           name: a.passwordVariable,
           valueFrom: { secretKeyRef: { name: a.secret, key: MLFLOW_AUTH_SECRET_KEYS.password } },
@@ -108,7 +133,8 @@ export class MlflowAuthProvisionJob extends Construct {
         name: `${props.name}-auth-provision-${props.hash(spec)}`,
         labels: props.labels,
         annotations: {
-          'mlflow-gke/purpose': "Creates MLflow's users and sets their passwords from their Secrets; run it again after rotating one.",
+          'mlflow-gke/purpose':
+            "Creates MLflow's users and sets their passwords from their Secrets, their personal experiments, the Default experiment's grant and the platform's roles; run it again after rotating a password.",
           [EXTERNAL_SECRETS_ANNOTATION]: [...new Set([props.admin.secret, ...accounts.map((a) => a.secret)])].join(', '),
         },
       },

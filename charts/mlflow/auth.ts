@@ -41,9 +41,9 @@ export interface MlflowAuthProps {
   readonly names: MlflowAuthNames;
   /** The database of the auth tables: the tracking store's own (their Alembic table is alembic_version_auth). */
   readonly databaseUri: string;
-  /** default_permission: what a user may do with what others created. */
+  /** default_permission: what a user may do with what others created (NO_PERMISSIONS: private). */
   readonly defaultPermission: string;
-  /** Granted on the Default experiment to a user created at first sign-in; empty for none. */
+  /** Granted on the Default experiment to a user created at first sign-in: READ, or NO_PERMISSIONS for no grant. */
   readonly defaultExperimentPermission: string;
   readonly iap: {
     /** Whether requests come through IAP at all (the edge is rendered). */
@@ -117,6 +117,8 @@ export function serverAuthEnv(props: MlflowAuthProps): kube.EnvVar[] {
     { name: 'IAP_KEYS_URL', value: IAP_KEYS_URL },
     { name: 'MLFLOW_SERVICE_ROUTES', value: JSON.stringify(serviceRoutes(n)) },
     { name: 'DEFAULT_EXPERIMENT_PERMISSION', value: props.defaultExperimentPermission },
+    // The personal experiments' space: made at first sign-in, reserved to their users (iap_auth.py).
+    { name: 'PERSONAL_EXPERIMENT_PREFIX', value: n.personalExperimentPrefix },
   ];
 }
 

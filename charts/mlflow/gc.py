@@ -3,7 +3,10 @@ Garbage collection CronJob: `mlflow gc` of runs deleted long enough ago, only on
 knows. gc reads the runs from the database (`--backend-store-uri`) but refuses to start without a
 tracking URI, and deletes each run's proxied `mlflow-artifacts:` artifacts through that tracking
 server (mlflow/cli/__init__.py, gc()): MLFLOW_TRACKING_URI names the in-cluster Service, which must
-answer first. `--artifacts-destination` is not passed: it does not apply to proxied artifact URIs.
+answer first. `--artifacts-destination` is not passed: it does not apply to proxied artifact URIs. Its account is
+no admin: the role mlflow-gke-gc gives it MANAGE on every experiment, which those deletes need
+(DELETE /api/2.0/mlflow-artifacts/artifacts/<experiment>/..., judged as manage: mlflow@v3.17.0
+mlflow/server/auth/__init__.py validate_can_delete_experiment_artifact_proxy).
 
 The pod runs shared.py's part, then the part below the marker; the imports above it are for the
 checker and the unit tests.

@@ -54,7 +54,8 @@ export class MlflowGc extends Construct {
               { name: 'MLFLOW_TRACKING_URI', value: props.trackingUri },
               // The server's certificate is checked against the platform CA (mlflow/utils/rest_utils.py: `verify`).
               { name: MLFLOW_CA_ENV, value: CA_BUNDLE_FILE },
-              // Its own account, an admin: deleting a run's proxied artifacts needs MANAGE on its experiment.
+              // Its own account, no admin: the provisioning Job's role mlflow-gke-gc gives MANAGE on every
+              // experiment, which deleting a run's proxied artifacts needs (charts/mlflow.ts provisionedRoles).
               ...clientCredentialEnv(props.account),
             ]),
           },

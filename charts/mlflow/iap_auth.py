@@ -23,7 +23,9 @@ Who the caller is, in this order:
    longer lived than 10 minutes plus twice the skew, for the audience
    /projects/<IAP_PROJECT_NUMBER>/global/backendServices/<id>. The caller is its `email` claim, in lower
    case; a user of that name is created on first sign-in with a random password nobody knows (and
-   DEFAULT_EXPERIMENT_PERMISSION on the Default experiment), so a person signs in once, with Google.
+   DEFAULT_EXPERIMENT_PERMISSION on the Default experiment, when it is READ), so a person signs in
+   once, with Google. The person's experiment PERSONAL_EXPERIMENT_PREFIX + email is made then, and
+   checked again whenever the user is not in this process's cache (ensure_personal_experiment).
 2. Otherwise (no header, a header that is not trusted here, a token that fails any check): HTTP Basic
    credentials, checked by MLflow's own function (authenticate_request_basic_auth): the workspaces,
    gc, the verification Job and the metrics scraper.
@@ -32,6 +34,10 @@ Then the platform accounts named in MLFLOW_SERVICE_ROUTES (JSON: username -> all
 ending in "/" a prefix) are refused with 403 anywhere else: the metrics scraper is an admin because
 MLflow answers /metrics to admins only under MLFLOW_BASIC_AUTH_FAIL_CLOSED, and this keeps that admin
 to GET /metrics.
+
+Experiment names under PERSONAL_EXPERIMENT_PREFIX are reserved: creating or renaming an experiment to
+"users/<someone>" is refused with 403 unless <someone> is the caller (reserved_name_refused), so nobody
+can take another person's personal experiment before they first sign in and read what they log there.
 
 The result is kept in flask.g for the rest of the request: MLflow calls this function several times
 per request (validators, after-request handlers, sender_is_admin).
@@ -187,6 +193,7 @@ class Settings:
         self.keys_ttl = float(env.get("IAP_KEYS_TTL_SECONDS", "3600"))
         self.service_routes: dict[str, list[str]] = json.loads(env.get("MLFLOW_SERVICE_ROUTES", "{}"))
         self.default_experiment_permission = env.get("DEFAULT_EXPERIMENT_PERMISSION", "")
+        self.personal_experiment_prefix = env.get("PERSONAL_EXPERIMENT_PREFIX", "")
 
     def audience(self, peer_known: bool) -> Callable[[str], bool]:
         """What `aud` must be: the pinned backend service, or (peer from the load balancer only) any of the project."""
@@ -218,6 +225,8 @@ class Settings:
 _settings: Optional[Settings] = None
 _keys: Optional[KeySet] = None
 _known_users: dict[str, float] = {}
+# Users whose personal experiment and grant this process has seen in place: not looked up again.
+_personal_ready: set[str] = set()
 KNOWN_USER_SECONDS = 60
 
 
@@ -236,8 +245,54 @@ def _mlflow_auth() -> Any:
     return auth
 
 
+def _tracking_store() -> Any:
+    """The server's tracking store (mlflow/server/handlers.py _get_tracking_store), imported when first needed."""
+    from mlflow.server.handlers import _get_tracking_store  # pyright: ignore[reportMissingImports]
+
+    return _get_tracking_store()
+
+
+def _error_code(error: Exception) -> str:
+    return str(getattr(error, "error_code", ""))
+
+
+def ensure_personal_experiment(username: str, settings: Settings, tracking: Any, auth_store: Any) -> Optional[str]:
+    """
+    The person's experiment PERSONAL_EXPERIMENT_PREFIX + username, made if missing, with MANAGE for
+    them; its id. Race-safe across workers and replicas: experiment names are unique in the tracking
+    database, so a concurrent create fails with RESOURCE_ALREADY_EXISTS
+    (mlflow@v3.17.0:mlflow/store/tracking/sqlalchemy_store.py create_experiment), and so does a
+    concurrent grant (mlflow@v3.17.0:mlflow/server/auth/sqlalchemy_store.py
+    grant_user_resource_permission): both mean done.
+    """
+    if not settings.personal_experiment_prefix:
+        return None
+    name = settings.personal_experiment_prefix + username
+    experiment = tracking.get_experiment_by_name(name)
+    if experiment is None:
+        try:
+            experiment_id = str(tracking.create_experiment(name))
+            _log.info("created the experiment %s of %s", name, username)
+        except Exception as error:
+            if _error_code(error) != "RESOURCE_ALREADY_EXISTS":
+                raise
+            experiment = tracking.get_experiment_by_name(name)
+            if experiment is None:
+                raise
+            experiment_id = str(experiment.experiment_id)
+    else:
+        experiment_id = str(experiment.experiment_id)
+    try:
+        auth_store.grant_user_resource_permission(username, "experiment", experiment_id, "MANAGE")
+    except Exception as error:
+        # Granted already: by an earlier sign-in, another worker, or the provisioning Job.
+        if _error_code(error) != "RESOURCE_ALREADY_EXISTS":
+            raise
+    return experiment_id
+
+
 def ensure_user(username: str, settings: Settings) -> None:
-    """Create the MLflow user of a Google identity on its first sign-in (the FastAPI bridge and sender_is_admin need it to exist)."""
+    """Create the MLflow user of a Google identity on its first sign-in (the FastAPI bridge and sender_is_admin need it to exist), and its experiment."""
     seen = _known_users.get(username)
     if seen is not None and time.time() - seen < KNOWN_USER_SECONDS:
         return
@@ -252,12 +307,48 @@ def ensure_user(username: str, settings: Settings) -> None:
                 raise
         else:
             _log.info("created MLflow user %s at its first sign-in through IAP", username)
-            if settings.default_experiment_permission:
+            # NO_PERMISSIONS is no grant (permissions.py RESOURCE_GRANTABLE_PERMISSIONS excludes it).
+            if settings.default_experiment_permission not in ("", "NO_PERMISSIONS"):
                 try:
                     store.grant_user_resource_permission(username, "experiment", "0", settings.default_experiment_permission)
                 except Exception as error:
                     _log.warning("could not grant %s on the Default experiment to %s: %s", settings.default_experiment_permission, username, error)
+    try:
+        if username not in _personal_ready:
+            ensure_personal_experiment(username, settings, _tracking_store(), store)
+            _personal_ready.add(username)
+    except Exception as error:
+        # The sign-in still works; the next request out of the cache tries again.
+        _log.warning("could not make the personal experiment of %s: %s", username, error)
+        return
     _known_users[username] = time.time()
+
+
+_EXPERIMENT_NAMING_ROUTES = {
+    # route suffix -> the body field that names the experiment (mlflow/protos/service.proto
+    # CreateExperiment.name, UpdateExperiment.new_name), under /api/2.0/ and /ajax-api/2.0/.
+    "/mlflow/experiments/create": "name",
+    "/mlflow/experiments/update": "new_name",
+}
+
+
+def reserved_name_refused(username: str, settings: Settings) -> bool:
+    """Whether this request names an experiment in another person's reserved space (users/<other>)."""
+    prefix = settings.personal_experiment_prefix
+    if not prefix or request.method != "POST":
+        return False
+    field = next((f for suffix, f in _EXPERIMENT_NAMING_ROUTES.items() if request.path.endswith(suffix)), None)
+    if field is None:
+        return False
+    body = request.get_json(force=True, silent=True)
+    name = body.get(field) if isinstance(body, dict) else None
+    if not isinstance(name, str):
+        return False
+    # MLflow keeps the name as sent (no stripping or case folding), so the comparison is exact.
+    if not name.startswith(prefix) or name == prefix + username:
+        return False
+    # Admins (the provisioning Job) make anyone's.
+    return not _mlflow_auth().store.get_user(username).is_admin
 
 
 def _iap_user(settings: Settings, keys: KeySet) -> Optional[str]:
@@ -286,5 +377,7 @@ def authenticate() -> Union[Authorization, Response]:
         result = _mlflow_auth().authenticate_request_basic_auth()
     if isinstance(result, Authorization) and not settings.allowed(result.username or "", request.path, request.method):
         result = make_response("Permission denied", 403)
+    elif isinstance(result, Authorization) and reserved_name_refused(result.username or "", settings):
+        result = make_response("Permission denied: experiment names under %s are the personal experiments of their users" % settings.personal_experiment_prefix, 403)
     g.mlflow_gke_auth = result
     return result

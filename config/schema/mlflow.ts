@@ -76,10 +76,57 @@ export function hostAllowed(patterns: readonly string[], host: string): boolean 
 }
 
 /**
- * MLflow's permission levels (mlflow/server/auth/permissions.py: READ, USE, EDIT, MANAGE,
- * NO_PERMISSIONS; docs/docs/self-hosting/security/basic-http-auth.mdx, "Permissions").
+ * What everyone may get on what others own: nothing, or reading. MLflow accepts every level of
+ * mlflow@v3.17.0:mlflow/server/auth/permissions.py ALL_PERMISSIONS (READ, USE, EDIT, MANAGE,
+ * NO_PERMISSIONS, DENY; docs/docs/self-hosting/security/basic-http-auth.mdx, "Permissions"). Anything that can update would let
+ * every user overwrite every experiment's artifacts, and an artifact path that names no experiment is
+ * judged by default_permission alone (mlflow@v3.17.0:mlflow/server/auth/__init__.py,
+ * _get_permission_from_experiment_id_artifact_proxy).
  */
-export const MLFLOW_PERMISSIONS = ['READ', 'USE', 'EDIT', 'MANAGE', 'NO_PERMISSIONS'] as const;
+export const MLFLOW_BASELINE_PERMISSIONS = ['NO_PERMISSIONS', 'READ'] as const;
+/**
+ * What a grant on one experiment or registered model may give (mlflow@v3.17.0:
+ * mlflow/server/auth/permissions.py RESOURCE_GRANTABLE_PERMISSIONS, less DENY: an absent grant under
+ * the private default already denies).
+ */
+export const MLFLOW_GRANTABLE_PERMISSIONS = ['READ', 'USE', 'EDIT', 'MANAGE'] as const;
+/** The Default experiment's name (mlflow@v3.17.0:mlflow/entities/experiment.py Experiment.DEFAULT_EXPERIMENT_NAME). */
+export const DEFAULT_EXPERIMENT_NAME = 'Default';
+
+/** A group: an MLflow role of its members (user names of workspaces.users). */
+const groupName = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$/, 'must be a group name of lower-case letters, digits and "-", up to 40 characters, such as "ml-team"');
+
+const sharingGrant = z
+  .strictObject({
+    experiment: z
+      .string()
+      .min(1, 'must be an experiment name')
+      .optional()
+      .describe('Name of the experiment shared (created by the provisioning Job if missing).'),
+    registeredModel: z
+      .string()
+      .min(1, 'must be a registered model name')
+      .optional()
+      .describe('Name of the registered model shared (created by the provisioning Job if missing).'),
+    users: z.array(z.string()).default([]).describe('Names (workspaces.users[].name) of the users it is shared with.'),
+    groups: z.array(z.string()).default([]).describe('Groups (mlflow.auth.groups) it is shared with.'),
+    permission: z.enum(MLFLOW_GRANTABLE_PERMISSIONS).describe('What they may do: READ, USE, EDIT (log runs and artifacts) or MANAGE (also delete and share).'),
+  })
+  .superRefine((g, ctx) => {
+    if ((g.experiment === undefined) === (g.registeredModel === undefined))
+      ctx.addIssue({ code: 'custom', path: [], input: g, message: 'must name exactly one of experiment or registeredModel' });
+    if (g.users.length + g.groups.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['users'], input: g.users, message: 'must name at least one user or group to share with' });
+    if (g.experiment === DEFAULT_EXPERIMENT_NAME)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['experiment'],
+        input: g.experiment,
+        message: `must not be "${DEFAULT_EXPERIMENT_NAME}": the Default experiment's grant is mlflow.auth.defaultExperimentPermission (NO_PERMISSIONS or READ), for everyone alike`,
+      });
+  });
 
 /** A Compute Engine resource id: a decimal number of up to 20 digits (an unsigned 64-bit integer). */
 const backendServiceId = z
@@ -90,16 +137,28 @@ const backendServiceId = z
 export const mlflowAuthSchema = z
   .strictObject({
     defaultPermission: z
-      .enum(MLFLOW_PERMISSIONS)
-      .default('READ')
+      .enum(MLFLOW_BASELINE_PERMISSIONS)
+      .default('NO_PERMISSIONS')
       .describe(
-        'What every user may do with what others created (basic_auth.ini default_permission): READ lets everyone read every experiment and model; NO_PERMISSIONS makes them private to their creator. A creator always gets MANAGE on what they create.',
+        'What every user may do with what others created (basic_auth.ini default_permission): NO_PERMISSIONS keeps experiments and models private to their owners and those they are shared with (mlflow.auth.sharing); READ lets everyone read everything. A creator always gets MANAGE on what they create.',
       ),
     defaultExperimentPermission: z
-      .enum(MLFLOW_PERMISSIONS)
-      .default('EDIT')
+      .enum(MLFLOW_BASELINE_PERMISSIONS)
+      .default('READ')
       .describe(
-        'Permission every person gets on the Default experiment (id 0), so that mlflow.start_run() without set_experiment works: granted by the provisioning Job to the workspace accounts and by the IAP verifier to a user created at first sign-in.',
+        'Permission every non-admin user has on the Default experiment (id 0): READ or NO_PERMISSIONS. The provisioning Job sets it for every user, lowering any higher grant given before; the IAP verifier grants it at first sign-in. People log to their personal experiment users/<email> instead (MLFLOW_EXPERIMENT_NAME in the workspaces).',
+      ),
+    groups: z
+      .record(groupName, z.array(z.string()))
+      .default({})
+      .describe(
+        'Groups of users (workspaces.users[].name) to share with: each is an MLflow role "group-<name>" the provisioning Job keeps to exactly these members.',
+      ),
+    sharing: z
+      .array(sharingGrant)
+      .default([])
+      .describe(
+        'Explicit sharing: each entry gives users and groups a permission on one experiment or registered model, by name. The provisioning Job applies it, creating a missing experiment or model; a grant removed from this list is not revoked (docs/mlflow.md, "Permissions").',
       ),
     iapBackendServiceId: backendServiceId
       .optional()

@@ -14,6 +14,31 @@ type Ctx = z.RefinementCtx;
 export type CrossFieldRule = (config: Config, ctx: Ctx) => void;
 
 export const crossFieldRules: CrossFieldRule[] = [
+  function mlflowSharingNamesKnownUsersAndGroups(c, ctx) {
+    const users = c.workspaces.users.map((u) => u.name);
+    const groups = Object.keys(c.mlflow.auth.groups);
+    const known = users.length > 0 ? `one of workspaces.users[].name: ${users.map((u) => `"${u}"`).join(', ')}` : 'a user of workspaces.users, which is empty';
+    const unknownUser = (path: (string | number)[], name: string) =>
+      ctx.addIssue({ code: 'custom', path, input: name, message: `unknown user "${name}": must be ${known}` });
+    for (const [group, members] of Object.entries(c.mlflow.auth.groups))
+      members.forEach((m, i) => {
+        if (!users.includes(m)) unknownUser(['mlflow', 'auth', 'groups', group, i], m);
+      });
+    c.mlflow.auth.sharing.forEach((entry, i) => {
+      entry.users.forEach((u, j) => {
+        if (!users.includes(u)) unknownUser(['mlflow', 'auth', 'sharing', i, 'users', j], u);
+      });
+      entry.groups.forEach((g, j) => {
+        if (!groups.includes(g))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['mlflow', 'auth', 'sharing', i, 'groups', j],
+            input: g,
+            message: `unknown group "${g}": must be a key of mlflow.auth.groups${groups.length > 0 ? ` (${groups.map((k) => `"${k}"`).join(', ')})` : ', which is empty'}`,
+          });
+      });
+    });
+  },
   function iapNeedsMembers(c, ctx) {
     if (c.edge.enabled && c.edge.iapMembers.length === 0)
       ctx.addIssue({
