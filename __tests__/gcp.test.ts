@@ -420,6 +420,27 @@ describe('gcp chart', () => {
       ]);
     });
 
+    // Cloud SQL has no instance-level policy: its roles are granted on the project with the condition
+    // Google gives for "Allow users to connect to specific instances"
+    // (cloud.google.com/sql/docs/postgres/iam-conditions).
+    test('every Cloud SQL role is granted on the platform instance only, under a new object name (the condition is immutable)', () => {
+      const config = configWith({ namePrefix: 'team-', database: { mode: 'cloudsql' } });
+      const sql = ofKind(synth(config), 'IAMPolicyMember').filter((m) => String(m.spec.role).startsWith('roles/cloudsql.'));
+      expect(sql.map((m) => m.metadata.name).sort()).toEqual([
+        'team-mlflow-server-client-instance-only',
+        'team-mlflow-server-instanceuser-instance-only',
+        'team-mlflow-sql-grant-client-instance-only',
+      ]);
+      for (const m of sql)
+        expect(m.spec.condition).toEqual({
+          title: 'instance-only',
+          description: 'Only the Cloud SQL instance team-mlflow-metadata',
+          expression: "resource.name == 'projects/mlflow-gke-example/instances/team-mlflow-metadata' && resource.type == 'sqladmin.googleapis.com/Instance'",
+        });
+      // The grant the condition replaces is gone under its old name: Flux prunes it.
+      expect(ofKind(synth(config), 'IAMPolicyMember').map((m) => m.metadata.name)).not.toContain('team-mlflow-server-client');
+    });
+
     test('grants are additive: no authoritative IAMPolicy anywhere', () => {
       for (const config of [cloudsql(), statefulset()])
         expect(synth(config).filter((o) => o.kind === 'IAMPolicy' || o.kind === 'IAMPartialPolicy')).toEqual([]);

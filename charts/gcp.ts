@@ -9,7 +9,7 @@ import * as kube from '../imports/k8s-1.31';
 import { PlatformChart } from './lib/platform-chart';
 import { workloadIdentityMember } from '../model/names';
 import { Apis, BASE_APIS, CLOUD_SQL_APIS, SQL_SERVICE_IDENTITY } from './gcp/apis';
-import { CloudSql, CloudSqlProps } from './gcp/cloud-sql';
+import { CLOUD_SQL_CLIENT, CLOUD_SQL_INSTANCE_USER, CloudSql, CloudSqlProps, instanceGrants } from './gcp/cloud-sql';
 import { Cluster, ClusterProps } from './gcp/cluster';
 import { ANNOTATIONS, GcpScope, serviceAgents } from './gcp/common';
 import { ConfigConnectorContext } from './gcp/config-connector';
@@ -219,7 +219,7 @@ export function gcpChartProps(model: PlatformModel): GcpChartProps {
         accountId: sa.mlflow.accountId,
         displayName: 'MLflow tracking server',
         description: 'Artifacts in the MLflow bucket and, in cloudsql mode, the metadata database',
-        projectRoles: cloudsql ? ['roles/cloudsql.client', 'roles/cloudsql.instanceUser'] : [],
+        projectRoles: cloudsql ? instanceGrants(config.project.id, names.cloudSql.instance, [CLOUD_SQL_CLIENT, CLOUD_SQL_INSTANCE_USER]) : [],
         workloadIdentityMember: workloadIdentityMember(names, sa.mlflow.kubernetes!),
       },
       ...(cloudsql
@@ -228,7 +228,7 @@ export function gcpChartProps(model: PlatformModel): GcpChartProps {
               accountId: sa.sqlGrant.accountId,
               displayName: 'MLflow database grant',
               description: 'Connects the one-shot grant Job to Cloud SQL (it logs in as the built-in admin, not as this account)',
-              projectRoles: ['roles/cloudsql.client'],
+              projectRoles: instanceGrants(config.project.id, names.cloudSql.instance, [CLOUD_SQL_CLIENT]),
               workloadIdentityMember: workloadIdentityMember(names, sa.sqlGrant.kubernetes!),
             },
           ]
