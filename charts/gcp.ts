@@ -20,7 +20,7 @@ import { Kms, KmsProps } from './gcp/kms';
 import { PlatformLogging, PlatformLoggingProps } from './gcp/logging';
 import { Monitoring, MonitoringProps } from './gcp/monitoring';
 import { Network, NetworkProps } from './gcp/network';
-import { ArtifactBucket, ArtifactBucketProps, underPrefix } from './gcp/storage';
+import { ArtifactBucket, ArtifactBucketProps, BackupBucket, BackupBucketProps } from './gcp/storage';
 
 type Scoped<T> = Omit<T, 'scope'>;
 
@@ -34,6 +34,11 @@ export interface GcpChartProps {
   readonly cloudSqlServiceIdentity: boolean;
   readonly kms: Scoped<KmsProps>;
   readonly bucket: Scoped<ArtifactBucketProps>;
+  /**
+   * The in-cluster database's backup bucket (statefulset mode).
+   * @default - none
+   */
+  readonly backupBucket?: Scoped<BackupBucketProps>;
   /**
    * The Cloud SQL instance, database and IAM user.
    * @default - none (in-cluster database)
@@ -112,35 +117,29 @@ export function gcpChartProps(model: PlatformModel): GcpChartProps {
       abortIncompleteUploadDays: config.storage.abortIncompleteUploadDays,
       softDeleteDays: config.storage.softDeleteDays,
       ageRules: config.storage.ageRules,
-      access: [
-        { serviceAccount: sa.mlflow.accountId, role: 'roles/storage.objectUser' },
-        // The backup identity writes and reads dumps under backups/ only: it cannot touch artifacts, and
-        // it cannot delete or overwrite earlier dumps. Listing is a bucket-level check, so the reader
-        // grant also admits the bucket itself (object names, not contents).
-        ...(cloudsql
-          ? []
-          : [
-              {
-                serviceAccount: sa.dbBackup.accountId,
-                role: 'roles/storage.objectCreator',
-                condition: {
-                  title: 'backups-only',
-                  description: 'Create objects under backups/ only',
-                  expression: underPrefix(names.bucket, names.backupPrefix),
-                },
-              },
-              {
-                serviceAccount: sa.dbBackup.accountId,
-                role: 'roles/storage.objectViewer',
-                condition: {
-                  title: 'backups-read',
-                  description: 'List the bucket and read objects under backups/ (restore)',
-                  expression: `resource.type == "storage.googleapis.com/Bucket" || ${underPrefix(names.bucket, names.backupPrefix)}`,
-                },
-              },
-            ]),
-      ],
+      // The server proxies every artifact call: read, write and delete (roles/storage.objectUser,
+      // cloud.google.com/iam/docs/roles-permissions/storage). Nobody else has a grant on the bucket.
+      access: [{ serviceAccount: sa.mlflow.accountId, role: 'roles/storage.objectUser' }],
     },
+    backupBucket: cloudsql
+      ? undefined
+      : {
+          name: names.backupBucket,
+          location: config.project.region,
+          kmsKey: kmsKeys.gcs,
+          retentionDays: config.database.statefulset.backup.retentionDays,
+          deleteAfterDays: config.database.statefulset.backup.deleteAfterDays,
+          abortIncompleteUploadDays: config.storage.abortIncompleteUploadDays,
+          softDeleteDays: config.storage.softDeleteDays,
+          // The backup identity alone, and it cannot delete or overwrite: roles/storage.objectCreator
+          // (storage.objects.create, no delete) for the CronJob, roles/storage.objectViewer
+          // (storage.objects.get and list) for the restore (cloud.google.com/iam/docs/roles-permissions/storage).
+          // The MLflow server has no grant here.
+          access: [
+            { serviceAccount: sa.dbBackup.accountId, role: 'roles/storage.objectCreator' },
+            { serviceAccount: sa.dbBackup.accountId, role: 'roles/storage.objectViewer' },
+          ],
+        },
     cloudSql: cloudsql
       ? {
           instance: names.cloudSql.instance,
@@ -236,7 +235,7 @@ export function gcpChartProps(model: PlatformModel): GcpChartProps {
             {
               accountId: sa.dbBackup.accountId,
               displayName: 'MLflow database backup',
-              description: 'Writes pg_dump backups of the in-cluster database to the artifact bucket',
+              description: 'Writes pg_dump backups of the in-cluster database to the backup bucket, and reads them for a restore',
               workloadIdentityMember: workloadIdentityMember(names, sa.dbBackup.kubernetes!),
             },
           ]),
@@ -296,6 +295,7 @@ export class GcpChart extends PlatformChart {
       new Kms(this, 'kms', { scope: s, ...props.kms }),
       new Network(this, 'network', { scope: s, ...props.network }),
       new ArtifactBucket(this, 'storage', { scope: s, ...props.bucket }),
+      ...(props.backupBucket ? [new BackupBucket(this, 'backup-storage', { scope: s, ...props.backupBucket })] : []),
       ...(props.cloudSql ? [new CloudSql(this, 'cloud-sql', { scope: s, ...props.cloudSql })] : []),
       new Cluster(this, 'cluster', { scope: s, ...props.cluster }),
       new PlatformLogging(this, 'logging', { scope: s, ...props.logging }),

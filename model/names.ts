@@ -137,8 +137,10 @@ export interface PlatformNames {
     readonly configConnector: GoogleServiceAccount;
   };
   readonly bucket: string;
-  /** Object prefix of the database backups in the bucket; the backup identity may touch nothing else. */
+  /** Object prefix of the database backups in the backup bucket. */
   readonly backupPrefix: string;
+  /** The bucket of the in-cluster database's backups (statefulset mode): only the backup identity writes there. */
+  readonly backupBucket: string;
   readonly cloudSql: {
     readonly instance: string;
     /** project:region:instance, as the Auth Proxy takes it. */
@@ -204,6 +206,7 @@ export function platformNames(config: Config, apps: readonly WorkspaceApp[] = WO
     },
     bucket: config.storage.bucket ?? `${project}-mlflow-artifacts`,
     backupPrefix: 'backups/',
+    backupBucket: config.database.statefulset.backup.bucket ?? `${project}-mlflow-db-backups`,
     cloudSql: {
       instance: sqlInstance,
       connectionName: `${project}:${config.project.region}:${sqlInstance}`,
