@@ -136,6 +136,12 @@ export interface PlatformNames {
     /** The identity Config Connector acts as in the gcp namespace; created by the bootstrap script, not by the render. */
     readonly configConnector: GoogleServiceAccount;
   };
+  /**
+   * Kubernetes ServiceAccounts of MLflow's Jobs that hold no Google identity (no Workload Identity
+   * annotation): the provisioning Job always; the migration Job and gc in statefulset mode, where they
+   * log in to PostgreSQL with a password (in cloudsql mode their IAM database login is the server's).
+   */
+  readonly mlflowJobServiceAccounts: { readonly migrate: string; readonly gc: string; readonly provision: string };
   readonly bucket: string;
   /** Object prefix of the database backups in the backup bucket. */
   readonly backupPrefix: string;
@@ -204,6 +210,7 @@ export function platformNames(config: Config, apps: readonly WorkspaceApp[] = WO
       // namespaced/per-namespace-components.yaml: cnrm-controller-manager-${NAMESPACE?} in cnrm-system).
       configConnector: gsa(`${prefix}config-connector`, { namespace: 'cnrm-system', name: `cnrm-controller-manager-${ns.gcp}` }),
     },
+    mlflowJobServiceAccounts: { migrate: `${mlflow}-migrate`, gc: `${mlflow}-gc`, provision: `${mlflow}-auth-provision` },
     bucket: config.storage.bucket ?? `${project}-mlflow-artifacts`,
     backupPrefix: 'backups/',
     backupBucket: config.database.statefulset.backup.bucket ?? `${project}-mlflow-db-backups`,
