@@ -34,6 +34,8 @@ export const KIND_ROLES: Readonly<Record<string, readonly string[]>> = {
   KMSKeyRing: ['roles/cloudkms.admin'],
   KMSCryptoKey: ['roles/cloudkms.admin'],
   StorageBucket: ['roles/storage.admin'],
+  // Not Cloud SQL Editor: it "provides full control of existing Cloud SQL instances excluding modifying
+  // users, SSL certificates or deleting resources" (roles-permissions/cloudsql), and SQLUser modifies users.
   SQLInstance: ['roles/cloudsql.admin'],
   SQLDatabase: ['roles/cloudsql.admin'],
   SQLUser: ['roles/cloudsql.admin'],
