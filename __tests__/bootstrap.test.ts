@@ -40,7 +40,10 @@ const FAKE_GCLOUD = `#!/usr/bin/env bash
 printf '%s\\n' "$*" >>"$FAKE_STATE/calls"
 case "$1 $2 $3" in
   "billing projects describe") echo "\${FAKE_BILLING:-True}" ;;
-  "iam service-accounts describe") [[ -f "$FAKE_STATE/sa-\${4%%@*}" ]] || { echo "NOT_FOUND: $4" >&2; exit 1; } ;;
+  "iam service-accounts describe")
+    # The Compute Engine default account appears with the Compute Engine API, unless FAKE_NO_DEFAULT_ACCOUNT.
+    if [[ "$4" == *-compute@developer.gserviceaccount.com && -z "\${FAKE_NO_DEFAULT_ACCOUNT:-}" ]]; then exit 0; fi
+    [[ -f "$FAKE_STATE/sa-\${4%%@*}" ]] || { echo "NOT_FOUND: $4" >&2; exit 1; } ;;
   "iam service-accounts create") touch "$FAKE_STATE/sa-$4" ;;
   "storage service-agent") echo "service-1@gs-project-accounts.iam.gserviceaccount.com" ;;
   "projects get-iam-policy "*) [[ ! -f "$FAKE_STATE/policy" ]] || cat "$FAKE_STATE/policy" ;;
@@ -135,6 +138,7 @@ describe.each(rendered)('bootstrap script of config $name', ({ config, files, ob
         (g) =>
           `iam service-accounts add-iam-policy-binding ${g.accountId}@${project}.iam.gserviceaccount.com --project=${project} --member=serviceAccount:${email} --role=${g.role} --condition=None --format=none`,
       ),
+      `iam service-accounts describe ${config.project.number}-compute@developer.gserviceaccount.com --project=${project}`,
       `iam service-accounts add-iam-policy-binding ${config.project.number}-compute@developer.gserviceaccount.com --project=${project} --member=serviceAccount:${email} --role=roles/iam.serviceAccountUser --condition=None --format=none`,
       ...roles.map(
         (role) =>
@@ -342,6 +346,24 @@ describe('Config Connector roles', () => {
       `${base} --role=${PROJECT_IAM_ADMIN} --condition=None --format=none`,
       `${base} --role=roles/cloudkms.admin --all --format=none`,
     ]);
+    // --all took the wanted unconditional Cloud KMS binding too: it is added back, after the removal.
+    const kms = `projects add-iam-policy-binding mlflow-gke-example --member=serviceAccount:${email} --role=roles/cloudkms.admin --condition=None --format=none`;
+    expect(run.calls.lastIndexOf(kms)).toBeGreaterThan(run.calls.indexOf(removals[3]));
+  });
+
+  test('without a Compute Engine default account it warns and goes on, after waiting for it a while', () => {
+    const { files } = render(configWith({}));
+    // Six tries, ten seconds apart: a stand-in sleep keeps the test fast.
+    const bin = path.join(tmp, 'bin');
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(bin, 'sleep'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const run = runScript(scriptOf(files), { FAKE_NO_DEFAULT_ACCOUNT: '1' });
+    expect(run.status).toBe(0);
+    expect(run.calls.filter((c) => c.startsWith('iam service-accounts describe 123456789012-compute@'))).toHaveLength(6);
+    expect(run.calls.some((c) => c.startsWith('iam service-accounts add-iam-policy-binding 123456789012-compute@'))).toBe(false);
+    expect(run.stderr).toMatch(
+      /warning: 123456789012-compute@developer\.gserviceaccount\.com does not exist .*Config Connector cannot create the cluster until it does/,
+    );
   });
 
   test('synth writes the script beside the manifests of the same render', () => {

@@ -140,11 +140,28 @@ for grant in "${ACCOUNT_GRANTS[@]}"; do
     --member="serviceAccount:${KCC_EMAIL}" --role="${grant#*=}" --condition=None --format=none
 done
 # The cluster's first node pool (removed once the cluster exists) runs as the Compute Engine default
-# service account, which appears a moment after the Compute Engine API is enabled (step 2): creating
-# the cluster needs Service Account User on it. Empty when the render's cluster names its nodes' account.
+# service account, and attaching an account to a resource needs iam.serviceAccounts.actAs on it
+# (cloud.google.com/iam/docs/attach-service-accounts): Service Account User on that account alone.
+# It appears a moment after the Compute Engine API is enabled (step 2), or never when an organization
+# policy stops its creation: then the cluster cannot be created either, and this says so. Empty when
+# the render's cluster names its nodes' account.
 if [[ -n "$DEFAULT_NODE_ACCOUNT" ]]; then
-  run_retrying gcloud iam service-accounts add-iam-policy-binding "$DEFAULT_NODE_ACCOUNT" --project="$PROJECT_ID" \
-    --member="serviceAccount:${KCC_EMAIL}" --role=roles/iam.serviceAccountUser --condition=None --format=none
+  found=false
+  for attempt in 1 2 3 4 5 6; do
+    show gcloud iam service-accounts describe "$DEFAULT_NODE_ACCOUNT" --project="$PROJECT_ID"
+    if gcloud iam service-accounts describe "$DEFAULT_NODE_ACCOUNT" --project="$PROJECT_ID" >/dev/null 2>&1; then
+      found=true
+      break
+    fi
+    echo "gcp.sh: ${DEFAULT_NODE_ACCOUNT} not there yet (attempt ${attempt}); retrying in 10s" >&2
+    sleep 10
+  done
+  if "$found"; then
+    run_retrying gcloud iam service-accounts add-iam-policy-binding "$DEFAULT_NODE_ACCOUNT" --project="$PROJECT_ID" \
+      --member="serviceAccount:${KCC_EMAIL}" --role=roles/iam.serviceAccountUser --condition=None --format=none
+  else
+    echo "gcp.sh: warning: ${DEFAULT_NODE_ACCOUNT} does not exist (an organization policy may stop its creation); Config Connector cannot create the cluster until it does" >&2
+  fi
 fi
 
 echo "== 7/9 its roles on ${PROJECT_ID}: what the rendered Config Connector objects need"
@@ -184,14 +201,20 @@ while IFS=$'\t' read -r role title; do
     run_retrying gcloud projects remove-iam-policy-binding "$PROJECT_ID" \
       --member="serviceAccount:${KCC_EMAIL}" --role="$role" --condition=None --format=none
   else
-    # A conditional binding of another condition: --all removes every binding of the role, so the
-    # wanted one is added back.
+    # A binding under another condition: --all removes every binding of the role, so a wanted one is
+    # added back.
     run_retrying gcloud projects remove-iam-policy-binding "$PROJECT_ID" \
       --member="serviceAccount:${KCC_EMAIL}" --role="$role" --all --format=none
-    if [[ "$role" == "$IAM_ADMIN_ROLE" ]]; then
-      run_retrying gcloud projects add-iam-policy-binding "$PROJECT_ID" \
-        --member="serviceAccount:${KCC_EMAIL}" --role="$role" --condition="$IAM_ADMIN_CONDITION" --format=none
-    fi
+    for want in "${KCC_ROLES[@]}"; do
+      [[ "$role" == "$want" ]] || continue
+      if [[ "$role" == "$IAM_ADMIN_ROLE" ]]; then
+        run_retrying gcloud projects add-iam-policy-binding "$PROJECT_ID" \
+          --member="serviceAccount:${KCC_EMAIL}" --role="$role" --condition="$IAM_ADMIN_CONDITION" --format=none
+      else
+        run_retrying gcloud projects add-iam-policy-binding "$PROJECT_ID" \
+          --member="serviceAccount:${KCC_EMAIL}" --role="$role" --condition=None --format=none
+      fi
+    done
   fi
 done <<<"$held"
 
