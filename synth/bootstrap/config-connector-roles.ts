@@ -16,7 +16,9 @@
  *   could grant itself roles/iam.serviceAccountTokenCreator on any of them; the latter holds
  *   iam.serviceAccounts.actAs on every account (cloud.google.com/iam/docs/roles-permissions/iam). The
  *   bootstrap script creates the render's accounts itself and grants roles/iam.serviceAccountAdmin on
- *   each of them only (Config Connector then acquires the existing account, and sets its name and its
+ *   each of them only (Config Connector then acquires the existing account: it "manages or acquires
+ *   resources by mapping the combination of Kubernetes resource name, container annotation, ...",
+ *   cloud.google.com/config-connector/docs/concepts/managing-conflicts; and sets its name and its
  *   Workload Identity binding), and roles/iam.serviceAccountUser only on the nodes' account
  *   (ACCOUNT_KIND_ROLES, configConnectorAccountGrants).
  * - The project's IAM policy: roles/resourcemanager.projectIamAdmin can grant any role on the project,
