@@ -9,7 +9,17 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { BOOTSTRAP_APIS, BOOTSTRAP_PATH, bootstrapScript, KCC_IDENTITY_APIS, shellQuote } from '../synth/bootstrap/gcp-script';
-import { configConnectorRoles, GRANT_ROLES, KIND_ROLES } from '../synth/bootstrap/config-connector-roles';
+import {
+  ACCOUNT_ADMIN,
+  ACCOUNT_USER,
+  configConnectorAccountGrants,
+  configConnectorRoles,
+  GRANT_ROLES,
+  grantableProjectRoles,
+  KIND_ROLES,
+  platformAccounts,
+} from '../synth/bootstrap/config-connector-roles';
+import { iamAdminCondition, PROJECT_IAM_ADMIN } from '../synth/bootstrap/gcp-script';
 import { KUSTOMIZATION_FILE } from '../synth/render';
 import { platformNames } from '../model/names';
 import type { Config } from '../config/schema';
@@ -30,9 +40,13 @@ const FAKE_GCLOUD = `#!/usr/bin/env bash
 printf '%s\\n' "$*" >>"$FAKE_STATE/calls"
 case "$1 $2 $3" in
   "billing projects describe") echo "\${FAKE_BILLING:-True}" ;;
-  "iam service-accounts describe") [[ -f "$FAKE_STATE/sa-\${4%%@*}" ]] || { echo "NOT_FOUND: $4" >&2; exit 1; } ;;
+  "iam service-accounts describe")
+    # The Compute Engine default account appears with the Compute Engine API, unless FAKE_NO_DEFAULT_ACCOUNT.
+    if [[ "$4" == *-compute@developer.gserviceaccount.com && -z "\${FAKE_NO_DEFAULT_ACCOUNT:-}" ]]; then exit 0; fi
+    [[ -f "$FAKE_STATE/sa-\${4%%@*}" ]] || { echo "NOT_FOUND: $4" >&2; exit 1; } ;;
   "iam service-accounts create") touch "$FAKE_STATE/sa-$4" ;;
   "storage service-agent") echo "service-1@gs-project-accounts.iam.gserviceaccount.com" ;;
+  "projects get-iam-policy "*) [[ ! -f "$FAKE_STATE/policy" ]] || cat "$FAKE_STATE/policy" ;;
 esac
 `;
 
@@ -90,11 +104,14 @@ describe.each(rendered)('bootstrap script of config $name', ({ config, files, ob
     expect(result.status).toBe(0);
   });
 
-  test('run twice: checks billing, enables the APIs, creates the storage agent and the account once, grants every role and the Workload Identity binding', () => {
+  test('run twice: checks billing, enables the APIs, creates the accounts once, grants every role on the project or on one account, and the Workload Identity binding', () => {
     const names = platformNames(config);
     const project = config.project.id;
     const email = names.serviceAccounts.configConnector.email;
-    const roles = [...configConnectorRoles(kccOf(objects)).keys()];
+    const kcc = kccOf(objects);
+    const roles = [...configConnectorRoles(kcc).keys()];
+    const accounts = platformAccounts(kcc);
+    const condition = iamAdminCondition(kcc);
     const first = runScript(scriptOf(files));
     expect(first.stderr.match(/^gcp\.sh: .*/m)).toBeNull();
     expect(first.status).toBe(0);
@@ -111,7 +128,25 @@ describe.each(rendered)('bootstrap script of config $name', ({ config, files, ob
             `iam service-accounts create ${names.serviceAccounts.configConnector.accountId} --project=${project} --display-name=Config Connector (${names.namespaces.gcp}) --description=Config Connector acts as this account in namespace ${names.namespaces.gcp} (mlflow-gke)`,
           ]
         : []),
-      ...roles.map((role) => `projects add-iam-policy-binding ${project} --member=serviceAccount:${email} --role=${role} --condition=None --format=none`),
+      ...accounts.flatMap((a) => [
+        `iam service-accounts describe ${a}@${project}.iam.gserviceaccount.com --project=${project}`,
+        ...(create
+          ? [`iam service-accounts create ${a} --project=${project} --display-name=${a} --description=mlflow-gke; Config Connector sets its description`]
+          : []),
+      ]),
+      ...configConnectorAccountGrants(kcc).map(
+        (g) =>
+          `iam service-accounts add-iam-policy-binding ${g.accountId}@${project}.iam.gserviceaccount.com --project=${project} --member=serviceAccount:${email} --role=${g.role} --condition=None --format=none`,
+      ),
+      `iam service-accounts describe ${config.project.number}-compute@developer.gserviceaccount.com --project=${project}`,
+      `iam service-accounts add-iam-policy-binding ${config.project.number}-compute@developer.gserviceaccount.com --project=${project} --member=serviceAccount:${email} --role=roles/iam.serviceAccountUser --condition=None --format=none`,
+      ...roles.map(
+        (role) =>
+          `projects add-iam-policy-binding ${project} --member=serviceAccount:${email} --role=${role} --condition=${
+            role === PROJECT_IAM_ADMIN ? `^;^expression=${condition.expression};title=${condition.title};description=${condition.description}` : 'None'
+          } --format=none`,
+      ),
+      `projects get-iam-policy ${project} --flatten=bindings[].members --filter=bindings.members=serviceAccount:${email} --format=value(bindings.role,bindings.condition.title)`,
       `iam service-accounts add-iam-policy-binding ${email} --project=${project} --member=${member} --role=roles/iam.workloadIdentityUser --condition=None --format=none`,
     ];
     expect(first.calls).toEqual(expected(true));
@@ -216,8 +251,6 @@ describe('Config Connector roles', () => {
       'roles/cloudsql.admin': ['SQLDatabase', 'SQLInstance', 'SQLUser'],
       'roles/compute.networkAdmin': ['ComputeAddress', 'ComputeNetwork', 'ComputeRouter', 'ComputeRouterNAT', 'ComputeSSLPolicy', 'ComputeSubnetwork'],
       'roles/container.clusterAdmin': ['ContainerCluster', 'ContainerNodePool'],
-      'roles/iam.serviceAccountAdmin': ['IAMPolicyMember on IAMServiceAccount', 'IAMServiceAccount'],
-      'roles/iam.serviceAccountUser': ['ContainerCluster', 'ContainerNodePool'],
       'roles/logging.configWriter': ['LoggingLogBucket', 'LoggingLogSink'],
       'roles/monitoring.alertPolicyEditor': ['MonitoringAlertPolicy'],
       'roles/monitoring.dashboardEditor': ['MonitoringDashboard'],
@@ -232,6 +265,104 @@ describe('Config Connector roles', () => {
     // No basic role: never owner or editor.
     expect([...Object.values(KIND_ROLES), ...Object.values(GRANT_ROLES)].flat()).not.toEqual(
       expect.arrayContaining([expect.stringMatching(/^roles\/(owner|editor)$/)]),
+    );
+  });
+
+  // roles/iam.serviceAccountAdmin holds iam.serviceAccounts.setIamPolicy and roles/iam.serviceAccountUser
+  // iam.serviceAccounts.actAs (cloud.google.com/iam/docs/roles-permissions/iam): project-wide, either
+  // would let Config Connector act as any account of the project.
+  test('no render gives Config Connector a project-wide service account role: they are granted on its own accounts only', () => {
+    for (const { objects } of rendered) {
+      const kcc = kccOf(objects);
+      const project = [...configConnectorRoles(kcc).keys()];
+      expect(project).not.toEqual(expect.arrayContaining([expect.stringMatching(/^roles\/iam\./)]));
+      const grants = configConnectorAccountGrants(kcc);
+      const accounts = platformAccounts(kcc);
+      // Admin on every account the render declares, and on nothing else.
+      expect(grants.filter((g) => g.role === ACCOUNT_ADMIN).map((g) => g.accountId)).toEqual(accounts);
+      // User only on the account the node pools run as.
+      const nodeAccounts = [...new Set(kcc.filter((o) => o.kind === 'ContainerNodePool').map((o) => String(o.spec.nodeConfig.serviceAccountRef.name)))];
+      expect(grants.filter((g) => g.role === ACCOUNT_USER).map((g) => g.accountId)).toEqual(nodeAccounts);
+      expect(nodeAccounts).toHaveLength(1);
+    }
+  });
+
+  test('a node pool on an account the render does not declare stops synth', () => {
+    const pool = {
+      apiVersion: 'container.cnrm.cloud.google.com/v1beta1',
+      kind: 'ContainerNodePool',
+      metadata: { name: 'p' },
+      spec: { nodeConfig: { serviceAccountRef: { name: 'elsewhere' } } },
+    };
+    expect(() => configConnectorAccountGrants([pool])).toThrow(/ContainerNodePool names the service account elsewhere, which the render does not declare/);
+  });
+
+  test("Project IAM Admin is conditioned on the roles the render grants on the project, computed from the render's grants", () => {
+    for (const { objects, files } of rendered) {
+      const kcc = kccOf(objects);
+      const granted = [...new Set(kcc.filter((o) => o.kind === 'IAMPolicyMember' && o.spec.resourceRef.kind === 'Project').map((o) => o.spec.role))].sort();
+      expect(grantableProjectRoles(kcc)).toEqual(granted);
+      const condition = iamAdminCondition(kcc);
+      // cloud.google.com/iam/docs/setting-limits-on-granting-roles
+      expect(condition.expression).toBe(
+        `api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([${granted.map((r) => `'${r}'`).join(', ')}])`,
+      );
+      expect(condition.title.length).toBeLessThanOrEqual(100);
+      expect(scriptOf(files)).toContain(`IAM_ADMIN_CONDITION_TITLE=${shellQuote(condition.title)}\n`);
+    }
+    const sql = grantableProjectRoles(kinds(configWith({ database: { mode: 'cloudsql' } })));
+    expect(sql).toEqual(expect.arrayContaining(['roles/cloudsql.client', 'roles/cloudsql.instanceUser', 'roles/container.defaultNodeServiceAccount']));
+    expect(sql).not.toContain('roles/owner');
+    // Another list is another title: the script takes back the binding of the old list.
+    const sts = kinds(configWith({ database: { mode: 'statefulset' } }));
+    expect(iamAdminCondition(sts).title).not.toBe(iamAdminCondition(kinds(configWith({ database: { mode: 'cloudsql' } }))).title);
+  });
+
+  test('a re-run takes back the project roles of an earlier, broader run, and keeps the wanted ones', () => {
+    const { files, objects } = render(configWith({}));
+    const kcc = kccOf(objects);
+    const email = platformNames(configWith({})).serviceAccounts.configConnector.email;
+    const title = iamAdminCondition(kcc).title;
+    const state = path.join(tmp, 'state');
+    fs.mkdirSync(state, { recursive: true });
+    fs.writeFileSync(
+      path.join(state, 'policy'),
+      [
+        `roles/iam.serviceAccountAdmin\t`,
+        `roles/iam.serviceAccountUser\t`,
+        `${PROJECT_IAM_ADMIN}\t`,
+        `${PROJECT_IAM_ADMIN}\t${title}`,
+        `roles/storage.admin\t`,
+        `roles/cloudkms.admin\tmlflow-gke-old`,
+      ].join('\n') + '\n',
+    );
+    const run = runScript(scriptOf(files));
+    expect(run.status).toBe(0);
+    const removals = run.calls.filter((c) => c.startsWith('projects remove-iam-policy-binding '));
+    const base = `projects remove-iam-policy-binding mlflow-gke-example --member=serviceAccount:${email}`;
+    expect(removals).toEqual([
+      `${base} --role=roles/iam.serviceAccountAdmin --condition=None --format=none`,
+      `${base} --role=roles/iam.serviceAccountUser --condition=None --format=none`,
+      `${base} --role=${PROJECT_IAM_ADMIN} --condition=None --format=none`,
+      `${base} --role=roles/cloudkms.admin --all --format=none`,
+    ]);
+    // --all took the wanted unconditional Cloud KMS binding too: it is added back, after the removal.
+    const kms = `projects add-iam-policy-binding mlflow-gke-example --member=serviceAccount:${email} --role=roles/cloudkms.admin --condition=None --format=none`;
+    expect(run.calls.lastIndexOf(kms)).toBeGreaterThan(run.calls.indexOf(removals[3]));
+  });
+
+  test('without a Compute Engine default account it warns and goes on, after waiting for it a while', () => {
+    const { files } = render(configWith({}));
+    // Six tries, ten seconds apart: a stand-in sleep keeps the test fast.
+    const bin = path.join(tmp, 'bin');
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(bin, 'sleep'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const run = runScript(scriptOf(files), { FAKE_NO_DEFAULT_ACCOUNT: '1' });
+    expect(run.status).toBe(0);
+    expect(run.calls.filter((c) => c.startsWith('iam service-accounts describe 123456789012-compute@'))).toHaveLength(6);
+    expect(run.calls.some((c) => c.startsWith('iam service-accounts add-iam-policy-binding 123456789012-compute@'))).toBe(false);
+    expect(run.stderr).toMatch(
+      /warning: 123456789012-compute@developer\.gserviceaccount\.com does not exist .*Config Connector cannot create the cluster until it does/,
     );
   });
 

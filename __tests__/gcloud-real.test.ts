@@ -64,6 +64,7 @@ describe('the bootstrap script against the real gcloud', () => {
       'iam service-accounts create',
       'iam service-accounts describe',
       'projects add-iam-policy-binding',
+      'projects get-iam-policy',
       'services enable',
       'storage service-agent',
     ]);

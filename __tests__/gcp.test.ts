@@ -168,15 +168,40 @@ describe('gcp chart', () => {
       ]);
     });
 
-    test('the backup account is confined to the backups/ prefix: it writes and reads dumps, never artifacts', () => {
-      const grants = ofKind(synth(statefulset()), 'IAMPolicyMember').filter(
-        (m) => m.spec.memberFrom?.serviceAccountRef?.name === 'mlflow-db-backup' && m.spec.resourceRef.kind === 'StorageBucket',
+    test('statefulset backups sit in a bucket of their own, with a retention policy, where only the backup account writes (create only) and reads', () => {
+      const config = configWith({ database: { mode: 'statefulset', statefulset: { backup: { retentionDays: 45, deleteAfterDays: 400 } } } });
+      const objects = synth(config);
+      const names = platformNames(config);
+      const b = find(objects, 'StorageBucket', names.backupBucket);
+      expect(names.backupBucket).toBe('mlflow-gke-example-mlflow-db-backups');
+      expect(b.metadata.annotations).toMatchObject({ 'cnrm.cloud.google.com/deletion-policy': 'abandon', 'cnrm.cloud.google.com/force-destroy': 'false' });
+      expect(b.spec).toMatchObject({
+        uniformBucketLevelAccess: true,
+        publicAccessPrevention: 'enforced',
+        retentionPolicy: { retentionPeriod: 45 * 86400 },
+        versioning: { enabled: false },
+        encryption: { kmsKeyRef: { name: names.kms.keys.gcs } },
+      });
+      expect(b.spec.retentionPolicy.isLocked).toBeUndefined();
+      expect(b.spec.lifecycleRule).toContainEqual({ action: { type: 'Delete' }, condition: { age: 400 } });
+      const grants = (bucket: string) =>
+        ofKind(objects, 'IAMPolicyMember')
+          .filter((m) => m.spec.resourceRef.kind === 'StorageBucket' && m.spec.resourceRef.name === bucket)
+          .map((m) => `${m.spec.memberFrom.serviceAccountRef.name} ${m.spec.role}${m.spec.condition ? ' (conditional)' : ''}`)
+          .sort();
+      expect(grants(names.backupBucket)).toEqual(['mlflow-db-backup roles/storage.objectCreator', 'mlflow-db-backup roles/storage.objectViewer']);
+      // The server's account, which can delete in the artifact bucket, has no grant on the backups; the
+      // backup account none on the artifacts.
+      expect(grants(names.bucket)).toEqual(['mlflow-server roles/storage.objectUser']);
+      // Without deleteAfterDays the dumps stay; cloudsql mode has no backup bucket.
+      expect(find(synth(statefulset()), 'StorageBucket', names.backupBucket).spec.lifecycleRule.some((r: any) => r.action.type === 'Delete')).toBe(false);
+      expect(ofKind(synth(cloudsql()), 'StorageBucket').map((o) => o.metadata.name)).toEqual([names.bucket]);
+    });
+
+    test('deleteAfterDays shorter than retentionDays is refused at the config', () => {
+      expect(rejects({ database: { mode: 'statefulset', statefulset: { backup: { retentionDays: 30, deleteAfterDays: 7 } } } })).toThrow(
+        /database\.statefulset\.backup\.deleteAfterDays.*must be at least retentionDays/,
       );
-      const prefix = 'resource.name.startsWith("projects/_/buckets/mlflow-gke-example-mlflow-artifacts/objects/backups/")';
-      for (const g of grants) expect(g.spec.condition.expression).toContain(prefix);
-      const viewer = grants.find((g) => g.spec.role === 'roles/storage.objectViewer');
-      // Listing is checked on the bucket itself; nothing else widens the grant.
-      expect(viewer?.spec.condition.expression).toBe(`resource.type == "storage.googleapis.com/Bucket" || ${prefix}`);
     });
   });
 
@@ -427,6 +452,27 @@ describe('gcp chart', () => {
         workloadIdentityMember(stsNames, stsNames.serviceAccounts.mlflow.kubernetes!),
         workloadIdentityMember(stsNames, stsNames.serviceAccounts.dbBackup.kubernetes!),
       ]);
+    });
+
+    // Cloud SQL has no instance-level policy: its roles are granted on the project with the condition
+    // Google gives for "Allow users to connect to specific instances"
+    // (cloud.google.com/sql/docs/postgres/iam-conditions).
+    test('every Cloud SQL role is granted on the platform instance only, under a new object name (the condition is immutable)', () => {
+      const config = configWith({ namePrefix: 'team-', database: { mode: 'cloudsql' } });
+      const sql = ofKind(synth(config), 'IAMPolicyMember').filter((m) => String(m.spec.role).startsWith('roles/cloudsql.'));
+      expect(sql.map((m) => m.metadata.name).sort()).toEqual([
+        'team-mlflow-server-client-instance-only',
+        'team-mlflow-server-instanceuser-instance-only',
+        'team-mlflow-sql-grant-client-instance-only',
+      ]);
+      for (const m of sql)
+        expect(m.spec.condition).toEqual({
+          title: 'instance-only',
+          description: 'Only the Cloud SQL instance team-mlflow-metadata',
+          expression: "resource.name == 'projects/mlflow-gke-example/instances/team-mlflow-metadata' && resource.type == 'sqladmin.googleapis.com/Instance'",
+        });
+      // The grant the condition replaces is gone under its old name: Flux prunes it.
+      expect(ofKind(synth(config), 'IAMPolicyMember').map((m) => m.metadata.name)).not.toContain('team-mlflow-server-client');
     });
 
     test('grants are additive: no authoritative IAMPolicy anywhere', () => {

@@ -246,8 +246,12 @@ describe('the provisioning Job', () => {
     expect(job.metadata.annotations['policy.mlflow-gke.io/external-secrets']).toBe(
       'mlflow-auth-admin, mlflow-auth-metrics, mlflow-auth-gc, mlflow-auth-verify, mlflow-user-ana, mlflow-user-bo',
     );
-    // No database, no Google APIs, no ServiceAccount token: the server's REST API only.
-    expect(podSpec(job).serviceAccountName).toBeUndefined();
+    // No database, no Google APIs, no ServiceAccount token: the server's REST API only. Its own
+    // ServiceAccount, which no Workload Identity annotation links to a Google service account.
+    expect(podSpec(job).serviceAccountName).toBe('mlflow-auth-provision');
+    const sa = find(objects, 'ServiceAccount', 'mlflow-auth-provision');
+    expect(sa.metadata.annotations?.['iam.gke.io/gcp-service-account']).toBeUndefined();
+    expect(sa.automountServiceAccountToken).toBe(false);
     expect(podSpec(job).automountServiceAccountToken).toBe(false);
   });
 

@@ -327,6 +327,30 @@ describe('mlflow chart', () => {
     });
   });
 
+  // The server's Google account holds roles/storage.objectUser on the artifact bucket (it deletes
+  // artifacts); in statefulset mode neither the migration nor gc needs any Google identity: both log in
+  // to PostgreSQL with a password, and gc deletes artifacts through the server (charts/mlflow/gc.py).
+  test('3b. statefulset mode: the migration Job and gc run as ServiceAccounts of their own without Google identity', () => {
+    const config = statefulset();
+    const names = platformNames(config);
+    const objects = chartObjects(render(config).files, 'mlflow');
+    const serverSa = names.serviceAccounts.mlflow.kubernetes!.name;
+    const byComponent = (c: string) => workloads(objects).filter((w) => w.metadata.labels['app.kubernetes.io/component'] === c);
+    expect(byComponent('server').map((w) => podSpec(w).serviceAccountName)).toEqual([serverSa]);
+    expect(byComponent('migrate').map((w) => podSpec(w).serviceAccountName)).toEqual([names.mlflowJobServiceAccounts.migrate]);
+    expect(byComponent('gc').map((w) => podSpec(w).serviceAccountName)).toEqual([names.mlflowJobServiceAccounts.gc]);
+    for (const name of [names.mlflowJobServiceAccounts.migrate, names.mlflowJobServiceAccounts.gc]) {
+      const sa = find(objects, 'ServiceAccount', name);
+      expect(sa.metadata.annotations?.['iam.gke.io/gcp-service-account']).toBeUndefined();
+      expect(sa.automountServiceAccountToken).toBe(false);
+    }
+    // And no Workload Identity grant names them.
+    const members = chartObjects(render(config).files, 'gcp')
+      .filter((o) => o.kind === 'IAMPolicyMember')
+      .map((o) => String(o.spec.member ?? ''));
+    expect(members.filter((m) => /mlflow-(migrate|gc|auth-provision)\]/.test(m))).toEqual([]);
+  });
+
   test('3. Workload Identity: the ServiceAccount is annotated with the MLflow Google service account and used by every pod', () => {
     const config = cloudsql();
     const names = platformNames(config);

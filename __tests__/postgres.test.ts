@@ -224,7 +224,7 @@ describe('postgres chart', () => {
       }
     });
 
-    test('pg_dump writes a custom-format dump that the upload step copies under backups/ in the artifact bucket', () => {
+    test('pg_dump writes a custom-format dump that the upload step copies under backups/ in the backup bucket, never the artifact bucket', () => {
       const config = statefulset();
       const pod = cronJob(synth(config)).spec.jobTemplate.spec.template.spec;
       const dump = pod.initContainers.find((c: any) => c.name === 'dump');
@@ -234,7 +234,8 @@ describe('postgres chart', () => {
       expect(upload.image).toBe(config.database.statefulset.backup.uploaderImage);
       expect(upload.args.slice(1)).toEqual(['storage.sh', 'upload']);
       expect(upload.args[0]).toMatch(/gcloud storage cp --no-clobber "\$1" "\$BACKUP_PREFIX\/\$2"/);
-      expect(envValue(upload, 'BACKUP_PREFIX').value).toBe(`gs://${platformNames(config).bucket}/backups/mlflow-db/mlflow`);
+      expect(envValue(upload, 'BACKUP_PREFIX').value).toBe('gs://mlflow-gke-example-mlflow-db-backups/backups/mlflow-db/mlflow');
+      expect(platformNames(config).backupBucket).not.toBe(platformNames(config).bucket);
       // The upload sends the file the dump wrote, through the scratch volume both mount.
       const file = envValue(dump, 'DUMP_FILE').value;
       expect(envValue(upload, 'DUMP_FILE').value).toBe(file);

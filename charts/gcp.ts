@@ -10,7 +10,7 @@ import { PlatformChart } from './lib/platform-chart';
 import { workloadIdentityMember } from '../model/names';
 import { WORKSPACE_NODES } from '../common/contract';
 import { Apis, BASE_APIS, CLOUD_SQL_APIS, SQL_SERVICE_IDENTITY } from './gcp/apis';
-import { CloudSql, CloudSqlProps } from './gcp/cloud-sql';
+import { CLOUD_SQL_CLIENT, CLOUD_SQL_INSTANCE_USER, CloudSql, CloudSqlProps, instanceGrants } from './gcp/cloud-sql';
 import { Cluster, ClusterProps, NodePoolProps } from './gcp/cluster';
 import { ANNOTATIONS, GcpScope, serviceAgents } from './gcp/common';
 import { ConfigConnectorContext } from './gcp/config-connector';
@@ -21,7 +21,7 @@ import { Kms, KmsProps } from './gcp/kms';
 import { PlatformLogging, PlatformLoggingProps } from './gcp/logging';
 import { Monitoring, MonitoringProps } from './gcp/monitoring';
 import { Network, NetworkProps } from './gcp/network';
-import { ArtifactBucket, ArtifactBucketProps, underPrefix } from './gcp/storage';
+import { ArtifactBucket, ArtifactBucketProps, BackupBucket, BackupBucketProps } from './gcp/storage';
 
 type Scoped<T> = Omit<T, 'scope'>;
 
@@ -35,6 +35,11 @@ export interface GcpChartProps {
   readonly cloudSqlServiceIdentity: boolean;
   readonly kms: Scoped<KmsProps>;
   readonly bucket: Scoped<ArtifactBucketProps>;
+  /**
+   * The in-cluster database's backup bucket (statefulset mode).
+   * @default - none
+   */
+  readonly backupBucket?: Scoped<BackupBucketProps>;
   /**
    * The Cloud SQL instance, database and IAM user.
    * @default - none (in-cluster database)
@@ -163,35 +168,29 @@ export function gcpChartProps(model: PlatformModel): GcpChartProps {
       abortIncompleteUploadDays: config.storage.abortIncompleteUploadDays,
       softDeleteDays: config.storage.softDeleteDays,
       ageRules: config.storage.ageRules,
-      access: [
-        { serviceAccount: sa.mlflow.accountId, role: 'roles/storage.objectUser' },
-        // The backup identity writes and reads dumps under backups/ only: it cannot touch artifacts, and
-        // it cannot delete or overwrite earlier dumps. Listing is a bucket-level check, so the reader
-        // grant also admits the bucket itself (object names, not contents).
-        ...(cloudsql
-          ? []
-          : [
-              {
-                serviceAccount: sa.dbBackup.accountId,
-                role: 'roles/storage.objectCreator',
-                condition: {
-                  title: 'backups-only',
-                  description: 'Create objects under backups/ only',
-                  expression: underPrefix(names.bucket, names.backupPrefix),
-                },
-              },
-              {
-                serviceAccount: sa.dbBackup.accountId,
-                role: 'roles/storage.objectViewer',
-                condition: {
-                  title: 'backups-read',
-                  description: 'List the bucket and read objects under backups/ (restore)',
-                  expression: `resource.type == "storage.googleapis.com/Bucket" || ${underPrefix(names.bucket, names.backupPrefix)}`,
-                },
-              },
-            ]),
-      ],
+      // The server proxies every artifact call: read, write and delete (roles/storage.objectUser,
+      // cloud.google.com/iam/docs/roles-permissions/storage). Nobody else has a grant on the bucket.
+      access: [{ serviceAccount: sa.mlflow.accountId, role: 'roles/storage.objectUser' }],
     },
+    backupBucket: cloudsql
+      ? undefined
+      : {
+          name: names.backupBucket,
+          location: config.project.region,
+          kmsKey: kmsKeys.gcs,
+          retentionDays: config.database.statefulset.backup.retentionDays,
+          deleteAfterDays: config.database.statefulset.backup.deleteAfterDays,
+          abortIncompleteUploadDays: config.storage.abortIncompleteUploadDays,
+          softDeleteDays: config.storage.softDeleteDays,
+          // The backup identity alone, and it cannot delete or overwrite: roles/storage.objectCreator
+          // (storage.objects.create, no delete) for the CronJob, roles/storage.objectViewer
+          // (storage.objects.get and list) for the restore (cloud.google.com/iam/docs/roles-permissions/storage).
+          // The MLflow server has no grant here.
+          access: [
+            { serviceAccount: sa.dbBackup.accountId, role: 'roles/storage.objectCreator' },
+            { serviceAccount: sa.dbBackup.accountId, role: 'roles/storage.objectViewer' },
+          ],
+        },
     cloudSql: cloudsql
       ? {
           instance: names.cloudSql.instance,
@@ -257,7 +256,7 @@ export function gcpChartProps(model: PlatformModel): GcpChartProps {
         accountId: sa.mlflow.accountId,
         displayName: 'MLflow tracking server',
         description: 'Artifacts in the MLflow bucket and, in cloudsql mode, the metadata database',
-        projectRoles: cloudsql ? ['roles/cloudsql.client', 'roles/cloudsql.instanceUser'] : [],
+        projectRoles: cloudsql ? instanceGrants(config.project.id, names.cloudSql.instance, [CLOUD_SQL_CLIENT, CLOUD_SQL_INSTANCE_USER]) : [],
         workloadIdentityMember: workloadIdentityMember(names, sa.mlflow.kubernetes!),
       },
       ...(cloudsql
@@ -266,7 +265,7 @@ export function gcpChartProps(model: PlatformModel): GcpChartProps {
               accountId: sa.sqlGrant.accountId,
               displayName: 'MLflow database grant',
               description: 'Connects the one-shot grant Job to Cloud SQL (it logs in as the built-in admin, not as this account)',
-              projectRoles: ['roles/cloudsql.client'],
+              projectRoles: instanceGrants(config.project.id, names.cloudSql.instance, [CLOUD_SQL_CLIENT]),
               workloadIdentityMember: workloadIdentityMember(names, sa.sqlGrant.kubernetes!),
             },
           ]
@@ -274,7 +273,7 @@ export function gcpChartProps(model: PlatformModel): GcpChartProps {
             {
               accountId: sa.dbBackup.accountId,
               displayName: 'MLflow database backup',
-              description: 'Writes pg_dump backups of the in-cluster database to the artifact bucket',
+              description: 'Writes pg_dump backups of the in-cluster database to the backup bucket, and reads them for a restore',
               workloadIdentityMember: workloadIdentityMember(names, sa.dbBackup.kubernetes!),
             },
           ]),
@@ -334,6 +333,7 @@ export class GcpChart extends PlatformChart {
       new Kms(this, 'kms', { scope: s, ...props.kms }),
       new Network(this, 'network', { scope: s, ...props.network }),
       new ArtifactBucket(this, 'storage', { scope: s, ...props.bucket }),
+      ...(props.backupBucket ? [new BackupBucket(this, 'backup-storage', { scope: s, ...props.backupBucket })] : []),
       ...(props.cloudSql ? [new CloudSql(this, 'cloud-sql', { scope: s, ...props.cloudSql })] : []),
       new Cluster(this, 'cluster', { scope: s, ...props.cluster }),
       new PlatformLogging(this, 'logging', { scope: s, ...props.logging }),

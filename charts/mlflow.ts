@@ -83,6 +83,11 @@ export interface MlflowChartProps extends Pick<
   readonly clusterRanges: readonly string[];
   /** The one-shot Job that grants the IAM database user its privileges (cloudsql mode). @default - none */
   readonly sqlGrant?: CloudSqlGrantJobProps;
+  /**
+   * Kubernetes ServiceAccounts without Google identity: the provisioning Job's always; the migration's
+   * and gc's in statefulset mode (undefined in cloudsql mode, where they log in as the server's IAM user).
+   */
+  readonly jobServiceAccounts: { readonly migrate?: string; readonly gc?: string; readonly provision: string };
   /** Authentication: MLflow's accounts and their Secrets, permissions, the IAP verifier's settings (charts/mlflow/auth.ts). */
   readonly auth: MlflowAuthSettings;
 }
@@ -171,6 +176,7 @@ export function mlflowChartProps(model: PlatformModel): MlflowChartProps {
     serviceAnnotations: edgeServiceAnnotations(config, names.mlflow, { port: SERVER_PORT_NAME, protocol: 'HTTPS' }),
     clusterRanges: model.ranges.cluster,
     sqlGrant: config.database.mode === 'cloudsql' ? cloudSqlGrantJobProps(model) : undefined,
+    jobServiceAccounts: config.database.mode === 'cloudsql' ? { provision: names.mlflowJobServiceAccounts.provision } : { ...names.mlflowJobServiceAccounts },
     auth: {
       names: names.mlflowAuth,
       defaultPermission: config.mlflow.auth.defaultPermission,
@@ -276,7 +282,7 @@ export class MlflowChart extends PlatformChart {
 
     // Construct ids below are a contract: the order of the objects in the rendered file follows them.
     new MlflowServer(this, 'server', { ...props, workload, tlsSecret: props.tls.secretName, auth: authProps });
-    new MlflowMigration(this, 'migration', { name: props.name, workload });
+    new MlflowMigration(this, 'migration', { name: props.name, workload, serviceAccount: props.jobServiceAccounts.migrate });
     new MlflowGc(this, 'gc', {
       name: props.name,
       port: props.port,
@@ -285,6 +291,7 @@ export class MlflowChart extends PlatformChart {
       olderThan: props.gc.olderThan,
       trackingUri: props.gc.trackingUri,
       account: props.auth.names.gc,
+      serviceAccount: props.jobServiceAccounts.gc,
     });
     if (props.sqlGrant) new CloudSqlGrantJob(this, 'sql-grant', props.sqlGrant);
     new MlflowAuth(this, 'auth', authProps);
@@ -304,6 +311,7 @@ export class MlflowChart extends PlatformChart {
       personalExperimentPrefix: props.auth.names.personalExperimentPrefix,
       roles: props.auth.roles,
       managedRolePrefix: props.auth.names.roles.prefix,
+      serviceAccount: props.jobServiceAccounts.provision,
       hash: contentHash,
     });
     new MlflowMetrics(this, 'metrics', {

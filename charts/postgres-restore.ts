@@ -1,5 +1,5 @@
 /**
- * The restore of the in-cluster PostgreSQL from a backup in the artifact bucket, as a Job template in
+ * The restore of the in-cluster PostgreSQL from a backup in the backup bucket, as a Job template in
  * `dist/tests/`: `kubectl apply -f dist` never runs it; an operator creates it on purpose (the
  * procedure is in docs/postgres.md). It runs with the backup's identity and NetworkPolicies, which the
  * postgres chart already allows for pods of component `restore`.

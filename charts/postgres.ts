@@ -1,7 +1,7 @@
 /**
  * The in-cluster PostgreSQL of database mode `statefulset`: one StatefulSet of the official image on a
  * CMEK-encrypted Persistent Disk that outlives every delete, pg_isready probes, a metrics exporter,
- * a nightly pg_dump to the artifact bucket through Workload Identity, and NetworkPolicies that admit
+ * a nightly pg_dump to its own backup bucket through Workload Identity, and NetworkPolicies that admit
  * only MLflow and the backup pods. Operator guide: docs/postgres.md.
  *
  * The StatefulSet and the backup CronJob are built with the restricted helpers of charts/lib/pod.ts.
@@ -146,7 +146,7 @@ export function postgresChartProps(model: PlatformModel): PostgresChartProps {
       deadlineSeconds: durationSeconds(db.backup.deadline),
       scratchSize: db.backup.scratchSize,
       resources: db.backup.resources,
-      bucket: names.bucket,
+      bucket: names.backupBucket,
       objectPrefix: `${names.backupPrefix}${names.mlflowDb}/${config.database.name}`,
       serviceAccount: backupKsa.name,
       googleServiceAccount: names.serviceAccounts.dbBackup.email,

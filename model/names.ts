@@ -147,9 +147,17 @@ export interface PlatformNames {
     /** The identity Config Connector acts as in the gcp namespace; created by the bootstrap script, not by the render. */
     readonly configConnector: GoogleServiceAccount;
   };
+  /**
+   * Kubernetes ServiceAccounts of MLflow's Jobs that hold no Google identity (no Workload Identity
+   * annotation): the provisioning Job always; the migration Job and gc in statefulset mode, where they
+   * log in to PostgreSQL with a password (in cloudsql mode their IAM database login is the server's).
+   */
+  readonly mlflowJobServiceAccounts: { readonly migrate: string; readonly gc: string; readonly provision: string };
   readonly bucket: string;
-  /** Object prefix of the database backups in the bucket; the backup identity may touch nothing else. */
+  /** Object prefix of the database backups in the backup bucket. */
   readonly backupPrefix: string;
+  /** The bucket of the in-cluster database's backups (statefulset mode): only the backup identity writes there. */
+  readonly backupBucket: string;
   readonly cloudSql: {
     readonly instance: string;
     /** project:region:instance, as the Auth Proxy takes it. */
@@ -213,8 +221,10 @@ export function platformNames(config: Config, apps: readonly WorkspaceApp[] = WO
       // namespaced/per-namespace-components.yaml: cnrm-controller-manager-${NAMESPACE?} in cnrm-system).
       configConnector: gsa(`${prefix}config-connector`, { namespace: 'cnrm-system', name: `cnrm-controller-manager-${ns.gcp}` }),
     },
+    mlflowJobServiceAccounts: { migrate: `${mlflow}-migrate`, gc: `${mlflow}-gc`, provision: `${mlflow}-auth-provision` },
     bucket: config.storage.bucket ?? `${project}-mlflow-artifacts`,
     backupPrefix: 'backups/',
+    backupBucket: config.database.statefulset.backup.bucket ?? `${project}-mlflow-db-backups`,
     cloudSql: {
       instance: sqlInstance,
       connectionName: `${project}:${config.project.region}:${sqlInstance}`,

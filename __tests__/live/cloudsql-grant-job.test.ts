@@ -113,3 +113,37 @@ describe('when the database never becomes ready', () => {
     expect(result.stderr).toMatch(/gave up after 3s: .*role "nobody" does not exist/);
   });
 });
+
+// The admin's password is spent after the grant: on a server that checks passwords (scram-sha-256, as
+// Cloud SQL does), the Secret's password logs in for the grant and never again. One major is enough.
+describe('after the grant, on a server that checks passwords', () => {
+  const scramSuperuser: Connection = { user: 'cloudsqladmin', database: 'postgres', password: 'superuser-secret' };
+  let server: Server;
+  beforeAll(async () => {
+    server = await Server.create(16, scramSuperuser, ['--auth=scram-sha-256']);
+    await server.query(`
+      CREATE ROLE cloudsqlsuperuser NOLOGIN CREATEROLE CREATEDB;
+      CREATE ROLE "${admin}" LOGIN NOSUPERUSER CREATEROLE CREATEDB IN ROLE cloudsqlsuperuser PASSWORD 'from-the-secret';
+      CREATE DATABASE "${database}" OWNER cloudsqlsuperuser;
+    `);
+  });
+
+  test("the admin's password from the Secret no longer logs in, and the IAM user keeps its grant", async () => {
+    const user = `mlflow-server-scram-${++users}@proj.iam`;
+    await server.query(`CREATE ROLE "${user}" LOGIN PASSWORD 'iam-token-stand-in'`);
+    const result = await runGrantJob(server, user, { WAIT_SECONDS: '10', POLL_SECONDS: '1', PGPASSWORD: 'from-the-secret' });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/the password of .* is now a random one that nothing keeps/);
+    const stored = await server.query(`SELECT rolpassword FROM pg_authid WHERE rolname = '${admin}'`);
+    expect(stored).toMatch(/^SCRAM-SHA-256\$/);
+    const login = await server.psql('SELECT 1', { user: admin, database, password: 'from-the-secret' });
+    expect(login.code).not.toBe(0);
+    expect(login.stderr).toMatch(/password authentication failed/);
+    await server.query('CREATE TABLE experiments (id int PRIMARY KEY); DROP TABLE experiments', { user, database, password: 'iam-token-stand-in' });
+    // A re-run with the Secret's password now waits for a login that never comes, and says so.
+    const again = await runGrantJob(server, user, { WAIT_SECONDS: '2', POLL_SECONDS: '1', PGPASSWORD: 'from-the-secret' });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/gave up after 2s: .*password authentication failed/);
+  });
+});

@@ -154,7 +154,9 @@ export function gcloudCallsOfScript(script: string, env: Record<string, string> 
         `{ for a in "$@"; do printf '%s\\x1f' "$a"; done; printf '\\x1e'; } >>"$GCLOUD_CALLS"`,
         'case "$1 $2 $3" in',
         '  "billing projects describe") echo True ;;',
-        '  "iam service-accounts describe") exit 1 ;;',
+        // Accounts the script creates do not exist yet; the Compute Engine default account does (the
+        // script waits for it, then grants on it).
+        '  "iam service-accounts describe") [[ "$4" == *-compute@developer.gserviceaccount.com ]] || exit 1 ;;',
         'esac',
         '',
       ].join('\n'),

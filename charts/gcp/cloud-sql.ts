@@ -8,6 +8,41 @@ import { Construct } from 'constructs';
 import { SqlDatabase, SqlInstance, SqlUser } from '../../imports/sql.cnrm.cloud.google.com';
 import { EXTERNAL_SECRETS_ANNOTATION } from '../../common/contract';
 import { GcpScope, kccMetadata } from './common';
+import type { IamCondition, ProjectGrant } from './iam';
+
+/**
+ * The IAM condition that narrows a project-level Cloud SQL role to one instance. Cloud SQL has no
+ * instance-level IAM policy, so its roles are granted on the project; the condition keeps them to the
+ * platform's instance. Expression as Google gives it for "Allow users to connect to specific
+ * instances" (cloud.google.com/sql/docs/postgres/iam-conditions; the same expression in Google's
+ * sample terraform-docs-samples cloud_sql/instance_iam_condition/main.tf): resource.name is
+ * `projects/<project id>/instances/<instance>` and resource.type `sqladmin.googleapis.com/Instance`.
+ * The title is also the end of the grant's object name (charts/gcp/iam.ts).
+ */
+export function onlyInstance(project: string, instance: string): IamCondition {
+  return {
+    title: 'instance-only',
+    description: `Only the Cloud SQL instance ${instance}`,
+    expression: `resource.name == 'projects/${project}/instances/${instance}' && resource.type == 'sqladmin.googleapis.com/Instance'`,
+  };
+}
+
+/**
+ * The Cloud SQL roles of an identity, each narrowed to the instance. roles/cloudsql.client holds
+ * cloudsql.instances.connect (what the Auth Proxy checks), roles/cloudsql.instanceUser holds
+ * cloudsql.instances.login (IAM database login) (cloud.google.com/sql/docs/postgres/iam-roles;
+ * cloud.google.com/iam/docs/roles-permissions/cloudsql). Both permissions are checked on the instance,
+ * the resource the condition names: the Cloud SQL page on IAM conditions lists "resource attributes of
+ * database instances" for conditional access (cloud.google.com/sql/docs/postgres/iam-conditions).
+ */
+export function instanceGrants(project: string, instance: string, roles: readonly string[]): ProjectGrant[] {
+  return roles.map((role) => ({ role, condition: onlyInstance(project, instance) }));
+}
+
+/** Connects through the Auth Proxy (cloudsql.instances.connect). */
+export const CLOUD_SQL_CLIENT = 'roles/cloudsql.client';
+/** Logs in as an IAM database user (cloudsql.instances.login). */
+export const CLOUD_SQL_INSTANCE_USER = 'roles/cloudsql.instanceUser';
 
 /** Flags: IAM login, plus the connection and statement logging CIS asks for. */
 const DATABASE_FLAGS: readonly { name: string; value: string }[] = [

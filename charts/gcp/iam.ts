@@ -9,6 +9,21 @@ import { GcpScope, kccMetadata, roleSlug } from './common';
 
 const WORKLOAD_IDENTITY_USER = 'roles/iam.workloadIdentityUser';
 
+/** An IAM condition of a binding (IAMPolicyMember spec.condition: title and expression required). */
+export interface IamCondition {
+  /** Also the last part of the grant's object name: IAMPolicyMember's condition is immutable, so a grant that gains one is a new object. */
+  readonly title: string;
+  readonly description: string;
+  readonly expression: string;
+}
+
+/** A project-level role, optionally narrowed by an IAM condition. */
+export interface ProjectGrant {
+  readonly role: string;
+  /** @default - unconditional */
+  readonly condition?: IamCondition;
+}
+
 export interface ServiceAccountProps {
   /** Account id, also the object name. */
   readonly accountId: string;
@@ -18,7 +33,7 @@ export interface ServiceAccountProps {
    * Project-level roles (for services without resource-level IAM, such as Cloud SQL).
    * @default - none
    */
-  readonly projectRoles?: readonly string[];
+  readonly projectRoles?: readonly (string | ProjectGrant)[];
   /**
    * Workload Identity member allowed to act as this account, `serviceAccount:<pool>[<ns>/<ksa>]`.
    * @default - no Kubernetes ServiceAccount may use it
@@ -41,13 +56,16 @@ export class Iam extends Construct {
         metadata: kccMetadata(s, sa.accountId, { stateful: true }),
         spec: { displayName: sa.displayName, description: sa.description },
       });
-      for (const role of sa.projectRoles ?? []) {
-        new IamPolicyMember(this, `${sa.accountId}-${roleSlug(role)}`, {
-          metadata: kccMetadata(s, `${sa.accountId}-${roleSlug(role)}`),
+      for (const grant of sa.projectRoles ?? []) {
+        const { role, condition } = typeof grant === 'string' ? { role: grant, condition: undefined } : grant;
+        const name = [sa.accountId, roleSlug(role), ...(condition ? [condition.title] : [])].join('-');
+        new IamPolicyMember(this, name, {
+          metadata: kccMetadata(s, name),
           spec: {
             resourceRef: { kind: 'Project', external: `projects/${s.project}` },
             role,
             memberFrom: { serviceAccountRef: { name: account.name } },
+            ...(condition ? { condition: { ...condition } } : {}),
           },
         });
       }

@@ -18,6 +18,7 @@ import type { Resources } from '../../config/schema/primitives';
 import { CA_BUNDLE_FILE, caBundleMount, caBundleVolume, MLFLOW_CA_ENV } from '../certificates/ca-bundle';
 import { clientCredentialEnv } from './auth';
 import { mlflowProgram } from './programs';
+import { noGoogleIdentityServiceAccount } from './workload';
 
 /** Small: a few REST calls. */
 const PROVISION_RESOURCES: Resources = { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } };
@@ -66,6 +67,8 @@ export interface MlflowAuthProvisionJobProps {
   readonly roles: readonly ProvisionedRole[];
   /** Every role whose name starts with this and is not in `roles` is deleted. */
   readonly managedRolePrefix: string;
+  /** Its own ServiceAccount, without Google identity: the Job talks to the server's REST API only. */
+  readonly serviceAccount: string;
   /** Short hash of the spec, computed by the caller (charts/lib/content-hash.ts). */
   readonly hash: (spec: unknown) => string;
 }
@@ -120,6 +123,7 @@ export class MlflowAuthProvisionJob extends Construct {
         metadata: { labels: props.labels },
         spec: restrictedPodSpec({
           restartPolicy: 'Never',
+          serviceAccountName: noGoogleIdentityServiceAccount(this, 'service-account', props.serviceAccount, props.labels),
           runAsUser: props.runAsUser,
           runAsGroup: props.runAsUser,
           fsGroup: props.runAsUser,

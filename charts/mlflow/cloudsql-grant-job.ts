@@ -12,7 +12,11 @@
  * flag makes every login through the proxy an IAM login (cloud-sql-proxy cmd/root.go at v2.1.0:
  * "Enables Automatic IAM Authentication for all instances"), and the admin has no IAM identity. The
  * proxy itself still authorizes the connection with IAM, as this Job's own Google service account,
- * which holds roles/cloudsql.client only (gcp chart).
+ * which holds roles/cloudsql.client on the instance only (gcp chart).
+ *
+ * Its last step replaces the admin's password with a random one that nothing keeps
+ * (cloudsql-grant.sh): the admin Secret opens nothing once the grant is done. Running the grant again
+ * takes setting the password back first (docs/mlflow.md, "One-time database grant").
  *
  * The name carries a hash of everything the pod runs, like the migration Job: a Job's pod template is
  * immutable, so a changed grant, image or proxy becomes a new Job that runs once; an unchanged render
@@ -194,7 +198,8 @@ export class CloudSqlGrantJob extends Construct {
         name: this.jobName,
         labels,
         annotations: {
-          'mlflow-gke/purpose': "Grants MLflow's IAM database user schema privileges on public, once per change; the migration waits for it.",
+          'mlflow-gke/purpose':
+            "Grants MLflow's IAM database user schema privileges on public, once per change, then replaces the admin's password with one nothing keeps; the migration waits for it.",
           // The admin's password, created out of band in this namespace too.
           [EXTERNAL_SECRETS_ANNOTATION]: props.admin.passwordSecret.name,
         },

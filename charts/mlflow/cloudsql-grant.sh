@@ -6,6 +6,13 @@
 # Job starts, so it first waits, up to WAIT_SECONDS, until the admin can log in and the IAM user
 # exists. The grant itself is idempotent: a second run changes nothing.
 #
+# Then the admin's password is replaced by a random one that nothing keeps (PostgreSQL lets every
+# role change its own password: ALTER ROLE, "ordinary roles can only change their own password"), so
+# the password in the admin Secrets opens nothing once the grant is done. Config Connector does not set
+# a SQLUser's password again while its spec is unchanged (k8s-config-connector issue #292: no drift
+# correction of spec.password since v1.19.0). To run the grant again, set the password back first:
+# docs/mlflow.md, "One-time database grant".
+#
 # Environment: GRANT_SQL_FILE (path of cloudsql-grant.sql), IAM_USER, WAIT_SECONDS, POLL_SECONDS.
 set -euo pipefail
 
@@ -34,3 +41,9 @@ done
 
 psql --no-psqlrc --no-password --set=ON_ERROR_STOP=1 --set=iam_user="$iam_user" --file="$grant_sql"
 echo "cloudsql-grant: ${iam_user} may create, and owns, MLflow's tables in schema public of ${PGDATABASE}"
+
+# Letters and digits only, so the SQL literal needs no quoting; through stdin, never on a command line.
+random_password="$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+printf "SET password_encryption = 'scram-sha-256';\nALTER ROLE CURRENT_USER PASSWORD '%s';\n" "$random_password" |
+  psql --no-psqlrc --no-password --quiet --set=ON_ERROR_STOP=1 --file=-
+echo "cloudsql-grant: the password of ${PGUSER} is now a random one that nothing keeps; to run this grant again, set it back to the Secret's first (docs/mlflow.md, \"One-time database grant\")"

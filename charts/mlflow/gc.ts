@@ -10,7 +10,7 @@ import type { MlflowAccount } from '../../model/names';
 import { CA_BUNDLE_FILE, MLFLOW_CA_ENV } from '../certificates/ca-bundle';
 import { clientCredentialEnv } from './auth';
 import { mlflowProgram } from './programs';
-import type { MlflowWorkload } from './workload';
+import { noGoogleIdentityServiceAccount, type MlflowWorkload } from './workload';
 
 export interface MlflowGcProps {
   /** Prefix of the CronJob's and the NetworkPolicies' names. */
@@ -26,12 +26,20 @@ export interface MlflowGcProps {
   readonly trackingUri: string;
   /** gc's own MLflow account. */
   readonly account: MlflowAccount;
+  /**
+   * A ServiceAccount of its own, without Google identity (statefulset mode: gc reads the database with
+   * a password and deletes artifacts through the server, so it needs no right on the bucket).
+   * @default - the server's ServiceAccount: in cloudsql mode gc reads the database as the server's IAM database user
+   */
+  readonly serviceAccount?: string;
 }
 
 export class MlflowGc extends Construct {
   constructor(scope: Construct, id: string, props: MlflowGcProps) {
     super(scope, id);
-    const w = props.workload;
+    const w = props.workload.as(
+      props.serviceAccount && noGoogleIdentityServiceAccount(this, 'service-account', props.serviceAccount, props.workload.labels('gc')),
+    );
     const serverSelector = w.selector('server');
     new kube.KubeCronJob(this, 'gc', {
       metadata: { name: `${props.name}-gc`, labels: w.labels('gc'), annotations: { [EXTERNAL_SECRETS_ANNOTATION]: props.account.secret } },

@@ -8,7 +8,7 @@ import { contentHash } from '../lib/content-hash';
 import { labelValue } from '../lib/labels';
 import { authConfigEnv } from './auth';
 import { mlflowProgram } from './programs';
-import type { MlflowWorkload } from './workload';
+import { noGoogleIdentityServiceAccount, type MlflowWorkload } from './workload';
 
 /** The migration Job's deadline; it waits for the Cloud SQL grant for at most MIGRATION_GRANT_WAIT_SECONDS of it. */
 export const MIGRATION_DEADLINE_SECONDS = 3600;
@@ -19,12 +19,20 @@ export interface MlflowMigrationProps {
   /** Prefix of the Job's name. */
   readonly name: string;
   readonly workload: MlflowWorkload;
+  /**
+   * A ServiceAccount of its own, without Google identity (statefulset mode: a password login, and no
+   * right on the artifact bucket).
+   * @default - the server's ServiceAccount: in cloudsql mode the migration logs in as the server's IAM database user
+   */
+  readonly serviceAccount?: string;
 }
 
 export class MlflowMigration extends Construct {
   constructor(scope: Construct, id: string, props: MlflowMigrationProps) {
     super(scope, id);
-    const w = props.workload;
+    const w = props.workload.as(
+      props.serviceAccount && noGoogleIdentityServiceAccount(this, 'service-account', props.serviceAccount, props.workload.labels('migrate')),
+    );
     const migrationSpec: kube.JobSpec = {
       backoffLimit: 6,
       activeDeadlineSeconds: MIGRATION_DEADLINE_SECONDS,

@@ -3,6 +3,7 @@
  * and their environment, /tmp, the CA bundle, the Cloud SQL Auth Proxy as a native sidecar, and the
  * MLflow user. Built once per chart from its props; no Kubernetes object of its own.
  */
+import type { Construct } from 'constructs';
 import * as kube from '../../imports/k8s-1.31';
 import { imageTag, type Resources } from '../../config/schema/primitives';
 import { caBundleMount, caBundleVolume } from '../certificates/ca-bundle';
@@ -12,6 +13,18 @@ import { RestrictedContainer, restrictedContainer, RestrictedContainerProps, res
 import { authMount, authVolume } from './auth';
 import { backendStoreUri, MlflowDatabase } from './database';
 import type { MlflowAuthNames } from '../../model/names';
+
+/**
+ * A Kubernetes ServiceAccount of its own for a pod that needs no Google identity: no
+ * `iam.gke.io/gcp-service-account` annotation, so Workload Identity gives it no Google service account
+ * (cloud.google.com/kubernetes-engine/docs/how-to/workload-identity: a ServiceAccount is linked to a
+ * Google service account by that annotation and the roles/iam.workloadIdentityUser grant), and no API
+ * token in its pods.
+ */
+export function noGoogleIdentityServiceAccount(scope: Construct, id: string, name: string, labels: Record<string, string>): string {
+  new kube.KubeServiceAccount(scope, id, { metadata: { name, labels }, automountServiceAccountToken: false });
+  return name;
+}
 
 /** Numeric user of the MLflow containers (the image's default is root). */
 export const MLFLOW_UID = 1000;
@@ -70,6 +83,11 @@ export class MlflowWorkload {
             }),
           ]
         : [];
+  }
+
+  /** The same pods, as another ServiceAccount (`serviceAccountName`); unchanged when undefined. */
+  as(serviceAccountName: string | undefined): MlflowWorkload {
+    return serviceAccountName ? new MlflowWorkload({ ...this.props, serviceAccount: { name: serviceAccountName } }) : this;
   }
 
   labels(component: string): Record<string, string> {

@@ -103,7 +103,7 @@ export const statefulSetDbSchema = z
       })
       .prefault({})
       .describe('Metrics exporter sidecar, scraped by Google Cloud Managed Service for Prometheus.'),
-    backupSchedule: cronSchedule.default('0 2 * * *').describe('Cron schedule (UTC) of the pg_dump backup to the artifact bucket.'),
+    backupSchedule: cronSchedule.default('0 2 * * *').describe('Cron schedule (UTC) of the pg_dump backup to the backup bucket.'),
     backup: z
       .strictObject({
         uploaderImage: image
@@ -114,9 +114,31 @@ export const statefulSetDbSchema = z
         resources: resources({ requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } }).describe(
           'Resources of each backup and restore container.',
         ),
+        bucket: z
+          .string()
+          .regex(
+            /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/,
+            'must be a bucket name: 3-63 lower-case letters, digits or "-" (it is also the name of a Kubernetes object)',
+          )
+          .optional()
+          .describe('Backup bucket name (a bucket of its own: the MLflow server has no right on it). Default: <project id>-mlflow-db-backups.'),
+        retentionDays: z
+          .number()
+          .int('must be a whole number of days from 1 to 36500')
+          .min(1, 'must be a whole number of days from 1 to 36500')
+          .max(36500, 'must be a whole number of days from 1 to 36500')
+          .default(30)
+          .describe("The backup bucket's retention policy: no dump can be deleted or overwritten before it is this many days old, by anyone."),
+        deleteAfterDays: positiveInt()
+          .optional()
+          .describe('Dumps older than this many days are deleted by the bucket lifecycle; at least retentionDays. Default: kept until deleted by hand.'),
       })
       .prefault({})
-      .describe('Scheduled logical backups (pg_dump, custom format) to gs://<bucket>/backups/.'),
+      .refine((b) => b.deleteAfterDays === undefined || b.deleteAfterDays >= b.retentionDays, {
+        message: 'must be at least retentionDays: the retention policy keeps every dump that long',
+        path: ['deleteAfterDays'],
+      })
+      .describe('Scheduled logical backups (pg_dump, custom format) to gs://<backup bucket>/backups/.'),
   })
   .prefault({})
   .describe('In-cluster PostgreSQL StatefulSet (database mode statefulset).');

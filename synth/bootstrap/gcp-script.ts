@@ -6,7 +6,17 @@
 import type { PlatformModel } from '../../model';
 import { scriptFile } from '../../charts/lib/script-files';
 import type { Manifest, RenderedFile } from '../rendered-file';
-import { configConnectorRoles } from './config-connector-roles';
+import { createHash } from 'crypto';
+import {
+  configConnectorAccountGrants,
+  configConnectorRoles,
+  grantableProjectRoles,
+  platformAccounts,
+  projectIamAdminCondition,
+} from './config-connector-roles';
+
+/** The role whose grant to Config Connector carries the condition of projectIamAdminCondition. */
+export const PROJECT_IAM_ADMIN = 'roles/resourcemanager.projectIamAdmin';
 
 const BOOTSTRAP_TEMPLATE = 'synth/bootstrap/gcp.sh';
 export const BOOTSTRAP_PATH = 'bootstrap/gcp.sh';
@@ -22,10 +32,15 @@ const END = '# --- end of values ---';
  * - cloudresourcemanager: the project's IAM policy (`gcloud projects add-iam-policy-binding` here,
  *   the project-level IAMPolicyMember and IAMAuditConfig objects);
  * - iam: the Config Connector service account and its Workload Identity binding;
- * - storage: `gcloud storage service-agent`, which asks Cloud Storage for its service agent.
+ * - storage: `gcloud storage service-agent`, which asks Cloud Storage for its service agent;
+ * - compute: enabling it creates the Compute Engine default service account
+ *   (cloud.google.com/compute/docs/access/service-accounts#default_service_account), which the
+ *   cluster's first node pool runs as; the script grants Config Connector Service Account User on it
+ *   (the cluster cannot be created otherwise), on that account alone.
  */
 export const BOOTSTRAP_APIS: readonly string[] = [
   'cloudresourcemanager.googleapis.com',
+  'compute.googleapis.com',
   'iam.googleapis.com',
   'serviceusage.googleapis.com',
   'storage.googleapis.com',
@@ -52,14 +67,33 @@ export function shellQuote(value: string): string {
 function bootstrapValues(model: PlatformModel, objects: readonly Manifest[]): string[] {
   const { config, names } = model;
   const array = (values: readonly string[]) => `(${values.map(shellQuote).join(' ')})`;
+  const condition = iamAdminCondition(objects);
+  const cluster = objects.find((o) => o.kind === 'ContainerCluster' && String(o.apiVersion).startsWith('container.cnrm.cloud.google.com/'));
   return [
     `PROJECT_ID=${shellQuote(config.project.id)}`,
     `KCC_ACCOUNT_ID=${shellQuote(names.serviceAccounts.configConnector.accountId)}`,
     `KCC_NAMESPACE=${shellQuote(names.namespaces.gcp)}`,
     `APIS=${array(BOOTSTRAP_APIS)}`,
+    `PLATFORM_ACCOUNTS=${array(platformAccounts(objects))}`,
+    `ACCOUNT_GRANTS=${array(configConnectorAccountGrants(objects).map((g) => `${g.accountId}=${g.role}`))}`,
     `KCC_ROLES=${array([...configConnectorRoles(objects).keys()])}`,
+    `IAM_ADMIN_ROLE=${shellQuote(PROJECT_IAM_ADMIN)}`,
+    `IAM_ADMIN_CONDITION_TITLE=${shellQuote(condition.title)}`,
+    // gcloud's --condition is a KEY=VALUE list split at commas; the expression has commas, so the
+    // list takes ';' as its delimiter (`^;^`, gcloud topic escaping).
+    `IAM_ADMIN_CONDITION=${shellQuote(`^;^expression=${condition.expression};title=${condition.title};description=${condition.description}`)}`,
+    `DEFAULT_NODE_ACCOUNT=${shellQuote(cluster && !cluster.spec?.nodeConfig?.serviceAccountRef ? `${config.project.number}-compute@developer.gserviceaccount.com` : '')}`,
     `KCC_IDENTITY_APIS=${array(KCC_IDENTITY_APIS)}`,
   ];
+}
+
+/**
+ * The condition of Config Connector's Project IAM Admin grant, its title ending in a hash of the role
+ * list: a changed list is another binding, and the script takes back the one of the old list.
+ */
+export function iamAdminCondition(objects: readonly Manifest[]): { title: string; description: string; expression: string } {
+  const c = projectIamAdminCondition(grantableProjectRoles(objects));
+  return { ...c, title: `${c.title}-${createHash('sha256').update(c.expression).digest('hex').slice(0, 8)}` };
 }
 
 /** The rendered bootstrap script for the model's config, whose roles follow the Config Connector objects among `objects`. */

@@ -13,9 +13,14 @@
 # Connector's own identity needs before it can act (in this project and in the project of the Config
 # Connector cluster), creates the Cloud
 # Storage service agent (the bucket's key grant names it, and it exists only once asked for), creates
-# the Google service account Config Connector acts as in the gcp namespace, grants it the roles the
-# rendered Config Connector objects need, and lets Config Connector's controller for that namespace
-# act as it through Workload Identity. Every step is idempotent: running it again changes nothing.
+# the Google service account Config Connector acts as in the gcp namespace, creates the platform's own
+# service accounts and gives Config Connector roles on those accounts only, grants it the project roles
+# the rendered Config Connector objects need (Project IAM Admin with a condition: only the roles the
+# render grants on the project), takes back any other project role it holds (from an earlier, broader
+# run), and lets Config Connector's controller for that namespace act as it through Workload Identity.
+# Every step is idempotent: running it again changes nothing. Run it again after a change of the
+# config that adds a service account or a project-level grant (the render's lists below change).
+# Why each right, and what it still allows: docs/security.md, "Google IAM".
 #
 # Config Connector's controller runs on the cluster that receives the gcp file. When that cluster is
 # in another project (a management cluster, Config Controller), name the project:
@@ -30,7 +35,13 @@ PROJECT_ID=''
 KCC_ACCOUNT_ID=''
 KCC_NAMESPACE=''
 APIS=()
+PLATFORM_ACCOUNTS=()
+ACCOUNT_GRANTS=()
 KCC_ROLES=()
+IAM_ADMIN_ROLE=''
+IAM_ADMIN_CONDITION_TITLE=''
+IAM_ADMIN_CONDITION=''
+DEFAULT_NODE_ACCOUNT=''
 KCC_IDENTITY_APIS=()
 # --- end of values ---
 
@@ -71,7 +82,7 @@ KCC_EMAIL="${KCC_ACCOUNT_ID}@${PROJECT_ID}.iam.gserviceaccount.com"
 # Namespaced mode runs one controller per namespace as this Kubernetes ServiceAccount.
 KCC_MEMBER="serviceAccount:${KCC_CLUSTER_PROJECT}.svc.id.goog[cnrm-system/cnrm-controller-manager-${KCC_NAMESPACE}]"
 
-echo "== 1/7 billing of ${PROJECT_ID}"
+echo "== 1/9 billing of ${PROJECT_ID}"
 # `gcloud billing projects describe` uses the Cloud Billing API.
 run gcloud services enable cloudbilling.googleapis.com --project="$PROJECT_ID"
 show gcloud billing projects describe "$PROJECT_ID" --format='value(billingEnabled)'
@@ -79,10 +90,10 @@ billing="$(gcloud billing projects describe "$PROJECT_ID" --format='value(billin
 [[ "$billing" == True ]] ||
   die "billing is not enabled on ${PROJECT_ID} (billingEnabled: ${billing:-none}): link a billing account with 'gcloud billing projects link ${PROJECT_ID} --billing-account=ACCOUNT_ID', then run this again"
 
-echo "== 2/7 APIs that Config Connector and this script need"
+echo "== 2/9 APIs that Config Connector and this script need"
 run gcloud services enable "${APIS[@]}" --project="$PROJECT_ID"
 
-echo "== 3/7 APIs Config Connector's own identity needs, in ${PROJECT_ID} and in ${KCC_CLUSTER_PROJECT}"
+echo "== 3/9 APIs Config Connector's own identity needs, in ${PROJECT_ID} and in ${KCC_CLUSTER_PROJECT}"
 # Config Connector's controller reaches Google Cloud through GKE Workload Identity: its Kubernetes
 # ServiceAccount's token is exchanged for a short-lived token of ${KCC_EMAIL} through the IAM
 # Service Account Credentials API. GKE lists that API under "Before you begin"
@@ -95,10 +106,10 @@ for project in "${identity_projects[@]}"; do
   run gcloud services enable "${KCC_IDENTITY_APIS[@]}" --project="$project"
 done
 
-echo "== 4/7 Cloud Storage service agent (created when missing)"
+echo "== 4/9 Cloud Storage service agent (created when missing)"
 run gcloud storage service-agent --project="$PROJECT_ID"
 
-echo "== 5/7 Config Connector's Google service account ${KCC_EMAIL}"
+echo "== 5/9 Config Connector's Google service account ${KCC_EMAIL}"
 show gcloud iam service-accounts describe "$KCC_EMAIL" --project="$PROJECT_ID"
 if gcloud iam service-accounts describe "$KCC_EMAIL" --project="$PROJECT_ID" >/dev/null 2>&1; then
   echo "exists already"
@@ -108,15 +119,106 @@ else
     --description="Config Connector acts as this account in namespace ${KCC_NAMESPACE} (mlflow-gke)"
 fi
 
-echo "== 6/7 its roles on ${PROJECT_ID}: what the rendered Config Connector objects need"
+echo "== 6/9 the platform's service accounts, and Config Connector's roles on each of them only"
+# Config Connector acquires an account that exists under its object's name and sets its name and
+# description; it never needs to create one, so it holds no project-wide account role. Roles per
+# account (synth/bootstrap/config-connector-roles.ts, configConnectorAccountGrants): Service Account
+# Admin on each (update, and the Workload Identity grants on it), Service Account User on the nodes'.
+for account in "${PLATFORM_ACCOUNTS[@]}"; do
+  email="${account}@${PROJECT_ID}.iam.gserviceaccount.com"
+  show gcloud iam service-accounts describe "$email" --project="$PROJECT_ID"
+  if gcloud iam service-accounts describe "$email" --project="$PROJECT_ID" >/dev/null 2>&1; then
+    echo "${account} exists already"
+  else
+    run gcloud iam service-accounts create "$account" --project="$PROJECT_ID" \
+      --display-name="$account" --description="mlflow-gke; Config Connector sets its description"
+  fi
+done
+for grant in "${ACCOUNT_GRANTS[@]}"; do
+  account="${grant%%=*}"
+  run_retrying gcloud iam service-accounts add-iam-policy-binding "${account}@${PROJECT_ID}.iam.gserviceaccount.com" --project="$PROJECT_ID" \
+    --member="serviceAccount:${KCC_EMAIL}" --role="${grant#*=}" --condition=None --format=none
+done
+# The cluster's first node pool (removed once the cluster exists) runs as the Compute Engine default
+# service account, and attaching an account to a resource needs iam.serviceAccounts.actAs on it
+# (cloud.google.com/iam/docs/attach-service-accounts): Service Account User on that account alone.
+# It appears a moment after the Compute Engine API is enabled (step 2), or never when an organization
+# policy stops its creation: then the cluster cannot be created either, and this says so. Empty when
+# the render's cluster names its nodes' account.
+if [[ -n "$DEFAULT_NODE_ACCOUNT" ]]; then
+  found=false
+  for attempt in 1 2 3 4 5 6; do
+    show gcloud iam service-accounts describe "$DEFAULT_NODE_ACCOUNT" --project="$PROJECT_ID"
+    if gcloud iam service-accounts describe "$DEFAULT_NODE_ACCOUNT" --project="$PROJECT_ID" >/dev/null 2>&1; then
+      found=true
+      break
+    fi
+    echo "gcp.sh: ${DEFAULT_NODE_ACCOUNT} not there yet (attempt ${attempt}); retrying in 10s" >&2
+    sleep 10
+  done
+  if "$found"; then
+    run_retrying gcloud iam service-accounts add-iam-policy-binding "$DEFAULT_NODE_ACCOUNT" --project="$PROJECT_ID" \
+      --member="serviceAccount:${KCC_EMAIL}" --role=roles/iam.serviceAccountUser --condition=None --format=none
+  else
+    echo "gcp.sh: warning: ${DEFAULT_NODE_ACCOUNT} does not exist (an organization policy may stop its creation); Config Connector cannot create the cluster until it does" >&2
+  fi
+fi
+
+echo "== 7/9 its roles on ${PROJECT_ID}: what the rendered Config Connector objects need"
 # --condition=None: the project's policy holds conditional bindings (the IAP grants), and gcloud
-# refuses an unconditional binding on such a policy when it cannot ask.
+# refuses an unconditional binding on such a policy when it cannot ask. Project IAM Admin carries the
+# condition that admits only the roles the render grants on the project; its title names the list.
 for role in "${KCC_ROLES[@]}"; do
-  run_retrying gcloud projects add-iam-policy-binding "$PROJECT_ID" \
-    --member="serviceAccount:${KCC_EMAIL}" --role="$role" --condition=None --format=none
+  if [[ "$role" == "$IAM_ADMIN_ROLE" ]]; then
+    run_retrying gcloud projects add-iam-policy-binding "$PROJECT_ID" \
+      --member="serviceAccount:${KCC_EMAIL}" --role="$role" --condition="$IAM_ADMIN_CONDITION" --format=none
+  else
+    run_retrying gcloud projects add-iam-policy-binding "$PROJECT_ID" \
+      --member="serviceAccount:${KCC_EMAIL}" --role="$role" --condition=None --format=none
+  fi
 done
 
-echo "== 7/7 Workload Identity: ${KCC_MEMBER} may act as it"
+echo "== 8/9 project roles it holds beyond those (an earlier, broader run): taken back"
+# Each binding of the account as "role<TAB>condition title" (empty without a condition).
+show gcloud projects get-iam-policy "$PROJECT_ID" --flatten=bindings[].members \
+  --filter="bindings.members=serviceAccount:${KCC_EMAIL}" --format='value(bindings.role,bindings.condition.title)'
+held="$(gcloud projects get-iam-policy "$PROJECT_ID" --flatten='bindings[].members' \
+  --filter="bindings.members=serviceAccount:${KCC_EMAIL}" --format='value(bindings.role,bindings.condition.title)')"
+while IFS=$'\t' read -r role title; do
+  [[ -n "$role" ]] || continue
+  wanted=false
+  for want in "${KCC_ROLES[@]}"; do
+    if [[ "$role" == "$want" ]]; then
+      if [[ "$role" == "$IAM_ADMIN_ROLE" ]]; then
+        [[ "$title" == "$IAM_ADMIN_CONDITION_TITLE" ]] && wanted=true
+      else
+        [[ -z "$title" ]] && wanted=true
+      fi
+    fi
+  done
+  "$wanted" && continue
+  if [[ -z "$title" ]]; then
+    run_retrying gcloud projects remove-iam-policy-binding "$PROJECT_ID" \
+      --member="serviceAccount:${KCC_EMAIL}" --role="$role" --condition=None --format=none
+  else
+    # A binding under another condition: --all removes every binding of the role, so a wanted one is
+    # added back.
+    run_retrying gcloud projects remove-iam-policy-binding "$PROJECT_ID" \
+      --member="serviceAccount:${KCC_EMAIL}" --role="$role" --all --format=none
+    for want in "${KCC_ROLES[@]}"; do
+      [[ "$role" == "$want" ]] || continue
+      if [[ "$role" == "$IAM_ADMIN_ROLE" ]]; then
+        run_retrying gcloud projects add-iam-policy-binding "$PROJECT_ID" \
+          --member="serviceAccount:${KCC_EMAIL}" --role="$role" --condition="$IAM_ADMIN_CONDITION" --format=none
+      else
+        run_retrying gcloud projects add-iam-policy-binding "$PROJECT_ID" \
+          --member="serviceAccount:${KCC_EMAIL}" --role="$role" --condition=None --format=none
+      fi
+    done
+  fi
+done <<<"$held"
+
+echo "== 9/9 Workload Identity: ${KCC_MEMBER} may act as it"
 run_retrying gcloud iam service-accounts add-iam-policy-binding "$KCC_EMAIL" --project="$PROJECT_ID" \
   --member="$KCC_MEMBER" --role=roles/iam.workloadIdentityUser --condition=None --format=none
 
