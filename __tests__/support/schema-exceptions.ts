@@ -30,16 +30,28 @@ export interface CrdSchemaPatch {
  * Corrections to CRD copies known to be out of date. The BackendConfig copy in shared/schemas was
  * read from an old cluster: it still requires iap.oauthclientCredentials (optional since
  * ingress-gce v1.28.0, when IAP can use the Google-managed OAuth client) and lacks
- * customResponseHeaders. Both versions of the CRD get the same correction.
+ * customResponseHeaders. Both versions get the iap correction; only v1 gets the field, which is
+ * ingress-gce's own type: `CustomResponseHeaders *CustomResponseHeadersConfig
+ * json:"customResponseHeaders,omitempty"` with `Headers []string json:"headers,omitempty"`
+ * (kubernetes/ingress-gce v1.41.1, commit 361e4187eb3a, pkg/apis/backendconfig/v1/types.go; the type
+ * entered that file in 2022), each entry `header-name:header-value`
+ * (cloud.google.com/kubernetes-engine/docs/how-to/ingress-configuration, "Custom response headers";
+ * cloud.google.com/load-balancing/docs/https/custom-headers-global). The edge chart uses it for HSTS.
+ * The fallback packages need no such entry: they do not reject unknown fields.
  */
 export const CRD_SCHEMA_PATCHES: readonly CrdSchemaPatch[] = ['v1', 'v1beta1'].map((version) => ({
   crd: `cloud.google.com/${version}/BackendConfig`,
-  reason: 'ingress-gce >= v1.28.0: iap.oauthclientCredentials is optional; customResponseHeaders exists',
+  reason:
+    version === 'v1'
+      ? 'ingress-gce >= v1.28.0: iap.oauthclientCredentials is optional; customResponseHeaders exists'
+      : 'ingress-gce >= v1.28.0: iap.oauthclientCredentials is optional (v1beta1 has no customResponseHeaders)',
   patch: (schema: Json) => {
     const spec = schema.properties?.spec;
     const iap = spec?.properties?.iap;
     if (iap?.required) iap.required = iap.required.filter((r: string) => r !== 'oauthclientCredentials');
-    if (spec?.properties && !spec.properties.customResponseHeaders)
+    // Only v1: ingress-gce's v1beta1 BackendConfigSpec has no such field (v1.41.1
+    // pkg/apis/backendconfig/v1beta1/types.go), so a v1beta1 object that sets it is still rejected.
+    if (version === 'v1' && spec?.properties && !spec.properties.customResponseHeaders)
       spec.properties.customResponseHeaders = {
         type: 'object',
         properties: { headers: { type: 'array', items: { type: 'string' } } },
