@@ -38,7 +38,7 @@ export interface MlflowAuthProvisionJobProps {
   readonly serverSelector: Record<string, string>;
   readonly port: number;
   readonly trackingUri: string;
-  readonly caBundleSecret: string;
+  readonly caBundleConfigMap: string;
   /** The bootstrap admin the Job acts as. */
   readonly admin: MlflowAccount;
   readonly accounts: readonly ProvisionedAccount[];
@@ -99,7 +99,7 @@ export class MlflowAuthProvisionJob extends Construct {
           runAsGroup: props.runAsUser,
           fsGroup: props.runAsUser,
           containers: [container],
-          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: kube.Quantity.fromString('64Mi') } }, caBundleVolume(props.caBundleSecret)],
+          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: kube.Quantity.fromString('64Mi') } }, caBundleVolume(props.caBundleConfigMap)],
         }),
       },
     };
