@@ -11,6 +11,7 @@ import * as path from 'path';
 import { serviceDnsNames, platformNames } from '../model/names';
 import { certManagerDuration } from '../config/schema/tls';
 import { CA_BUNDLE_DIR, CA_BUNDLE_FILE, caBundleMount, caBundleVolume } from '../charts/certificates/ca-bundle';
+import { notFromIssuer } from '../charts/certificates/issuer-scope';
 import { chartObjects, configError, configsUnderTest, configWith, DeepPartial, find, Manifest, render } from './support/render';
 import type { ConfigInput } from '../config/schema';
 import { StrictValidator } from './support/schemas';
@@ -114,6 +115,49 @@ describe('certificates chart', () => {
           }
       expect(mounts).toBeGreaterThan(0);
     }
+  });
+
+  test('a ValidatingAdmissionPolicy refuses Certificates and CertificateRequests naming the CA ClusterIssuer outside the platform namespaces', () => {
+    for (const overrides of [{}, { namePrefix: 'team-', namespaces: { platform: 'ml-core', workspaces: 'ml-users' } }] as DeepPartial<ConfigInput>[]) {
+      const names = platformNames(configWith(overrides));
+      const objects = certificatesOf(overrides);
+      const policy = find(objects, 'ValidatingAdmissionPolicy', names.tls.caIssuerScope);
+      expect(policy.apiVersion).toBe('admissionregistration.k8s.io/v1');
+      expect(policy.spec.failurePolicy).toBe('Fail');
+      expect(policy.spec.matchConstraints.resourceRules).toEqual([
+        { apiGroups: ['cert-manager.io'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['certificates', 'certificaterequests'] },
+      ]);
+      expect(policy.spec.validations).toEqual([
+        {
+          expression: notFromIssuer(names.tls.caIssuer),
+          message: `the platform CA ClusterIssuer ${names.tls.caIssuer} signs only for the namespaces ${[names.namespaces.platform, names.namespaces.workspaces].sort().join(', ')}`,
+          reason: 'Forbidden',
+        },
+      ]);
+      const binding = find(objects, 'ValidatingAdmissionPolicyBinding', names.tls.caIssuerScope);
+      expect(binding.spec).toEqual({
+        policyName: policy.metadata.name,
+        validationActions: ['Deny'],
+        matchResources: {
+          namespaceSelector: {
+            matchExpressions: [
+              { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [names.namespaces.platform, names.namespaces.workspaces].sort() },
+            ],
+          },
+        },
+      });
+      // Every leaf Certificate of the render is in a namespace the binding leaves out, so the policy never refuses the platform's own.
+      for (const c of ofKind(render(configWith(overrides)).objects, 'Certificate').filter((x) => x.spec.issuerRef.name === names.tls.caIssuer))
+        expect(binding.spec.matchResources.namespaceSelector.matchExpressions[0].values).toContain(c.metadata.namespace);
+    }
+  });
+
+  test('the CEL expression names the issuer by name, ClusterIssuer kind (empty means Issuer) and cert-manager group (empty is the default)', () => {
+    expect(notFromIssuer('mlflow-gke-ca')).toBe(
+      "!(object.spec.issuerRef.name == 'mlflow-gke-ca' && (has(object.spec.issuerRef.kind) && object.spec.issuerRef.kind == 'ClusterIssuer') && (!has(object.spec.issuerRef.group) || object.spec.issuerRef.group == '' || object.spec.issuerRef.group == 'cert-manager.io'))",
+    );
+    // A name that could break out of the CEL string is refused, not quoted.
+    expect(() => notFromIssuer("x' || true || '")).toThrow(/not a ClusterIssuer name/);
   });
 
   test("pods mount the bundle ConfigMap's ca.crt alone, read-only", () => {

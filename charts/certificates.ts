@@ -11,6 +11,7 @@ import type { PlatformModel } from '../model';
 import { serviceDnsNames } from '../model/names';
 import { CaBundle, caBundleProps, CaBundleProps, certificateLifetime } from './certificates/ca-bundle';
 import type { CertificateLifetime } from './certificates/issuer';
+import { IssuerScope, IssuerScopeProps } from './certificates/issuer-scope';
 import { PlatformCa, PlatformCaProps } from './certificates/platform-ca';
 import { ServerCertificate } from './certificates/server-certificate';
 import { appLabels } from './lib/labels';
@@ -31,6 +32,8 @@ export interface CertificatesChartProps {
   readonly servers: readonly ServerCertificateSpec[];
   /** The CA certificate for every namespace with clients of those servers. */
   readonly caBundle: CaBundleProps;
+  /** The namespaces that may ask the CA ClusterIssuer for certificates; requests elsewhere are refused. */
+  readonly issuerScope: IssuerScopeProps;
 }
 
 export function certificatesChartProps(model: PlatformModel): CertificatesChartProps {
@@ -58,6 +61,13 @@ export function certificatesChartProps(model: PlatformModel): CertificatesChartP
     lifetime: certificateLifetime(config),
     servers,
     caBundle: caBundleProps(model, [platform, ...(workspaces ? [names.namespaces.workspaces] : [])]),
+    // The platform's own namespaces, workspaces included whether or not an app renders there now.
+    issuerScope: {
+      name: tls.caIssuerScope,
+      labels: labels(tls.caIssuerScope),
+      caIssuer: tls.caIssuer,
+      namespaces: [platform, names.namespaces.workspaces],
+    },
   };
 }
 
@@ -69,5 +79,6 @@ export class CertificatesChart extends PlatformChart {
     for (const s of props.servers)
       new ServerCertificate(this, `server-${s.namespace}-${s.name}`, { ...s, caIssuer: props.ca.caIssuer, lifetime: props.lifetime });
     new CaBundle(this, 'ca-bundle', props.caBundle);
+    new IssuerScope(this, 'issuer-scope', props.issuerScope);
   }
 }

@@ -83,6 +83,8 @@ export interface TlsNames {
    * (with a key), which an upgrade leaves behind for the operator to delete.
    */
   readonly caBundle: string;
+  /** ValidatingAdmissionPolicy (and binding) that keeps the CA ClusterIssuer to the platform's namespaces. */
+  readonly caIssuerScope: string;
 }
 
 /** An MLflow user and the Secret (created out of band) whose key `password` holds its password. */
@@ -194,6 +196,7 @@ export function platformNames(config: Config, apps: readonly WorkspaceApp[] = WO
       mlflow: `${mlflow}-tls`,
       db: `${prefix}mlflow-db-tls`,
       caBundle: `${prefix}mlflow-gke-trust-bundle`,
+      caIssuerScope: `${prefix}mlflow-gke-ca-scope`,
     },
     mlflowHost: config.edge.hosts.mlflow ?? `mlflow.${config.edge.domain}`,
     serviceAccounts: {
