@@ -477,8 +477,14 @@ describe('mlflow chart', () => {
     );
     expect([...new Set(referenced)].sort()).toEqual([names.mlflowAuth.metrics.secret, names.tls.caBundle].sort());
     const role = find(objects, 'Role', 'mlflow-ca-bundle-reader');
-    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: [...new Set(referenced)].sort(), verbs: ['get', 'list', 'watch'] }]);
-    for (const name of role.rules[0].resourceNames) expect(certificateSecrets).not.toContain(name);
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: [names.tls.caBundle], verbs: ['get', 'list', 'watch'] }]);
+    // Every Role bound to the collector, together: exactly the Secrets the PodMonitoring names, none a cert-manager Secret.
+    const collectorRoles = objects
+      .filter((o) => o.kind === 'RoleBinding' && o.subjects.some((x: Manifest) => x.name === 'collector' && x.namespace === 'gmp-system'))
+      .map((b) => find(objects, 'Role', b.roleRef.name));
+    const readable = collectorRoles.flatMap((r) => r.rules.flatMap((x: Manifest) => (x.resources.includes('secrets') ? x.resourceNames : []))).sort();
+    expect(readable).toEqual([...new Set(referenced)].sort());
+    for (const name of readable) expect(certificateSecrets).not.toContain(name);
     const binding = find(objects, 'RoleBinding', 'mlflow-ca-bundle-reader');
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'collector', namespace: 'gmp-system' }]);

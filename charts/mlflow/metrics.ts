@@ -1,7 +1,7 @@
 /**
  * The server's metrics for Google Cloud Managed Service for Prometheus: a PodMonitoring over TLS with
- * the metrics account, and the Role that lets the managed collectors read the two Secrets it names
- * (the CA certificate and the metrics account's password) and nothing else.
+ * the metrics account, and the Role that lets the managed collectors read the CA bundle's CA-only
+ * Secret (the account's Secret has its own Role, auth.ts).
  */
 import { Construct } from 'constructs';
 import { EXTERNAL_SECRETS_ANNOTATION, MLFLOW_AUTH_SECRET_KEYS } from '../../common/contract';
@@ -68,21 +68,15 @@ export class MlflowMetrics extends Construct {
       },
     });
 
-    // The managed collectors read the Secrets the PodMonitoring names through the API as their
-    // ServiceAccount: a Role on exactly those Secrets (the pattern of prometheus-engine @2ffde4e
+    // The managed collectors read the CA through the API as their ServiceAccount: a Role on that one
+    // Secret, which holds the CA certificate and no key (the pattern of prometheus-engine @2ffde4e
     // examples/instrumentation/go-synthetic/go-synthetic-basic-auth.yaml: Role get/list/watch with
-    // resourceNames, RoleBinding to ServiceAccount collector in gmp-system). Neither holds a private key.
+    // resourceNames, RoleBinding to ServiceAccount collector in gmp-system). The account's Secret has
+    // its own Role (auth.ts): together, exactly the Secrets the PodMonitoring names.
     const reader = `${props.name}-ca-bundle-reader`;
     new kube.KubeRole(this, 'ca-bundle-reader', {
       metadata: { name: reader, labels: labels },
-      rules: [
-        {
-          apiGroups: [''],
-          resources: ['secrets'],
-          resourceNames: [...new Set([props.caBundleSecret, props.account.secret])].sort(),
-          verbs: ['get', 'list', 'watch'],
-        },
-      ],
+      rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: [props.caBundleSecret], verbs: ['get', 'list', 'watch'] }],
     });
     new kube.KubeRoleBinding(this, 'ca-bundle-reader-binding', {
       metadata: { name: reader, labels: labels },
