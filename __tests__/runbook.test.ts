@@ -144,8 +144,10 @@ describe.each(rendered)('runbook of config $name', ({ config, files }) => {
   });
 });
 
-test('the runbook pins the trust-manager release that the guide pins', () => {
+test('the runbook pins the trust-manager release that the guide and the Flux example pin', () => {
   const guide = fs.readFileSync(path.join(PROJECT_ROOT, 'docs/first-deployment.md'), 'utf8');
+  const flux = fs.readFileSync(path.join(PROJECT_ROOT, 'examples/flux/cert-manager/trust-manager.yaml'), 'utf8');
+  expect(flux).toMatch(new RegExp(`version: ${TRUST_MANAGER_VERSION.replace(/\./g, '\\.')}\\n`));
   expect(guide).toContain(
     `helm install trust-manager jetstack/trust-manager --kube-context "$WORK" --namespace cert-manager --version ${TRUST_MANAGER_VERSION} `,
   );
