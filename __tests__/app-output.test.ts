@@ -14,6 +14,10 @@ const CLUSTER_SCOPED = new Set([
   'ClusterPodMonitoring',
   'IngressClass',
   'ClusterIssuer',
+  // trust-manager's Bundle (v0.24.0 pkg/apis/trust/v1alpha1/types_bundle.go: scope Cluster).
+  'Bundle',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
 ]);
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);

@@ -1,5 +1,5 @@
 /**
- * The certificates chart: the platform CA chain, the server certificates and the CA bundles, their
+ * The certificates chart: the platform CA chain, the server certificates and the CA bundle, their
  * place in the apply order, and the tls config section. Field semantics: cert-manager v1.21.1
  * (deploy/crds/cert-manager.io_certificates.yaml and _clusterissuers.yaml, the copies the strict
  * validation uses).
@@ -10,7 +10,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { serviceDnsNames, platformNames } from '../model/names';
 import { certManagerDuration } from '../config/schema/tls';
-import { CA_BUNDLE_FILE, caBundleMount, caBundleVolume } from '../charts/certificates/ca-bundle';
+import { CA_BUNDLE_DIR, CA_BUNDLE_FILE, caBundleMount, caBundleVolume } from '../charts/certificates/ca-bundle';
+import { notFromIssuer } from '../charts/certificates/issuer-scope';
 import { chartObjects, configError, configsUnderTest, configWith, DeepPartial, find, Manifest, render } from './support/render';
 import type { ConfigInput } from '../config/schema';
 import { StrictValidator } from './support/schemas';
@@ -63,8 +64,10 @@ describe('certificates chart', () => {
 
   test('every leaf rotates its key at renewal, is renewed renewBefore ahead, and comes from the CA ClusterIssuer', () => {
     const names = platformNames(configWith({}));
-    const leaves = ofKind(certificatesOf({ tls: { certificateLifetime: '60d', renewBefore: '20d' } }), 'Certificate').filter((c) => !c.spec.isCA);
-    expect(leaves.length).toBeGreaterThanOrEqual(3);
+    const leaves = ofKind(certificatesOf({ tls: { certificateLifetime: '60d', renewBefore: '20d' }, database: { mode: 'statefulset' } }), 'Certificate').filter(
+      (c) => !c.spec.isCA,
+    );
+    expect(leaves.map((c) => c.metadata.name).sort()).toEqual([names.tls.db, names.tls.mlflow]);
     for (const leaf of leaves) {
       expect(leaf.spec.privateKey).toEqual({ algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' });
       expect({ duration: leaf.spec.duration, renewBefore: leaf.spec.renewBefore }).toEqual({ duration: '1440h', renewBefore: '480h' });
@@ -72,19 +75,95 @@ describe('certificates chart', () => {
     }
   });
 
-  test('a CA bundle in the platform namespace and, while a workspace app renders, in the workspaces namespace', () => {
+  test('one trust-manager Bundle copies the CA certificate (tls.crt of the CA Secret, never its key) into ConfigMap and Secret ca.crt', () => {
     const names = platformNames(configWith({}));
-    const bundles = (o: DeepPartial<ConfigInput>) =>
-      ofKind(certificatesOf(o), 'Certificate')
-        .filter((c) => c.metadata.name === names.tls.caBundle)
-        .map((c) => c.metadata.namespace);
-    expect(bundles({})).toEqual(['mlflow', 'ml-workspaces']);
-    expect(bundles({ workspaces: { jupyter: { enabled: false }, vscode: { enabled: false } } })).toEqual(['mlflow']);
+    const bundles = ofKind(certificatesOf(), 'Bundle');
+    expect(bundles).toHaveLength(1);
+    const [bundle] = bundles;
+    expect(bundle.apiVersion).toBe('trust.cert-manager.io/v1alpha1');
+    expect(bundle.metadata.name).toBe(names.tls.caBundle);
+    expect(bundle.metadata.namespace).toBeUndefined();
+    expect(bundle.spec.sources).toEqual([{ secret: { name: names.tls.ca, key: 'tls.crt' } }]);
+    expect(bundle.spec.target.configMap).toEqual({ key: 'ca.crt' });
+    expect(bundle.spec.target.secret).toEqual({ key: 'ca.crt' });
   });
 
-  test("pods mount the bundle's ca.crt alone, never its key", () => {
-    expect(caBundleVolume('b')).toEqual({ name: 'platform-ca', secret: { secretName: 'b', items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } });
+  test("the Bundle's targets are the platform namespace and, while a workspace app renders, the workspaces namespace", () => {
+    const targets = (o: DeepPartial<ConfigInput>) => ofKind(certificatesOf(o), 'Bundle')[0].spec.target.namespaceSelector;
+    const by = (values: string[]) => ({ matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values }] });
+    expect(targets({})).toEqual(by(['ml-workspaces', 'mlflow']));
+    expect(targets({ workspaces: { jupyter: { enabled: false }, vscode: { enabled: false } } })).toEqual(by(['mlflow']));
+    expect(targets({ namespaces: { platform: 'ml-core', workspaces: 'ml-users' } })).toEqual(by(['ml-core', 'ml-users']));
+  });
+
+  test('no client namespace holds a Certificate for the CA bundle: every leaf Certificate is a server certificate, and pods take the CA from the ConfigMap', () => {
+    for (const { name, config } of configsUnderTest()) {
+      const names = platformNames(config);
+      const { objects } = render(config);
+      const certificates = ofKind(objects, 'Certificate');
+      expect({ name, bundleCertificates: certificates.filter((c) => c.spec.secretName === names.tls.caBundle) }).toEqual({ name, bundleCertificates: [] });
+      for (const c of certificates.filter((x) => !x.spec.isCA))
+        expect({ name, c: c.metadata.name, usages: c.spec.usages }).toEqual({ name, c: c.metadata.name, usages: expect.arrayContaining(['server auth']) });
+      const templates = objects.flatMap((o) => (o.kind === 'CronJob' ? [o.spec.jobTemplate.spec.template] : o.spec?.template?.spec ? [o.spec.template] : []));
+      let mounts = 0;
+      for (const t of templates)
+        for (const c of [...(t.spec.initContainers ?? []), ...t.spec.containers])
+          for (const m of (c.volumeMounts ?? []).filter((v: Manifest) => v.mountPath === CA_BUNDLE_DIR)) {
+            mounts++;
+            const volume = t.spec.volumes.find((v: Manifest) => v.name === m.name);
+            expect({ name, volume }).toEqual({ name, volume: caBundleVolume(names.tls.caBundle) });
+          }
+      expect(mounts).toBeGreaterThan(0);
+    }
+  });
+
+  test('a ValidatingAdmissionPolicy refuses Certificates and CertificateRequests naming the CA ClusterIssuer outside the platform namespaces', () => {
+    for (const overrides of [{}, { namePrefix: 'team-', namespaces: { platform: 'ml-core', workspaces: 'ml-users' } }] as DeepPartial<ConfigInput>[]) {
+      const names = platformNames(configWith(overrides));
+      const objects = certificatesOf(overrides);
+      const policy = find(objects, 'ValidatingAdmissionPolicy', names.tls.caIssuerScope);
+      expect(policy.apiVersion).toBe('admissionregistration.k8s.io/v1');
+      expect(policy.spec.failurePolicy).toBe('Fail');
+      expect(policy.spec.matchConstraints.resourceRules).toEqual([
+        { apiGroups: ['cert-manager.io'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['certificates', 'certificaterequests'] },
+      ]);
+      expect(policy.spec.validations).toEqual([
+        {
+          expression: notFromIssuer(names.tls.caIssuer),
+          message: `the platform CA ClusterIssuer ${names.tls.caIssuer} signs only for the namespaces ${[names.namespaces.platform, names.namespaces.workspaces].sort().join(', ')}`,
+          reason: 'Forbidden',
+        },
+      ]);
+      const binding = find(objects, 'ValidatingAdmissionPolicyBinding', names.tls.caIssuerScope);
+      expect(binding.spec).toEqual({
+        policyName: policy.metadata.name,
+        validationActions: ['Deny'],
+        matchResources: {
+          namespaceSelector: {
+            matchExpressions: [
+              { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [names.namespaces.platform, names.namespaces.workspaces].sort() },
+            ],
+          },
+        },
+      });
+      // Every leaf Certificate of the render is in a namespace the binding leaves out, so the policy never refuses the platform's own.
+      for (const c of ofKind(render(configWith(overrides)).objects, 'Certificate').filter((x) => x.spec.issuerRef.name === names.tls.caIssuer))
+        expect(binding.spec.matchResources.namespaceSelector.matchExpressions[0].values).toContain(c.metadata.namespace);
+    }
+  });
+
+  test('the CEL expression names the issuer by name, ClusterIssuer kind (empty means Issuer) and cert-manager group (empty is the default)', () => {
+    expect(notFromIssuer('mlflow-gke-ca')).toBe(
+      "!(object.spec.issuerRef.name == 'mlflow-gke-ca' && (has(object.spec.issuerRef.kind) && object.spec.issuerRef.kind == 'ClusterIssuer') && (!has(object.spec.issuerRef.group) || object.spec.issuerRef.group == '' || object.spec.issuerRef.group == 'cert-manager.io'))",
+    );
+    // A name that could break out of the CEL string is refused, not quoted.
+    expect(() => notFromIssuer("x' || true || '")).toThrow(/not a ClusterIssuer name/);
+  });
+
+  test("pods mount the bundle ConfigMap's ca.crt alone, read-only", () => {
+    expect(caBundleVolume('b')).toEqual({ name: 'platform-ca', configMap: { name: 'b', items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } });
     expect(path.join(caBundleMount().mountPath, 'ca.crt')).toBe(CA_BUNDLE_FILE);
+    expect(caBundleMount().readOnly).toBe(true);
   });
 
   strictTest('validates strictly against the cert-manager CRDs, and the validator would catch a wrong field', () => {
@@ -94,6 +173,21 @@ describe('certificates chart', () => {
     const bad = structuredClone(find(objects, 'Certificate', 'mlflow-tls'));
     bad.spec.privateKey.rotationPolicy = 'Sometimes';
     expect(validator.validate([bad]).join('\n')).toMatch(/rotationPolicy/);
+  });
+
+  strictTest("the Bundle validates against its stand-in schema (trust-manager v0.24.0's Go types), which catches a wrong field", () => {
+    const validator = new StrictValidator();
+    const bundle = ofKind(certificatesOf(), 'Bundle')[0];
+    expect(validator.validate([bundle])).toEqual([]);
+    const misspelt = structuredClone(bundle);
+    misspelt.spec.target.configMaps = misspelt.spec.target.configMap;
+    expect(validator.validate([misspelt]).join('\n')).toMatch(/configMaps/);
+    const twoSources = structuredClone(bundle);
+    twoSources.spec.sources[0].inLine = 'x';
+    expect(validator.validate([twoSources])).not.toEqual([]);
+    const noKey = structuredClone(bundle);
+    delete noKey.spec.target.configMap.key;
+    expect(validator.validate([noKey]).join('\n')).toMatch(/key/);
   });
 
   // A renewed CA certificate with the same key and subject verifies what the old one signed: why the CA

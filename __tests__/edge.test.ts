@@ -281,6 +281,35 @@ describe('edge chart', () => {
     });
   });
 
+  describe('HSTS at the load balancer', () => {
+    const headersByBackend = (config: Config) =>
+      Object.fromEntries(ofKind(edgeObjects(config), 'BackendConfig').map((bc) => [bc.metadata.name, bc.spec.customResponseHeaders]));
+
+    test('every BackendConfig, public health ones included, sets Strict-Transport-Security for one year without includeSubDomains by default', () => {
+      const headers = headersByBackend(configs.perUser());
+      expect(Object.keys(headers).length).toBeGreaterThanOrEqual(8);
+      expect(headers['mlflow-health']).toBeDefined();
+      for (const h of Object.values(headers)) expect(h).toEqual({ headers: ['Strict-Transport-Security: max-age=31536000'] });
+    });
+
+    test('max-age and includeSubDomains come from edge.hsts', () => {
+      const headers = headersByBackend(configWith({ edge: { hsts: { maxAgeSeconds: 600, includeSubDomains: true } } }));
+      for (const h of Object.values(headers)) expect(h).toEqual({ headers: ['Strict-Transport-Security: max-age=600; includeSubDomains'] });
+      const off = headersByBackend(configWith({ edge: { hsts: { maxAgeSeconds: 0 } } }));
+      for (const h of Object.values(off)) expect(h).toEqual({ headers: ['Strict-Transport-Security: max-age=0'] });
+    });
+
+    test.each([
+      [{ maxAgeSeconds: -1 }, /edge\.hsts\.maxAgeSeconds: -1 is not allowed: must be a whole number of seconds from 0 to 63072000 \(two years\)/],
+      [{ maxAgeSeconds: 1.5 }, /edge\.hsts\.maxAgeSeconds: 1\.5 is not allowed: must be a whole number of seconds from 0 to 63072000/],
+      [{ maxAgeSeconds: 63072001 }, /edge\.hsts\.maxAgeSeconds: 63072001 is not allowed: must be a whole number of seconds from 0 to 63072000/],
+      [{ preload: true }, /edge\.hsts/],
+    ])('a bad edge.hsts is refused: %j', (hsts, message) => {
+      expect(() => configWith({ edge: { hsts } as never })).toThrow(ConfigError);
+      expect(() => configWith({ edge: { hsts } as never })).toThrow(message);
+    });
+  });
+
   describe('4. who may enter', () => {
     const grantsByHost = (config: Config) => {
       const out: Record<string, string[]> = {};

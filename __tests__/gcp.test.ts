@@ -484,14 +484,31 @@ describe('gcp chart', () => {
   // Cloud SQL audit logs carry the service name cloudsql.googleapis.com, not the API name
   // sqladmin.googleapis.com (cloud.google.com/sql/docs/audit-logging, "Service name"); an audit config
   // for the API name enables nothing.
-  test('8. data-access audit logs for Cloud Storage, Cloud SQL and Cloud KMS, by their audit service names', () => {
+  test('8. data-access audit logs for Cloud Storage, Cloud SQL, Cloud KMS and IAP, by their audit service names', () => {
     const audits = ofKind(synth(cloudsql()), 'IAMAuditConfig');
-    expect(audits.map((a) => a.spec.service).sort()).toEqual(['cloudkms.googleapis.com', 'cloudsql.googleapis.com', 'storage.googleapis.com']);
-    expect(audits.map((a) => a.metadata.name).sort()).toEqual(['audit-cloudkms', 'audit-cloudsql', 'audit-storage']);
+    expect(audits.map((a) => a.spec.service).sort()).toEqual([
+      'cloudkms.googleapis.com',
+      'cloudsql.googleapis.com',
+      'iap.googleapis.com',
+      'storage.googleapis.com',
+    ]);
+    expect(audits.map((a) => a.metadata.name).sort()).toEqual(['audit-cloudkms', 'audit-cloudsql', 'audit-iap', 'audit-storage']);
     for (const a of audits) {
       expect(a.spec.resourceRef).toEqual({ kind: 'Project', external: 'projects/mlflow-gke-example' });
       expect(a.spec.auditLogConfigs.map((c: any) => c.logType)).toEqual(expect.arrayContaining(['DATA_READ', 'DATA_WRITE']));
     }
+  });
+
+  // IAP writes Data Access audit logs for its ADMIN_READ, DATA_READ and DATA_WRITE methods
+  // (cloud.google.com/iap/docs/audit-log-howto, "Methods by permission type"); ADMIN_WRITE is Admin
+  // Activity, always logged and not configurable.
+  test('IAP data-access audit logs: every configurable log type, on the project, without exempted members', () => {
+    const iap = ofKind(synth(cloudsql()), 'IAMAuditConfig').find((a) => a.spec.service === 'iap.googleapis.com')!;
+    expect(iap.spec).toEqual({
+      resourceRef: { kind: 'Project', external: 'projects/mlflow-gke-example' },
+      service: 'iap.googleapis.com',
+      auditLogConfigs: [{ logType: 'ADMIN_READ' }, { logType: 'DATA_READ' }, { logType: 'DATA_WRITE' }],
+    });
   });
 
   describe('9. monitoring and logging', () => {
@@ -550,7 +567,7 @@ describe('gcp chart', () => {
     test('the log sink routes the data-access audit logs of the audited services to the platform bucket', () => {
       const sink = ofKind(synth(cloudsql()), 'LoggingLogSink')[0];
       expect(sink.spec.filter).toContain(
-        '(logName="projects/mlflow-gke-example/logs/cloudaudit.googleapis.com%2Fdata_access" AND protoPayload.serviceName=("storage.googleapis.com" OR "cloudsql.googleapis.com" OR "cloudkms.googleapis.com"))',
+        '(logName="projects/mlflow-gke-example/logs/cloudaudit.googleapis.com%2Fdata_access" AND protoPayload.serviceName=("storage.googleapis.com" OR "cloudsql.googleapis.com" OR "cloudkms.googleapis.com" OR "iap.googleapis.com"))',
       );
       expect(sink.spec.filter).toContain('resource.type="k8s_container"');
       expect(sink.spec.filter).not.toContain('sqladmin');

@@ -10,6 +10,8 @@ import * as YAML from 'yaml';
 import { renderPlatform } from '../synth/render';
 import { writeOutput } from '../synth/output';
 import { branchLayout } from '../scripts/render-branch';
+import { platformNames } from '../model/names';
+import { TRUST_MANAGER_VERSION } from '../synth/runbook/runbook';
 import { fluxLabelViolations, immutableFieldChanges, pruneProtectionViolations } from './support/gitops-policy';
 import { kustomize } from './support/kubectl';
 import { configsUnderTest, Manifest, objectsOf, PROJECT_ROOT } from './support/render';
@@ -177,12 +179,14 @@ describe('Flux examples', () => {
     beforeAll(async () => {
       certManager = parseAll(await kustomize(path.join(FLUX_DIR, 'cert-manager')));
     });
-    const release = () => certManager.find((o) => o.kind === 'HelmRelease')!;
+    const release = () => certManager.find((o) => o.kind === 'HelmRelease' && o.metadata.name === 'cert-manager')!;
+    const trustManager = () => certManager.find((o) => o.kind === 'HelmRelease' && o.metadata.name === 'trust-manager')!;
 
-    test('a HelmRepository and a HelmRelease that validate strictly against the Flux CRDs', () => {
-      expect(certManager.map((o) => `${o.apiVersion}/${o.kind}`).sort()).toEqual([
-        'helm.toolkit.fluxcd.io/v2/HelmRelease',
-        'source.toolkit.fluxcd.io/v1/HelmRepository',
+    test('a HelmRepository and the HelmReleases of cert-manager and trust-manager that validate strictly against the Flux CRDs', () => {
+      expect(certManager.map((o) => `${o.apiVersion}/${o.kind}/${o.metadata.name}`).sort()).toEqual([
+        'helm.toolkit.fluxcd.io/v2/HelmRelease/cert-manager',
+        'helm.toolkit.fluxcd.io/v2/HelmRelease/trust-manager',
+        'source.toolkit.fluxcd.io/v1/HelmRepository/jetstack',
       ]);
       expect(validator.validate(certManager)).toEqual([]);
     });
@@ -202,6 +206,22 @@ describe('Flux examples', () => {
       expect(spec.install.createNamespace).toBe(true);
     });
 
+    // trust-manager v0.24.0 deploy/charts/trust-manager/values.yaml: crds.enabled installs the Bundle CRD;
+    // app.trust.namespace is where it reads sources; secretTargets.authorizedSecrets the Secrets it may write.
+    test("trust-manager comes after cert-manager, pinned to the runbook's release, reading the CA's namespace and writing only the Bundle's Secret", () => {
+      const config = configsUnderTest()[0].config;
+      const names = platformNames(config);
+      const spec = trustManager().spec;
+      expect(spec.dependsOn).toEqual([{ name: release().metadata.name }]);
+      expect(spec.chart.spec).toEqual({ chart: 'trust-manager', version: TRUST_MANAGER_VERSION, sourceRef: release().spec.chart.spec.sourceRef });
+      expect(spec.targetNamespace).toBe(config.tls.certManagerNamespace);
+      expect(spec.values).toEqual({
+        crds: { enabled: true, keep: true },
+        app: { trust: { namespace: config.tls.certManagerNamespace } },
+        secretTargets: { enabled: true, authorizedSecrets: [names.tls.caBundle] },
+      });
+    });
+
     test('the apps layer waits for cert-manager, which its own Kustomization applies from the source branch and waits for', () => {
       const cm = kustomization(one, 'cert-manager');
       expect(kustomization(one, 'apps').spec.dependsOn).toContainEqual({ name: cm.metadata.name });
@@ -216,11 +236,14 @@ describe('Flux examples', () => {
       expect(fs.existsSync(path.join(PROJECT_ROOT, cm.spec.path, 'kustomization.yaml'))).toBe(true);
     });
 
-    test('with two clusters, helm-controller installs cert-manager into the workload cluster through the same kubeconfig', () => {
+    test('with two clusters, helm-controller installs cert-manager and trust-manager into the workload cluster through the same kubeconfig', () => {
       const patches = kustomization(two, 'cert-manager').spec.patches;
-      expect(patches).toHaveLength(1);
-      expect(patches[0].target).toEqual({ kind: 'HelmRelease', name: release().metadata.name });
-      expect(YAML.parse(patches[0].patch)).toEqual([{ op: 'add', path: '/spec/kubeConfig', value: kustomization(two, 'apps').spec.kubeConfig }]);
+      expect(patches.map((x: Manifest) => x.target)).toEqual([
+        { kind: 'HelmRelease', name: release().metadata.name },
+        { kind: 'HelmRelease', name: trustManager().metadata.name },
+      ]);
+      for (const patch of patches)
+        expect(YAML.parse(patch.patch)).toEqual([{ op: 'add', path: '/spec/kubeConfig', value: kustomization(two, 'apps').spec.kubeConfig }]);
       // The patched HelmRelease still validates.
       const patched = { ...release(), spec: { ...release().spec, kubeConfig: kustomization(two, 'apps').spec.kubeConfig } };
       expect(validator.validate([patched])).toEqual([]);

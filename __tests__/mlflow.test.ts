@@ -313,7 +313,7 @@ describe('mlflow chart', () => {
       for (const pod of [deploymentOf(objects), migrationOf(objects), find(objects, 'CronJob', 'mlflow-gc')]) {
         expect(podSpec(pod).volumes).toContainEqual({
           name: 'platform-ca',
-          secret: { secretName: names.tls.caBundle, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 },
+          configMap: { name: names.tls.caBundle, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 },
         });
         for (const c of containers(pod).filter((x) => x.name !== 'cloud-sql-proxy'))
           expect(c.volumeMounts).toContainEqual({ name: 'platform-ca', mountPath: '/etc/platform-ca', readOnly: true });
@@ -482,7 +482,7 @@ describe('mlflow chart', () => {
   // ("used to verify the hostname for the targets"), tls.ca from a Secret of the PodMonitoring's own
   // namespace; examples/instrumentation/go-synthetic/go-synthetic-basic-auth.yaml grants the collector
   // ServiceAccount (gmp-system/collector) read access to such a Secret with a Role and RoleBinding.
-  test('6b. metrics over TLS: the collector checks the server certificate against the CA bundle, and may read that one Secret only', () => {
+  test("6b. metrics over TLS: the collector checks the server certificate against the CA bundle's CA-only Secret, and may read exactly the Secrets the PodMonitoring names, none with a key", () => {
     const config = cloudsql();
     const names = platformNames(config);
     const objects = mlflowOf();
@@ -491,8 +491,24 @@ describe('mlflow chart', () => {
     expect(endpoint.tls).toEqual({ serverName: 'mlflow.mlflow.svc', ca: { secret: { name: names.tls.caBundle, key: 'ca.crt' } } });
     // The name the collector expects is on the server's certificate.
     expect(find(chartObjects(render(config).files, 'certificates'), 'Certificate', names.tls.mlflow).spec.dnsNames).toContain(endpoint.tls.serverName);
+    // The CA Secret is a target of the trust-manager Bundle (CA certificate only), not a cert-manager Secret.
+    const { objects: all } = render(config);
+    const bundle = find(all, 'Bundle', names.tls.caBundle);
+    expect(bundle.spec.target.secret).toEqual({ key: 'ca.crt' });
+    const certificateSecrets = all.filter((o) => o.kind === 'Certificate').map((c) => c.spec.secretName);
+    const referenced = [...JSON.stringify(find(objects, 'PodMonitoring', 'mlflow').spec).matchAll(/"secret":\{"key":"[^"]+","name":"([^"]+)"/g)].map(
+      (m) => m[1],
+    );
+    expect([...new Set(referenced)].sort()).toEqual([names.mlflowAuth.metrics.secret, names.tls.caBundle].sort());
     const role = find(objects, 'Role', 'mlflow-ca-bundle-reader');
     expect(role.rules).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: [names.tls.caBundle], verbs: ['get', 'list', 'watch'] }]);
+    // Every Role bound to the collector, together: exactly the Secrets the PodMonitoring names, none a cert-manager Secret.
+    const collectorRoles = objects
+      .filter((o) => o.kind === 'RoleBinding' && o.subjects.some((x: Manifest) => x.name === 'collector' && x.namespace === 'gmp-system'))
+      .map((b) => find(objects, 'Role', b.roleRef.name));
+    const readable = collectorRoles.flatMap((r) => r.rules.flatMap((x: Manifest) => (x.resources.includes('secrets') ? x.resourceNames : []))).sort();
+    expect(readable).toEqual([...new Set(referenced)].sort());
+    for (const name of readable) expect(certificateSecrets).not.toContain(name);
     const binding = find(objects, 'RoleBinding', 'mlflow-ca-bundle-reader');
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'collector', namespace: 'gmp-system' }]);

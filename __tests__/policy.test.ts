@@ -805,6 +805,27 @@ describe('external declarations', () => {
     expect(check(withoutCm, { objects: ['ConfigMap/other/web-config'] }).filter((f) => f.rule === 'references.configmap')).toHaveLength(1);
   });
 
+  // trust-manager v0.24.0: a Bundle writes a ConfigMap (and a Secret, with a secret target) named after
+  // itself in every namespace its target.namespaceSelector selects.
+  test('a ConfigMap that a trust-manager Bundle writes into the namespace resolves; one for another namespace does not', () => {
+    const bundle = (values: string[]) => ({
+      apiVersion: 'trust.cert-manager.io/v1alpha1',
+      kind: 'Bundle',
+      metadata: { name: 'web-config' },
+      spec: {
+        sources: [{ secret: { name: 'ca', key: 'tls.crt' } }],
+        target: { configMap: { key: 'LOG_LEVEL' }, namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values }] } },
+      },
+    });
+    const configMapFindings = (values: string[]) =>
+      check((f) => {
+        withoutCm(f);
+        f.add(bundle(values));
+      }).filter((x) => x.rule === 'references.configmap');
+    expect(configMapFindings(['app'])).toEqual([]);
+    expect(configMapFindings(['other'])).toHaveLength(1);
+  });
+
   test('an external namespace resolves objects placed in it', () => {
     const drop = (f: Fixture) => f.remove('Namespace', 'app');
     expect(check(drop).filter((f) => f.rule === 'references.namespace').length).toBeGreaterThan(0);

@@ -564,7 +564,7 @@ describe('postgres chart', () => {
         expect(c.volumeMounts).toContainEqual({ name: 'platform-ca', mountPath: '/etc/platform-ca', readOnly: true });
         expect(pod.volumes).toContainEqual({
           name: 'platform-ca',
-          secret: { secretName: names.tls.caBundle, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 },
+          configMap: { name: names.tls.caBundle, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 },
         });
       }
     });

@@ -10,7 +10,7 @@ import * as path from 'path';
 import { buildModel } from '../model';
 import { outOfBandSecrets } from '../policy/rules/references';
 import { nextSteps } from '../synth/runbook/next-steps';
-import { CERT_MANAGER_VERSION, isKcc, runbook, RUNBOOK_PATH } from '../synth/runbook/runbook';
+import { CERT_MANAGER_VERSION, isKcc, runbook, RUNBOOK_PATH, TRUST_MANAGER_VERSION } from '../synth/runbook/runbook';
 import { configsUnderTest, configWith, PROJECT_ROOT, render } from './support/render';
 import { gcloudCommandsOf, shellBlocks } from './support/runbook';
 
@@ -62,6 +62,20 @@ describe.each(rendered)('runbook of config $name', ({ config, files }) => {
     expect(at('apply -f dist/' + applies.find((a) => a.to === 'MGMT')!.file)).toBeLessThan(at(`get-credentials ${cluster} `));
     expect(at(`get-credentials ${cluster} `)).toBeLessThan(at(`apply -f dist/${work[0].file}`));
     expect(at('helm install cert-manager')).toBeLessThan(at(`apply -f dist/${work[1].file}`));
+    // trust-manager after cert-manager (its webhook certificate), before the Bundle is applied.
+    expect(at('helm install cert-manager')).toBeLessThan(at('helm install trust-manager'));
+    expect(at('helm install trust-manager')).toBeLessThan(at(`apply -f dist/${work[1].file}`));
+  });
+
+  test("installs trust-manager for the render's Bundle: its trust namespace, the one Secret it may write, its target namespaces, then waits for it", () => {
+    const bundle = objects.find(({ o }) => o.kind === 'Bundle')!.o;
+    const install = deploy.content.split('\n').find((l) => l.startsWith('helm install trust-manager'))!;
+    const ns = buildModel(config).names.tls.certManagerNamespace;
+    expect(install).toContain(`--namespace ${ns} --version ${TRUST_MANAGER_VERSION} `);
+    expect(install).toContain(`--set app.trust.namespace=${ns} `);
+    expect(install).toContain(`--set secretTargets.enabled=true --set 'secretTargets.authorizedSecrets={${bundle.metadata.name}}'`);
+    expect(install).toContain(`--set 'app.targetNamespaces={${bundle.spec.target.namespaceSelector.matchExpressions[0].values.join(',')}}' --wait`);
+    expect(deploy.content).toContain(`wait --for=condition=Synced bundle/${bundle.metadata.name} `);
   });
 
   test('creates every Secret the render reads, with namespace, name and keys, and says which must match', () => {
@@ -128,6 +142,15 @@ describe.each(rendered)('runbook of config $name', ({ config, files }) => {
     ]);
     for (const argv of commands) expect(argv.join(' ')).not.toMatch(/\$/);
   });
+});
+
+test('the runbook pins the trust-manager release that the guide and the Flux example pin', () => {
+  const guide = fs.readFileSync(path.join(PROJECT_ROOT, 'docs/first-deployment.md'), 'utf8');
+  const flux = fs.readFileSync(path.join(PROJECT_ROOT, 'examples/flux/cert-manager/trust-manager.yaml'), 'utf8');
+  expect(flux).toMatch(new RegExp(`version: ${TRUST_MANAGER_VERSION.replace(/\./g, '\\.')}\\n`));
+  expect(guide).toContain(
+    `helm install trust-manager jetstack/trust-manager --kube-context "$WORK" --namespace cert-manager --version ${TRUST_MANAGER_VERSION} `,
+  );
 });
 
 test('the runbook pins the cert-manager release that the guide and the Flux example pin', () => {

@@ -140,13 +140,15 @@ describe("the workspaces' MLflow client trusts the platform CA", () => {
         expect(env.REQUESTS_CA_BUNDLE).toBeUndefined();
         expect(env.SSL_CERT_FILE).toBeUndefined();
         const { volume, inside } = volumeOf(d, env.MLFLOW_TRACKING_SERVER_CERT_PATH);
-        expect(volume.secret.items).toEqual([{ key: 'ca.crt', path: inside }]);
-        // The Secret is a CA bundle cert-manager writes in the pod's namespace, from the issuer of MLflow's certificate.
-        const bundle = objects.find(
-          (o) => o.kind === 'Certificate' && o.metadata.namespace === d.metadata.namespace && o.spec.secretName === volume.secret.secretName,
-        );
+        expect(volume.configMap.items).toEqual([{ key: 'ca.crt', path: inside }]);
+        // The ConfigMap is the one trust-manager writes in the pod's namespace for the Bundle, from the
+        // Secret of the CA whose issuer signs MLflow's certificate.
+        const bundle = objects.find((o) => o.kind === 'Bundle' && o.metadata.name === volume.configMap.name);
         expect(bundle).toBeDefined();
-        expect(bundle!.spec.issuerRef).toEqual(mlflowCert.spec.issuerRef);
+        expect(bundle!.spec.target.configMap.key).toBe('ca.crt');
+        expect(bundle!.spec.target.namespaceSelector.matchExpressions[0].values).toContain(d.metadata.namespace);
+        const issuer = find(certificates, 'ClusterIssuer', mlflowCert.spec.issuerRef.name);
+        expect(bundle!.spec.sources).toEqual([{ secret: { name: issuer.spec.ca.secretName, key: 'tls.crt' } }]);
       }
     },
   );
@@ -166,7 +168,7 @@ describe("the workspaces' MLflow client trusts the platform CA", () => {
     afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     /**
-     * Places the workspace's CA bundle volume under `root` as the kubelet would (the Secret's ca.crt is
+     * Places the workspace's CA bundle volume under `root` as the kubelet would (the ConfigMap's ca.crt is
      * the test CA), then runs a TLS server with MLflow's certificate on 127.0.0.1 and a client that
      * dials the host of the rendered MLFLOW_TRACKING_URI with the rendered environment.
      */
@@ -176,9 +178,9 @@ describe("the workspaces' MLflow client trusts the platform CA", () => {
       const root = fs.mkdtempSync(path.join(dir, `${app}-`));
       const { volume, inside } = volumeOf(d, rendered.MLFLOW_TRACKING_SERVER_CERT_PATH);
       const mount = server(d).volumeMounts.find((m: Manifest) => m.name === volume.name);
-      const secret: Record<string, string> = { 'ca.crt': fs.readFileSync(path.join(dir, 'ca.crt'), 'utf8') };
+      const configMap: Record<string, string> = { 'ca.crt': fs.readFileSync(path.join(dir, 'ca.crt'), 'utf8') };
       fs.mkdirSync(path.join(root, mount.mountPath), { recursive: true });
-      for (const item of volume.secret.items) fs.writeFileSync(path.join(root, mount.mountPath, item.path), secret[item.key]);
+      for (const item of volume.configMap.items) fs.writeFileSync(path.join(root, mount.mountPath, item.path), configMap[item.key]);
       expect(inside).toBe('ca.crt');
       const clientEnv = env(rendered);
       const result = spawnSync('python3', ['-c', HANDSHAKE], {

@@ -73,6 +73,7 @@ export function edgeChartProps(model: PlatformModel, apps: readonly WorkspaceApp
     securityPolicy: edge.securityPolicy,
     drainingSec: edge.drainingSeconds,
     logSampleRate: edge.logSampleRate,
+    hsts: edge.hsts,
   };
   const entry = (namespace: string, name: string, globalAddress: string) => ({
     namespace,

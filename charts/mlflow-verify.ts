@@ -30,8 +30,8 @@ export interface MlflowVerifyChartProps {
   readonly port: number;
   /** In-cluster URL of the tracking server (HTTPS). */
   readonly trackingUri: string;
-  /** Secret of the namespace's CA bundle (charts/certificates/ca-bundle.ts): the server's certificate is checked against it. */
-  readonly caBundleSecret: string;
+  /** ConfigMap of the namespace's CA bundle (charts/certificates/ca-bundle.ts): the server's certificate is checked against it. */
+  readonly caBundleConfigMap: string;
   /** Image with the MLflow client: the server's own image, so client and server versions match. */
   readonly image: string;
   /** The Job's own MLflow account (an ordinary user; the provisioning Job creates it). */
@@ -46,7 +46,7 @@ export function mlflowVerifyChartProps(model: PlatformModel): MlflowVerifyChartP
     name: names.mlflow,
     port: names.mlflowPort,
     trackingUri: names.mlflowUrl,
-    caBundleSecret: names.tls.caBundle,
+    caBundleConfigMap: names.tls.caBundle,
     image: config.mlflow.image,
     account: names.mlflowAuth.verify,
   };
@@ -94,7 +94,7 @@ export class MlflowVerifyChart extends PlatformChart {
               volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, caBundleMount()],
             }),
           ],
-          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: kube.Quantity.fromString('256Mi') } }, caBundleVolume(props.caBundleSecret)],
+          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: kube.Quantity.fromString('256Mi') } }, caBundleVolume(props.caBundleConfigMap)],
         }),
       },
     };

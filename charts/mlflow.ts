@@ -56,10 +56,10 @@ export interface MlflowChartProps extends Pick<
   readonly namespace: string;
   readonly image: string;
   /**
-   * TLS: the server's certificate Secret (cert-manager, charts/certificates.ts), the CA bundle Secret
+   * TLS: the server's certificate Secret (cert-manager, charts/certificates.ts), the CA bundle ConfigMap
    * its clients in this namespace mount, and the name the metrics scraper checks the certificate for.
    */
-  readonly tls: { readonly secretName: string; readonly caBundleSecret: string; readonly serverName: string };
+  readonly tls: { readonly secretName: string; readonly caBundleConfigMap: string; readonly serverName: string };
   readonly projectId: string;
   readonly resources: Resources;
   /**
@@ -152,7 +152,7 @@ export function mlflowChartProps(model: PlatformModel): MlflowChartProps {
     port: names.mlflowPort,
     image: config.mlflow.image,
     serviceAccount: { name: sa.kubernetes.name, gcpServiceAccount: sa.email },
-    tls: { secretName: names.tls.mlflow, caBundleSecret: names.tls.caBundle, serverName: `${names.mlflow}.${names.namespaces.platform}.svc` },
+    tls: { secretName: names.tls.mlflow, caBundleConfigMap: names.tls.caBundle, serverName: `${names.mlflow}.${names.namespaces.platform}.svc` },
     projectId: config.project.id,
     database,
     artifactsDestination: `gs://${names.bucket}/artifacts`,
@@ -304,7 +304,7 @@ export class MlflowChart extends PlatformChart {
       serverSelector,
       port: props.port,
       trackingUri: props.gc.trackingUri,
-      caBundleSecret: props.tls.caBundleSecret,
+      caBundleConfigMap: props.tls.caBundleConfigMap,
       admin: props.auth.names.admin,
       accounts: provisionedAccounts(props.auth.names),
       defaultExperimentPermission: props.auth.defaultExperimentPermission,
@@ -318,7 +318,8 @@ export class MlflowChart extends PlatformChart {
       name: props.name,
       workload,
       serverName: props.tls.serverName,
-      caBundleSecret: props.tls.caBundleSecret,
+      // The Bundle writes a CA-only Secret of the same name beside the ConfigMap (charts/certificates/ca-bundle.ts).
+      caBundleSecret: props.tls.caBundleConfigMap,
       account: props.auth.names.metrics,
       proxy: db.mode === 'cloudsql',
       collector: { namespace: props.ingress.prometheus.namespace, serviceAccount: props.ingress.prometheus.serviceAccount },

@@ -43,7 +43,7 @@ export function postgresRestoreChartProps(_model: PlatformModel, p: PostgresChar
     database: p.database,
     user: p.user,
     backup: p.backup,
-    caBundleSecret: p.tls.caBundleSecret,
+    caBundleConfigMap: p.tls.caBundleConfigMap,
   };
 }
 

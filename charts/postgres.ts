@@ -115,8 +115,8 @@ export interface PostgresChartProps {
   readonly clientAppName: string;
   /** The cluster's own ranges, which the backup pods' internet rule excludes (charts/lib/network-policy.ts). */
   readonly clusterRanges: readonly string[];
-  /** The server's certificate Secret (charts/certificates.ts) and the CA bundle Secret its clients mount. */
-  readonly tls: { readonly secretName: string; readonly caBundleSecret: string };
+  /** The server's certificate Secret (charts/certificates.ts) and the CA bundle ConfigMap its clients mount. */
+  readonly tls: { readonly secretName: string; readonly caBundleConfigMap: string };
 }
 
 export function postgresChartProps(model: PlatformModel): PostgresChartProps {
@@ -154,7 +154,7 @@ export function postgresChartProps(model: PlatformModel): PostgresChartProps {
     },
     clientAppName: names.mlflow,
     clusterRanges: model.ranges.cluster,
-    tls: { secretName: names.tls.db, caBundleSecret: names.tls.caBundle },
+    tls: { secretName: names.tls.db, caBundleConfigMap: names.tls.caBundle },
   };
 }
 
@@ -269,7 +269,7 @@ export class PostgresChart extends PlatformChart {
       database: props.database,
       user: props.user,
       backup: props.backup,
-      caBundleSecret: props.tls.caBundleSecret,
+      caBundleConfigMap: props.tls.caBundleConfigMap,
     });
 
     const backupPods = backupPodSelector(props.name, props.instance);
@@ -484,8 +484,8 @@ export interface PostgresBackupProps {
   readonly database: string;
   readonly user: string;
   readonly backup: BackupProps;
-  /** CA bundle Secret: the dump and restore steps check the server's certificate against it. */
-  readonly caBundleSecret: string;
+  /** CA bundle ConfigMap: the dump and restore steps check the server's certificate against it. */
+  readonly caBundleConfigMap: string;
 }
 
 /**
@@ -624,7 +624,7 @@ export function backupPodSpec(props: PostgresBackupProps, initContainers: Restri
     volumes: [
       { name: 'backup', emptyDir: { sizeLimit: kube.Quantity.fromString(props.backup.scratchSize) } },
       { name: 'tmp', emptyDir: { sizeLimit: kube.Quantity.fromString('1Gi') } },
-      caBundleVolume(props.caBundleSecret),
+      caBundleVolume(props.caBundleConfigMap),
     ],
   });
 }

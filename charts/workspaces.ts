@@ -165,7 +165,7 @@ function commonProps(model: PlatformModel, app: WorkspaceApp) {
       { name: MLFLOW_CA_ENV, value: CA_BUNDLE_FILE },
     ] as EnvVar[],
     network,
-    tls: { caIssuer: names.tls.caIssuer, lifetime: certificateLifetime(config), caBundleSecret: names.tls.caBundle } satisfies WorkspaceTls,
+    tls: { caIssuer: names.tls.caIssuer, lifetime: certificateLifetime(config), caBundleConfigMap: names.tls.caBundle } satisfies WorkspaceTls,
     serviceAnnotations: (service: string) => {
       // The load balancer speaks HTTPS to the port, as the server does.
       const annotations = edgeServiceAnnotations(config, service, { port: PORT_NAME, protocol: 'HTTPS' });

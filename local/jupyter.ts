@@ -87,7 +87,7 @@ export class LocalJupyter {
     this.pod = new LocalPod(spec, {
       ...base,
       dir,
-      sources: { ...base.sources, configMaps: rendered.configMaps(deployment.metadata.namespace), claims: { [claim]: this.home } },
+      sources: { ...base.sources, configMaps: platform.configMaps(deployment.metadata.namespace), claims: { [claim]: this.home } },
       seam: {
         ...base.seam,
         path: [path.join(JUPYTER_IMAGE_DIR, 'bin'), ...(base.seam.path ?? [])],

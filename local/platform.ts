@@ -107,6 +107,19 @@ export function secretKeys(spec: Json): Map<string, Set<string>> {
   return keys;
 }
 
+/**
+ * Whether a trust-manager Bundle targets the namespace. The render selects namespaces by the
+ * `kubernetes.io/metadata.name` label with `In` (charts/certificates/ca-bundle.ts); any other selector
+ * is refused here rather than guessed.
+ */
+function bundleSelects(bundle: Json, namespace: string): boolean {
+  const selector = bundle.spec.target.namespaceSelector;
+  const expressions: Json[] = selector?.matchExpressions ?? [];
+  const supported = selector && !selector.matchLabels && expressions.every((e) => e.key === 'kubernetes.io/metadata.name' && e.operator === 'In');
+  if (!supported) throw new Error(`Bundle ${bundle.metadata.name}: local runs know only a namespaceSelector on kubernetes.io/metadata.name with In`);
+  return expressions.every((e) => e.values.includes(namespace));
+}
+
 export class LocalPlatform {
   readonly rendered: Rendered;
   readonly secrets: Record<string, Record<string, string>> = {};
@@ -272,7 +285,21 @@ export class LocalPlatform {
     };
   }
 
-  /** How a pod of the render runs here: the seam, the test Secrets, the rendered ConfigMaps of its namespace. */
+  /**
+   * The ConfigMaps of a namespace as the cluster has them: the rendered ones, and the one trust-manager
+   * writes there for each Bundle of the render that selects the namespace (charts/certificates/ca-bundle.ts),
+   * named after the Bundle, with the throwaway CA under the target key.
+   */
+  configMaps(namespace: string): Record<string, Record<string, string>> {
+    const bundles = this.rendered.objects.filter((o) => o.kind === 'Bundle' && o.spec?.target?.configMap && bundleSelects(o, namespace));
+    const ca = bundles.length > 0 ? fs.readFileSync(this.caFile, 'utf8') : '';
+    return {
+      ...this.rendered.configMaps(namespace),
+      ...Object.fromEntries(bundles.map((b) => [b.metadata.name, { [b.spec.target.configMap.key]: ca }])),
+    };
+  }
+
+  /** How a pod of the render runs here: the seam, the test Secrets, the ConfigMaps of its namespace. */
   podOptions(name: string, namespace = this.ns): PodRunOptions {
     return {
       name,
@@ -280,7 +307,7 @@ export class LocalPlatform {
       dir: path.join(this.options.dir, 'pods', name),
       // Before PostgreSQL has started (its own pod) no database port is known, nor needed.
       seam: this.seam(this.postgres?.port ?? 0),
-      sources: { secrets: this.secrets, configMaps: this.rendered.configMaps(namespace) },
+      sources: { secrets: this.secrets, configMaps: this.configMaps(namespace) },
       onLine: this.options.onLine,
     };
   }
@@ -339,7 +366,7 @@ export class LocalPlatform {
     const initVolume = sts.spec.template.spec.volumes.find(
       (v: Json) => v.name === container.volumeMounts.find((m: Json) => m.mountPath === '/docker-entrypoint-initdb.d').name,
     );
-    const initFiles = this.rendered.configMaps(sts.metadata.namespace)[initVolume.configMap.name];
+    const initFiles = this.configMaps(sts.metadata.namespace)[initVolume.configMap.name];
     const { server, init } = await firstStart(this.options.postgres ?? 15, initFiles, env);
     if (init.code !== 0) throw new Error(`PostgreSQL's first start failed:\n${init.stdout}${init.stderr}`);
     await server.stop();
@@ -358,7 +385,7 @@ export class LocalPlatform {
       const data = volume?.secret
         ? this.secrets[volume.secret.secretName]
         : volume?.configMap
-          ? this.rendered.configMaps(sts.metadata.namespace)[volume.configMap.name]
+          ? this.configMaps(sts.metadata.namespace)[volume.configMap.name]
           : undefined;
       if (!data || mount.mountPath === '/docker-entrypoint-initdb.d') continue;
       const dir = path.join(files, mount.name);

@@ -77,8 +77,14 @@ export interface TlsNames {
   readonly mlflow: string;
   /** Certificate and Secret of the in-cluster PostgreSQL (platform namespace). */
   readonly db: string;
-  /** Certificate and Secret in each client namespace whose `ca.crt` clients trust. */
+  /**
+   * trust-manager Bundle, and the ConfigMap (and CA-only Secret) it writes in each client namespace,
+   * whose `ca.crt` clients trust. Not the old `mlflow-gke-ca-bundle`: that was a Certificate's Secret
+   * (with a key), which an upgrade leaves behind for the operator to delete.
+   */
   readonly caBundle: string;
+  /** ValidatingAdmissionPolicy (and binding) that keeps the CA ClusterIssuer to the platform's namespaces. */
+  readonly caIssuerScope: string;
 }
 
 /** An MLflow user and the Secret (created out of band) whose key `password` holds its password. */
@@ -208,7 +214,8 @@ export function platformNames(config: Config, apps: readonly WorkspaceApp[] = WO
       ca: `${prefix}mlflow-gke-ca`,
       mlflow: `${mlflow}-tls`,
       db: `${prefix}mlflow-db-tls`,
-      caBundle: `${prefix}mlflow-gke-ca-bundle`,
+      caBundle: `${prefix}mlflow-gke-trust-bundle`,
+      caIssuerScope: `${prefix}mlflow-gke-ca-scope`,
     },
     mlflowHost: config.edge.hosts.mlflow ?? `mlflow.${config.edge.domain}`,
     serviceAccounts: {

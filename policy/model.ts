@@ -42,6 +42,8 @@ const CLUSTER_SCOPED = new Set([
   'ConfigConnectorContext',
   // cert-manager (cert-manager v1.21.1 deploy/crds/cert-manager.io_clusterissuers.yaml: scope Cluster).
   'ClusterIssuer',
+  // trust-manager (v0.24.0 pkg/apis/trust/v1alpha1/types_bundle.go: +kubebuilder:resource:scope=Cluster).
+  'Bundle',
 ]);
 
 export function isClusterScoped(kind: string): boolean {

@@ -30,16 +30,28 @@ export interface CrdSchemaPatch {
  * Corrections to CRD copies known to be out of date. The BackendConfig copy in shared/schemas was
  * read from an old cluster: it still requires iap.oauthclientCredentials (optional since
  * ingress-gce v1.28.0, when IAP can use the Google-managed OAuth client) and lacks
- * customResponseHeaders. Both versions of the CRD get the same correction.
+ * customResponseHeaders. Both versions get the iap correction; only v1 gets the field, which is
+ * ingress-gce's own type: `CustomResponseHeaders *CustomResponseHeadersConfig
+ * json:"customResponseHeaders,omitempty"` with `Headers []string json:"headers,omitempty"`
+ * (kubernetes/ingress-gce v1.41.1, commit 361e4187eb3a, pkg/apis/backendconfig/v1/types.go; the type
+ * entered that file in 2022), each entry `header-name:header-value`
+ * (cloud.google.com/kubernetes-engine/docs/how-to/ingress-configuration, "Custom response headers";
+ * cloud.google.com/load-balancing/docs/https/custom-headers-global). The edge chart uses it for HSTS.
+ * The fallback packages need no such entry: they do not reject unknown fields.
  */
 export const CRD_SCHEMA_PATCHES: readonly CrdSchemaPatch[] = ['v1', 'v1beta1'].map((version) => ({
   crd: `cloud.google.com/${version}/BackendConfig`,
-  reason: 'ingress-gce >= v1.28.0: iap.oauthclientCredentials is optional; customResponseHeaders exists',
+  reason:
+    version === 'v1'
+      ? 'ingress-gce >= v1.28.0: iap.oauthclientCredentials is optional; customResponseHeaders exists'
+      : 'ingress-gce >= v1.28.0: iap.oauthclientCredentials is optional (v1beta1 has no customResponseHeaders)',
   patch: (schema: Json) => {
     const spec = schema.properties?.spec;
     const iap = spec?.properties?.iap;
     if (iap?.required) iap.required = iap.required.filter((r: string) => r !== 'oauthclientCredentials');
-    if (spec?.properties && !spec.properties.customResponseHeaders)
+    // Only v1: ingress-gce's v1beta1 BackendConfigSpec has no such field (v1.41.1
+    // pkg/apis/backendconfig/v1beta1/types.go), so a v1beta1 object that sets it is still rejected.
+    if (version === 'v1' && spec?.properties && !spec.properties.customResponseHeaders)
       spec.properties.customResponseHeaders = {
         type: 'object',
         properties: { headers: { type: 'array', items: { type: 'string' } } },
@@ -56,6 +68,120 @@ export const FALLBACK_EXCEPTIONS: readonly { readonly kind: string; readonly mes
     kind: 'BackendConfig',
     message: /spec\/iap must have required property oauthclientCredentials/,
     reason: 'ingress-gce >= v1.28.0: iap.oauthclientCredentials is optional (Google-managed OAuth client)',
+  },
+];
+
+export interface StandInSchema {
+  /** group/version/kind of the custom resource. */
+  readonly crd: string;
+  /** The CRD's plural and scope, for the cluster tier's stand-in CRD. */
+  readonly plural: string;
+  readonly scope: 'Cluster' | 'Namespaced';
+  readonly reason: string;
+  /** A structural OpenAPI v3 schema of the object (no additionalProperties: closed when loaded offline). */
+  readonly schema: Json;
+}
+
+const str = (max = 253) => ({ type: 'string', minLength: 1, maxLength: max });
+const stringMap = { type: 'object', additionalProperties: { type: 'string' } };
+/** metav1.LabelSelector. */
+const labelSelector = {
+  type: 'object',
+  properties: {
+    matchLabels: stringMap,
+    matchExpressions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['key', 'operator'],
+        properties: { key: { type: 'string' }, operator: { type: 'string' }, values: { type: 'array', items: { type: 'string' } } },
+      },
+    },
+  },
+};
+const sourceObject = {
+  type: 'object',
+  properties: { name: str(), selector: labelSelector, key: str(), includeAllKeys: { type: 'boolean' } },
+  oneOf: [{ required: ['name'] }, { required: ['selector'] }],
+};
+const targetTemplate = {
+  type: 'object',
+  required: ['key'],
+  properties: { key: str(), metadata: { type: 'object', properties: { annotations: stringMap, labels: stringMap } } },
+};
+
+/**
+ * Kinds the render uses whose CRD is in no schema folder: a schema written here from the kind's Go
+ * types stands in for it, offline (support/schemas.ts CrdValidator) and in the cluster tier
+ * (cluster/support/crds.ts installs a CRD made from it). A stand-in is weaker than the upstream CRD:
+ * it carries no CEL rules and was typed from the Go source, not generated. When the real CRD is in the
+ * schema folder, it wins.
+ *
+ * trust-manager's Bundle: its CRD ships in the trust-manager Helm chart
+ * (deploy/charts/trust-manager/templates/crd-trust.cert-manager.io_bundles.yaml), which the pinned
+ * schema set (schemas/manifest.ts, raw files at fixed commits) does not include, and CRD files are not
+ * copied into this repository. The schema below follows trust-manager v0.24.0
+ * pkg/apis/trust/v1alpha1/types_bundle.go (commit 75590d07c8b5): BundleSpec{sources (1 to 100),
+ * target}; BundleSource, exactly one of configMap, secret, inLine (1 to 1048576 characters),
+ * useDefaultCAs; SourceObjectKeySelector, exactly one of name and selector, plus key and
+ * includeAllKeys; BundleTarget{configMap, secret (TargetTemplate: key required, metadata labels and
+ * annotations), additionalFormats (jks, pkcs12), namespaceSelector (LabelSelector)}; scope Cluster.
+ */
+export const STAND_IN_SCHEMAS: readonly StandInSchema[] = [
+  {
+    crd: 'trust.cert-manager.io/v1alpha1/Bundle',
+    plural: 'bundles',
+    scope: 'Cluster',
+    reason: 'trust-manager publishes its Bundle CRD only inside its Helm chart, which the pinned schema set does not hold',
+    schema: {
+      type: 'object',
+      required: ['spec'],
+      properties: {
+        apiVersion: { type: 'string' },
+        kind: { type: 'string' },
+        metadata: { type: 'object' },
+        spec: {
+          type: 'object',
+          required: ['sources'],
+          properties: {
+            sources: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 100,
+              items: {
+                type: 'object',
+                properties: { configMap: sourceObject, secret: sourceObject, inLine: str(1048576), useDefaultCAs: { type: 'boolean' } },
+                oneOf: [{ required: ['configMap'] }, { required: ['secret'] }, { required: ['inLine'] }, { required: ['useDefaultCAs'] }],
+              },
+            },
+            target: {
+              type: 'object',
+              properties: {
+                configMap: targetTemplate,
+                secret: targetTemplate,
+                additionalFormats: {
+                  type: 'object',
+                  properties: {
+                    jks: { type: 'object', required: ['key'], properties: { key: str(), password: str(128) } },
+                    pkcs12: {
+                      type: 'object',
+                      required: ['key'],
+                      properties: {
+                        key: str(),
+                        password: { type: 'string', maxLength: 128 },
+                        profile: { type: 'string', enum: ['LegacyRC2', 'LegacyDES', 'Modern2023'] },
+                      },
+                    },
+                  },
+                },
+                namespaceSelector: labelSelector,
+              },
+              anyOf: [{ required: ['configMap'] }, { required: ['secret'] }],
+            },
+          },
+        },
+      },
+    },
   },
 ];
 

@@ -12,7 +12,7 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { cachedSchemaDir, isComplete } from '../../schemas/cache';
 import { validateWithPackages } from './fallback-validation';
-import { CRD_SCHEMA_PATCHES, HAND_WRITTEN_CRDS, VERSION_EXCEPTIONS } from './schema-exceptions';
+import { CRD_SCHEMA_PATCHES, HAND_WRITTEN_CRDS, STAND_IN_SCHEMAS, VERSION_EXCEPTIONS } from './schema-exceptions';
 
 /**
  * The supported range: 1.31, the minimum (native sidecars need container `restartPolicy`, which
@@ -201,6 +201,13 @@ export class CrdValidator {
         closeObjects(schema);
         this.schemas.set(key, schema);
       }
+    }
+    // Kinds without a CRD file: their stand-in schema (support/schema-exceptions.ts), unless the real CRD is here.
+    for (const stand of STAND_IN_SCHEMAS) {
+      if (this.schemas.has(stand.crd)) continue;
+      const schema = structuredClone(stand.schema);
+      closeObjects(schema);
+      this.schemas.set(stand.crd, schema);
     }
   }
 

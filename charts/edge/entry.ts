@@ -7,7 +7,7 @@
 import { Construct } from 'constructs';
 import { EXTERNAL_SECRETS_ANNOTATION } from '../../common/contract';
 import * as kube from '../../imports/k8s-1.31';
-import { BackendConfig, BackendConfigSpecIap } from '../../imports/cloud.google.com';
+import { BackendConfig, BackendConfigProps, BackendConfigSpecIap } from '../../imports/cloud.google.com';
 import { FrontendConfig, ManagedCertificate } from '../../imports/networking.gke.io';
 import { appLabels } from '../lib/labels';
 import { appProtocolsAnnotation, BACKEND_CONFIG_ANNOTATION, backendConfigName, BackendProtocol, NEG_ANNOTATION } from './annotations';
@@ -70,6 +70,52 @@ export interface EdgeEntryProps {
   readonly securityPolicy?: string;
   readonly drainingSec: number;
   readonly logSampleRate: number;
+  /** The Strict-Transport-Security header every backend's responses carry (hstsHeader). */
+  readonly hsts: Hsts;
+}
+
+/** HTTP Strict Transport Security (RFC 6797 section 6.1): how long, and whether for subdomains too. */
+export interface Hsts {
+  /** max-age in seconds; 0 makes browsers forget the host (RFC 6797 section 6.1.1). */
+  readonly maxAgeSeconds: number;
+  readonly includeSubDomains: boolean;
+}
+
+/**
+ * The BackendConfig entry for HSTS. BackendConfig `spec.customResponseHeaders.headers` is a list of
+ * strings (kubernetes/ingress-gce v1.41.1 pkg/apis/backendconfig/v1/types.go, CustomResponseHeadersConfig),
+ * each `header-name:header-value`: the load balancer sets them on the responses it returns
+ * (cloud.google.com/kubernetes-engine/docs/how-to/ingress-configuration, "Custom response headers",
+ * GA from GKE 1.25; cloud.google.com/load-balancing/docs/https/custom-headers-global). Only HTTPS
+ * responses carry it: the HTTP port answers with the FrontendConfig's redirect, and browsers ignore
+ * the header over plain HTTP anyway (RFC 6797 section 8.1).
+ */
+export function hstsHeader(hsts: Hsts): string {
+  if (!Number.isInteger(hsts.maxAgeSeconds) || hsts.maxAgeSeconds < 0)
+    throw new Error(`hstsHeader: max-age ${hsts.maxAgeSeconds} is not a whole number of seconds`);
+  return `Strict-Transport-Security: max-age=${hsts.maxAgeSeconds}${hsts.includeSubDomains ? '; includeSubDomains' : ''}`;
+}
+
+/**
+ * A BackendConfig with `spec.customResponseHeaders`. The imported types come from the same
+ * out-of-date CRD copy as the schema (__tests__/support/schema-exceptions.ts) and lack the field;
+ * their toJson rebuilds the object from the known fields after any JSON patch, so the field is added
+ * to what it returns.
+ */
+class BackendConfigWithHeaders extends BackendConfig {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly responseHeaders: readonly string[],
+    props: BackendConfigProps,
+  ) {
+    super(scope, id, props);
+  }
+
+  public override toJson(): Record<string, unknown> {
+    const json = super.toJson() as { spec: Record<string, unknown> };
+    return { ...json, spec: { ...json.spec, customResponseHeaders: { headers: [...this.responseHeaders] } } };
+  }
 }
 
 export class EdgeEntry extends Construct {
@@ -118,13 +164,14 @@ export class EdgeEntry extends Construct {
       ...(props.securityPolicy ? { securityPolicy: { name: props.securityPolicy } } : {}),
     });
 
+    const responseHeaders = [hstsHeader(props.hsts)];
     for (const backend of props.backends) {
       // The CRD copy in shared/schemas still requires oauthclientCredentials; ingress-gce does not
       // (Google-managed OAuth client), see __tests__/support/schema-exceptions.ts.
       const iap = (
         props.oauthClientSecret ? { enabled: true, oauthclientCredentials: { secretName: props.oauthClientSecret } } : { enabled: true }
       ) as BackendConfigSpecIap;
-      new BackendConfig(this, `backend-${backend.service}`, {
+      new BackendConfigWithHeaders(this, `backend-${backend.service}`, responseHeaders, {
         metadata: {
           name: backendConfigName(backend.service),
           namespace,
@@ -154,7 +201,7 @@ export class EdgeEntry extends Construct {
           },
         });
         // IAP stated off: this backend serves the health path alone, which the Ingress routes by exact match.
-        new BackendConfig(this, `backend-${health.service}`, {
+        new BackendConfigWithHeaders(this, `backend-${health.service}`, responseHeaders, {
           metadata: { name: backendConfigName(health.service), namespace, labels: healthLabels },
           spec: { iap: { enabled: false } as BackendConfigSpecIap, ...backendSpec(backend, 30) },
         });

@@ -18,6 +18,13 @@ const AUDITED_SERVICES: readonly { readonly slug: string; readonly service: stri
   { slug: 'storage', service: 'storage.googleapis.com' },
   { slug: 'cloudsql', service: 'cloudsql.googleapis.com' },
   { slug: 'cloudkms', service: 'cloudkms.googleapis.com' },
+  // Who passed or was refused by IAP on the way to MLflow and the workspaces (and any IAP TCP tunnel
+  // of the project). IAP's audit service name is iap.googleapis.com; its ADMIN_READ, DATA_READ and
+  // DATA_WRITE methods write Data Access audit logs, ADMIN_WRITE ones Admin Activity logs, which are
+  // always on (cloud.google.com/iap/docs/audit-log-howto, "Service name", "Methods by permission
+  // type"). The three configurable types below are the whole AuditLogConfig.LogType enum besides
+  // LOG_TYPE_UNSPECIFIED (google.iam.v1.AuditLogConfig).
+  { slug: 'iap', service: 'iap.googleapis.com' },
 ];
 
 /**

@@ -117,8 +117,8 @@ export interface WorkspaceTls {
   /** CA ClusterIssuer that signs the server certificate. */
   readonly caIssuer: string;
   readonly lifetime: CertificateLifetime;
-  /** The namespace's CA bundle Secret (charts/certificates/ca-bundle.ts): its `ca.crt` is mounted at CA_BUNDLE_DIR. */
-  readonly caBundleSecret: string;
+  /** The namespace's CA bundle ConfigMap (charts/certificates/ca-bundle.ts): its `ca.crt` is mounted at CA_BUNDLE_DIR. */
+  readonly caBundleConfigMap: string;
 }
 
 export interface WorkspaceProps {
@@ -255,7 +255,7 @@ export class Workspace extends Construct {
       // The key is readable by the pod's fsGroup, the workspace user's group: the user can read it,
       // as they can read anything the server can.
       serverCertificateVolume(TLS_VOLUME, certificate.secretName),
-      caBundleVolume(props.tls.caBundleSecret),
+      caBundleVolume(props.tls.caBundleConfigMap),
     ];
     if (props.files) {
       const files = props.files;

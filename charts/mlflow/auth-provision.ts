@@ -55,7 +55,7 @@ export interface MlflowAuthProvisionJobProps {
   readonly serverSelector: Record<string, string>;
   readonly port: number;
   readonly trackingUri: string;
-  readonly caBundleSecret: string;
+  readonly caBundleConfigMap: string;
   /** The bootstrap admin the Job acts as. */
   readonly admin: MlflowAccount;
   readonly accounts: readonly ProvisionedAccount[];
@@ -128,7 +128,7 @@ export class MlflowAuthProvisionJob extends Construct {
           runAsGroup: props.runAsUser,
           fsGroup: props.runAsUser,
           containers: [container],
-          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: kube.Quantity.fromString('64Mi') } }, caBundleVolume(props.caBundleSecret)],
+          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: kube.Quantity.fromString('64Mi') } }, caBundleVolume(props.caBundleConfigMap)],
         }),
       },
     };

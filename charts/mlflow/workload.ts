@@ -37,7 +37,7 @@ export interface MlflowWorkloadProps {
   readonly name: string;
   readonly image: string;
   readonly serviceAccount: { readonly name: string };
-  readonly tls: { readonly caBundleSecret: string };
+  readonly tls: { readonly caBundleConfigMap: string };
   readonly projectId: string;
   readonly database: MlflowDatabase;
   readonly resources: Resources;
@@ -69,7 +69,7 @@ export class MlflowWorkload {
       { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
       { name: 'PYTHONUNBUFFERED', value: '1' },
     ];
-    this.caVolume = caBundleVolume(props.tls.caBundleSecret);
+    this.caVolume = caBundleVolume(props.tls.caBundleConfigMap);
     this.sidecars =
       db.mode === 'cloudsql'
         ? [

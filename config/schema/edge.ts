@@ -66,6 +66,26 @@ export const edgeSchema = z
       .max(1, 'must be a number from 0 to 1')
       .default(1)
       .describe('Fraction of load balancer requests written to Cloud Logging.'),
+    hsts: z
+      .strictObject({
+        maxAgeSeconds: z
+          .number({ message: 'must be a whole number of seconds from 0 to 63072000 (two years)' })
+          .int('must be a whole number of seconds from 0 to 63072000 (two years)')
+          .min(0, 'must be a whole number of seconds from 0 to 63072000 (two years)')
+          .max(63072000, 'must be a whole number of seconds from 0 to 63072000 (two years)')
+          .default(31536000)
+          .describe(
+            "How long browsers remember to reach the platform's hosts over HTTPS only (Strict-Transport-Security max-age). 0 tells them to forget it. Default: one year.",
+          ),
+        includeSubDomains: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Add includeSubDomains: browsers then also refuse plain HTTP to every subdomain of each platform host. Off by default: a host override may name a domain whose subdomains the platform does not own.',
+          ),
+      })
+      .prefault({})
+      .describe("Strict-Transport-Security header the load balancer adds to every response of the platform's hosts."),
     interNodeEncryption: z
       .boolean()
       .default(true)

@@ -21,7 +21,7 @@ export const tlsSchema = z
       ),
     certificateLifetime: duration
       .default('90d')
-      .describe('Lifetime of every server certificate and CA bundle the platform CA issues; cert-manager renews each renewBefore ahead of its end.'),
+      .describe('Lifetime of every server certificate the platform CA issues; cert-manager renews each renewBefore ahead of its end.'),
     renewBefore: duration
       .default('30d')
       .describe('How long before a certificate ends cert-manager renews it; the servers load the renewed one by themselves (docs/mlflow.md, "TLS").'),

@@ -115,6 +115,49 @@ export function madeSecrets(set: PolicySet): Set<string> {
   return made;
 }
 
+/**
+ * ConfigMaps and Secrets a trust-manager Bundle writes: one of each target kind, named after the
+ * Bundle, in every namespace its `spec.target.namespaceSelector` selects (trust-manager v0.24.0
+ * pkg/apis/trust/v1alpha1/types_bundle.go BundleTarget; pkg/bundle/bundle.go names the target after
+ * the Bundle). A namespace's labels are those of its Namespace in the set plus
+ * `kubernetes.io/metadata.name`, which the API server sets on every namespace; without a selector the
+ * Bundle writes into every namespace of the set.
+ */
+export function bundleTargets(set: PolicySet, kind: 'ConfigMap' | 'Secret'): Set<string> {
+  const made = new Set<string>();
+  const field = kind === 'ConfigMap' ? 'configMap' : 'secret';
+  const namespaces = set.ofKind('Namespace').map((n) => ({
+    name: String(n.manifest.metadata?.name),
+    labels: { ...(n.manifest.metadata?.labels ?? {}), 'kubernetes.io/metadata.name': String(n.manifest.metadata?.name) } as Record<string, string>,
+  }));
+  for (const o of set.ofKind('Bundle')) {
+    const spec = o.manifest.spec;
+    if (o.manifest.apiVersion !== 'trust.cert-manager.io/v1alpha1' || !spec?.target?.[field]) continue;
+    for (const ns of namespaces) if (selects(spec.target.namespaceSelector, ns.labels)) made.add(`${ns.name}/${o.manifest.metadata?.name}`);
+  }
+  return made;
+}
+
+/** A Kubernetes LabelSelector (matchLabels and the In, NotIn, Exists, DoesNotExist expressions) against labels. */
+interface LabelSelector {
+  readonly matchLabels?: Record<string, string>;
+  readonly matchExpressions?: readonly { readonly key: string; readonly operator: string; readonly values?: readonly string[] }[];
+}
+
+function selects(selector: LabelSelector | undefined, labels: Record<string, string>): boolean {
+  if (!selector) return true;
+  const byLabel = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const byExpression = (selector.matchExpressions ?? []).every((e) => {
+    const has = e.key in labels;
+    if (e.operator === 'In') return has && (e.values ?? []).includes(labels[e.key]);
+    if (e.operator === 'NotIn') return !has || !(e.values ?? []).includes(labels[e.key]);
+    if (e.operator === 'Exists') return has;
+    if (e.operator === 'DoesNotExist') return !has;
+    return false;
+  });
+  return byLabel && byExpression;
+}
+
 function allReferences(set: PolicySet): Reference[] {
   return [...set.templates.flatMap(templateReferences), ...set.objects.flatMap(otherSecretReferences)];
 }
@@ -133,7 +176,7 @@ export interface OutOfBandSecret {
 export function outOfBandSecrets(objects: readonly SourceObject[]): OutOfBandSecret[] {
   const set = new PolicySet(objects);
   const found = new Map<string, { namespace: string; name: string; keys: Set<string>; readers: Set<string> }>();
-  const made = madeSecrets(set);
+  const made = new Set([...madeSecrets(set), ...bundleTargets(set, 'Secret')]);
   for (const r of allReferences(set)) {
     if (r.kind !== 'Secret' || set.find('Secret', r.namespace, r.name) || made.has(`${r.namespace}/${r.name}`)) continue;
     const id = `${r.namespace}/${r.name}`;
@@ -156,7 +199,12 @@ function referenceRule(kind: Reference['kind'], severity: 'error' | 'warning', r
     requires,
     sources,
     check: function* (set) {
-      const made = kind === 'Secret' ? madeSecrets(set) : new Set<string>();
+      const made =
+        kind === 'Secret'
+          ? new Set([...madeSecrets(set), ...bundleTargets(set, 'Secret')])
+          : kind === 'ConfigMap'
+            ? bundleTargets(set, 'ConfigMap')
+            : new Set<string>();
       for (const r of allReferences(set)) {
         if (r.kind !== kind || set.resolves(kind, r.namespace, r.name) || made.has(`${r.namespace}/${r.name}`)) continue;
         if (kind === 'Secret' && declaredExternalSecrets(r.object).has(r.name)) continue;

@@ -2,12 +2,13 @@
  * What synth prints after a render: the outline of dist/DEPLOY.md (synth/runbook/runbook.ts), in the
  * same order and with the same split between the clusters, so the two never disagree: the Config
  * Connector files and their Secrets on the Config Connector cluster first, then, on the workload
- * cluster that those create, the namespaces, the Secrets the workloads read, cert-manager, the rest,
+ * cluster that those create, the namespaces, the Secrets the workloads read, cert-manager and
+ * trust-manager, the rest,
  * and the verification. Secrets come from the rendered objects (policy/rules/references.ts).
  */
 import { outOfBandSecrets } from '../../policy/rules/references';
 import type { RenderedFile } from '../rendered-file';
-import { CERT_MANAGER_VERSION, isKcc, RUNBOOK_PATH, verificationFiles } from './runbook';
+import { CERT_MANAGER_VERSION, isKcc, RUNBOOK_PATH, TRUST_MANAGER_VERSION, verificationFiles } from './runbook';
 
 export function nextSteps(files: readonly RenderedFile[], out: string): string[] {
   const manifests = files.filter((f) => !f.path.includes('/') && f.path.endsWith('.yaml'));
@@ -33,7 +34,7 @@ export function nextSteps(files: readonly RenderedFile[], out: string): string[]
     ...(kccSecrets.length > 0 ? [`  create the Secrets there: ${kccSecrets.join('; ')}`] : []),
     ...(namespaces.length > 0 ? [`  on the workload cluster${kcc.length > 0 ? ', once it is Ready' : ''}: ${apply(namespaces)}`] : []),
     ...(workSecrets.length > 0 ? [`  create the Secrets there: ${workSecrets.join('; ')}`] : []),
-    `  install cert-manager ${CERT_MANAGER_VERSION}, then: ${apply(rest)}`,
+    `  install cert-manager ${CERT_MANAGER_VERSION} and trust-manager ${TRUST_MANAGER_VERSION} (${RUNBOOK_PATH} has the values), then: ${apply(rest)}`,
     `  once MLflow is ready: ${apply(verificationFiles(files))}`,
   ];
 }

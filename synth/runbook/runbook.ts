@@ -24,6 +24,35 @@ export const RUNBOOK_PATH = 'DEPLOY.md';
  */
 export const CERT_MANAGER_VERSION = 'v1.21.2';
 
+/**
+ * trust-manager release the platform installs (the newest tag, v0.24.0 = commit 75590d07c8b5 of
+ * cert-manager/trust-manager, 2026-06-27), from the same Helm repository as cert-manager. Its chart
+ * installs the Bundle CRD (trust.cert-manager.io/v1alpha1, crds.enabled defaults to true) and gets its
+ * webhook certificate from cert-manager, so it comes after cert-manager. docs/first-deployment.md pins
+ * the same (a test keeps them equal).
+ */
+export const TRUST_MANAGER_VERSION = 'v0.24.0';
+
+/**
+ * The trust-manager install for the render's Bundle (charts/certificates/ca-bundle.ts), with the
+ * values of the chart at TRUST_MANAGER_VERSION (deploy/charts/trust-manager/values.yaml):
+ * `app.trust.namespace`, where it reads sources (the CA's Secret, in cert-manager's namespace);
+ * `secretTargets.enabled` and `secretTargets.authorizedSecrets`, without which it writes no Secret
+ * target (the CA-only Secret the metrics collector reads) and may write no other Secret by name;
+ * `app.targetNamespaces`, which confines its Roles (ConfigMaps, and reading Secrets) to the
+ * namespaces the Bundle targets plus the trust namespace (templates/rbac-per-namespace.yaml) instead
+ * of a ClusterRole over every namespace.
+ */
+export function trustManagerInstall(bundle: Manifest, trustNamespace: string, kubeContext: string): string {
+  const targets: string[] = bundle.spec?.target?.namespaceSelector?.matchExpressions?.[0]?.values ?? [];
+  if (targets.length === 0) throw new Error(`runbook: Bundle ${bundle.metadata?.name} names no target namespace`);
+  return [
+    `helm install trust-manager jetstack/trust-manager --kube-context ${kubeContext} --namespace ${q(trustNamespace)} --version ${TRUST_MANAGER_VERSION}`,
+    `--set app.trust.namespace=${q(trustNamespace)} --set secretTargets.enabled=true --set ${q(`secretTargets.authorizedSecrets={${bundle.metadata.name}}`)}`,
+    `--set ${q(`app.targetNamespaces={${targets.join(',')}}`)} --wait`,
+  ].join(' ');
+}
+
 /** A name the runbook uses: an object of the render, or a Secret the render reads and the operator creates. */
 export interface RunbookRef {
   readonly kind: string;
@@ -251,13 +280,18 @@ export function runbook(model: PlatformModel, files: readonly RenderedFile[]): R
   p('');
   if (same.length > 0) p(`The copies of ${same.map((g) => `\`${g[0].name}\``).join(', ')} must hold the same value: the commands above make them so.`, '');
 
-  p('## 6. cert-manager, then the workloads', '');
+  p('## 6. cert-manager and trust-manager, then the workloads', '');
   const certificates = find(workFiles, 'Certificate');
+  const bundles = find(workFiles, 'Bundle');
   sh(
     'helm repo add jetstack https://charts.jetstack.io --force-update',
     `helm install cert-manager jetstack/cert-manager --kube-context "$WORK" --namespace ${q(names.tls.certManagerNamespace)} --create-namespace --version ${CERT_MANAGER_VERSION} --set crds.enabled=true --wait`,
+    // After cert-manager: its chart asks cert-manager for its webhook certificate.
+    ...bundles.map(({ o }) => trustManagerInstall(o, names.tls.certManagerNamespace, '"$WORK"')),
     ...workFiles.filter((f) => !namespaceFiles.includes(f)).map((f) => `kubectl --context "$WORK" apply -f dist/${f.path}`),
     ...certificates.map(({ file, o }) => `kubectl --context "$WORK" -n ${q(nsOf(o))} wait --for=condition=Ready certificate/${use(file, o)} --timeout=5m`),
+    // The Bundle's status condition Synced (trust-manager v0.24.0 types_bundle.go printcolumn): the CA is in every target namespace.
+    ...bundles.map(({ file, o }) => `kubectl --context "$WORK" wait --for=condition=Synced bundle/${use(file, o)} --timeout=5m`),
   );
   // The grant before the migration it unblocks, the migration before the rest (docs/first-deployment.md, step 8).
   const jobRank = (o: Manifest) => ['sql-grant', 'migrate'].indexOf(o.metadata?.labels?.['app.kubernetes.io/component']) >>> 0;

@@ -7,12 +7,13 @@
  * "Caveats"); the same correction the offline validation makes, so that both judge the render by the
  * same CRD. No corrected copy is written anywhere. Kinds whose owner publishes no CRD file
  * (FQDNNetworkPolicy, which GKE installs itself) come from HAND_WRITTEN_CRDS in the same file, as the
- * offline validation uses them.
+ * offline validation uses them; kinds whose CRD lives only in a Helm chart get one made from their
+ * stand-in schema (STAND_IN_SCHEMAS: trust-manager's Bundle), built in memory too.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { CRD_SCHEMA_PATCHES, HAND_WRITTEN_CRDS } from '../../support/schema-exceptions';
+import { CRD_SCHEMA_PATCHES, HAND_WRITTEN_CRDS, STAND_IN_SCHEMAS, StandInSchema } from '../../support/schema-exceptions';
 import { schemaDir } from '../../support/schemas';
 import type { Cluster } from './cluster';
 
@@ -27,7 +28,27 @@ function listYaml(dir: string): string[] {
     .sort();
 }
 
-/** Every shared CRD by `group/Kind`, parsed once per test file. */
+/**
+ * A CRD for a kind the schema folder has no CRD for, made from its stand-in schema
+ * (support/schema-exceptions.ts STAND_IN_SCHEMAS): the API server then validates the kind against
+ * the same schema the offline validation uses. Not the upstream CRD: no CEL rules, no other versions.
+ */
+export function standInCrd(stand: StandInSchema): Json {
+  const [group, version, kind] = stand.crd.split('/');
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${stand.plural}.${group}`, labels: { 'app.kubernetes.io/managed-by': 'mlflow-gke-tests' } },
+    spec: {
+      group,
+      names: { kind, plural: stand.plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
+      scope: stand.scope,
+      versions: [{ name: version, served: true, storage: true, schema: { openAPIV3Schema: structuredClone(stand.schema) } }],
+    },
+  };
+}
+
+/** Every shared CRD by `group/Kind`, parsed once per test file, and a stand-in for each kind without one. */
 export function sharedCrds(): Map<string, Json> {
   if (byGroupKind) return byGroupKind;
   const dir = path.join(schemaDir(), 'crds');
@@ -43,6 +64,10 @@ export function sharedCrds(): Map<string, Json> {
   for (const crd of HAND_WRITTEN_CRDS) {
     const key = `${crd.spec.group}/${crd.spec.names.kind}`;
     if (!byGroupKind.has(key)) byGroupKind.set(key, crd);
+  }
+  for (const stand of STAND_IN_SCHEMAS) {
+    const [group, , kind] = stand.crd.split('/');
+    if (!byGroupKind.has(`${group}/${kind}`)) byGroupKind.set(`${group}/${kind}`, standInCrd(stand));
   }
   return byGroupKind;
 }

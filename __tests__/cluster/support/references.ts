@@ -3,7 +3,9 @@
  * every Pod's ServiceAccount, ConfigMaps, Secrets (with the keys read), claims and SecretProviderClasses
  * exist; every Service, NetworkPolicy and PodDisruptionBudget selects a Pod, and a Service's named
  * target ports are ports of the Pods it selects; every autoscaler's target exists. Secrets that a cert-manager Certificate on the server will write count as present (no
- * cert-manager runs here); the Certificate must exist.
+ * cert-manager runs here); the Certificate must exist. Likewise the ConfigMap and Secret a trust-manager
+ * Bundle on the server writes in each namespace its namespaceSelector selects (no trust-manager runs
+ * here either), named after the Bundle (charts/certificates/ca-bundle.ts).
  */
 import type { Cluster } from './cluster';
 
@@ -73,6 +75,8 @@ export interface ReferenceReport {
   readonly namespaceWideWithoutPods: string[];
   /** Secrets that exist only once cert-manager has issued their Certificate. */
   readonly issuedByCertManager: string[];
+  /** ConfigMaps and Secrets that exist only once trust-manager has synced their Bundle. */
+  readonly writtenByTrustManager: string[];
 }
 
 export async function checkReferences(cluster: Cluster): Promise<ReferenceReport> {
@@ -89,10 +93,18 @@ export async function checkReferences(cluster: Cluster): Promise<ReferenceReport
     cluster.list('poddisruptionbudgets'),
     cluster.list('horizontalpodautoscalers'),
   ]);
+  const [bundles, namespaces] = await Promise.all([cluster.list('bundles.trust.cert-manager.io').catch(() => []), cluster.list('namespaces')]);
+  // kind/namespace/name -> Bundle, for every target a Bundle's namespaceSelector selects.
+  const synced = new Map<string, string>();
+  for (const b of bundles)
+    for (const n of namespaces)
+      if (!b.spec.target?.namespaceSelector || selects(b.spec.target.namespaceSelector, n.metadata.labels))
+        for (const kind of ['ConfigMap', 'Secret'] as const)
+          if (b.spec.target?.[kind === 'ConfigMap' ? 'configMap' : 'secret']) synced.set(`${kind}/${key(n.metadata.name, b.metadata.name)}`, b.metadata.name);
   const index = (items: Json[]) => new Map(items.map((o) => [key(o.metadata.namespace, o.metadata.name), o]));
   const found = { ConfigMap: index(configMaps), Secret: index(secrets), PersistentVolumeClaim: index(claims), SecretProviderClass: index(providers) };
   const issued = new Map(certificates.map((c) => [key(c.metadata.namespace, c.spec.secretName), c.metadata.name]));
-  const report: ReferenceReport = { broken: [], selectNothing: [], namespaceWideWithoutPods: [], issuedByCertManager: [] };
+  const report: ReferenceReport = { broken: [], selectNothing: [], namespaceWideWithoutPods: [], issuedByCertManager: [], writtenByTrustManager: [] };
 
   for (const pod of pods) {
     const ns = pod.metadata.namespace;
@@ -104,6 +116,10 @@ export async function checkReferences(cluster: Cluster): Promise<ReferenceReport
       const object = found[r.kind].get(key(ns, r.name));
       if (!object && r.kind === 'Secret' && issued.has(key(ns, r.name))) {
         report.issuedByCertManager.push(`${ns}/${r.name} (Certificate ${issued.get(key(ns, r.name))})`);
+        continue;
+      }
+      if (!object && (r.kind === 'ConfigMap' || r.kind === 'Secret') && synced.has(`${r.kind}/${key(ns, r.name)}`)) {
+        report.writtenByTrustManager.push(`${r.kind} ${ns}/${r.name} (Bundle ${synced.get(`${r.kind}/${key(ns, r.name)}`)})`);
         continue;
       }
       if (!object) report.broken.push(`${podId} ${r.where}: ${r.kind} ${ns}/${r.name} does not exist`);
