@@ -12,6 +12,7 @@ import { durationSeconds, imageTag, type Resources } from '../config/schema/prim
 import * as kube from '../imports/k8s-1.31';
 import { PodMonitoring, PodMonitoringSpecEndpointsPort } from '../imports/monitoring.googleapis.com';
 import { appLabels, selectorLabels } from './lib/labels';
+import { CmekStorageClass } from './lib/cmek-storage-class';
 import { googleApisEgress } from './lib/network-policy';
 import { PlatformChart } from './lib/platform-chart';
 import { RestrictedContainer, restrictedContainer, restrictedPodSpec } from './lib/pod';
@@ -183,20 +184,13 @@ export class PostgresChart extends PlatformChart {
     const dbSelector = selectorLabels({ name: props.name, instance: props.instance, component: 'database' });
     const dbLabels = appLabels({ name: props.name, instance: props.instance, component: 'database', version });
 
-    const storageClass = new kube.KubeStorageClass(this, 'storage-class', {
-      metadata: { name: props.storageClassName, labels: dbLabels, annotations: PRUNE_DISABLED },
-      provisioner: 'pd.csi.storage.gke.io',
-      parameters: {
-        type: props.diskType,
-        'disk-encryption-kms-key': props.kmsKey,
-        ...(props.regionalDisk ? { 'replication-type': 'regional-pd' } : {}),
-      },
-      // Dynamic volumes default to Delete; Retain keeps the disk when its claim goes.
-      reclaimPolicy: 'Retain',
-      allowVolumeExpansion: true,
-      // The disk is created in the zone the scheduler picks for the pod.
-      volumeBindingMode: 'WaitForFirstConsumer',
-    });
+    const storageClass = new CmekStorageClass(this, 'storage-class', {
+      name: props.storageClassName,
+      labels: dbLabels,
+      kmsKey: props.kmsKey,
+      diskType: props.diskType,
+      regionalDisk: props.regionalDisk,
+    }).storageClass;
 
     new kube.KubeServiceAccount(this, 'service-account', {
       metadata: { name: props.name, namespace: ns, labels: dbLabels },
