@@ -104,7 +104,7 @@ describe('workspaces charts', () => {
       const d = ofKind(list, 'Deployment')[0];
       const claim = ofKind(list, 'PersistentVolumeClaim')[0];
       expect(claim.metadata.name).toBe('jupyter-home');
-      expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '20Gi' } } });
+      expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'mlflow-workspaces-cmek', resources: { requests: { storage: '20Gi' } } });
       expect(podSpec(d).volumes).toContainEqual({ name: 'home', persistentVolumeClaim: { claimName: 'jupyter-home' } });
       expect(server(d).volumeMounts).toContainEqual({ name: 'home', mountPath: '/home/jovyan' });
       // One pod at a time holds a ReadWriteOnce volume.

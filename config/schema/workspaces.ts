@@ -298,6 +298,12 @@ export const workspacesSchema = z
       })
       .prefault({})
       .describe('Packages users install in the workspaces.'),
+    homeStorage: z
+      .enum(['cmek', 'cluster-default'])
+      .default('cmek')
+      .describe(
+        "StorageClass of the home volumes: cmek (the platform's CMEK StorageClass, the Cloud KMS disk key) or cluster-default (the cluster's default class, Google-managed keys). The CMEK class is rendered either way. A bound claim's class cannot change: an install whose home volumes already exist keeps cluster-default until they are migrated (docs/workspaces.md).",
+      ),
     internetEgress: z.boolean().default(true).describe('Allow workspaces to reach the internet (package installs).'),
     tokenSecret: dnsLabel(253).default('workspace-token').describe('Secret (key token) with the login token, used only when the edge does not require IAP.'),
   })
