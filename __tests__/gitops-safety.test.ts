@@ -121,7 +121,11 @@ describe.each(rendered)('GitOps safety of config $name', ({ name, objects, main 
 
   test('the MLflow migration Job is renamed when the MLflow image changes, and no object keeps its name with a changed immutable field', () => {
     const changed = mainObjects(
-      variant(name, (input) => (input.mlflow = { ...input.mlflow, image: retag(input.mlflow?.image ?? `${MLFLOW_IMAGE}:v3.17.0-full`, 'v3.17.1-full') })),
+      variant(name, (input) => {
+        input.mlflow = { ...input.mlflow, image: retag(input.mlflow?.image ?? `${MLFLOW_IMAGE}:v3.17.0-full`, 'v3.17.1-full') };
+        // The workspaces' client stays at the version their lock holds (config/workspace-locks/).
+        input.workspaces = { ...input.workspaces, mlflowClient: { ...input.workspaces?.mlflowClient, version: '3.17.0' } };
+      }),
     );
     const mlflowJobs = main.filter((o) => o.kind === 'Job' && runsImage(o, MLFLOW_IMAGE));
     expect(mlflowJobs.map((j) => j.metadata.name)).not.toEqual([]);

@@ -2,7 +2,7 @@ import { Testing } from 'cdk8s';
 import * as fs from 'fs';
 import { buildModel } from '../model';
 import * as path from 'path';
-import { checkImage, PostgresChart, postgresChartProps, SCRIPT_FILES } from '../charts/postgres';
+import { checkImage, MONITORING_ROLE, PostgresChart, postgresChartProps, SCRIPT_FILES, SUPERUSER } from '../charts/postgres';
 import { PostgresRestoreChart, postgresRestoreChartProps } from '../charts/postgres-restore';
 import { platformNames } from '../model/names';
 import { selectorLabels } from '../charts/lib/labels';
@@ -301,7 +301,7 @@ describe('postgres chart', () => {
       expect(refs.length).toBeGreaterThan(0);
       for (const ref of refs) {
         expect(ref.valueFrom.secretKeyRef.name).toBe('pg-creds');
-        expect(['postgres-password', 'mlflow-password']).toContain(ref.valueFrom.secretKeyRef.key);
+        expect(['postgres-password', 'mlflow-password', 'monitoring-password']).toContain(ref.valueFrom.secretKeyRef.key);
       }
       for (const spec of podSpecs(objects))
         for (const c of containersOf(spec)) for (const e of c.env ?? []) if (/PASS/.test(e.name)) expect(e.value).toBeUndefined();
@@ -520,7 +520,7 @@ describe('postgres chart', () => {
       expect(mainContainer(objects).securityContext.runAsUser).toBe(999);
     });
 
-    test('pg_hba.conf: the socket and loopback inside the pod, every other TCP connection only over TLS', () => {
+    test('pg_hba.conf: the superuser on the socket only, the monitoring role on loopback only, every other TCP connection only over TLS', () => {
       const lines = fs
         .readFileSync(path.join(PROJECT_ROOT, SCRIPT_FILES.hba), 'utf8')
         .split('\n')
@@ -528,13 +528,48 @@ describe('postgres chart', () => {
         .map((l) => l.split(/\s+/));
       expect(lines).toEqual([
         ['local', 'all', 'all', 'scram-sha-256'],
-        ['host', 'all', 'postgres', '127.0.0.1/32', 'scram-sha-256'],
+        // `host` matches TCP with and without TLS: the superuser is refused on every address.
+        ['host', 'all', SUPERUSER, 'all', 'reject'],
+        ['host', SUPERUSER, MONITORING_ROLE, '127.0.0.1/32', 'scram-sha-256'],
+        ['host', 'all', MONITORING_ROLE, 'all', 'reject'],
         ['hostssl', 'all', 'all', 'all', 'scram-sha-256'],
       ]);
-      // The exporter is the one TCP client without TLS: the superuser over the pod's loopback.
+      expect([SUPERUSER, MONITORING_ROLE]).toEqual(['postgres', 'monitoring']);
+      // The exporter is the one TCP client without TLS: the monitoring role over the pod's loopback, to the postgres database.
       const exporter = find(synth(), 'StatefulSet', 'mlflow-db').spec.template.spec.containers.find((c: Manifest) => c.name === 'exporter');
-      expect(envValue(exporter, 'DATA_SOURCE_URI').value).toMatch(/^127\.0\.0\.1:5432\/.*sslmode=disable$/);
-      expect(envValue(exporter, 'DATA_SOURCE_USER').value).toBe('postgres');
+      expect(envValue(exporter, 'DATA_SOURCE_URI').value).toBe('127.0.0.1:5432/postgres?sslmode=disable');
+      expect(envValue(exporter, 'DATA_SOURCE_USER').value).toBe(MONITORING_ROLE);
+      expect(envValue(exporter, 'DATA_SOURCE_PASS').valueFrom.secretKeyRef.key).toBe('monitoring-password');
+    });
+
+    test('no container outside the database pod logs in as the superuser, and inside it only the socket clients do', () => {
+      const config = statefulset();
+      const objects = [...synth(config), ...synthRestore(config)];
+      for (const spec of podSpecs(objects))
+        for (const c of containersOf(spec)) {
+          const user = (c.env ?? []).find((e: Manifest) => ['PGUSER', 'DATA_SOURCE_USER'].includes(e.name))?.value;
+          if (user !== SUPERUSER) continue;
+          // The tls-reload sidecar: psql over the socket directory.
+          expect(c.name).toBe('tls-reload');
+          expect(envValue(c, 'PGHOST').value).toBe('/var/run/postgresql');
+        }
+    });
+
+    test('the first start also creates the monitoring role from the Secret, after the MLflow role', () => {
+      const objects = synth(statefulset());
+      const c = mainContainer(objects);
+      expect(envValue(c, 'MONITORING_DB_USER').value).toBe(MONITORING_ROLE);
+      expect(envValue(c, 'MONITORING_DB_PASSWORD').valueFrom.secretKeyRef.key).toBe('monitoring-password');
+      const init = find(objects, 'ConfigMap', 'mlflow-db-init').data;
+      expect(Object.keys(init).sort()).toEqual(['10-mlflow-role.sh', '20-monitoring-role.sh']);
+      expect(init['20-monitoring-role.sh']).toBe(fs.readFileSync(path.join(PROJECT_ROOT, SCRIPT_FILES.initMonitoring), 'utf8'));
+      expect(init['20-monitoring-role.sh']).toMatch(/^GRANT pg_monitor TO :"role";$/m);
+    });
+
+    test.each(['postgres', 'monitoring', 'pg_monitor'])('the MLflow role may not be named %s', (user) => {
+      expect(() => parseConfig({ ...DEFAULT_CONFIG, database: { mode: 'statefulset', statefulset: { user } } }, 'test config')).toThrow(
+        /database\.statefulset\.user: .*must not be "postgres" or "monitoring" \(the superuser and the exporter's role\) nor start with "pg_"/,
+      );
     });
 
     test('a native sidecar reloads the configuration over the socket when the certificate changes', () => {

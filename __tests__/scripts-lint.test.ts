@@ -41,6 +41,7 @@ test('the scripts pods run are among the files checked', () => {
     expect.arrayContaining([
       'charts/postgres/dump.sh',
       'charts/postgres/init-mlflow-role.sh',
+      'charts/postgres/init-monitoring-role.sh',
       'charts/postgres/restore.sh',
       'charts/postgres/storage.sh',
       '.ci/run',

@@ -61,6 +61,7 @@ describe('Jupyter: JupyterLab real-time collaboration', () => {
     // The release and its parts, which the release leaves unpinned (>=2.1.2,<3): the newest parts need JupyterLab 4.5.
     expect(step.command.slice(3)).toEqual([
       'pip-user-install.sh',
+      `${FILES_PATH}/jupyter-collaboration.lock`,
       'jupyter-collaboration==4.1.2',
       'jupyter-server-ydoc==2.1.2',
       'jupyter-docprovider==2.1.2',
@@ -75,14 +76,10 @@ describe('Jupyter: JupyterLab real-time collaboration', () => {
     expect(spec(d).initContainers.map((c: Manifest) => c.name)).toEqual(['install-mlflow', 'install-collaboration']);
   });
 
-  test('another release can be pinned', () => {
-    const d = deployment(configWith({ workspaces: { jupyter: { collaboration: { enabled: true, version: '4.1.1' } } } }), 'jupyter');
-    expect(initNamed(d, 'install-collaboration').command.slice(-4)).toEqual([
-      'jupyter-collaboration==4.1.1',
-      'jupyter-server-ydoc==2.1.1',
-      'jupyter-docprovider==2.1.1',
-      'jupyter-collaboration-ui==2.1.1',
-    ]);
+  test('another release is refused until the workspace lock holds it: it would be installed unverified', () => {
+    expect(() => configWith({ workspaces: { jupyter: { collaboration: { enabled: true, version: '4.1.1' } } } })).toThrow(
+      'workspaces.jupyter.collaboration.version: "4.1.1" is not allowed: must be a release the workspace lock config/workspace-locks/jupyter-collaboration.lock holds: missing jupyter-collaboration==4.1.1 (the lock has jupyter-collaboration==4.1.2); jupyter-server-ydoc==2.1.1 (the lock has jupyter-server-ydoc==2.1.2);',
+    );
   });
 
   test.each([
@@ -117,10 +114,12 @@ describe('Jupyter: JupyterLab real-time collaboration', () => {
     const on = (version: string, image?: string) =>
       configWith({ workspaces: { jupyter: { collaboration: { enabled: true, version }, ...(image ? { image } : {}) } } });
     for (const version of ['4.2.0', '4.3.0', '4.4.0', '4.4.2']) expect(() => on(version)).toThrow(/collaboration\.version: .* must be a 4\.1\.x release/);
-    for (const version of ['4.0.2', '4.1.0', '4.1.2']) expect(() => on(version)).not.toThrow();
+    // (Releases other than the locked 4.1.2 are then refused by the lock rule, another message.)
+    for (const version of ['4.0.2', '4.1.0', '4.1.2']) expect(() => on(version)).not.toThrow(/must be a 4\.1\.x release/);
+    expect(() => on('4.1.2')).not.toThrow();
     // An image built after JupyterLab 4.5.0, or one whose JupyterLab the tag does not tell, is left to the install step.
-    expect(() => on('4.4.2', 'quay.io/jupyter/scipy-notebook:2026-01-05')).not.toThrow();
-    expect(() => on('4.4.2', 'europe-docker.pkg.dev/acme/lab/notebook:1.2.0')).not.toThrow();
+    expect(() => on('4.4.2', 'quay.io/jupyter/scipy-notebook:2026-01-05')).not.toThrow(/must be a 4\.1\.x release/);
+    expect(() => on('4.4.2', 'europe-docker.pkg.dev/acme/lab/notebook:1.2.0')).not.toThrow(/must be a 4\.1\.x release/);
     // Collaboration off: the version is not installed, so it is not checked.
     expect(() => configWith({ workspaces: { jupyter: { collaboration: { version: '4.4.2' } } } })).not.toThrow();
   });
@@ -284,7 +283,9 @@ describe('the Jupyter setup script, against a stand-in site-packages', () => {
       { mode: 0o755 },
     );
     const script = fs.readFileSync(path.join(PROJECT_ROOT, PIP_USER_INSTALL), 'utf8');
-    const result = spawnSync('bash', ['-c', script, 'pip-user-install.sh', ...requirements], {
+    const lock = path.join(dir, 'test.lock');
+    fs.writeFileSync(lock, 'stand-in==1.0 --hash=sha256:' + '0'.repeat(64) + '\n');
+    const result = spawnSync('bash', ['-c', script, 'pip-user-install.sh', lock, ...requirements], {
       env: { PATH: `${bin}:/usr/bin:/bin`, HOME: dir, PYTHONPATH: site(dists), PYTHONNOUSERSITE: '1', TMPDIR: dir },
       encoding: 'utf8',
     });
@@ -298,7 +299,10 @@ describe('the Jupyter setup script, against a stand-in site-packages', () => {
     const r = run(image, 'jupyter-collaboration==4.1.2');
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.pip).toMatch(/^install --user --no-cache-dir --constraint \S+ jupyter-collaboration==4\.1\.2\njupyterlab==4\.4\.9\njupyter_server==2\.17\.0\n$/);
+    expect(r.pip).toMatch(
+      /^install --user --no-cache-dir --require-hashes --only-binary=:all: --constraint \S+ --requirement \S+\/test\.lock\njupyterlab==4\.4\.9\njupyter_server==2\.17\.0\n$/,
+    );
+    expect(r.stdout).toContain('installing jupyter-collaboration==4.1.2 from');
   });
 
   test('an installed version is kept without calling pip (a restart needs no network)', () => {
@@ -308,10 +312,17 @@ describe('the Jupyter setup script, against a stand-in site-packages', () => {
     expect(r.stdout).toBe('mlflow-skinny==3.17.0 is already installed\njupyter-collaboration==4.1.2 is already installed\n');
   });
 
-  test('another installed version is replaced, and only what is missing goes to pip', () => {
-    const r = run({ ...image, 'jupyter-collaboration': '4.1.1', 'mlflow-skinny': '3.17.0' }, 'mlflow-skinny==3.17.0', 'jupyter-collaboration==4.1.2');
+  test('another installed version sends the whole lock to pip, which replaces it with the locked one', () => {
+    const r = run({ ...image, 'jupyter-collaboration': '4.1.1' }, 'jupyter-collaboration==4.1.2');
     expect(r.status).toBe(0);
-    expect(r.pip?.split('\n')[0]).toMatch(/ jupyter-collaboration==4\.1\.2$/);
-    expect(r.pip).not.toMatch(/mlflow-skinny/);
+    expect(r.stdout).toContain('installing jupyter-collaboration==4.1.2 from');
+    expect(r.pip?.split('\n')[0]).toMatch(/--require-hashes .*--requirement \S+\/test\.lock$/);
+  });
+
+  test('a lock file that is not there stops the step before pip runs', () => {
+    const script = fs.readFileSync(path.join(PROJECT_ROOT, PIP_USER_INSTALL), 'utf8');
+    const r = spawnSync('bash', ['-c', script, 'pip-user-install.sh', path.join(dir, 'absent.lock'), 'x==1'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('pip-user-install: no lock file at');
   });
 });

@@ -104,7 +104,7 @@ describe('workspaces charts', () => {
       const d = ofKind(list, 'Deployment')[0];
       const claim = ofKind(list, 'PersistentVolumeClaim')[0];
       expect(claim.metadata.name).toBe('jupyter-home');
-      expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '20Gi' } } });
+      expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'mlflow-workspaces-cmek', resources: { requests: { storage: '20Gi' } } });
       expect(podSpec(d).volumes).toContainEqual({ name: 'home', persistentVolumeClaim: { claimName: 'jupyter-home' } });
       expect(server(d).volumeMounts).toContainEqual({ name: 'home', mountPath: '/home/jovyan' });
       // One pod at a time holds a ReadWriteOnce volume.
@@ -113,23 +113,29 @@ describe('workspaces charts', () => {
     });
 
     test('installs the MLflow client of the server version into the home volume before the server starts', () => {
-      const d = deployments(configWith({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.10.1-full' } }), 'jupyter')[0];
+      const d = deployments(configWith({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.17.0-full' } }), 'jupyter')[0];
       const [init] = podSpec(d).initContainers;
       expect(init.name).toBe('install-mlflow');
       expect(init.image).toBe(server(d).image);
-      // The script file, run by bash with its name as $0 and the pinned requirement as $1.
+      // The script file, run by bash with its name as $0, the lock as $1 and the pinned requirement as $2.
       expect(init.command.slice(0, 2)).toEqual(['bash', '-c']);
-      expect(init.command.slice(3)).toEqual(['pip-user-install.sh', 'mlflow-skinny==3.10.1']);
+      expect(init.command.slice(3)).toEqual(['pip-user-install.sh', '/etc/workspace/mlflow-client.lock', 'mlflow-skinny==3.17.0']);
       expect(init.command[2]).toBe(scriptFile(PIP_USER_INSTALL));
-      expect(init.command[2]).toMatch(/pip install --user --no-cache-dir --constraint "\$constraints" "\$\{missing\[@\]\}"/);
+      expect(init.command[2]).toMatch(
+        /pip install --user --no-cache-dir --require-hashes --only-binary=:all: --constraint "\$constraints" --requirement "\$lock"/,
+      );
       // Installed only when missing: a restart does not download again.
       expect(init.command[2]).toMatch(/if python -c .*m\.version\(sys\.argv\[1\]\) != sys\.argv\[2\]/);
       expect(init.volumeMounts).toContainEqual({ name: 'home', mountPath: '/home/jovyan' });
     });
 
     test('a configured client version wins over the server image tag', () => {
-      expect(mlflowClientVersion(buildModel(configWith({ workspaces: { mlflowClient: { version: '3.8.2' } } })))).toBe('3.8.2');
-      expect(mlflowClientVersion(buildModel(configWith({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.18.0rc1-full' } })))).toBe('3.18.0rc1');
+      // (Installed, a version must also be one the workspace lock holds: workspace-locks.test.ts.)
+      const notInstalled = { install: false };
+      expect(mlflowClientVersion(buildModel(configWith({ workspaces: { mlflowClient: { ...notInstalled, version: '3.8.2' } } })))).toBe('3.8.2');
+      expect(
+        mlflowClientVersion(buildModel(configWith({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.18.0rc1-full' }, workspaces: { mlflowClient: notInstalled } }))),
+      ).toBe('3.18.0rc1');
     });
 
     test('an MLflow image tag without a version needs an explicit client version', () => {
@@ -222,7 +228,9 @@ describe('workspaces charts', () => {
       expect(python.image).toBe(configs.default.workspaces.vscode.uvImage);
       expect(python.command).toEqual(['/usr/local/bin/uv', 'venv', '--allow-existing', '--python', '3.12', VSCODE_VENV]);
       expect(envOf(python).UV_PYTHON_INSTALL_DIR).toMatch(/^\/home\/coder\//);
-      expect(mlflow.command).toEqual(['/usr/local/bin/uv', 'pip', 'install', '--python', `${VSCODE_VENV}/bin/python`, 'mlflow-skinny==3.17.0', 'pip']);
+      // From the locks, in hash-checking mode (workspace-locks.test.ts).
+      expect(mlflow.command.slice(0, 5)).toEqual(['/usr/local/bin/uv', 'pip', 'install', '--python', `${VSCODE_VENV}/bin/python`]);
+      expect(mlflow.command).toContain('--require-hashes');
     });
 
     // astral-sh/uv at 0.10.8: the Dockerfile's final stage is `FROM scratch` with `/uv` alone (no
@@ -259,9 +267,15 @@ describe('workspaces charts', () => {
     });
 
     test('extensions come from Open VSX into the workspace volume', () => {
-      const d = deployments(configWith({ workspaces: { vscode: { extensions: ['ms-python.python', 'redhat.vscode-yaml'] } } }), 'vscode')[0];
+      const d = deployments(configWith({ workspaces: { vscode: { extensions: ['ms-python.python@2025.14.0', 'redhat.vscode-yaml@1.18.0'] } } }), 'vscode')[0];
       const ext = podSpec(d).initContainers.find((c: any) => c.name === 'install-extensions');
-      expect(ext.command).toEqual(['/usr/bin/code-server', '--install-extension', 'ms-python.python', '--install-extension', 'redhat.vscode-yaml']);
+      expect(ext.command).toEqual([
+        '/usr/bin/code-server',
+        '--install-extension',
+        'ms-python.python@2025.14.0',
+        '--install-extension',
+        'redhat.vscode-yaml@1.18.0',
+      ]);
       expect(ext.volumeMounts).toContainEqual({ name: 'home', mountPath: '/home/coder' });
       expect(envOf(server(d)).EXTENSIONS_GALLERY).toBeUndefined();
     });
@@ -429,7 +443,7 @@ describe('workspaces charts', () => {
         /workspaces\.mlflowClient\.install: .* is not allowed: can be true only while workspaces\.internetEgress or workspaces\.hostEgress is true/,
       );
       expect(() => configWith({ workspaces: { internetEgress: false, mlflowClient: { install: false } } })).toThrow(
-        /workspaces\.vscode\.extensions: .* is not allowed: must be empty while workspaces\.internetEgress and workspaces\.hostEgress are false/,
+        /workspaces\.vscode\.extensions: .* is not allowed: must list only \.vsix files in the image while workspaces\.internetEgress and workspaces\.hostEgress are false/,
       );
     });
 

@@ -7,6 +7,8 @@ import type { PlatformModel } from '../model';
 import * as kube from '../imports/k8s-1.31';
 import { PlatformChart } from './lib/platform-chart';
 import { PRUNE_DISABLED } from '../common/contract';
+import { enabledWorkspaceApps } from '../model/names';
+import { CmekStorageClass, CmekStorageClassProps } from './lib/cmek-storage-class';
 
 /** Pod Security Standards version the labels pin; matches the oldest supported GKE minor. */
 export const POD_SECURITY_VERSION = 'v1.31';
@@ -16,11 +18,32 @@ export interface NamespacesChartProps {
   readonly instance: string;
   /** Namespaces to create, in order. */
   readonly namespaces: readonly string[];
+  /**
+   * Cluster-scoped CMEK StorageClasses that claims in these namespaces use (the workspaces' home volumes).
+   * @default - none
+   */
+  readonly storageClasses?: readonly CmekStorageClassProps[];
 }
 
 export function namespacesChartProps(model: PlatformModel): NamespacesChartProps {
   const { config, names } = model;
-  return { instance: config.environment, namespaces: [names.namespaces.platform, names.namespaces.workspaces] };
+  // Rendered with workspaces.homeStorage cluster-default too: existing claims move onto it one by one
+  // (docs/workspaces.md, "Home volumes (CMEK)"), while the rendered claims still name no class.
+  const homeClass = enabledWorkspaceApps(config).length > 0;
+  return {
+    instance: config.environment,
+    namespaces: [names.namespaces.platform, names.namespaces.workspaces],
+    storageClasses: homeClass
+      ? [
+          {
+            name: names.workspaceHomeStorageClass,
+            labels: { 'app.kubernetes.io/part-of': 'mlflow-gke', 'app.kubernetes.io/component': 'workspace' },
+            kmsKey: names.kms.keyPath('disk'),
+            diskType: 'pd-balanced',
+          },
+        ]
+      : [],
+  };
 }
 
 export class NamespacesChart extends PlatformChart {
@@ -71,5 +94,6 @@ export class NamespacesChart extends PlatformChart {
       denyAll.addDependency(ns);
       dns.addDependency(ns);
     }
+    for (const sc of props.storageClasses ?? []) new CmekStorageClass(this, `${sc.name}-storage-class`, sc);
   }
 }

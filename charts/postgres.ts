@@ -12,11 +12,12 @@ import { durationSeconds, imageTag, type Resources } from '../config/schema/prim
 import * as kube from '../imports/k8s-1.31';
 import { PodMonitoring, PodMonitoringSpecEndpointsPort } from '../imports/monitoring.googleapis.com';
 import { appLabels, selectorLabels } from './lib/labels';
+import { CmekStorageClass } from './lib/cmek-storage-class';
 import { googleApisEgress } from './lib/network-policy';
 import { PlatformChart } from './lib/platform-chart';
 import { RestrictedContainer, restrictedContainer, restrictedPodSpec } from './lib/pod';
 import { bashScript, scriptFile } from './lib/script-files';
-import { DB_SECRET_KEYS, PORTS, PRUNE_DISABLED } from '../common/contract';
+import { DB_FIXED_ROLES, DB_SECRET_KEYS, PORTS, PRUNE_DISABLED } from '../common/contract';
 import { postgresImageProblem, postgresMajor } from '../config/schema/postgres-image';
 import { CA_BUNDLE_FILE, caBundleMount, caBundleVolume } from './certificates/ca-bundle';
 import { serverCertificateVolume } from './certificates/server-certificate';
@@ -29,8 +30,13 @@ export const POSTGRES_UID = 999;
 const EXPORTER_UID = 65534;
 /** Any non-root uid works for the Cloud CLI once HOME and its config directory are writable. */
 export const UPLOADER_UID = 1000;
-/** Superuser created by the image's first start; only the exporter and operators use it. */
-export const SUPERUSER = 'postgres';
+/** Superuser created by the image's first start; pg_hba.conf admits it on the pod's socket only (operators, the tls-reload sidecar). */
+export const SUPERUSER = DB_FIXED_ROLES.superuser;
+/**
+ * Role of the metrics exporter, created by charts/postgres/init-monitoring-role.sh: a member of
+ * pg_monitor, admitted by pg_hba.conf from the pod's loopback to the `postgres` database only.
+ */
+export const MONITORING_ROLE = DB_FIXED_ROLES.monitoring;
 /** Keys of the credentials Secret. */
 /** Where the claim is mounted; PGDATA is a subdirectory because the disk's root holds lost+found. */
 export const DATA_MOUNT = '/var/lib/postgresql/data';
@@ -45,6 +51,8 @@ const BACKUP_COMPONENTS = ['backup', 'restore'] as const;
 export const SCRIPT_FILES = {
   /** Sourced by the image's entrypoint on the first start. */
   init: 'charts/postgres/init-mlflow-role.sh',
+  /** Sourced after it on the first start; idempotent, run by hand on an older database (docs/postgres.md). */
+  initMonitoring: 'charts/postgres/init-monitoring-role.sh',
   /** Backup step 1: pg_dump and a full read-back. */
   dump: 'charts/postgres/dump.sh',
   /** Backup step 2 (`upload`) and restore step 1 (`download`): the bucket. */
@@ -53,9 +61,11 @@ export const SCRIPT_FILES = {
   restore: 'charts/postgres/restore.sh',
   /** The tls-reload sidecar: a configuration reload when the certificate changes. */
   reloadTls: 'charts/postgres/reload-tls.sh',
-  /** Client authentication: TLS for every TCP connection from outside the pod. */
+  /** Client authentication: the superuser on the socket only, TLS for every TCP connection from outside the pod. */
   hba: 'charts/postgres/pg_hba.conf',
 } as const;
+/** Name of the monitoring role's init file in the init ConfigMap: the entrypoint runs the files in name order. */
+export const MONITORING_INIT_FILE = '20-monitoring-role.sh';
 /** Where the server's certificate Secret and the configuration ConfigMap are mounted. */
 export const TLS_DIR = '/etc/postgres/tls';
 export const CONFIG_DIR = '/etc/postgres/config';
@@ -104,7 +114,7 @@ export interface PostgresChartProps {
   readonly image: string;
   readonly storageSize: string;
   readonly resources: Resources;
-  /** Secret holding `postgres-password` and `mlflow-password`. */
+  /** Secret holding `postgres-password`, `mlflow-password` and `monitoring-password`. */
   readonly credentialsSecret: string;
   /** Database and role of MLflow. */
   readonly database: string;
@@ -174,20 +184,13 @@ export class PostgresChart extends PlatformChart {
     const dbSelector = selectorLabels({ name: props.name, instance: props.instance, component: 'database' });
     const dbLabels = appLabels({ name: props.name, instance: props.instance, component: 'database', version });
 
-    const storageClass = new kube.KubeStorageClass(this, 'storage-class', {
-      metadata: { name: props.storageClassName, labels: dbLabels, annotations: PRUNE_DISABLED },
-      provisioner: 'pd.csi.storage.gke.io',
-      parameters: {
-        type: props.diskType,
-        'disk-encryption-kms-key': props.kmsKey,
-        ...(props.regionalDisk ? { 'replication-type': 'regional-pd' } : {}),
-      },
-      // Dynamic volumes default to Delete; Retain keeps the disk when its claim goes.
-      reclaimPolicy: 'Retain',
-      allowVolumeExpansion: true,
-      // The disk is created in the zone the scheduler picks for the pod.
-      volumeBindingMode: 'WaitForFirstConsumer',
-    });
+    const storageClass = new CmekStorageClass(this, 'storage-class', {
+      name: props.storageClassName,
+      labels: dbLabels,
+      kmsKey: props.kmsKey,
+      diskType: props.diskType,
+      regionalDisk: props.regionalDisk,
+    }).storageClass;
 
     new kube.KubeServiceAccount(this, 'service-account', {
       metadata: { name: props.name, namespace: ns, labels: dbLabels },
@@ -196,7 +199,7 @@ export class PostgresChart extends PlatformChart {
 
     const initScript = new kube.KubeConfigMap(this, 'init-script', {
       metadata: { name: `${props.name}-init`, namespace: ns, labels: dbLabels },
-      data: { '10-mlflow-role.sh': scriptFile(SCRIPT_FILES.init) },
+      data: { '10-mlflow-role.sh': scriptFile(SCRIPT_FILES.init), [MONITORING_INIT_FILE]: scriptFile(SCRIPT_FILES.initMonitoring) },
     });
     const serverConfig = new kube.KubeConfigMap(this, 'config', {
       metadata: { name: `${props.name}-config`, namespace: ns, labels: dbLabels },
@@ -320,7 +323,9 @@ function databasePodSpec(props: PostgresChartProps, configMaps: { readonly init:
     name,
     valueFrom: { secretKeyRef: { name: props.credentialsSecret, key } },
   });
-  // Both probes ask the postmaster whether it accepts connections; pg_isready needs no password.
+  // Both probes ask the postmaster whether it accepts connections; pg_isready needs no password. They
+  // name the monitoring role, which pg_hba.conf admits on loopback and the socket: the superuser would be
+  // rejected over TCP, and every probe would log that refusal.
   const isReady = (host: string, timeout: number) => ({
     exec: {
       command: [
@@ -328,7 +333,7 @@ function databasePodSpec(props: PostgresChartProps, configMaps: { readonly init:
         '--quiet',
         `--host=${host}`,
         `--port=${PORTS.postgres}`,
-        `--username=${SUPERUSER}`,
+        `--username=${MONITORING_ROLE}`,
         `--dbname=${SUPERUSER}`,
         `--timeout=${timeout}`,
       ],
@@ -402,6 +407,8 @@ function databasePodSpec(props: PostgresChartProps, configMaps: { readonly init:
           { name: 'MLFLOW_DB_USER', value: props.user },
           { name: 'MLFLOW_DB_NAME', value: props.database },
           secretEnv('MLFLOW_DB_PASSWORD', DB_SECRET_KEYS.mlflow),
+          { name: 'MONITORING_DB_USER', value: MONITORING_ROLE },
+          secretEnv('MONITORING_DB_PASSWORD', DB_SECRET_KEYS.monitoring),
         ],
         resources: props.resources,
         runAsUser: POSTGRES_UID,
@@ -429,9 +436,11 @@ function databasePodSpec(props: PostgresChartProps, configMaps: { readonly init:
         args: [`--web.listen-address=:${PORTS.postgresExporter}`, '--web.telemetry-path=/metrics'],
         ports: [{ name: 'metrics', containerPort: PORTS.postgresExporter, protocol: 'TCP' }],
         env: [
+          // The monitoring role over the pod's loopback, to the `postgres` database: the one plain TCP
+          // line of pg_hba.conf. The statistics views it reads are cluster-wide.
           { name: 'DATA_SOURCE_URI', value: `127.0.0.1:${PORTS.postgres}/${SUPERUSER}?sslmode=disable` },
-          { name: 'DATA_SOURCE_USER', value: SUPERUSER },
-          secretEnv('DATA_SOURCE_PASS', DB_SECRET_KEYS.superuser),
+          { name: 'DATA_SOURCE_USER', value: MONITORING_ROLE },
+          secretEnv('DATA_SOURCE_PASS', DB_SECRET_KEYS.monitoring),
         ],
         resources: props.exporter.resources,
         runAsUser: EXPORTER_UID,

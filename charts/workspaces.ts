@@ -57,6 +57,7 @@ export function workspacesChartProps(model: PlatformModel, app: WorkspaceAppDefi
         containerPort: app.runtime.port,
         homePath: app.runtime.home,
         storageSize: section.storageSize,
+        storageClassName: config.workspaces.homeStorage === 'cmek' ? model.names.workspaceHomeStorageClass : undefined,
         resources: section.resources,
         runAsUser: app.runtime.uid,
         runAsGroup: app.runtime.gid,

@@ -14,7 +14,10 @@ export const PORTS = {
 } as const;
 
 /** Keys of the in-cluster PostgreSQL credentials Secret (`database.statefulset.credentialsSecret`). */
-export const DB_SECRET_KEYS = { superuser: 'postgres-password', mlflow: 'mlflow-password' } as const;
+export const DB_SECRET_KEYS = { superuser: 'postgres-password', mlflow: 'mlflow-password', monitoring: 'monitoring-password' } as const;
+
+/** Roles of the in-cluster PostgreSQL that the chart fixes (charts/postgres/pg_hba.conf names them): no other role may take these names. */
+export const DB_FIXED_ROLES = { superuser: 'postgres', monitoring: 'monitoring' } as const;
 
 /** Flux never prunes an object that carries this annotation with the value "disabled". */
 export const FLUX_PRUNE_ANNOTATION = 'kustomize.toolkit.fluxcd.io/prune';

@@ -179,6 +179,8 @@ export interface PlatformNames {
   readonly globalAddress: string;
   /** Global external address of the workspaces load balancer (an Ingress serves one namespace only). */
   readonly workspacesGlobalAddress: string;
+  /** Cluster-scoped StorageClass of the workspaces' home volumes (workspaces.homeStorage: cmek). */
+  readonly workspaceHomeStorageClass: string;
   readonly sslPolicy: string;
   /** Cloud KMS key ring and keys (CMEK); key rings and keys can never be deleted, so never rename. */
   readonly kms: KmsNames;
@@ -242,6 +244,7 @@ export function platformNames(config: Config, apps: readonly WorkspaceApp[] = WO
     cluster: config.cluster.name,
     globalAddress: `${prefix}mlflow-gke-ip`,
     workspacesGlobalAddress: `${prefix}mlflow-gke-workspaces-ip`,
+    workspaceHomeStorageClass: `${prefix}mlflow-workspaces-cmek`,
     sslPolicy: `${prefix}mlflow-gke-tls`,
     kms: kmsNames(project, config.project.region, prefix),
     workloadIdentityPool: `${project}.svc.id.goog`,

@@ -8,6 +8,8 @@ import { hostAllowed } from '../config/schema/mlflow';
 import { edgeProblems } from './edge-sites';
 import { derivedMlflowClientVersion } from './mlflow-client';
 import { enabledWorkspaceApps, platformNames } from './names';
+import { lockPath, missingFromLock } from '../config/workspace-locks';
+import { jupyterCollaborationRequirements } from '../config/schema/workspaces';
 
 export const MODEL_RULES: readonly CrossFieldRule[] = [
   function mlflowAllowedHostsCoverItsNames(c, ctx) {
@@ -35,6 +37,32 @@ export const MODEL_RULES: readonly CrossFieldRule[] = [
         path: ['workspaces', 'mlflowClient', 'version'],
         input: undefined,
         message: `is required while mlflow.image ("${c.mlflow.image}") names no MLflow release in its tag: set it to the server's release, such as "3.17.0"`,
+      });
+  },
+  // The workspaces install from locks with hashes (config/workspace-locks.ts): a version the lock does
+  // not hold could only be installed unverified, so it is refused here.
+  function workspacesMlflowClientIsLocked(c, ctx) {
+    const version = derivedMlflowClientVersion(c);
+    if (!c.workspaces.mlflowClient.install || enabledWorkspaceApps(c).length === 0 || !version) return;
+    const missing = missingFromLock('mlflowClient', [`mlflow-skinny==${version}`]);
+    if (missing.length > 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['workspaces', 'mlflowClient', 'version'],
+        input: c.workspaces.mlflowClient.version,
+        message: `must be a version the workspace lock ${lockPath('mlflowClient')} holds: the workspaces would install ${missing.join('; ')}${c.workspaces.mlflowClient.version ? '' : ` (the version of mlflow.image "${c.mlflow.image}")`}. Set it to the lock's version, or change config/workspace-locks/mlflow-client.in and run npm run workspace:lock`,
+      });
+  },
+  function workspacesCollaborationIsLocked(c, ctx) {
+    const collaboration = c.workspaces.jupyter.collaboration;
+    if (!c.workspaces.jupyter.enabled || !collaboration.enabled) return;
+    const missing = missingFromLock('jupyterCollaboration', jupyterCollaborationRequirements(collaboration.version));
+    if (missing.length > 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['workspaces', 'jupyter', 'collaboration', 'version'],
+        input: collaboration.version,
+        message: `must be a release the workspace lock ${lockPath('jupyterCollaboration')} holds: missing ${missing.join('; ')}. Use the lock's release, or change config/workspace-locks/jupyter-collaboration.in and run npm run workspace:lock`,
       });
   },
 ];

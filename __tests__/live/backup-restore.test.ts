@@ -16,7 +16,7 @@ import { fingerprint, MLFLOW_LIKE_DATA } from './support/data';
 import { CLIENT_BIN, Connection, removeTempDirs, Server, tempDir } from './support/postgres';
 import { Container, firstStart, renderPostgres, runContainer, Secrets } from './support/rendered';
 
-const secrets: Secrets = { 'postgres-password': 'superuser secret 1', 'mlflow-password': 'mlflow secret 2' };
+const secrets: Secrets = { 'postgres-password': 'superuser secret 1', 'mlflow-password': 'mlflow secret 2', 'monitoring-password': 'monitoring secret 3' };
 const rendered = renderPostgres();
 const mlflowEnv = (c: Container) => Object.fromEntries(c.env.filter((e: any) => e.value).map((e: any) => [e.name, e.value]));
 const mlflow: Connection = {

@@ -49,10 +49,14 @@ const program = (name: string) => path.join(PROJECT_ROOT, '__tests__/live/progra
 
 describe('start', () => {
   test('the setup steps find the pinned MLflow client and jupyter-collaboration installed, and install nothing', () => {
-    // The requirements follow the script's name in its command (bash -c TEXT NAME REQUIREMENT...).
+    // The lock and the requirements follow the script's name in its command (bash -c TEXT NAME LOCK REQUIREMENT...).
     const steps = jupyter.pod.spec.initContainers.map((c: { name: string; command: string[] }) => [
       c.name,
-      c.command.slice(c.command.indexOf('pip-user-install.sh') + 1),
+      c.command.slice(c.command.indexOf('pip-user-install.sh') + 2),
+    ]);
+    expect(jupyter.pod.spec.initContainers.map((c: { command: string[] }) => c.command[c.command.indexOf('pip-user-install.sh') + 1])).toEqual([
+      '/etc/workspace/mlflow-client.lock',
+      '/etc/workspace/jupyter-collaboration.lock',
     ]);
     expect(steps).toEqual([
       ['install-mlflow', [`mlflow-skinny==${mlflowClientVersion(buildModel(config))}`]],

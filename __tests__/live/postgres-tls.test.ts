@@ -16,7 +16,7 @@ import { Testing } from 'cdk8s';
 import { CertificatesChart, certificatesChartProps } from '../../charts/certificates';
 import { mlflowChartProps } from '../../charts/mlflow';
 import { backendStoreUri } from '../../charts/mlflow/database';
-import { DUMP_FILE, TLS_DIR } from '../../charts/postgres';
+import { DUMP_FILE, MONITORING_ROLE, SUPERUSER, TLS_DIR } from '../../charts/postgres';
 import { CA_BUNDLE_DIR } from '../../charts/certificates/ca-bundle';
 import { platformNames } from '../../model/names';
 import { configWith } from '../support/render';
@@ -29,7 +29,7 @@ import { issueServerCertificate, selfSigned } from '../../local/pki';
 const MAJORS: Major[] = [15, 16, 17];
 const config = configWith({ database: { mode: 'statefulset' } });
 const names = platformNames(config);
-const secrets: Secrets = { 'postgres-password': 'superuser tls 1', 'mlflow-password': 'mlflow tls 2' };
+const secrets: Secrets = { 'postgres-password': 'superuser tls 1', 'mlflow-password': 'mlflow tls 2', 'monitoring-password': 'monitoring tls 3' };
 const rendered = renderPostgres(config);
 const certificate = Testing.synth(new CertificatesChart(testApp(), 'certificates', certificatesChartProps(buildModel(config)))).find(
   (o) => o.kind === 'Certificate' && o.metadata.name === names.tls.db,
@@ -161,11 +161,58 @@ describe.each(MAJORS)('PostgreSQL %i', (major) => {
     expect(r.stdout.trim()).toBe('t');
   });
 
-  // Over loopback, the one plain line (the exporter's) admits the superuser alone: the MLflow role is refused.
+  // Over loopback, the one plain line (the exporter's) admits the monitoring role alone: the MLflow role is refused.
   test('a plain TCP connection is refused by pg_hba.conf', async () => {
     const r = await psql(tcp(s().server, names.mlflowDb, { PGSSLMODE: 'disable' }));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/no pg_hba\.conf entry for host "127\.0\.0\.1", user "mlflow", database "mlflow", no encryption/);
+  });
+
+  test('the superuser is refused over TCP: with TLS and verify-full, and in plain text over the loopback', async () => {
+    const superuser = { PGUSER: SUPERUSER, PGDATABASE: SUPERUSER, PGPASSWORD: secrets['postgres-password'] };
+    const overTls = await psql(tcp(s().server, names.mlflowDb, { ...superuser, PGSSLMODE: 'verify-full', PGSSLROOTCERT: pki().caFile }));
+    expect(overTls.code).not.toBe(0);
+    expect(overTls.stderr).toMatch(/pg_hba\.conf rejects connection for host "127\.0\.0\.1", user "postgres", database "postgres", SSL encryption/);
+    const plain = await psql(tcp(s().server, '127.0.0.1', { ...superuser, PGSSLMODE: 'disable' }));
+    expect(plain.code).not.toBe(0);
+    expect(plain.stderr).toMatch(/pg_hba\.conf rejects connection for host "127\.0\.0\.1", user "postgres", database "postgres", no encryption/);
+    // The socket still admits it: the tls-reload sidecar and operators.
+    expect(await s().server.query('SELECT current_user')).toBe(SUPERUSER);
+  });
+
+  test("the exporter's rendered connection logs in as the monitoring role and reads pg_stat_database, not the MLflow tables", async () => {
+    const env = containerEnv(rendered.exporter, secrets);
+    // postgres_exporter's DATA_SOURCE_URI is host:port/database?options; the port is the test server's.
+    const uri = new URL(`postgresql://${env.DATA_SOURCE_URI}`);
+    expect([uri.hostname, uri.pathname, uri.searchParams.get('sslmode')]).toEqual(['127.0.0.1', '/postgres', 'disable']);
+    const exporter = {
+      PGHOST: uri.hostname,
+      PGPORT: String(s().server.port),
+      PGDATABASE: uri.pathname.slice(1),
+      PGSSLMODE: uri.searchParams.get('sslmode')!,
+      PGUSER: env.DATA_SOURCE_USER,
+      PGPASSWORD: env.DATA_SOURCE_PASS,
+    };
+    const stats = await psql(exporter, `SELECT count(*) > 0 FROM pg_stat_database WHERE datname = '${mlflow.database}'`);
+    expect(stats.stderr).toBe('');
+    expect(stats.stdout.trim()).toBe('t');
+    const mlflowDb = await psql({ ...exporter, PGDATABASE: mlflow.database });
+    expect(mlflowDb.code).not.toBe(0);
+    expect(mlflowDb.stderr).toMatch(/pg_hba\.conf rejects connection for host "127\.0\.0\.1", user "monitoring", database "mlflow", no encryption/);
+    // From another pod's address the `host all monitoring all reject` line refuses it even over TLS; every
+    // client here dials from 127.0.0.1, so that line is pinned by the pg_hba.conf test of __tests__/postgres.test.ts.
+  });
+
+  test('the rendered pg_isready probes see the server ready on 127.0.0.1, and the server logs no refusal for them', async () => {
+    const log = path.join(s().server.socketDir, 'server.log');
+    const before = fs.readFileSync(log, 'utf8').length;
+    for (const probe of [rendered.server.startupProbe, rendered.server.readinessProbe]) {
+      const args = probe.exec.command.slice(1).map((a: string) => a.replace(/^--port=\d+$/, `--port=${s().server.port}`));
+      expect(args).toEqual(expect.arrayContaining(['--host=127.0.0.1', `--username=${MONITORING_ROLE}`]));
+      const r = await run('pg_isready', args);
+      expect(r.code).toBe(0);
+    }
+    expect(fs.readFileSync(log, 'utf8').slice(before)).not.toMatch(/pg_hba\.conf rejects connection/);
   });
 
   test('a server certificate from another CA fails verify-full', async () => {

@@ -134,6 +134,11 @@ export interface WorkspaceProps {
   /** Home directory of the image user; the persistent volume is mounted there. */
   readonly homePath: string;
   readonly storageSize: string;
+  /**
+   * StorageClass of the home claim.
+   * @default - the cluster's default StorageClass
+   */
+  readonly storageClassName?: string;
   readonly resources: Resources;
   readonly runAsUser: number;
   readonly runAsGroup: number;
@@ -226,6 +231,8 @@ export class Workspace extends Construct {
       },
       spec: {
         accessModes: ['ReadWriteOnce'],
+        // Immutable once bound: an existing claim keeps its class (workspaces.homeStorage, docs/workspaces.md).
+        ...(props.storageClassName ? { storageClassName: props.storageClassName } : {}),
         resources: { requests: { storage: kube.Quantity.fromString(props.storageSize) } },
       },
     });

@@ -8,6 +8,7 @@ import type { EnvVar } from '../../imports/k8s-1.31';
 import type { PlatformModel, WorkspaceApp } from '../../model';
 import { RestrictedContainer, restrictedContainer } from '../lib/pod';
 import { FILES_PATH, FILES_VOLUME, HOME_VOLUME, TMP_VOLUME, WorkspaceFiles, WorkspaceGpu } from '../lib/workspace';
+import { lockText, WORKSPACE_LOCKS, WorkspaceLock } from '../../config/workspace-locks';
 
 /** The image's runtime contract: where its server listens and as whom it runs. */
 export interface WorkspaceRuntime {
@@ -81,4 +82,14 @@ export function setupStep(
       ...(readsFiles ? [{ name: FILES_VOLUME, mountPath: FILES_PATH, readOnly: true }] : []),
     ],
   });
+}
+
+/** Where a setup step reads a lock: the workspace's files. */
+export function lockFilePath(lock: WorkspaceLock): string {
+  return `${FILES_PATH}/${WORKSPACE_LOCKS[lock]}.lock`;
+}
+
+/** The workspace files that carry these locks, by file name. */
+export function lockFiles(locks: readonly WorkspaceLock[]): WorkspaceFiles['files'] {
+  return Object.fromEntries(locks.map((lock) => [`${WORKSPACE_LOCKS[lock]}.lock`, { content: lockText(lock) }]));
 }

@@ -1,6 +1,7 @@
 /** The MLflow metadata store: Cloud SQL through the Auth Proxy, or the in-cluster StatefulSet. */
 import { z } from 'zod';
 import { POSTGRES_IMAGES, postgresImageProblem, postgresMajor } from './postgres-image';
+import { DB_FIXED_ROLES } from '../../common/contract';
 import { cronSchedule, dnsLabel, duration, image, positiveInt, resources, size } from './primitives';
 
 /**
@@ -91,8 +92,17 @@ export const statefulSetDbSchema = z
       .boolean()
       .default(false)
       .describe('Replicate the data disk synchronously to a second zone (regional Persistent Disk); needs at least two project.zones.'),
-    credentialsSecret: dnsLabel(253).default('mlflow-db-credentials').describe('Secret created out of band with keys postgres-password and mlflow-password.'),
-    user: roleName.default('mlflow').describe('Role MLflow connects as; it owns the MLflow database.'),
+    credentialsSecret: dnsLabel(253)
+      .default('mlflow-db-credentials')
+      .describe('Secret created out of band with keys postgres-password, mlflow-password and monitoring-password.'),
+    user: roleName
+      .refine((name) => !(Object.values(DB_FIXED_ROLES) as string[]).includes(name) && !name.startsWith('pg_'), {
+        message: `must not be ${Object.values(DB_FIXED_ROLES)
+          .map((r) => `"${r}"`)
+          .join(' or ')} (the superuser and the exporter's role) nor start with "pg_" (reserved by PostgreSQL)`,
+      })
+      .default('mlflow')
+      .describe('Role MLflow connects as; it owns the MLflow database.'),
     resources: resources({ requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } }).describe(
       'PostgreSQL container resources (memory request equal to the limit keeps the database out of the first eviction tier).',
     ),

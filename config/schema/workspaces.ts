@@ -94,6 +94,18 @@ export function jupyterCollaborationRequirements(version: string): string[] {
  * works in code-server.
  */
 export const OCT_EXTENSION = 'typefox.open-collaboration-tools@0.3.8';
+/**
+ * An Open VSX extension id pinned to a version: code-server installs exactly that release with
+ * `--install-extension publisher.name@version` ("To install a specific version provide
+ * `@${version}`": coder/code-server src/node/cli.ts at v4.104.0, the default image's tag).
+ */
+const VSCODE_EXTENSION_PINNED = /^[A-Za-z0-9][A-Za-z0-9-]*\.[A-Za-z0-9][A-Za-z0-9-]*@[0-9][A-Za-z0-9.+-]*$|^\/[A-Za-z0-9._/-]+\.vsix$/;
+/**
+ * The Python extension (microsoft/vscode-python package.json at v2025.14.0: publisher "ms-python",
+ * name "python", version 2025.14.0, engines.vscode ^1.95.0), which fits the VS Code 1.104 of
+ * code-server 4.104.0.
+ */
+export const VSCODE_PYTHON_EXTENSION = 'ms-python.python@2025.14.0';
 /** The extension's pinned Open VSX id, or the absolute path of its .vsix file in the image. */
 const OCT_EXTENSION_FORMAT = /^typefox\.open-collaboration-tools@[0-9]+\.[0-9]+\.[0-9]+$|^\/[A-Za-z0-9._/-]+\.vsix$/;
 
@@ -206,13 +218,13 @@ export const workspacesSchema = z
             z
               .string()
               .regex(
-                /^[A-Za-z0-9][A-Za-z0-9-]*\.[A-Za-z0-9][A-Za-z0-9-]*(@[0-9][A-Za-z0-9.+-]*)?$/,
-                'must be an Open VSX extension id such as "ms-python.python" or "ms-python.python@2025.6.1"',
+                VSCODE_EXTENSION_PINNED,
+                `must be an Open VSX extension id pinned to a version, "publisher.name@version", such as "${VSCODE_PYTHON_EXTENSION}" (an unpinned id installs whatever is newest at each start), or the absolute path of a .vsix file in workspaces.vscode.image`,
               ),
           )
-          .default(['ms-python.python'])
+          .default([VSCODE_PYTHON_EXTENSION])
           .describe(
-            'Extensions from Open VSX installed into the workspace volume at start when missing (needs internetEgress, or hostEgress with the Open VSX hosts in packages.hosts).',
+            'Extensions installed into the workspace volume at start when missing: from Open VSX, each pinned as publisher.name@version (needs internetEgress, or hostEgress with the Open VSX hosts in packages.hosts), or the absolute path of a .vsix file baked into workspaces.vscode.image.',
           ),
         python: z
           .string()
@@ -298,6 +310,12 @@ export const workspacesSchema = z
       })
       .prefault({})
       .describe('Packages users install in the workspaces.'),
+    homeStorage: z
+      .enum(['cmek', 'cluster-default'])
+      .default('cmek')
+      .describe(
+        "StorageClass of the home volumes: cmek (the platform's CMEK StorageClass, the Cloud KMS disk key) or cluster-default (the cluster's default class, Google-managed keys). The CMEK class is rendered either way. A bound claim's class cannot change: an install whose home volumes already exist keeps cluster-default until they are migrated (docs/workspaces.md).",
+      ),
     internetEgress: z.boolean().default(true).describe('Allow workspaces to reach the internet (package installs).'),
     hostEgress: z
       .boolean()
@@ -363,12 +381,13 @@ export const workspacesSchema = z
         message:
           'can be true only while workspaces.internetEgress or workspaces.hostEgress is true (the install step downloads from PyPI); set it to false and use images that ship mlflow',
       });
-    if (!online && !w.hostEgress && w.vscode.enabled && w.vscode.extensions.length > 0)
+    if (!online && !w.hostEgress && w.vscode.enabled && w.vscode.extensions.some((e) => !e.startsWith('/')))
       ctx.addIssue({
         code: 'custom',
         path: ['vscode', 'extensions'],
         input: w.vscode.extensions,
-        message: 'must be empty while workspaces.internetEgress and workspaces.hostEgress are false (extensions are downloaded from Open VSX)',
+        message:
+          'must list only .vsix files in the image while workspaces.internetEgress and workspaces.hostEgress are false (the others are downloaded from Open VSX)',
       });
     if (w.jupyter.enabled && w.jupyter.collaboration.enabled) {
       const at = { code: 'custom' as const, path: ['jupyter', 'collaboration', 'enabled'], input: true };

@@ -26,6 +26,8 @@ export interface RenderedPostgres {
   readonly configDir: string;
   /** The tls-reload sidecar of the StatefulSet. */
   readonly tlsReload: Container;
+  /** The metrics exporter of the StatefulSet. */
+  readonly exporter: Container;
   /** Containers of the backup pod and of the restore pod, by name. */
   readonly backup: Record<string, Container>;
   readonly restore: Record<string, Container>;
@@ -47,6 +49,7 @@ export function renderPostgres(config: Config = configWith({ database: { mode: '
     configFiles: find(objects, 'ConfigMap', configVolume.configMap.name).data,
     configDir: server.volumeMounts.find((m: any) => m.name === 'config').mountPath,
     tlsReload: sts.spec.template.spec.initContainers.find((c: any) => c.name === 'tls-reload'),
+    exporter: sts.spec.template.spec.containers.find((c: any) => c.name === 'exporter'),
     backup: byName(objects.find((o) => o.kind === 'CronJob')!.spec.jobTemplate.spec.template.spec),
     restore: byName(job.spec.template.spec),
   };

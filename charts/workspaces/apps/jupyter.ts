@@ -8,8 +8,9 @@ import { jupyterCollaborationRequirements } from '../../../config/schema/workspa
 import type { EnvVar } from '../../../imports/k8s-1.31';
 import type { RestrictedContainer } from '../../lib/pod';
 import { WORKSPACE_TLS_DIR } from '../../lib/workspace';
+import type { WorkspaceLock } from '../../../config/workspace-locks';
 import { bashScriptCommand } from '../../lib/script-files';
-import { mlflowClientVersion, setupStep, tokenEnv, WorkspaceAppDefinition, WorkspaceRuntime } from '../app-definition';
+import { lockFilePath, lockFiles, mlflowClientVersion, setupStep, tokenEnv, WorkspaceAppDefinition, WorkspaceRuntime } from '../app-definition';
 
 /** Jupyter docker-stacks runtime contract: user jovyan (1000), group users (100). */
 const JUPYTER: WorkspaceRuntime = { port: 8888, home: '/home/jovyan', uid: 1000, gid: 100 };
@@ -70,14 +71,29 @@ export const jupyter: WorkspaceAppDefinition = {
       ...(collaboration.enabled ? [`--SQLiteYStore.db_path=${JUPYTER_YSTORE}`] : ['--YDocExtension.disable_rtc=True']),
     ];
     const initContainers: RestrictedContainer[] = [];
-    if (w.mlflowClient.install) initContainers.push(pipUserInstall(config, 'install-mlflow', image, [`mlflow-skinny==${mlflowClientVersion(model)}`]));
+    const locks: WorkspaceLock[] = [];
+    if (w.mlflowClient.install) {
+      initContainers.push(pipUserInstall(config, 'install-mlflow', image, 'mlflowClient', [`mlflow-skinny==${mlflowClientVersion(model)}`]));
+      locks.push('mlflowClient');
+    }
     // Installing jupyter-collaboration enables it: the package ships a jupyter_server config file that
     // turns on its server extension (projects/jupyter-server-ydoc/jupyter-config/jupyter_server_ydoc.json
     // at v4.1.2), and `pip --user` puts that file under ~/.local/etc/jupyter, which Jupyter reads.
     // With its parts pinned, which the release itself leaves open (jupyterCollaborationRequirements).
-    if (collaboration.enabled)
-      initContainers.push(pipUserInstall(config, 'install-collaboration', image, jupyterCollaborationRequirements(collaboration.version)));
-    return { args, env, initContainers, sharedMemory: '1Gi', gpu: gpu ? { count: w.gpu.count, acceleratorType: w.gpu.acceleratorType } : undefined, files: {} };
+    if (collaboration.enabled) {
+      initContainers.push(
+        pipUserInstall(config, 'install-collaboration', image, 'jupyterCollaboration', jupyterCollaborationRequirements(collaboration.version)),
+      );
+      locks.push('jupyterCollaboration');
+    }
+    return {
+      args,
+      env,
+      initContainers,
+      sharedMemory: '1Gi',
+      gpu: gpu ? { count: w.gpu.count, acceleratorType: w.gpu.acceleratorType } : undefined,
+      files: lockFiles(locks),
+    };
   },
 };
 
@@ -97,13 +113,23 @@ function jupyterPackageEnv(config: Config): EnvVar[] {
   ];
 }
 
-/** A Jupyter setup step that installs pinned requirements with `pip --user` when missing. */
-function pipUserInstall(config: Config, name: string, image: string, requirements: string[]): RestrictedContainer {
-  return setupStep(config, name, image, JUPYTER, {
-    ...bashScriptCommand(PIP_USER_INSTALL, ...requirements),
-    env: [
-      { name: 'HOME', value: JUPYTER.home },
-      { name: 'PIP_DISABLE_PIP_VERSION_CHECK', value: '1' },
-    ],
-  });
+/**
+ * A Jupyter setup step that installs a lock with `pip --user` in hash-checking mode when the pinned
+ * `requirements` are missing; the lock file comes from the workspace's files (config/workspace-locks.ts).
+ */
+function pipUserInstall(config: Config, name: string, image: string, lock: WorkspaceLock, requirements: string[]): RestrictedContainer {
+  return setupStep(
+    config,
+    name,
+    image,
+    JUPYTER,
+    {
+      ...bashScriptCommand(PIP_USER_INSTALL, lockFilePath(lock), ...requirements),
+      env: [
+        { name: 'HOME', value: JUPYTER.home },
+        { name: 'PIP_DISABLE_PIP_VERSION_CHECK', value: '1' },
+      ],
+    },
+    true,
+  );
 }

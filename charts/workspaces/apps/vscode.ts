@@ -8,12 +8,15 @@ import type { EnvVar } from '../../../imports/k8s-1.31';
 import type { RestrictedContainer } from '../../lib/pod';
 import { FILES_PATH, WORKSPACE_TLS_DIR, WorkspaceFiles } from '../../lib/workspace';
 import { bashScriptCommand } from '../../lib/script-files';
-import { mlflowClientVersion, setupStep, tokenEnv, WorkspaceAppDefinition, WorkspaceRuntime } from '../app-definition';
+import { lockFilePath, lockFiles, setupStep, tokenEnv, WorkspaceAppDefinition, WorkspaceRuntime } from '../app-definition';
+import type { WorkspaceLock } from '../../../config/workspace-locks';
 
 /** codercom/code-server runtime contract: user coder (1000:1000). */
 const VSCODE: WorkspaceRuntime = { port: 8080, home: '/home/coder', uid: 1000, gid: 1000 };
 /** The Python environment code-server's terminal uses, on the workspace volume. */
 export const VSCODE_VENV = `${VSCODE.home}/.venvs/mlflow`;
+/** The locks the environment is installed from: the MLflow client, and pip for the users' own installs there. */
+export const VSCODE_LOCKS: readonly WorkspaceLock[] = ['mlflowClient', 'pip'];
 /**
  * uv in the Debian-based uv images: their build copies it to /usr/local/bin/ (astral-sh/uv
  * .github/workflows/build-docker.yml at 0.10.8, `COPY --from=... /uv /uvx /usr/local/bin/`).
@@ -115,10 +118,31 @@ export const vscode: WorkspaceAppDefinition = {
           command: [UV_BIN, 'venv', '--allow-existing', '--python', w.vscode.python, VSCODE_VENV],
           env: uvEnv,
         }),
-        setupStep(config, 'install-mlflow', w.vscode.uvImage, VSCODE, {
-          command: [UV_BIN, 'pip', 'install', '--python', `${VSCODE_VENV}/bin/python`, `mlflow-skinny==${mlflowClientVersion(model)}`, 'pip'],
-          env: uvEnv,
-        }),
+        // The MLflow client and pip from their locks, in hash-checking mode (every file must match a
+        // hash of the lock, every package must be pinned there) and from wheels only: uv pip install
+        // --require-hashes and --no-build, "alias for --only-binary :all:" (astral-sh/uv
+        // crates/uv-cli/src/lib.rs PipInstallArgs at 0.10.8). Nothing already installed at the locked
+        // version is downloaded again. mlflowClientVersion is the lock's (model/rules.ts).
+        setupStep(
+          config,
+          'install-mlflow',
+          w.vscode.uvImage,
+          VSCODE,
+          {
+            command: [
+              UV_BIN,
+              'pip',
+              'install',
+              '--python',
+              `${VSCODE_VENV}/bin/python`,
+              '--require-hashes',
+              '--no-build',
+              ...VSCODE_LOCKS.flatMap((lock) => ['--requirement', lockFilePath(lock)]),
+            ],
+            env: uvEnv,
+          },
+          true,
+        ),
       );
     }
     const extensions = [...w.vscode.extensions, ...(collaboration ? [collaboration.extension] : [])];
@@ -145,7 +169,7 @@ export const vscode: WorkspaceAppDefinition = {
         ),
       );
     const settings: WorkspaceFiles['files'] = collaboration ? { [MACHINE_SETTINGS_FILE]: { content: machineSettings(collaboration.serverUrl ?? '') } } : {};
-    return { command, args, env, initContainers, files: settings };
+    return { command, args, env, initContainers, files: { ...settings, ...(w.mlflowClient.install ? lockFiles(VSCODE_LOCKS) : {}) } };
   },
 };
 
