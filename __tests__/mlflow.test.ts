@@ -369,7 +369,8 @@ describe('mlflow chart', () => {
       const base = migrationOf(mlflowOf()).metadata.name;
       expect(base).toMatch(/^mlflow-migrate-v3-17-0-full-[0-9a-f]{8}$/);
       expect(migrationOf(mlflowOf({ mlflow: { replicas: 3, maxReplicas: 5 } })).metadata.name).toBe(base);
-      const bumped = migrationOf(mlflowOf({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.17.1-full' } })).metadata.name;
+      const bumped = migrationOf(mlflowOf({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.17.1-full' }, workspaces: { mlflowClient: { version: '3.17.0' } } }))
+        .metadata.name;
       expect(bumped).toMatch(/^mlflow-migrate-v3-17-1-full-[0-9a-f]{8}$/);
       // Same version, different pod template (more memory): a new Job, because Job templates are immutable.
       const resized = migrationOf(mlflowOf({ mlflow: { resources: { limits: { memory: '3Gi' } } } })).metadata.name;
@@ -719,9 +720,15 @@ describe('mlflow chart', () => {
       const before = job(cloudsql());
       expect(before.metadata.name).toMatch(/^mlflow-verify-[0-9a-f]{8}$/);
       expect(job(cloudsql()).metadata.name).toBe(before.metadata.name);
-      expect(job(configWith({ database: { mode: 'cloudsql' }, mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.10.0-full' } })).metadata.name).not.toBe(
-        before.metadata.name,
-      );
+      expect(
+        job(
+          configWith({
+            database: { mode: 'cloudsql' },
+            mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.10.0-full' },
+            workspaces: { mlflowClient: { version: '3.17.0' } },
+          }),
+        ).metadata.name,
+      ).not.toBe(before.metadata.name);
     });
 
     test('its NetworkPolicies open only verify pod -> MLflow server on the MLflow port', () => {
@@ -900,8 +907,11 @@ describe('mlflow chart', () => {
     );
 
     test('3.10.0 and later -full tags are accepted, release candidates included', () => {
+      // The workspaces' client stays at the version their lock holds (config/workspace-locks/).
       for (const tag of ['v3.10.0-full', 'v3.10.0rc0-full', 'v3.17.0-full', 'v4.0.0-full'])
-        expect(configWith({ mlflow: { image: `ghcr.io/mlflow/mlflow:${tag}` } }).mlflow.image).toBe(`ghcr.io/mlflow/mlflow:${tag}`);
+        expect(configWith({ mlflow: { image: `ghcr.io/mlflow/mlflow:${tag}` }, workspaces: { mlflowClient: { version: '3.17.0' } } }).mlflow.image).toBe(
+          `ghcr.io/mlflow/mlflow:${tag}`,
+        );
     });
 
     test('a proxy flag the configured proxy version lacks', () => {
