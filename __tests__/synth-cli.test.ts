@@ -124,7 +124,7 @@ describe('synth arguments', () => {
       '  on the Config Connector cluster: kubectl apply -f dist/0001-gcp.yaml',
       '  on the workload cluster, once it is Ready: kubectl apply -f dist/0000-namespaces.yaml',
       // In name order: MLflow's auth Secrets (mlflow-auth-*) come before the database credentials.
-      expect.stringMatching(/^ {2}create the Secrets there: .*mlflow\/mlflow-db-credentials \(mlflow-password, postgres-password\)/),
+      expect.stringMatching(/^ {2}create the Secrets there: .*mlflow\/mlflow-db-credentials \(mlflow-password, monitoring-password, postgres-password\)/),
       expect.stringMatching(
         /^ {2}install cert-manager v\d+\.\d+\.\d+ and trust-manager v\d+\.\d+\.\d+ \(DEPLOY\.md has the values\), then: kubectl apply -f dist\/0002-certificates\.yaml -f /,
       ),

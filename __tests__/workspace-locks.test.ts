@@ -93,7 +93,7 @@ describe('the config', () => {
       '/opt/extensions/python-2025.14.0.vsix',
     ]);
     expect(() => configWith({ workspaces: { ...offline, vscode: { extensions: [VSCODE_PYTHON_EXTENSION] } } })).toThrow(
-      'workspaces.vscode.extensions: ["ms-python.python@2025.14.0"] is not allowed: must list only .vsix files in the image while workspaces.internetEgress is false',
+      'workspaces.vscode.extensions: ["ms-python.python@2025.14.0"] is not allowed: must list only .vsix files in the image while workspaces.internetEgress and workspaces.hostEgress are false',
     );
     expect(() => configWith({ workspaces: { vscode: { extensions: ['opt/python.vsix'] } } })).toThrow(/extensions\[0\]: "opt\/python\.vsix" is not allowed/);
   });
