@@ -2,7 +2,7 @@
  * Every Python file of the project passes pyright (pyrightconfig.json: standard checks plus unused
  * imports and variables, possibly unbound names, needless ignore comments): the programs pods run
  * (charts/mlflow/*.py), as files and as the composed texts the pods get, and the Python unit tests with
- * their stand-ins. SQLAlchemy, Alembic, MLflow and google-auth are not installed here: their imports in the
+ * their stand-ins. SQLAlchemy, Alembic, MLflow, google-auth and h11 are not installed here: their imports in the
  * programs carry `# pyright: ignore[reportMissingImports]`, the only exception allowed there.
  */
 import { spawnSync } from 'child_process';
@@ -77,7 +77,7 @@ test('pyright reports a finding where there is one (the check is live)', () => {
   }
 });
 
-test('the programs silence only missing imports of SQLAlchemy, Alembic, MLflow and google-auth', () => {
+test('the programs silence only missing imports of SQLAlchemy, Alembic, MLflow, google-auth and h11', () => {
   const exceptions = pythonFiles('charts').flatMap((file) =>
     fs
       .readFileSync(path.join(PROJECT_ROOT, file), 'utf8')
@@ -87,7 +87,7 @@ test('the programs silence only missing imports of SQLAlchemy, Alembic, MLflow a
   );
   expect(exceptions.length).toBeGreaterThan(0);
   const other = exceptions.filter(
-    ({ line }) => !/^\s*(import (sqlalchemy|mlflow)|from (alembic|mlflow|google)[\w.]* import \w+)\s+# pyright: ignore\[reportMissingImports\]$/.test(line),
+    ({ line }) => !/^\s*(import (sqlalchemy|mlflow|h11)|from (alembic|mlflow|google)[\w.]* import \w+)\s+# pyright: ignore\[reportMissingImports\]$/.test(line),
   );
   expect(other.map(({ at, line }) => `${at}: ${line.trim()}`)).toEqual([]);
 });
