@@ -10,6 +10,7 @@ import { IAP_KEYS_URL } from '../charts/mlflow/auth';
 import { iapProxyProgram, PROXY_PORT } from '../charts/workspaces/iap-proxy';
 import type { Config } from '../config/schema';
 import { chartObjects, configError, configWith, find, Manifest, render } from './support/render';
+import { nextSteps, unpinnedAudiences } from '../synth/runbook/next-steps';
 
 const APPS = ['jupyter', 'vscode'] as const;
 const USERS = { workspaces: { users: ['ana', 'bo'].map((name) => ({ name, email: `${name}@example.com` })) } };
@@ -130,4 +131,21 @@ test("the sidecar runs the token check's part and then the proxy's, with no $ fo
   expect(iapProxyProgram()).toBe(`${programPart('charts/mlflow/iap_verify.py')}\n${programPart('charts/workspaces/iap_proxy.py')}`);
   expect(iapProxyProgram()).not.toContain('$');
   expect(iapProxyProgram()).not.toMatch(/^from iap_verify import/m);
+});
+
+test('synth warns about every backend whose audience is still open, and the runbook says how to pin each', () => {
+  const files = render(CONFIGS.pinned).files;
+  expect(unpinnedAudiences(files)).toEqual(['ml-workspaces/jupyter-bo', 'ml-workspaces/vscode-ana', 'mlflow/mlflow']);
+  const all = configWith({
+    ...USERS,
+    mlflow: { auth: { iapBackendServiceId: '7' } },
+    edge: { backendServiceIds: { 'jupyter-ana': '1', 'jupyter-bo': '2', 'vscode-ana': '3', 'vscode-bo': '4' } },
+  });
+  expect(unpinnedAudiences(render(all).files)).toEqual([]);
+  expect(nextSteps(render(all).files, 'dist/').join('\n')).not.toMatch(/warning/);
+  // Without the edge nothing checks an IAP token, so nothing is open.
+  expect(unpinnedAudiences(render(configWith({ edge: { enabled: false } })).files)).toEqual([]);
+  const deploy = render(CONFIGS.pinned).files.find((f) => f.path === 'DEPLOY.md')!.content;
+  expect(deploy).toContain('grep -E \'"ml-workspaces/(jupyter-ana|jupyter-bo|vscode-ana|vscode-bo)"\'');
+  expect(deploy).toContain('`edge.backendServiceIds.<Service>`');
 });

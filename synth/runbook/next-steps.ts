@@ -9,6 +9,25 @@ import { outOfBandSecrets } from '../../policy/rules/references';
 import type { RenderedFile } from '../rendered-file';
 import { CERT_MANAGER_VERSION, isKcc, RUNBOOK_PATH, verificationFiles } from './runbook';
 
+/**
+ * The backends whose IAP audience the render does not pin yet (`namespace/Service`): MLflow while
+ * mlflow.auth.iapBackendServiceId is unset, each workspace while edge.backendServiceIds has no entry
+ * for it. Each accepts a token IAP made for any backend service of the project until then.
+ */
+export function unpinnedAudiences(files: readonly RenderedFile[]): string[] {
+  const unpinned: string[] = [];
+  for (const o of files.flatMap((f) => f.objects ?? [])) {
+    const spec = o.kind === 'Deployment' || o.kind === 'StatefulSet' ? o.spec?.template?.spec : undefined;
+    if (!spec) continue;
+    for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) {
+      const env = new Map<string, string | undefined>((c.env ?? []).map((e: { name: string; value?: string }) => [e.name, e.value]));
+      const checks = c.name === 'iap-proxy' || env.get('IAP_ENABLED') === 'true';
+      if (checks && !env.get('IAP_BACKEND_SERVICE_ID')) unpinned.push(`${o.metadata.namespace}/${o.metadata.name}`);
+    }
+  }
+  return [...new Set(unpinned)].sort();
+}
+
 export function nextSteps(files: readonly RenderedFile[], out: string): string[] {
   const manifests = files.filter((f) => !f.path.includes('/') && f.path.endsWith('.yaml'));
   const kcc = manifests.filter((f) => (f.objects ?? []).some(isKcc));
@@ -35,5 +54,14 @@ export function nextSteps(files: readonly RenderedFile[], out: string): string[]
     ...(workSecrets.length > 0 ? [`  create the Secrets there: ${workSecrets.join('; ')}`] : []),
     `  install cert-manager ${CERT_MANAGER_VERSION}, then: ${apply(rest)}`,
     `  once MLflow is ready: ${apply(verificationFiles(files))}`,
+    ...unpinnedWarning(files, runbook ? `${out}${RUNBOOK_PATH}` : 'docs/first-deployment.md'),
+  ];
+}
+
+function unpinnedWarning(files: readonly RenderedFile[], where: string): string[] {
+  const unpinned = unpinnedAudiences(files);
+  if (unpinned.length === 0) return [];
+  return [
+    `warning: the IAP audience is not pinned for ${unpinned.join(', ')}: each accepts a token made for any backend service of the project until its backend service id is in the config (${where}, "Pin the IAP audience")`,
   ];
 }
