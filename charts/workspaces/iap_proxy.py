@@ -121,9 +121,10 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 
 async def _refuse(conn, writer: asyncio.StreamWriter, status: int) -> None:
-    body = b"Unauthorized\n" if status == 401 else b"Forbidden\n"
+    reason = b"Unauthorized" if status == 401 else b"Forbidden"
+    body = reason + b"\n"
     headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
-    await _send(conn, writer, h11.Response(status_code=status, headers=headers))
+    await _send(conn, writer, h11.Response(status_code=status, headers=headers, reason=reason))
     await _send(conn, writer, h11.Data(data=body))
     await _send(conn, writer, h11.EndOfMessage())
 
