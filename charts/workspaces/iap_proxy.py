@@ -37,6 +37,7 @@ HEADER = b"x-goog-iap-jwt-assertion"
 # message by them.
 HOP_BY_HOP = {b"connection", b"keep-alive", b"proxy-connection", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailer", b"upgrade"}
 CHUNK = 65536
+MAX_HEAD = 65536
 
 _proxy_log = logging.getLogger("mlflow_gke.iap_proxy")
 
@@ -121,7 +122,8 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 
 async def _refuse(conn, writer: asyncio.StreamWriter, status: int) -> None:
-    reason = b"Unauthorized" if status == 401 else b"Forbidden"
+    """An answer of the proxy's own (401, 403, 502), after which the connection closes."""
+    reason = {401: b"Unauthorized", 403: b"Forbidden"}.get(status, b"Bad Gateway")
     body = reason + b"\n"
     headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
     await _send(conn, writer, h11.Response(status_code=status, headers=headers, reason=reason))
@@ -132,9 +134,14 @@ async def _refuse(conn, writer: asyncio.StreamWriter, status: int) -> None:
 async def _forward(settings: ProxySettings, conn, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request) -> bool:
     """Passes one request to the app and its answer back; True when the client connection may carry another."""
     upgrade = _is_upgrade(request.headers)
-    up_reader, up_writer = await asyncio.open_connection("127.0.0.1", settings.upstream_port)
     try:
-        up = h11.Connection(h11.CLIENT)
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", settings.upstream_port)
+    except OSError as error:  # the app is not listening (yet, or any more)
+        _proxy_log.warning("the app on 127.0.0.1:%d does not answer: %s", settings.upstream_port, error)
+        await _refuse(conn, writer, 502)
+        return False
+    try:
+        up = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
         await _send(up, up_writer, h11.Request(method=request.method, target=request.target, headers=_forwarded_headers(list(request.headers), upgrade)))
         if conn.client_is_waiting_for_100_continue:
             await _send(conn, writer, h11.InformationalResponse(status_code=100, headers=[]))
@@ -181,7 +188,8 @@ async def _switched(conn, reader, writer, up, up_reader, up_writer) -> None:
 
 
 async def serve_connection(settings: ProxySettings, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    conn = h11.Connection(h11.SERVER)
+    # Room for IAP's token beside the apps' cookies in one request head (h11's default is 16 KiB).
+    conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
     loop = asyncio.get_running_loop()
     try:
         while True:

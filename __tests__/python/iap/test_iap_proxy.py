@@ -159,6 +159,18 @@ class ThroughTheProxy(unittest.TestCase):
         self.assertTrue(answer.startswith(b"HTTP/1.1 100 "))
         self.assertIn(b"HTTP/1.1 200 ", answer)
 
+    def test_an_app_that_does_not_listen_is_a_502(self):
+        async def run() -> bytes:
+            s = settings(UPSTREAM_PORT="1")
+            proxy = await asyncio.start_server(lambda r, w: iap_proxy.serve_connection(s, r, w), "127.0.0.1", 0)
+            reader, writer = await asyncio.open_connection("127.0.0.1", proxy.sockets[0].getsockname()[1])
+            writer.write(b"GET /api HTTP/1.1\r\nhost: h\r\n\r\n")
+            data = await asyncio.wait_for(reader.read(-1), 10)
+            proxy.close()
+            return data
+
+        self.assertTrue(asyncio.run(run()).startswith(b"HTTP/1.1 502 Bad Gateway\r\n"))
+
     def test_the_health_path_passes_without_a_token(self):
         answer = self.exchange(b"GET /api HTTP/1.1\r\nhost: h\r\nconnection: close\r\n\r\n")
         self.assertTrue(answer.startswith(b"HTTP/1.1 200 "))
