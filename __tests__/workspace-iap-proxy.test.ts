@@ -10,7 +10,7 @@ import { IAP_KEYS_URL } from '../charts/mlflow/auth';
 import { iapProxyProgram, PROXY_PORT } from '../charts/workspaces/iap-proxy';
 import type { Config } from '../config/schema';
 import { chartObjects, configError, configWith, find, Manifest, render } from './support/render';
-import { nextSteps, unpinnedAudiences } from '../synth/runbook/next-steps';
+import { nextSteps, proxiesWithoutKeys, unpinnedAudiences } from '../synth/runbook/next-steps';
 
 const APPS = ['jupyter', 'vscode'] as const;
 const USERS = { workspaces: { users: ['ana', 'bo'].map((name) => ({ name, email: `${name}@example.com` })) } };
@@ -148,4 +148,13 @@ test('synth warns about every backend whose audience is still open, and the runb
   const deploy = render(CONFIGS.pinned).files.find((f) => f.path === 'DEPLOY.md')!.content;
   expect(deploy).toContain('grep -E \'"ml-workspaces/(jupyter-ana|jupyter-bo|vscode-ana|vscode-bo)"\'');
   expect(deploy).toContain('`edge.backendServiceIds.<Service>`');
+});
+
+test("synth warns when a workspace proxy has no egress to fetch Google's keys (internet egress off), and only then", () => {
+  expect(proxiesWithoutKeys(render(CONFIGS.users).files)).toEqual([]);
+  const offline = render(configWith({ workspaces: { internetEgress: false, mlflowClient: { install: false }, vscode: { extensions: [] } } })).files;
+  expect(proxiesWithoutKeys(offline)).toEqual(['ml-workspaces/jupyter', 'ml-workspaces/vscode']);
+  expect(nextSteps(offline, 'dist/').join('\n')).toMatch(
+    /warning: the verifying proxies of ml-workspaces\/jupyter, ml-workspaces\/vscode cannot fetch Google's IAP keys/,
+  );
 });
