@@ -270,12 +270,7 @@ export class Workspace extends Construct {
     // Behind the proxy the probes take its port, and so check the proxy and the app together.
     const servedPort = props.iapProxy ? PROXY_PORT : props.containerPort;
     const probe = (periodSeconds: number, failureThreshold: number) =>
-      props.iapProxy
-        ? {
-            ...httpsProbe(props.healthPath, PORT_NAME, periodSeconds, failureThreshold),
-            httpGet: { path: props.healthPath, port: kube.IntOrString.fromNumber(PROXY_PORT), scheme: 'HTTPS' },
-          }
-        : httpsProbe(props.healthPath, PORT_NAME, periodSeconds, failureThreshold);
+      httpsProbe(props.healthPath, props.iapProxy ? PROXY_PORT : PORT_NAME, periodSeconds, failureThreshold);
     // Everything the server writes goes to the home volume, /tmp or /dev/shm, so the image stays
     // read-only; package installs therefore land in the home volume (pip falls back to --user).
     const server = restrictedContainer({
