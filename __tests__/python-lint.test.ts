@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { MLFLOW_PROGRAMS, mlflowProgram } from '../charts/mlflow/programs';
+import { iapProxyProgram } from '../charts/workspaces/iap-proxy';
 import { PROJECT_ROOT } from './support/render';
 
 interface PyrightReport {
@@ -48,7 +49,7 @@ test('pyright finds nothing in the Python files', () => {
   expect(report.summary.filesAnalyzed).toBe(pythonFiles('charts').length + pythonFiles('__tests__/python').length);
 });
 
-test('pyright finds nothing in the texts the pods run (shared part and program together)', () => {
+test('pyright finds nothing in the texts the pods run (shared part and program together, the proxy after the token check)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-programs-'));
   try {
     const files = MLFLOW_PROGRAMS.map((name) => {
@@ -56,9 +57,12 @@ test('pyright finds nothing in the texts the pods run (shared part and program t
       fs.writeFileSync(file, mlflowProgram(name));
       return file;
     });
+    // The workspaces' verifying proxy: the token check's part, then its own.
+    files.push(path.join(dir, 'iap_proxy.py'));
+    fs.writeFileSync(files[files.length - 1], iapProxyProgram());
     const report = pyright(['-p', 'pyrightconfig.json', ...files]);
     expect(findings(report)).toEqual([]);
-    expect(report.summary.filesAnalyzed).toBe(MLFLOW_PROGRAMS.length);
+    expect(report.summary.filesAnalyzed).toBe(MLFLOW_PROGRAMS.length + 1);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

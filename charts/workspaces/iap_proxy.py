@@ -23,10 +23,12 @@ cert-manager's Secret); it checks the files every TLS_CHECK_SECONDS and loads a 
 same SSLContext, which every later handshake uses (the context is read when a connection's SSL
 object is made). The app behind it speaks plain HTTP on loopback, which only the pod can reach.
 """
+import logging  # the pod's text has it from iap_verify.py's part
+
 from iap_verify import KEYS_URL, Audience, KeySet, Rejected, verify
 
 # ---- the pod runs what follows ----
-import asyncio, hashlib, logging, os, signal, ssl, sys
+import asyncio, hashlib, os, signal, ssl, sys
 from typing import Any, Optional
 
 import h11  # pyright: ignore[reportMissingImports]
