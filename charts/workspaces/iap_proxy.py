@@ -15,8 +15,8 @@ and, for a per-user workspace, whose `email` is WORKSPACE_USER. The one exceptio
 the kubelet's probes carry no token ("Compute Engine and GKE health checks don't include JWT
 headers", https://cloud.google.com/iap/docs/signed-headers-howto).
 
-A WebSocket upgrade (Jupyter's kernels and terminals, code-server's editor) is checked like any
-request; once the app has answered 101, bytes are passed both ways unchanged until either side closes.
+The assertion itself is not passed to the app. A WebSocket upgrade (Jupyter's kernels and terminals,
+code-server's editor) is checked like any request; once the app has answered 101, bytes are passed both ways unchanged until either side closes.
 
 TLS: the proxy serves HTTPS with the workspace's certificate (TLS_CERT_FILE, TLS_KEY_FILE, mounted from
 cert-manager's Secret); it checks the files every TLS_CHECK_SECONDS and loads a renewed pair into the
@@ -76,7 +76,9 @@ def decide(settings: ProxySettings, method: bytes, target: bytes, tokens: "list[
 
 def _forwarded_headers(headers: "list[tuple[bytes, bytes]]", upgrade: bool) -> "list[tuple[bytes, bytes]]":
     named = {n.strip().lower() for name, value in headers if name == b"connection" for n in value.split(b",")}
-    kept = [(n, v) for n, v in headers if n not in HOP_BY_HOP and n not in named and n != b"expect"]
+    # IAP's assertion stops here: the app has no use for it, and code in a shared workspace would
+    # otherwise see every member's token.
+    kept = [(n, v) for n, v in headers if n not in HOP_BY_HOP and n not in named and n not in (b"expect", HEADER)]
     if upgrade:
         kept += [(b"connection", b"Upgrade")] + [(n, v) for n, v in headers if n == b"upgrade"]
     else:

@@ -85,8 +85,8 @@ class Policy(unittest.TestCase):
 
 
 class Headers(unittest.TestCase):
-    def test_hop_by_hop_headers_stay_and_the_upstream_connection_closes(self):
-        headers = [(b"host", b"jupyter-ana.ml.example.com"), (b"connection", b"keep-alive, x-private"), (b"keep-alive", b"timeout=5"), (b"x-private", b"1"), (b"te", b"trailers"), (b"expect", b"100-continue"), (b"content-length", b"3")]
+    def test_hop_by_hop_headers_and_iaps_assertion_stay_and_the_upstream_connection_closes(self):
+        headers = [(b"host", b"jupyter-ana.ml.example.com"), (b"x-goog-iap-jwt-assertion", b"t"), (b"connection", b"keep-alive, x-private"), (b"keep-alive", b"timeout=5"), (b"x-private", b"1"), (b"te", b"trailers"), (b"expect", b"100-continue"), (b"content-length", b"3")]
         self.assertEqual(iap_proxy._forwarded_headers(headers, False), [(b"host", b"jupyter-ana.ml.example.com"), (b"content-length", b"3"), (b"connection", b"close")])
 
     def test_an_upgrade_keeps_connection_upgrade_and_its_upgrade_header(self):
@@ -148,7 +148,7 @@ class ThroughTheProxy(unittest.TestCase):
         anonymous = b"GET /api/contents HTTP/1.1\r\nhost: h\r\n\r\n"
         answer = self.exchange(post, chunked, anonymous)
         self.assertEqual(answer.count(b"HTTP/1.1 200 "), 2)
-        self.assertEqual(chunked_bodies(answer), [b"POST /api/contents saw 200000 bytes, token True", b"PUT /api/contents/a saw 5 bytes, token True"])
+        self.assertEqual(chunked_bodies(answer), [b"POST /api/contents saw 200000 bytes, token False", b"PUT /api/contents/a saw 5 bytes, token False"])
         self.assertIn(b"HTTP/1.1 401 Unauthorized\r\n", answer)
         # Refused, and the connection is closed: nothing after the refusal reaches the app.
         self.assertTrue(answer.rstrip().endswith(b"Unauthorized"))
