@@ -1,4 +1,5 @@
 import { EXTERNAL_SECRETS_ANNOTATION } from '../common/contract';
+import { PROXY_PORT } from '../charts/workspaces/iap-proxy';
 import { BACKEND_CONFIG_ANNOTATION, NEG_ANNOTATION } from '../charts/edge/annotations';
 import { grantName, MAX_CERT_DOMAINS } from '../model/edge-sites';
 import { IAP_ACCESSOR } from '../charts/gcp/iap';
@@ -251,9 +252,9 @@ describe('edge chart', () => {
         const bc = find(objects, 'BackendConfig', JSON.parse(svc.metadata.annotations[BACKEND_CONFIG_ANNOTATION]).default);
         expect(bc.spec.healthCheck.type).toBe('HTTPS');
       }
-      // The workspace Services' port is named https and targets the server's port of the same name.
+      // The workspace Services' port is named https and targets the verifying proxy, which serves HTTPS (charts/workspaces/iap-proxy.ts).
       for (const svc of ofKind(objects, 'Service').filter((s) => /^(jupyter|vscode)/.test(s.metadata.name)))
-        expect(svc.spec.ports).toEqual([{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }]);
+        expect(svc.spec.ports).toEqual([{ name: 'https', port: 443, targetPort: PROXY_PORT, protocol: 'TCP' }]);
     });
 
     test('websocket backends (Jupyter, code-server) get a timeout of hours; MLflow its own; draining, logging and Cloud Armor as configured', () => {

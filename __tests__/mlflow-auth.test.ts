@@ -14,13 +14,15 @@
  * validator, and admins skip validators).
  */
 import { spawnSync } from 'child_process';
+import * as path from 'path';
 import type { ConfigInput } from '../config/schema';
 import { platformNames } from '../model/names';
 import { provisionedAccounts } from '../charts/mlflow';
 import { LOAD_BALANCER_RANGES } from '../model/network';
-import { AUTH_DIR, IAP_KEYS_URL, VERIFIER_FILE } from '../charts/mlflow/auth';
+import { AUTH_DIR, IAP_KEYS_URL, TOKEN_CHECK_FILE, VERIFIER_FILE } from '../charts/mlflow/auth';
 import { scriptFile } from '../charts/lib/script-files';
 import { chartObjects, configError, configWith, DeepPartial, find, Manifest, PROJECT_ROOT, render } from './support/render';
+import { pythonEnvBin } from './support/python-env';
 
 const mlflowOf = (overrides: DeepPartial<ConfigInput> = {}) => chartObjects(render(configWith(overrides)).files, 'mlflow');
 const podSpec = (o: Manifest): Manifest => (o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template.spec : o.spec.template.spec);
@@ -39,8 +41,14 @@ const provisionJob = (objects: Manifest[]) => {
 };
 
 function python(script: string, input: string): string {
-  const r = spawnSync('python3', ['-c', script], { cwd: PROJECT_ROOT, input, encoding: 'utf8', env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
-  if (r.error) throw new Error(`python3 did not run: ${r.error.message}`);
+  // The project's Python environment: iap_auth.py imports the token check, which needs google-auth.
+  const r = spawnSync(path.join(pythonEnvBin(), 'python'), ['-c', script], {
+    cwd: PROJECT_ROOT,
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+  });
+  if (r.error) throw new Error(`python did not run: ${r.error.message}`);
   expect(r.stderr).toBe('');
   return r.stdout;
 }
@@ -88,6 +96,9 @@ describe('the server runs the basic-auth app, fail-closed', () => {
       expect(parsed.database_uri).toContain('%');
       // MLflow imports the module by name: the file is there, found through PYTHONPATH.
       expect(cm.data[VERIFIER_FILE]).toBe(scriptFile(`charts/mlflow/${VERIFIER_FILE}`));
+      // ...and the token check it imports, beside it in the same folder.
+      expect(scriptFile(`charts/mlflow/${VERIFIER_FILE}`)).toMatch(/^from iap_verify import /m);
+      expect(cm.data[TOKEN_CHECK_FILE]).toBe(scriptFile(`charts/mlflow/${TOKEN_CHECK_FILE}`));
       expect(value(c, 'PYTHONPATH')).toBe(AUTH_DIR);
     },
   );
@@ -141,6 +152,7 @@ describe('the IAP verifier settings', () => {
     const settings = Object.fromEntries(c.env.filter((e: Manifest) => typeof e.value === 'string').map((e: Manifest) => [e.name, e.value]));
     const script = [
       'import importlib.util, json, sys',
+      'sys.path.insert(0, "charts/mlflow")',
       `spec = importlib.util.spec_from_file_location("iap_auth", "charts/mlflow/${VERIFIER_FILE}")`,
       'm = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)',
       's = m.Settings(json.loads(sys.stdin.read()))',

@@ -2,7 +2,7 @@
  * Every Python file of the project passes pyright (pyrightconfig.json: standard checks plus unused
  * imports and variables, possibly unbound names, needless ignore comments): the programs pods run
  * (charts/mlflow/*.py), as files and as the composed texts the pods get, and the Python unit tests with
- * their stand-ins. SQLAlchemy, Alembic and MLflow are not installed here: their imports in the
+ * their stand-ins. SQLAlchemy, Alembic, MLflow, google-auth and h11 are not installed here: their imports in the
  * programs carry `# pyright: ignore[reportMissingImports]`, the only exception allowed there.
  */
 import { spawnSync } from 'child_process';
@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { MLFLOW_PROGRAMS, mlflowProgram } from '../charts/mlflow/programs';
+import { iapProxyProgram } from '../charts/workspaces/iap-proxy';
 import { PROJECT_ROOT } from './support/render';
 
 interface PyrightReport {
@@ -48,7 +49,7 @@ test('pyright finds nothing in the Python files', () => {
   expect(report.summary.filesAnalyzed).toBe(pythonFiles('charts').length + pythonFiles('__tests__/python').length);
 });
 
-test('pyright finds nothing in the texts the pods run (shared part and program together)', () => {
+test('pyright finds nothing in the texts the pods run (shared part and program together, the proxy after the token check)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-programs-'));
   try {
     const files = MLFLOW_PROGRAMS.map((name) => {
@@ -56,9 +57,12 @@ test('pyright finds nothing in the texts the pods run (shared part and program t
       fs.writeFileSync(file, mlflowProgram(name));
       return file;
     });
+    // The workspaces' verifying proxy: the token check's part, then its own.
+    files.push(path.join(dir, 'iap_proxy.py'));
+    fs.writeFileSync(files[files.length - 1], iapProxyProgram());
     const report = pyright(['-p', 'pyrightconfig.json', ...files]);
     expect(findings(report)).toEqual([]);
-    expect(report.summary.filesAnalyzed).toBe(MLFLOW_PROGRAMS.length);
+    expect(report.summary.filesAnalyzed).toBe(MLFLOW_PROGRAMS.length + 1);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -77,7 +81,7 @@ test('pyright reports a finding where there is one (the check is live)', () => {
   }
 });
 
-test('the programs silence only missing imports of SQLAlchemy, Alembic and MLflow', () => {
+test('the programs silence only missing imports of SQLAlchemy, Alembic, MLflow, google-auth and h11', () => {
   const exceptions = pythonFiles('charts').flatMap((file) =>
     fs
       .readFileSync(path.join(PROJECT_ROOT, file), 'utf8')
@@ -87,7 +91,7 @@ test('the programs silence only missing imports of SQLAlchemy, Alembic and MLflo
   );
   expect(exceptions.length).toBeGreaterThan(0);
   const other = exceptions.filter(
-    ({ line }) => !/^\s*(import (sqlalchemy|mlflow)|from (alembic|mlflow)[\w.]* import \w+)\s+# pyright: ignore\[reportMissingImports\]$/.test(line),
+    ({ line }) => !/^\s*(import (sqlalchemy|mlflow|h11)|from (alembic|mlflow|google)[\w.]* import \w+)\s+# pyright: ignore\[reportMissingImports\]$/.test(line),
   );
   expect(other.map(({ at, line }) => `${at}: ${line.trim()}`)).toEqual([]);
 });

@@ -72,8 +72,13 @@ describe('Jupyter: JupyterLab real-time collaboration', () => {
     expect(args).toContain(`--SQLiteYStore.db_path=${JUPYTER_YSTORE}`);
     expect(JUPYTER_YSTORE).toBe('/home/jovyan/.jupyter_ystore.db');
     expect(args).not.toContain('--YDocExtension.disable_rtc=True');
-    // The MLflow client comes first, then the extension, each its own step with its own log.
-    expect(spec(d).initContainers.map((c: Manifest) => c.name)).toEqual(['install-mlflow', 'install-collaboration']);
+    // The MLflow client comes first, then the extension, each its own step with its own log (after the
+    // verifying proxy, a native sidecar that runs beside the app).
+    expect(
+      spec(d)
+        .initContainers.filter((c: Manifest) => c.restartPolicy !== 'Always')
+        .map((c: Manifest) => c.name),
+    ).toEqual(['install-mlflow', 'install-collaboration']);
   });
 
   test('another release is refused until the workspace lock holds it: it would be installed unverified', () => {

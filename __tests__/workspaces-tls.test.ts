@@ -24,6 +24,11 @@ const THREE_USERS = configWith({
   workspaces: { users: ['ana', 'bo', 'carol'].map((name) => ({ name, email: `${name}@example.com` })) },
 });
 const APPS = ['jupyter', 'vscode'] as const;
+/**
+ * The apps serve TLS themselves only without the edge; with it, the verifying proxy serves it in front
+ * of them (__tests__/workspace-iap-proxy.test.ts).
+ */
+const NO_EDGE = { edge: { enabled: false } } as const;
 
 const workspaceObjects = (config: Config) => APPS.flatMap((app) => chartObjects(render(config).files, app));
 const ofKind = (list: readonly Manifest[], kind: string) => list.filter((o) => o.kind === kind);
@@ -61,7 +66,7 @@ describe('workspaces serve HTTPS with a certificate of the platform CA', () => {
   });
 
   test('the server mounts its key pair without subPath, 0440 for the pod group, where the app options read it', () => {
-    for (const d of ofKind(workspaceObjects(THREE_USERS), 'Deployment')) {
+    for (const d of ofKind(workspaceObjects(configWith({ ...THREE_USERS, ...NO_EDGE })), 'Deployment')) {
       const c = server(d);
       const files = c.args.flatMap((a: string) => /^--(ServerApp\.certfile|ServerApp\.keyfile|cert|cert-key)=(.*)$/.exec(a)?.[2] ?? []);
       expect(files).toEqual([`${WORKSPACE_TLS_DIR}/tls.crt`, `${WORKSPACE_TLS_DIR}/tls.key`]);
@@ -79,8 +84,8 @@ describe('workspaces serve HTTPS with a certificate of the platform CA', () => {
     }
   });
 
-  test('Jupyter takes the files as certfile and keyfile and trusts no forwarded header; code-server as --cert and --cert-key', () => {
-    const objects = workspaceObjects(configWith({}));
+  test('without the edge, Jupyter takes the files as certfile and keyfile and trusts no forwarded header; code-server as --cert and --cert-key', () => {
+    const objects = workspaceObjects(configWith(NO_EDGE));
     const jupyter = server(find(objects, 'Deployment', 'jupyter'));
     expect(jupyter.args).toEqual(expect.arrayContaining(['--ServerApp.certfile=/etc/workspace-tls/tls.crt', '--ServerApp.keyfile=/etc/workspace-tls/tls.key']));
     expect(jupyter.args.join(' ')).not.toMatch(/trust_xheaders|GEN_CERT/);
@@ -89,16 +94,16 @@ describe('workspaces serve HTTPS with a certificate of the platform CA', () => {
     expect(vscode.args).toEqual(expect.arrayContaining(['--cert=/etc/workspace-tls/tls.crt', '--cert-key=/etc/workspace-tls/tls.key']));
   });
 
-  test('probes are HTTPS on the named https port', () => {
-    for (const d of ofKind(workspaceObjects(configWith({})), 'Deployment'))
+  test('without the edge, probes are HTTPS on the named https port', () => {
+    for (const d of ofKind(workspaceObjects(configWith(NO_EDGE)), 'Deployment'))
       for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe'])
         expect(server(d)[probe].httpGet).toMatchObject({ port: 'https', scheme: 'HTTPS' });
   });
 
   // coder/code-server v4.104.0: ci/release-image/Dockerfile ENTRYPOINT ["/usr/bin/entrypoint.sh",
   // "--bind-addr", "0.0.0.0:8080", "."]; code-server reads --cert once (src/node/app.ts createApp).
-  test("code-server runs through the certificate watcher, which becomes the image's entrypoint", () => {
-    const config = configWith({ tls: { certificateLifetime: '90d', renewBefore: '30d' } });
+  test("without the edge, code-server runs through the certificate watcher, which becomes the image's entrypoint", () => {
+    const config = configWith({ ...NO_EDGE, tls: { certificateLifetime: '90d', renewBefore: '30d' } });
     const vscode = server(find(workspaceObjects(config), 'Deployment', 'vscode'));
     // The image's "." is the working directory: the home.
     expect(CODE_SERVER_ENTRYPOINT).toEqual(['/usr/bin/entrypoint.sh', '--bind-addr', '0.0.0.0:8080', '/home/coder']);

@@ -40,6 +40,8 @@ const ofKind = (list: Manifest[], kind: string) => list.filter((o) => o.kind ===
 const deployments = (config: Config, chart: 'jupyter' | 'vscode') => ofKind(objects(config, chart), 'Deployment');
 const podSpec = (d: Manifest) => d.spec.template.spec;
 const server = (d: Manifest) => podSpec(d).containers[0];
+/** The setup steps: the init containers that run to completion (not the native sidecars, the verifying proxy). */
+const setupSteps = (d: Manifest): Manifest[] => (podSpec(d).initContainers ?? []).filter((c: Manifest) => c.restartPolicy !== 'Always');
 const envOf = (c: Manifest) => Object.fromEntries((c.env ?? []).map((e: any) => [e.name, e.value ?? e.valueFrom]));
 
 describe('workspaces charts', () => {
@@ -75,7 +77,8 @@ describe('workspaces charts', () => {
       expect(c.command).toBeUndefined();
       expect(c.args[0]).toBe('start-notebook.py');
       expect(c.args).toContain('--ServerApp.base_url=/');
-      expect(c.ports).toEqual([{ name: 'https', containerPort: 8888, protocol: 'TCP' }]);
+      // With the edge the app's port is on loopback, behind the verifying proxy (workspace-iap-proxy.test.ts).
+      expect(c.ports).toEqual([{ name: 'app', containerPort: 8888, protocol: 'TCP' }]);
     });
 
     test('points MLFLOW_TRACKING_URI at the in-cluster MLflow Service', () => {
@@ -93,8 +96,7 @@ describe('workspaces charts', () => {
     test('probes /api and runs as uid 1000, gid 100 with fsGroup 100', () => {
       const d = deployments(configs.default, 'jupyter')[0];
       const c = server(d);
-      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe'])
-        expect(c[probe].httpGet).toEqual({ path: '/api', port: 'https', scheme: 'HTTPS' });
+      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect(c[probe].httpGet).toEqual({ path: '/api', port: 8443, scheme: 'HTTPS' });
       expect(podSpec(d).securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 100, fsGroup: 100, runAsNonRoot: true });
       expect(c.securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 100 });
     });
@@ -114,7 +116,7 @@ describe('workspaces charts', () => {
 
     test('installs the MLflow client of the server version into the home volume before the server starts', () => {
       const d = deployments(configWith({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.17.0-full' } }), 'jupyter')[0];
-      const [init] = podSpec(d).initContainers;
+      const [init] = setupSteps(d);
       expect(init.name).toBe('install-mlflow');
       expect(init.image).toBe(server(d).image);
       // The script file, run by bash with its name as $0, the lock as $1 and the pinned requirement as $2.
@@ -146,7 +148,7 @@ describe('workspaces charts', () => {
 
     test('without the install step no setup container runs and no version is needed', () => {
       const config = configWith({ mlflow: { image: 'registry.example.com/mlflow:stable-full' }, workspaces: { mlflowClient: { install: false } } });
-      expect(podSpec(deployments(config, 'jupyter')[0]).initContainers).toBeUndefined();
+      expect(setupSteps(deployments(config, 'jupyter')[0])).toEqual([]);
     });
   });
 
@@ -210,9 +212,9 @@ describe('workspaces charts', () => {
       const d = ofKind(list, 'Deployment')[0];
       const c = server(d);
       expect(c.image).toBe('codercom/code-server:4.104.0');
-      expect(c.ports).toEqual([{ name: 'https', containerPort: 8080, protocol: 'TCP' }]);
+      expect(c.ports).toEqual([{ name: 'app', containerPort: 8080, protocol: 'TCP' }]);
       for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe'])
-        expect(c[probe].httpGet).toEqual({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
+        expect(c[probe].httpGet).toEqual({ path: '/healthz', port: 8443, scheme: 'HTTPS' });
       expect(podSpec(d).securityContext).toMatchObject({ runAsUser: 1000, fsGroup: 1000, runAsNonRoot: true });
       expect(ofKind(list, 'PersistentVolumeClaim')[0].metadata.name).toBe('vscode-home');
       expect(c.volumeMounts).toContainEqual({ name: 'home', mountPath: '/home/coder' });
@@ -224,7 +226,7 @@ describe('workspaces charts', () => {
       const env = envOf(server(d));
       expect(env.PATH.split(':')[0]).toBe(`${VSCODE_VENV}/bin`);
       expect(env.VIRTUAL_ENV).toBe(VSCODE_VENV);
-      const [python, mlflow] = podSpec(d).initContainers;
+      const [python, mlflow] = setupSteps(d);
       expect(python.image).toBe(configs.default.workspaces.vscode.uvImage);
       expect(python.command).toEqual(['/usr/local/bin/uv', 'venv', '--allow-existing', '--python', '3.12', VSCODE_VENV]);
       expect(envOf(python).UV_PYTHON_INSTALL_DIR).toMatch(/^\/home\/coder\//);
@@ -240,9 +242,7 @@ describe('workspaces charts', () => {
     test('the setup steps run uv from /usr/local/bin of the Debian trixie-slim uv image', () => {
       expect(configs.default.workspaces.vscode.uvImage).toBe('ghcr.io/astral-sh/uv:0.10.8-trixie-slim');
       expect(UV_BIN).toBe('/usr/local/bin/uv');
-      for (const step of podSpec(deployments(configs.default, 'vscode')[0]).initContainers.filter(
-        (c: Manifest) => c.image === configs.default.workspaces.vscode.uvImage,
-      ))
+      for (const step of setupSteps(deployments(configs.default, 'vscode')[0]).filter((c: Manifest) => c.image === configs.default.workspaces.vscode.uvImage))
         expect(step.command[0]).toBe('/usr/local/bin/uv');
     });
 
@@ -286,7 +286,7 @@ describe('workspaces charts', () => {
         '/home/coder/.local/bin:/home/coder/.cargo/bin:/home/coder/go/bin:/home/coder/.local/go/bin:/home/coder/.local/node/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
       );
       expect(envOf(server(d)).VIRTUAL_ENV).toBeUndefined();
-      expect(podSpec(d).initContainers).toBeUndefined();
+      expect(setupSteps(d)).toEqual([]);
     });
   });
 
@@ -381,10 +381,10 @@ describe('workspaces charts', () => {
   describe('6. NetworkPolicies', () => {
     const policy = (config: Config, app: 'jupyter' | 'vscode') => ofKind(objects(config, app), 'NetworkPolicy')[0];
 
-    test('ingress comes only from the load balancer and IAP ranges, on the server port', () => {
+    test('ingress comes only from the load balancer and IAP ranges, on the verifying proxy port', () => {
       for (const [app, port] of [
-        ['jupyter', 8888],
-        ['vscode', 8080],
+        ['jupyter', 8443],
+        ['vscode', 8443],
       ] as const) {
         const p = policy(configs.default, app);
         expect(p.spec.policyTypes).toEqual(['Ingress', 'Egress']);
@@ -473,8 +473,9 @@ describe('workspaces charts', () => {
             expect(Object.keys(c.resources.requests)).toEqual(expect.arrayContaining(['cpu', 'memory']));
             expect(Object.keys(c.resources.limits)).toEqual(expect.arrayContaining(['cpu', 'memory']));
             expect(c.image).not.toMatch(/:latest$|^[^:]+$/);
-            // Writable paths are volumes, so the image can stay read-only.
-            expect(c.volumeMounts.map((m: any) => m.mountPath)).toEqual(expect.arrayContaining(['/tmp']));
+            // Writable paths are volumes, so the image can stay read-only; the verifying proxy writes nothing.
+            if (c.name === 'iap-proxy') expect(c.volumeMounts.every((m: any) => m.readOnly)).toBe(true);
+            else expect(c.volumeMounts.map((m: any) => m.mountPath)).toEqual(expect.arrayContaining(['/tmp']));
           }
         }
     });
@@ -499,10 +500,13 @@ describe('workspaces charts', () => {
           expect(claim.metadata.annotations['kustomize.toolkit.fluxcd.io/prune']).toBe('disabled');
     });
 
-    test('Services expose the stable port name the edge refers to', () => {
-      for (const app of ['jupyter', 'vscode'] as const)
+    test('Services expose the stable port name the edge refers to, on the verifying proxy (the app itself without the edge)', () => {
+      for (const app of ['jupyter', 'vscode'] as const) {
         for (const s of ofKind(objects(configs.threeUsers, app), 'Service'))
+          expect(s.spec.ports).toEqual([{ name: 'https', port: 443, targetPort: 8443, protocol: 'TCP' }]);
+        for (const s of ofKind(objects(configs.noEdge, app), 'Service'))
           expect(s.spec.ports).toEqual([{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }]);
+      }
     });
   });
 

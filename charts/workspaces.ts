@@ -13,11 +13,12 @@ import { CA_BUNDLE_FILE, certificateLifetime, MLFLOW_CA_ENV } from './certificat
 import { edgeServiceAnnotations } from './edge/annotations';
 import { selectorLabels } from './lib/labels';
 import { PlatformChart } from './lib/platform-chart';
-import { GIT_PORTS, PORT_NAME, Workspace, WorkspaceFiles, WorkspaceNetwork, WorkspacePlacement, WorkspaceProps, WorkspaceTls } from './lib/workspace';
+import { GIT_PORTS, PORT_NAME, Workspace, WorkspaceFiles, WorkspaceIapProxy, WorkspaceNetwork, WorkspacePlacement, WorkspaceProps, WorkspaceTls } from './lib/workspace';
 import { GKE_SANDBOX_RUNTIME_CLASS, WORKSPACE_NODES } from '../common/contract';
 import type { WorkspaceAppDefinition } from './workspaces/app-definition';
 import { workspaceGit } from './workspaces/git';
 import { clientCredentialEnv } from './mlflow/auth';
+import { IAP_PROXY_RESOURCES } from './workspaces/iap-proxy';
 
 export interface WorkspacesChartProps {
   /** Environment name (instance label). */
@@ -75,6 +76,7 @@ export function workspacesChartProps(model: PlatformModel, app: WorkspaceAppDefi
         network: common.network,
         tls: common.tls,
         serviceAnnotations: common.serviceAnnotations(instance.name),
+        iapProxy: common.iapProxy(instance),
       };
     }),
   };
@@ -167,6 +169,17 @@ function commonProps(model: PlatformModel, app: WorkspaceApp) {
     ] as EnvVar[],
     network,
     tls: { caIssuer: names.tls.caIssuer, lifetime: certificateLifetime(config), caBundleConfigMap: names.tls.caBundle } satisfies WorkspaceTls,
+    // With the edge, IAP is the login: the proxy checks its token for this workspace in front of the app.
+    iapProxy: (instance: WorkspaceInstance): WorkspaceIapProxy | undefined =>
+      config.edge.enabled
+        ? {
+            image: config.mlflow.image,
+            resources: IAP_PROXY_RESOURCES,
+            projectNumber: config.project.number,
+            backendServiceId: model.edgeSites.find((s) => s.service === instance.name)?.backendServiceId,
+            user: instance.user?.email,
+          }
+        : undefined,
     serviceAnnotations: (service: string) => {
       // The load balancer speaks HTTPS to the port, as the server does.
       const annotations = edgeServiceAnnotations(config, service, { port: PORT_NAME, protocol: 'HTTPS' });

@@ -1,11 +1,11 @@
 /**
  * A stand-in for Google's IAP signing keys: an ES256 key pair made at start, its public half served
- * as a JWK set on loopback (where the real verifier reads https://www.gstatic.com/iap/verify/public_key-jwk),
+ * as {kid: PEM} on loopback (where the real verifier reads https://www.gstatic.com/iap/verify/public_key),
  * and tokens shaped as IAP signs them (https://cloud.google.com/iap/docs/signed-headers-howto: header
  * alg ES256 and kid; claims iss "https://cloud.google.com/iap", aud
  * "/projects/NUMBER/global/backendServices/ID", email, sub, iat, exp).
  */
-import { createPrivateKey, generateKeyPairSync, KeyObject, sign } from 'crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, sign } from 'crypto';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 
@@ -41,10 +41,9 @@ export class IapSigner {
     return { kid: this.kid, jwk: this.privateKey.export({ format: 'jwk' }) as Record<string, string> };
   }
 
-  /** The JWK set a verifier reads: the public key only. */
-  jwks(): { keys: Record<string, string>[] } {
-    const { kty, crv, x, y } = this.privateKey.export({ format: 'jwk' }) as Record<string, string>;
-    return { keys: [{ kty, crv, x, y, kid: this.kid, alg: 'ES256', use: 'sig' }] };
+  /** The key document a verifier reads, {kid: PEM}: the public key only. */
+  publicKeys(): Record<string, string> {
+    return { [this.kid]: createPublicKey(this.privateKey).export({ format: 'pem', type: 'spki' }).toString() };
   }
 
   /** A token as IAP makes it, valid for ten minutes from now unless the claims say otherwise. */
@@ -63,16 +62,16 @@ export function iapAudience(projectNumber: string, backendServiceId: string): st
   return `/projects/${projectNumber}/global/backendServices/${backendServiceId}`;
 }
 
-/** Serves the signer's JWK set on 127.0.0.1; resolves with its URL and a way to stop. */
-export async function serveJwks(signer: IapSigner): Promise<{ url: string; close: () => Promise<void> }> {
+/** Serves the signer's public keys on 127.0.0.1; resolves with its URL and a way to stop. */
+export async function serveIapKeys(signer: IapSigner): Promise<{ url: string; close: () => Promise<void> }> {
   const server = http.createServer((request, response) => {
     response.writeHead(200, { 'content-type': 'application/json' });
-    response.end(JSON.stringify(signer.jwks()));
+    response.end(JSON.stringify(signer.publicKeys()));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/iap/verify/public_key-jwk`,
+    url: `http://127.0.0.1:${port}/iap/verify/public_key`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

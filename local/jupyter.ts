@@ -1,9 +1,10 @@
 /**
  * The rendered shared Jupyter workspace, run on this machine beside a started platform
- * (local/platform.ts): the Deployment's pod, setup steps then server, each with its rendered
- * command, arguments and environment (local/pod-runner.ts), serving HTTPS on 127.0.0.1 with a
- * certificate the platform's throwaway CA issues for the rendered Certificate's names, as
- * cert-manager would.
+ * (local/platform.ts): the Deployment's pod, its verifying proxy (with the edge), setup steps then
+ * server, each with its rendered command, arguments and environment (local/pod-runner.ts), serving
+ * HTTPS on 127.0.0.1 with a certificate the platform's throwaway CA issues for the rendered
+ * Certificate's names, as cert-manager would. With the edge the proxy serves that HTTPS and Jupyter
+ * plain HTTP on another loopback port; the requests here carry an IAP token as IAP adds it.
  *
  * The seam, beyond the platform's (local/platform.ts):
  * - the container has no command, so the kubelet would run the image's entrypoint
@@ -22,6 +23,9 @@ import * as fs from 'fs';
 import * as https from 'https';
 import type { PeerCertificate, TLSSocket } from 'tls';
 import * as path from 'path';
+import { WORKSPACE_TLS_DIR } from '../charts/lib/workspace';
+import { PROXY_CONTAINER } from '../charts/workspaces/iap-proxy';
+import { iapAudience } from './iap';
 import { issueServerCertificate } from './pki';
 import { LocalPlatform, Rendered, secretKeys } from './platform';
 import { LocalPod, RunningContainer } from './pod-runner';
@@ -61,6 +65,11 @@ export interface JupyterRequest {
   readonly servername?: string;
   /** The CA the client trusts (PEM). @default the platform CA */
   readonly ca?: string;
+  /**
+   * Send an IAP token for this workspace, as IAP does, when the pod has the verifying proxy.
+   * @default true
+   */
+  readonly iap?: boolean;
 }
 
 export class LocalJupyter {
@@ -75,8 +84,12 @@ export class LocalJupyter {
     readonly deployment: Json,
     readonly port: number,
     name: string,
+    appPort: number,
   ) {
     const spec = deployment.spec.template.spec;
+    // With the edge the verifying proxy serves `port` (HTTPS) and Jupyter listens on appPort (loopback,
+    // plain HTTP); without it Jupyter serves `port` itself.
+    const proxied = this.proxied;
     const base = platform.podOptions(deployment.metadata.name, deployment.metadata.namespace);
     const dir = path.join(platform.options.dir, 'pods', name);
     this.home = path.join(dir, 'home');
@@ -95,11 +108,14 @@ export class LocalJupyter {
         env: {
           ...base.seam.env,
           HOME: this.home,
-          JUPYTER_PORT: String(port),
+          JUPYTER_PORT: String(proxied ? appPort : port),
           JUPYTER_PORT_RETRIES: '0',
           JUPYTER_CONFIG_PATH: path.join(JUPYTER_IMAGE_DIR, 'etc'),
           PIP_NO_INDEX: '1',
+          // The proxy's ports here, and a quick look at the certificate files (60 s in the pod).
+          ...(proxied ? { PROXY_ADDRESS: '127.0.0.1', PROXY_PORT: String(port), UPSTREAM_PORT: String(appPort), TLS_CHECK_SECONDS: '1' } : {}),
         },
+        options: { ...base.seam.options, ...(proxied ? { '--ServerApp.port': String(appPort) } : {}) },
       },
     });
   }
@@ -112,7 +128,7 @@ export class LocalJupyter {
       (o) => o.metadata.namespace !== platform.ns && o.spec.template.spec.containers.some((c: Json) => c.name === 'jupyter'),
       'of a Jupyter workspace',
     );
-    const jupyter = new LocalJupyter(platform, rendered, deployment, await freePort(), options.name ?? deployment.metadata.name);
+    const jupyter = new LocalJupyter(platform, rendered, deployment, await freePort(), options.name ?? deployment.metadata.name, await freePort());
     try {
       await jupyter.waitForServer(options.timeoutSeconds ?? 180);
     } catch (error) {
@@ -205,7 +221,11 @@ export class LocalJupyter {
           port: this.port,
           path: urlPath,
           method: options.method ?? 'GET',
-          headers: { ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}), ...options.headers },
+          headers: {
+            ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+            ...(this.proxied && options.iap !== false ? { 'x-goog-iap-jwt-assertion': this.iapToken() } : {}),
+            ...options.headers,
+          },
           servername: options.servername ?? this.dnsNames[this.dnsNames.length - 1],
           ca: options.ca ?? fs.readFileSync(this.platform.caFile, 'utf8'),
           agent: false,
@@ -237,11 +257,28 @@ export class LocalJupyter {
     await this.pod.stopAll();
   }
 
+  /** The volume of the server's key pair, mounted where the app's options (or the proxy) read it. */
   private get tlsVolume(): Json {
     const server = this.deployment.spec.template.spec.containers.find((c: Json) => c.name === 'jupyter');
-    const certfile = server.args.find((a: string) => a.startsWith('--ServerApp.certfile='));
-    const mountPath = path.posix.dirname(certfile.slice(certfile.indexOf('=') + 1));
-    const mount = server.volumeMounts.find((m: Json) => m.mountPath === mountPath);
+    const mount = server.volumeMounts.find((m: Json) => m.mountPath === WORKSPACE_TLS_DIR);
     return this.deployment.spec.template.spec.volumes.find((v: Json) => v.name === mount.name);
+  }
+
+  /** Whether the pod has the verifying proxy in front of Jupyter (the edge is on). */
+  get proxied(): boolean {
+    return (this.deployment.spec.template.spec.initContainers ?? []).some((c: Json) => c.name === PROXY_CONTAINER);
+  }
+
+  /**
+   * A token as IAP makes it for this workspace, valid ten minutes: its pinned backend service (else
+   * any of the project's) and its user's email (else a member's).
+   */
+  iapToken(): string {
+    const proxy = this.deployment.spec.template.spec.initContainers.find((c: Json) => c.name === PROXY_CONTAINER);
+    const env = Object.fromEntries(proxy.env.map((e: Json) => [e.name, e.value]));
+    return this.platform.signer.mint({
+      email: env.WORKSPACE_USER ?? 'member@example.com',
+      aud: iapAudience(env.IAP_PROJECT_NUMBER, env.IAP_BACKEND_SERVICE_ID ?? '1234567890'),
+    });
   }
 }

@@ -20,7 +20,7 @@ import { buildModel } from '../model';
 import type { Config } from '../config/schema';
 import { imageRepository } from '../config/schema/mlflow';
 import { MlflowClient } from './client';
-import { IapSigner, serveJwks } from './iap';
+import { IapSigner, serveIapKeys } from './iap';
 import { issueServerCertificate, selfSigned } from './pki';
 import { LocalPod, LocalSeam, PodRunOptions, RunningContainer } from './pod-runner';
 import { freePort } from './ports';
@@ -404,7 +404,7 @@ export class LocalPlatform {
 
   /** First start: PostgreSQL, the grant and migration Jobs, the server, the provisioning Job. */
   async start(): Promise<void> {
-    this.jwks = await serveJwks(this.signer);
+    this.jwks = await serveIapKeys(this.signer);
     this.port = await freePort();
     this.makeSecrets(this.rendered.podSpecs());
     if (this.cloudsql) {

@@ -35,6 +35,12 @@ export interface EdgeSite {
   readonly members: readonly string[];
   /** Email of the user a per-user workspace belongs to. */
   readonly user?: string;
+  /**
+   * The id of the site's load balancer backend service once the config pins it (MLflow:
+   * mlflow.auth.iapBackendServiceId; a workspace: edge.backendServiceIds.<service>): IAP's audience is
+   * /projects/<number>/global/backendServices/<id>.
+   */
+  readonly backendServiceId?: string;
 }
 
 /** The sites of the edge; none while `edge.enabled` is false. */
@@ -49,6 +55,7 @@ export function edgeSites(config: Config, names: PlatformNames): EdgeSite[] {
       namespace: names.namespaces.platform,
       host: names.mlflowHost,
       hostField: edge.hosts.mlflow ? 'edge.hosts.mlflow' : 'edge.domain',
+      backendServiceId: config.mlflow.auth.iapBackendServiceId,
       // Every workspace user may open the MLflow UI their workspace logs to (emails are read in lower case).
       members: shared([...edge.members.mlflow, ...config.workspaces.users.map((u) => `user:${u.email}`)]),
     },
@@ -61,6 +68,7 @@ export function edgeSites(config: Config, names: PlatformNames): EdgeSite[] {
       // A per-user workspace runs its user's code with its user's files: nobody else may enter.
       members: w.user ? [`user:${w.user.email}`] : shared((edge.members as Readonly<Record<string, readonly string[] | undefined>>)[w.app] ?? []),
       user: w.user?.email,
+      backendServiceId: edge.backendServiceIds[w.name],
     })),
   ];
   return sites;
@@ -103,6 +111,15 @@ export function edgeProblems(config: Config, names: PlatformNames): EdgeProblem[
         input: `${config.workspaces.users.length} users`,
         message: `give ${hosts} host names in namespace ${namespace}: an Ingress holds at most ${MAX_CERTS_PER_INGRESS * MAX_CERT_DOMAINS} (${MAX_CERTS_PER_INGRESS} certificates of ${MAX_CERT_DOMAINS})`,
       });
+  const workspaces = sites.filter((s) => s.app !== 'mlflow').map((s) => s.service);
+  // Without the edge no backend exists, and the ids wait in the config for it.
+  for (const service of config.edge.enabled ? Object.keys(config.edge.backendServiceIds) : [])
+    if (!workspaces.includes(service))
+      problems.push({
+        path: ['edge', 'backendServiceIds', service],
+        input: config.edge.backendServiceIds[service],
+        message: `is set for "${service}", which is no workspace Service of the edge; the workspaces are: ${workspaces.join(', ') || 'none'} (MLflow's id is mlflow.auth.iapBackendServiceId)`,
+      });
   const grants = new Map<string, IapGrant>();
   const reported = new Set<string>();
   for (const g of iapGrants(config, sites)) {
@@ -122,6 +139,11 @@ export function edgeProblems(config: Config, names: PlatformNames): EdgeProblem[
     grants.set(g.name, g);
   }
   return problems;
+}
+
+/** The sites whose IAP audience is not pinned yet: each accepts a token for any backend service of the project. */
+export function unpinnedSites(sites: readonly EdgeSite[]): EdgeSite[] {
+  return sites.filter((s) => !s.backendServiceId);
 }
 
 /** One IAP grant: `member` may pass IAP for requests to `host`. */

@@ -1,7 +1,7 @@
 /**
  * The rendered shared Jupyter workspace, with real-time collaboration on, run for real beside the
- * rendered MLflow (local/platform.ts, local/jupyter.ts): its setup steps and its server with their
- * rendered command lines and environment, HTTPS with a certificate of the platform CA for the
+ * rendered MLflow (local/platform.ts, local/jupyter.ts): its setup steps, its verifying proxy and its
+ * server with their rendered command lines and environment, HTTPS with a certificate of the platform CA for the
  * rendered Certificate's names, two people editing one notebook through jupyter-collaboration, a
  * renewed certificate served without a restart, and notebook code logging to MLflow through the CA
  * bundle; then the variant with collaboration off and no edge (the login token) beside the same
@@ -50,11 +50,9 @@ const program = (name: string) => path.join(PROJECT_ROOT, '__tests__/live/progra
 describe('start', () => {
   test('the setup steps find the pinned MLflow client and jupyter-collaboration installed, and install nothing', () => {
     // The lock and the requirements follow the script's name in its command (bash -c TEXT NAME LOCK REQUIREMENT...).
-    const steps = jupyter.pod.spec.initContainers.map((c: { name: string; command: string[] }) => [
-      c.name,
-      c.command.slice(c.command.indexOf('pip-user-install.sh') + 2),
-    ]);
-    expect(jupyter.pod.spec.initContainers.map((c: { command: string[] }) => c.command[c.command.indexOf('pip-user-install.sh') + 1])).toEqual([
+    const setup = jupyter.pod.spec.initContainers.filter((c: { restartPolicy?: string }) => c.restartPolicy !== 'Always');
+    const steps = setup.map((c: { name: string; command: string[] }) => [c.name, c.command.slice(c.command.indexOf('pip-user-install.sh') + 2)]);
+    expect(setup.map((c: { command: string[] }) => c.command[c.command.indexOf('pip-user-install.sh') + 1])).toEqual([
       '/etc/workspace/mlflow-client.lock',
       '/etc/workspace/jupyter-collaboration.lock',
     ]);
@@ -82,6 +80,14 @@ describe('HTTPS', () => {
     expect(JSON.parse(answer.body).version).toMatch(/^2\.\d+\.\d+$/);
     expect(answer.certificate.fingerprint256).toBe(fingerprint(issued));
     expect(answer.certificate.subjectaltname).toBe(jupyter.dnsNames.map((n) => `DNS:${n}`).join(', '));
+  });
+
+  test('with the edge the HTTPS is the verifying proxy’s, and without an IAP token only the health path answers', async () => {
+    expect(jupyter.proxied).toBe(true);
+    expect(jupyter.pod.running.find((c) => c.name === 'iap-proxy')?.running).toBe(true);
+    expect((await jupyter.request('/api', { iap: false })).status).toBe(200);
+    expect((await jupyter.request('/api/contents', { iap: false })).status).toBe(401);
+    expect((await jupyter.request('/api/contents')).status).toBe(200);
   });
 
   test('a client that trusts only the public CAs, or asks for another name, is refused', async () => {
@@ -118,7 +124,9 @@ describe('real-time collaboration', () => {
     const store = mapMounts(JUPYTER_YSTORE, jupyter.pod.mounts(jupyter.pod.container('jupyter')));
     expect(path.dirname(store)).toBe(jupyter.home);
     expect(fs.existsSync(store)).toBe(false);
-    const together = await runPython(jupyter.pod, 'jupyter', 'jupyter_collaboration.py', [serviceUrl(), caBundle(), 'together.ipynb']);
+    const together = await runPython(jupyter.pod, 'jupyter', 'jupyter_collaboration.py', [serviceUrl(), caBundle(), 'together.ipynb'], {
+      IAP_JWT: jupyter.iapToken(),
+    });
     expect(together.session_status).toBe(201);
     expect(together.ana_sees).toEqual(expect.arrayContaining(['typed by ana', 'typed by ben']));
     expect(together.ben_sees).toEqual(together.ana_sees);
@@ -133,6 +141,7 @@ describe('MLflow from the notebooks', () => {
   test('a notebook kernel of the server logs a run to the real MLflow through the CA bundle, as the workspace account', async () => {
     const logged = await runPython(jupyter.pod, 'jupyter', 'jupyter_kernel.py', [serviceUrl(), caBundle(), program('notebook.py'), 'from-a-notebook'], {
       KERNEL_ENV: JSON.stringify({ ARTIFACT_MB: '1' }),
+      IAP_JWT: jupyter.iapToken(),
     });
     expect(logged.params).toEqual({ alpha: '0.5', l1_ratio: '0.1' });
     expect(logged.user).toBe(account());
@@ -150,16 +159,24 @@ describe('MLflow from the notebooks', () => {
 });
 
 describe('certificate renewal', () => {
-  test('a renewed certificate is served from the next connection on, by the same server process', async () => {
-    const pid = jupyter.server!.process.pid;
+  test('a renewed certificate is served by the same processes, without a restart', async () => {
+    // With the edge the verifying proxy serves the TLS: it looks at the files every TLS_CHECK_SECONDS
+    // (1 s here, 60 s in the pod) and loads a renewed pair for the next handshakes.
+    const proxy = jupyter.pod.running.find((c) => c.name === 'iap-proxy')!;
+    const pids = [jupyter.server!.process.pid, proxy.process.pid];
     expect((await jupyter.request('/api')).certificate.fingerprint256).toBe(fingerprint(issued));
     const renewed = jupyter.renewCertificate();
     expect(fingerprint(renewed)).not.toBe(fingerprint(issued));
-    const answer = await jupyter.request('/api');
+    const deadline = Date.now() + 15_000;
+    let answer = await jupyter.request('/api');
+    while (answer.certificate.fingerprint256 !== fingerprint(renewed) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      answer = await jupyter.request('/api');
+    }
     expect(answer.status).toBe(200);
     expect(answer.certificate.fingerprint256).toBe(fingerprint(renewed));
-    expect(jupyter.server!.running).toBe(true);
-    expect(jupyter.server!.process.pid).toBe(pid);
+    expect([jupyter.server!.running, proxy.running]).toEqual([true, true]);
+    expect([jupyter.server!.process.pid, proxy.process.pid]).toEqual(pids);
   });
 });
 

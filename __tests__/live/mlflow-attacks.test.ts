@@ -92,7 +92,7 @@ describe('forged IAP tokens through the load balancer: refused with 401', () => 
           { iss: 'https://cloud.google.com/iap', aud: audience(), email: 'mallory@example.com', iat: now(), exp: now() + 600 },
           { alg: 'HS256', kid: platform.signer.kid },
         );
-        const secret = JSON.stringify(platform.signer.jwks().keys[0]);
+        const secret = Object.values(platform.signer.publicKeys())[0];
         return `${signing}.${createHmac('sha256', secret).update(signing).digest('base64url')}`;
       },
     ],

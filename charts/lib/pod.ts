@@ -171,6 +171,7 @@ function checkRestricted(c: RestrictedContainer, podGroup: number | undefined): 
  * certificate (Kubernetes docs, "Configure Liveness, Readiness and Startup Probes", HTTP probes): the
  * server's name and CA do not matter to it.
  */
-export function httpsProbe(path: string, portName: string, periodSeconds: number, failureThreshold: number): k8s.Probe {
-  return { httpGet: { path, port: k8s.IntOrString.fromString(portName), scheme: 'HTTPS' }, periodSeconds, timeoutSeconds: 5, failureThreshold };
+export function httpsProbe(path: string, port: string | number, periodSeconds: number, failureThreshold: number): k8s.Probe {
+  const target = typeof port === 'number' ? k8s.IntOrString.fromNumber(port) : k8s.IntOrString.fromString(port);
+  return { httpGet: { path, port: target, scheme: 'HTTPS' }, periodSeconds, timeoutSeconds: 5, failureThreshold };
 }

@@ -16,6 +16,7 @@ import { EXTERNAL_SECRETS_ANNOTATION, PRUNE_DISABLED } from '../../common/contra
 import { caBundleMount, caBundleVolume } from '../certificates/ca-bundle';
 import type { CertificateLifetime } from '../certificates/issuer';
 import { ServerCertificate, serverCertificateVolume } from '../certificates/server-certificate';
+import { IapProxyOptions, iapProxyContainer, PROXY_PORT } from '../workspaces/iap-proxy';
 
 /**
  * The Service port the load balancer talks to, HTTPS like the server behind it; its name is what the
@@ -193,7 +194,18 @@ export interface WorkspaceProps {
    * @default - none
    */
   readonly serviceAnnotations?: Record<string, string>;
+  /**
+   * A verifying proxy in front of the app, as a native sidecar: it serves HTTPS with the instance's
+   * certificate on PROXY_PORT, which the Service, the NetworkPolicy and the probes then name, and lets
+   * through only requests with this workspace's IAP token (and the health path); the app must then
+   * listen on 127.0.0.1:containerPort, in plain HTTP (its `args` say so).
+   * @default - none: the app serves containerPort itself, with TLS and its own login
+   */
+  readonly iapProxy?: WorkspaceIapProxy;
 }
+
+/** The verifying proxy's settings that differ between instances (charts/workspaces/iap-proxy.ts). */
+export type WorkspaceIapProxy = Omit<IapProxyOptions, 'upstreamPort' | 'healthPath' | 'tlsDir' | 'volumeMounts'>;
 
 /** Volume names shared by the server container and the setup steps. */
 export const HOME_VOLUME = 'home';
@@ -287,7 +299,10 @@ export class Workspace extends Construct {
       mounts.push({ name: 'dshm', mountPath: '/dev/shm' });
       volumes.push({ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: kube.Quantity.fromString(props.sharedMemory) } });
     }
-    const probe = (periodSeconds: number, failureThreshold: number) => httpsProbe(props.healthPath, PORT_NAME, periodSeconds, failureThreshold);
+    // Behind the proxy the probes take its port, and so check the proxy and the app together.
+    const servedPort = props.iapProxy ? PROXY_PORT : props.containerPort;
+    const probe = (periodSeconds: number, failureThreshold: number) =>
+      httpsProbe(props.healthPath, props.iapProxy ? PROXY_PORT : PORT_NAME, periodSeconds, failureThreshold);
     // Everything the server writes goes to the home volume, /tmp or /dev/shm, so the image stays
     // read-only; package installs therefore land in the home volume (pip falls back to --user).
     const server = restrictedContainer({
@@ -297,7 +312,10 @@ export class Workspace extends Construct {
       args: props.args,
       workingDir: props.homePath,
       env: props.env,
-      ports: [{ name: PORT_NAME, containerPort: props.containerPort, protocol: 'TCP' }],
+      // Behind the proxy the app's port is on loopback: the pod's named port is the proxy's.
+      ports: props.iapProxy
+        ? [{ name: 'app', containerPort: props.containerPort, protocol: 'TCP' }]
+        : [{ name: PORT_NAME, containerPort: props.containerPort, protocol: 'TCP' }],
       resources: props.resources,
       // GPUs are extended resources: requested and limited alike, never overcommitted.
       extendedResources: props.gpu ? { 'nvidia.com/gpu': props.gpu.count } : undefined,
@@ -308,6 +326,16 @@ export class Workspace extends Construct {
       readinessProbe: probe(10, 3),
       livenessProbe: probe(30, 5),
     });
+
+    const proxy = props.iapProxy
+      ? iapProxyContainer({
+          ...props.iapProxy,
+          upstreamPort: props.containerPort,
+          healthPath: props.healthPath,
+          tlsDir: WORKSPACE_TLS_DIR,
+          volumeMounts: [{ name: TLS_VOLUME, mountPath: WORKSPACE_TLS_DIR, readOnly: true }],
+        })
+      : undefined;
 
     // The pod template: the restricted helpers of charts/lib/pod.ts.
     const secrets = props.externalSecrets ?? [];
@@ -334,6 +362,7 @@ export class Workspace extends Construct {
             fsGroup: props.fsGroup,
             // A large home volume would otherwise be re-chowned on every start.
             fsGroupChangePolicy: 'OnRootMismatch',
+            sidecars: proxy ? [proxy] : undefined,
             initContainers: props.initContainers,
             containers: [server],
             volumes,
@@ -348,7 +377,15 @@ export class Workspace extends Construct {
       spec: {
         type: 'ClusterIP',
         selector,
-        ports: [{ name: PORT_NAME, port: SERVICE_PORT, targetPort: kube.IntOrString.fromString(PORT_NAME), protocol: 'TCP' }],
+        // The proxy's port by number: a named targetPort is looked up among the pod's containers.
+        ports: [
+          {
+            name: PORT_NAME,
+            port: SERVICE_PORT,
+            targetPort: props.iapProxy ? kube.IntOrString.fromNumber(PROXY_PORT) : kube.IntOrString.fromString(PORT_NAME),
+            protocol: 'TCP',
+          },
+        ],
       },
     });
 
@@ -399,7 +436,7 @@ export class Workspace extends Construct {
           ? [
               {
                 from: net.loadBalancerRanges.map((cidr) => ({ ipBlock: { cidr } })),
-                ports: [{ protocol: 'TCP', port: kube.IntOrString.fromNumber(props.containerPort) }],
+                ports: [{ protocol: 'TCP', port: kube.IntOrString.fromNumber(servedPort) }],
               },
             ]
           : undefined,

@@ -30,10 +30,16 @@ import { scriptFile } from '../lib/script-files';
 export const AUTH_DIR = '/etc/mlflow/auth';
 const AUTH_CONFIG_FILE = 'basic_auth.ini';
 export const VERIFIER_FILE = 'iap_auth.py';
+/** The token check iap_auth.py imports, shared with the workspaces' proxy (charts/workspaces/iap-proxy.ts). */
+export const TOKEN_CHECK_FILE = 'iap_verify.py';
 /** authorization_function: module iap_auth (the file above), function authenticate. */
 const AUTHORIZATION_FUNCTION = 'iap_auth:authenticate';
-/** Google's IAP public keys as a JWK set (https://cloud.google.com/iap/docs/signed-headers-howto, "Verifying the JWT header"). */
-export const IAP_KEYS_URL = 'https://www.gstatic.com/iap/verify/public_key-jwk';
+/**
+ * Google's IAP public keys as {key id: PEM} (https://cloud.google.com/iap/docs/signed-headers-howto,
+ * "Verifying the JWT header": the same keys as the JWK set at public_key-jwk), the document google-auth
+ * verifies with without pyjwt (charts/mlflow/iap_verify.py).
+ */
+export const IAP_KEYS_URL = 'https://www.gstatic.com/iap/verify/public_key';
 
 export interface MlflowAuthProps {
   readonly namespace: string;
@@ -80,7 +86,11 @@ function serviceRoutes(names: MlflowAuthNames): Record<string, string[]> {
 }
 
 function authConfigMapData(props: MlflowAuthProps): Record<string, string> {
-  return { [AUTH_CONFIG_FILE]: authConfigFile(props), [VERIFIER_FILE]: scriptFile(`charts/mlflow/${VERIFIER_FILE}`) };
+  return {
+    [AUTH_CONFIG_FILE]: authConfigFile(props),
+    [VERIFIER_FILE]: scriptFile(`charts/mlflow/${VERIFIER_FILE}`),
+    [TOKEN_CHECK_FILE]: scriptFile(`charts/mlflow/${TOKEN_CHECK_FILE}`),
+  };
 }
 
 /** Hash of the ConfigMap's content: a pod template annotation, so a changed file rolls the servers. */

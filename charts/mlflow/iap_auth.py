@@ -17,10 +17,11 @@ Who the caller is, in this order:
    reaches the server directly and could send one); in the synthetic context of a FastAPI-native
    route, which has no peer address, only when the audience is pinned to MLflow's own backend service
    (IAP_BACKEND_SERVICE_ID), so a token IAP made for another backend of the project (a workspace)
-   cannot be replayed there. The token must be ES256-signed by a key of Google's published set
-   (IAP_KEYS_URL, a JWK set cached for IAP_KEYS_TTL_SECONDS and fetched again when a token names an
-   unknown key id), issued by https://cloud.google.com/iap, current within 30 seconds of skew and no
-   longer lived than 10 minutes plus twice the skew, for the audience
+   cannot be replayed there. The token itself is checked by iap_verify.py (beside this file in the
+   ConfigMap, shared with the workspaces' proxy; its cryptography is google-auth's): ES256-signed by a
+   key of Google's published set (IAP_KEYS_URL, cached for IAP_KEYS_TTL_SECONDS and fetched again when
+   a token names an unknown key id), issued by https://cloud.google.com/iap, current within 30 seconds
+   of skew and no longer lived than 10 minutes plus twice the skew, for the audience
    /projects/<IAP_PROJECT_NUMBER>/global/backendServices/<id>. The caller is its `email` claim, in lower
    case; a user of that name is created on first sign-in with a random password nobody knows (and
    DEFAULT_EXPERIMENT_PERMISSION on the Default experiment, when it is READ), so a person signs in
@@ -43,142 +44,21 @@ The result is kept in flask.g for the rest of the request: MLflow calls this fun
 per request (validators, after-request handlers, sender_is_admin).
 """
 
-import base64
-import binascii
 import ipaddress
 import json
 import logging
 import os
 import secrets
-import threading
 import time
-import urllib.request
-from typing import Any, Callable, Mapping, Optional, Union
+from typing import Any, Mapping, Optional, Union
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from flask import Response, g, make_response, request
+from iap_verify import KEYS_URL, Audience, KeySet, Rejected, verify
 from werkzeug.datastructures import Authorization
 
 HEADER = "x-goog-iap-jwt-assertion"
-ISSUER = "https://cloud.google.com/iap"
-# "Allow for 30 seconds of skew"; "The maximum lifetime of a token is 10 minutes + 2 * skew".
-SKEW_SECONDS = 30
-MAX_LIFETIME_SECONDS = 600 + 2 * SKEW_SECONDS
-# A token naming an unknown key makes one fetch at most this often, so made-up key ids cannot turn
-# every request into a download.
-MIN_REFETCH_SECONDS = 30
 
 _log = logging.getLogger("mlflow_gke.iap_auth")
-
-
-def _b64url(part: str) -> bytes:
-    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-
-
-def _int(part: str) -> int:
-    return int.from_bytes(_b64url(part), "big")
-
-
-class Rejected(Exception):
-    """Why a token was not accepted (logged, never shown to the caller)."""
-
-
-def public_keys_from_jwks(document: Any) -> dict[str, ec.EllipticCurvePublicKey]:
-    """The P-256 keys of a JWK set ({"keys": [{"kty": "EC", "crv": "P-256", "kid", "x", "y"}, ...]}), by key id."""
-    keys: dict[str, ec.EllipticCurvePublicKey] = {}
-    for jwk in document.get("keys", []) if isinstance(document, dict) else []:
-        if not isinstance(jwk, dict) or jwk.get("kty") != "EC" or jwk.get("crv") != "P-256" or not isinstance(jwk.get("kid"), str):
-            continue
-        try:
-            keys[jwk["kid"]] = ec.EllipticCurvePublicNumbers(_int(jwk["x"]), _int(jwk["y"]), ec.SECP256R1()).public_key()
-        except (KeyError, TypeError, ValueError, binascii.Error):
-            continue
-    return keys
-
-
-class KeySet:
-    """Google's IAP keys: fetched when first needed, again after `ttl` seconds or for an unknown key id."""
-
-    def __init__(self, url: str, ttl: float, fetch: Optional[Callable[[str], Any]] = None, clock: Callable[[], float] = time.time):
-        self.url = url
-        self.ttl = ttl
-        self.fetch = fetch or _fetch_json
-        self.clock = clock
-        self.keys: dict[str, ec.EllipticCurvePublicKey] = {}
-        self.fetched_at: Optional[float] = None
-        self.lock = threading.Lock()
-
-    def _refresh(self) -> None:
-        self.fetched_at = self.clock()
-        try:
-            self.keys = public_keys_from_jwks(self.fetch(self.url))
-        except Exception as error:  # an unreachable key server: no token is trusted until it answers
-            _log.warning("could not fetch the IAP keys from %s: %s", self.url, str(error) or type(error).__name__)
-
-    def get(self, kid: str) -> Optional[ec.EllipticCurvePublicKey]:
-        with self.lock:
-            now = self.clock()
-            stale = self.fetched_at is None or now - self.fetched_at >= self.ttl
-            unknown = kid not in self.keys and (self.fetched_at is None or now - self.fetched_at >= MIN_REFETCH_SECONDS)
-            if stale or unknown:
-                self._refresh()
-            return self.keys.get(kid)
-
-
-def _fetch_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.load(response)
-
-
-def verify(token: str, keys: KeySet, audience: Callable[[str], bool], now: float) -> dict[str, Any]:
-    """The claims of an IAP token that passes every check; Rejected otherwise."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise Rejected("not a JWS compact serialization")
-    try:
-        header = json.loads(_b64url(parts[0]))
-        claims = json.loads(_b64url(parts[1]))
-        signature = _b64url(parts[2])
-    except (ValueError, binascii.Error) as error:
-        raise Rejected("undecodable token: %s" % error)
-    if not isinstance(header, dict) or not isinstance(claims, dict):
-        raise Rejected("header or payload is not a JSON object")
-    if header.get("alg") != "ES256":
-        raise Rejected("alg %r is not ES256" % header.get("alg"))
-    kid = header.get("kid")
-    if not isinstance(kid, str):
-        raise Rejected("no key id")
-    key = keys.get(kid)
-    if key is None:
-        raise Rejected("key id %r is not one of IAP's keys" % kid)
-    if len(signature) != 64:
-        raise Rejected("an ES256 signature is 64 bytes, this one %d" % len(signature))
-    der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
-    try:
-        key.verify(der, (parts[0] + "." + parts[1]).encode("ascii"), ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature:
-        raise Rejected("bad signature")
-    if claims.get("iss") != ISSUER:
-        raise Rejected("issuer %r" % claims.get("iss"))
-    exp, iat = claims.get("exp"), claims.get("iat")
-    if not isinstance(exp, (int, float)) or not isinstance(iat, (int, float)):
-        raise Rejected("no exp or iat")
-    if exp <= now - SKEW_SECONDS:
-        raise Rejected("expired")
-    if iat > now + SKEW_SECONDS:
-        raise Rejected("issued in the future")
-    if not 0 < exp - iat <= MAX_LIFETIME_SECONDS:
-        raise Rejected("lifetime %ss" % (exp - iat))
-    aud = claims.get("aud")
-    if not isinstance(aud, str) or not audience(aud):
-        raise Rejected("audience %r" % aud)
-    email = claims.get("email")
-    if not isinstance(email, str) or "@" not in email:
-        raise Rejected("no email")
-    return claims
 
 
 class Settings:
@@ -189,18 +69,15 @@ class Settings:
         self.project_number = env.get("IAP_PROJECT_NUMBER", "")
         self.backend_service_id = env.get("IAP_BACKEND_SERVICE_ID", "")
         self.trusted_peers = [ipaddress.ip_network(c.strip()) for c in env.get("IAP_TRUSTED_PEERS", "").split(",") if c.strip()]
-        self.keys_url = env.get("IAP_KEYS_URL", "https://www.gstatic.com/iap/verify/public_key-jwk")
+        self.keys_url = env.get("IAP_KEYS_URL", KEYS_URL)
         self.keys_ttl = float(env.get("IAP_KEYS_TTL_SECONDS", "3600"))
         self.service_routes: dict[str, list[str]] = json.loads(env.get("MLFLOW_SERVICE_ROUTES", "{}"))
         self.default_experiment_permission = env.get("DEFAULT_EXPERIMENT_PERMISSION", "")
         self.personal_experiment_prefix = env.get("PERSONAL_EXPERIMENT_PREFIX", "")
 
-    def audience(self, peer_known: bool) -> Callable[[str], bool]:
+    def audience(self, peer_known: bool) -> Audience:
         """What `aud` must be: the pinned backend service, or (peer from the load balancer only) any of the project."""
-        prefix = "/projects/%s/global/backendServices/" % self.project_number
-        if self.backend_service_id:
-            return lambda aud: aud == prefix + self.backend_service_id
-        return lambda aud: peer_known and aud.startswith(prefix) and aud[len(prefix):].isdigit()
+        return Audience(self.project_number, self.backend_service_id, any_backend=peer_known)
 
     def trusted(self, peer: Optional[str]) -> bool:
         """Whether a request from `peer` may carry a token: the load balancer's ranges, or no peer (FastAPI bridge) with a pinned audience."""
@@ -356,7 +233,7 @@ def _iap_user(settings: Settings, keys: KeySet) -> Optional[str]:
     if not token or not settings.trusted(request.remote_addr):
         return None
     try:
-        claims = verify(token, keys, settings.audience(request.remote_addr is not None), time.time())
+        claims = verify(token, keys, settings.audience(request.remote_addr is not None))
     except Rejected as why:
         _log.warning("IAP token refused (%s) for %s %s from %s", why, request.method, request.path, request.remote_addr)
         return None

@@ -8,6 +8,12 @@ const members = (app: string) =>
     .default([])
     .describe(`IAM members admitted to the shared ${app} only, in addition to iapMembers (per-user instances admit their user alone).`);
 
+/** A backend service's numeric id, as `gcloud compute backend-services list --format='value(id)'` prints it. */
+const backendServiceId = z
+  .union([z.string(), z.number()], { error: 'must be the numeric id of the backend service, such as "1234567890123456789"' })
+  .transform((v) => String(v))
+  .pipe(z.string().regex(/^[0-9]{1,20}$/, 'must be the numeric id of the backend service, such as "1234567890123456789"'));
+
 const seconds = (what: string, max: number, fallback: number) =>
   z
     .number({ message: `must be a whole number of seconds from 1 to ${max}` })
@@ -47,6 +53,12 @@ export const edgeSchema = z
       })
       .prefault({})
       .describe('Per-app IAP members.'),
+    backendServiceIds: z
+      .record(z.string(), backendServiceId)
+      .default({})
+      .describe(
+        "Numeric ids of the workspaces' load balancer backend services, by workspace Service name (such as jupyter-ana), known once the Ingress exists (docs/workspaces.md, \"Pin each workspace's IAP audience\"). Set, the workspace's proxy accepts only tokens for that backend; unset, a token for any backend service of the project (a render warning names each one). MLflow's is mlflow.auth.iapBackendServiceId.",
+      ),
     oauthClientSecret: dnsLabel(253)
       .optional()
       .describe(

@@ -10,6 +10,44 @@ import { outOfBandSecrets } from '../../policy/rules/references';
 import type { RenderedFile } from '../rendered-file';
 import { CERT_MANAGER_VERSION, isKcc, RUNBOOK_PATH, TRUST_MANAGER_VERSION, verificationFiles } from './runbook';
 
+/**
+ * The backends whose IAP audience the render does not pin yet (`namespace/Service`): MLflow while
+ * mlflow.auth.iapBackendServiceId is unset, each workspace while edge.backendServiceIds has no entry
+ * for it. Each accepts a token IAP made for any backend service of the project until then.
+ */
+export function unpinnedAudiences(files: readonly RenderedFile[]): string[] {
+  const unpinned: string[] = [];
+  for (const o of files.flatMap((f) => f.objects ?? [])) {
+    const spec = o.kind === 'Deployment' || o.kind === 'StatefulSet' ? o.spec?.template?.spec : undefined;
+    if (!spec) continue;
+    for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) {
+      const env = new Map<string, string | undefined>((c.env ?? []).map((e: { name: string; value?: string }) => [e.name, e.value]));
+      const checks = c.name === 'iap-proxy' || env.get('IAP_ENABLED') === 'true';
+      if (checks && !env.get('IAP_BACKEND_SERVICE_ID')) unpinned.push(`${o.metadata.namespace}/${o.metadata.name}`);
+    }
+  }
+  return [...new Set(unpinned)].sort();
+}
+
+/**
+ * The workspaces whose verifying proxy cannot fetch Google's IAP keys (`namespace/Deployment`): their
+ * NetworkPolicy allows no HTTPS outside the cluster (workspaces.internetEgress false), so the proxy
+ * trusts no token and the workspace answers nothing through the edge (docs/workspaces.md).
+ */
+export function proxiesWithoutKeys(files: readonly RenderedFile[]): string[] {
+  const objects = files.flatMap((f) => f.objects ?? []);
+  const internet = (rule: { to?: { ipBlock?: { cidr?: string } }[]; ports?: { port?: number }[] }) =>
+    (rule.to ?? []).some((t) => t.ipBlock?.cidr === '0.0.0.0/0') && (!rule.ports || rule.ports.some((p) => p.port === 443));
+  return objects
+    .filter((o) => o.kind === 'Deployment' && (o.spec?.template?.spec?.initContainers ?? []).some((c: { name: string }) => c.name === 'iap-proxy'))
+    .filter((d) => {
+      const policy = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === d.metadata.namespace && o.metadata.name === d.metadata.name);
+      return !(policy?.spec?.egress ?? []).some(internet);
+    })
+    .map((d) => `${d.metadata.namespace}/${d.metadata.name}`)
+    .sort();
+}
+
 export function nextSteps(files: readonly RenderedFile[], out: string): string[] {
   const manifests = files.filter((f) => !f.path.includes('/') && f.path.endsWith('.yaml'));
   const kcc = manifests.filter((f) => (f.objects ?? []).some(isKcc));
@@ -36,5 +74,23 @@ export function nextSteps(files: readonly RenderedFile[], out: string): string[]
     ...(workSecrets.length > 0 ? [`  create the Secrets there: ${workSecrets.join('; ')}`] : []),
     `  install cert-manager ${CERT_MANAGER_VERSION} and trust-manager ${TRUST_MANAGER_VERSION} (${RUNBOOK_PATH} has the values), then: ${apply(rest)}`,
     `  once MLflow is ready: ${apply(verificationFiles(files))}`,
+    ...unpinnedWarning(files, runbook ? `${out}${RUNBOOK_PATH}` : 'docs/first-deployment.md'),
+    ...keysWarning(files),
+  ];
+}
+
+function unpinnedWarning(files: readonly RenderedFile[], where: string): string[] {
+  const unpinned = unpinnedAudiences(files);
+  if (unpinned.length === 0) return [];
+  return [
+    `warning: the IAP audience is not pinned for ${unpinned.join(', ')}: each accepts a token made for any backend service of the project until its backend service id is in the config (${where}, "Pin the IAP audience")`,
+  ];
+}
+
+function keysWarning(files: readonly RenderedFile[]): string[] {
+  const blocked = proxiesWithoutKeys(files);
+  if (blocked.length === 0) return [];
+  return [
+    `warning: the verifying proxies of ${blocked.join(', ')} cannot fetch Google's IAP keys without internet egress (workspaces.internetEgress false): they will refuse every request through the edge (docs/workspaces.md, "The verifying proxy")`,
   ];
 }

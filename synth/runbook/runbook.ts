@@ -351,6 +351,21 @@ export function runbook(model: PlatformModel, files: readonly RenderedFile[]): R
       '',
     );
     sh(`gcloud compute backend-services list --global --project="$PROJECT" --format='table[no-heading](id,description)' | grep '"${service}"'`);
+    // The workspaces' verifying proxies (charts/workspaces/iap_proxy.py) pin theirs the same way.
+    const workspaces = model.edgeSites.filter((s) => s.app !== 'mlflow');
+    if (workspaces.length > 0) {
+      for (const s of workspaces) refs.push({ kind: 'Service', namespace: s.namespace, name: s.service });
+      p(
+        "Then each workspace's: the id of the backend service of each Service below goes in the config as `edge.backendServiceIds.<Service>`",
+        `(${workspaces.map((s) => `\`${s.service}\``).join(', ')}); render and apply the workspaces' files again. Until then a`,
+        "workspace's proxy accepts an IAP token made for any backend of the project (it checks the user's email all the same).",
+        '',
+      );
+      const namespace = workspaces[0].namespace;
+      sh(
+        `gcloud compute backend-services list --global --project="$PROJECT" --format='table[no-heading](id,description)' | grep -E '"${namespace}/(${workspaces.map((s) => s.service).join('|')})"'`,
+      );
+    }
   }
 
   return { path: RUNBOOK_PATH, content: `${lines.join('\n').trimEnd()}\n`, refs };

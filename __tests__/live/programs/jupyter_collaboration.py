@@ -18,7 +18,7 @@ import websocket
 from jupyter_ydoc import YNotebook
 from pycrdt import Doc, YMessageType, YSyncMessageType, create_sync_message, create_update_message, handle_sync_message
 
-from jupyter_http import lab_session
+from jupyter_http import iap_header, lab_session
 
 base, ca, name = sys.argv[1:4]
 DEADLINE_SECONDS = 30
@@ -39,7 +39,7 @@ class Person:
         self.doc = Doc()
         self.notebook = YNotebook(self.doc)
         self.synced = False
-        self.ws = websocket.create_connection(url, sslopt={"ca_certs": ca}, cookie=cookie, timeout=1)
+        self.ws = websocket.create_connection(url, sslopt={"ca_certs": ca}, cookie=cookie, header=iap_header(), timeout=1)
         self.ws.send_binary(create_sync_message(self.doc))
 
     def sources(self) -> list[str]:

@@ -18,7 +18,7 @@ import uuid
 
 import websocket
 
-from jupyter_http import lab_session
+from jupyter_http import iap_header, lab_session
 
 base, ca, program, *program_args = sys.argv[1:]
 DEADLINE_SECONDS = 240
@@ -30,7 +30,7 @@ kernel_id = kernel.json()["id"]
 session = uuid.uuid4().hex
 cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
 ws = websocket.create_connection(
-    f"{base.replace('https://', 'wss://')}/api/kernels/{kernel_id}/channels?session_id={session}", sslopt={"ca_certs": ca}, cookie=cookie, timeout=5
+    f"{base.replace('https://', 'wss://')}/api/kernels/{kernel_id}/channels?session_id={session}", sslopt={"ca_certs": ca}, cookie=cookie, header=iap_header(), timeout=5
 )
 
 code = "\n".join(

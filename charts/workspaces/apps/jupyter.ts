@@ -54,16 +54,26 @@ export const jupyter: WorkspaceAppDefinition = {
       // One host name per instance: the server lives at the root.
       '--ServerApp.base_url=/',
       '--ServerApp.allow_remote_access=True',
-      // HTTPS with the instance's certificate. Jupyter Server hands these to tornado as an ssl_options
-      // dict (jupyter_server v2.17.0 serverapp.py init_webapp and http_server), and tornado builds a new
-      // SSLContext from the files for every connection it accepts (tornado v6.5.2 tcpserver.py
-      // _handle_connection -> netutil.py ssl_wrap_socket -> ssl_options_to_context -> load_cert_chain):
-      // a renewed certificate is served from the next connection on, without a restart. The server
-      // knows its scheme from the TLS socket itself, so it trusts no X-Forwarded-* header.
-      `--ServerApp.certfile=${WORKSPACE_TLS_DIR}/tls.crt`,
-      `--ServerApp.keyfile=${WORKSPACE_TLS_DIR}/tls.key`,
-      // IAP is the login; an empty token turns off Jupyter's own. Without IAP, JUPYTER_TOKEN is the token.
-      ...(iap ? ['--IdentityProvider.token='] : []),
+      ...(iap
+        ? [
+            // Behind the verifying proxy (charts/workspaces/iap_proxy.py), which serves HTTPS to the load
+            // balancer and checks IAP's token on every request: plain HTTP on loopback only, and no
+            // login of Jupyter's own (an empty token turns it off).
+            '--ServerApp.ip=127.0.0.1',
+            `--ServerApp.port=${JUPYTER.port}`,
+            '--IdentityProvider.token=',
+          ]
+        : [
+            // HTTPS with the instance's certificate. Jupyter Server hands these to tornado as an ssl_options
+            // dict (jupyter_server v2.17.0 serverapp.py init_webapp and http_server), and tornado builds a new
+            // SSLContext from the files for every connection it accepts (tornado v6.5.2 tcpserver.py
+            // _handle_connection -> netutil.py ssl_wrap_socket -> ssl_options_to_context -> load_cert_chain):
+            // a renewed certificate is served from the next connection on, without a restart. The server
+            // knows its scheme from the TLS socket itself, so it trusts no X-Forwarded-* header.
+            // JUPYTER_TOKEN is the login.
+            `--ServerApp.certfile=${WORKSPACE_TLS_DIR}/tls.crt`,
+            `--ServerApp.keyfile=${WORKSPACE_TLS_DIR}/tls.key`,
+          ]),
       // Real-time collaboration is decided here, not by what happens to be installed: off, the server
       // tells the front end to open documents without it (YDocExtension.disable_rtc sets the page
       // config disableRTC, which makes the shared models non-collaborative: jupyter_server_ydoc/app.py

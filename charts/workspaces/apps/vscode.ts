@@ -41,6 +41,11 @@ export const VSCODE_TOOLCHAIN_PATH = ['.local/bin', '.cargo/bin', 'go/bin', '.lo
  * the working directory, the home: named here, since a bare "." reads as a float in YAML 1.1.
  */
 export const CODE_SERVER_ENTRYPOINT = ['/usr/bin/entrypoint.sh', '--bind-addr', `0.0.0.0:${VSCODE.port}`, VSCODE.home];
+/**
+ * Behind the verifying proxy (charts/workspaces/iap_proxy.py), which serves HTTPS to the load balancer
+ * and checks IAP's token on every request: the same entrypoint, bound to loopback, in plain HTTP.
+ */
+export const CODE_SERVER_LOOPBACK_ENTRYPOINT = ['/usr/bin/entrypoint.sh', '--bind-addr', `127.0.0.1:${VSCODE.port}`, VSCODE.home];
 /** The code-server container's command: the certificate watcher, which then becomes the entrypoint. */
 export const CODE_SERVER_TLS = 'charts/workspaces/code-server-tls.sh';
 /**
@@ -83,26 +88,30 @@ export const vscode: WorkspaceAppDefinition = {
     if (w.mlflowClient.install) env.push({ name: 'VIRTUAL_ENV', value: VSCODE_VENV });
     env.push({ name: 'PATH', value: path }, { name: 'PIP_CACHE_DIR', value: cache.pip }, { name: 'UV_CACHE_DIR', value: cache.uv });
     if (!iap) env.push(tokenEnv('PASSWORD', w.tokenSecret));
-    const args = [
-      // IAP is the login; without it code-server asks for the password from the token Secret.
-      `--auth=${iap ? 'none' : 'password'}`,
-      '--disable-telemetry',
-      '--disable-update-check',
-      // HTTPS with the instance's certificate (coder/code-server src/node/cli.ts at v4.104.0: "cert",
-      // "cert-key"; a cert without its key is refused). code-server reads them once: the command's
-      // watcher restarts it for a renewed certificate.
-      `--cert=${WORKSPACE_TLS_DIR}/tls.crt`,
-      `--cert-key=${WORKSPACE_TLS_DIR}/tls.key`,
-    ];
-    env.push(
-      // What charts/workspaces/code-server-tls.sh watches and when it may restart code-server.
-      { name: 'TLS_CERT_FILE', value: `${WORKSPACE_TLS_DIR}/tls.crt` },
-      { name: 'CODE_SERVER_HEARTBEAT', value: CODE_SERVER_HEARTBEAT },
-      { name: 'TLS_IDLE_SECONDS', value: String(CODE_SERVER_IDLE_SECONDS) },
-      // Half of renewBefore: the old certificate still has that long to run when a busy server restarts.
-      { name: 'TLS_RESTART_DEADLINE_SECONDS', value: String(Math.floor(durationSeconds(config.tls.renewBefore) / 2)) },
-    );
-    const { command } = bashScriptCommand(CODE_SERVER_TLS, ...CODE_SERVER_ENTRYPOINT);
+    // IAP is the login, checked by the proxy; without it code-server asks for the password from the token Secret.
+    const args = iap
+      ? ['--auth=none', '--disable-telemetry', '--disable-update-check']
+      : [
+          '--auth=password',
+          '--disable-telemetry',
+          '--disable-update-check',
+          // HTTPS with the instance's certificate (coder/code-server src/node/cli.ts at v4.104.0: "cert",
+          // "cert-key"; a cert without its key is refused). code-server reads them once: the command's
+          // watcher restarts it for a renewed certificate.
+          `--cert=${WORKSPACE_TLS_DIR}/tls.crt`,
+          `--cert-key=${WORKSPACE_TLS_DIR}/tls.key`,
+        ];
+    if (!iap)
+      env.push(
+        // What charts/workspaces/code-server-tls.sh watches and when it may restart code-server.
+        { name: 'TLS_CERT_FILE', value: `${WORKSPACE_TLS_DIR}/tls.crt` },
+        { name: 'CODE_SERVER_HEARTBEAT', value: CODE_SERVER_HEARTBEAT },
+        { name: 'TLS_IDLE_SECONDS', value: String(CODE_SERVER_IDLE_SECONDS) },
+        // Half of renewBefore: the old certificate still has that long to run when a busy server restarts.
+        { name: 'TLS_RESTART_DEADLINE_SECONDS', value: String(Math.floor(durationSeconds(config.tls.renewBefore) / 2)) },
+      );
+    // Behind the proxy, which reloads a renewed certificate itself, the image's entrypoint runs as it is.
+    const command = iap ? CODE_SERVER_LOOPBACK_ENTRYPOINT : bashScriptCommand(CODE_SERVER_TLS, ...CODE_SERVER_ENTRYPOINT).command;
     const initContainers: RestrictedContainer[] = [];
     if (w.mlflowClient.install) {
       // code-server ships no Python: uv puts a standalone CPython and a virtual environment with the
