@@ -6,11 +6,11 @@
  */
 import { programPart } from '../charts/mlflow/programs';
 import { WORKSPACE_TLS_DIR } from '../charts/lib/workspace';
-import { IAP_KEYS_URL } from '../charts/mlflow/auth';
+import { IAP_KEYS_URL } from '../common/contract';
 import { iapProxyProgram, PROXY_PORT } from '../charts/workspaces/iap-proxy';
 import type { Config } from '../config/schema';
 import { chartObjects, configError, configWith, find, Manifest, render } from './support/render';
-import { nextSteps, proxiesWithoutKeys, unpinnedAudiences } from '../synth/runbook/next-steps';
+import { nextSteps, unpinnedAudiences } from '../synth/runbook/next-steps';
 
 const APPS = ['jupyter', 'vscode'] as const;
 const USERS = { workspaces: { users: ['ana', 'bo'].map((name) => ({ name, email: `${name}@example.com` })) } };
@@ -150,11 +150,29 @@ test('synth warns about every backend whose audience is still open, and the runb
   expect(deploy).toContain('`edge.backendServiceIds.<Service>`');
 });
 
-test("synth warns when a workspace proxy has no egress to fetch Google's keys (internet egress off), and only then", () => {
-  expect(proxiesWithoutKeys(render(CONFIGS.users).files)).toEqual([]);
+test("without the internet rule, every workspace with a verifying proxy reaches the host of IAP's keys by name, and the cluster enforces names", () => {
+  const keysHost = new URL(IAP_KEYS_URL).host;
   const offline = render(configWith({ workspaces: { internetEgress: false, mlflowClient: { install: false }, vscode: { extensions: [] } } })).files;
-  expect(proxiesWithoutKeys(offline)).toEqual(['ml-workspaces/jupyter', 'ml-workspaces/vscode']);
-  expect(nextSteps(offline, 'dist/').join('\n')).toMatch(
-    /warning: the verifying proxies of ml-workspaces\/jupyter, ml-workspaces\/vscode cannot fetch Google's IAP keys/,
+  const objects = offline.flatMap((f) => f.objects ?? []);
+  const proxied = objects.filter(
+    (o) => o.kind === 'Deployment' && (o.spec.template.spec.initContainers ?? []).some((c: { name: string }) => c.name === 'iap-proxy'),
   );
+  expect(proxied.map((d) => d.metadata.name).sort()).toEqual(['jupyter', 'vscode']);
+  for (const d of proxied) {
+    const policy = objects.find(
+      (o) => o.kind === 'FQDNNetworkPolicy' && o.metadata.namespace === d.metadata.namespace && o.metadata.name === `${d.metadata.name}-hosts`,
+    );
+    expect(policy?.spec.egress).toEqual([{ matches: [{ name: keysHost }], ports: [{ protocol: 'TCP', port: 443 }] }]);
+  }
+  expect(objects.find((o) => o.kind === 'ContainerCluster')?.spec.enableFqdnNetworkPolicy).toBe(true);
+  // With the package hosts, the key host joins them on HTTPS.
+  const hosts = render(
+    configWith({ workspaces: { internetEgress: false, hostEgress: true, packages: { hosts: ['pkgs.example.com'] }, vscode: { extensions: [] } } }),
+  ).files.flatMap((f) => f.objects ?? []);
+  expect(hosts.find((o) => o.kind === 'FQDNNetworkPolicy')?.spec.egress[0].matches).toEqual([{ name: 'pkgs.example.com' }, { name: keysHost }]);
+  // Without the edge no proxy runs, and nothing is opened for it.
+  const noEdge = render(
+    configWith({ edge: { enabled: false }, workspaces: { internetEgress: false, mlflowClient: { install: false }, vscode: { extensions: [] } } }),
+  ).files;
+  expect(noEdge.flatMap((f) => f.objects ?? []).filter((o) => o.kind === 'FQDNNetworkPolicy')).toEqual([]);
 });

@@ -238,7 +238,7 @@ export function gcpChartProps(model: PlatformModel): GcpChartProps {
       maintenanceStart: config.cluster.maintenanceStartTime,
       maintenanceHours: config.cluster.maintenanceWindowHours,
       interNodeEncryption: config.edge.interNodeEncryption,
-      fqdnNetworkPolicy: config.workspaces.hostEgress && names.workspaces.length > 0,
+      fqdnNetworkPolicy: model.workspaceEgressHosts.length > 0 && names.workspaces.length > 0,
       pools: [
         {
           name: `${names.cluster}-general`,

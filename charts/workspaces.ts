@@ -13,7 +13,7 @@ import { CA_BUNDLE_FILE, certificateLifetime, MLFLOW_CA_ENV } from './certificat
 import { edgeServiceAnnotations } from './edge/annotations';
 import { selectorLabels } from './lib/labels';
 import { PlatformChart } from './lib/platform-chart';
-import { GIT_PORTS, PORT_NAME, Workspace, WorkspaceFiles, WorkspaceIapProxy, WorkspaceNetwork, WorkspacePlacement, WorkspaceProps, WorkspaceTls } from './lib/workspace';
+import { PORT_NAME, Workspace, WorkspaceFiles, WorkspaceIapProxy, WorkspaceNetwork, WorkspacePlacement, WorkspaceProps, WorkspaceTls } from './lib/workspace';
 import { GKE_SANDBOX_RUNTIME_CLASS, WORKSPACE_NODES } from '../common/contract';
 import type { WorkspaceAppDefinition } from './workspaces/app-definition';
 import { workspaceGit } from './workspaces/git';
@@ -133,7 +133,6 @@ export function workspacePlacement(model: PlatformModel, gpu: boolean): Workspac
 /** What every app's chart shares: instances, namespace, MLflow address and its trust, TLS and network rules. */
 function commonProps(model: PlatformModel, app: WorkspaceApp) {
   const { config, names } = model;
-  const w = config.workspaces;
   const network: WorkspaceNetwork = {
     mlflowNamespace: names.namespaces.platform,
     mlflowPods: selectorLabels({ name: names.mlflow, instance: config.environment, component: 'server' }),
@@ -149,13 +148,8 @@ function commonProps(model: PlatformModel, app: WorkspaceApp) {
       app === 'vscode' && config.workspaces.vscode.enabled && config.workspaces.vscode.collaboration.enabled
         ? [...new Set(config.workspaces.vscode.collaboration.serverCidrs)].sort()
         : [],
-    // The host rule (workspaces.hostEgress): the package indexes on HTTPS, the Git hosts on ssh and HTTPS.
-    hosts: w.hostEgress
-      ? [
-          { names: [...new Set(w.packages.hosts)].sort(), ports: [443] },
-          { names: [...new Set(w.git.hosts.map((h) => h.host))].sort(), ports: [...GIT_PORTS] },
-        ].filter((h) => h.names.length > 0)
-      : [],
+    // The hosts reached by name (model/workspace-egress.ts): IAP's keys for the verifying proxy, and with workspaces.hostEgress the package indexes and Git hosts.
+    hosts: model.workspaceEgressHosts,
   };
   return {
     namespace: names.namespaces.workspaces,

@@ -71,3 +71,11 @@ export const WORKSPACE_NODES = { key: 'mlflow-gke/workload', value: 'workspaces'
  * GKE owns the object; the render only names it.
  */
 export const GKE_SANDBOX_RUNTIME_CLASS = 'gvisor';
+
+/**
+ * Google's IAP public keys as {key id: PEM} (https://cloud.google.com/iap/docs/signed-headers-howto,
+ * "Verifying the JWT header": the same keys as the JWK set at public_key-jwk), the document google-auth
+ * verifies with without pyjwt (charts/mlflow/iap_verify.py). MLflow's verifier and every workspace's
+ * verifying proxy fetch it, so the workspaces' egress must reach its host.
+ */
+export const IAP_KEYS_URL = 'https://www.gstatic.com/iap/verify/public_key';

@@ -14,7 +14,7 @@ import * as fs from 'fs';
 import * as https from 'https';
 import * as path from 'path';
 import { LOAD_BALANCER_RANGES } from '../model/network';
-import { IAP_KEYS_URL } from '../charts/mlflow/auth';
+import { IAP_KEYS_URL } from '../common/contract';
 import { renderPlatform } from '../synth/render';
 import { buildModel } from '../model';
 import type { Config } from '../config/schema';

@@ -10,6 +10,7 @@ import { clusterRanges, ClusterRanges, LOAD_BALANCER_RANGES } from './network';
 import { EdgeSite, edgeSites, IapGrant, iapGrants } from './edge-sites';
 import { derivedMlflowClientVersion } from './mlflow-client';
 import { enabledWorkspaceApps, PlatformNames, platformNames, WorkspaceApp } from './names';
+import { HostGroup, workspaceEgressHosts } from './workspace-egress';
 
 export interface PlatformModel {
   /** The validated config the model was built from. */
@@ -25,6 +26,8 @@ export interface PlatformModel {
   readonly ranges: { readonly cluster: ClusterRanges; readonly loadBalancer: readonly string[] };
   /** The mlflow-skinny release the workspaces install; undefined only when no workspace installs it. */
   readonly mlflowClientVersion: string | undefined;
+  /** The hosts the workspaces reach by name (FQDN network policy); empty with the internet rule. */
+  readonly workspaceEgressHosts: readonly HostGroup[];
 }
 
 /**
@@ -42,7 +45,8 @@ export function buildModel(config: Config, apps: readonly WorkspaceApp[] = WORKS
     iapGrants: iapGrants(config, sites),
     ranges: { cluster: clusterRanges(config.network), loadBalancer: LOAD_BALANCER_RANGES },
     mlflowClientVersion: derivedMlflowClientVersion(config),
+    workspaceEgressHosts: workspaceEgressHosts(config),
   };
 }
 
-export type { PlatformNames, WorkspaceApp, EdgeSite, IapGrant };
+export type { PlatformNames, WorkspaceApp, EdgeSite, IapGrant, HostGroup };

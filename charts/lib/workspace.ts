@@ -17,6 +17,7 @@ import { caBundleMount, caBundleVolume } from '../certificates/ca-bundle';
 import type { CertificateLifetime } from '../certificates/issuer';
 import { ServerCertificate, serverCertificateVolume } from '../certificates/server-certificate';
 import { IapProxyOptions, iapProxyContainer, PROXY_PORT } from '../workspaces/iap-proxy';
+import { GIT_PORTS } from '../../model/workspace-egress';
 
 /**
  * The Service port the load balancer talks to, HTTPS like the server behind it; its name is what the
@@ -29,8 +30,8 @@ export const PORT_NAME = 'https';
 export const WORKSPACE_TLS_DIR = '/etc/workspace-tls';
 const TLS_VOLUME = 'tls';
 
-/** Ports a Git host is reached on: ssh and HTTPS. */
-export const GIT_PORTS = [22, 443] as const;
+/** Ports a Git host is reached on: ssh and HTTPS (model/workspace-egress.ts). */
+export { GIT_PORTS };
 
 /** Where the workspace's rendered files and its projected Secret keys appear, read-only. */
 export const FILES_PATH = '/etc/workspace';

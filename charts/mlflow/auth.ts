@@ -23,7 +23,7 @@ import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import * as kube from '../../imports/k8s-1.31';
 import type { MlflowAuthNames } from '../../model/names';
-import { MLFLOW_AUTH_SECRET_KEYS, MLFLOW_CREDENTIAL_ENV } from '../../common/contract';
+import { IAP_KEYS_URL, MLFLOW_AUTH_SECRET_KEYS, MLFLOW_CREDENTIAL_ENV } from '../../common/contract';
 import { scriptFile } from '../lib/script-files';
 
 /** Where the server (and the migration Job) mount the ConfigMap; the verifier is found there through PYTHONPATH. */
@@ -34,12 +34,6 @@ export const VERIFIER_FILE = 'iap_auth.py';
 export const TOKEN_CHECK_FILE = 'iap_verify.py';
 /** authorization_function: module iap_auth (the file above), function authenticate. */
 const AUTHORIZATION_FUNCTION = 'iap_auth:authenticate';
-/**
- * Google's IAP public keys as {key id: PEM} (https://cloud.google.com/iap/docs/signed-headers-howto,
- * "Verifying the JWT header": the same keys as the JWK set at public_key-jwk), the document google-auth
- * verifies with without pyjwt (charts/mlflow/iap_verify.py).
- */
-export const IAP_KEYS_URL = 'https://www.gstatic.com/iap/verify/public_key';
 
 export interface MlflowAuthProps {
   readonly namespace: string;

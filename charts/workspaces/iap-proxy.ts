@@ -10,7 +10,7 @@ import type { Resources } from '../../config/schema/primitives';
 import * as k8s from '../../imports/k8s-1.31';
 import { RestrictedContainer, restrictedContainer } from '../lib/pod';
 import { programPart } from '../mlflow/programs';
-import { IAP_KEYS_URL } from '../mlflow/auth';
+import { IAP_KEYS_URL } from '../../common/contract';
 import { MLFLOW_UID } from '../mlflow/workload';
 
 /** The proxy's port in the pod: the Service's target, the NetworkPolicy's, the probes'. */

@@ -29,25 +29,6 @@ export function unpinnedAudiences(files: readonly RenderedFile[]): string[] {
   return [...new Set(unpinned)].sort();
 }
 
-/**
- * The workspaces whose verifying proxy cannot fetch Google's IAP keys (`namespace/Deployment`): their
- * NetworkPolicy allows no HTTPS outside the cluster (workspaces.internetEgress false), so the proxy
- * trusts no token and the workspace answers nothing through the edge (docs/workspaces.md).
- */
-export function proxiesWithoutKeys(files: readonly RenderedFile[]): string[] {
-  const objects = files.flatMap((f) => f.objects ?? []);
-  const internet = (rule: { to?: { ipBlock?: { cidr?: string } }[]; ports?: { port?: number }[] }) =>
-    (rule.to ?? []).some((t) => t.ipBlock?.cidr === '0.0.0.0/0') && (!rule.ports || rule.ports.some((p) => p.port === 443));
-  return objects
-    .filter((o) => o.kind === 'Deployment' && (o.spec?.template?.spec?.initContainers ?? []).some((c: { name: string }) => c.name === 'iap-proxy'))
-    .filter((d) => {
-      const policy = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === d.metadata.namespace && o.metadata.name === d.metadata.name);
-      return !(policy?.spec?.egress ?? []).some(internet);
-    })
-    .map((d) => `${d.metadata.namespace}/${d.metadata.name}`)
-    .sort();
-}
-
 export function nextSteps(files: readonly RenderedFile[], out: string): string[] {
   const manifests = files.filter((f) => !f.path.includes('/') && f.path.endsWith('.yaml'));
   const kcc = manifests.filter((f) => (f.objects ?? []).some(isKcc));
@@ -75,7 +56,6 @@ export function nextSteps(files: readonly RenderedFile[], out: string): string[]
     `  install cert-manager ${CERT_MANAGER_VERSION} and trust-manager ${TRUST_MANAGER_VERSION} (${RUNBOOK_PATH} has the values), then: ${apply(rest)}`,
     `  once MLflow is ready: ${apply(verificationFiles(files))}`,
     ...unpinnedWarning(files, runbook ? `${out}${RUNBOOK_PATH}` : 'docs/first-deployment.md'),
-    ...keysWarning(files),
   ];
 }
 
@@ -84,13 +64,5 @@ function unpinnedWarning(files: readonly RenderedFile[], where: string): string[
   if (unpinned.length === 0) return [];
   return [
     `warning: the IAP audience is not pinned for ${unpinned.join(', ')}: each accepts a token made for any backend service of the project until its backend service id is in the config (${where}, "Pin the IAP audience")`,
-  ];
-}
-
-function keysWarning(files: readonly RenderedFile[]): string[] {
-  const blocked = proxiesWithoutKeys(files);
-  if (blocked.length === 0) return [];
-  return [
-    `warning: the verifying proxies of ${blocked.join(', ')} cannot fetch Google's IAP keys without internet egress (workspaces.internetEgress false): they will refuse every request through the edge (docs/workspaces.md, "The verifying proxy")`,
   ];
 }
