@@ -216,7 +216,7 @@ describe('the PID limit of the workspace pods', () => {
 describe('workspace egress by host name', () => {
   const fqdnPolicies = (config: Config) => ofKind(objectsOf(config), FQDN_NETWORK_POLICY.kind);
 
-  test('hostEgress gives every workspace an FQDNNetworkPolicy: the package hosts and the host of IAP's keys on 443, the Git hosts on 22 and 443, each listed once', () => {
+  test('hostEgress gives every workspace an FQDNNetworkPolicy: the package hosts and the host of the IAP keys on 443, the Git hosts on 22 and 443, each listed once', () => {
     const policies = fqdnPolicies(configs.hosts);
     expect(policies.map((p) => p.metadata.name).sort()).toEqual(['jupyter-ana-hosts', 'vscode-ana-hosts']);
     for (const p of policies) {

@@ -10,7 +10,7 @@ import json
 import logging
 import os
 import unittest
-from typing import Optional
+from typing import Any, Optional
 from unittest import mock
 
 from flask import Flask, Response, make_response
