@@ -36,9 +36,19 @@ function checkout(commit: string): string {
   return dir;
 }
 
-/** Renders `configFile` (the embedded default when undefined) with the synth of `commit`; returns the dist folder. */
+/**
+ * Renders `configFile` (the embedded default when undefined) with the synth of `commit`; returns the
+ * dist folder. A config file of the repository is taken as it was at that commit: a user upgrading
+ * applies the render of the config they had then, and a config file may use fields only later code
+ * knows.
+ */
 export function renderAt(commit: string, configFile?: string): string {
   const tree = checkout(commit);
+  if (configFile) {
+    const relative = path.relative(PROJECT_ROOT, configFile);
+    const then = path.join(tree, relative);
+    if (!relative.startsWith('..') && !path.isAbsolute(relative) && fs.existsSync(then)) configFile = then;
+  }
   const dist = path.join(scratchDir('mlflow-gke-baseline-dist-'), 'dist');
   const env = { ...process.env };
   delete env.MLFLOW_GKE_CONFIG;

@@ -43,6 +43,9 @@ const WRITTEN_BY_CONTROLLERS = new Set([
   'HorizontalPodAutoscaler',
   'PodDisruptionBudget',
   'PersistentVolumeClaim',
+  // kube-controller-manager's ValidatingAdmissionPolicy status controller writes status.typeChecking and
+  // status.observedGeneration after an apply (kubernetes pkg/controller/validatingadmissionpolicystatus).
+  'ValidatingAdmissionPolicy',
 ]);
 
 /**
