@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { JUPYTER_YSTORE, PIP_USER_INSTALL } from '../charts/workspaces/apps/jupyter';
 import { MACHINE_SETTINGS_FILE, machineSettings, VSCODE_MACHINE_SETTINGS } from '../charts/workspaces/apps/vscode';
-import { FILES_PATH } from '../charts/lib/workspace';
+import { FILES_PATH, SHARED_FILES_PATH } from '../charts/lib/workspace';
 import { JUPYTER_COLLABORATION_VERSION, OCT_EXTENSION, OCT_PUBLIC_SERVER } from '../config/schema/workspaces';
 import type { Config } from '../config/schema';
 import { chartObjects, configsUnderTest, configWith, Manifest, PROJECT_ROOT, render } from './support/render';
@@ -61,7 +61,7 @@ describe('Jupyter: JupyterLab real-time collaboration', () => {
     // The release and its parts, which the release leaves unpinned (>=2.1.2,<3): the newest parts need JupyterLab 4.5.
     expect(step.command.slice(3)).toEqual([
       'pip-user-install.sh',
-      `${FILES_PATH}/jupyter-collaboration.lock`,
+      `${SHARED_FILES_PATH}/jupyter-collaboration.lock`,
       'jupyter-collaboration==4.1.2',
       'jupyter-server-ydoc==2.1.2',
       'jupyter-docprovider==2.1.2',
@@ -186,8 +186,10 @@ describe('VS Code: Open Collaboration Tools', () => {
         }),
       },
     });
-    const maps = objects(config, 'vscode').filter((o) => o.kind === 'ConfigMap');
-    expect(maps.map((m) => m.metadata.name)).toEqual(['vscode-ana-files', 'vscode-bo-files']);
+    const all = objects(config, 'vscode').filter((o) => o.kind === 'ConfigMap');
+    // Beside the app's shared ConfigMap (its locks and the proxy's program), each instance's own files.
+    expect(all.map((m) => m.metadata.name)).toEqual(['vscode-shared', 'vscode-ana-files', 'vscode-bo-files']);
+    const maps = all.filter((m) => m.metadata.name.endsWith('-files'));
     for (const m of maps) expect(JSON.parse(m.data[MACHINE_SETTINGS_FILE])['oct.serverUrl']).toBe(OCT_SERVER);
   });
 

@@ -5,9 +5,9 @@
  * __tests__/live/iap-proxy.test.ts; its token check, __tests__/python/iap/.
  */
 import { programPart } from '../charts/mlflow/programs';
-import { WORKSPACE_TLS_DIR } from '../charts/lib/workspace';
+import { SHARED_FILES_PATH, WORKSPACE_TLS_DIR } from '../charts/lib/workspace';
 import { IAP_KEYS_URL } from '../common/contract';
-import { iapProxyProgram, PROXY_PORT } from '../charts/workspaces/iap-proxy';
+import { IAP_PROXY_FILE, iapProxyProgram, PROXY_PORT } from '../charts/workspaces/iap-proxy';
 import type { Config } from '../config/schema';
 import { chartObjects, configError, configWith, find, Manifest, render } from './support/render';
 import { nextSteps, unpinnedAudiences } from '../synth/runbook/next-steps';
@@ -41,7 +41,13 @@ describe.each(Object.keys(CONFIGS))('the %s config', (name) => {
       expect(spec(d).initContainers[0]).toBe(proxy);
       expect(proxy.startupProbe.tcpSocket.port).toBe(PROXY_PORT);
       expect(proxy.image).toBe(config.mlflow.image);
-      expect(proxy.command).toEqual(['python', '-c', iapProxyProgram()]);
+      // The program is a file of the app's shared ConfigMap, mounted read-only.
+      expect(proxy.command).toEqual(['python', `${SHARED_FILES_PATH}/${IAP_PROXY_FILE}`]);
+      const shared = proxy.volumeMounts.find((m: Manifest) => m.mountPath === SHARED_FILES_PATH);
+      expect(shared.readOnly).toBe(true);
+      const app = d.metadata.name.startsWith('jupyter') ? 'jupyter' : 'vscode';
+      expect(spec(d).volumes.find((v: Manifest) => v.name === shared.name).configMap.name).toBe(`${app}-shared`);
+      expect(find(chartObjects(render(config).files, app), 'ConfigMap', `${app}-shared`).data[IAP_PROXY_FILE]).toBe(iapProxyProgram());
       expect(proxy.ports).toEqual([{ name: 'https', containerPort: PROXY_PORT, protocol: 'TCP' }]);
       const env = envOf(proxy);
       expect(env).toMatchObject({
@@ -127,9 +133,8 @@ test('without the edge there is no proxy: the app serves its port with TLS and i
   }
 });
 
-test("the sidecar runs the token check's part and then the proxy's, with no $ for Kubernetes to expand", () => {
+test("the sidecar runs the token check's part and then the proxy's, as one file", () => {
   expect(iapProxyProgram()).toBe(`${programPart('charts/mlflow/iap_verify.py')}\n${programPart('charts/workspaces/iap_proxy.py')}`);
-  expect(iapProxyProgram()).not.toContain('$');
   expect(iapProxyProgram()).not.toMatch(/^from iap_verify import/m);
 });
 

@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { PIP_USER_INSTALL } from '../charts/workspaces/apps/jupyter';
 import { VSCODE_LOCKS, VSCODE_VENV } from '../charts/workspaces/apps/vscode';
-import { FILES_PATH } from '../charts/lib/workspace';
+import { SHARED_FILES_PATH } from '../charts/lib/workspace';
 import { lockPath, lockText, normalizeName, parseLock, WORKSPACE_LOCKS, WorkspaceLock } from '../config/workspace-locks';
 import { JUPYTER_COLLABORATION_VERSION, jupyterCollaborationRequirements, VSCODE_PYTHON_EXTENSION } from '../config/schema/workspaces';
 import { derivedMlflowClientVersion } from '../model/mlflow-client';
@@ -21,8 +21,9 @@ import { chartObjects, configsUnderTest, configWith, Manifest, PROJECT_ROOT, ren
 const objects = (config: Config, app: 'jupyter' | 'vscode'): Manifest[] => chartObjects(render(config).files, app);
 const deployment = (config: Config, app: 'jupyter' | 'vscode') => objects(config, app).find((o) => o.kind === 'Deployment')!;
 const step = (d: Manifest, name: string) => (d.spec.template.spec.initContainers ?? []).find((c: Manifest) => c.name === name);
-const filesOf = (config: Config, app: 'jupyter' | 'vscode') =>
-  objects(config, app).find((o) => o.kind === 'ConfigMap' && /-files$/.test(o.metadata.name))?.data;
+/** The app's shared ConfigMap, which carries its locks once for every instance. */
+const sharedOf = (config: Config, app: 'jupyter' | 'vscode') =>
+  objects(config, app).find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${app}-shared`)?.data;
 const LOCKS = Object.keys(WORKSPACE_LOCKS) as WorkspaceLock[];
 /** The `name==version` lines of a lock's .in file. */
 const inputs = (lock: WorkspaceLock) =>
@@ -100,12 +101,12 @@ describe('the config', () => {
 });
 
 describe('the render', () => {
-  test('Jupyter installs the MLflow client from its lock, which the workspace files carry verbatim', () => {
+  test("Jupyter installs the MLflow client from its lock, which the app's shared files carry verbatim", () => {
     const config = configWith({});
     const install = step(deployment(config, 'jupyter'), 'install-mlflow');
-    expect(install.command.slice(3)).toEqual(['pip-user-install.sh', `${FILES_PATH}/mlflow-client.lock`, 'mlflow-skinny==3.17.0']);
-    expect(install.volumeMounts).toContainEqual({ name: 'workspace-files', mountPath: FILES_PATH, readOnly: true });
-    expect(filesOf(config, 'jupyter')['mlflow-client.lock']).toBe(fs.readFileSync(path.join(PROJECT_ROOT, lockPath('mlflowClient')), 'utf8'));
+    expect(install.command.slice(3)).toEqual(['pip-user-install.sh', `${SHARED_FILES_PATH}/mlflow-client.lock`, 'mlflow-skinny==3.17.0']);
+    expect(install.volumeMounts).toContainEqual({ name: 'workspace-shared', mountPath: SHARED_FILES_PATH, readOnly: true });
+    expect(sharedOf(config, 'jupyter')!['mlflow-client.lock']).toBe(fs.readFileSync(path.join(PROJECT_ROOT, lockPath('mlflowClient')), 'utf8'));
     expect(install.command[2]).toBe(fs.readFileSync(path.join(PROJECT_ROOT, PIP_USER_INSTALL), 'utf8'));
     expect(install.command[2]).toMatch(/^pip install --user --no-cache-dir --require-hashes --only-binary=:all: .*--requirement "\$lock"$/m);
   });
@@ -123,13 +124,14 @@ describe('the render', () => {
       '--require-hashes',
       '--no-build',
       '--requirement',
-      `${FILES_PATH}/mlflow-client.lock`,
+      `${SHARED_FILES_PATH}/mlflow-client.lock`,
       '--requirement',
-      `${FILES_PATH}/pip.lock`,
+      `${SHARED_FILES_PATH}/pip.lock`,
     ]);
-    expect(install.volumeMounts).toContainEqual({ name: 'workspace-files', mountPath: FILES_PATH, readOnly: true });
-    const files = filesOf(config, 'vscode');
-    expect(Object.keys(files).sort()).toEqual(['mlflow-client.lock', 'pip.lock']);
+    expect(install.volumeMounts).toContainEqual({ name: 'workspace-shared', mountPath: SHARED_FILES_PATH, readOnly: true });
+    // Beside the verifying proxy's program, which the edge adds to the same ConfigMap.
+    const files = sharedOf(config, 'vscode')!;
+    expect(Object.keys(files).sort()).toEqual(['iap_proxy.py', 'mlflow-client.lock', 'pip.lock']);
     expect(files['pip.lock']).toMatch(/^pip==\S+ \\\n {4}--hash=sha256:/m);
   });
 

@@ -4,6 +4,10 @@ import { buildModel } from '../model';
 import { mlflowClientVersion } from '../charts/workspaces/app-definition';
 import { PIP_USER_INSTALL } from '../charts/workspaces/apps/jupyter';
 import { UV_BIN, vscode, VSCODE_VENV } from '../charts/workspaces/apps/vscode';
+import { jupyter } from '../charts/workspaces/apps/jupyter';
+import { IAP_PROXY_FILE, iapProxyProgram, PROXY_CONTAINER } from '../charts/workspaces/iap-proxy';
+import { SHARED_FILES_HASH_ANNOTATION, SHARED_FILES_PATH, SHARED_FILES_VOLUME } from '../charts/lib/workspace';
+import { lockText, WORKSPACE_LOCKS, WorkspaceLock } from '../config/workspace-locks';
 import { scriptFile } from '../charts/lib/script-files';
 import { LOAD_BALANCER_RANGES } from '../model/network';
 import { platformNames } from '../model/names';
@@ -121,7 +125,7 @@ describe('workspaces charts', () => {
       expect(init.image).toBe(server(d).image);
       // The script file, run by bash with its name as $0, the lock as $1 and the pinned requirement as $2.
       expect(init.command.slice(0, 2)).toEqual(['bash', '-c']);
-      expect(init.command.slice(3)).toEqual(['pip-user-install.sh', '/etc/workspace/mlflow-client.lock', 'mlflow-skinny==3.17.0']);
+      expect(init.command.slice(3)).toEqual(['pip-user-install.sh', '/etc/workspace-shared/mlflow-client.lock', 'mlflow-skinny==3.17.0']);
       expect(init.command[2]).toBe(scriptFile(PIP_USER_INSTALL));
       expect(init.command[2]).toMatch(
         /pip install --user --no-cache-dir --require-hashes --only-binary=:all: --constraint "\$constraints" --requirement "\$lock"/,
@@ -331,7 +335,7 @@ describe('workspaces charts', () => {
 
     test('an instance records its user and the host name the edge serves it under', () => {
       const d = deployments(configs.threeUsers, 'jupyter').find((o) => o.metadata.name === 'jupyter-bo')!;
-      expect(d.spec.template.metadata.annotations).toEqual({ 'mlflow-gke/user': 'bo@example.com' });
+      expect(d.spec.template.metadata.annotations).toMatchObject({ 'mlflow-gke/user': 'bo@example.com' });
       expect(platformNames(configs.threeUsers).workspaces.find((w) => w.name === 'jupyter-bo')!.host).toBe('jupyter-bo.ml.example.com');
     });
 
@@ -506,6 +510,102 @@ describe('workspaces charts', () => {
           expect(s.spec.ports).toEqual([{ name: 'https', port: 443, targetPort: 8443, protocol: 'TCP' }]);
         for (const s of ofKind(objects(configs.noEdge, app), 'Service'))
           expect(s.spec.ports).toEqual([{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }]);
+      }
+    });
+  });
+
+  describe('8. what every instance shares, once per app', () => {
+    const USERS = 12;
+    const many = configWith({
+      workspaces: { users: Array.from({ length: USERS }, (_, i) => ({ name: `user${String(i).padStart(2, '0')}`, email: `user${i}@example.com` })) },
+    });
+    const LOCKS: Record<'jupyter' | 'vscode', WorkspaceLock[]> = { jupyter: ['mlflowClient'], vscode: ['mlflowClient', 'pip'] };
+    /** Every string anywhere in the objects (data values, commands, arguments, environment). */
+    const strings = (value: unknown): string[] =>
+      typeof value === 'string' ? [value] : value && typeof value === 'object' ? Object.values(value).flatMap(strings) : [];
+    const count = (list: Manifest[], text: string) => strings(list).filter((v) => v.includes(text)).length;
+
+    test.each(['jupyter', 'vscode'] as const)('%s: with many users the locks and the proxy program are rendered once, in the shared ConfigMap', (app) => {
+      const list = objects(many, app);
+      expect(ofKind(list, 'Deployment')).toHaveLength(USERS);
+      const shared = list.filter((o) => o.kind === 'ConfigMap' && o.metadata.name === `${app}-shared`);
+      expect(shared).toHaveLength(1);
+      const files = Object.fromEntries(LOCKS[app].map((lock) => [`${WORKSPACE_LOCKS[lock]}.lock`, lockText(lock)]));
+      expect(shared[0].data).toEqual({ ...files, [IAP_PROXY_FILE]: iapProxyProgram() });
+      for (const text of [...Object.values(files), iapProxyProgram()]) expect(count(list, text)).toBe(1);
+      // The instances' own ConfigMaps keep only their own files.
+      for (const m of ofKind(list, 'ConfigMap').filter((o) => o !== shared[0])) {
+        expect(m.metadata.name).toMatch(/-files$/);
+        expect(Object.keys(m.data ?? {}).filter((k) => k.endsWith('.lock') || k === IAP_PROXY_FILE)).toEqual([]);
+      }
+      // Labelled like the instances' objects, and prunable like them (only the home claims are kept).
+      expect(shared[0].metadata).toEqual({
+        name: `${app}-shared`,
+        namespace: many.namespaces.workspaces,
+        labels: expect.objectContaining({
+          'app.kubernetes.io/part-of': 'mlflow-gke',
+          'app.kubernetes.io/component': 'workspace',
+          'app.kubernetes.io/instance': many.environment,
+        }),
+      });
+    });
+
+    test.each(['jupyter', 'vscode'] as const)('%s: every instance mounts the shared files read-only where the proxy and the setup steps read them', (app) => {
+      const list = objects(many, app);
+      const data = list.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${app}-shared`)!.data;
+      for (const d of ofKind(list, 'Deployment')) {
+        expect(podSpec(d).volumes).toContainEqual({ name: SHARED_FILES_VOLUME, configMap: { name: `${app}-shared`, defaultMode: 0o444 } });
+        const readers = (podSpec(d).initContainers as Manifest[]).filter((c) => c.name === PROXY_CONTAINER || c.name === 'install-mlflow');
+        expect(readers).toHaveLength(2);
+        for (const c of readers) {
+          expect(c.volumeMounts).toContainEqual({ name: SHARED_FILES_VOLUME, mountPath: SHARED_FILES_PATH, readOnly: true });
+          // Every shared path the container names is a file of the ConfigMap.
+          const named = strings([c.command, c.args]).flatMap((v) => v.match(new RegExp(`${SHARED_FILES_PATH}/[\\w.-]+`, 'g')) ?? []);
+          expect(named.length).toBeGreaterThan(0);
+          for (const file of named) expect(Object.keys(data)).toContain(file.slice(SHARED_FILES_PATH.length + 1));
+        }
+        // The server itself does not need them.
+        expect(server(d).volumeMounts.map((m: Manifest) => m.name)).not.toContain(SHARED_FILES_VOLUME);
+      }
+    });
+
+    test('without locks or the proxy there is nothing to share: no ConfigMap, no volume, no annotation', () => {
+      const config = configWith({
+        edge: { enabled: false },
+        workspaces: { internetEgress: false, mlflowClient: { install: false }, vscode: { extensions: [] } },
+      });
+      for (const app of ['jupyter', 'vscode'] as const) {
+        const list = objects(config, app);
+        expect(list.filter((o) => o.metadata.name === `${app}-shared`)).toEqual([]);
+        for (const d of ofKind(list, 'Deployment')) {
+          expect(podSpec(d).volumes.map((v: Manifest) => v.name)).not.toContain(SHARED_FILES_VOLUME);
+          expect(d.spec.template.metadata.annotations ?? {}).not.toHaveProperty(SHARED_FILES_HASH_ANNOTATION);
+        }
+      }
+    });
+
+    test.each([
+      ['jupyter', jupyter],
+      ['vscode', vscode],
+    ] as const)('%s: a changed shared file changes the pod template of every instance, and nothing else of theirs', (_, app) => {
+      const props = workspacesChartProps(buildModel(many), app);
+      const synth = (files: Record<string, string>) =>
+        Testing.synth(new WorkspacesChart(testApp(), app.id, { ...props, shared: { ...props.shared!, files } })).filter((o) => o.kind === 'Deployment');
+      const files = props.shared!.files;
+      const before = synth(files);
+      expect(synth({ ...files })).toEqual(before);
+      for (const file of Object.keys(files)) {
+        const after = synth({ ...files, [file]: `${files[file]}\n# changed\n` });
+        expect(after).toHaveLength(USERS);
+        after.forEach((d, i) => {
+          const hash = d.spec.template.metadata.annotations[SHARED_FILES_HASH_ANNOTATION];
+          expect(hash).toMatch(/^[0-9a-f]{8}$/);
+          expect(hash).not.toBe(before[i].spec.template.metadata.annotations[SHARED_FILES_HASH_ANNOTATION]);
+          const { [SHARED_FILES_HASH_ANNOTATION]: _h, ...rest } = d.spec.template.metadata.annotations;
+          const { [SHARED_FILES_HASH_ANNOTATION]: _b, ...restBefore } = before[i].spec.template.metadata.annotations;
+          expect(rest).toEqual(restBefore);
+          expect(d.spec.template.spec).toEqual(before[i].spec.template.spec);
+        });
       }
     });
   });

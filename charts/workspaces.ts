@@ -3,6 +3,8 @@
  * holding one Workspace per instance (one shared, or one per configured user). Every app serves HTTPS
  * with a certificate of the platform CA, talks to MLflow over HTTPS through its in-cluster Service
  * (trusting the same CA), and gets the MLflow client installed into its persistent volume on first start.
+ * What every instance of an app shares (its package locks, the verifying proxy's program) is rendered
+ * once for the app (charts/lib/workspace-shared-files.ts) and mounted by each instance.
  */
 import { Construct } from 'constructs';
 import { imageTag } from '../config/schema/primitives';
@@ -11,14 +13,15 @@ import type { PlatformModel, WorkspaceApp } from '../model';
 import { WorkspaceInstance, workspaceAppSection } from '../model/names';
 import { CA_BUNDLE_FILE, certificateLifetime, MLFLOW_CA_ENV } from './certificates/ca-bundle';
 import { edgeServiceAnnotations } from './edge/annotations';
-import { selectorLabels } from './lib/labels';
+import { appLabels, selectorLabels } from './lib/labels';
 import { PlatformChart } from './lib/platform-chart';
 import { PORT_NAME, Workspace, WorkspaceFiles, WorkspaceIapProxy, WorkspaceNetwork, WorkspacePlacement, WorkspaceProps, WorkspaceTls } from './lib/workspace';
 import { GKE_SANDBOX_RUNTIME_CLASS, WORKSPACE_NODES } from '../common/contract';
 import type { WorkspaceAppDefinition } from './workspaces/app-definition';
 import { workspaceGit } from './workspaces/git';
 import { clientCredentialEnv } from './mlflow/auth';
-import { IAP_PROXY_RESOURCES } from './workspaces/iap-proxy';
+import { IAP_PROXY_RESOURCES, iapProxyFiles } from './workspaces/iap-proxy';
+import { sharedFilesHash, WorkspaceSharedFiles, WorkspaceSharedFilesProps } from './lib/workspace-shared-files';
 
 export interface WorkspacesChartProps {
   /** Environment name (instance label). */
@@ -27,12 +30,22 @@ export interface WorkspacesChartProps {
   readonly namespace: string;
   /** One entry per instance. */
   readonly workspaces: readonly WorkspaceProps[];
+  /**
+   * What every instance shares (the package locks, the verifying proxy's program): one ConfigMap for
+   * the app, which every instance mounts, its content hash on every pod template.
+   * @default - nothing shared
+   */
+  readonly shared?: WorkspaceSharedFilesProps;
 }
 
 export class WorkspacesChart extends PlatformChart {
   constructor(scope: Construct, id: string, props: WorkspacesChartProps) {
     super(scope, id, { instance: props.instance, namespace: props.namespace });
-    for (const workspace of props.workspaces) new Workspace(this, workspace.instance.name, workspace);
+    const shared = props.shared;
+    // An id no instance takes: instances are named after users, in lower case.
+    if (shared) new WorkspaceSharedFiles(this, 'SharedFiles', shared);
+    const mount = shared ? { configMap: shared.name, hash: sharedFilesHash(shared.files) } : undefined;
+    for (const workspace of props.workspaces) new Workspace(this, workspace.instance.name, { ...workspace, shared: mount ?? workspace.shared });
   }
 }
 
@@ -44,9 +57,21 @@ export function workspacesChartProps(model: PlatformModel, app: WorkspaceAppDefi
   const common = commonProps(model, app.id);
   const image = app.image(config);
   const parts = app.build(model, image);
+  // Rendered once for the app: the locks its setup steps read and, with the edge, the proxy's program.
+  const sharedFiles = { ...parts.sharedFiles, ...(config.edge.enabled ? iapProxyFiles() : {}) };
+  const sharedName = model.names.workspaceSharedFiles(app.id);
   return {
     instance: config.environment,
     namespace: common.namespace,
+    shared:
+      Object.keys(sharedFiles).length > 0
+        ? {
+            name: sharedName,
+            namespace: common.namespace,
+            labels: appLabels({ name: sharedName, instance: config.environment, component: 'workspace', version: imageTag(image) }),
+            files: sharedFiles,
+          }
+        : undefined,
     workspaces: common.instances.map((instance): WorkspaceProps => {
       const extras = instanceFiles(model, instance, parts.files);
       return {

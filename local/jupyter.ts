@@ -100,7 +100,13 @@ export class LocalJupyter {
     this.pod = new LocalPod(spec, {
       ...base,
       dir,
-      sources: { ...base.sources, configMaps: platform.configMaps(deployment.metadata.namespace), claims: { [claim]: this.home } },
+      // The workspace's ConfigMaps from its own render (its files, the app's shared locks and proxy
+      // program), over the platform's (the CA bundle trust-manager writes).
+      sources: {
+        ...base.sources,
+        configMaps: { ...platform.configMaps(deployment.metadata.namespace), ...rendered.configMaps(deployment.metadata.namespace) },
+        claims: { [claim]: this.home },
+      },
       seam: {
         ...base.seam,
         path: [path.join(JUPYTER_IMAGE_DIR, 'bin'), ...(base.seam.path ?? [])],

@@ -186,6 +186,12 @@ export interface PlatformNames {
   readonly kms: KmsNames;
   readonly workloadIdentityPool: string;
   readonly workspaces: readonly WorkspaceInstance[];
+  /**
+   * The ConfigMap of what every instance of an app shares (its package locks, the verifying proxy's
+   * program), rendered once per app in the workspaces namespace. No instance's own ConfigMap can take
+   * the name: those all end in `-files`.
+   */
+  workspaceSharedFiles(app: WorkspaceApp): string;
   /** MLflow's users and the Secrets of their passwords. */
   readonly mlflowAuth: MlflowAuthNames;
 }
@@ -249,6 +255,7 @@ export function platformNames(config: Config, apps: readonly WorkspaceApp[] = WO
     kms: kmsNames(project, config.project.region, prefix),
     workloadIdentityPool: `${project}.svc.id.goog`,
     workspaces: workspaceInstances(config, apps),
+    workspaceSharedFiles: (app) => `${prefix}${app}-shared`,
     mlflowAuth: mlflowAuthNames(config, apps),
   };
 }

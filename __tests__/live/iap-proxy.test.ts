@@ -1,8 +1,9 @@
 /**
  * The workspaces' verifying proxy (charts/workspaces/iap_proxy.py) run for real in front of a real
- * JupyterLab (the project's Python environment, the default image's 4.4 line): the exact text and
- * environment the rendered sidecar of a per-user Jupyter runs (python -c, from the render of a config
- * with the user's backend service pinned), with Google's key URL pointed at a local stand-in
+ * JupyterLab (the project's Python environment, the default image's 4.4 line): the exact program and
+ * environment the rendered sidecar of a per-user Jupyter runs (its file from the app's shared
+ * ConfigMap, laid out in a folder that stands in for the mount, from the render of a config with the
+ * user's backend service pinned), with Google's key URL pointed at a local stand-in
  * (local/iap.ts) and the ports and certificate paths of this machine; Jupyter started with the
  * rendered server arguments that put it on loopback, without its own login.
  *
@@ -22,7 +23,8 @@ import { iapAudience, IapSigner, serveIapKeys } from '../../local/iap';
 import { issueServerCertificate, selfSigned } from '../../local/pki';
 import { freePort } from '../../local/ports';
 import { pythonEnvBin } from '../support/python-env';
-import { chartObjects, configWith, Manifest, render } from '../support/render';
+import { chartObjects, configWith, find, Manifest, render } from '../support/render';
+import { SHARED_FILES_PATH } from '../../charts/lib/workspace';
 
 const PROJECT_NUMBER = '123456789012';
 const JUPYTER_BACKEND = '1111111111111111111';
@@ -44,9 +46,23 @@ let keys: { url: string; close: () => Promise<void> };
 const children: ChildProcess[] = [];
 const logs: Record<string, string> = { jupyter: '', proxy: '' };
 
+const jupyterObjects = (): Manifest[] => chartObjects(render(config).files, 'jupyter');
+
 function deployment(): Manifest {
-  const objects = chartObjects(render(config).files, 'jupyter');
-  return objects.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-ana'))!;
+  return jupyterObjects().find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-ana'))!;
+}
+
+/**
+ * The files of the sidecar's shared mount, written from the rendered ConfigMap as the kubelet would
+ * into `into`; returns the sidecar's command with the mount path replaced by that folder.
+ */
+function layOutShared(pod: Manifest, sidecar: Manifest, into: string): string[] {
+  const mount = sidecar.volumeMounts.find((m: Manifest) => m.mountPath === SHARED_FILES_PATH);
+  const volume = pod.volumes.find((v: Manifest) => v.name === mount.name);
+  const data: Record<string, string> = find(jupyterObjects(), 'ConfigMap', volume.configMap.name).data;
+  fs.mkdirSync(into);
+  for (const [file, text] of Object.entries(data)) fs.writeFileSync(path.join(into, file), text, { mode: 0o444 });
+  return (sidecar.command as string[]).map((part) => part.split(`${SHARED_FILES_PATH}/`).join(`${into}/`));
 }
 
 function start(name: string, command: string, args: string[], env: Record<string, string>): ChildProcess {
@@ -142,7 +158,9 @@ beforeAll(async () => {
     },
   );
   const env: Record<string, string> = Object.fromEntries(sidecar.env.map((e: Manifest) => [e.name, e.value]));
-  start('proxy', path.join(bin, 'python'), sidecar.command.slice(1), {
+  const command = layOutShared(pod, sidecar, path.join(dir, 'shared'));
+  expect(command[0]).toBe('python');
+  start('proxy', path.join(bin, 'python'), command.slice(1), {
     ...env,
     PROXY_ADDRESS: '127.0.0.1',
     PROXY_PORT: String(proxyPort),

@@ -16,6 +16,7 @@ import { X509Certificate } from 'crypto';
 import { mlflowClientVersion } from '../../charts/workspaces/app-definition';
 import { JUPYTER_YSTORE } from '../../charts/workspaces/apps/jupyter';
 import { JUPYTER_COLLABORATION_VERSION, jupyterCollaborationRequirements } from '../../config/schema/workspaces';
+import { lockText } from '../../config/workspace-locks';
 import { LocalJupyter } from '../../local/jupyter';
 import { LocalPlatform, Rendered } from '../../local/platform';
 import { mapMounts } from '../../local/pod-runner';
@@ -53,9 +54,17 @@ describe('start', () => {
     const setup = jupyter.pod.spec.initContainers.filter((c: { restartPolicy?: string }) => c.restartPolicy !== 'Always');
     const steps = setup.map((c: { name: string; command: string[] }) => [c.name, c.command.slice(c.command.indexOf('pip-user-install.sh') + 2)]);
     expect(setup.map((c: { command: string[] }) => c.command[c.command.indexOf('pip-user-install.sh') + 1])).toEqual([
-      '/etc/workspace/mlflow-client.lock',
-      '/etc/workspace/jupyter-collaboration.lock',
+      '/etc/workspace-shared/mlflow-client.lock',
+      '/etc/workspace-shared/jupyter-collaboration.lock',
     ]);
+    // The locks are laid out from the app's shared ConfigMap where each step reads them.
+    for (const [c, lock] of [
+      ['install-mlflow', 'mlflowClient'],
+      ['install-collaboration', 'jupyterCollaboration'],
+    ] as const) {
+      const argv = jupyter.pod.prepare(c).argv;
+      expect(fs.readFileSync(argv[argv.indexOf('pip-user-install.sh') + 1], 'utf8')).toBe(lockText(lock));
+    }
     expect(steps).toEqual([
       ['install-mlflow', [`mlflow-skinny==${mlflowClientVersion(buildModel(config))}`]],
       ['install-collaboration', jupyterCollaborationRequirements(JUPYTER_COLLABORATION_VERSION)],

@@ -37,6 +37,15 @@ export { GIT_PORTS };
 export const FILES_PATH = '/etc/workspace';
 /** Volume name of those files, for setup steps that read them. */
 export const FILES_VOLUME = 'workspace-files';
+/**
+ * Where the files every instance of the app shares appear, read-only: the package locks the setup
+ * steps install from and the verifying proxy's program (charts/lib/workspace-shared-files.ts).
+ */
+export const SHARED_FILES_PATH = '/etc/workspace-shared';
+/** Volume name of the shared files, for setup steps that read them. */
+export const SHARED_FILES_VOLUME = 'workspace-shared';
+/** Pod template annotation: the shared files' content hash, so a changed file rolls every instance. */
+export const SHARED_FILES_HASH_ANNOTATION = 'mlflow-gke/shared-files';
 
 export interface WorkspaceFile {
   readonly content: string;
@@ -53,6 +62,13 @@ export interface WorkspaceFiles {
    * @default - none
    */
   readonly secretFiles?: readonly { readonly secret: string; readonly key: string; readonly path: string }[];
+}
+
+/** The app's shared ConfigMap (charts/lib/workspace-shared-files.ts), as an instance mounts it. */
+export interface WorkspaceShared {
+  readonly configMap: string;
+  /** Its content hash, on the pod template. */
+  readonly hash: string;
 }
 
 export interface WorkspaceGpu {
@@ -175,6 +191,12 @@ export interface WorkspaceProps {
    */
   readonly files?: WorkspaceFiles;
   /**
+   * The app's shared ConfigMap, mounted read-only at SHARED_FILES_PATH in the verifying proxy (setup
+   * steps mount SHARED_FILES_VOLUME themselves); required with `iapProxy`, whose program it holds.
+   * @default - none
+   */
+  readonly shared?: WorkspaceShared;
+  /**
    * Secrets the pod reads that are created out of band, declared for the policy gate.
    * @default - none
    */
@@ -206,7 +228,7 @@ export interface WorkspaceProps {
 }
 
 /** The verifying proxy's settings that differ between instances (charts/workspaces/iap-proxy.ts). */
-export type WorkspaceIapProxy = Omit<IapProxyOptions, 'upstreamPort' | 'healthPath' | 'tlsDir' | 'volumeMounts'>;
+export type WorkspaceIapProxy = Omit<IapProxyOptions, 'upstreamPort' | 'healthPath' | 'tlsDir' | 'programDir' | 'volumeMounts'>;
 
 /** Volume names shared by the server container and the setup steps. */
 export const HOME_VOLUME = 'home';
@@ -296,6 +318,7 @@ export class Workspace extends Construct {
         },
       });
     }
+    if (props.shared) volumes.push({ name: SHARED_FILES_VOLUME, configMap: { name: props.shared.configMap, defaultMode: 0o444 } });
     if (props.sharedMemory) {
       mounts.push({ name: 'dshm', mountPath: '/dev/shm' });
       volumes.push({ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: kube.Quantity.fromString(props.sharedMemory) } });
@@ -328,13 +351,18 @@ export class Workspace extends Construct {
       livenessProbe: probe(30, 5),
     });
 
+    if (props.iapProxy && !props.shared) throw new Error(`Workspace ${instance.name}: the verifying proxy runs from the shared files, and there are none`);
     const proxy = props.iapProxy
       ? iapProxyContainer({
           ...props.iapProxy,
           upstreamPort: props.containerPort,
           healthPath: props.healthPath,
           tlsDir: WORKSPACE_TLS_DIR,
-          volumeMounts: [{ name: TLS_VOLUME, mountPath: WORKSPACE_TLS_DIR, readOnly: true }],
+          programDir: SHARED_FILES_PATH,
+          volumeMounts: [
+            { name: TLS_VOLUME, mountPath: WORKSPACE_TLS_DIR, readOnly: true },
+            { name: SHARED_FILES_VOLUME, mountPath: SHARED_FILES_PATH, readOnly: true },
+          ],
         })
       : undefined;
 
@@ -354,7 +382,10 @@ export class Workspace extends Construct {
         revisionHistoryLimit: 3,
         selector: { matchLabels: selector },
         template: {
-          metadata: { labels, annotations: userAnnotations },
+          metadata: {
+            labels,
+            annotations: props.shared ? { ...userAnnotations, [SHARED_FILES_HASH_ANNOTATION]: props.shared.hash } : userAnnotations,
+          },
           spec: restrictedPodSpec({
             serviceAccountName: this.name,
             enableServiceLinks: false,

@@ -7,7 +7,7 @@ import type { Config } from '../../config/schema';
 import type { EnvVar } from '../../imports/k8s-1.31';
 import type { PlatformModel, WorkspaceApp } from '../../model';
 import { RestrictedContainer, restrictedContainer } from '../lib/pod';
-import { FILES_PATH, FILES_VOLUME, HOME_VOLUME, TMP_VOLUME, WorkspaceFiles, WorkspaceGpu } from '../lib/workspace';
+import { FILES_PATH, FILES_VOLUME, HOME_VOLUME, SHARED_FILES_PATH, SHARED_FILES_VOLUME, TMP_VOLUME, WorkspaceFiles, WorkspaceGpu } from '../lib/workspace';
 import { lockText, WORKSPACE_LOCKS, WorkspaceLock } from '../../config/workspace-locks';
 
 /** The image's runtime contract: where its server listens and as whom it runs. */
@@ -33,6 +33,12 @@ export interface WorkspaceAppParts {
   readonly gpu?: WorkspaceGpu;
   /** The app's files beside the instance's own (git); mounted at FILES_PATH. */
   readonly files: WorkspaceFiles['files'];
+  /**
+   * Files the same for every instance (the package locks), by file name: rendered once for the app
+   * and mounted at SHARED_FILES_PATH (charts/lib/workspace-shared-files.ts).
+   * @default - none
+   */
+  readonly sharedFiles?: Readonly<Record<string, string>>;
 }
 
 export interface WorkspaceAppDefinition {
@@ -58,14 +64,17 @@ export function mlflowClientVersion(model: PlatformModel): string {
   return model.mlflowClientVersion;
 }
 
-/** A setup step before the server: same user, the home volume and /tmp, read-only image. */
+/**
+ * A setup step before the server: same user, the home volume and /tmp, read-only image; with `reads`,
+ * the instance's files (FILES_PATH) or the app's shared ones (SHARED_FILES_PATH, the locks) too.
+ */
 export function setupStep(
   config: Config,
   name: string,
   image: string,
   user: Pick<WorkspaceRuntime, 'home' | 'uid' | 'gid'>,
   run: { command: string[]; env: EnvVar[] },
-  readsFiles = false,
+  reads?: 'files' | 'shared',
 ): RestrictedContainer {
   return restrictedContainer({
     name,
@@ -79,17 +88,18 @@ export function setupStep(
     volumeMounts: [
       { name: HOME_VOLUME, mountPath: user.home },
       { name: TMP_VOLUME, mountPath: '/tmp' },
-      ...(readsFiles ? [{ name: FILES_VOLUME, mountPath: FILES_PATH, readOnly: true }] : []),
+      ...(reads === 'files' ? [{ name: FILES_VOLUME, mountPath: FILES_PATH, readOnly: true }] : []),
+      ...(reads === 'shared' ? [{ name: SHARED_FILES_VOLUME, mountPath: SHARED_FILES_PATH, readOnly: true }] : []),
     ],
   });
 }
 
-/** Where a setup step reads a lock: the workspace's files. */
+/** Where a setup step reads a lock: the app's shared files (a step that reads one mounts them: `reads: 'shared'`). */
 export function lockFilePath(lock: WorkspaceLock): string {
-  return `${FILES_PATH}/${WORKSPACE_LOCKS[lock]}.lock`;
+  return `${SHARED_FILES_PATH}/${WORKSPACE_LOCKS[lock]}.lock`;
 }
 
-/** The workspace files that carry these locks, by file name. */
-export function lockFiles(locks: readonly WorkspaceLock[]): WorkspaceFiles['files'] {
-  return Object.fromEntries(locks.map((lock) => [`${WORKSPACE_LOCKS[lock]}.lock`, { content: lockText(lock) }]));
+/** The shared files that carry these locks, by file name. */
+export function lockFiles(locks: readonly WorkspaceLock[]): Record<string, string> {
+  return Object.fromEntries(locks.map((lock) => [`${WORKSPACE_LOCKS[lock]}.lock`, lockText(lock)]));
 }

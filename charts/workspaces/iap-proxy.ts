@@ -4,7 +4,9 @@
  * which the Service and the load balancer reach, and passing to the app on 127.0.0.1 only requests
  * that carry IAP's token for this workspace (its backend service once pinned, its user's email for a
  * per-user instance), plus the health path. It runs iap_verify.py's part followed by its own as one
- * `python -c` text: the pod needs no file of ours, and a changed program changes the pod template.
+ * file, IAP_PROXY_FILE, which the app's shared ConfigMap holds once for all its instances
+ * (charts/lib/workspace-shared-files.ts; its content hash is on every pod template, so a changed
+ * program rolls the pods).
  */
 import type { Resources } from '../../config/schema/primitives';
 import * as k8s from '../../imports/k8s-1.31';
@@ -23,13 +25,17 @@ const TOKEN_CHECK = 'charts/mlflow/iap_verify.py';
  */
 export const IAP_PROXY_RESOURCES: Resources = { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } };
 const PROXY = 'charts/workspaces/iap_proxy.py';
+/** The program's file name among the shared files. */
+export const IAP_PROXY_FILE = 'iap_proxy.py';
 
-/** The text the sidecar runs with `python -c`: the token check, then the proxy. */
+/** The program the sidecar runs: the token check, then the proxy. */
 export function iapProxyProgram(): string {
-  const text = `${programPart(TOKEN_CHECK)}\n${programPart(PROXY)}`;
-  // Kubernetes expands "$(NAME)" in command and args.
-  if (text.includes('$')) throw new Error(`${TOKEN_CHECK}, ${PROXY}: a pod's command may not contain "$" (Kubernetes expands $(NAME) in it)`);
-  return text;
+  return `${programPart(TOKEN_CHECK)}\n${programPart(PROXY)}`;
+}
+
+/** The proxy's share of the app's shared files, by file name. */
+export function iapProxyFiles(): Record<string, string> {
+  return { [IAP_PROXY_FILE]: iapProxyProgram() };
 }
 
 export interface IapProxyOptions {
@@ -47,7 +53,9 @@ export interface IapProxyOptions {
   readonly user?: string;
   /** Where the workspace's certificate (`tls.crt`, `tls.key`) is mounted. */
   readonly tlsDir: string;
-  /** Mounts of the certificate volume. */
+  /** Where the shared files, with IAP_PROXY_FILE, are mounted. */
+  readonly programDir: string;
+  /** Mounts of the certificate volume and the shared files. */
   readonly volumeMounts: k8s.VolumeMount[];
 }
 
@@ -69,7 +77,7 @@ export function iapProxyContainer(o: IapProxyOptions): RestrictedContainer {
   return restrictedContainer({
     name: PROXY_CONTAINER,
     image: o.image,
-    command: ['python', '-c', iapProxyProgram()],
+    command: ['python', `${o.programDir}/${IAP_PROXY_FILE}`],
     env,
     ports: [{ name: 'https', containerPort: PROXY_PORT, protocol: 'TCP' }],
     // The kubelet starts the app once the proxy accepts connections.

@@ -2,9 +2,9 @@
 The verifying proxy in front of every workspace's app (Jupyter, code-server) while the edge is on: a
 native sidecar of the workspace pod, on the MLflow image (Python, google-auth and h11, which comes
 with uvicorn, are there), listening on the port the Service and the load balancer reach, with the app
-moved to 127.0.0.1. It runs as charts/mlflow/iap_verify.py's part followed by its own, one
-`python -c` text (charts/workspaces/iap-proxy.ts); the import below is for readers, the checker and
-the unit tests.
+moved to 127.0.0.1. It runs as charts/mlflow/iap_verify.py's part followed by its own, one file of
+the app's shared ConfigMap (charts/workspaces/iap-proxy.ts); the import below is for readers, the
+checker and the unit tests.
 
 Every request is checked on its own: Google's front ends reuse a connection to a backend for requests
 of different clients, so nothing is remembered per connection. A request reaches the app only with

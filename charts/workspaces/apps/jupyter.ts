@@ -102,7 +102,8 @@ export const jupyter: WorkspaceAppDefinition = {
       initContainers,
       sharedMemory: '1Gi',
       gpu: gpu ? { count: w.gpu.count, acceleratorType: w.gpu.acceleratorType } : undefined,
-      files: lockFiles(locks),
+      files: {},
+      sharedFiles: lockFiles(locks),
     };
   },
 };
@@ -125,7 +126,7 @@ function jupyterPackageEnv(config: Config): EnvVar[] {
 
 /**
  * A Jupyter setup step that installs a lock with `pip --user` in hash-checking mode when the pinned
- * `requirements` are missing; the lock file comes from the workspace's files (config/workspace-locks.ts).
+ * `requirements` are missing; the lock file comes from the app's shared files (config/workspace-locks.ts).
  */
 function pipUserInstall(config: Config, name: string, image: string, lock: WorkspaceLock, requirements: string[]): RestrictedContainer {
   return setupStep(
@@ -140,6 +141,6 @@ function pipUserInstall(config: Config, name: string, image: string, lock: Works
         { name: 'PIP_DISABLE_PIP_VERSION_CHECK', value: '1' },
       ],
     },
-    true,
+    'shared',
   );
 }

@@ -150,7 +150,7 @@ export const vscode: WorkspaceAppDefinition = {
             ],
             env: uvEnv,
           },
-          true,
+          'shared',
         ),
       );
     }
@@ -174,11 +174,11 @@ export const vscode: WorkspaceAppDefinition = {
           image,
           VSCODE,
           { command: ['install', '-D', '-m', '0644', `${FILES_PATH}/${MACHINE_SETTINGS_FILE}`, VSCODE_MACHINE_SETTINGS], env: [] },
-          true,
+          'files',
         ),
       );
     const settings: WorkspaceFiles['files'] = collaboration ? { [MACHINE_SETTINGS_FILE]: { content: machineSettings(collaboration.serverUrl ?? '') } } : {};
-    return { command, args, env, initContainers, files: { ...settings, ...(w.mlflowClient.install ? lockFiles(VSCODE_LOCKS) : {}) } };
+    return { command, args, env, initContainers, files: settings, sharedFiles: w.mlflowClient.install ? lockFiles(VSCODE_LOCKS) : {} };
   },
 };
 
