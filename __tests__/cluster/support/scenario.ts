@@ -43,10 +43,18 @@ const WRITTEN_BY_CONTROLLERS = new Set([
   'HorizontalPodAutoscaler',
   'PodDisruptionBudget',
   'PersistentVolumeClaim',
-  // kube-controller-manager's ValidatingAdmissionPolicy status controller writes status.typeChecking and
-  // status.observedGeneration after an apply (kubernetes pkg/controller/validatingadmissionpolicystatus).
-  'ValidatingAdmissionPolicy',
 ]);
+
+/**
+ * Kinds whose status a controller writes by server-side apply on the status subresource:
+ * kube-controller-manager's ValidatingAdmissionPolicy status controller (kubernetes
+ * pkg/controller/validatingadmissionpolicystatus) applies status.typeChecking and observedGeneration
+ * as manager validatingadmissionpolicy-status. The next apply of ours, unchanged, then re-sorts the
+ * object's managedFields, which gives it a new resourceVersion and our entry a new time (seen on the
+ * local control plane: once, after the status write). For these, "did not move" is: the same fields
+ * of ours and the same generation, which changes with every change of the spec.
+ */
+const STATUS_APPLIED_BY_CONTROLLERS = new Set(['ValidatingAdmissionPolicy']);
 
 /**
  * What of each applied object only an apply of ours changes: our field manager's entry in its managed
@@ -61,10 +69,10 @@ async function ourState(scenario: Scenario): Promise<Map<string, string>> {
     for (const o of items as Json[]) {
       const ours = (o.metadata.managedFields ?? []).filter((m: Json) => m.manager === FIELD_MANAGER);
       if (ours.length === 0) throw new Error(`${o.kind} ${o.metadata.name}: no managed fields of ${FIELD_MANAGER}, so no apply of ours could be seen`);
-      state.set(
-        `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`,
-        JSON.stringify({ ours, version: WRITTEN_BY_CONTROLLERS.has(o.kind) ? undefined : o.metadata.resourceVersion }),
-      );
+      const key = `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+      if (STATUS_APPLIED_BY_CONTROLLERS.has(o.kind))
+        state.set(key, JSON.stringify({ ours: ours.map(({ time: _time, ...entry }: Json) => entry), generation: o.metadata.generation }));
+      else state.set(key, JSON.stringify({ ours, version: WRITTEN_BY_CONTROLLERS.has(o.kind) ? undefined : o.metadata.resourceVersion }));
     }
   }
   return state;
