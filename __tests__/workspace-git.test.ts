@@ -76,8 +76,10 @@ describe('identity', () => {
     for (const app of ['jupyter', 'vscode'] as const) {
       expect(find(objects(shared, app), 'ConfigMap', `${app}-files`).data.gitconfig).toContain('[user]\n\tname = "ML team"\n\temail = "ml-team@example.com"\n');
       const plain = objects(configWith({}), app);
-      // The only files left are the package locks (workspace-locks.test.ts).
-      expect(plain.filter((o) => o.kind === 'ConfigMap').flatMap((o) => Object.keys(o.data).filter((k) => !k.endsWith('.lock')))).toEqual([]);
+      // Without Git settings the instance has no files of its own; the app's shared ConfigMap holds
+      // the package locks and the verifying proxy (workspaces.test.ts, "what every instance shares").
+      expect(find(plain, 'ConfigMap', `${app}-shared`).data).toBeDefined();
+      expect(plain.filter((o) => o.kind === 'ConfigMap' && o.metadata.name !== `${app}-shared`)).toEqual([]);
       expect(envOf(server(find(plain, 'Deployment', app))).GIT_CONFIG_SYSTEM).toBeUndefined();
     }
   });
@@ -103,8 +105,6 @@ describe('credentials', () => {
             { key: 'known_hosts', path: 'known_hosts' },
             { key: 'gitconfig', path: 'gitconfig' },
             { key: 'git-credential.sh', path: 'git-credential.sh', mode: 0o555 },
-            { key: 'mlflow-client.lock', path: 'mlflow-client.lock' },
-            { key: 'pip.lock', path: 'pip.lock' },
           ],
         },
       },
