@@ -68,7 +68,26 @@ function kubeconfigText(server: string, ca: Buffer, user: string, token: string)
   });
 }
 
+/**
+ * Starts a control plane; when a server of it finds its port taken, starts again on new ports (at most
+ * three times). The ports are free when chosen, but a server opens its outgoing connections (the API
+ * server's to etcd) from the same ephemeral range before it listens, so one of them can take a chosen
+ * port first.
+ */
 export async function startControlPlane(options: StartOptions = {}): Promise<ControlPlane> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      if (attempt >= 3 || !String((error as Error).message).includes('address already in use')) throw error;
+      (options.log ?? ((line: string) => process.stderr.write(`${line}\n`)))(
+        `cluster: a port was taken while starting (attempt ${attempt}); starting again on new ports`,
+      );
+    }
+  }
+}
+
+async function startOnce(options: StartOptions): Promise<ControlPlane> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const bin = options.binDir ?? buildControlPlane();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-cluster-'));
