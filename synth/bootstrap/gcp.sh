@@ -168,14 +168,15 @@ echo "== 7/9 its roles on ${PROJECT_ID}: what the rendered Config Connector obje
 # --condition=None: the project's policy holds conditional bindings (the IAP grants), and gcloud
 # refuses an unconditional binding on such a policy when it cannot ask. Project IAM Admin carries the
 # condition that admits only the roles the render grants on the project; its title names the list.
+# Project IAM Admin with the condition that admits only the render's roles; every other role without one.
+grant_project_role() {
+  local role="$1" condition=None
+  [[ "$role" == "$IAM_ADMIN_ROLE" ]] && condition="$IAM_ADMIN_CONDITION"
+  run_retrying gcloud projects add-iam-policy-binding "$PROJECT_ID" \
+    --member="serviceAccount:${KCC_EMAIL}" --role="$role" --condition="$condition" --format=none
+}
 for role in "${KCC_ROLES[@]}"; do
-  if [[ "$role" == "$IAM_ADMIN_ROLE" ]]; then
-    run_retrying gcloud projects add-iam-policy-binding "$PROJECT_ID" \
-      --member="serviceAccount:${KCC_EMAIL}" --role="$role" --condition="$IAM_ADMIN_CONDITION" --format=none
-  else
-    run_retrying gcloud projects add-iam-policy-binding "$PROJECT_ID" \
-      --member="serviceAccount:${KCC_EMAIL}" --role="$role" --condition=None --format=none
-  fi
+  grant_project_role "$role"
 done
 
 echo "== 8/9 project roles it holds beyond those (an earlier, broader run): taken back"
@@ -206,14 +207,7 @@ while IFS=$'\t' read -r role title; do
     run_retrying gcloud projects remove-iam-policy-binding "$PROJECT_ID" \
       --member="serviceAccount:${KCC_EMAIL}" --role="$role" --all --format=none
     for want in "${KCC_ROLES[@]}"; do
-      [[ "$role" == "$want" ]] || continue
-      if [[ "$role" == "$IAM_ADMIN_ROLE" ]]; then
-        run_retrying gcloud projects add-iam-policy-binding "$PROJECT_ID" \
-          --member="serviceAccount:${KCC_EMAIL}" --role="$role" --condition="$IAM_ADMIN_CONDITION" --format=none
-      else
-        run_retrying gcloud projects add-iam-policy-binding "$PROJECT_ID" \
-          --member="serviceAccount:${KCC_EMAIL}" --role="$role" --condition=None --format=none
-      fi
+      [[ "$role" == "$want" ]] && grant_project_role "$role"
     done
   fi
 done <<<"$held"
