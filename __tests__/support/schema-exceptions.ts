@@ -219,20 +219,7 @@ export const HAND_WRITTEN_CRDS: readonly Json[] = [
                   type: 'object',
                   required: ['podSelector'],
                   properties: {
-                    podSelector: {
-                      type: 'object',
-                      properties: {
-                        matchLabels: { type: 'object', additionalProperties: { type: 'string' } },
-                        matchExpressions: {
-                          type: 'array',
-                          items: {
-                            type: 'object',
-                            required: ['key', 'operator'],
-                            properties: { key: { type: 'string' }, operator: { type: 'string' }, values: { type: 'array', items: { type: 'string' } } },
-                          },
-                        },
-                      },
-                    },
+                    podSelector: labelSelector,
                     egress: {
                       type: 'array',
                       items: {
