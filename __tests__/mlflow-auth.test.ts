@@ -93,6 +93,7 @@ describe('the server runs the basic-auth app, fail-closed', () => {
         database_uri: value(c, 'MLFLOW_BACKEND_STORE_URI'),
         authorization_function: 'iap_auth:authenticate',
         grant_default_workspace_access: 'false',
+        auth_cache_ttl_seconds: '30',
       });
       expect(parsed.database_uri).toContain('%');
       // MLflow imports the module by name: the file is there, found through PYTHONPATH.
@@ -103,6 +104,29 @@ describe('the server runs the basic-auth app, fail-closed', () => {
       expect(value(c, 'PYTHONPATH')).toBe(AUTH_DIR);
     },
   );
+
+  test('checked Basic credentials are trusted for mlflow.auth.credentialCacheSeconds, as MLflow reads the file; 0 turns it off', () => {
+    const readByMlflow = (o: DeepPartial<ConfigInput>) => {
+      const ini = find(mlflowOf(o), 'ConfigMap', 'mlflow-auth').data['basic_auth.ini'];
+      // MLflow's own reader (mlflow/server/auth/config.py read_auth_config), on the rendered file.
+      const script = [
+        'import os, sys, tempfile, warnings',
+        'warnings.simplefilter("ignore")  # importing mlflow.server warns about Starlette',
+        'f = tempfile.NamedTemporaryFile("w", suffix=".ini", delete=False); f.write(sys.stdin.read()); f.close()',
+        'os.environ["MLFLOW_AUTH_CONFIG_PATH"] = f.name',
+        'from mlflow.server.auth.config import read_auth_config',
+        'c = read_auth_config(); os.unlink(f.name); print(c.auth_cache_ttl_seconds)',
+      ].join('\n');
+      return Number(python(script, ini).trim());
+    };
+    expect(readByMlflow({})).toBe(30);
+    expect(readByMlflow({ mlflow: { auth: { credentialCacheSeconds: 0 } } })).toBe(0);
+    expect(readByMlflow({ mlflow: { auth: { credentialCacheSeconds: 300 } } })).toBe(300);
+  });
+
+  test('the credential cache is bounded: beyond 300 seconds or below 0 is refused, naming the field', () => {
+    for (const bad of [301, -1, 1.5]) expect(configError({ mlflow: { auth: { credentialCacheSeconds: bad } } })).toContain('mlflow.auth.credentialCacheSeconds');
+  });
 
   test('a changed auth file rolls the servers (the pod template carries its hash)', () => {
     const hash = (o: DeepPartial<ConfigInput>) => find(mlflowOf(o), 'Deployment', 'mlflow').spec.template.metadata.annotations['mlflow-gke/auth-config'];

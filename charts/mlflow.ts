@@ -96,6 +96,8 @@ export interface MlflowChartProps extends Pick<
 export interface MlflowAuthSettings {
   readonly names: MlflowAuthNames;
   readonly defaultPermission: string;
+  /** auth_cache_ttl_seconds: how long a process trusts a checked Basic credential (0: off). */
+  readonly credentialCacheSeconds: number;
   /** Every non-admin user's grant on the Default experiment (READ, or NO_PERMISSIONS for none). */
   readonly defaultExperimentPermission: string;
   /** The platform's MLflow roles: gc's, the groups' and the shared-with users' (provisionedRoles). */
@@ -181,6 +183,7 @@ export function mlflowChartProps(model: PlatformModel): MlflowChartProps {
       names: names.mlflowAuth,
       defaultPermission: config.mlflow.auth.defaultPermission,
       defaultExperimentPermission: config.mlflow.auth.defaultExperimentPermission,
+      credentialCacheSeconds: config.mlflow.auth.credentialCacheSeconds,
       roles: provisionedRoles(config, names.mlflowAuth),
       iap: { enabled: config.edge.enabled, projectNumber: config.project.number, backendServiceId: config.mlflow.auth.iapBackendServiceId },
     },
@@ -276,6 +279,7 @@ export class MlflowChart extends PlatformChart {
       databaseUri: backendStoreUri(db),
       defaultPermission: props.auth.defaultPermission,
       defaultExperimentPermission: props.auth.defaultExperimentPermission,
+      credentialCacheSeconds: props.auth.credentialCacheSeconds,
       iap: { ...props.auth.iap, trustedPeers: props.ingress.loadBalancerRanges },
       collector: { namespace: props.ingress.prometheus.namespace, serviceAccount: props.ingress.prometheus.serviceAccount },
     };

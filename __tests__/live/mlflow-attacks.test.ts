@@ -218,3 +218,50 @@ describe('the security middleware: the Host and the Origin', () => {
     expect(answer.status).toBe(200);
   });
 });
+
+describe('the credential cache (mlflow.auth.credentialCacheSeconds) keeps a revoked credential no longer than it says', () => {
+  test('a changed password and a deleted user stop working within the cache time, in every worker', async () => {
+    const seconds = platform.options.config.mlflow.auth.credentialCacheSeconds;
+    expect(seconds).toBeGreaterThan(0);
+    const admin = platform.admin();
+    const carol = { username: 'carol', password: 'carol-password-0123456789' };
+    const dave = { username: 'dave', password: 'dave-password-0123456789' };
+    for (const user of [carol, dave]) expect((await client.call({ path: '/api/2.0/mlflow/users/create', basic: admin, body: user })).status).toBe(200);
+    // Every call opens its own connection, so the calls reach both workers and each caches the credentials.
+    const statuses = async (user: { username: string; password: string }) =>
+      Promise.all(Array.from({ length: 12 }, () => client.call({ path: EXPERIMENTS, basic: user }).then((a) => a.status)));
+    expect(new Set([...(await statuses(carol)), ...(await statuses(dave))])).toEqual(new Set([200]));
+
+    const changed = { ...carol, password: 'carol-new-password-0123456789' };
+    const update = await client.call({ method: 'PATCH', path: '/api/2.0/mlflow/users/update-password', basic: admin, body: changed });
+    expect(update.status).toBe(200);
+    expect((await client.call({ method: 'DELETE', path: '/api/2.0/mlflow/users/delete', basic: admin, body: { username: dave.username } })).status).toBe(200);
+    // The new password works at once (it was never cached as wrong).
+    expect(new Set(await statuses(changed))).toEqual(new Set([200]));
+
+    await new Promise((r) => setTimeout(r, (seconds + 2) * 1000));
+    expect(new Set(await statuses(carol))).toEqual(new Set([401]));
+    expect(new Set(await statuses(dave))).toEqual(new Set([401]));
+    expect(new Set(await statuses(changed))).toEqual(new Set([200]));
+  }, 120_000);
+});
+
+describe("a run's experiment, remembered for the permission checks, still guards the run", () => {
+  test("after bob's own calls filled the cache, alice still cannot read, log to or fetch the artifacts of bob's run", async () => {
+    const logBatch = { run_id: bobRun, metrics: [{ key: 'm', value: 1, timestamp: 1, step: 0 }] };
+    // Bob first, on fresh connections to both workers: the run's experiment is remembered there.
+    for (let i = 0; i < 6; i++) {
+      expect((await client.call({ path: `/api/2.0/mlflow/runs/get?run_id=${bobRun}`, basic: bob })).status).toBe(200);
+      expect((await client.call({ path: '/api/2.0/mlflow/runs/log-batch', basic: bob, body: logBatch })).status).toBe(200);
+    }
+    for (let i = 0; i < 6; i++) {
+      expect((await client.call({ path: `/api/2.0/mlflow/runs/get?run_id=${bobRun}`, basic: alice })).status).toBe(403);
+      expect((await client.call({ path: '/api/2.0/mlflow/runs/log-batch', basic: alice, body: logBatch })).status).toBe(403);
+      expect((await client.call({ path: `/api/2.0/mlflow/artifacts/list?run_id=${bobRun}`, basic: alice })).status).toBe(403);
+    }
+    // A run id that does not exist is refused alike, whether asked before or after it was looked up.
+    for (let i = 0; i < 2; i++) expect((await client.call({ path: '/api/2.0/mlflow/runs/get?run_id=0123456789abcdef0123456789abcdef', basic: alice })).status).toBe(403);
+    // The verifier warns where it could not put the cache in front of MLflow's check (iap_auth.py _state).
+    expect(platform.serverContainer!.output).not.toContain('has no _run_requirement');
+  }, 60_000);
+});

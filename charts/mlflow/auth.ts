@@ -45,6 +45,14 @@ export interface MlflowAuthProps {
   readonly defaultPermission: string;
   /** Granted on the Default experiment to a user created at first sign-in: READ, or NO_PERMISSIONS for no grant. */
   readonly defaultExperimentPermission: string;
+  /**
+   * auth_cache_ttl_seconds: how long each server process keeps a Basic credential it has checked
+   * (mlflow/server/auth/config.py, default 0: off; __init__.py _authenticate_cached keys the cache by
+   * the user name and an HMAC of the password with a per-process key, and _invalidate_user_auth_cache
+   * drops a user's entries, in the process that handles the change only, on a password change,
+   * an admin change or a deletion). 0 turns it off.
+   */
+  readonly credentialCacheSeconds: number;
   readonly iap: {
     /** Whether requests come through IAP at all (the edge is rendered). */
     readonly enabled: boolean;
@@ -63,10 +71,13 @@ export interface MlflowAuthProps {
  * default), and the database URI holds percent-encoded characters (the IAM user's "@", the CA path's
  * "/"), so every "%" is doubled to reach MLflow as one.
  */
-function authConfigFile(props: Pick<MlflowAuthProps, 'databaseUri' | 'defaultPermission'>): string {
+function authConfigFile(props: Pick<MlflowAuthProps, 'databaseUri' | 'defaultPermission' | 'credentialCacheSeconds'>): string {
   return [
     '[mlflow]',
     `default_permission = ${props.defaultPermission}`,
+    // Without it every Basic request pays werkzeug's scrypt check (scrypt:32768:8:1, about 100 ms of
+    // CPU): the workspaces, gc, the scraper. Measured by `npm run bench:server`.
+    `auth_cache_ttl_seconds = ${props.credentialCacheSeconds}`,
     `database_uri = ${props.databaseUri.replace(/%/g, '%%')}`,
     `authorization_function = ${AUTHORIZATION_FUNCTION}`,
     'grant_default_workspace_access = false',

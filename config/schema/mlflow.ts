@@ -160,6 +160,15 @@ export const mlflowAuthSchema = z
       .describe(
         'Explicit sharing: each entry gives users and groups a permission on one experiment or registered model, by name. The provisioning Job applies it, creating a missing experiment or model; a grant removed from this list is not revoked (docs/mlflow.md, "Permissions").',
       ),
+    credentialCacheSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(300)
+      .default(30)
+      .describe(
+        "How long a server process trusts a Basic credential it has checked (basic_auth.ini auth_cache_ttl_seconds; MLflow's own default 0 checks the scrypt hash, about 100 ms of CPU, on every request). A password changed or a user deleted through MLflow's API stops working at once in the process that handled the change and within this many seconds in every other worker and replica. 0 turns the cache off (docs/mlflow.md, \"Credential cache\").",
+      ),
     iapBackendServiceId: backendServiceId
       .optional()
       .describe(

@@ -350,3 +350,78 @@ class ServerSettings(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RunRequirements(unittest.TestCase):
+    """RunRequirementCache in front of MLflow's _run_requirement (the run's experiment, for the permission checks)."""
+
+    def setUp(self):
+        self.calls: list[tuple[str, str]] = []
+        self.runs = {"r1": "7", "r2": "8"}
+
+        def original(run_id: str, action: str) -> Any:
+            self.calls.append((run_id, action))
+            if run_id == "boom":
+                raise RuntimeError("database down")
+            if run_id not in self.runs:
+                return None
+            anchor = ("experiment", self.runs[run_id])
+            return anchor, [("experiment", self.runs[run_id], "read"), ("run", "*", action, (anchor,))]
+
+        self.original = original
+        self.cache = iap_auth.RunRequirementCache(original)
+
+    def test_a_run_is_looked_up_once_per_action_and_answers_as_the_original(self):
+        first = self.cache("r1", "update")
+        self.assertEqual(first, self.original("r1", "update"))
+        self.calls.clear()
+        self.assertEqual(self.cache("r1", "update"), first)
+        self.assertEqual(self.calls, [])
+        self.cache("r1", "read")
+        self.assertEqual(self.calls, [("r1", "read")])
+
+    def test_each_call_gets_a_list_of_its_own_so_appending_requirements_leaks_nothing(self):
+        # mlflow/server/auth/__init__.py _validate_can_update_run_and_models appends the models' requirements.
+        _, requirements = self.cache("r1", "update")
+        requirements.append(("logged_model", "*", "update"))
+        _, again = self.cache("r1", "update")
+        self.assertEqual(len(again), 2)
+
+    def test_a_missing_run_is_never_remembered(self):
+        self.assertIsNone(self.cache("nope", "read"))
+        self.runs["nope"] = "9"
+        self.assertEqual(self.cache("nope", "read")[0], ("experiment", "9"))
+        self.assertEqual(self.calls, [("nope", "read"), ("nope", "read")])
+
+    def test_a_store_failure_propagates_and_is_not_remembered(self):
+        with self.assertRaises(RuntimeError):
+            self.cache("boom", "read")
+        with self.assertRaises(RuntimeError):
+            self.cache("boom", "read")
+        self.assertEqual(len(self.calls), 2)
+
+    def test_the_cache_is_bounded(self):
+        small = iap_auth.RunRequirementCache(self.original, size=1)
+        small("r1", "read")
+        small("r2", "read")
+        self.calls.clear()
+        small("r1", "read")
+        self.assertEqual(self.calls, [("r1", "read")])
+
+    def test_installed_once_in_front_of_the_module_function_and_skipped_where_a_release_has_none(self):
+        module = type("Auth", (), {"_run_requirement": staticmethod(self.original)})
+        self.assertTrue(iap_auth.install_run_requirement_cache(module))
+        installed = module._run_requirement
+        self.assertIsInstance(installed, iap_auth.RunRequirementCache)
+        self.assertTrue(iap_auth.install_run_requirement_cache(module))
+        self.assertIs(module._run_requirement, installed)
+        self.assertFalse(iap_auth.install_run_requirement_cache(type("Old", (), {})))
+
+    def test_the_pinned_mlflow_has_the_function_it_wraps_with_that_signature(self):
+        import inspect
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from mlflow.server import auth  # pyright: ignore[reportMissingImports]
+        self.assertEqual(list(inspect.signature(auth._run_requirement).parameters), ["run_id", "action"])
