@@ -37,57 +37,11 @@ import { buildModel } from '../model';
 import { Caller, LoadResult, quantile, runLoad, Target } from './server/load';
 import { MLFLOW_DEFAULT_WORKERS, PEER_ARGS, PlainServer, peerAuthIni } from './server/plain-server';
 import { pinSelf, pinTree, serverCpus } from './server/cpus';
+import { Options, parseOptions } from './server/options';
 import { ConfigurationId, formatReport, Measured, Workload, WORKLOADS, writeReport } from './server/report';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain Node script, shared with npm test
 const { ensurePythonEnv } = require('../scripts/python-env.js');
-
-const USAGE =
-  'usage: npm run bench:server [-- --config FILE] [--seconds N] [--concurrency N] [--runs N] [--workers 1,2,4] [--write] [--verbose]';
-
-interface Options {
-  readonly configFile?: string;
-  readonly seconds: number;
-  readonly concurrency: number;
-  readonly runs: number;
-  readonly workers?: number[];
-  readonly write: boolean;
-  readonly verbose: boolean;
-}
-
-function parseOptions(args: string[]): Options {
-  const valued = ['--config', '--seconds', '--concurrency', '--runs', '--workers'];
-  const flags = ['--write', '--verbose'];
-  const values: Record<string, string> = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (flags.includes(a)) continue;
-    if (!valued.includes(a)) throw new Error(`unknown option ${a}\n${USAGE}`);
-    const value = args[++i];
-    if (value === undefined || value.startsWith('--')) throw new Error(`${a} needs a value\n${USAGE}`);
-    values[a] = value;
-  }
-  const positive = (name: string, fallback: number) => {
-    const v = values[name] === undefined ? fallback : Number(values[name]);
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${name} ${values[name]}: must be a whole number of at least 1\n${USAGE}`);
-    return v;
-  };
-  const workers = values['--workers']?.split(',').map((w) => {
-    const n = Number(w);
-    if (!Number.isInteger(n) || n < 1 || n > 16) throw new Error(`--workers ${values['--workers']}: a comma-separated list of worker counts from 1 to 16\n${USAGE}`);
-    return n;
-  });
-  if (workers && args.includes('--write')) throw new Error(`--write records the four-way run only; the worker sweep prints its figures\n${USAGE}`);
-  return {
-    configFile: values['--config'],
-    seconds: positive('--seconds', 5),
-    concurrency: positive('--concurrency', 8),
-    runs: positive('--runs', 2000),
-    workers,
-    write: args.includes('--write'),
-    verbose: args.includes('--verbose'),
-  };
-}
 
 const T0 = Date.now();
 const log = (line: string) => process.stderr.write(`bench:server [${((Date.now() - T0) / 1000).toFixed(0)}s]: ${line}\n`);

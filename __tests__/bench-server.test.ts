@@ -1,0 +1,98 @@
+/**
+ * `npm run bench:server`'s own logic: its options, the table it prints and where --write records it.
+ * The run itself starts real servers for minutes and is not part of the suite; these parts decide
+ * what its figures say.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseOptions } from '../bench/server/options';
+import { CONFIGURATIONS, formatReport, Measured, ratio, withReport, WORKLOADS } from '../bench/server/report';
+import { peerAuthIni, PEER_ARGS } from '../bench/server/plain-server';
+import { PROJECT_ROOT } from './support/render';
+
+const INFO = { seconds: 200, cpus: 'server on 1 core', concurrency: 8, runs: 2000, configuration: 'the embedded default config' };
+
+/** Measurements where each configuration runs at `rates[id]` requests a second. */
+function measured(rates: Record<string, number>): Measured[] {
+  return WORKLOADS.flatMap((w) =>
+    CONFIGURATIONS.map(({ id }) => ({
+      workload: w.id,
+      configuration: id,
+      requests: 100,
+      seconds: 100 / rates[id],
+      perSecond: rates[id],
+      mbPerSecond: (rates[id] * (w.bytes ?? 1000)) / 2 ** 20,
+      p50: 10,
+      p99: 20,
+    })),
+  );
+}
+
+describe('the report', () => {
+  test('one row per workload with the four configurations and the ratios a/c, b/c, a/d, b/d', () => {
+    const report = formatReport(measured({ workspace: 90, iap: 80, floor: 100, peer: 10 }), INFO);
+    const rows = report.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| workload'));
+    expect(rows).toHaveLength(WORKLOADS.length);
+    for (const row of rows) expect(row).toContain('| 0.90× | 0.80× | 9.00× | 8.00× |');
+    expect(report).toContain('Goals met');
+  });
+
+  test('a configuration under 0.8× the floor or, on request workloads, under 3× the peer is named as missed', () => {
+    const report = formatReport(measured({ workspace: 70, iap: 90, floor: 100, peer: 40 }), INFO);
+    expect(report).toMatch(/Goals missed: .*log-batch: workspace at 0\.70× of the floor/);
+    expect(report).toContain('log-batch: workspace at 1.75× of the peer (goal 3×)');
+    expect(report).toContain('log-batch: iap at 2.25× of the peer (goal 3×)');
+    // Transfers are bound by bytes, not by the credential check: only the floor goal applies to them.
+    expect(report).not.toContain('upload-10mb: iap at 2.25× of the peer');
+  });
+
+  test('a missing measurement fails the report instead of printing a gap', () => {
+    expect(() => formatReport(measured({ workspace: 1, iap: 1, floor: 1, peer: 1 }).slice(1), INFO)).toThrow(/no measurement of log-batch for workspace/);
+  });
+
+  test('ratios to a zero throughput say n/a', () => {
+    expect(ratio(5, 0)).toBe('n/a');
+    expect(ratio(3, 2)).toBe('1.50×');
+  });
+});
+
+describe('--write', () => {
+  const readme = fs.readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
+
+  test("replaces exactly the README's section between its markers", () => {
+    const written = withReport(readme, 'NEW TABLE');
+    expect(written).toContain('-->\nNEW TABLE\n<!-- bench-server:end -->');
+    const outside = (text: string) => text.replace(/<!-- bench-server:begin[\s\S]*<!-- bench-server:end -->/, '');
+    expect(outside(written)).toBe(outside(readme));
+    expect(withReport(written, 'NEWER')).toBe(withReport(readme, 'NEWER'));
+  });
+
+  test('a README without the markers is refused, naming them', () => {
+    expect(() => withReport('# no section', 'x')).toThrow(/bench-server:begin/);
+  });
+});
+
+describe('options', () => {
+  test('defaults: 5 s per request workload, 8 callers, 2000 seeded runs, nothing written', () => {
+    expect(parseOptions([])).toEqual({ configFile: undefined, seconds: 5, concurrency: 8, runs: 2000, workers: undefined, write: false, verbose: false });
+  });
+
+  test('bad values are refused with the option and the usage', () => {
+    expect(() => parseOptions(['--seconds', '0'])).toThrow(/--seconds 0: must be a whole number of at least 1\nusage:/);
+    expect(() => parseOptions(['--workers', '1,x'])).toThrow(/--workers 1,x/);
+    expect(() => parseOptions(['--fast'])).toThrow(/unknown option --fast/);
+    expect(() => parseOptions(['--runs'])).toThrow(/--runs needs a value/);
+    expect(() => parseOptions(['--workers', '1,2', '--write'])).toThrow(/--write records the four-way run only/);
+  });
+});
+
+describe('the peer is the community chart as it configures itself', () => {
+  test("its auth file: READ for everyone, MLflow's own Basic check, no credential cache, the URI's % kept for configparser", () => {
+    const ini = peerAuthIni('postgresql+psycopg2://mlflow%40x@127.0.0.1:5432/peer_auth', { username: 'admin', password: 'p' });
+    expect(ini).toContain('default_permission = READ\n');
+    expect(ini).toContain('authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n');
+    expect(ini).toContain('database_uri = postgresql+psycopg2://mlflow%%40x@127.0.0.1:5432/peer_auth\n');
+    expect(ini).not.toContain('auth_cache');
+    expect(PEER_ARGS).toEqual(['--app-name', 'basic-auth', '--uvicorn-opts', '--log-level=info']);
+  });
+});
