@@ -51,8 +51,10 @@ export const ROLLING_MAX_SURGE = 1;
 
 /**
  * Cloud SQL for PostgreSQL's default `max_connections` by the instance's memory: Google's table in
- * "Configure database flags", flag max_connections (https://cloud.google.com/sql/docs/postgres/flags,
- * also "Maximum concurrent connections" in https://cloud.google.com/sql/docs/postgres/quotas):
+ * "Configure database flags", flag max_connections (https://cloud.google.com/sql/docs/postgres/flags;
+ * the same rows as "Cloud SQL for PostgreSQL connection limits" of the FAQ,
+ * https://cloud.google.com/sql/docs/postgres/faq, and "Maximum concurrent connections" of
+ * https://cloud.google.com/sql/docs/postgres/quotas):
  * 0.6 GB (db-f1-micro) 25, 1.7 GB (db-g1-small) 50, from 3.75 GB 100, from 6 GB 200, from 7.5 GB 400,
  * from 15 GB 500, from 30 GB 600, from 60 GB 800, from 120 GB 1,000. Memory in MB, as in the tier name.
  */
