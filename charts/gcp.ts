@@ -199,6 +199,7 @@ export function gcpChartProps(model: PlatformModel): GcpChartProps {
           tier: sql.tier,
           availability: sql.availability,
           diskAutoresizeLimitGb: sql.diskAutoresizeLimitGb,
+          maxConnections: sql.maxConnections,
           backupRetentionCount: sql.backupRetentionCount,
           pointInTimeRecoveryDays: sql.pointInTimeRecoveryDays,
           // Two hours before maintenance, so a fresh backup exists when it starts.

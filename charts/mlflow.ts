@@ -41,6 +41,7 @@ export interface MlflowChartProps extends Pick<
   | 'database'
   | 'artifactsDestination'
   | 'workers'
+  | 'databasePool'
   | 'replicas'
   | 'maxReplicas'
   | 'targetCpuUtilization'
@@ -159,6 +160,7 @@ export function mlflowChartProps(model: PlatformModel): MlflowChartProps {
     database,
     artifactsDestination: `gs://${names.bucket}/artifacts`,
     workers: config.mlflow.workers,
+    databasePool: config.mlflow.databasePool,
     replicas: config.mlflow.replicas,
     maxReplicas: config.mlflow.maxReplicas,
     targetCpuUtilization: config.mlflow.targetCpuUtilization,

@@ -114,6 +114,8 @@ export interface PostgresChartProps {
   readonly image: string;
   readonly storageSize: string;
   readonly resources: Resources;
+  /** max_connections: the limit the config rule checks MLflow's worst case against (model/connection-budget.ts). */
+  readonly maxConnections: number;
   /** Secret holding `postgres-password`, `mlflow-password` and `monitoring-password`. */
   readonly credentialsSecret: string;
   /** Database and role of MLflow. */
@@ -146,6 +148,7 @@ export function postgresChartProps(model: PlatformModel): PostgresChartProps {
     image: db.image,
     storageSize: db.storageSize,
     resources: db.resources,
+    maxConnections: db.maxConnections,
     credentialsSecret: db.credentialsSecret,
     database: config.database.name,
     user: db.user,
@@ -382,6 +385,9 @@ function databasePodSpec(props: PostgresChartProps, configMaps: { readonly init:
           'postgres',
           '-c',
           'password_encryption=scram-sha-256',
+          // Rendered even at PostgreSQL's default: the config rule counts MLflow's connections against it.
+          '-c',
+          `max_connections=${props.maxConnections}`,
           '-c',
           'log_connections=on',
           '-c',

@@ -54,6 +54,8 @@ export interface LocalPlatformOptions {
    * @default none
    */
   readonly env?: Readonly<Record<string, string>>;
+  /** Folders on every Python process's PYTHONPATH before local/site (local/pod-runner.ts LocalSeam.pythonPath). @default none */
+  readonly pythonPath?: readonly string[];
 }
 
 /** Every object of the render, by kind and name. */
@@ -282,6 +284,7 @@ export class LocalPlatform {
       skipImages: [imageRepository(this.options.config.mlflow.cloudSqlProxy.image)],
       // The grant Job's libpq variables name the proxy's port on their own (PGPORT).
       env: { PGPORT: String(pgPort), ...(this.cloudsql ? {} : { PGHOSTADDR: '127.0.0.1' }), ...this.options.env },
+      pythonPath: this.options.pythonPath,
     };
   }
 

@@ -49,6 +49,11 @@ export interface LocalSeam {
   readonly skipImages?: readonly string[];
   /** Set last in every container's environment. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Folders put on a Python process's PYTHONPATH after the rendered one and before local/site: a
+   * `sitecustomize` there runs instead of local/site's (and should run that one itself).
+   */
+  readonly pythonPath?: readonly string[];
 }
 
 export interface PodSources {
@@ -206,7 +211,7 @@ export class LocalPod {
     );
     if (argv.length === 0) throw new Error(`pod ${this.options.name}, container ${name}: no command (the image's entrypoint cannot run here)`);
     const seam = this.options.seam;
-    const pythonPath = [env.PYTHONPATH, SITE_DIR].filter(Boolean).join(':');
+    const pythonPath = [env.PYTHONPATH, ...(seam.pythonPath ?? []), SITE_DIR].filter(Boolean).join(':');
     return {
       argv,
       env: {

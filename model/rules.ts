@@ -5,6 +5,7 @@
  */
 import type { CrossFieldRule } from '../config/schema/rules';
 import { hostAllowed } from '../config/schema/mlflow';
+import { connectionBudgetProblem } from './connection-budget';
 import { edgeProblems } from './edge-sites';
 import { derivedMlflowClientVersion } from './mlflow-client';
 import { enabledWorkspaceApps, platformNames } from './names';
@@ -25,6 +26,15 @@ export const MODEL_RULES: readonly CrossFieldRule[] = [
         input: c.mlflow.allowedHosts,
         message: `must cover ${missing.map((h) => `"${h}"`).join(' and ')} (MLflow answers 403 to any other Host header; leave allowedHosts out to derive the list)`,
       });
+  },
+  // The most connections MLflow, its Jobs and the database's neighbours can hold at once must fit the
+  // database's max_connections (model/connection-budget.ts), or a scale-up or a rollout fails with
+  // "too many clients" / "remaining connection slots are reserved" in the middle of serving.
+  function databaseConnectionsFit(c, ctx) {
+    const problem = connectionBudgetProblem(c);
+    if (!problem) return;
+    const input = problem.path[0] === 'mlflow' ? c.mlflow.databasePool : undefined;
+    ctx.addIssue({ code: 'custom', path: problem.path, input, message: problem.message });
   },
   function edgeServable(c, ctx) {
     for (const p of edgeProblems(c, platformNames(c))) ctx.addIssue({ code: 'custom', path: [...p.path], input: p.input, message: p.message });

@@ -87,6 +87,11 @@ export interface CloudSqlProps {
   /** The MLflow IAM user: its object name (the Google service account id) and its database user name. */
   readonly iamUser: { readonly objectName: string; readonly userName: string };
   /**
+   * The max_connections flag; changing it restarts the instance.
+   * @default - unset: Cloud SQL's default for the tier's memory
+   */
+  readonly maxConnections?: number;
+  /**
    * The built-in admin user and the Secret (in the scope's namespace, created out of band) whose key
    * holds its password.
    * @default - no admin user
@@ -133,7 +138,10 @@ export class CloudSql extends Construct {
             sslMode: 'ENCRYPTED_ONLY',
           },
           connectorEnforcement: 'REQUIRED',
-          databaseFlags: DATABASE_FLAGS.map((f) => ({ ...f })),
+          databaseFlags: [
+            ...DATABASE_FLAGS.map((f) => ({ ...f })),
+            ...(props.maxConnections !== undefined ? [{ name: 'max_connections', value: String(props.maxConnections) }] : []),
+          ],
           insightsConfig: { queryInsightsEnabled: true, recordApplicationTags: true, recordClientAddress: true, queryStringLength: 1024 },
           maintenanceWindow: { day: props.maintenanceDay, hour: props.maintenanceHour, updateTrack: 'stable' },
         },

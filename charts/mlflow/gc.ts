@@ -10,7 +10,8 @@ import type { MlflowAccount } from '../../model/names';
 import { CA_BUNDLE_FILE, MLFLOW_CA_ENV } from '../certificates/ca-bundle';
 import { clientCredentialEnv } from './auth';
 import { mlflowProgram } from './programs';
-import { noGoogleIdentityServiceAccount, type MlflowWorkload } from './workload';
+import { JOB_POOL } from '../../model/connection-budget';
+import { databasePoolEnv, noGoogleIdentityServiceAccount, type MlflowWorkload } from './workload';
 
 export interface MlflowGcProps {
   /** Prefix of the CronJob's and the NetworkPolicies' names. */
@@ -57,6 +58,8 @@ export class MlflowGc extends Construct {
             activeDeadlineSeconds: 7200,
             template: w.oneShotPod('gc', 'gc', mlflowProgram('gc'), [
               { name: 'GC_OLDER_THAN', value: props.olderThan },
+              // `mlflow gc` opens MLflow's stores: one process, one request at a time.
+              ...databasePoolEnv(JOB_POOL),
               // mlflow/cli/__init__.py gc(): "Tracking URL is not set" without it; the runs'
               // mlflow-artifacts: URIs resolve against it, so the server deletes their GCS objects.
               { name: 'MLFLOW_TRACKING_URI', value: props.trackingUri },

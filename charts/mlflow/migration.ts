@@ -8,7 +8,8 @@ import { contentHash } from '../lib/content-hash';
 import { labelValue } from '../lib/labels';
 import { authConfigEnv } from './auth';
 import { mlflowProgram } from './programs';
-import { noGoogleIdentityServiceAccount, type MlflowWorkload } from './workload';
+import { JOB_POOL } from '../../model/connection-budget';
+import { databasePoolEnv, noGoogleIdentityServiceAccount, type MlflowWorkload } from './workload';
 
 /** The migration Job's deadline; it waits for the Cloud SQL grant for at most MIGRATION_GRANT_WAIT_SECONDS of it. */
 export const MIGRATION_DEADLINE_SECONDS = 3600;
@@ -41,7 +42,7 @@ export class MlflowMigration extends Construct {
         'migrate',
         'migrate',
         mlflowProgram('migrate'),
-        [{ name: 'GRANT_WAIT_SECONDS', value: String(MIGRATION_GRANT_WAIT_SECONDS) }, authConfigEnv],
+        [{ name: 'GRANT_WAIT_SECONDS', value: String(MIGRATION_GRANT_WAIT_SECONDS) }, authConfigEnv, ...databasePoolEnv(JOB_POOL)],
         true,
       ),
     };

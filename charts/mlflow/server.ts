@@ -12,7 +12,7 @@ import { httpsProbe } from '../lib/pod';
 import { authConfigHash, authMount, authVolume, MlflowAuthProps, serverAuthEnv, serverAuthSecrets } from './auth';
 import type { MlflowDatabase } from './database';
 import { mlflowProgram } from './programs';
-import type { MlflowWorkload } from './workload';
+import { databasePoolEnv, type DatabasePool, type MlflowWorkload } from './workload';
 
 /** Where `--expose-prometheus` keeps the multiprocess metric files. */
 export const METRICS_DIR = '/var/run/mlflow/metrics';
@@ -69,6 +69,8 @@ export interface MlflowServerProps {
   /** gs:// URI where the proxied artifacts go. */
   readonly artifactsDestination: string;
   readonly workers: number;
+  /** The pools of every engine of every worker (model/connection-budget.ts counts them against the database's limit). */
+  readonly databasePool: DatabasePool;
   readonly replicas: number;
   readonly maxReplicas: number;
   readonly targetCpuUtilization: number;
@@ -283,6 +285,7 @@ function serverEnv(props: MlflowServerProps): kube.EnvVar[] {
   return [
     { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
     ...props.workload.env,
+    ...databasePoolEnv(props.databasePool),
     // Required, not optional: a missing Secret holds the pod in CreateContainerConfigError rather
     // than letting it encrypt gateway secrets under the published default passphrase.
     { name: 'MLFLOW_CRYPTO_KEK_PASSPHRASE', valueFrom: { secretKeyRef: { name: props.kekSecret, key: 'passphrase' } } },

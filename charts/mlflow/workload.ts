@@ -26,6 +26,27 @@ export function noGoogleIdentityServiceAccount(scope: Construct, id: string, nam
   return name;
 }
 
+/** The size of MLflow's SQLAlchemy pools: connections kept, and those opened beyond them under load. */
+export interface DatabasePool {
+  readonly size: number;
+  readonly maxOverflow: number;
+}
+
+/**
+ * The environment that sizes every SQLAlchemy engine MLflow opens in a process
+ * (mlflow@v3.17.0 mlflow/store/db/utils.py create_sqlalchemy_engine reads these three in each
+ * process, for each engine). The pool class is named: QueuePool is what honours size and overflow,
+ * whatever SQLAlchemy would pick by default. maxOverflow is at least 1 (the schema refuses 0, which
+ * MLflow would drop in favour of SQLAlchemy's default of 10).
+ */
+export function databasePoolEnv(pool: DatabasePool): kube.EnvVar[] {
+  return [
+    { name: 'MLFLOW_SQLALCHEMYSTORE_POOLCLASS', value: 'QueuePool' },
+    { name: 'MLFLOW_SQLALCHEMYSTORE_POOL_SIZE', value: String(pool.size) },
+    { name: 'MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW', value: String(pool.maxOverflow) },
+  ];
+}
+
 /** Numeric user of the MLflow containers (the image's default is root). */
 export const MLFLOW_UID = 1000;
 /** How long the proxy sidecar waits for open connections after SIGTERM. */

@@ -63,6 +63,15 @@ export const cloudSqlSchema = z
       .describe(
         `Image with psql that the one-shot grant Job runs, as uid 999 (the official postgres image's postgres user); pinned to major and minor, at the major of version. Default: the official image of that major (${Object.values(POSTGRES_IMAGES).join(', ')}).`,
       ),
+    maxConnections: z
+      .number()
+      .int('must be a whole number of connections from 14 to 262143')
+      .min(14, 'must be a whole number of connections from 14 to 262143')
+      .max(262143, 'must be a whole number of connections from 14 to 262143')
+      .optional()
+      .describe(
+        "The instance's max_connections flag, rendered on the SQLInstance (changing it restarts the instance). Default: unset, Cloud SQL's default for the tier's memory (https://cloud.google.com/sql/docs/postgres/flags); required for a tier whose memory its name does not tell (db-perf-optimized-N-*). Synth checks MLflow's worst case of connections against it.",
+      ),
     adminSecret: dnsLabel(253)
       .default('mlflow-sql-admin')
       .describe(
@@ -103,6 +112,15 @@ export const statefulSetDbSchema = z
       })
       .default('mlflow')
       .describe('Role MLflow connects as; it owns the MLflow database.'),
+    maxConnections: z
+      .number()
+      .int('must be a whole number of connections from 20 to 10000')
+      .min(20, 'must be a whole number of connections from 20 to 10000')
+      .max(10000, 'must be a whole number of connections from 20 to 10000')
+      .default(200)
+      .describe(
+        "PostgreSQL's max_connections, rendered as -c max_connections. PostgreSQL's own default, 100, cannot hold the worst case of the default MLflow settings (4 replicas and a rollout's 2 extra pods, 2 workers each); each connection in use costs the server a few MB of its memory. Synth checks MLflow's worst case of connections against it.",
+      ),
     resources: resources({ requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } }).describe(
       'PostgreSQL container resources (memory request equal to the limit keeps the database out of the first eviction tier).',
     ),

@@ -28,6 +28,14 @@ export const DEFAULT_MLFLOW_IMAGE = `${OFFICIAL_MLFLOW_IMAGE}:v3.17.0-full`;
 export const JOB_EXECUTION_NEEDS_HTTP =
   'must be false: the server serves HTTPS only, and MLflow\'s job runner reaches it at the plain http://<host>:<port> it derives itself (mlflow/server/__init__.py, _run_server: server_uri = f"http://{host}:{port}"), so every server job would fail';
 
+/**
+ * Why a pool overflow of 0 is refused: MLflow passes max_overflow to SQLAlchemy only when it is truthy
+ * (mlflow@v3.17.0 mlflow/store/db/utils.py create_sqlalchemy_engine: `if pool_max_overflow:
+ * kwargs["max_overflow"] = ...`), so 0 would leave SQLAlchemy's default overflow of 10 in force.
+ */
+export const MAX_OVERFLOW_ZERO_IGNORED =
+  'must be a whole number from 1 to 100: MLflow passes max_overflow only when it is truthy (mlflow/store/db/utils.py create_sqlalchemy_engine: "if pool_max_overflow:"), so 0 would leave SQLAlchemy\'s default overflow of 10 in force';
+
 /** The MLflow version of an official image tag such as "v3.17.0-full"; undefined for other tags. */
 export function mlflowVersionOf(tag: string): { version: [number, number, number]; full: boolean } | undefined {
   const m = /^v?(\d+)\.(\d+)\.(\d+)(rc\d+)?(-full)?$/.exec(tag);
@@ -197,6 +205,31 @@ export const mlflowSchema = z
       .default(70)
       .describe('Average CPU use of the MLflow container, in percent of its request, that the autoscaler aims for.'),
     workers: positiveInt().default(2).describe('Server worker processes per replica.'),
+    databasePool: z
+      .strictObject({
+        size: z
+          .number()
+          .int('must be a whole number of connections from 1 to 100')
+          .min(1, 'must be a whole number of connections from 1 to 100')
+          .max(100, 'must be a whole number of connections from 1 to 100')
+          .default(2)
+          .describe(
+            'Connections each database engine of a server worker keeps open (MLFLOW_SQLALCHEMYSTORE_POOL_SIZE). Every worker opens 3 engines (tracking, model registry, authentication), each with its own pool. The default fits the defaults of both database modes with room (docs/mlflow.md, "Database connections").',
+          ),
+        maxOverflow: z
+          .number()
+          .int(MAX_OVERFLOW_ZERO_IGNORED)
+          .min(1, MAX_OVERFLOW_ZERO_IGNORED)
+          .max(100, MAX_OVERFLOW_ZERO_IGNORED)
+          .default(1)
+          .describe(
+            'Connections an engine may open beyond size under load, closed again when returned (MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW). At least 1: MLflow ignores 0. A request that finds its engine at size + maxOverflow waits for a connection (SQLAlchemy pool_timeout, 30 s) rather than failing.',
+          ),
+      })
+      .prefault({})
+      .describe(
+        "The server's database connection pools. The worst case, (maxReplicas + rollout) × workers × 3 engines × (size + maxOverflow) plus the Jobs and PostgreSQL's reserved slots, must fit the database's max_connections; synth refuses a config where it does not (docs/mlflow.md, \"Database connections\").",
+      ),
     updateStrategy: z
       .enum(['RollingUpdate', 'Recreate'])
       .default('RollingUpdate')

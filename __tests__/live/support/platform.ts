@@ -19,7 +19,7 @@ export const START_SECONDS = 420;
 /** Starts the platform of `config` in a temp folder; `stopPlatform` ends it. */
 export async function startPlatform(
   config: Config,
-  options: { verbose?: boolean; env?: Record<string, string>; postgres?: Major } = {},
+  options: { verbose?: boolean; env?: Record<string, string>; pythonPath?: string[]; postgres?: Major } = {},
 ): Promise<LocalPlatform> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-local-'));
   const platform = new LocalPlatform({
@@ -27,6 +27,7 @@ export async function startPlatform(
     dir,
     pythonBin: pythonEnvBin(),
     env: options.env,
+    pythonPath: options.pythonPath,
     postgres: options.postgres,
     onLine: options.verbose || process.env.MLFLOW_GKE_LIVE_VERBOSE ? (line) => process.stdout.write(`${line}\n`) : undefined,
   });
