@@ -34,6 +34,7 @@ import { freePort } from '../local/ports';
 import { removeTempDirs } from '../local/postgres';
 import { loadConfig } from '../model/load';
 import { buildModel } from '../model';
+import { serverWorkers } from '../model/server-workers';
 import { Caller, LoadResult, quantile, runLoad, Target } from './server/load';
 import { MLFLOW_DEFAULT_WORKERS, PEER_ARGS, PlainServer, peerAuthIni } from './server/plain-server';
 import { pinSelf, pinTree, serverCpus } from './server/cpus';
@@ -216,7 +217,7 @@ async function fourWay(config: Config, options: Options, pythonBin: string, cpus
       port: floorPort,
       backendStoreUri: databaseUri(platform),
       artifactsDir: path.join(platform.options.dir, 'floor-artifacts'),
-      workers: config.mlflow.workers,
+      workers: serverWorkers(config),
       onLine: options.verbose ? (l) => process.stderr.write(`[floor] ${l}\n`) : undefined,
     });
     plain.push(floor);

@@ -28,6 +28,7 @@ import { MlflowMigration } from './mlflow/migration';
 import { MlflowNetworkPolicies } from './mlflow/network';
 import { MlflowServer, MlflowServerProps, SERVER_PORT_NAME } from './mlflow/server';
 import { MLFLOW_UID, MlflowWorkload } from './mlflow/workload';
+import { serverWorkers } from '../model/server-workers';
 
 /**
  * The chart's props: the server's own (charts/mlflow/server.ts, documented there) and what the
@@ -159,7 +160,7 @@ export function mlflowChartProps(model: PlatformModel): MlflowChartProps {
     projectId: config.project.id,
     database,
     artifactsDestination: `gs://${names.bucket}/artifacts`,
-    workers: config.mlflow.workers,
+    workers: serverWorkers(config),
     databasePool: config.mlflow.databasePool,
     replicas: config.mlflow.replicas,
     maxReplicas: config.mlflow.maxReplicas,

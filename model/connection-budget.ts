@@ -13,6 +13,7 @@
  * pool class (QueuePool) so that the sizes apply to a pool that honours them.
  */
 import type { Config } from '../config/schema';
+import { serverWorkers } from './server-workers';
 
 /**
  * Engines one server worker process opens, measured (not guessed) with MLflow 3.17.0 by the live test
@@ -197,7 +198,7 @@ export function connectionBudget(config: Config, replicas: number = config.mlflo
     replicas,
     surge,
     stopping,
-    workers: m.workers,
+    workers: serverWorkers(config),
     engines: SERVER_ENGINES_PER_PROCESS,
     pool,
     perPod,
@@ -212,7 +213,7 @@ export function connectionBudget(config: Config, replicas: number = config.mlflo
 /** Connections one server pod's processes may hold: the `mlflow server` process's, plus workers × engines × (pool + overflow). */
 export function podConnections(config: Config): number {
   const p = config.mlflow.databasePool;
-  return SERVER_WRAPPER_CONNECTIONS + config.mlflow.workers * SERVER_ENGINES_PER_PROCESS * (p.size + p.maxOverflow);
+  return SERVER_WRAPPER_CONNECTIONS + serverWorkers(config) * SERVER_ENGINES_PER_PROCESS * (p.size + p.maxOverflow);
 }
 
 /** The arithmetic in words: "(4 replicas + 1 surge + 1 stopping) × (3 + 2 workers × 3 engines × (2 + 1)) = 126, plus Jobs 5 (...), plus 3 reserved = 134". */

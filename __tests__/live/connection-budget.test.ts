@@ -13,6 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { LocalPlatform } from '../../local/platform';
 import { jobConnections, podConnections, SERVER_ENGINES_PER_PROCESS, SERVER_WRAPPER_CONNECTIONS } from '../../model/connection-budget';
+import { serverWorkers } from '../../model/server-workers';
 import { loadConfig, parseConfig } from '../../model/load';
 import { PROJECT_ROOT } from '../support/render';
 import { START_SECONDS, startPlatform, stopPlatform } from './support/platform';
@@ -120,7 +121,7 @@ describe('the server under load', () => {
   test(`each worker process opens ${SERVER_ENGINES_PER_PROCESS} engines, each a QueuePool of the rendered size and overflow`, () => {
     const workers = new Map<number, EngineRecord[]>();
     for (const e of engines().filter((r) => r.argv.includes('uvicorn'))) workers.set(e.pid, [...(workers.get(e.pid) ?? []), e]);
-    expect(workers.size).toBe(config.mlflow.workers);
+    expect(workers.size).toBe(serverWorkers(config));
     for (const opened of workers.values())
       expect(opened).toEqual(
         Array(SERVER_ENGINES_PER_PROCESS).fill(expect.objectContaining({ pool: 'QueuePool', size: POOL.size, overflow: POOL.maxOverflow })),
@@ -146,7 +147,7 @@ describe('the server under load', () => {
     expect(load.peak).toBeGreaterThan(0);
     expect(load.peak).toBeLessThanOrEqual(budget);
     // The load went past the pools' size into their overflow: the cap, not the size, held it.
-    expect(load.peak).toBeGreaterThan(SERVER_WRAPPER_CONNECTIONS + config.mlflow.workers * SERVER_ENGINES_PER_PROCESS * POOL.size);
+    expect(load.peak).toBeGreaterThan(SERVER_WRAPPER_CONNECTIONS + serverWorkers(config) * SERVER_ENGINES_PER_PROCESS * POOL.size);
     process.stdout.write(`connection budget: peak ${load.peak} of ${budget} for one pod (${load.samples} samples, ${JSON.stringify(load.result)})\n`);
   });
 });

@@ -204,7 +204,11 @@ export const mlflowSchema = z
       .max(95, 'must be a whole percentage from 10 to 95')
       .default(70)
       .describe('Average CPU use of the MLflow container, in percent of its request, that the autoscaler aims for.'),
-    workers: positiveInt().default(2).describe('Server worker processes per replica.'),
+    workers: positiveInt()
+      .optional()
+      .describe(
+        'Server worker processes per replica. Unset: 2 per CPU of mlflow.resources.requests.cpu, at least 1, the ratio that served the most per core (docs/mlflow.md, "Performance").',
+      ),
     databasePool: z
       .strictObject({
         size: z
@@ -236,7 +240,9 @@ export const mlflowSchema = z
       .describe(
         'How a changed Deployment replaces its pods. RollingUpdate keeps serving; Recreate stops every old server first, which MLflow releases that forbid mixed-version writers require during their schema upgrade.',
       ),
-    resources: resources({ requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi' } }).describe('MLflow container resources.'),
+    resources: resources({ requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi' } }).describe(
+      'MLflow container resources. The CPU request sets the worker count (mlflow.workers) and the autoscaler\'s unit: one core of server is two workers.',
+    ),
     scratchSize: size
       .default('10Gi')
       .describe(
