@@ -125,7 +125,8 @@ describe('the server runs the basic-auth app, fail-closed', () => {
   });
 
   test('the credential cache is bounded: beyond 300 seconds or below 0 is refused, naming the field', () => {
-    for (const bad of [301, -1, 1.5]) expect(configError({ mlflow: { auth: { credentialCacheSeconds: bad } } })).toContain('mlflow.auth.credentialCacheSeconds');
+    for (const bad of [301, -1, 1.5])
+      expect(configError({ mlflow: { auth: { credentialCacheSeconds: bad } } })).toContain('mlflow.auth.credentialCacheSeconds');
   });
 
   test('a changed auth file rolls the servers (the pod template carries its hash)', () => {

@@ -52,8 +52,12 @@ const log = (line: string) => process.stderr.write(`bench:server [${((Date.now()
  * made through the floor's API and filled by bench/server/seed.py straight into the tables.
  */
 async function seed(floor: Caller, runs: number, pythonBin: string, uri: string, artifactRoot: string): Promise<string> {
-  const { experiment_id: experimentId } = await floor.json('POST', '/api/2.0/mlflow/experiments/create', { name: `bench-search-${randomBytes(4).toString('hex')}` });
-  const seeded = spawnSync(path.join(pythonBin, 'python'), [path.join(__dirname, 'server', 'seed.py'), uri, experimentId, String(runs), artifactRoot], { encoding: 'utf8' });
+  const { experiment_id: experimentId } = await floor.json('POST', '/api/2.0/mlflow/experiments/create', {
+    name: `bench-search-${randomBytes(4).toString('hex')}`,
+  });
+  const seeded = spawnSync(path.join(pythonBin, 'python'), [path.join(__dirname, 'server', 'seed.py'), uri, experimentId, String(runs), artifactRoot], {
+    encoding: 'utf8',
+  });
   if (seeded.status !== 0) throw new Error(`seeding ${runs} runs failed:\n${seeded.stdout}${seeded.stderr}`);
   const found = await floor.json('POST', '/api/2.0/mlflow/runs/search', { experiment_ids: [experimentId], max_results: 1000, filter: "params.model = 'vit'" });
   const expected = Math.min(1000, Math.ceil((runs - 1) / 3));
@@ -63,7 +67,9 @@ async function seed(floor: Caller, runs: number, pythonBin: string, uri: string,
 
 /** What one configuration writes to: an experiment of its caller's own and a run in it. */
 async function ownRun(caller: Caller, label: string): Promise<{ experimentId: string; runId: string }> {
-  const { experiment_id: experimentId } = await caller.json('POST', '/api/2.0/mlflow/experiments/create', { name: `bench-${label}-${randomBytes(4).toString('hex')}` });
+  const { experiment_id: experimentId } = await caller.json('POST', '/api/2.0/mlflow/experiments/create', {
+    name: `bench-${label}-${randomBytes(4).toString('hex')}`,
+  });
   const { run } = await caller.json('POST', '/api/2.0/mlflow/runs/create', { experiment_id: experimentId });
   return { experimentId, runId: run.info.run_id };
 }
@@ -75,7 +81,12 @@ interface Prepared {
   readonly runId: string;
 }
 
-function requestsOf(p: Prepared, searchExperiment: string, workload: Workload, blob: Buffer): (i: number) => { method: string; path: string; body?: Buffer; contentType?: string } {
+function requestsOf(
+  p: Prepared,
+  searchExperiment: string,
+  workload: Workload,
+  blob: Buffer,
+): (i: number) => { method: string; path: string; body?: Buffer; contentType?: string } {
   const artifact = (i: number) => `/api/2.0/mlflow-artifacts/artifacts/${p.experimentId}/${p.runId}/artifacts/${workload.id}-${i}`;
   switch (workload.kind) {
     case 'log-batch':
@@ -85,7 +96,12 @@ function requestsOf(p: Prepared, searchExperiment: string, workload: Workload, b
         body: Buffer.from(
           JSON.stringify({
             run_id: p.runId,
-            metrics: Array.from({ length: 100 }, (_, k) => ({ key: `m${k % 10}`, value: i + k, timestamp: 1_700_000_000_000 + i, step: i * 10 + Math.floor(k / 10) })),
+            metrics: Array.from({ length: 100 }, (_, k) => ({
+              key: `m${k % 10}`,
+              value: i + k,
+              timestamp: 1_700_000_000_000 + i,
+              step: i * 10 + Math.floor(k / 10),
+            })),
           }),
         ),
       });
@@ -126,7 +142,9 @@ async function measureWorkloads(prepared: Prepared[], searchExperiment: string, 
         p50: quantile(result.latenciesMs, 0.5),
         p99: quantile(result.latenciesMs, 0.99),
       };
-      log(`${workload.id} ${p.id}: ${m.perSecond.toFixed(1)}/s, ${m.mbPerSecond.toFixed(1)} MB/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms (${m.requests} requests)`);
+      log(
+        `${workload.id} ${p.id}: ${m.perSecond.toFixed(1)}/s, ${m.mbPerSecond.toFixed(1)} MB/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms (${m.requests} requests)`,
+      );
       measured.push(m);
     }
   }
@@ -187,7 +205,9 @@ function databaseUri(platform: LocalPlatform, database?: string): string {
 const BENCH_BACKEND_SERVICE_ID = '4242';
 
 async function startPlatform(input: Config, options: Options, pythonBin: string): Promise<LocalPlatform> {
-  const config = input.mlflow.auth.iapBackendServiceId ? input : { ...input, mlflow: { ...input.mlflow, auth: { ...input.mlflow.auth, iapBackendServiceId: BENCH_BACKEND_SERVICE_ID } } };
+  const config = input.mlflow.auth.iapBackendServiceId
+    ? input
+    : { ...input, mlflow: { ...input.mlflow, auth: { ...input.mlflow.auth, iapBackendServiceId: BENCH_BACKEND_SERVICE_ID } } };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-bench-'));
   const platform = new LocalPlatform({ config, dir, pythonBin, onLine: options.verbose ? (l) => process.stderr.write(`${l}\n`) : undefined });
   await platform.start();
@@ -244,7 +264,10 @@ async function fourWay(config: Config, options: Options, pythonBin: string, cpus
     const floorTarget: Target = { port: floorPort, headers: () => ({ host: `127.0.0.1:${floorPort}` }) };
     const peerAdminTarget: Target = {
       port: peer.options.port,
-      headers: () => ({ host: `127.0.0.1:${peer.options.port}`, authorization: `Basic ${Buffer.from(`${peerAdmin.username}:${peerAdmin.password}`).toString('base64')}` }),
+      headers: () => ({
+        host: `127.0.0.1:${peer.options.port}`,
+        authorization: `Basic ${Buffer.from(`${peerAdmin.username}:${peerAdmin.password}`).toString('base64')}`,
+      }),
     };
     const peerUser = { username: 'bench-user', password: randomBytes(18).toString('base64url') };
     const peerAdminCaller = new Caller(peerAdminTarget);
@@ -252,7 +275,10 @@ async function fourWay(config: Config, options: Options, pythonBin: string, cpus
     peerAdminCaller.close();
     const peerTarget: Target = {
       port: peer.options.port,
-      headers: () => ({ host: `127.0.0.1:${peer.options.port}`, authorization: `Basic ${Buffer.from(`${peerUser.username}:${peerUser.password}`).toString('base64')}` }),
+      headers: () => ({
+        host: `127.0.0.1:${peer.options.port}`,
+        authorization: `Basic ${Buffer.from(`${peerUser.username}:${peerUser.password}`).toString('base64')}`,
+      }),
     };
 
     log(`seeding ${options.runs} runs with params, metrics and tags`);
@@ -267,7 +293,12 @@ async function fourWay(config: Config, options: Options, pythonBin: string, cpus
     const iapCaller = new Caller(iapTarget);
     await iapCaller.json('GET', '/api/2.0/mlflow/experiments/search?max_results=1'); // the first sign-in makes the user
     for (const username of [workspace.username, iapEmail])
-      await admin.json('POST', '/api/3.0/mlflow/users/permissions/grant', { username, resource_type: 'experiment', resource_id: searchExperiment, permission: 'READ' });
+      await admin.json('POST', '/api/3.0/mlflow/users/permissions/grant', {
+        username,
+        resource_type: 'experiment',
+        resource_id: searchExperiment,
+        permission: 'READ',
+      });
     admin.close();
 
     const prepared: Prepared[] = [];
@@ -305,8 +336,14 @@ async function sweep(config: Config, options: Options, pythonBin: string, cpus: 
       caller.close();
       const cells: string[] = [];
       for (const workload of WORKLOADS.filter((w) => !w.transfer)) {
-        const r = await runLoad(target, requestsOf(p, searchExperiment, workload, Buffer.alloc(0)), { concurrency: options.concurrency, seconds: options.seconds, minRequests: 20 });
-        cells.push(`${(r.requests / r.seconds).toFixed(1)}/s p50 ${quantile(r.latenciesMs, 0.5).toFixed(1)} ms p99 ${quantile(r.latenciesMs, 0.99).toFixed(1)} ms`);
+        const r = await runLoad(target, requestsOf(p, searchExperiment, workload, Buffer.alloc(0)), {
+          concurrency: options.concurrency,
+          seconds: options.seconds,
+          minRequests: 20,
+        });
+        cells.push(
+          `${(r.requests / r.seconds).toFixed(1)}/s p50 ${quantile(r.latenciesMs, 0.5).toFixed(1)} ms p99 ${quantile(r.latenciesMs, 0.99).toFixed(1)} ms`,
+        );
       }
       rows.push(`| ${workers} | ${cells.join(' | ')} |`);
       log(rows[rows.length - 1]);
@@ -316,7 +353,14 @@ async function sweep(config: Config, options: Options, pythonBin: string, cpus: 
   }
   const header = WORKLOADS.filter((w) => !w.transfer).map((w) => w.label);
   process.stdout.write(
-    [`Worker sweep: the rendered server as a workspace user, ${cpus ? `on core ${cpus}` : 'unpinned'}, concurrency ${options.concurrency}`, '', `| workers | ${header.join(' | ')} |`, `|---|${header.map(() => '---').join('|')}|`, ...rows, ''].join('\n'),
+    [
+      `Worker sweep: the rendered server as a workspace user, ${cpus ? `on core ${cpus}` : 'unpinned'}, concurrency ${options.concurrency}`,
+      '',
+      `| workers | ${header.join(' | ')} |`,
+      `|---|${header.map(() => '---').join('|')}|`,
+      ...rows,
+      '',
+    ].join('\n'),
   );
 }
 
@@ -326,16 +370,28 @@ async function main(): Promise<void> {
   const configFile = options.configFile ? path.resolve(process.env.INIT_CWD ?? process.cwd(), options.configFile) : undefined;
   const config = loadConfig(configFile);
   if (config.database.mode !== 'cloudsql')
-    throw new Error(`${options.configFile}: database.mode is ${config.database.mode}; bench:server runs the cloudsql render (the floor and the peer share its database)`);
+    throw new Error(
+      `${options.configFile}: database.mode is ${config.database.mode}; bench:server runs the cloudsql render (the floor and the peer share its database)`,
+    );
   const pythonBin: string = ensurePythonEnv((line: string) => log(line));
   const cpus = serverCpus();
   if (cpus) pinSelf(cpus.others);
-  log(cpus ? `servers on core ${cpus.server}; PostgreSQL and the load generator on ${cpus.others}` : 'one core: nothing pinned, the figures mix server and load generator');
+  log(
+    cpus
+      ? `servers on core ${cpus.server}; PostgreSQL and the load generator on ${cpus.others}`
+      : 'one core: nothing pinned, the figures mix server and load generator',
+  );
   try {
     if (options.workers) return await sweep(config, options, pythonBin, cpus?.server);
     const measured = await fourWay(config, options, pythonBin, cpus?.server);
     const seconds = (Date.now() - started) / 1000;
-    const report = formatReport(measured, { seconds, cpus: cpus ? `server on 1 core, load generator and PostgreSQL on ${cpus.othersCount}` : 'unpinned', concurrency: options.concurrency, runs: options.runs, configuration: options.configFile ?? 'the embedded default config' });
+    const report = formatReport(measured, {
+      seconds,
+      cpus: cpus ? `server on 1 core, load generator and PostgreSQL on ${cpus.othersCount}` : 'unpinned',
+      concurrency: options.concurrency,
+      runs: options.runs,
+      configuration: options.configFile ?? 'the embedded default config',
+    });
     process.stdout.write(`${report}\n`);
     if (options.write) writeReport(report);
   } finally {

@@ -260,7 +260,8 @@ describe("a run's experiment, remembered for the permission checks, still guards
       expect((await client.call({ path: `/api/2.0/mlflow/artifacts/list?run_id=${bobRun}`, basic: alice })).status).toBe(403);
     }
     // A run id that does not exist is refused alike, whether asked before or after it was looked up.
-    for (let i = 0; i < 2; i++) expect((await client.call({ path: '/api/2.0/mlflow/runs/get?run_id=0123456789abcdef0123456789abcdef', basic: alice })).status).toBe(403);
+    for (let i = 0; i < 2; i++)
+      expect((await client.call({ path: '/api/2.0/mlflow/runs/get?run_id=0123456789abcdef0123456789abcdef', basic: alice })).status).toBe(403);
     // The verifier warns where it could not put the cache in front of MLflow's check (iap_auth.py _state).
     expect(platform.serverContainer!.output).not.toContain('has no _run_requirement');
   }, 60_000);

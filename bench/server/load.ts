@@ -95,7 +95,8 @@ export class Caller {
   }
 
   /** A JSON call that must answer 200; its parsed body. */
-  async json(method: string, path: string, body?: unknown): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any -- MLflow's JSON answers
+  async json(method: string, path: string, body?: unknown): Promise<any> {
+    // eslint-disable-line @typescript-eslint/no-explicit-any -- MLflow's JSON answers
     const answer = await this.send({ method, path, body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)) });
     if (answer.status !== 200) throw new Error(`${method} ${path}: ${answer.status} ${answer.body.toString('utf8').slice(0, 500)}`);
     return JSON.parse(answer.body.toString('utf8'));
@@ -128,8 +129,7 @@ export async function runLoad(
       const sent = process.hrtime.bigint();
       const answer = await caller.send(request, options.discardBody);
       latenciesMs.push(Number(process.hrtime.bigint() - sent) / 1e6);
-      if (answer.status !== 200)
-        throw new Error(`${request.method} ${request.path}: ${answer.status} ${answer.body.toString('utf8').slice(0, 300)}`);
+      if (answer.status !== 200) throw new Error(`${request.method} ${request.path}: ${answer.status} ${answer.body.toString('utf8').slice(0, 300)}`);
       bytes += (request.body?.length ?? 0) + answer.received;
     }
   };

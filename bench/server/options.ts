@@ -1,7 +1,6 @@
 /** The command line of `npm run bench:server` (bench/server.ts). */
 
-const USAGE =
-  'usage: npm run bench:server [-- --config FILE] [--seconds N] [--concurrency N] [--runs N] [--workers 1,2,4] [--write] [--verbose]';
+const USAGE = 'usage: npm run bench:server [-- --config FILE] [--seconds N] [--concurrency N] [--runs N] [--workers 1,2,4] [--write] [--verbose]';
 
 export interface Options {
   readonly configFile?: string;
@@ -32,7 +31,8 @@ export function parseOptions(args: string[]): Options {
   };
   const workers = values['--workers']?.split(',').map((w) => {
     const n = Number(w);
-    if (!Number.isInteger(n) || n < 1 || n > 16) throw new Error(`--workers ${values['--workers']}: a comma-separated list of worker counts from 1 to 16\n${USAGE}`);
+    if (!Number.isInteger(n) || n < 1 || n > 16)
+      throw new Error(`--workers ${values['--workers']}: a comma-separated list of worker counts from 1 to 16\n${USAGE}`);
     return n;
   });
   if (workers && args.includes('--write')) throw new Error(`--write records the four-way run only; the worker sweep prints its figures\n${USAGE}`);
@@ -46,4 +46,3 @@ export function parseOptions(args: string[]): Options {
     verbose: args.includes('--verbose'),
   };
 }
-

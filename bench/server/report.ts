@@ -89,13 +89,21 @@ export function formatReport(measured: readonly Measured[], info: RunInfo): stri
       return `${rate}, p50 ${ms(m.p50)} ms, p99 ${ms(m.p99)} ms`;
     });
     const t = (id: ConfigurationId) => throughput(of(id), workload.transfer);
-    lines.push(`| ${workload.label} | ${cells.join(' | ')} | ${ratio(t('workspace'), t('floor'))} | ${ratio(t('iap'), t('floor'))} | ${ratio(t('workspace'), t('peer'))} | ${ratio(t('iap'), t('peer'))} |`);
+    lines.push(
+      `| ${workload.label} | ${cells.join(' | ')} | ${ratio(t('workspace'), t('floor'))} | ${ratio(t('iap'), t('floor'))} | ${ratio(t('workspace'), t('peer'))} | ${ratio(t('iap'), t('peer'))} |`,
+    );
     for (const id of ['workspace', 'iap'] as const) {
       if (t(id) < GOALS.ofFloor * t('floor')) missed.push(`${workload.id}: ${id} at ${ratio(t(id), t('floor'))} of the floor (goal ${GOALS.ofFloor}×)`);
-      if (!workload.transfer && t(id) < GOALS.ofPeer * t('peer')) missed.push(`${workload.id}: ${id} at ${ratio(t(id), t('peer'))} of the peer (goal ${GOALS.ofPeer}×)`);
+      if (!workload.transfer && t(id) < GOALS.ofPeer * t('peer'))
+        missed.push(`${workload.id}: ${id} at ${ratio(t(id), t('peer'))} of the peer (goal ${GOALS.ofPeer}×)`);
     }
   }
-  lines.push('', missed.length === 0 ? `Goals met: a and b at ≥ ${GOALS.ofFloor}× the floor everywhere and ≥ ${GOALS.ofPeer}× the peer on the request workloads.` : `Goals missed: ${missed.join('; ')}.`);
+  lines.push(
+    '',
+    missed.length === 0
+      ? `Goals met: a and b at ≥ ${GOALS.ofFloor}× the floor everywhere and ≥ ${GOALS.ofPeer}× the peer on the request workloads.`
+      : `Goals missed: ${missed.join('; ')}.`,
+  );
   return lines.join('\n');
 }
 

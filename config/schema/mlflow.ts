@@ -175,7 +175,7 @@ export const mlflowAuthSchema = z
       .max(300)
       .default(30)
       .describe(
-        "How long a server process trusts a Basic credential it has checked (basic_auth.ini auth_cache_ttl_seconds; MLflow's own default 0 checks the scrypt hash, about 100 ms of CPU, on every request). A password changed or a user deleted through MLflow's API stops working at once in the process that handled the change and within this many seconds in every other worker and replica. 0 turns the cache off (docs/mlflow.md, \"Credential cache\").",
+        'How long a server process trusts a Basic credential it has checked (basic_auth.ini auth_cache_ttl_seconds; MLflow\'s own default 0 checks the scrypt hash, about 100 ms of CPU, on every request). A password changed or a user deleted through MLflow\'s API stops working at once in the process that handled the change and within this many seconds in every other worker and replica. 0 turns the cache off (docs/mlflow.md, "Credential cache").',
       ),
     iapBackendServiceId: backendServiceId
       .optional()
@@ -241,7 +241,7 @@ export const mlflowSchema = z
         'How a changed Deployment replaces its pods. RollingUpdate keeps serving; Recreate stops every old server first, which MLflow releases that forbid mixed-version writers require during their schema upgrade.',
       ),
     resources: resources({ requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi' } }).describe(
-      'MLflow container resources. The CPU request sets the worker count (mlflow.workers) and the autoscaler\'s unit: one core of server is two workers.',
+      "MLflow container resources. The CPU request sets the worker count (mlflow.workers) and the autoscaler's unit: one core of server is two workers.",
     ),
     scratchSize: size
       .default('10Gi')

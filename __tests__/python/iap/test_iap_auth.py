@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import types
 import unittest
 from typing import Any, Optional
 from unittest import mock
@@ -409,13 +410,13 @@ class RunRequirements(unittest.TestCase):
         self.assertEqual(self.calls, [("r1", "read")])
 
     def test_installed_once_in_front_of_the_module_function_and_skipped_where_a_release_has_none(self):
-        module = type("Auth", (), {"_run_requirement": staticmethod(self.original)})
+        module = types.SimpleNamespace(_run_requirement=self.original)
         self.assertTrue(iap_auth.install_run_requirement_cache(module))
         installed = module._run_requirement
         self.assertIsInstance(installed, iap_auth.RunRequirementCache)
         self.assertTrue(iap_auth.install_run_requirement_cache(module))
         self.assertIs(module._run_requirement, installed)
-        self.assertFalse(iap_auth.install_run_requirement_cache(type("Old", (), {})))
+        self.assertFalse(iap_auth.install_run_requirement_cache(types.SimpleNamespace()))
 
     def test_the_pinned_mlflow_has_the_function_it_wraps_with_that_signature(self):
         import inspect
