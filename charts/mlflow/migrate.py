@@ -146,7 +146,9 @@ def act_as_owner():
 def prepare_owner():
     """cloudsql mode: the grant, the take-over, then the owner role (docstring, steps 1 to 4)."""
     wait = int(os.environ["GRANT_WAIT_SECONDS"])
-    deadline = time.time() + 600
+    # The grant and the take-over share GRANT_WAIT_SECONDS: the rest of the Job's deadline stays the migration's.
+    started = time.time()
+    deadline = started + 600
     while True:
         try:
             granted = wait_for_grant(wait)
@@ -156,7 +158,7 @@ def prepare_owner():
                 raise
             log("database not reachable yet (%s); retrying" % describe(error).splitlines()[0])
             time.sleep(5)
-    if not granted or not take_over(wait):
+    if not granted or not take_over(max(0, int(wait - (time.time() - started)))):
         return False
     act_as_owner()
     return True
