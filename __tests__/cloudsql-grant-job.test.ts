@@ -92,6 +92,10 @@ describe('Cloud SQL grant Job', () => {
       PGUSER: names.cloudSql.adminUser,
       PGPASSWORD: { secretKeyRef: { name: 'sql-admin-pw', key: 'password' } },
       IAM_USER: names.cloudSql.iamUser,
+      MIGRATE_IAM_USER: names.cloudSql.migrateIamUser,
+      GC_IAM_USER: names.cloudSql.gcIamUser,
+      OWNER_ROLE: names.cloudSql.roles.owner,
+      WRITER_ROLE: names.cloudSql.roles.writer,
     });
     expect(job.metadata.annotations['policy.mlflow-gke.io/external-secrets']).toBe('sql-admin-pw');
     expect(find(objects, 'SQLUser', names.cloudSql.adminUser).spec.type).toBe('BUILT_IN');
@@ -120,8 +124,12 @@ describe('Cloud SQL grant Job', () => {
     expect(grant.volumeMounts).toContainEqual({ name: 'grant', mountPath: GRANT_DIR, readOnly: true });
     expect(spec.volumes).toContainEqual({ name: 'grant', configMap: { name: cm.metadata.name, defaultMode: 0o444 } });
     // Every statement of the grant is written to be re-run (the live tests run it twice).
-    expect(cm.data['cloudsql-grant.sql']).toMatch(/^GRANT USAGE, CREATE ON SCHEMA public TO :"iam_user";$/m);
-    expect(cm.data['cloudsql-grant.sh']).toMatch(/psql .*--set=iam_user="\$iam_user" --file="\$grant_sql"/);
+    expect(cm.data['cloudsql-grant.sql']).toMatch(/^GRANT USAGE, CREATE ON SCHEMA public TO :"owner_role";$/m);
+    expect(cm.data['cloudsql-grant.sql']).toContain("SELECT format('GRANT %I TO %I WITH ADMIN OPTION', :'owner_role', :'migrate_user')");
+    expect(cm.data['cloudsql-grant.sql']).toContain("FROM unnest(ARRAY[:'iam_user', :'gc_user']) AS u");
+    expect(cm.data['cloudsql-grant.sh']).toMatch(
+      /psql .*"\$\{users\[@\]\}" --set=owner_role="\$owner_role" --set=writer_role="\$writer_role" --file="\$grant_sql"/,
+    );
   });
 
   test('the name carries a hash of what runs: unchanged config, same Job; another image, proxy or Secret, a new Job', () => {

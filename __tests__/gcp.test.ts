@@ -252,8 +252,26 @@ describe('gcp chart', () => {
       expect(st.insightsConfig.queryInsightsEnabled).toBe(true);
       expect(st.maintenanceWindow).toMatchObject({ day: 6, hour: 1 });
       expect(find(objects, 'SQLDatabase', 'mlflow').spec).toMatchObject({ instanceRef: { name: names.cloudSql.instance }, deletionPolicy: 'ABANDON' });
-      const user = find(objects, 'SQLUser', names.serviceAccounts.mlflow.accountId);
-      expect(user.spec).toEqual({ instanceRef: { name: names.cloudSql.instance }, resourceID: names.cloudSql.iamUser, type: 'CLOUD_IAM_SERVICE_ACCOUNT' });
+      // An IAM database user each for the server, the migration and gc.
+      for (const [account, user] of [
+        [names.serviceAccounts.mlflow, names.cloudSql.iamUser],
+        [names.serviceAccounts.mlflowMigrate, names.cloudSql.migrateIamUser],
+        [names.serviceAccounts.mlflowGc, names.cloudSql.gcIamUser],
+      ] as const)
+        expect(find(objects, 'SQLUser', account.accountId).spec).toEqual({
+          instanceRef: { name: names.cloudSql.instance },
+          resourceID: user,
+          type: 'CLOUD_IAM_SERVICE_ACCOUNT',
+        });
+      expect(ofKind(objects, 'SQLUser').map((u) => u.spec.resourceID ?? u.metadata.name)).toEqual([
+        names.cloudSql.iamUser,
+        names.cloudSql.migrateIamUser,
+        names.cloudSql.gcIamUser,
+        names.cloudSql.adminUser,
+      ]);
+      // None of the three may touch a bucket but the server.
+      const bucketGrants = ofKind(objects, 'IAMPolicyMember').filter((m) => m.spec.resourceRef.kind === 'StorageBucket');
+      expect(bucketGrants.map((m) => m.spec.memberFrom?.serviceAccountRef?.name)).toEqual([names.serviceAccounts.mlflow.accountId]);
       expect(find(objects, 'ComputeAddress', 'mlflow-gke-private-services').spec).toMatchObject({
         location: 'global',
         addressType: 'INTERNAL',
@@ -425,13 +443,24 @@ describe('gcp chart', () => {
       const config = configWith({ namePrefix: 'team-', database: { mode: 'cloudsql' } });
       const names = platformNames(config);
       const objects = synth(config);
-      expect(ofKind(objects, 'IAMServiceAccount').map((o) => o.metadata.name)).toEqual(['team-mlflow-server', 'team-mlflow-sql-grant', 'team-gke-nodes']);
+      expect(ofKind(objects, 'IAMServiceAccount').map((o) => o.metadata.name)).toEqual([
+        'team-mlflow-server',
+        'team-mlflow-migrate',
+        'team-mlflow-gc',
+        'team-mlflow-sql-grant',
+        'team-gke-nodes',
+      ]);
       // Service-account grants only: the edge's IAP grants (member, not memberFrom) are tested in edge.test.ts.
       const grants = ofKind(objects, 'IAMPolicyMember')
         .filter((m) => m.spec.resourceRef.kind === 'Project' && m.spec.memberFrom)
         .map((m) => `${m.spec.memberFrom.serviceAccountRef.name} ${m.spec.role}`);
       expect(grants.sort()).toEqual([
         'team-gke-nodes roles/container.defaultNodeServiceAccount',
+        // The migration and gc log in as their own IAM users, on the instance only, like the server.
+        'team-mlflow-gc roles/cloudsql.client',
+        'team-mlflow-gc roles/cloudsql.instanceUser',
+        'team-mlflow-migrate roles/cloudsql.client',
+        'team-mlflow-migrate roles/cloudsql.instanceUser',
         'team-mlflow-server roles/cloudsql.client',
         'team-mlflow-server roles/cloudsql.instanceUser',
         // The grant Job's proxy connects; it logs in with a password, so no instanceUser.
@@ -440,6 +469,14 @@ describe('gcp chart', () => {
       const wi = ofKind(objects, 'IAMPolicyMember').filter((m) => m.spec.role === 'roles/iam.workloadIdentityUser');
       expect(wi.map((m) => [m.spec.resourceRef, m.spec.member])).toEqual([
         [{ kind: 'IAMServiceAccount', name: 'team-mlflow-server' }, workloadIdentityMember(names, names.serviceAccounts.mlflow.kubernetes!)],
+        [
+          { kind: 'IAMServiceAccount', name: 'team-mlflow-migrate' },
+          workloadIdentityMember(names, { namespace: names.namespaces.platform, name: 'team-mlflow-migrate' }),
+        ],
+        [
+          { kind: 'IAMServiceAccount', name: 'team-mlflow-gc' },
+          workloadIdentityMember(names, { namespace: names.namespaces.platform, name: 'team-mlflow-gc' }),
+        ],
         [{ kind: 'IAMServiceAccount', name: 'team-mlflow-sql-grant' }, workloadIdentityMember(names, names.serviceAccounts.sqlGrant.kubernetes!)],
       ]);
       const sts = configWith({ database: { mode: 'statefulset' } });
@@ -461,6 +498,10 @@ describe('gcp chart', () => {
       const config = configWith({ namePrefix: 'team-', database: { mode: 'cloudsql' } });
       const sql = ofKind(synth(config), 'IAMPolicyMember').filter((m) => String(m.spec.role).startsWith('roles/cloudsql.'));
       expect(sql.map((m) => m.metadata.name).sort()).toEqual([
+        'team-mlflow-gc-client-instance-only',
+        'team-mlflow-gc-instanceuser-instance-only',
+        'team-mlflow-migrate-client-instance-only',
+        'team-mlflow-migrate-instanceuser-instance-only',
         'team-mlflow-server-client-instance-only',
         'team-mlflow-server-instanceuser-instance-only',
         'team-mlflow-sql-grant-client-instance-only',

@@ -351,15 +351,35 @@ describe('mlflow chart', () => {
     expect(members.filter((m) => /mlflow-(migrate|gc|auth-provision)\]/.test(m))).toEqual([]);
   });
 
-  test('3. Workload Identity: the ServiceAccount is annotated with the MLflow Google service account and used by every pod', () => {
+  test('3. Workload Identity: the server, the migration and gc each act as their own Google service account, and use no API token', () => {
     const config = cloudsql();
     const names = platformNames(config);
     const objects = chartObjects(render(config).files, 'mlflow');
     const sa = find(objects, 'ServiceAccount', names.serviceAccounts.mlflow.kubernetes!.name);
     expect(sa.metadata.annotations['iam.gke.io/gcp-service-account']).toBe(names.serviceAccounts.mlflow.email);
     expect(sa.automountServiceAccountToken).toBe(false);
+    const component = (w: Manifest) => w.metadata.labels['app.kubernetes.io/component'];
+    const own: Record<string, { name: string; email: string; iamUser: string }> = {
+      migrate: { name: names.mlflowJobServiceAccounts.migrate, email: names.serviceAccounts.mlflowMigrate.email, iamUser: names.cloudSql.migrateIamUser },
+      gc: { name: names.mlflowJobServiceAccounts.gc, email: names.serviceAccounts.mlflowGc.email, iamUser: names.cloudSql.gcIamUser },
+    };
+    for (const [c, account] of Object.entries(own)) {
+      const jobSa = find(objects, 'ServiceAccount', account.name);
+      expect(jobSa.metadata.annotations['iam.gke.io/gcp-service-account']).toBe(account.email);
+      expect(jobSa.automountServiceAccountToken).toBe(false);
+      const [w] = workloads(objects).filter((o) => component(o) === c);
+      expect(podSpec(w).serviceAccountName).toBe(account.name);
+      // Its own IAM database user in the backend store URI: the proxy logs it in with its own token.
+      const main = podSpec(w).containers[0];
+      expect(env(main, 'MLFLOW_BACKEND_STORE_URI').value).toBe(
+        `postgresql+psycopg2://${encodeURIComponent(account.iamUser)}@127.0.0.1:5432/${names.cloudSql.database}`,
+      );
+      expect(podSpec(w).initContainers.map((i: Manifest) => i.args ?? [])).toEqual([expect.arrayContaining(['--auto-iam-authn'])]);
+    }
+    // Everything else of the server's runs as the server; the grant Job and the provisioning Job have their own.
+    const others = new Set(['migrate', 'gc', 'sql-grant', 'auth-provision']);
     for (const w of workloads(objects)) {
-      expect(podSpec(w).serviceAccountName).toBe(sa.metadata.name);
+      if (!others.has(component(w))) expect(podSpec(w).serviceAccountName).toBe(sa.metadata.name);
       expect(podSpec(w).automountServiceAccountToken).toBe(false);
     }
   });
@@ -404,9 +424,32 @@ describe('mlflow chart', () => {
       // The wait leaves time for the migration itself before the deadline ends the pod.
       expect(MIGRATION_DEADLINE_SECONDS - MIGRATION_GRANT_WAIT_SECONDS).toBeGreaterThanOrEqual(600);
       expect(migrate.command[2]).toContain(`PRIVILEGE_QUERY = "${schemaPrivilegeQuery()}"`);
+      // cloudsql: the wait, the take-over and the owner role come first (prepare_owner); statefulset: before a migration only.
+      expect(migrate.command[2]).toMatch(/def migrate\(\):\n\s+if OWNER and not prepare_owner\(\):\n\s+return 1\n/);
       expect(migrate.command[2]).toMatch(
-        /if not wait_for_grant\(int\(os\.environ\["GRANT_WAIT_SECONDS"\]\)\):\n\s+return 1\n\s+if current is None and tables == 0:/,
+        /if not OWNER and not wait_for_grant\(int\(os\.environ\["GRANT_WAIT_SECONDS"\]\)\):\n\s+return 1\n\s+if current is None and tables == 0:/,
       );
+    });
+
+    test("cloudsql: the Job acts as the owner role and takes the tables over from the server's IAM user; the server's init container hands them over", () => {
+      const config = cloudsql();
+      const names = platformNames(config);
+      const objects = chartObjects(render(config).files, 'mlflow');
+      const migrate = container(migrationOf(objects), 'migrate');
+      expect(env(migrate, 'DB_OWNER_ROLE').value).toBe(names.cloudSql.roles.owner);
+      expect(env(migrate, 'DB_WRITER_ROLE').value).toBe(names.cloudSql.roles.writer);
+      expect(env(migrate, 'DB_HANDOVER_FROM').value).toBe(names.cloudSql.iamUser);
+      const server = podSpec(find(objects, 'Deployment', names.mlflow));
+      const wait = server.initContainers.find((c: Manifest) => c.name === 'wait-for-schema');
+      expect(env(wait, 'DB_OWNER_ROLE').value).toBe(names.cloudSql.roles.owner);
+      expect(env(wait, 'DB_WRITER_ROLE').value).toBe(names.cloudSql.roles.writer);
+      expect(env(wait, 'DB_HANDOVER_FROM')).toBeUndefined();
+      // The server itself and gc never act as the owner.
+      for (const c of [server.containers.find((x: Manifest) => x.name === 'mlflow'), podSpec(find(objects, 'CronJob', `${names.mlflow}-gc`)).containers[0]])
+        expect(env(c, 'DB_OWNER_ROLE')).toBeUndefined();
+      // statefulset: the MLflow role owns its database; none of it.
+      const sts = chartObjects(render(statefulset()).files, 'mlflow');
+      expect(env(container(migrationOf(sts), 'migrate'), 'DB_OWNER_ROLE')).toBeUndefined();
     });
 
     test('statefulset: the Job has no proxy and uses the Secret-referenced password', () => {

@@ -210,7 +210,11 @@ export function gcpChartProps(model: PlatformModel): GcpChartProps {
           allocatedIpRange: network.privateServicesRange,
           kmsKey: kmsKeys.sql,
           database: names.cloudSql.database,
-          iamUser: { objectName: sa.mlflow.accountId, userName: names.cloudSql.iamUser },
+          iamUsers: [
+            { objectName: sa.mlflow.accountId, userName: names.cloudSql.iamUser },
+            { objectName: sa.mlflowMigrate.accountId, userName: names.cloudSql.migrateIamUser },
+            { objectName: sa.mlflowGc.accountId, userName: names.cloudSql.gcIamUser },
+          ],
           adminUser: { name: names.cloudSql.adminUser, passwordSecret: { name: sql.adminSecret, key: 'password' } },
         }
       : undefined,
@@ -262,6 +266,24 @@ export function gcpChartProps(model: PlatformModel): GcpChartProps {
       },
       ...(cloudsql
         ? [
+            // The migration and gc log in to the database as themselves, never as the server: the same
+            // two Cloud SQL roles on the instance only, and no grant on any bucket (gc deletes artifacts
+            // through the server). What each may do inside the database is the grant Job's
+            // (charts/mlflow/cloudsql-grant.sql): the migration acts as the tables' owner role, gc has DML.
+            {
+              accountId: sa.mlflowMigrate.accountId,
+              displayName: 'MLflow schema migration',
+              description: "Logs the migration Job in to the metadata database as its own IAM user, a member of the tables' owner role",
+              projectRoles: instanceGrants(config.project.id, names.cloudSql.instance, [CLOUD_SQL_CLIENT, CLOUD_SQL_INSTANCE_USER]),
+              workloadIdentityMember: workloadIdentityMember(names, sa.mlflowMigrate.kubernetes!),
+            },
+            {
+              accountId: sa.mlflowGc.accountId,
+              displayName: 'MLflow gc',
+              description: 'Logs mlflow gc in to the metadata database as its own IAM user, with DML only; no bucket rights',
+              projectRoles: instanceGrants(config.project.id, names.cloudSql.instance, [CLOUD_SQL_CLIENT, CLOUD_SQL_INSTANCE_USER]),
+              workloadIdentityMember: workloadIdentityMember(names, sa.mlflowGc.kubernetes!),
+            },
             {
               accountId: sa.sqlGrant.accountId,
               displayName: 'MLflow database grant',

@@ -27,7 +27,7 @@ import { contentHash } from './lib/content-hash';
 import { MlflowMigration } from './mlflow/migration';
 import { MlflowNetworkPolicies } from './mlflow/network';
 import { MlflowServer, MlflowServerProps, SERVER_PORT_NAME } from './mlflow/server';
-import { MLFLOW_UID, MlflowWorkload } from './mlflow/workload';
+import { MLFLOW_UID, type MlflowJobAccount, MlflowWorkload } from './mlflow/workload';
 import { serverWorkers } from '../model/server-workers';
 
 /**
@@ -86,10 +86,11 @@ export interface MlflowChartProps extends Pick<
   /** The one-shot Job that grants the IAM database user its privileges (cloudsql mode). @default - none */
   readonly sqlGrant?: CloudSqlGrantJobProps;
   /**
-   * Kubernetes ServiceAccounts without Google identity: the provisioning Job's always; the migration's
-   * and gc's in statefulset mode (undefined in cloudsql mode, where they log in as the server's IAM user).
+   * The Jobs' own Kubernetes ServiceAccounts, none the server's: the provisioning Job's without Google
+   * identity; the migration's and gc's without one in statefulset mode and with their own Google
+   * service accounts (and so their own IAM database users) in cloudsql mode.
    */
-  readonly jobServiceAccounts: { readonly migrate?: string; readonly gc?: string; readonly provision: string };
+  readonly jobServiceAccounts: { readonly migrate: MlflowJobAccount; readonly gc: MlflowJobAccount; readonly provision: string };
   /** Authentication: MLflow's accounts and their Secrets, permissions, the IAP verifier's settings (charts/mlflow/auth.ts). */
   readonly auth: MlflowAuthSettings;
 }
@@ -131,6 +132,7 @@ export function mlflowChartProps(model: PlatformModel): MlflowChartProps {
           mode: 'cloudsql',
           connectionName: names.cloudSql.connectionName,
           iamUser: names.cloudSql.iamUser,
+          roles: names.cloudSql.roles,
           database: names.cloudSql.database,
           proxy: {
             image: config.mlflow.cloudSqlProxy.image,
@@ -181,7 +183,17 @@ export function mlflowChartProps(model: PlatformModel): MlflowChartProps {
     serviceAnnotations: edgeServiceAnnotations(config, names.mlflow, { port: SERVER_PORT_NAME, protocol: 'HTTPS' }),
     clusterRanges: model.ranges.cluster,
     sqlGrant: config.database.mode === 'cloudsql' ? cloudSqlGrantJobProps(model) : undefined,
-    jobServiceAccounts: config.database.mode === 'cloudsql' ? { provision: names.mlflowJobServiceAccounts.provision } : { ...names.mlflowJobServiceAccounts },
+    jobServiceAccounts: {
+      migrate: {
+        name: names.mlflowJobServiceAccounts.migrate,
+        google: config.database.mode === 'cloudsql' ? { email: names.serviceAccounts.mlflowMigrate.email, iamUser: names.cloudSql.migrateIamUser } : undefined,
+      },
+      gc: {
+        name: names.mlflowJobServiceAccounts.gc,
+        google: config.database.mode === 'cloudsql' ? { email: names.serviceAccounts.mlflowGc.email, iamUser: names.cloudSql.gcIamUser } : undefined,
+      },
+      provision: names.mlflowJobServiceAccounts.provision,
+    },
     auth: {
       names: names.mlflowAuth,
       defaultPermission: config.mlflow.auth.defaultPermission,

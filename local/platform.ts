@@ -30,6 +30,9 @@ import { firstStart } from './postgres-entrypoint';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rendered manifests, read at any depth
 type Json = Record<string, any>;
 
+/** How long the server's pod may take to answer on an upgrade, where it starts with the migration and waits for it. */
+const UPGRADE_START_SECONDS = 400;
+
 /** The load balancer's address here: the only peer whose IAP header the verifier trusts. */
 export const LOAD_BALANCER_ADDRESS = '127.0.0.2';
 
@@ -56,6 +59,14 @@ export interface LocalPlatformOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Folders on every Python process's PYTHONPATH before local/site (local/pod-runner.ts LocalSeam.pythonPath). @default none */
   readonly pythonPath?: readonly string[];
+  /**
+   * cloudsql mode: runs once PostgreSQL has started and before any Job, to lay out an install of an
+   * earlier version in it (the live tests of an upgrade). The server's pod then starts together with
+   * the grant and migration Jobs, as on a rolling update: the migration waits for the server's pod to
+   * hand over the tables the server's IAM user still owns (charts/mlflow/wait_for_schema.py).
+   * @default - a first install: the Jobs run, then the server starts
+   */
+  readonly earlierInstall?: (postgres: Server) => Promise<void>;
 }
 
 /** Every object of the render, by kind and name. */
@@ -336,7 +347,7 @@ export class LocalPlatform {
     return this.pod(name, spec);
   }
 
-  /** PostgreSQL laid out as Cloud SQL: a superuser nobody uses, cloudsqlsuperuser, the built-in admin, the IAM user. */
+  /** PostgreSQL laid out as Cloud SQL: a superuser nobody uses, cloudsqlsuperuser, the built-in admin, the three IAM users. */
   private async startPostgres(): Promise<Server> {
     const grant = this.rendered.job('mlflow-sql-grant').spec.template.spec.containers.find((c: Json) => c.name === 'grant');
     const env = (name: string) => grant.env.find((e: Json) => e.name === name).value;
@@ -348,8 +359,10 @@ export class LocalPlatform {
       CREATE ROLE cloudsqlsuperuser NOLOGIN CREATEROLE CREATEDB;
       CREATE ROLE "${env('PGUSER')}" LOGIN NOSUPERUSER CREATEROLE CREATEDB IN ROLE cloudsqlsuperuser;
       CREATE DATABASE "${env('PGDATABASE')}" OWNER cloudsqlsuperuser;
-      CREATE ROLE "${env('IAM_USER')}" LOGIN;
     `);
+    // The IAM users of the server, the migration and gc, as Cloud SQL makes them for their SQLUser
+    // objects: LOGIN roles created by its superuser, with nothing but PUBLIC's privileges.
+    for (const user of ['IAM_USER', 'MIGRATE_IAM_USER', 'GC_IAM_USER']) await server.query(`CREATE ROLE "${env(user)}" LOGIN`);
     return server;
   }
 
@@ -412,6 +425,13 @@ export class LocalPlatform {
     this.makeSecrets(this.rendered.podSpecs());
     if (this.cloudsql) {
       this.postgres = await this.startPostgres();
+      if (this.options.earlierInstall) {
+        await this.options.earlierInstall(this.postgres);
+        // As on an upgrade: the new server's pod, the grant and the migration start together.
+        await Promise.all([this.runJob('mlflow-sql-grant'), this.runJob('mlflow-migrate'), this.startServer(UPGRADE_START_SECONDS)]);
+        await this.runJob('mlflow-auth-provision');
+        return;
+      }
       // As on a first deployment: the grant and the migration start together; the migration waits for the grant.
       await Promise.all([this.runJob('mlflow-sql-grant'), this.runJob('mlflow-migrate')]);
     } else {

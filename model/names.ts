@@ -149,14 +149,22 @@ export interface PlatformNames {
     readonly dbBackup: GoogleServiceAccount;
     /** The one-shot Job that grants the MLflow IAM database user its privileges (cloudsql mode). */
     readonly sqlGrant: GoogleServiceAccount;
+    /**
+     * The schema migration Job (cloudsql mode): its own IAM database user, a member of the tables'
+     * owner role; no right on the artifact bucket.
+     */
+    readonly mlflowMigrate: GoogleServiceAccount;
+    /** `mlflow gc` (cloudsql mode): its own IAM database user with DML only; no right on the artifact bucket. */
+    readonly mlflowGc: GoogleServiceAccount;
     readonly nodes: GoogleServiceAccount;
     /** The identity Config Connector acts as in the gcp namespace; created by the bootstrap script, not by the render. */
     readonly configConnector: GoogleServiceAccount;
   };
   /**
-   * Kubernetes ServiceAccounts of MLflow's Jobs that hold no Google identity (no Workload Identity
-   * annotation): the provisioning Job always; the migration Job and gc in statefulset mode, where they
-   * log in to PostgreSQL with a password (in cloudsql mode their IAM database login is the server's).
+   * Kubernetes ServiceAccounts of MLflow's Jobs, none of them the server's: the provisioning Job's never
+   * holds a Google identity; the migration Job's and gc's hold none in statefulset mode (a password
+   * login to PostgreSQL) and, in cloudsql mode, act as their own Google service accounts
+   * (`serviceAccounts.mlflowMigrate`, `serviceAccounts.mlflowGc`) for their own IAM database logins.
    */
   readonly mlflowJobServiceAccounts: { readonly migrate: string; readonly gc: string; readonly provision: string };
   readonly bucket: string;
@@ -171,6 +179,15 @@ export interface PlatformNames {
     readonly database: string;
     /** IAM database user of the MLflow Google service account (email without `.gserviceaccount.com`). */
     readonly iamUser: string;
+    /** IAM database user of the migration Job's Google service account. */
+    readonly migrateIamUser: string;
+    /** IAM database user of gc's Google service account. */
+    readonly gcIamUser: string;
+    /**
+     * The NOLOGIN roles the grant Job creates: `owner` owns MLflow's tables (the migration's IAM user is
+     * its member and acts as it), `writer` holds DML on them (the server's and gc's IAM users).
+     */
+    readonly roles: { readonly owner: string; readonly writer: string };
     /** Built-in admin user the grant Job logs in as (its password lives in an out-of-band Secret). */
     readonly adminUser: string;
   };
@@ -208,6 +225,11 @@ export function platformNames(config: Config, apps: readonly WorkspaceApp[] = WO
   const mlflow = `${prefix}mlflow`;
   const sqlInstance = `${prefix}mlflow-metadata`;
   const mlflowSa = gsa(`${prefix}mlflow-server`, { namespace: ns.platform, name: mlflow });
+  const jobAccounts = { migrate: `${mlflow}-migrate`, gc: `${mlflow}-gc`, provision: `${mlflow}-auth-provision` };
+  const migrateSa = gsa(`${prefix}mlflow-migrate`, { namespace: ns.platform, name: jobAccounts.migrate });
+  const gcSa = gsa(`${prefix}mlflow-gc`, { namespace: ns.platform, name: jobAccounts.gc });
+  // Cloud SQL names a service account's IAM database user after its email without the domain suffix.
+  const iamUserOf = (account: GoogleServiceAccount) => account.email.replace(/\.gserviceaccount\.com$/, '');
   return {
     namespaces: { platform: ns.platform, workspaces: ns.workspaces, gcp: ns.gcp },
     mlflow,
@@ -230,13 +252,15 @@ export function platformNames(config: Config, apps: readonly WorkspaceApp[] = WO
       mlflow: mlflowSa,
       dbBackup: gsa(`${prefix}mlflow-db-backup`, { namespace: ns.platform, name: `${prefix}mlflow-db-backup` }),
       sqlGrant: gsa(`${prefix}mlflow-sql-grant`, { namespace: ns.platform, name: `${prefix}mlflow-sql-grant` }),
+      mlflowMigrate: migrateSa,
+      mlflowGc: gcSa,
       nodes: gsa(`${prefix}gke-nodes`),
       // Config Connector in namespaced mode runs one controller per namespace, as this Kubernetes
       // ServiceAccount (k8s-config-connector v1.155.1, operator/channels/packages/configconnector/1.155.1/
       // namespaced/per-namespace-components.yaml: cnrm-controller-manager-${NAMESPACE?} in cnrm-system).
       configConnector: gsa(`${prefix}config-connector`, { namespace: 'cnrm-system', name: `cnrm-controller-manager-${ns.gcp}` }),
     },
-    mlflowJobServiceAccounts: { migrate: `${mlflow}-migrate`, gc: `${mlflow}-gc`, provision: `${mlflow}-auth-provision` },
+    mlflowJobServiceAccounts: jobAccounts,
     bucket: config.storage.bucket ?? `${project}-mlflow-artifacts`,
     backupPrefix: 'backups/',
     backupBucket: config.database.statefulset.backup.bucket ?? `${project}-mlflow-db-backups`,
@@ -244,7 +268,10 @@ export function platformNames(config: Config, apps: readonly WorkspaceApp[] = WO
       instance: sqlInstance,
       connectionName: `${project}:${config.project.region}:${sqlInstance}`,
       database: config.database.name,
-      iamUser: mlflowSa.email.replace(/\.gserviceaccount\.com$/, ''),
+      iamUser: iamUserOf(mlflowSa),
+      migrateIamUser: iamUserOf(migrateSa),
+      gcIamUser: iamUserOf(gcSa),
+      roles: { owner: 'mlflow_owner', writer: 'mlflow_writer' },
       adminUser: `${prefix}mlflow-admin`,
     },
     cluster: config.cluster.name,

@@ -53,6 +53,9 @@ let users = 0;
  * Runs the container's command with its rendered environment: the ConfigMap's files in a directory
  * standing in for the mount, /tmp in a scratch directory, libpq pointed at the server.
  */
+/** The three IAM users of a test: the server's (`iamUser`), the migration's and gc's. */
+const usersOf = (iamUser: string) => ({ IAM_USER: iamUser, MIGRATE_IAM_USER: `migrate-${iamUser}`, GC_IAM_USER: `gc-${iamUser}` });
+
 function runGrantJob(server: Server, iamUser: string, overrides: Record<string, string> = {}): Promise<RunResult> {
   const mount = tempDir('grant-files');
   for (const [name, text] of Object.entries(files)) writeOwned(path.join(mount, name), text, 0o444);
@@ -61,7 +64,7 @@ function runGrantJob(server: Server, iamUser: string, overrides: Record<string, 
   const env = Object.fromEntries(Object.entries(renderedEnv).map(([k, v]) => [k, at(v)]));
   const [command, ...args] = container.command.map(at);
   return run(command, args, {
-    env: { ...env, ...server.env({ user: admin, database }), PGPASSWORD: 'unused with trust', IAM_USER: iamUser, ...overrides },
+    env: { ...env, ...server.env({ user: admin, database }), PGPASSWORD: 'unused with trust', ...usersOf(iamUser), ...overrides },
   });
 }
 
@@ -69,24 +72,44 @@ describe.each(MAJORS)('PostgreSQL %i', (major) => {
   const server = () => servers.get(major)!;
   const iamUser = () => `mlflow-server-${major}-${++users}@proj.iam`;
 
-  test('waits for the IAM user to appear, then grants: the user may create its tables; a second run changes nothing', async () => {
+  test('waits for the three IAM users to appear, then grants: the migration creates as the owner role, the server writes; a second run changes nothing', async () => {
     const user = iamUser();
-    const iam: Connection = { user, database };
+    const { MIGRATE_IAM_USER: migrateUser, GC_IAM_USER: gcUser } = usersOf(user);
     const running = runGrantJob(server(), user, { WAIT_SECONDS: '60', POLL_SECONDS: '1' });
-    // Cloud SQL creates the IAM user when Config Connector reconciles its SQLUser: after the Job started.
+    // Cloud SQL creates the IAM users when Config Connector reconciles their SQLUsers: after the Job
+    // started, one after another.
     await new Promise((resolve) => setTimeout(resolve, 1200));
     await server().query(`CREATE ROLE "${user}" LOGIN`);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    await server().query(`CREATE ROLE "${migrateUser}" LOGIN; CREATE ROLE "${gcUser}" LOGIN`);
     const first = await running;
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(new RegExp(`waiting for ${admin} to log in to ${database} and for ${user.replace(/\./g, '\\.')} to exist`));
-    expect(first.stdout).toMatch(/may create, and owns, MLflow's tables/);
-    await server().query('CREATE TABLE experiments (id int PRIMARY KEY); ALTER TABLE experiments ADD COLUMN name text; DROP TABLE experiments', iam);
+    const quoted = (u: string) => u.replace(/\./g, '\\.');
+    expect(first.stdout).toMatch(
+      new RegExp(
+        `waiting for ${admin} to log in to ${database} and for the IAM users to exist: not yet: ${quoted(user)} ${quoted(migrateUser)} ${quoted(gcUser)}`,
+      ),
+    );
+    expect(first.stdout).toMatch(new RegExp(`not yet: ${quoted(migrateUser)} ${quoted(gcUser)}`));
+    expect(first.stdout).toMatch(
+      new RegExp(
+        `${renderedEnv.OWNER_ROLE} owns MLflow's tables .* ${quoted(user)} and ${quoted(gcUser)} read and write them through ${renderedEnv.WRITER_ROLE}`,
+      ),
+    );
+    const table = `experiments_${users}`;
+    await server().query(
+      `SET ROLE ${renderedEnv.OWNER_ROLE}; CREATE TABLE ${table} (id int PRIMARY KEY); ALTER TABLE ${table} ADD COLUMN name text;
+      GRANT SELECT, INSERT, UPDATE, DELETE ON ${table} TO ${renderedEnv.WRITER_ROLE}`,
+      { user: migrateUser, database },
+    );
+    expect(await server().query(`INSERT INTO ${table} VALUES (1, 'a'); SELECT count(*) FROM ${table}`, { user, database })).toBe('1');
+    expect((await server().psql(`DROP TABLE ${table}`, { user, database })).stderr).toMatch(/must be owner/);
 
     const acl = () => server().query(`SELECT nspacl::text FROM pg_namespace WHERE nspname = 'public'`);
     const before = await acl();
     const second = await runGrantJob(server(), user, { WAIT_SECONDS: '5', POLL_SECONDS: '1' });
-    expect(second.code).toBe(0);
+    expect([second.code, second.stderr]).toEqual([0, '']);
     expect(second.stdout).not.toMatch(/waiting/);
     expect(await acl()).toBe(before);
   });
@@ -97,11 +120,14 @@ describe('when the database never becomes ready', () => {
   const server = () => servers.get(16)!;
   const iamUser = () => `mlflow-server-never-${++users}@proj.iam`;
 
-  test('gives up with the reason when the IAM user never appears', async () => {
+  test('gives up with the reason when an IAM user never appears', async () => {
     const user = iamUser();
+    await server().query(`CREATE ROLE "${user}" LOGIN`);
     const result = await runGrantJob(server(), user, { WAIT_SECONDS: '1', POLL_SECONDS: '1' });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(new RegExp(`cloudsql-grant: gave up after 1s: the IAM user ${user.replace(/\./g, '\\.')} does not exist`));
+    const { MIGRATE_IAM_USER: migrateUser, GC_IAM_USER: gcUser } = usersOf(user);
+    const quoted = (u: string) => u.replace(/\./g, '\\.');
+    expect(result.stderr).toMatch(new RegExp(`cloudsql-grant: gave up after 1s: the IAM users ${quoted(migrateUser)} ${quoted(gcUser)} do not exist`));
   });
 
   test('a login that fails (wrong admin) is retried, and its error is in the message when it gives up', async () => {
@@ -131,6 +157,7 @@ describe('after the grant, on a server that checks passwords', () => {
   test("the admin's password from the Secret no longer logs in, and the IAM user keeps its grant", async () => {
     const user = `mlflow-server-scram-${++users}@proj.iam`;
     await server.query(`CREATE ROLE "${user}" LOGIN PASSWORD 'iam-token-stand-in'`);
+    for (const other of [usersOf(user).MIGRATE_IAM_USER, usersOf(user).GC_IAM_USER]) await server.query(`CREATE ROLE "${other}" LOGIN`);
     const result = await runGrantJob(server, user, { WAIT_SECONDS: '10', POLL_SECONDS: '1', PGPASSWORD: 'from-the-secret' });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -140,7 +167,10 @@ describe('after the grant, on a server that checks passwords', () => {
     const login = await server.psql('SELECT 1', { user: admin, database, password: 'from-the-secret' });
     expect(login.code).not.toBe(0);
     expect(login.stderr).toMatch(/password authentication failed/);
-    await server.query('CREATE TABLE experiments (id int PRIMARY KEY); DROP TABLE experiments', { user, database, password: 'iam-token-stand-in' });
+    // The server's IAM user keeps what the grant gave it: a member of the writer role.
+    expect(
+      await server.query(`SELECT pg_has_role(current_user, '${renderedEnv.WRITER_ROLE}', 'MEMBER')`, { user, database, password: 'iam-token-stand-in' }),
+    ).toBe('t');
     // A re-run with the Secret's password now waits for a login that never comes, and says so.
     const again = await runGrantJob(server, user, { WAIT_SECONDS: '2', POLL_SECONDS: '1', PGPASSWORD: 'from-the-secret' });
     expect(again.code).toBe(1);

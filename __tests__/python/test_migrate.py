@@ -139,3 +139,62 @@ class CloudSqlGrantWait(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# cloudsql mode: the Job's own IAM user acts as the owner role of charts/mlflow/cloudsql-grant.sql.
+CLOUDSQL = {"DB_OWNER_ROLE": "mlflow_owner", "DB_WRITER_ROLE": "mlflow_writer", "DB_HANDOVER_FROM": "mlflow-server@proj.iam"}
+OWNER_GRANTS = [
+    'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "mlflow_writer"',
+    'GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO "mlflow_writer"',
+    'ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "mlflow_writer"',
+    'ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO "mlflow_writer"',
+]
+REVOKE = 'REVOKE "mlflow_owner" FROM "mlflow-server@proj.iam"'
+
+
+def cloudsql(state: world.World, wait: str = "2700") -> pod.Exit:
+    return pod.run("migrate", state, {"GRANT_WAIT_SECONDS": wait, **CLOUDSQL})
+
+
+class CloudSqlOwnership(unittest.TestCase):
+    def test_first_install_waits_for_the_grant_then_creates_the_schema_as_the_owner_role(self):
+        state = world.World(db=world.Database(user="mlflow-migrate@proj.iam", owner_granted_at_check=3))
+        r = cloudsql(state)
+        self.assertEqual(r.code, 0, r.log)
+        self.assertEqual(r.world.sleeps, [5, 10])
+        self.assertEqual(
+            len(r.lines("database user mlflow-migrate@proj.iam lacks membership in mlflow_owner, with USAGE and CREATE on schema public")), 2
+        )
+        # Nothing to take over: only the REVOKE that clears a membership an interrupted run lent, as
+        # itself; then, as the owner role, the writer's DML on what exists and on what comes.
+        self.assertEqual([(s, o) for _, s, o in r.world.db.statements], [(REVOKE, None)] + [(g, "-c role=mlflow_owner") for g in OWNER_GRANTS])
+        self.assertTrue(r.world.db.initialized)
+        self.assertIn("[mlflow-gke] acting as mlflow_owner; mlflow_writer may read and write every table", r.log)
+        self.assertNotIn("lending", r.log)
+
+    def test_upgrade_lends_the_server_the_owner_role_until_its_pod_handed_its_tables_over(self):
+        state = world.World(db=world.Database(current="head0001", tables=30, server_owned=42))
+
+        def server_pod_hands_over(w: world.World) -> None:
+            if len(w.sleeps) == 2:
+                w.db.server_owned = 0
+
+        state.on_sleep = server_pod_hands_over
+        r = cloudsql(state)
+        self.assertEqual(r.code, 0, r.log)
+        self.assertEqual([s for _, s, _ in r.world.db.statements][:2], ['GRANT "mlflow_owner" TO "mlflow-server@proj.iam"', REVOKE])
+        self.assertIn("[mlflow-gke] mlflow-server@proj.iam still owns 42 relations: lending it mlflow_owner so that its pod hands them over", r.log)
+        self.assertEqual(len(r.lines("waiting for the server's pod to hand 42 relations of mlflow-server@proj.iam over to mlflow_owner")), 2)
+        self.assertIn("[mlflow-gke] mlflow_owner owns the tables now", r.log)
+        # The schema was at its head: the auth upgrade only, as the owner role.
+        self.assertIn("[mlflow-gke] nothing to migrate", r.log)
+        self.assertEqual(r.world.commands, [AUTH])
+
+    def test_a_hand_over_that_never_comes_fails_the_job_and_says_where_to_look(self):
+        state = world.World(db=world.Database(current="old00001", tables=30, server_owned=7))
+        r = cloudsql(state, wait="60")
+        self.assertEqual(r.code, 1)
+        self.assertIn("giving up after 60s: mlflow-server@proj.iam still owns 7 relations", r.log)
+        # Nothing migrated, and the membership stays lent only until the next run's REVOKE.
+        self.assertEqual(r.world.commands, [])
+        self.assertEqual([s for _, s, _ in r.world.db.statements], ['GRANT "mlflow_owner" TO "mlflow-server@proj.iam"'])

@@ -112,3 +112,47 @@ class AuthTablesWait(unittest.TestCase):
         self.assertEqual(r.world.sleeps, [])
         self.assertIn("auth tables revision authnext is unknown to this MLflow image", r.log)
 
+
+
+# cloudsql mode: the server's IAM user hands what it still owns to the owner role before the server starts.
+OWNERSHIP = {"DB_OWNER_ROLE": "mlflow_owner", "DB_WRITER_ROLE": "mlflow_writer"}
+
+
+class TablesHandOver(unittest.TestCase):
+    def test_nothing_owned_starts_the_server_at_once(self):
+        r = pod.run("wait_for_schema", waiting(current="head0001", tables=30), OWNERSHIP)
+        self.assertEqual(r.code, 0, r.log)
+        self.assertEqual((r.world.sleeps, r.world.db.statements), ([], []))
+
+    def test_owned_tables_keep_the_server_waiting_even_at_head_until_the_migration_lends_the_role(self):
+        state = waiting(current="head0001", tables=30, server_owned=42)
+
+        def migration_lends_the_role(w: world.World) -> None:
+            if len(w.sleeps) == 2:
+                w.db.server_member = True
+
+        state.on_sleep = migration_lends_the_role
+        r = pod.run("wait_for_schema", state, OWNERSHIP)
+        self.assertEqual(r.code, 0, r.log)
+        self.assertEqual(r.world.sleeps, [10, 10])
+        self.assertEqual(len(r.lines("this IAM user still owns 42 relations: waiting for the migration Job to let it hand them over to mlflow_owner")), 2)
+        # One transaction: the hand-over and the writer's DML, so the running pods never lose access.
+        self.assertEqual(
+            [(t, s) for t, s, _ in r.world.db.statements],
+            [
+                (3, 'REASSIGN OWNED BY CURRENT_USER TO "mlflow_owner"'),
+                (3, 'SET LOCAL ROLE "mlflow_owner"'),
+                (3, 'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "mlflow_writer"'),
+                (3, 'GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO "mlflow_writer"'),
+            ],
+        )
+        self.assertIn("[mlflow-gke] handed 42 relations over to mlflow_owner; mlflow_writer reads and writes them", r.log)
+        self.assertIn("the server may start", r.log)
+
+    def test_a_failed_hand_over_is_retried(self):
+        state = waiting(current="head0001", tables=30, server_owned=3, refused_connections=1)
+        state.on_sleep = lambda w: setattr(w.db, "server_member", True)
+        r = pod.run("wait_for_schema", state, OWNERSHIP)
+        self.assertEqual(r.code, 0, r.log)
+        self.assertIn("[mlflow-gke] the hand-over of the tables failed (", r.log)
+        self.assertEqual(r.world.db.server_owned, 0)

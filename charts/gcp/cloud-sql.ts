@@ -84,8 +84,11 @@ export interface CloudSqlProps {
   readonly kmsKey: string;
   /** Database name. */
   readonly database: string;
-  /** The MLflow IAM user: its object name (the Google service account id) and its database user name. */
-  readonly iamUser: { readonly objectName: string; readonly userName: string };
+  /**
+   * The IAM database users (the server's, the migration's, gc's): each its object name (the Google
+   * service account id) and its database user name.
+   */
+  readonly iamUsers: readonly { readonly objectName: string; readonly userName: string }[];
   /**
    * The max_connections flag; changing it restarts the instance.
    * @default - unset: Cloud SQL's default for the tier's memory
@@ -152,10 +155,14 @@ export class CloudSql extends Construct {
       metadata: kccMetadata(s, props.database, { stateful: true }),
       spec: { instanceRef: { name: instance.name }, charset: 'UTF8', collation: 'en_US.UTF8', deletionPolicy: 'ABANDON' },
     });
-    // The user owns MLflow's tables; dropping it would fail or orphan them.
-    new SqlUser(this, 'iam-user', {
-      metadata: kccMetadata(s, props.iamUser.objectName, { stateful: true }),
-      spec: { instanceRef: { name: instance.name }, resourceId: props.iamUser.userName, type: 'CLOUD_IAM_SERVICE_ACCOUNT' },
+    // Kept on delete: the server's user owned MLflow's tables before they went to the owner role, and
+    // the grants made to and by these users would make Cloud SQL refuse to drop them anyway.
+    props.iamUsers.forEach((user, i) => {
+      // The first keeps the construct id it always had: its place in the rendered file stays put.
+      new SqlUser(this, i === 0 ? 'iam-user' : `iam-user-${user.objectName}`, {
+        metadata: kccMetadata(s, user.objectName, { stateful: true }),
+        spec: { instanceRef: { name: instance.name }, resourceId: user.userName, type: 'CLOUD_IAM_SERVICE_ACCOUNT' },
+      });
     });
     if (props.adminUser) {
       // Users created through Cloud SQL are members of cloudsqlsuperuser with CREATEROLE, CREATEDB and

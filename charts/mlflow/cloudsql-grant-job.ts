@@ -1,11 +1,13 @@
 /**
- * The one-shot Job that gives MLflow's IAM database user what its migrations need (cloudsql mode).
+ * The one-shot Job that gives MLflow's IAM database users their roles (cloudsql mode).
  *
  * Cloud SQL creates an IAM database user with the privileges of PUBLIC only, and since PostgreSQL 15
  * PUBLIC may not create objects in schema public, so MLflow's first migration would fail with
- * "permission denied for schema public". cloudsql-grant.sql grants USAGE and CREATE on public (and
- * default privileges) rather than database ownership: from PostgreSQL 16 on, CREATEROLE no longer lets
- * the admin act for other roles, so it cannot hand the IAM user the database or the schema.
+ * "permission denied for schema public". cloudsql-grant.sql creates two NOLOGIN roles: an owner role
+ * with USAGE and CREATE on public, whose member the migration's IAM user is (it acts as that role, so
+ * the tables belong to the role), and a writer role with DML, whose members the server's and gc's IAM
+ * users are. Not database ownership: from PostgreSQL 16 on, CREATEROLE no longer lets the admin act
+ * for roles it did not create (the IAM users), so it cannot hand them the database or the schema.
  *
  * The Job logs in as the built-in admin user (charts/gcp/cloud-sql.ts), with the password from an
  * out-of-band Secret, through its own Auth Proxy native sidecar started without --auto-iam-authn: that
@@ -68,8 +70,14 @@ export interface CloudSqlGrantJobProps {
   readonly database: string;
   /** The built-in admin user, and the Secret (in the Job's namespace) and key of its password. */
   readonly admin: { readonly user: string; readonly passwordSecret: { readonly name: string; readonly key: string } };
-  /** MLflow's IAM database user. */
+  /** The server's IAM database user. */
   readonly iamUser: string;
+  /** The migration Job's IAM database user: a member of the owner role. */
+  readonly migrateIamUser: string;
+  /** gc's IAM database user: a member of the writer role, like the server's. */
+  readonly gcIamUser: string;
+  /** The NOLOGIN roles it creates: the tables' owner, and the role with DML on them. */
+  readonly roles: { readonly owner: string; readonly writer: string };
   readonly proxy: {
     readonly connectionName: string;
     readonly image: string;
@@ -103,6 +111,9 @@ export function cloudSqlGrantJobProps(model: PlatformModel): CloudSqlGrantJobPro
     database: names.cloudSql.database,
     admin: { user: names.cloudSql.adminUser, passwordSecret: { name: config.database.cloudsql.adminSecret, key: 'password' } },
     iamUser: names.cloudSql.iamUser,
+    migrateIamUser: names.cloudSql.migrateIamUser,
+    gcIamUser: names.cloudSql.gcIamUser,
+    roles: names.cloudSql.roles,
     proxy: {
       connectionName: names.cloudSql.connectionName,
       image: proxyImage,
@@ -151,6 +162,10 @@ export class CloudSqlGrantJob extends Construct {
         { name: 'PGSSLMODE', value: 'disable' },
         { name: 'PGCONNECT_TIMEOUT', value: '10' },
         { name: 'IAM_USER', value: props.iamUser },
+        { name: 'MIGRATE_IAM_USER', value: props.migrateIamUser },
+        { name: 'GC_IAM_USER', value: props.gcIamUser },
+        { name: 'OWNER_ROLE', value: props.roles.owner },
+        { name: 'WRITER_ROLE', value: props.roles.writer },
         { name: 'GRANT_SQL_FILE', value: `${GRANT_DIR}/cloudsql-grant.sql` },
         { name: 'WAIT_SECONDS', value: String(props.waitSeconds ?? GRANT_WAIT_SECONDS) },
         { name: 'HOME', value: '/tmp' },
@@ -199,7 +214,7 @@ export class CloudSqlGrantJob extends Construct {
         labels,
         annotations: {
           'mlflow-gke/purpose':
-            "Grants MLflow's IAM database user schema privileges on public, once per change, then replaces the admin's password with one nothing keeps; the migration waits for it.",
+            "Creates MLflow's owner and writer database roles and grants them to the migration's, the server's and gc's IAM users, once per change, then replaces the admin's password with one nothing keeps; the migration waits for it.",
           // The admin's password, created out of band in this namespace too.
           [EXTERNAL_SECRETS_ANNOTATION]: props.admin.passwordSecret.name,
         },

@@ -2,9 +2,10 @@
 # The grant Job's command: runs cloudsql-grant.sql as the Cloud SQL built-in admin, through the pod's
 # Auth Proxy sidecar. libpq takes the connection from PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD.
 #
-# On a first deployment the instance, the admin user and MLflow's IAM user appear minutes after this
-# Job starts, so it first waits, up to WAIT_SECONDS, until the admin can log in and the IAM user
-# exists. The grant itself is idempotent: a second run changes nothing.
+# On a first deployment the instance, the admin user and MLflow's IAM users (the server's, the
+# migration's, gc's) appear minutes after this Job starts, so it first waits, up to WAIT_SECONDS,
+# until the admin can log in and the three IAM users exist. The grant itself is idempotent: a second
+# run changes nothing.
 #
 # Then the admin's password is replaced by a random one that nothing keeps (PostgreSQL lets every
 # role change its own password: ALTER ROLE, "ordinary roles can only change their own password"), so
@@ -13,34 +14,41 @@
 # correction of spec.password since v1.19.0). To run the grant again, set the password back first:
 # docs/mlflow.md, "One-time database grant".
 #
-# Environment: GRANT_SQL_FILE (path of cloudsql-grant.sql), IAM_USER, WAIT_SECONDS, POLL_SECONDS.
+# Environment: GRANT_SQL_FILE (path of cloudsql-grant.sql), IAM_USER (the server's IAM user),
+# MIGRATE_IAM_USER, GC_IAM_USER, OWNER_ROLE, WRITER_ROLE, WAIT_SECONDS, POLL_SECONDS.
 set -euo pipefail
 
 grant_sql="${GRANT_SQL_FILE:?path of cloudsql-grant.sql}"
-iam_user="${IAM_USER:?the IAM database user}"
+iam_user="${IAM_USER:?the IAM user of the server}"
+migrate_user="${MIGRATE_IAM_USER:?the IAM user of the migration}"
+gc_user="${GC_IAM_USER:?the IAM user of gc}"
+owner_role="${OWNER_ROLE:?the owner role}"
+writer_role="${WRITER_ROLE:?the writer role}"
 poll="${POLL_SECONDS:-15}"
 deadline=$(($(date +%s) + ${WAIT_SECONDS:?seconds to wait for the database}))
 errors="${TMPDIR:-/tmp}/cloudsql-grant.err"
+users=(--set=iam_user="$iam_user" --set=migrate_user="$migrate_user" --set=gc_user="$gc_user")
 
-# Prints 1 once the admin can log in and the IAM user exists, 0 while it does not; fails while the
+# Prints the IAM users that do not exist yet, one a line (nothing once all three do); fails while the
 # admin cannot log in (instance not ready, password not set yet).
-iam_user_count() {
-  printf '%s\n' "SELECT count(*) FROM pg_roles WHERE rolname = :'iam_user';" |
-    psql --no-psqlrc --no-password --quiet --tuples-only --no-align --set=iam_user="$iam_user" --file=- 2>"$errors"
+missing_users() {
+  printf '%s\n' "SELECT u FROM unnest(ARRAY[:'iam_user', :'migrate_user', :'gc_user']) AS u WHERE u NOT IN (SELECT rolname FROM pg_roles);" |
+    psql --no-psqlrc --no-password --quiet --tuples-only --no-align "${users[@]}" --file=- 2>"$errors"
 }
 
-until [[ "$(iam_user_count || true)" == 1 ]]; do
+until missing="$(missing_users)" && [[ -z "$missing" ]]; do
   why="$(tr '\n' ' ' <"$errors")"
+  absent="${missing//$'\n'/ }"
   if (($(date +%s) >= deadline)); then
-    echo "cloudsql-grant: gave up after ${WAIT_SECONDS}s: ${why:-the IAM user ${iam_user} does not exist}" >&2
+    echo "cloudsql-grant: gave up after ${WAIT_SECONDS}s: ${why:-the IAM users ${absent} do not exist}" >&2
     exit 1
   fi
-  echo "cloudsql-grant: waiting for ${PGUSER} to log in to ${PGDATABASE} and for ${iam_user} to exist: ${why:-no such role yet}"
+  echo "cloudsql-grant: waiting for ${PGUSER} to log in to ${PGDATABASE} and for the IAM users to exist: ${why:-not yet: ${absent}}"
   sleep "$poll"
 done
 
-psql --no-psqlrc --no-password --set=ON_ERROR_STOP=1 --set=iam_user="$iam_user" --file="$grant_sql"
-echo "cloudsql-grant: ${iam_user} may create, and owns, MLflow's tables in schema public of ${PGDATABASE}"
+psql --no-psqlrc --no-password --set=ON_ERROR_STOP=1 "${users[@]}" --set=owner_role="$owner_role" --set=writer_role="$writer_role" --file="$grant_sql"
+echo "cloudsql-grant: ${owner_role} owns MLflow's tables in schema public of ${PGDATABASE}, and ${migrate_user} acts as it; ${iam_user} and ${gc_user} read and write them through ${writer_role}"
 
 # Letters and digits only, so the SQL literal needs no quoting; through stdin, never on a command line.
 random_password="$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"

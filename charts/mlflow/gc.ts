@@ -11,7 +11,7 @@ import { CA_BUNDLE_FILE, MLFLOW_CA_ENV } from '../certificates/ca-bundle';
 import { clientCredentialEnv } from './auth';
 import { mlflowProgram } from './programs';
 import { JOB_POOL } from '../../model/connection-budget';
-import { databasePoolEnv, noGoogleIdentityServiceAccount, type MlflowWorkload } from './workload';
+import { databasePoolEnv, jobServiceAccount, type MlflowJobAccount, type MlflowWorkload } from './workload';
 
 export interface MlflowGcProps {
   /** Prefix of the CronJob's and the NetworkPolicies' names. */
@@ -28,18 +28,20 @@ export interface MlflowGcProps {
   /** gc's own MLflow account. */
   readonly account: MlflowAccount;
   /**
-   * A ServiceAccount of its own, without Google identity (statefulset mode: gc reads the database with
-   * a password and deletes artifacts through the server, so it needs no right on the bucket).
-   * @default - the server's ServiceAccount: in cloudsql mode gc reads the database as the server's IAM database user
+   * A ServiceAccount of its own, never the server's: gc deletes artifacts through the server, so it
+   * needs no right on the bucket. Without Google identity in statefulset mode (a password login); in
+   * cloudsql mode with a Google service account of its own, whose IAM database user has DML on the
+   * tracking tables (a member of the writer role of charts/mlflow/cloudsql-grant.sql) and nothing else.
    */
-  readonly serviceAccount?: string;
+  readonly serviceAccount: MlflowJobAccount;
 }
 
 export class MlflowGc extends Construct {
   constructor(scope: Construct, id: string, props: MlflowGcProps) {
     super(scope, id);
     const w = props.workload.as(
-      props.serviceAccount && noGoogleIdentityServiceAccount(this, 'service-account', props.serviceAccount, props.workload.labels('gc')),
+      jobServiceAccount(this, 'service-account', props.serviceAccount, props.workload.labels('gc')),
+      props.serviceAccount.google?.iamUser,
     );
     const serverSelector = w.selector('server');
     new kube.KubeCronJob(this, 'gc', {

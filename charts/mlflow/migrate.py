@@ -10,6 +10,26 @@ the same database, under their own Alembic version table: `python -m mlflow.serv
 "Permissions Database"; mlflow/server/auth/db/cli.py upgrade: create_engine(url), migrate to "head").
 It runs every time, a no-op at head, so a database that predates authentication gets its tables too.
 
+In cloudsql mode (DB_OWNER_ROLE set) the Job logs in as its own IAM database user, a member of the
+owner role of charts/mlflow/cloudsql-grant.sql, and before anything else:
+
+1. waits, like above, until the grant made it a member of the owner role and that role may create in
+   public (OWNER_QUERY, as itself);
+2. takes the tables over from the server's IAM user (DB_HANDOVER_FROM) when that user still owns any,
+   as on an install from before the migration had a login of its own: it lends the server's user the
+   owner role (it holds the ADMIN option), waits until the server's pod has handed everything over
+   (charts/mlflow/wait_for_schema.py: REASSIGN OWNED BY CURRENT_USER, which only the owner of the
+   objects may run, and which needs the new owner's privileges), then takes the membership back. From
+   PostgreSQL 16 on only the grantor may revoke a membership, which is why the Job lends it itself
+   rather than the admin; the REVOKE runs on every start, so an interrupted hand-over leaves nothing;
+3. acts as the owner role from then on: PGOPTIONS="-c role=<owner>" makes every libpq connection of
+   the process and of its subprocesses (`mlflow db upgrade`, the auth upgrade) SET ROLE at login, so
+   whatever the migrations create belongs to the owner role, never to a login
+   (https://www.postgresql.org/docs/16/libpq-envars.html, PGOPTIONS; the `role` setting, SET ROLE);
+4. as the owner role, grants DML on every table and sequence to the writer role and makes that the
+   default for what it creates later, so the server and gc read and write every table, old or new,
+   and can alter or drop none.
+
 PRIVILEGE_QUERY asks for both privileges on schema public for the connected user.
 `has_schema_privilege` with a list of privileges is true when *any* of them is held, hence two calls
 (https://www.postgresql.org/docs/16/functions-info.html, "Access Privilege Inquiry Functions"). The
@@ -21,25 +41,127 @@ checker and the unit tests.
 import os
 import time
 
-from shared import URI, log, run_once, schema_state, schema_state_when_reachable
+from shared import URI, describe, log, run_once, schema_state, schema_state_when_reachable
 
 # ---- the pod runs what follows ----
 import subprocess
 
 PRIVILEGE_QUERY = "SELECT current_user, has_schema_privilege('public', 'USAGE') AND has_schema_privilege('public', 'CREATE')"
+# Whether the owner role exists, the connected user may act as it, and it may create in public. The
+# functions run only on an existing role's row: pg_has_role fails on an unknown name.
+OWNER_QUERY = (
+    "SELECT current_user, COALESCE((SELECT pg_has_role(current_user, r.oid, 'MEMBER') AND has_schema_privilege(r.oid, 'public', 'USAGE') "
+    "AND has_schema_privilege(r.oid, 'public', 'CREATE') FROM pg_roles r WHERE r.rolname = :owner), false)"
+)
+# How many relations (tables, indexes, sequences; not a session's temporary tables) a role owns in this database.
+OWNED_QUERY = "SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = :role AND c.relpersistence <> 't'"
+OWNER = os.environ.get("DB_OWNER_ROLE")
+WRITER = os.environ.get("DB_WRITER_ROLE")
+HANDOVER_FROM = os.environ.get("DB_HANDOVER_FROM")
 
 
-def may_create_in_public():
-    """(database user, whether it holds USAGE and CREATE on schema public)."""
+def quoted(name):
+    """A role name as an SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql(statements):
+    """Runs statements in one transaction as the connected user."""
+    import sqlalchemy  # pyright: ignore[reportMissingImports]
+
+    engine = sqlalchemy.create_engine(URI, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.execute(sqlalchemy.text(statement))
+    finally:
+        engine.dispose()
+
+
+def owned_by(role):
+    """How many relations `role` owns (OWNED_QUERY)."""
     import sqlalchemy  # pyright: ignore[reportMissingImports]
 
     engine = sqlalchemy.create_engine(URI, poolclass=sqlalchemy.pool.NullPool)
     try:
         with engine.connect() as connection:
-            user, allowed = connection.execute(sqlalchemy.text(PRIVILEGE_QUERY)).one()
+            return int(connection.execute(sqlalchemy.text(OWNED_QUERY), {"role": role}).one()[0])
+    finally:
+        engine.dispose()
+
+
+def may_create_in_public():
+    """(database user, whether it holds USAGE and CREATE on schema public; in cloudsql mode, whether it may act as the owner role that does)."""
+    import sqlalchemy  # pyright: ignore[reportMissingImports]
+
+    query, params = (OWNER_QUERY, {"owner": OWNER}) if OWNER else (PRIVILEGE_QUERY, None)
+    engine = sqlalchemy.create_engine(URI, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            user, allowed = connection.execute(sqlalchemy.text(query), params).one()
     finally:
         engine.dispose()
     return user, bool(allowed)
+
+
+def take_over(timeout):
+    """The tables the server's IAM user still owns go to the owner role (docstring, step 2)."""
+    owner, server = str(OWNER), str(HANDOVER_FROM)
+    owned = owned_by(server)
+    if owned:
+        log("%s still owns %s relations: lending it %s so that its pod hands them over" % (server, owned, owner))
+        sql(["GRANT %s TO %s" % (quoted(owner), quoted(server))])
+        deadline = time.time() + timeout
+        while owned:
+            if time.time() > deadline:
+                log(
+                    "giving up after %ss: %s still owns %s relations; the server's pod hands them over before it starts "
+                    "(its wait-for-schema init container): check that it runs the new render" % (timeout, server, owned)
+                )
+                return False
+            log("waiting for the server's pod to hand %s relations of %s over to %s" % (owned, server, owner))
+            time.sleep(5)
+            owned = owned_by(server)
+        log("%s owns the tables now" % owner)
+    # Every time: a membership lent by an interrupted run goes too. A REVOKE of no membership only warns.
+    sql(["REVOKE %s FROM %s" % (quoted(owner), quoted(server))])
+    return True
+
+
+def act_as_owner():
+    """From here on every connection acts as the owner role, which grants the writer role DML (docstring, steps 3 and 4)."""
+    os.environ["PGOPTIONS"] = "-c role=" + str(OWNER)
+    writer = quoted(str(WRITER))
+    sql(
+        [
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + writer,
+            "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO " + writer,
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO " + writer,
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO " + writer,
+        ]
+    )
+    log("acting as %s; %s may read and write every table" % (OWNER, WRITER))
+
+
+def prepare_owner():
+    """cloudsql mode: the grant, the take-over, then the owner role (docstring, steps 1 to 4)."""
+    wait = int(os.environ["GRANT_WAIT_SECONDS"])
+    # The grant and the take-over share GRANT_WAIT_SECONDS: the rest of the Job's deadline stays the migration's.
+    started = time.time()
+    deadline = started + 600
+    while True:
+        try:
+            granted = wait_for_grant(wait)
+            break
+        except Exception as error:
+            if time.time() > deadline:
+                raise
+            log("database not reachable yet (%s); retrying" % describe(error).splitlines()[0])
+            time.sleep(5)
+    if not granted or not take_over(max(0, int(wait - (time.time() - started)))):
+        return False
+    act_as_owner()
+    return True
 
 
 def wait_for_grant(timeout):
@@ -49,16 +171,17 @@ def wait_for_grant(timeout):
         user, allowed = may_create_in_public()
         if allowed:
             return True
+        lacks = ("membership in %s, with USAGE and CREATE on schema public" % OWNER) if OWNER else "USAGE and CREATE on schema public"
         if time.time() + pause > deadline:
             log(
-                "giving up after %ss: database user %s still lacks USAGE and CREATE on schema public; "
+                "giving up after %ss: database user %s still lacks %s; "
                 "run the Cloud SQL grant (charts/mlflow/cloudsql-grant.sql, docs/mlflow.md), then delete this Job and apply again"
-                % (timeout, user)
+                % (timeout, user, lacks)
             )
             return False
         log(
-            "database user %s lacks USAGE and CREATE on schema public (a migration would fail with "
-            "\"permission denied for schema public\"): waiting for the Cloud SQL grant, next check in %ss" % (user, pause)
+            "database user %s lacks %s (a migration would fail with "
+            "\"permission denied for schema public\"): waiting for the Cloud SQL grant, next check in %ss" % (user, lacks, pause)
         )
         time.sleep(pause)
         pause = min(pause * 2, 60)
@@ -78,6 +201,8 @@ def migrate_auth():
 
 
 def migrate():
+    if OWNER and not prepare_owner():
+        return 1
     current, head, known, tables = schema_state_when_reachable(600)
     log("database schema at %s, this MLflow expects %s" % (current, head))
     if current == head:
@@ -86,7 +211,7 @@ def migrate():
     if not known:
         log("database revision %s is unknown to this MLflow image: refusing to touch it (downgrades are not supported)" % current)
         return 1
-    if not wait_for_grant(int(os.environ["GRANT_WAIT_SECONDS"])):
+    if not OWNER and not wait_for_grant(int(os.environ["GRANT_WAIT_SECONDS"])):
         return 1
     if current is None and tables == 0:
         from mlflow.store.db import utils  # pyright: ignore[reportMissingImports]

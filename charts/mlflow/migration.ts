@@ -9,7 +9,8 @@ import { labelValue } from '../lib/labels';
 import { authConfigEnv } from './auth';
 import { mlflowProgram } from './programs';
 import { JOB_POOL } from '../../model/connection-budget';
-import { databasePoolEnv, noGoogleIdentityServiceAccount, type MlflowWorkload } from './workload';
+import { ownershipEnv } from './database';
+import { databasePoolEnv, jobServiceAccount, type MlflowJobAccount, type MlflowWorkload } from './workload';
 
 /** The migration Job's deadline; it waits for the Cloud SQL grant for at most MIGRATION_GRANT_WAIT_SECONDS of it. */
 export const MIGRATION_DEADLINE_SECONDS = 3600;
@@ -21,18 +22,21 @@ export interface MlflowMigrationProps {
   readonly name: string;
   readonly workload: MlflowWorkload;
   /**
-   * A ServiceAccount of its own, without Google identity (statefulset mode: a password login, and no
-   * right on the artifact bucket).
-   * @default - the server's ServiceAccount: in cloudsql mode the migration logs in as the server's IAM database user
+   * A ServiceAccount of its own, never the server's: without Google identity in statefulset mode (a
+   * password login), with a Google service account of its own in cloudsql mode, whose IAM database
+   * user is a member of the tables' owner role and which has no right on the artifact bucket.
    */
-  readonly serviceAccount?: string;
+  readonly serviceAccount: MlflowJobAccount;
 }
 
 export class MlflowMigration extends Construct {
   constructor(scope: Construct, id: string, props: MlflowMigrationProps) {
     super(scope, id);
+    // The server's IAM user, which owned the tables before the migration had a login of its own.
+    const serverDb = props.workload.database;
     const w = props.workload.as(
-      props.serviceAccount && noGoogleIdentityServiceAccount(this, 'service-account', props.serviceAccount, props.workload.labels('migrate')),
+      jobServiceAccount(this, 'service-account', props.serviceAccount, props.workload.labels('migrate')),
+      props.serviceAccount.google?.iamUser,
     );
     const migrationSpec: kube.JobSpec = {
       backoffLimit: 6,
@@ -42,7 +46,13 @@ export class MlflowMigration extends Construct {
         'migrate',
         'migrate',
         mlflowProgram('migrate'),
-        [{ name: 'GRANT_WAIT_SECONDS', value: String(MIGRATION_GRANT_WAIT_SECONDS) }, authConfigEnv, ...databasePoolEnv(JOB_POOL)],
+        [
+          { name: 'GRANT_WAIT_SECONDS', value: String(MIGRATION_GRANT_WAIT_SECONDS) },
+          // cloudsql: it acts as the owner role, and takes the tables over from the server's IAM user once.
+          ...ownershipEnv(w.database, serverDb.mode === 'cloudsql' ? serverDb.iamUser : undefined),
+          authConfigEnv,
+          ...databasePoolEnv(JOB_POOL),
+        ],
         true,
       ),
     };

@@ -48,3 +48,16 @@ export function schemaPrivilegeQuery(): string {
   if (!m) throw new Error(`${PROGRAM_DIR}/migrate.py: no line PRIVILEGE_QUERY = "..."`);
   return m[1];
 }
+
+/**
+ * The migration Job's cloudsql privilege query (OWNER_QUERY in migrate.py, with its :owner parameter
+ * as a psql variable), which the live tests run against PostgreSQL before and after the grant.
+ */
+export function ownerQuery(): string {
+  const m = /^OWNER_QUERY = \(\n((?:\s+"[^"\n]*"\n)+)\)$/m.exec(programPart(`${PROGRAM_DIR}/migrate.py`));
+  if (!m) throw new Error(`${PROGRAM_DIR}/migrate.py: no lines OWNER_QUERY = ( "..." )`);
+  return [...m[1].matchAll(/"([^"\n]*)"/g)]
+    .map((p) => p[1])
+    .join('')
+    .replace(/:owner\b/g, ":'owner'");
+}

@@ -10,7 +10,7 @@ import * as kube from '../../imports/k8s-1.31';
 import { serverCertificateVolume } from '../certificates/server-certificate';
 import { httpsProbe } from '../lib/pod';
 import { authConfigHash, authMount, authVolume, MlflowAuthProps, serverAuthEnv, serverAuthSecrets } from './auth';
-import type { MlflowDatabase } from './database';
+import { ownershipEnv, type MlflowDatabase } from './database';
 import { mlflowProgram } from './programs';
 import { databasePoolEnv, type DatabasePool, type MlflowWorkload } from './workload';
 
@@ -135,10 +135,12 @@ export class MlflowServer extends Construct {
     const health = (periodSeconds: number, failureThreshold: number) => httpsProbe(MLFLOW_HEALTH_PATH, SERVER_PORT_NAME, periodSeconds, failureThreshold);
     // Runs after the proxy has started and before the server: the server starts only on the schema
     // revision its image expects, which the migration Job brings about.
+    // cloudsql: it also hands tables the server's IAM user still owns to the owner role, once the
+    // migration lets it (charts/mlflow/wait_for_schema.py).
     const waitForSchema = w.container({
       name: 'wait-for-schema',
       command: ['python', '-c', mlflowProgram('wait_for_schema')],
-      env,
+      env: [...env, ...ownershipEnv(db)],
       volumeMounts: [tmpMount, caMount],
     });
     const server = w.container({

@@ -47,6 +47,37 @@ export function databasePoolEnv(pool: DatabasePool): kube.EnvVar[] {
   ];
 }
 
+/**
+ * A Kubernetes ServiceAccount of its own that acts as a Google service account of its own through
+ * Workload Identity (the `iam.gke.io/gcp-service-account` annotation; the gcp chart binds
+ * roles/iam.workloadIdentityUser on that account to this ServiceAccount), without an API token: the
+ * migration Job and gc in cloudsql mode, for their own IAM database logins.
+ */
+export function googleIdentityServiceAccount(scope: Construct, id: string, name: string, googleServiceAccount: string, labels: Record<string, string>): string {
+  new kube.KubeServiceAccount(scope, id, {
+    metadata: { name, labels, annotations: { 'iam.gke.io/gcp-service-account': googleServiceAccount } },
+    automountServiceAccountToken: false,
+  });
+  return name;
+}
+
+/**
+ * A Job's ServiceAccount and, in cloudsql mode, the Google service account it acts as and that
+ * account's IAM database user (the user its backend store URI logs in as).
+ */
+export interface MlflowJobAccount {
+  readonly name: string;
+  /** @default - no Google identity (statefulset mode: a password login) */
+  readonly google?: { readonly email: string; readonly iamUser: string };
+}
+
+/** The Job's own ServiceAccount, with or without a Google identity. */
+export function jobServiceAccount(scope: Construct, id: string, account: MlflowJobAccount, labels: Record<string, string>): string {
+  return account.google
+    ? googleIdentityServiceAccount(scope, id, account.name, account.google.email, labels)
+    : noGoogleIdentityServiceAccount(scope, id, account.name, labels);
+}
+
 /** Numeric user of the MLflow containers (the image's default is root). */
 export const MLFLOW_UID = 1000;
 /** How long the proxy sidecar waits for open connections after SIGTERM. */
@@ -106,9 +137,20 @@ export class MlflowWorkload {
         : [];
   }
 
-  /** The same pods, as another ServiceAccount (`serviceAccountName`); unchanged when undefined. */
-  as(serviceAccountName: string | undefined): MlflowWorkload {
-    return serviceAccountName ? new MlflowWorkload({ ...this.props, serviceAccount: { name: serviceAccountName } }) : this;
+  /** Where the pods keep their metadata, as this workload logs in. */
+  get database(): MlflowDatabase {
+    return this.props.database;
+  }
+
+  /**
+   * The same pods, as another ServiceAccount (`serviceAccountName`) and, in cloudsql mode, logging in as
+   * another IAM database user (`iamUser`, that ServiceAccount's Google identity's); unchanged when undefined.
+   */
+  as(serviceAccountName: string | undefined, iamUser?: string): MlflowWorkload {
+    if (!serviceAccountName) return this;
+    const db = this.props.database;
+    const database: MlflowDatabase = iamUser && db.mode === 'cloudsql' ? { ...db, iamUser } : db;
+    return new MlflowWorkload({ ...this.props, serviceAccount: { name: serviceAccountName }, database });
   }
 
   labels(component: string): Record<string, string> {

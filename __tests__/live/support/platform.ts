@@ -9,7 +9,7 @@ import * as path from 'path';
 import type { Config } from '../../../config/schema';
 import { LocalPlatform } from '../../../local/platform';
 import { LocalPod } from '../../../local/pod-runner';
-import { Major, removeTempDirs } from '../../../local/postgres';
+import { Major, removeTempDirs, Server } from '../../../local/postgres';
 import { pythonEnvBin } from '../../support/python-env';
 import { PROJECT_ROOT } from '../../support/render';
 
@@ -19,7 +19,13 @@ export const START_SECONDS = 420;
 /** Starts the platform of `config` in a temp folder; `stopPlatform` ends it. */
 export async function startPlatform(
   config: Config,
-  options: { verbose?: boolean; env?: Record<string, string>; pythonPath?: string[]; postgres?: Major } = {},
+  options: {
+    verbose?: boolean;
+    env?: Record<string, string>;
+    pythonPath?: string[];
+    postgres?: Major;
+    earlierInstall?: (postgres: Server) => Promise<void>;
+  } = {},
 ): Promise<LocalPlatform> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-local-'));
   const platform = new LocalPlatform({
@@ -29,6 +35,7 @@ export async function startPlatform(
     env: options.env,
     pythonPath: options.pythonPath,
     postgres: options.postgres,
+    earlierInstall: options.earlierInstall,
     onLine: options.verbose || process.env.MLFLOW_GKE_LIVE_VERBOSE ? (line) => process.stdout.write(`${line}\n`) : undefined,
   });
   try {

@@ -9,6 +9,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Config } from '../../../config/schema';
+import { buildModel } from '../../../model';
 import { MlflowClient } from '../../../local/client';
 import { iapAudience } from '../../../local/iap';
 import { LOAD_BALANCER_ADDRESS, LocalPlatform } from '../../../local/platform';
@@ -31,16 +32,31 @@ export function liveScenario(config: Config, major: Major): void {
   const sql = (query: string) => platform.postgres!.query(query, { ...platform.postgres!.superuser, database: config.database.name });
 
   describe('first start', () => {
-    test('the migration Job brought the tracking schema and the auth tables to their head, owned by the account MLflow connects as', async () => {
+    test('the migration Job brought the tracking schema and the auth tables to their head, owned by the role it acts as', async () => {
       expect(await sql('SELECT count(*) FROM alembic_version')).toBe('1');
       expect(await sql('SELECT count(*) FROM alembic_version_auth')).toBe('1');
-      const owners = await sql("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'");
-      // The account MLflow connects as: the IAM database user (cloudsql), the mlflow role (statefulset).
+      const owners = await sql("SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class WHERE relnamespace = 'public'::regnamespace");
+      // statefulset: the mlflow role MLflow connects as owns its database. cloudsql: the owner role of
+      // the grant, which the migration's own IAM user acts as; no login owns a table.
       const uri = platform.rendered
         .named('Deployment', 'mlflow')
         .spec.template.spec.containers[0].env.find((e: any) => e.name === 'MLFLOW_BACKEND_STORE_URI').value;
-      expect(owners.split('\n')).toEqual([decodeURIComponent(/\/\/([^@]+)@/.exec(uri)![1])]);
+      const owner = config.database.mode === 'cloudsql' ? buildModel(config).names.cloudSql.roles.owner : decodeURIComponent(/\/\/([^@]+)@/.exec(uri)![1]);
+      expect(owners.split('\n')).toEqual([owner]);
     });
+
+    if (config.database.mode === 'cloudsql')
+      test("the server's and gc's IAM users may not drop a table nor act as its owner; the migration's may", async () => {
+        const { iamUser, migrateIamUser, gcIamUser, roles, database } = buildModel(config).names.cloudSql;
+        const as = (user: string, statements: string) => platform.postgres!.psql(`BEGIN; ${statements}; ROLLBACK;`, { user, database });
+        for (const user of [iamUser, gcIamUser]) {
+          expect((await as(user, 'DROP TABLE metrics')).stderr).toMatch(/must be owner of table metrics/);
+          expect((await as(user, `SET ROLE ${roles.owner}`)).stderr).toMatch(/permission denied to set role/);
+          expect(await platform.postgres!.query('SELECT count(*) > 0 FROM experiments', { user, database })).toBe('t');
+        }
+        const dropped = await as(migrateIamUser, `SET ROLE ${roles.owner}; DROP TABLE metrics`);
+        expect([dropped.code, dropped.stderr]).toEqual([0, expect.not.stringContaining('ERROR')]);
+      });
 
     test('the server started on the schema the Job made: no process migrated the auth tables again', () => {
       const wait = platform.server!.running.find((c) => c.name === 'wait-for-schema')!;

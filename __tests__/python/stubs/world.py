@@ -46,6 +46,16 @@ class Database:
     auth_current: Optional[str] = "auth0001"
     auth_head: str = "auth0001"
     auth_known: tuple[str, ...] = ("auth0000", "auth0001")
+    # cloudsql mode (charts/mlflow/cloudsql-grant.sql): the owner query answers true from this check on
+    # (1: at once; None: never); how many relations the server's IAM user owns; whether it may act as
+    # the owner role (the migration lends it); the statements run, each with the transaction it ran
+    # in (a number per engine.begin()) and the PGOPTIONS of the process then.
+    owner_granted_at_check: Optional[int] = 1
+    owner_checks: int = 0
+    server_owned: int = 0
+    server_member: bool = False
+    statements: list[tuple[int, str, Optional[str]]] = dataclasses.field(default_factory=list)
+    transactions: int = 0
 
     def connect(self) -> None:
         self.connections += 1

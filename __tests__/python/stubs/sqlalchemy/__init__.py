@@ -2,12 +2,19 @@
 Stand-in for the SQLAlchemy calls the programs make, against world.current.db. Signatures from
 sqlalchemy/sqlalchemy at rel_2_0_52 (the 2.0 line the MLflow image installs).
 """
+import os
 from typing import Any, Optional
 
 import world
 from sqlalchemy import pool as pool  # the programs use sqlalchemy.pool.NullPool
 
 PRIVILEGE_CALLS = "has_schema_privilege('public', 'USAGE') AND has_schema_privilege('public', 'CREATE')"
+# cloudsql mode: migrate.py's OWNER_QUERY and OWNED_QUERY, wait_for_schema.py's HANDOVER_QUERY.
+OWNER_CALLS = "pg_has_role(current_user, r.oid, 'MEMBER') AND has_schema_privilege(r.oid, 'public', 'USAGE')"
+OWNED_CALLS = "WHERE r.rolname = :role AND c.relpersistence <> 't'"
+HANDOVER_CALLS = "WHERE u.rolname = current_user AND c.relpersistence <> 't'), COALESCE((SELECT pg_has_role(current_user, r.oid, 'MEMBER')"
+# What the programs run beside their queries (recorded, in order).
+STATEMENTS = ("GRANT ", "REVOKE ", "ALTER DEFAULT PRIVILEGES ", "REASSIGN OWNED ", "SET LOCAL ROLE ")
 
 
 # lib/sqlalchemy/sql/_elements_constructors.py: def text(text: str) -> TextClause
@@ -42,9 +49,27 @@ class Connection:
 
     # lib/sqlalchemy/engine/base.py: Connection.execute(self, statement, parameters=None, *,
     # execution_options=None) -> CursorResult. Only the migration Job's privilege query is known here.
+    def __init__(self, transaction: int = 0):
+        self.transaction = transaction
+
     def execute(self, statement: str, parameters: Optional[Any] = None, *, execution_options: Optional[Any] = None) -> Result:
         db = world.current.db
         db.queries.append(statement)
+        if statement.startswith(STATEMENTS):
+            db.statements.append((self.transaction, statement, os.environ.get("PGOPTIONS")))
+            if statement.startswith("REASSIGN OWNED BY CURRENT_USER"):
+                if not db.server_member:
+                    raise world.OperationalError("permission denied to reassign objects")
+                db.server_owned = 0
+            return Result([])
+        if OWNER_CALLS in statement:
+            db.owner_checks += 1
+            granted = db.owner_granted_at_check is not None and db.owner_checks >= db.owner_granted_at_check
+            return Result([Row((db.user, granted))])
+        if OWNED_CALLS in statement:
+            return Result([Row((db.server_owned,))])
+        if HANDOVER_CALLS in statement:
+            return Result([Row((db.server_owned, db.server_member))])
         if PRIVILEGE_CALLS not in statement or not statement.startswith("SELECT current_user, "):
             raise AssertionError("unexpected query: " + statement)
         db.privilege_checks += 1
@@ -61,6 +86,14 @@ class Engine:
     def connect(self) -> Connection:
         world.current.db.connect()
         return Connection()
+
+    # lib/sqlalchemy/engine/base.py: Engine.begin(self) -> Iterator[Connection]: a connection in a
+    # transaction, committed at the end of the block.
+    def begin(self) -> Connection:
+        db = world.current.db
+        db.connect()
+        db.transactions += 1
+        return Connection(db.transactions)
 
     # lib/sqlalchemy/engine/base.py: Engine.dispose(self, close: bool = True) -> None
     def dispose(self, close: bool = True) -> None:
