@@ -58,9 +58,8 @@ import os
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from typing import Any, Callable, Mapping, Optional, Union
-
-from cachetools import LRUCache
 
 from flask import Response, g, make_response, request
 from iap_verify import KEYS_URL, Audience, KeySet, Rejected, verify
@@ -131,14 +130,17 @@ class RunRequirementCache:
 
     def __init__(self, original: Callable[[str, str], Any], size: int = RUN_REQUIREMENT_CACHE_SIZE):
         self.original = original
-        self._cache: LRUCache = LRUCache(maxsize=size)
-        # cachetools caches are not thread-safe, and Flask handlers run on a thread pool.
+        self.size = size
+        # Least recently used first; Flask handlers run on a thread pool, hence the lock.
+        self._cache: "OrderedDict[tuple[str, str], tuple[Any, tuple[Any, ...]]]" = OrderedDict()
         self._lock = threading.Lock()
 
     def __call__(self, run_id: str, action: str) -> Any:
         key = (run_id, action)
         with self._lock:
             hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
         if hit is None:
             resolved = self.original(run_id, action)
             if resolved is None:
@@ -147,6 +149,8 @@ class RunRequirementCache:
             hit = (anchor, tuple(requirements))
             with self._lock:
                 self._cache[key] = hit
+                while len(self._cache) > self.size:
+                    self._cache.popitem(last=False)
         return hit[0], list(hit[1])
 
 
