@@ -102,9 +102,9 @@ describe('the limit', () => {
       Testing.synth(new GcpChart(testApp(), 'gcp', gcpChartProps(buildModel(c))))
         .find((o) => o.kind === 'SQLInstance')
         .spec.settings.databaseFlags.filter((f: { name: string }) => f.name === 'max_connections');
-    const c = configWith({ database: { cloudsql: { maxConnections: 250 } } });
-    expect(databaseLimit(c)).toMatchObject({ maxConnections: 250 });
-    expect(flags(c)).toEqual([{ name: 'max_connections', value: '250' }]);
+    const c = configWith({ database: { cloudsql: { maxConnections: 450 } } });
+    expect(databaseLimit(c)).toMatchObject({ maxConnections: 450 });
+    expect(flags(c)).toEqual([{ name: 'max_connections', value: '450' }]);
     expect(flags(configWith({}))).toEqual([]);
   });
 

@@ -216,16 +216,16 @@ export const mlflowSchema = z
           .int('must be a whole number of connections from 1 to 100')
           .min(1, 'must be a whole number of connections from 1 to 100')
           .max(100, 'must be a whole number of connections from 1 to 100')
-          .default(2)
+          .default(4)
           .describe(
-            'Connections each database engine of a server worker keeps open (MLFLOW_SQLALCHEMYSTORE_POOL_SIZE). Every worker opens 3 engines (tracking, model registry, authentication), each with its own pool. The default fits the defaults of both database modes with room (docs/mlflow.md, "Database connections").',
+            'Connections each database engine of a server worker keeps open (MLFLOW_SQLALCHEMYSTORE_POOL_SIZE). Every worker opens 3 engines (tracking, model registry, authentication), each with its own pool. size + maxOverflow bounds the log-batch calls one worker serves at once: each holds two tracking connections at a time, so more than that many wait on each other until the pool times out (docs/mlflow.md, "Database connections").',
           ),
         maxOverflow: z
           .number()
           .int(MAX_OVERFLOW_ZERO_IGNORED)
           .min(1, MAX_OVERFLOW_ZERO_IGNORED)
           .max(100, MAX_OVERFLOW_ZERO_IGNORED)
-          .default(1)
+          .default(6)
           .describe(
             'Connections an engine may open beyond size under load, closed again when returned (MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW). At least 1: MLflow ignores 0. A request that finds its engine at size + maxOverflow waits for a connection (SQLAlchemy pool_timeout, 30 s) rather than failing.',
           ),
