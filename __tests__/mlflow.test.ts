@@ -55,7 +55,7 @@ describe('mlflow chart', () => {
 
   describe('1. server', () => {
     test('listens on 0.0.0.0:5000, proxies artifacts to the GCS bucket, exposes metrics into an emptyDir, workers from config', () => {
-      const config = configWith({ mlflow: { workers: 3 } });
+      const config = configWith({ mlflow: { workers: 3 }, database: { cloudsql: { maxConnections: 1000 } } });
       const names = platformNames(config);
       const server = container(deploymentOf(chartObjects(render(config).files, 'mlflow')), 'mlflow');
       const args: string[] = server.args;
@@ -461,7 +461,7 @@ describe('mlflow chart', () => {
 
   describe('5. high availability', () => {
     test('the autoscaler keeps at least the configured replicas; the Deployment leaves the count to it', () => {
-      const objects = mlflowOf({ mlflow: { replicas: 3, maxReplicas: 7, targetCpuUtilization: 60 } });
+      const objects = mlflowOf({ mlflow: { replicas: 3, maxReplicas: 7, targetCpuUtilization: 60 }, database: { cloudsql: { maxConnections: 1000 } } });
       const hpa = find(objects, 'HorizontalPodAutoscaler', 'mlflow');
       expect(hpa.spec.minReplicas).toBe(3);
       expect(hpa.spec.maxReplicas).toBe(7);

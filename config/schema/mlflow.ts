@@ -225,7 +225,7 @@ export const mlflowSchema = z
           .int(MAX_OVERFLOW_ZERO_IGNORED)
           .min(1, MAX_OVERFLOW_ZERO_IGNORED)
           .max(100, MAX_OVERFLOW_ZERO_IGNORED)
-          .default(6)
+          .default(4)
           .describe(
             'Connections an engine may open beyond size under load, closed again when returned (MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW). At least 1: MLflow ignores 0. A request that finds its engine at size + maxOverflow waits for a connection (SQLAlchemy pool_timeout, 30 s) rather than failing.',
           ),
