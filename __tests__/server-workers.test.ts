@@ -1,5 +1,5 @@
 /**
- * The server's worker count: two per requested CPU unless the config names one (model/server-workers.ts),
+ * The server's worker count: one per requested CPU unless the config names one (model/server-workers.ts),
  * rendered as `mlflow server --workers` and counted by the connection budget.
  */
 import { connectionBudget } from '../model/connection-budget';
@@ -8,12 +8,12 @@ import { configWith as configOf, find, render } from './support/render';
 
 test.each([
   ['250m', 1],
-  ['500m', 1],
-  ['1', 2],
-  ['1500m', 3],
-  ['2', 4],
+  ['1', 1],
+  ['1600m', 2],
+  ['2', 2],
+  ['4', 4],
 ])('a CPU request of %s runs %i workers', (cpu, workers) => {
-  expect(WORKERS_PER_CPU).toBe(2);
+  expect(WORKERS_PER_CPU).toBe(1);
   expect(serverWorkers(configOf({ mlflow: { resources: { requests: { cpu } } } }))).toBe(workers);
 });
 
@@ -21,10 +21,10 @@ test('mlflow.workers, when set, wins over the CPU request', () => {
   expect(serverWorkers(configOf({ mlflow: { workers: 3 } }))).toBe(3);
 });
 
-test('the default replica requests one CPU and runs two workers, as rendered and as budgeted', () => {
+test('the default replica requests one CPU and runs one worker, as rendered and as budgeted', () => {
   const config = configOf({});
   expect(config.mlflow.resources.requests.cpu).toBe('1');
   const server = find(render(config).objects, 'Deployment', 'mlflow').spec.template.spec.containers.find((c: { name: string }) => c.name === 'mlflow');
-  expect(server.args[server.args.indexOf('--workers') + 1]).toBe('2');
-  expect(connectionBudget(config).workers).toBe(2);
+  expect(server.args[server.args.indexOf('--workers') + 1]).toBe('1');
+  expect(connectionBudget(config).workers).toBe(1);
 });

@@ -119,7 +119,7 @@ export const statefulSetDbSchema = z
       .max(10000, 'must be a whole number of connections from 20 to 10000')
       .default(400)
       .describe(
-        "PostgreSQL's max_connections, rendered as -c max_connections. PostgreSQL's own default, 100, cannot hold the worst case of the default MLflow settings (4 replicas and a rollout's 2 extra pods, 2 workers each, pools of 4 + 4: 316); each connection in use costs the server a few MB of its memory. Synth checks MLflow's worst case of connections against it.",
+        "PostgreSQL's max_connections, rendered as -c max_connections. PostgreSQL's own default, 100, cannot hold the worst case of the default MLflow settings (4 replicas and a rollout's 2 extra pods, 1 worker each, pools of 4 + 6: 208); each connection in use costs the server a few MB of its memory. Synth checks MLflow's worst case of connections against it.",
       ),
     resources: resources({ requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } }).describe(
       'PostgreSQL container resources (memory request equal to the limit keeps the database out of the first eviction tier).',

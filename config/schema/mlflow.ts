@@ -207,7 +207,7 @@ export const mlflowSchema = z
     workers: positiveInt()
       .optional()
       .describe(
-        'Server worker processes per replica. Unset: 2 per CPU of mlflow.resources.requests.cpu, at least 1, the ratio that served the most per core (docs/mlflow.md, "Performance").',
+        'Server worker processes per replica. Unset: 1 per CPU of mlflow.resources.requests.cpu (rounded, at least 1), the ratio that served the most per core (docs/mlflow.md, "Performance"). With 1 worker a renewed certificate restarts the container instead of the workers one by one ("TLS").',
       ),
     databasePool: z
       .strictObject({
@@ -225,7 +225,7 @@ export const mlflowSchema = z
           .int(MAX_OVERFLOW_ZERO_IGNORED)
           .min(1, MAX_OVERFLOW_ZERO_IGNORED)
           .max(100, MAX_OVERFLOW_ZERO_IGNORED)
-          .default(4)
+          .default(6)
           .describe(
             'Connections an engine may open beyond size under load, closed again when returned (MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW). At least 1: MLflow ignores 0. A request that finds its engine at size + maxOverflow waits for a connection (SQLAlchemy pool_timeout, 30 s) rather than failing.',
           ),
@@ -241,7 +241,7 @@ export const mlflowSchema = z
         'How a changed Deployment replaces its pods. RollingUpdate keeps serving; Recreate stops every old server first, which MLflow releases that forbid mixed-version writers require during their schema upgrade.',
       ),
     resources: resources({ requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi' } }).describe(
-      "MLflow container resources. The CPU request sets the worker count (mlflow.workers) and the autoscaler's unit: one core of server is two workers.",
+      "MLflow container resources. The CPU request sets the worker count (mlflow.workers: one per core) and the autoscaler's unit.",
     ),
     scratchSize: size
       .default('10Gi')
