@@ -14,11 +14,13 @@ test.each([
   ['4', 4],
 ])('a CPU request of %s runs %i workers', (cpu, workers) => {
   expect(WORKERS_PER_CPU).toBe(1);
-  expect(serverWorkers(configOf({ mlflow: { resources: { requests: { cpu } } } }))).toBe(workers);
+  // A larger replica needs a database that holds its pools (the connection budget) and a limit above the request.
+  const config = configOf({ mlflow: { resources: { requests: { cpu }, limits: { cpu: '4' } } }, database: { cloudsql: { maxConnections: 1000 } } });
+  expect(serverWorkers(config)).toBe(workers);
 });
 
 test('mlflow.workers, when set, wins over the CPU request', () => {
-  expect(serverWorkers(configOf({ mlflow: { workers: 3 } }))).toBe(3);
+  expect(serverWorkers(configOf({ mlflow: { workers: 3 }, database: { cloudsql: { maxConnections: 1000 } } }))).toBe(3);
 });
 
 test('the default replica requests one CPU and runs one worker, as rendered and as budgeted', () => {
