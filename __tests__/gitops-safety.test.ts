@@ -137,7 +137,8 @@ describe.each(rendered)('GitOps safety of config $name', ({ name, objects, main 
 
   test('changing the MLflow workers or the Cloud SQL Auth Proxy image hits no immutable field either', () => {
     for (const edit of [
-      (input: Record<string, any>) => (input.mlflow = { ...input.mlflow, workers: (input.mlflow?.workers ?? 2) + 1 }),
+      // Two workers with smaller pools: the connection budget of every config holds them.
+      (input: Record<string, any>) => (input.mlflow = { ...input.mlflow, workers: 2, databasePool: { size: 2, maxOverflow: 2 } }),
       (input: Record<string, any>) =>
         (input.mlflow = { ...input.mlflow, cloudSqlProxy: { ...input.mlflow?.cloudSqlProxy, image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.1.1' } }),
     ]) {

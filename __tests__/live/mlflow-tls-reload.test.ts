@@ -9,7 +9,6 @@ import * as fs from 'fs';
 import * as https from 'https';
 import * as tls from 'tls';
 import { GRACEFUL_SHUTDOWN_SECONDS } from '../../charts/mlflow/server';
-import { loadConfig } from '../../model/load';
 import { LocalPlatform } from '../../local/platform';
 import { configWith } from '../support/render';
 import { START_SECONDS, startPlatform, stopPlatform } from './support/platform';
@@ -39,11 +38,11 @@ async function until(what: string, seconds: number, check: () => Promise<boolean
 describe('several workers: SIGHUP, no failed request', () => {
   let platform: LocalPlatform;
   beforeAll(async () => {
-    platform = await startPlatform(loadConfig(), { env: FAST_WATCHER });
+    platform = await startPlatform(configWith({ mlflow: { workers: 2 } }), { env: FAST_WATCHER });
   }, START_SECONDS * 1000);
   afterAll(() => stopPlatform(platform), 120000);
 
-  test('the default renders two workers, so the watcher takes the SIGHUP path', () => {
+  test('two workers render a supervisor, so the watcher takes the SIGHUP path', () => {
     const args: string[] = platform.rendered.named('Deployment', 'mlflow').spec.template.spec.containers.find((c: any) => c.name === 'mlflow').args;
     expect(Number(args[args.indexOf('--workers') + 1])).toBeGreaterThan(1);
   });

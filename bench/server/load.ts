@@ -95,8 +95,8 @@ export class Caller {
   }
 
   /** A JSON call that must answer 200; its parsed body. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- MLflow's JSON answers, read at any depth
   async json(method: string, path: string, body?: unknown): Promise<any> {
-    // eslint-disable-line @typescript-eslint/no-explicit-any -- MLflow's JSON answers
     const answer = await this.send({ method, path, body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)) });
     if (answer.status !== 200) throw new Error(`${method} ${path}: ${answer.status} ${answer.body.toString('utf8').slice(0, 500)}`);
     return JSON.parse(answer.body.toString('utf8'));
