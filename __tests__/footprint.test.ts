@@ -1,4 +1,8 @@
 import { footprint, formatBytes, formatCpu } from '../bench/footprint';
+import * as fs from 'fs';
+import * as path from 'path';
+import { footprintTable } from '../bench/footprint-table';
+import { PROJECT_ROOT } from './support/render';
 
 const container = (cpuReq: string, memReq: string, cpuLim: string, memLim: string) => ({
   name: 'c',
@@ -96,5 +100,13 @@ describe('cluster footprint', () => {
     expect(formatCpu(3000)).toBe('3');
     expect(formatBytes(1.5 * 2 ** 30)).toBe('1.50 GiB');
     expect(formatBytes(256 * 2 ** 20)).toBe('256 MiB');
+  });
+});
+
+describe("the README's footprint table", () => {
+  test('is what the render of the default and example configs gives (npm run bench -- --write rewrites it)', () => {
+    const readme = fs.readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
+    const table = footprintTable();
+    expect(readme).toContain(`${table.join('\n')}\n`);
   });
 });

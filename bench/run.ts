@@ -13,11 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { DEFAULT_CONFIG } from '../config/default';
-import { EXAMPLE_CONFIGS } from '../config/examples';
-import { loadConfig } from '../model/load';
-import { renderPlatform } from '../synth/render';
-import type { Manifest, RenderedFile } from '../synth/rendered-file';
-import { footprint, formatBytes, formatCpu } from './footprint';
+import { footprintTable } from './footprint-table';
 
 const ROOT = path.resolve(__dirname, '..');
 const args = process.argv.slice(2);
@@ -147,13 +143,7 @@ function main(): void {
       '',
       'Workloads that run all the time (Deployments and StatefulSets at their configured replicas); the largest single Job or CronJob run is listed apart.',
       '',
-      '| config | pods | CPU requests | CPU limits | memory requests | memory limits | storage claimed | largest Job run (CPU / memory) |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-      ...['default', ...EXAMPLE_CONFIGS].map((name) => {
-        const config = name === 'default' ? loadConfig() : loadConfig(path.join(ROOT, 'config', name));
-        const f = footprint(manifestsOf(renderPlatform(config)));
-        return `| ${name.replace(/\.yaml$/, '')} | ${f.pods} | ${formatCpu(f.cpuRequestMillis)} | ${formatCpu(f.cpuLimitMillis)} | ${formatBytes(f.memoryRequestBytes)} | ${formatBytes(f.memoryLimitBytes)} | ${formatBytes(f.storageBytes)} | ${formatCpu(f.transientCpuRequestMillis)} / ${formatBytes(f.transientMemoryRequestBytes)} |`;
-      }),
+      ...footprintTable(),
       '',
     ];
     const text = lines.join('\n');
@@ -165,11 +155,6 @@ function main(): void {
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-}
-
-/** Objects of the files that `kubectl apply -f dist` applies (not dist/tests/), as the render made them. */
-function manifestsOf(files: readonly RenderedFile[]): Manifest[] {
-  return files.filter((f) => f.path.endsWith('.yaml') && !f.path.includes('/')).flatMap((f) => f.objects ?? []);
 }
 
 const BEGIN = '<!-- bench:begin (written by `npm run bench -- --write`) -->';
