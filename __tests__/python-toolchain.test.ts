@@ -55,6 +55,17 @@ describe('the environment npm test makes', () => {
     expect([r.status, r.stdout.trim()]).toEqual([0, imageVersion()]);
   });
 
+  test("serves on uvicorn's uvloop and httptools, as the -full image does (its gateway and genai extras require uvicorn[standard])", () => {
+    // uvicorn picks them itself when they import (--loop auto, --http auto): the bench times the image's server.
+    const r = spawnSync(path.join(bin, 'python'), ['-c', 'import uvloop, httptools, uvicorn; print("ok")'], { encoding: 'utf8' });
+    expect([r.status, r.stdout.trim()]).toEqual([0, 'ok']);
+    const extras = /^Requires-Dist: uvicorn\[standard\].*extra == "(gateway|genai)"$/gm;
+    const metadata = spawnSync(path.join(bin, 'python'), ['-c', 'import importlib.metadata as m; print(m.metadata("mlflow").as_string())'], {
+      encoding: 'utf8',
+    });
+    expect(new Set([...metadata.stdout.matchAll(extras)].map((m) => m[1]))).toEqual(new Set(['gateway', 'genai']));
+  });
+
   test('brings shellcheck, so the script lint needs no system package', () => {
     const r = spawnSync(path.join(bin, 'shellcheck'), ['--version'], { encoding: 'utf8' });
     expect(r.status).toBe(0);

@@ -87,7 +87,7 @@ function requestsOf(
   workload: Workload,
   blob: Buffer,
 ): (i: number) => { method: string; path: string; body?: Buffer; contentType?: string } {
-  const artifact = (i: number) => `/api/2.0/mlflow-artifacts/artifacts/${p.experimentId}/${p.runId}/artifacts/${workload.id}-${i}`;
+  const artifact = (name: string) => `/api/2.0/mlflow-artifacts/artifacts/${p.experimentId}/${p.runId}/artifacts/${name}`;
   switch (workload.kind) {
     case 'log-batch':
       return (i) => ({
@@ -112,10 +112,10 @@ function requestsOf(
         body: Buffer.from(JSON.stringify({ experiment_ids: [searchExperiment], max_results: 100, filter: "params.model = 'vit' and metrics.loss > 10" })),
       });
     case 'upload':
-      return (i) => ({ method: 'PUT', path: artifact(i), body: blob, contentType: 'application/octet-stream' });
+      return (i) => ({ method: 'PUT', path: artifact(`${workload.id}-${i}`), body: blob, contentType: 'application/octet-stream' });
     case 'download':
       // Reads back what the upload of the same size wrote (the first file of it).
-      return () => ({ method: 'GET', path: artifact(0).replace(`/${workload.id}-`, `/${workload.id.replace('download', 'upload')}-`) });
+      return () => ({ method: 'GET', path: artifact(`${workload.id.replace('download', 'upload')}-0`) });
   }
 }
 
@@ -156,7 +156,8 @@ function platformTargets(platform: LocalPlatform): { basic: (account: { username
   const serviceName = platform.serviceHosts[platform.serviceHosts.length - 1];
   const tls = { ca, serverName: serviceName };
   const inCluster = `${serviceName}:${buildModel(platform.options.config).names.mlflowPort}`;
-  const audience = iapAudience(platform.options.config.project.number, platform.options.config.mlflow.auth.iapBackendServiceId ?? BENCH_BACKEND_SERVICE_ID);
+  // startPlatform pins the backend whenever the config does not.
+  const audience = iapAudience(platform.options.config.project.number, platform.options.config.mlflow.auth.iapBackendServiceId!);
   return {
     basic: ({ username, password }) => {
       const authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
