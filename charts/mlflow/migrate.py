@@ -10,6 +10,14 @@ the same database, under their own Alembic version table: `python -m mlflow.serv
 "Permissions Database"; mlflow/server/auth/db/cli.py upgrade: create_engine(url), migrate to "head").
 It runs every time, a no-op at head, so a database that predates authentication gets its tables too.
 
+The backup gate: before anything changes, a migration that would move either history (shared.py
+schema_change: not on an empty database, not at head) needs a verified backup of the database as it
+is, else the Job refuses with one line that says so (backup_gate). In statefulset mode (BACKUP_GATE=
+statefulset) the pod's init containers took it: backup_plan.py wrote the change it expected to
+BACKUP_PLAN_FILE, pg_dump read it back whole, the upload recorded the object in BACKUP_RECORD_FILE.
+The migration accepts the backup only when the plan names the very change it is about to make, so a
+database that moved after the plan is never migrated on an older backup.
+
 In cloudsql mode (DB_OWNER_ROLE set) the Job logs in as its own IAM database user, a member of the
 owner role of charts/mlflow/cloudsql-grant.sql, and before anything else:
 
@@ -41,7 +49,7 @@ checker and the unit tests.
 import os
 import time
 
-from shared import URI, describe, log, run_once, schema_state, schema_state_when_reachable
+from shared import URI, auth_schema_state, describe, log, run_once, schema_change, schema_state, schema_state_when_reachable
 
 # ---- the pod runs what follows ----
 import subprocess
@@ -187,6 +195,41 @@ def wait_for_grant(timeout):
         pause = min(pause * 2, 60)
 
 
+def read_line(path):
+    """A file's first line, or None when there is no such file."""
+    try:
+        with open(path) as handle:
+            return handle.readline().strip()
+    except FileNotFoundError:
+        return None
+
+
+def backup_recorded(change):
+    """statefulset mode: the init containers' plan names this very change, and their upload recorded the dump."""
+    planned = read_line(os.environ["BACKUP_PLAN_FILE"])
+    record = read_line(os.environ["BACKUP_RECORD_FILE"])
+    if planned != change:
+        log(
+            "refusing to migrate without a verified backup: the schema is to change (%s), but the backup gate planned %s; "
+            "the Job's next pod plans again" % (change, "nothing" if planned is None else "(" + planned + ")")
+        )
+        return False
+    if not record:
+        log("refusing to migrate without a verified backup: the schema is to change (%s) and no backup was recorded" % change)
+        return False
+    log("backup taken and verified before the migration: %s (%s)" % (record, change))
+    return True
+
+
+def backup_gate(change):
+    """Whether a verified backup of the database at its present revisions exists, so that `change` may start."""
+    gate = os.environ.get("BACKUP_GATE")
+    if gate == "statefulset":
+        return backup_recorded(change)
+    log("refusing to migrate without a verified backup: the schema is to change (%s) and BACKUP_GATE is %r" % (change, gate))
+    return False
+
+
 AUTH_UPGRADE = ["python", "-m", "mlflow.server.auth", "db", "upgrade", "--url"]
 
 
@@ -203,14 +246,19 @@ def migrate_auth():
 def migrate():
     if OWNER and not prepare_owner():
         return 1
-    current, head, known, tables = schema_state_when_reachable(600)
+    tracking = schema_state_when_reachable(600)
+    current, head, known, tables = tracking
     log("database schema at %s, this MLflow expects %s" % (current, head))
-    if current == head:
-        log("nothing to migrate")
-        return migrate_auth()
     if not known:
         log("database revision %s is unknown to this MLflow image: refusing to touch it (downgrades are not supported)" % current)
         return 1
+    # Nothing changes before a backup vouches for the database as it is: the backup gate.
+    change = schema_change(tracking, auth_schema_state())
+    if change is not None and not backup_gate(change):
+        return 1
+    if current == head:
+        log("nothing to migrate")
+        return migrate_auth()
     if not OWNER and not wait_for_grant(int(os.environ["GRANT_WAIT_SECONDS"])):
         return 1
     if current is None and tables == 0:

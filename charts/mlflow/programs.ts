@@ -17,7 +17,7 @@ import { scriptFile } from '../lib/script-files';
 const PROGRAM_DIR = 'charts/mlflow';
 /** The line that ends a program file's header. */
 export const PROGRAM_MARKER = '# ---- the pod runs what follows ----';
-export const MLFLOW_PROGRAMS = ['wait_for_schema', 'migrate', 'gc', 'verify', 'serve', 'provision'] as const;
+export const MLFLOW_PROGRAMS = ['wait_for_schema', 'backup_plan', 'migrate', 'gc', 'verify', 'serve', 'provision'] as const;
 export type MlflowProgram = (typeof MLFLOW_PROGRAMS)[number];
 
 /** What the pod runs of one file: the text after the marker line. */

@@ -73,6 +73,25 @@ def auth_schema_state():
     return current, scripts.get_current_head(), known
 
 
+def schema_change(tracking, auth):
+    """What a migration would change, as one line, or None when it changes nothing worth a backup.
+
+    `tracking` is schema_state()'s answer, `auth` auth_schema_state()'s. A database without MLflow's
+    tables holds nothing to lose, and one at a revision this image does not know is never touched
+    (the migration refuses it): neither needs a backup. Otherwise a backup is due as soon as either
+    history is behind the image's head, the auth tables' creation in a database that predates them
+    included. The backup gate's plan (backup_plan.py) and the migration compare this very line, so a
+    backup vouches for the revisions it was taken at and no other.
+    """
+    current, head, known, tables = tracking
+    auth_current, auth_head, auth_known = auth
+    if (current is None and tables == 0) or not known or not auth_known:
+        return None
+    if current == head and auth_current == auth_head:
+        return None
+    return "tracking %s -> %s, auth %s -> %s" % (current, head, auth_current, auth_head)
+
+
 def schema_state_when_reachable(timeout):
     deadline = time.time() + timeout
     while True:
