@@ -191,7 +191,7 @@ describe('gcp reference integrity over the whole render', () => {
       for (const m of members) {
         const [, ns, ksa] = /\[(.+)\/(.+)\]$/.exec(m.spec.member) ?? [];
         const gsa = Object.values(names.serviceAccounts).find((a) => a.accountId === m.spec.resourceRef.name);
-        expect(gsa?.kubernetes).toEqual({ namespace: ns, name: ksa });
+        expect([gsa?.kubernetes, ...(gsa?.alsoKubernetes ?? [])]).toContainEqual({ namespace: ns, name: ksa });
         const rendered = objects.find((o) => o.kind === 'ServiceAccount' && o.metadata.name === ksa && o.metadata.namespace === ns);
         // Charts not written yet render no KSA; once one exists it must name this Google account.
         if (rendered) expect(rendered.metadata.annotations?.['iam.gke.io/gcp-service-account']).toBe(gsa!.email);

@@ -488,6 +488,8 @@ describe('gcp chart', () => {
       ).toEqual([
         workloadIdentityMember(stsNames, stsNames.serviceAccounts.mlflow.kubernetes!),
         workloadIdentityMember(stsNames, stsNames.serviceAccounts.dbBackup.kubernetes!),
+        // The migration Job uploads its backup gate's dump as the backup's account: its only Google identity.
+        workloadIdentityMember(stsNames, { namespace: stsNames.namespaces.platform, name: stsNames.mlflowJobServiceAccounts.migrate }),
       ]);
     });
 

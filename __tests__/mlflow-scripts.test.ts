@@ -21,6 +21,8 @@ describe('the rendered pods run the program files', () => {
     const commands = {
       wait_for_schema: container(find(objects, 'Deployment', 'mlflow'), 'wait-for-schema').command,
       migrate: container(migration!, 'migrate').command,
+      // The backup gate's plan: an init container of the migration in statefulset mode only (cloudsql's gate is the migration's own).
+      backup_plan: mode === 'statefulset' ? container(migration!, 'backup-plan').command : ['python', '-c', mlflowProgram('backup_plan')],
       gc: container(find(objects, 'CronJob', 'mlflow-gc'), 'gc').command,
       verify: container(
         chartObjects(files, 'tests/mlflow-verify').find((o) => o.kind === 'Job')!,
@@ -34,12 +36,13 @@ describe('the rendered pods run the program files', () => {
       ).command,
     };
     for (const name of MLFLOW_PROGRAMS) expect(commands[name]).toEqual(['python', '-c', mlflowProgram(name)]);
+    if (mode === 'cloudsql') expect(container(migration!, 'backup-plan')).toBeUndefined();
     expect(container(find(objects, 'Deployment', 'mlflow'), 'mlflow').command.slice(3)).toEqual(['mlflow', 'server']);
   });
 
   test('a program that imports from shared runs shared.py first; the headers stay out of the pods', () => {
     const shared = programPart('charts/mlflow/shared.py');
-    for (const name of ['wait_for_schema', 'migrate', 'gc'] as const) {
+    for (const name of ['wait_for_schema', 'backup_plan', 'migrate', 'gc'] as const) {
       expect(mlflowProgram(name)).toBe(`${shared}\n${programPart(`charts/mlflow/${name}.py`)}`);
       expect(mlflowProgram(name)).not.toContain('from shared import');
       expect(mlflowProgram(name)).not.toContain(PROGRAM_MARKER);

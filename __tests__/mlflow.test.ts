@@ -315,7 +315,8 @@ describe('mlflow chart', () => {
           name: 'platform-ca',
           configMap: { name: names.tls.caBundle, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 },
         });
-        for (const c of containers(pod).filter((x) => x.name !== 'cloud-sql-proxy'))
+        // The backup gate's upload talks to Cloud Storage only.
+        for (const c of containers(pod).filter((x) => !['cloud-sql-proxy', 'backup-upload'].includes(x.name)))
           expect(c.volumeMounts).toContainEqual({ name: 'platform-ca', mountPath: '/etc/platform-ca', readOnly: true });
       }
       const dbCert = find(chartObjects(render(config).files, 'certificates'), 'Certificate', names.tls.db);
@@ -328,9 +329,10 @@ describe('mlflow chart', () => {
   });
 
   // The server's Google account holds roles/storage.objectUser on the artifact bucket (it deletes
-  // artifacts); in statefulset mode neither the migration nor gc needs any Google identity: both log in
-  // to PostgreSQL with a password, and gc deletes artifacts through the server (charts/mlflow/gc.py).
-  test('3b. statefulset mode: the migration Job and gc run as ServiceAccounts of their own without Google identity', () => {
+  // artifacts); in statefulset mode both the migration and gc log in to PostgreSQL with a password, and
+  // gc deletes artifacts through the server (charts/mlflow/gc.py): only the migration's backup gate
+  // needs a Google identity, the backup's, to upload its dump.
+  test("3b. statefulset mode: the migration Job and gc run as ServiceAccounts of their own; only the migration has a Google identity, the backup's", () => {
     const config = statefulset();
     const names = platformNames(config);
     const objects = chartObjects(render(config).files, 'mlflow');
@@ -339,16 +341,18 @@ describe('mlflow chart', () => {
     expect(byComponent('server').map((w) => podSpec(w).serviceAccountName)).toEqual([serverSa]);
     expect(byComponent('migrate').map((w) => podSpec(w).serviceAccountName)).toEqual([names.mlflowJobServiceAccounts.migrate]);
     expect(byComponent('gc').map((w) => podSpec(w).serviceAccountName)).toEqual([names.mlflowJobServiceAccounts.gc]);
-    for (const name of [names.mlflowJobServiceAccounts.migrate, names.mlflowJobServiceAccounts.gc]) {
-      const sa = find(objects, 'ServiceAccount', name);
-      expect(sa.metadata.annotations?.['iam.gke.io/gcp-service-account']).toBeUndefined();
-      expect(sa.automountServiceAccountToken).toBe(false);
-    }
-    // And no Workload Identity grant names them.
-    const members = chartObjects(render(config).files, 'gcp')
+    const googleAccount = (name: string) => find(objects, 'ServiceAccount', name).metadata.annotations?.['iam.gke.io/gcp-service-account'];
+    for (const name of [names.mlflowJobServiceAccounts.migrate, names.mlflowJobServiceAccounts.gc])
+      expect(find(objects, 'ServiceAccount', name).automountServiceAccountToken).toBe(false);
+    // gc has no Google identity; the migration only the backup's, for its backup gate's upload.
+    expect(googleAccount(names.mlflowJobServiceAccounts.gc)).toBeUndefined();
+    expect(googleAccount(names.mlflowJobServiceAccounts.migrate)).toBe(names.serviceAccounts.dbBackup.email);
+    const grants = chartObjects(render(config).files, 'gcp')
       .filter((o) => o.kind === 'IAMPolicyMember')
-      .map((o) => String(o.spec.member ?? ''));
-    expect(members.filter((m) => /mlflow-(migrate|gc|auth-provision)\]/.test(m))).toEqual([]);
+      .map((o) => [o.spec.resourceRef?.name, String(o.spec.member ?? '')]);
+    expect(grants.filter(([, m]) => /mlflow-(migrate|gc|auth-provision)\]/.test(m))).toEqual([
+      [names.serviceAccounts.dbBackup.accountId, expect.stringMatching(/\[mlflow\/mlflow-migrate\]$/)],
+    ]);
   });
 
   test('3. Workload Identity: the server, the migration and gc each act as their own Google service account, and use no API token', () => {
@@ -454,7 +458,9 @@ describe('mlflow chart', () => {
 
     test('statefulset: the Job has no proxy and uses the Secret-referenced password', () => {
       const job = migrationOf(mlflowOf({ database: { mode: 'statefulset' } }));
-      expect(containers(job).map((c) => c.name)).toEqual(['migrate']);
+      // The backup gate's init containers first (their behaviour: __tests__/live/backup-gate.test.ts).
+      expect(containers(job).map((c) => c.name)).toEqual(['backup-plan', 'backup-dump', 'backup-upload', 'migrate']);
+      expect(env(container(job, 'migrate'), 'BACKUP_GATE').value).toBe('statefulset');
       expect(env(container(job, 'migrate'), 'PGPASSWORD').valueFrom.secretKeyRef.key).toBe('mlflow-password');
     });
   });

@@ -298,6 +298,12 @@ export function gcpChartProps(model: PlatformModel): GcpChartProps {
               displayName: 'MLflow database backup',
               description: 'Writes pg_dump backups of the in-cluster database to the backup bucket, and reads them for a restore',
               workloadIdentityMember: workloadIdentityMember(names, sa.dbBackup.kubernetes!),
+              // The migration Job uploads its pre-migration dump beside the nightly ones (the backup gate,
+              // charts/mlflow/migration.ts): in statefulset mode this is its only Google identity.
+              moreWorkloadIdentityMembers: (sa.dbBackup.alsoKubernetes ?? []).map((ksa) => ({
+                suffix: ksa.name.slice(ksa.name.lastIndexOf('-') + 1),
+                member: workloadIdentityMember(names, ksa),
+              })),
             },
           ]),
       {

@@ -29,6 +29,8 @@ import { MlflowNetworkPolicies } from './mlflow/network';
 import { MlflowServer, MlflowServerProps, SERVER_PORT_NAME } from './mlflow/server';
 import { MLFLOW_UID, type MlflowJobAccount, MlflowWorkload } from './mlflow/workload';
 import { serverWorkers } from '../model/server-workers';
+import { postgresChartProps, type PostgresBackupProps } from './postgres';
+import { postgresRestoreChartProps } from './postgres-restore';
 
 /**
  * The chart's props: the server's own (charts/mlflow/server.ts, documented there) and what the
@@ -85,6 +87,8 @@ export interface MlflowChartProps extends Pick<
   readonly clusterRanges: readonly string[];
   /** The one-shot Job that grants the IAM database user its privileges (cloudsql mode). @default - none */
   readonly sqlGrant?: CloudSqlGrantJobProps;
+  /** statefulset mode: the in-cluster database's backup, which the migration's backup gate dumps and uploads (charts/mlflow/migration.ts). @default - none */
+  readonly backupGate?: PostgresBackupProps;
   /**
    * The Jobs' own Kubernetes ServiceAccounts, none the server's: the provisioning Job's without Google
    * identity; the migration's and gc's without one in statefulset mode and with their own Google
@@ -183,10 +187,15 @@ export function mlflowChartProps(model: PlatformModel): MlflowChartProps {
     serviceAnnotations: edgeServiceAnnotations(config, names.mlflow, { port: SERVER_PORT_NAME, protocol: 'HTTPS' }),
     clusterRanges: model.ranges.cluster,
     sqlGrant: config.database.mode === 'cloudsql' ? cloudSqlGrantJobProps(model) : undefined,
+    backupGate: config.database.mode === 'statefulset' ? postgresRestoreChartProps(model, postgresChartProps(model)) : undefined,
     jobServiceAccounts: {
       migrate: {
         name: names.mlflowJobServiceAccounts.migrate,
-        google: config.database.mode === 'cloudsql' ? { email: names.serviceAccounts.mlflowMigrate.email, iamUser: names.cloudSql.migrateIamUser } : undefined,
+        // statefulset: the backup's Google service account, for the backup gate's upload (charts/gcp.ts binds it).
+        google:
+          config.database.mode === 'cloudsql'
+            ? { email: names.serviceAccounts.mlflowMigrate.email, iamUser: names.cloudSql.migrateIamUser }
+            : { email: names.serviceAccounts.dbBackup.email },
       },
       gc: {
         name: names.mlflowJobServiceAccounts.gc,
@@ -301,7 +310,12 @@ export class MlflowChart extends PlatformChart {
 
     // Construct ids below are a contract: the order of the objects in the rendered file follows them.
     new MlflowServer(this, 'server', { ...props, workload, tlsSecret: props.tls.secretName, auth: authProps });
-    new MlflowMigration(this, 'migration', { name: props.name, workload, serviceAccount: props.jobServiceAccounts.migrate });
+    new MlflowMigration(this, 'migration', {
+      name: props.name,
+      workload,
+      serviceAccount: props.jobServiceAccounts.migrate,
+      backupGate: props.backupGate,
+    });
     new MlflowGc(this, 'gc', {
       name: props.name,
       port: props.port,

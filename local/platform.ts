@@ -145,6 +145,8 @@ export class LocalPlatform {
   private jwks?: { url: string; close: () => Promise<void> };
   private readonly caDir: string;
   readonly artifactsDir: string;
+  /** The backup bucket's prefix here (charts/postgres/storage.sh LOCAL_BUCKET_DIR): the backup gate's and the backups' dumps. */
+  readonly bucketDir: string;
 
   constructor(readonly options: LocalPlatformOptions) {
     this.rendered = new Rendered(options.config);
@@ -153,6 +155,8 @@ export class LocalPlatform {
     this.artifactsDir = path.join(options.dir, 'artifacts');
     fs.mkdirSync(this.caDir, { recursive: true });
     fs.mkdirSync(this.artifactsDir, { recursive: true });
+    this.bucketDir = path.join(options.dir, 'backup-bucket');
+    fs.mkdirSync(this.bucketDir, { recursive: true });
   }
 
   get ns(): string {
@@ -294,7 +298,8 @@ export class LocalPlatform {
       // The configured Auth Proxy does not run: the server connects to PostgreSQL directly.
       skipImages: [imageRepository(this.options.config.mlflow.cloudSqlProxy.image)],
       // The grant Job's libpq variables name the proxy's port on their own (PGPORT).
-      env: { PGPORT: String(pgPort), ...(this.cloudsql ? {} : { PGHOSTADDR: '127.0.0.1' }), ...this.options.env },
+      // The backup bucket is a folder (charts/postgres/storage.sh's own seam).
+      env: { PGPORT: String(pgPort), ...(this.cloudsql ? {} : { PGHOSTADDR: '127.0.0.1' }), LOCAL_BUCKET_DIR: this.bucketDir, ...this.options.env },
       pythonPath: this.options.pythonPath,
     };
   }

@@ -49,6 +49,8 @@ export interface GoogleServiceAccount {
   readonly email: string;
   /** Kubernetes ServiceAccount bound to it through Workload Identity, if any. */
   readonly kubernetes?: { readonly namespace: string; readonly name: string };
+  /** More Kubernetes ServiceAccounts bound to it, each also bound to an account of its own or to none. @default - none */
+  readonly alsoKubernetes?: readonly { readonly namespace: string; readonly name: string }[];
 }
 
 /** The uses that each get their own Cloud KMS key (one key per consuming service agent). */
@@ -250,7 +252,11 @@ export function platformNames(config: Config, apps: readonly WorkspaceApp[] = WO
     mlflowHost: config.edge.hosts.mlflow ?? `mlflow.${config.edge.domain}`,
     serviceAccounts: {
       mlflow: mlflowSa,
-      dbBackup: gsa(`${prefix}mlflow-db-backup`, { namespace: ns.platform, name: `${prefix}mlflow-db-backup` }),
+      // The migration Job uploads its backup gate's dump with it (statefulset mode, charts/mlflow/migration.ts).
+      dbBackup: {
+        ...gsa(`${prefix}mlflow-db-backup`, { namespace: ns.platform, name: `${prefix}mlflow-db-backup` }),
+        alsoKubernetes: [{ namespace: ns.platform, name: jobAccounts.migrate }],
+      },
       sqlGrant: gsa(`${prefix}mlflow-sql-grant`, { namespace: ns.platform, name: `${prefix}mlflow-sql-grant` }),
       mlflowMigrate: migrateSa,
       mlflowGc: gcSa,

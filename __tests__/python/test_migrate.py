@@ -1,9 +1,39 @@
 """The migration Job (charts/mlflow/migrate.py): what it does with the database it finds, and how it
 waits for the Cloud SQL grant."""
+import os
+import tempfile
 import unittest
+from typing import Optional
 
 import pod
 import world
+
+# The object the backup gate's upload records (charts/postgres/storage.sh upload, BACKUP_RECORD_FILE).
+DUMP_URL = "gs://backups/backups/mlflow-db/mlflow/20261207T220000Z-mlflow-migrate-abc.dump"
+
+
+def gated(state: world.World, env: dict[str, str], dump_taken: bool = True) -> pod.Exit:
+    """The statefulset migration pod: the plan, then (when planned) the dump and upload, then the migration."""
+    with tempfile.TemporaryDirectory() as folder:
+        env = {
+            **env,
+            "BACKUP_GATE": "statefulset",
+            "BACKUP_PLAN_FILE": os.path.join(folder, "plan"),
+            "BACKUP_RECORD_FILE": os.path.join(folder, "record"),
+        }
+        plan = pod.run("backup_plan", state, env)
+        if plan.code != 0:
+            return plan
+        if dump_taken and os.path.exists(env["BACKUP_PLAN_FILE"]):
+            with open(env["BACKUP_RECORD_FILE"], "w") as record:
+                record.write(DUMP_URL + "\n")
+        r = pod.run("migrate", state, env)
+        return pod.Exit(r.code, plan.log + r.log, r.world)
+
+
+def migration(state: world.World, env: dict[str, str], gate: Optional[str] = "statefulset") -> pod.Exit:
+    """The migration as its Job runs it: behind the statefulset gate unless the test names another."""
+    return gated(state, env) if gate == "statefulset" else pod.run("migrate", state, env)
 
 # The auth tables' upgrade, after the tracking schema's: `python -m mlflow.server.auth db upgrade --url`
 # (MLflow docs, basic-http-auth.mdx "Permissions Database"; mlflow/server/auth/db/cli.py).
@@ -17,7 +47,7 @@ GIVE_UP = (
 
 def migrate(grant_wait_seconds: int = 2700, **db: object) -> pod.Exit:
     state = world.World(db=world.Database(**db))  # type: ignore[arg-type]
-    return pod.run("migrate", state, {"GRANT_WAIT_SECONDS": str(grant_wait_seconds)})
+    return migration(state, {"GRANT_WAIT_SECONDS": str(grant_wait_seconds)})
 
 
 class MigrationDecision(unittest.TestCase):
@@ -57,13 +87,13 @@ class MigrationDecision(unittest.TestCase):
     def test_failed_auth_upgrade_fails_the_job(self):
         for current in ["head0001", "old00001", None]:
             state = world.World(db=world.Database(current=current, tables=30 if current else 0), auth_upgrade_exit=4)
-            r = pod.run("migrate", state, {"GRANT_WAIT_SECONDS": "60"})
+            r = migration(state, {"GRANT_WAIT_SECONDS": "60"})
             self.assertEqual(r.code, 4, current)
             self.assertIn("[mlflow-gke] the auth database upgrade failed with exit code 4", r.log)
 
     def test_failed_tracking_upgrade_leaves_the_auth_tables_alone(self):
         state = world.World(db=world.Database(current="old00001", tables=30), upgrade_exit=3)
-        r = pod.run("migrate", state, {"GRANT_WAIT_SECONDS": "60"})
+        r = migration(state, {"GRANT_WAIT_SECONDS": "60"})
         self.assertEqual(r.world.commands, [["mlflow", "db", "upgrade", pod.URI]])
 
     def test_unknown_revision_is_refused_without_waiting(self):
@@ -74,13 +104,13 @@ class MigrationDecision(unittest.TestCase):
 
     def test_failed_upgrade_fails_the_job_with_its_exit_status(self):
         state = world.World(db=world.Database(current="old00001", tables=30), upgrade_exit=3)
-        r = pod.run("migrate", state, {"GRANT_WAIT_SECONDS": "60"})
+        r = migration(state, {"GRANT_WAIT_SECONDS": "60"})
         self.assertEqual(r.code, 3)
         self.assertIn("[mlflow-gke] mlflow db upgrade failed with exit code 3", r.log)
 
     def test_upgrade_that_stops_short_of_head_fails_the_job(self):
         state = world.World(db=world.Database(current="old00001", tables=30), upgrade_moves_schema=False)
-        r = pod.run("migrate", state, {"GRANT_WAIT_SECONDS": "60"})
+        r = migration(state, {"GRANT_WAIT_SECONDS": "60"})
         self.assertEqual(r.code, 1)
         self.assertIn("[mlflow-gke] after the migration the schema is at old00001, not head0001", r.log)
 
@@ -153,7 +183,7 @@ REVOKE = 'REVOKE "mlflow_owner" FROM "mlflow-server@proj.iam"'
 
 
 def cloudsql(state: world.World, wait: str = "2700") -> pod.Exit:
-    return pod.run("migrate", state, {"GRANT_WAIT_SECONDS": wait, **CLOUDSQL})
+    return migration(state, {"GRANT_WAIT_SECONDS": wait, **CLOUDSQL})
 
 
 class CloudSqlOwnership(unittest.TestCase):
@@ -198,3 +228,72 @@ class CloudSqlOwnership(unittest.TestCase):
         # Nothing migrated, and the membership stays lent only until the next run's REVOKE.
         self.assertEqual(r.world.commands, [])
         self.assertEqual([s for _, s, _ in r.world.db.statements], ['GRANT "mlflow_owner" TO "mlflow-server@proj.iam"'])
+
+
+class BackupGate(unittest.TestCase):
+    """statefulset mode: nothing changes before a verified backup of the database as it is (migrate.py backup_gate)."""
+
+    def test_an_upgrade_runs_only_after_the_planned_backup_was_recorded(self):
+        r = gated(world.World(db=world.Database(current="old00001", tables=30)), {"GRANT_WAIT_SECONDS": "60"})
+        self.assertEqual(r.code, 0, r.log)
+        change = "tracking old00001 -> head0001, auth auth0001 -> auth0001"
+        self.assertIn("[mlflow-gke] the migration will change the schema (%s): a backup comes first" % change, r.log)
+        self.assertIn("[mlflow-gke] backup taken and verified before the migration: %s (%s)" % (DUMP_URL, change), r.log)
+        self.assertEqual(r.world.commands[0], ["mlflow", "db", "upgrade", pod.URI])
+
+    def test_no_recorded_backup_refuses_before_touching_anything(self):
+        r = gated(world.World(db=world.Database(current="old00001", tables=30)), {"GRANT_WAIT_SECONDS": "60"}, dump_taken=False)
+        self.assertEqual(r.code, 1)
+        self.assertEqual((r.world.commands, r.world.db.current, r.world.db.privilege_checks), ([], "old00001", 0))
+        self.assertIn(
+            "[mlflow-gke] refusing to migrate without a verified backup: the schema is to change "
+            "(tracking old00001 -> head0001, auth auth0001 -> auth0001) and no backup was recorded",
+            r.log,
+        )
+
+    def test_auth_tables_behind_alone_need_a_backup_too(self):
+        for auth_current in ["auth0000", None]:
+            state = world.World(db=world.Database(current="head0001", tables=30, auth_current=auth_current))
+            r = gated(state, {"GRANT_WAIT_SECONDS": "60"}, dump_taken=False)
+            self.assertEqual((r.code, r.world.commands), (1, []), auth_current)
+            self.assertIn("auth %s -> auth0001) and no backup was recorded" % auth_current, r.log)
+
+    def test_a_current_schema_or_an_empty_database_plans_no_backup_and_waits_for_none(self):
+        for db in [world.Database(current="head0001", tables=30), world.Database(current=None, tables=0)]:
+            r = gated(world.World(db=db), {"GRANT_WAIT_SECONDS": "60"}, dump_taken=False)
+            self.assertEqual(r.code, 0, r.log)
+            self.assertIn("[mlflow-gke] schema current (or database empty): no backup needed", r.log)
+            self.assertNotIn("backup taken", r.log)
+            self.assertEqual(r.world.sleeps, [])
+
+    def test_an_unknown_revision_plans_no_backup_and_is_refused(self):
+        r = gated(world.World(db=world.Database(current="future01", tables=30)), {"GRANT_WAIT_SECONDS": "60"})
+        self.assertEqual((r.code, r.world.commands), (1, []))
+        self.assertIn("[mlflow-gke] schema current (or database empty): no backup needed", r.log)
+        self.assertIn("database revision future01 is unknown to this MLflow image: refusing to touch it", r.log)
+
+    def test_a_backup_of_other_revisions_vouches_for_nothing(self):
+        # The plan was made at old00000; the database has moved on since (another migration).
+        with tempfile.TemporaryDirectory() as folder:
+            env = {
+                "GRANT_WAIT_SECONDS": "60",
+                "BACKUP_GATE": "statefulset",
+                "BACKUP_PLAN_FILE": os.path.join(folder, "plan"),
+                "BACKUP_RECORD_FILE": os.path.join(folder, "record"),
+            }
+            for name, line in [("plan", "tracking old00000 -> head0001, auth auth0001 -> auth0001"), ("record", DUMP_URL)]:
+                with open(os.path.join(folder, name), "w") as handle:
+                    handle.write(line + "\n")
+            r = pod.run("migrate", world.World(db=world.Database(current="old00001", tables=30)), env)
+        self.assertEqual((r.code, r.world.commands), (1, []))
+        self.assertIn(
+            "refusing to migrate without a verified backup: the schema is to change (tracking old00001 -> head0001, auth auth0001 -> auth0001), "
+            "but the backup gate planned (tracking old00000 -> head0001, auth auth0001 -> auth0001)",
+            r.log,
+        )
+
+    def test_without_a_gate_a_change_is_refused(self):
+        r = pod.run("migrate", world.World(db=world.Database(current="old00001", tables=30)), {"GRANT_WAIT_SECONDS": "60"})
+        self.assertEqual((r.code, r.world.commands), (1, []))
+        self.assertIn("refusing to migrate without a verified backup: the schema is to change", r.log)
+        self.assertIn("and BACKUP_GATE is None", r.log)

@@ -39,6 +39,12 @@ export interface ServiceAccountProps {
    * @default - no Kubernetes ServiceAccount may use it
    */
   readonly workloadIdentityMember?: string;
+  /**
+   * More Kubernetes ServiceAccounts allowed to act as this account, each with the suffix of its
+   * binding's name (`<accountId>-workload-identity-<suffix>`).
+   * @default - none
+   */
+  readonly moreWorkloadIdentityMembers?: readonly { readonly suffix: string; readonly member: string }[];
 }
 
 export interface IamProps {
@@ -77,6 +83,13 @@ export class Iam extends Construct {
             role: WORKLOAD_IDENTITY_USER,
             member: sa.workloadIdentityMember,
           },
+        });
+      }
+      for (const more of sa.moreWorkloadIdentityMembers ?? []) {
+        const name = `${sa.accountId}-workload-identity-${more.suffix}`;
+        new IamPolicyMember(this, name, {
+          metadata: kccMetadata(s, name),
+          spec: { resourceRef: { kind: 'IAMServiceAccount', name: account.name }, role: WORKLOAD_IDENTITY_USER, member: more.member },
         });
       }
     }

@@ -10,7 +10,10 @@ import { authConfigEnv } from './auth';
 import { mlflowProgram } from './programs';
 import { JOB_POOL } from '../../model/connection-budget';
 import { ownershipEnv } from './database';
-import { databasePoolEnv, jobServiceAccount, type MlflowJobAccount, type MlflowWorkload } from './workload';
+import { databasePoolEnv, jobServiceAccount, type MlflowJobAccount, type MlflowWorkload, type OneShotPrelude } from './workload';
+import { restrictedContainer } from '../lib/pod';
+import { bashScript } from '../lib/script-files';
+import { clientEnv, cloudCliEnv, POSTGRES_UID, type PostgresBackupProps, SCRIPT_FILES, UPLOADER_UID } from '../postgres';
 
 /** The migration Job's deadline; it waits for the Cloud SQL grant for at most MIGRATION_GRANT_WAIT_SECONDS of it. */
 export const MIGRATION_DEADLINE_SECONDS = 3600;
@@ -27,6 +30,59 @@ export interface MlflowMigrationProps {
    * user is a member of the tables' owner role and which has no right on the artifact bucket.
    */
   readonly serviceAccount: MlflowJobAccount;
+  /**
+   * statefulset mode: the in-cluster database's backup, whose dump and upload the backup gate runs
+   * before a migration that changes the schema (its image, Secret, bucket prefix; `serviceAccount`
+   * acts as its Google service account).
+   * @default - no init containers: cloudsql mode, whose gate is the migration's own call to the Admin API
+   */
+  readonly backupGate?: PostgresBackupProps;
+}
+
+/** Where the backup gate's init containers and the migration share what they know. */
+const GATE_DIR = '/backup';
+export const BACKUP_PLAN_FILE = `${GATE_DIR}/plan`;
+export const BACKUP_RECORD_FILE = `${GATE_DIR}/record`;
+const GATE_DUMP_FILE = `${GATE_DIR}/pre-migration.dump`;
+
+/**
+ * statefulset mode: the backup gate's init containers. The plan (MLflow image) writes the change a
+ * migration would make; only then the dump (the database's image: pg_dump and a full read-back, as
+ * the nightly backup) and the upload beside the nightly dumps (Cloud CLI image, the backup's Google
+ * identity), which records the object. The migration refuses a change the record does not vouch for.
+ */
+function statefulsetGate(w: MlflowWorkload, b: PostgresBackupProps): { prelude: OneShotPrelude; env: kube.EnvVar[] } {
+  const scratch: kube.VolumeMount = { name: 'backup', mountPath: GATE_DIR };
+  const tmp: kube.VolumeMount = { name: 'tmp', mountPath: '/tmp' };
+  const plan: kube.EnvVar = { name: 'BACKUP_PLAN_FILE', value: BACKUP_PLAN_FILE };
+  const dumpFile: kube.EnvVar = { name: 'DUMP_FILE', value: GATE_DUMP_FILE };
+  const initContainers = [
+    w.programContainer('backup-plan', mlflowProgram('backup_plan'), [plan, authConfigEnv], [scratch], true),
+    restrictedContainer({
+      name: 'backup-dump',
+      image: b.image,
+      ...bashScript(SCRIPT_FILES.dump),
+      env: [...clientEnv(b), dumpFile, plan],
+      resources: b.backup.resources,
+      runAsUser: POSTGRES_UID,
+      runAsGroup: POSTGRES_UID,
+      volumeMounts: [scratch, tmp, w.caMount],
+    }),
+    restrictedContainer({
+      name: 'backup-upload',
+      image: b.backup.uploaderImage,
+      ...bashScript(SCRIPT_FILES.storage, 'upload'),
+      env: [...cloudCliEnv(b), dumpFile, plan, { name: 'BACKUP_RECORD_FILE', value: BACKUP_RECORD_FILE }],
+      resources: b.backup.resources,
+      runAsUser: UPLOADER_UID,
+      runAsGroup: UPLOADER_UID,
+      volumeMounts: [scratch, tmp],
+    }),
+  ];
+  return {
+    prelude: { initContainers, volumes: [{ name: 'backup', emptyDir: { sizeLimit: kube.Quantity.fromString(b.backup.scratchSize) } }], mounts: [scratch] },
+    env: [{ name: 'BACKUP_GATE', value: 'statefulset' }, plan, { name: 'BACKUP_RECORD_FILE', value: BACKUP_RECORD_FILE }],
+  };
 }
 
 export class MlflowMigration extends Construct {
@@ -38,9 +94,11 @@ export class MlflowMigration extends Construct {
       jobServiceAccount(this, 'service-account', props.serviceAccount, props.workload.labels('migrate')),
       props.serviceAccount.google?.iamUser,
     );
+    const gate = props.backupGate ? statefulsetGate(w, props.backupGate) : undefined;
     const migrationSpec: kube.JobSpec = {
       backoffLimit: 6,
-      activeDeadlineSeconds: MIGRATION_DEADLINE_SECONDS,
+      // The backup gate's dump may take as long as a nightly backup may.
+      activeDeadlineSeconds: MIGRATION_DEADLINE_SECONDS + (props.backupGate?.backup.deadlineSeconds ?? 0),
       // The auth tables' upgrade imports mlflow.server.auth, which reads the server's auth file at import.
       template: w.oneShotPod(
         'migrate',
@@ -52,8 +110,10 @@ export class MlflowMigration extends Construct {
           ...ownershipEnv(w.database, serverDb.mode === 'cloudsql' ? serverDb.iamUser : undefined),
           authConfigEnv,
           ...databasePoolEnv(JOB_POOL),
+          ...(gate?.env ?? []),
         ],
         true,
+        gate?.prelude,
       ),
     };
     const migrationBase = `${props.name}-migrate-${labelValue(w.version)

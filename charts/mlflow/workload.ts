@@ -67,8 +67,11 @@ export function googleIdentityServiceAccount(scope: Construct, id: string, name:
  */
 export interface MlflowJobAccount {
   readonly name: string;
-  /** @default - no Google identity (statefulset mode: a password login) */
-  readonly google?: { readonly email: string; readonly iamUser: string };
+  /**
+   * The Google service account it acts as, and in cloudsql mode that account's IAM database user.
+   * @default - no Google identity (statefulset mode: a password login)
+   */
+  readonly google?: { readonly email: string; readonly iamUser?: string };
 }
 
 /** The Job's own ServiceAccount, with or without a Google identity. */
@@ -76,6 +79,14 @@ export function jobServiceAccount(scope: Construct, id: string, account: MlflowJ
   return account.google
     ? googleIdentityServiceAccount(scope, id, account.name, account.google.email, labels)
     : noGoogleIdentityServiceAccount(scope, id, account.name, labels);
+}
+
+/** Init containers that run before a one-shot program, and the volumes they share with it. */
+export interface OneShotPrelude {
+  readonly initContainers: RestrictedContainer[];
+  readonly volumes: kube.Volume[];
+  /** Mounted in the program's container. */
+  readonly mounts: kube.VolumeMount[];
 }
 
 /** Numeric user of the MLflow containers (the image's default is root). */
@@ -178,22 +189,29 @@ export class MlflowWorkload {
     });
   }
 
-  /** A pod that runs one MLflow program once; `auth` mounts the auth config it reads at import. */
-  oneShotPod(component: string, name: string, script: string, extraEnv: kube.EnvVar[] = [], auth = false): kube.PodTemplateSpec {
+  /**
+   * A pod that runs one MLflow program once; `auth` mounts the auth config it reads at import. `before`
+   * runs first: init containers, and the volumes they share with the program (mounted in it too).
+   */
+  oneShotPod(component: string, name: string, script: string, extraEnv: kube.EnvVar[] = [], auth = false, before?: OneShotPrelude): kube.PodTemplateSpec {
     return {
       metadata: { labels: this.labels(component) },
       spec: this.podSpec({
         restartPolicy: 'Never',
-        containers: [
-          this.container({
-            name,
-            command: ['python', '-c', script],
-            env: [...this.env, ...extraEnv],
-            volumeMounts: [this.tmpMount, this.caMount, ...(auth ? [authMount] : [])],
-          }),
-        ],
-        volumes: [this.tmpVolume, this.caVolume, ...(auth ? [authVolume(this.props.auth.names)] : [])],
+        initContainers: before?.initContainers,
+        containers: [this.programContainer(name, script, extraEnv, before?.mounts ?? [], auth)],
+        volumes: [this.tmpVolume, this.caVolume, ...(auth ? [authVolume(this.props.auth.names)] : []), ...(before?.volumes ?? [])],
       }),
     };
+  }
+
+  /** A container of the MLflow image that runs one MLflow program, with the database environment and mounts of oneShotPod. */
+  programContainer(name: string, script: string, extraEnv: kube.EnvVar[], mounts: kube.VolumeMount[], auth = false): RestrictedContainer {
+    return this.container({
+      name,
+      command: ['python', '-c', script],
+      env: [...this.env, ...extraEnv],
+      volumeMounts: [this.tmpMount, this.caMount, ...(auth ? [authMount] : []), ...mounts],
+    });
   }
 }

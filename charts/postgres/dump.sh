@@ -5,6 +5,13 @@
 # replaces a good backup. Connection: the libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD.
 set -euo pipefail
 
+# The migration's backup gate (charts/mlflow/backup_plan.py) sets BACKUP_PLAN_FILE: a dump only when
+# the plan says the schema is about to change. The nightly backup leaves it unset and always dumps.
+if [ -n "${BACKUP_PLAN_FILE:-}" ] && [ ! -e "$BACKUP_PLAN_FILE" ]; then
+  echo "no schema change planned: no backup needed"
+  exit 0
+fi
+
 partial="$DUMP_FILE.partial"
 # A failed pg_dump can leave a partial or empty file behind: only its exit status counts.
 pg_dump --format=custom --compress=6 --no-password --file="$partial"

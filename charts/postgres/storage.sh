@@ -2,6 +2,9 @@
 # Moves PostgreSQL dumps between the pod's scratch volume and the bucket prefix BACKUP_PREFIX
 # (gs://BUCKET/backups/...), in the Cloud CLI image with the Workload Identity of the backup account.
 #   storage.sh upload     DUMP_FILE -> BACKUP_PREFIX/<UTC timestamp>-<pod name>.dump (backup, step 2 of 2)
+#                         With BACKUP_PLAN_FILE set (the migration's backup gate), only when that
+#                         file exists; then the object's URL goes to BACKUP_RECORD_FILE, which the
+#                         migration reads as the proof of its backup.
 #   storage.sh download   BACKUP_OBJECT -> RESTORE_FILE (restore, step 1 of 2); BACKUP_OBJECT is an
 #                         object URL, or "latest" for the newest dump under BACKUP_PREFIX
 set -euo pipefail
@@ -22,6 +25,10 @@ fi
 # ---------------------------------------------------------------------------------------------------
 
 upload() {
+  if [ -n "${BACKUP_PLAN_FILE:-}" ] && [ ! -e "$BACKUP_PLAN_FILE" ]; then
+    echo "no schema change planned: nothing to upload"
+    return 0
+  fi
   # The UTC timestamp first, so that the sort order of the names is their age; the pod name (the
   # container's host name) keeps two backups of the same second apart, which --no-clobber would
   # otherwise skip while this step reported success.
@@ -29,6 +36,7 @@ upload() {
   name="$(date -u +%Y%m%dT%H%M%SZ)-$HOSTNAME.dump"
   bucket_put "$DUMP_FILE" "$name"
   echo "uploaded $BACKUP_PREFIX/$name"
+  if [ -n "${BACKUP_RECORD_FILE:-}" ]; then echo "$BACKUP_PREFIX/$name" >"$BACKUP_RECORD_FILE"; fi
 }
 
 download() {
