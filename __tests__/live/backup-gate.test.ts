@@ -13,6 +13,7 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { promisify } from 'util';
+import { buildModel } from '../../model';
 import { loadConfig } from '../../model/load';
 import type { LocalPlatform } from '../../local/platform';
 import type { RunningContainer } from '../../local/pod-runner';
@@ -69,6 +70,8 @@ test('a first install plans no backup: the database was empty', () => {
 
 describe('a migration that changes the schema', () => {
   let containers: readonly RunningContainer[];
+  /** The object the gate's upload recorded: what the rollback restores. */
+  let recorded: string;
   let tracking: string;
   let auth: string;
   beforeAll(async () => {
@@ -88,6 +91,7 @@ describe('a migration that changes the schema', () => {
     const [dump] = dumps();
     expect(dumps()).toHaveLength(1);
     expect(output(containers, 'backup-upload')).toMatch(new RegExp(`uploaded gs://\\S+/${dump}`));
+    recorded = /uploaded (gs:\/\/\S+)/.exec(output(containers, 'backup-upload'))![1];
     expect(output(containers, 'migrate')).toMatch(
       new RegExp(`backup taken and verified before the migration: gs://\\S+/${dump} \\(${change.replace(/[()]/g, '\\$&')}\\)`),
     );
@@ -124,4 +128,23 @@ describe('a migration that changes the schema', () => {
     );
     expect(await sql(AUTH_TABLES)).toBe('0');
   }, 300000);
+
+  test('the rollback: the rendered restore Job brings the pre-migration dump back, and the next migration moves it forward again behind a new backup', async () => {
+    // Back to the database as the gate found it (the runbook's rollback; the earlier image would now start on it).
+    const restoreJob = platform.rendered.job(`${buildModel(config).names.mlflowDb}-restore`);
+    const spec = structuredClone(restoreJob.spec.template.spec);
+    const download = spec.initContainers.find((c: { name: string }) => c.name === 'download');
+    download.env = download.env.map((e: { name: string; value?: string }) => (e.name === 'BACKUP_OBJECT' ? { name: e.name, value: recorded } : e));
+    const pod = platform.podOf(spec, 'mlflow-db-restore-rollback');
+    await pod.runJob();
+    expect(output(pod.running, 'download')).toContain(`downloaded ${recorded}`);
+    expect(await sql(AUTH_TABLES)).toBe('0');
+    expect(await sql(`SELECT name FROM experiments WHERE name = '${BEFORE}'`)).toBe(BEFORE);
+    const forward = await migrationPod('mlflow-migrate-after-rollback');
+    expect(output(forward, 'migrate')).toContain('backup taken and verified before the migration');
+    expect(dumps()).toHaveLength(2);
+    await platform.startServer();
+    const found = await platform.client().call({ path: `/api/2.0/mlflow/experiments/get-by-name?experiment_name=${BEFORE}`, basic: platform.admin() });
+    expect(found.status).toBe(200);
+  }, 400000);
 });

@@ -64,6 +64,9 @@ function runStep(container: Container, server: Server, scratch: string, extra: {
 }
 
 const inScratch = (scratch: string, file: string) => path.join(scratch, path.basename(file));
+/** The bucket object that a file of the local bucket folder stands in for (storage.sh's seam). */
+const prefix = mlflowEnv(rendered.backup.upload).BACKUP_PREFIX;
+const objectOf = (file: string) => `${prefix}/${path.basename(file)}`;
 
 /** The backup pod: dump, then upload. Returns the uploaded object's path. */
 async function backup(server: Server): Promise<string> {
@@ -96,7 +99,7 @@ test('backup, then restore into the empty database of a new server: same rows, s
   fs.writeFileSync(path.join(bucket, '20000101T000000Z.dump'), 'not a dump');
   const object = await backup(source);
   const { download, restore: restored } = await restore(target);
-  expect(download.stdout).toContain(`downloaded ${object}`);
+  expect(download.stdout).toContain(`downloaded ${objectOf(object)}`);
   expect(restored!.stderr).toBe('');
   expect(restored!.code).toBe(0);
   const expected = await fingerprint(source, mlflow);
@@ -116,7 +119,7 @@ test('restore over a database that changed since the backup brings back exactly 
     mlflow,
   );
   expect(await fingerprint(target, mlflow)).not.toEqual(await fingerprint(source, mlflow));
-  const { restore: restored } = await restore(target, object);
+  const { restore: restored } = await restore(target, objectOf(object));
   expect(restored!.code).toBe(0);
   expect(await fingerprint(target, mlflow)).toEqual(await fingerprint(source, mlflow));
 });
@@ -152,7 +155,7 @@ test('a truncated backup object fails the restore and leaves the database exactl
   const before = await fingerprint(target, mlflow);
   try {
     const { download, restore: restored } = await restore(target);
-    expect(download.stdout).toContain(`downloaded ${truncated}`);
+    expect(download.stdout).toContain(`downloaded ${objectOf(truncated)}`);
     expect(restored!.code).not.toBe(0);
     expect(restored!.stderr).toMatch(/pg_restore: error:/);
     expect(restored!.stdout).not.toMatch(/^restored /m);

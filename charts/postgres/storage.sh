@@ -18,9 +18,10 @@ if [ -z "${LOCAL_BUCKET_DIR:-}" ]; then
   bucket_list() { gcloud storage ls "$BACKUP_PREFIX/*.dump"; }                # prints object URLs
   bucket_get() { gcloud storage cp "$1" "$2"; }                               # URL FILE
 else
+  # The object BACKUP_PREFIX/NAME is the file LOCAL_BUCKET_DIR/NAME: the URLs are the bucket's.
   bucket_put() { cp --no-clobber "$1" "$LOCAL_BUCKET_DIR/$2"; }
-  bucket_list() { find "$LOCAL_BUCKET_DIR" -maxdepth 1 -name '*.dump'; }
-  bucket_get() { cp "$1" "$2"; }
+  bucket_list() { for f in "$LOCAL_BUCKET_DIR"/*.dump; do if [ -e "$f" ]; then echo "$BACKUP_PREFIX/${f##*/}"; fi; done; }
+  bucket_get() { cp "$LOCAL_BUCKET_DIR/${1#"$BACKUP_PREFIX"/}" "$2"; }
 fi
 # ---------------------------------------------------------------------------------------------------
 
