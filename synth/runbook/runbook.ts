@@ -12,6 +12,7 @@
 import type { PlatformModel } from '../../model';
 import { outOfBandSecrets, OutOfBandSecret } from '../../policy/rules/references';
 import type { Manifest, RenderedFile } from '../rendered-file';
+import { upgradeSection } from './upgrade';
 
 export const RUNBOOK_PATH = 'DEPLOY.md';
 
@@ -367,6 +368,8 @@ export function runbook(model: PlatformModel, files: readonly RenderedFile[]): R
       );
     }
   }
+
+  p(...upgradeSection({ model, workFiles, procedures, use, q }));
 
   return { path: RUNBOOK_PATH, content: `${lines.join('\n').trimEnd()}\n`, refs };
 }
