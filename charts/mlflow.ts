@@ -24,7 +24,7 @@ import { backendStoreUri, MlflowDatabase } from './mlflow/database';
 import { MlflowGc } from './mlflow/gc';
 import { MlflowMetrics } from './mlflow/metrics';
 import { contentHash } from './lib/content-hash';
-import { MlflowMigration } from './mlflow/migration';
+import { MlflowMigration, type MigrationCloudSqlBackup } from './mlflow/migration';
 import { MlflowNetworkPolicies } from './mlflow/network';
 import { MlflowServer, MlflowServerProps, SERVER_PORT_NAME } from './mlflow/server';
 import { MLFLOW_UID, type MlflowJobAccount, MlflowWorkload } from './mlflow/workload';
@@ -85,6 +85,8 @@ export interface MlflowChartProps extends Pick<
   readonly clusterRanges: readonly string[];
   /** The one-shot Job that grants the IAM database user its privileges (cloudsql mode). @default - none */
   readonly sqlGrant?: CloudSqlGrantJobProps;
+  /** The migration's on-demand Cloud SQL backup before a schema change (cloudsql mode). @default - none */
+  readonly cloudSqlBackup?: MigrationCloudSqlBackup;
   /**
    * The Jobs' own Kubernetes ServiceAccounts, none the server's: the provisioning Job's without Google
    * identity; the migration's and gc's without one in statefulset mode and with their own Google
@@ -183,6 +185,10 @@ export function mlflowChartProps(model: PlatformModel): MlflowChartProps {
     serviceAnnotations: edgeServiceAnnotations(config, names.mlflow, { port: SERVER_PORT_NAME, protocol: 'HTTPS' }),
     clusterRanges: model.ranges.cluster,
     sqlGrant: config.database.mode === 'cloudsql' ? cloudSqlGrantJobProps(model) : undefined,
+    cloudSqlBackup:
+      config.database.mode === 'cloudsql'
+        ? { project: config.project.id, instance: names.cloudSql.instance, account: names.serviceAccounts.mlflowSqlBackup.email }
+        : undefined,
     jobServiceAccounts: {
       migrate: {
         name: names.mlflowJobServiceAccounts.migrate,
@@ -301,7 +307,12 @@ export class MlflowChart extends PlatformChart {
 
     // Construct ids below are a contract: the order of the objects in the rendered file follows them.
     new MlflowServer(this, 'server', { ...props, workload, tlsSecret: props.tls.secretName, auth: authProps });
-    new MlflowMigration(this, 'migration', { name: props.name, workload, serviceAccount: props.jobServiceAccounts.migrate });
+    new MlflowMigration(this, 'migration', {
+      name: props.name,
+      workload,
+      serviceAccount: props.jobServiceAccounts.migrate,
+      cloudSqlBackup: props.cloudSqlBackup,
+    });
     new MlflowGc(this, 'gc', {
       name: props.name,
       port: props.port,

@@ -8,6 +8,12 @@ import { IamPolicyMember, IamServiceAccount } from '../../imports/iam.cnrm.cloud
 import { GcpScope, kccMetadata, roleSlug } from './common';
 
 const WORKLOAD_IDENTITY_USER = 'roles/iam.workloadIdentityUser';
+/**
+ * Lets a principal mint this one account's access tokens (iam.serviceAccounts.getAccessToken), i.e.
+ * act as it: granted on the service account, never on the project
+ * (https://cloud.google.com/iam/docs/service-account-permissions, "Service Account Token Creator role").
+ */
+const TOKEN_CREATOR = 'roles/iam.serviceAccountTokenCreator';
 
 /** An IAM condition of a binding (IAMPolicyMember spec.condition: title and expression required). */
 export interface IamCondition {
@@ -39,6 +45,11 @@ export interface ServiceAccountProps {
    * @default - no Kubernetes ServiceAccount may use it
    */
   readonly workloadIdentityMember?: string;
+  /**
+   * Account ids of other service accounts of this list that may act as this one (roles/iam.serviceAccountTokenCreator on it alone).
+   * @default - none
+   */
+  readonly tokenCreators?: readonly string[];
 }
 
 export interface IamProps {
@@ -76,6 +87,19 @@ export class Iam extends Construct {
             resourceRef: { kind: 'IAMServiceAccount', name: account.name },
             role: WORKLOAD_IDENTITY_USER,
             member: sa.workloadIdentityMember,
+          },
+        });
+      }
+      for (const creator of sa.tokenCreators ?? []) {
+        if (!props.serviceAccounts.some((other) => other.accountId === creator))
+          throw new Error(`service account ${sa.accountId}: token creator ${creator} is not a service account of this chart`);
+        const name = `${sa.accountId}-token-creator-${creator}`;
+        new IamPolicyMember(this, name, {
+          metadata: kccMetadata(s, name),
+          spec: {
+            resourceRef: { kind: 'IAMServiceAccount', name: account.name },
+            role: TOKEN_CREATOR,
+            memberFrom: { serviceAccountRef: { name: creator } },
           },
         });
       }
