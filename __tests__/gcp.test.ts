@@ -1,4 +1,4 @@
-import { Chart, Testing } from 'cdk8s';
+import { Testing } from 'cdk8s';
 import type { Config } from '../config/schema';
 import { buildModel } from '../model';
 import { GcpChart, gcpChartProps, platformCustomRoles } from '../charts/gcp';
@@ -12,7 +12,7 @@ import { SQL_BACKUP_PERMISSIONS } from '../charts/gcp/cloud-sql';
 import { checkedCustomRole } from '../charts/gcp/custom-role';
 import { Iam } from '../charts/gcp/iam';
 import { outOfBandSecrets } from '../policy/rules/references';
-import { testApp } from './support/app';
+import { testApp, testChart } from './support/app';
 
 function synth(config: Config): Manifest[] {
   return Testing.synth(new GcpChart(testApp(), 'gcp', gcpChartProps(buildModel(config))));
@@ -579,7 +579,7 @@ describe('gcp chart', () => {
 
       test('the token grant names only accounts of the chart', () => {
         const scope = { project: 'p-123456', projectNumber: '1', region: 'europe-west1', namespace: 'gcp' };
-        const chart = new Chart(Testing.app(), 'c');
+        const chart = testChart();
         expect(
           () => new Iam(chart, 'iam', { scope, serviceAccounts: [{ accountId: 'backup', displayName: 'b', description: 'b', tokenCreators: ['elsewhere'] }] }),
         ).toThrow('service account backup: token creator elsewhere is not a service account of this chart');
