@@ -32,8 +32,10 @@ BackupContext: "The identifier of the backup"), or, where the API leaves that ou
 (backupRuns/list) with this Job's very description. The log line names the backup id, which
 `gcloud sql backups restore` takes (docs/mlflow.md). Scopes: the Admin API methods accept
 https://www.googleapis.com/auth/sqlservice.admin or .../cloud-platform (backupRuns/insert,
-"Authorization Scopes"); the impersonation asks cloud-platform of the pod's own credentials, as
-google-auth's impersonated_credentials example does. SQLADMIN_API_URL replaces the API's base URL:
+"Authorization Scopes"); the pod's own credentials are asked for cloud-platform, the scope the
+IAM Credentials API call needs (google-auth's impersonated_credentials.Credentials rescopes a scoped
+source to iam._IAM_SCOPE itself: googleapis/google-auth-library-python, google/auth/
+impersonated_credentials.py, commit 0181b9c9e000). SQLADMIN_API_URL replaces the API's base URL:
 the unit tests' seam, never rendered.
 
 In cloudsql mode (DB_OWNER_ROLE set) the Job logs in as its own IAM database user, a member of the
