@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'child_process';
 import { buildModel } from '../model';
+import { platformCustomRoles } from '../charts/gcp';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -35,7 +36,7 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-/** A gcloud that records its calls and remembers the service accounts it created. */
+/** A gcloud that records its calls and remembers the service accounts and custom roles it created. */
 const FAKE_GCLOUD = `#!/usr/bin/env bash
 printf '%s\\n' "$*" >>"$FAKE_STATE/calls"
 case "$1 $2 $3" in
@@ -45,6 +46,8 @@ case "$1 $2 $3" in
     if [[ "$4" == *-compute@developer.gserviceaccount.com && -z "\${FAKE_NO_DEFAULT_ACCOUNT:-}" ]]; then exit 0; fi
     [[ -f "$FAKE_STATE/sa-\${4%%@*}" ]] || { echo "NOT_FOUND: $4" >&2; exit 1; } ;;
   "iam service-accounts create") touch "$FAKE_STATE/sa-$4" ;;
+  "iam roles describe") [[ -f "$FAKE_STATE/role-$4" ]] || { echo "NOT_FOUND: $4" >&2; exit 1; } ;;
+  "iam roles create") touch "$FAKE_STATE/role-$4" ;;
   "storage service-agent") echo "service-1@gs-project-accounts.iam.gserviceaccount.com" ;;
   "projects get-iam-policy "*) [[ ! -f "$FAKE_STATE/policy" ]] || cat "$FAKE_STATE/policy" ;;
 esac
@@ -140,6 +143,11 @@ describe.each(rendered)('bootstrap script of config $name', ({ config, files, ob
       ),
       `iam service-accounts describe ${config.project.number}-compute@developer.gserviceaccount.com --project=${project}`,
       `iam service-accounts add-iam-policy-binding ${config.project.number}-compute@developer.gserviceaccount.com --project=${project} --member=serviceAccount:${email} --role=roles/iam.serviceAccountUser --condition=None --format=none`,
+      // The custom roles the render binds: created once, then set to the render's on every run.
+      ...platformCustomRoles(buildModel(config)).flatMap((r) => [
+        `iam roles describe ${r.roleId} --project=${project}`,
+        `iam roles ${create ? 'create' : 'update'} ${r.roleId} --project=${project} --title=${r.title} --description=${r.description} --permissions=${r.permissions.join(',')} --stage=GA --quiet --format=none`,
+      ]),
       ...roles.map(
         (role) =>
           `projects add-iam-policy-binding ${project} --member=serviceAccount:${email} --role=${role} --condition=${

@@ -60,6 +60,9 @@ describe('the bootstrap script against the real gcloud', () => {
     expect([...new Set(verdicts.map((v) => v.command))].sort()).toEqual([
       'billing projects describe',
       'billing projects link',
+      // The custom roles (cloudsql configs): the recording gcloud finds them, so the script updates them.
+      'iam roles describe',
+      'iam roles update',
       'iam service-accounts add-iam-policy-binding',
       'iam service-accounts create',
       'iam service-accounts describe',

@@ -1,15 +1,18 @@
 import { Testing } from 'cdk8s';
 import type { Config } from '../config/schema';
 import { buildModel } from '../model';
-import { GcpChart, gcpChartProps } from '../charts/gcp';
+import { GcpChart, gcpChartProps, platformCustomRoles } from '../charts/gcp';
 import { platformNames, workloadIdentityMember } from '../model/names';
 import { configsUnderTest, configWith, DeepPartial, find, Manifest } from './support/render';
 import type { ConfigInput } from '../config/schema';
 import { StrictValidator } from './support/schemas';
 import { strictTest } from './support/strict-tests';
 import { CONTEXT_NAME } from '../charts/gcp/config-connector';
+import { SQL_BACKUP_PERMISSIONS } from '../charts/gcp/cloud-sql';
+import { checkedCustomRole } from '../charts/gcp/custom-role';
+import { Iam } from '../charts/gcp/iam';
 import { outOfBandSecrets } from '../policy/rules/references';
-import { testApp } from './support/app';
+import { testApp, testChart } from './support/app';
 
 function synth(config: Config): Manifest[] {
   return Testing.synth(new GcpChart(testApp(), 'gcp', gcpChartProps(buildModel(config))));
@@ -446,6 +449,7 @@ describe('gcp chart', () => {
       expect(ofKind(objects, 'IAMServiceAccount').map((o) => o.metadata.name)).toEqual([
         'team-mlflow-server',
         'team-mlflow-migrate',
+        'team-mlflow-sql-backup',
         'team-mlflow-gc',
         'team-mlflow-sql-grant',
         'team-gke-nodes',
@@ -463,6 +467,8 @@ describe('gcp chart', () => {
         'team-mlflow-migrate roles/cloudsql.instanceUser',
         'team-mlflow-server roles/cloudsql.client',
         'team-mlflow-server roles/cloudsql.instanceUser',
+        // The pre-migration backup: its custom role, and nothing else (the backup gate's tests below).
+        'team-mlflow-sql-backup projects/mlflow-gke-example/roles/team_mlflow_sql_backup',
         // The grant Job's proxy connects; it logs in with a password, so no instanceUser.
         'team-mlflow-sql-grant roles/cloudsql.client',
       ]);
@@ -516,6 +522,85 @@ describe('gcp chart', () => {
         });
       // The grant the condition replaces is gone under its old name: Flux prunes it.
       expect(ofKind(synth(config), 'IAMPolicyMember').map((m) => m.metadata.name)).not.toContain('team-mlflow-server-client');
+    });
+
+    describe("the migration's pre-migration backup (cloudsql mode)", () => {
+      const config = () => configWith({ namePrefix: 'team-', database: { mode: 'cloudsql' } });
+
+      test('its custom role holds exactly the Admin API permissions the backup gate uses; the bootstrap script makes it, Config Connector only binds it', () => {
+        const roles = platformCustomRoles(buildModel(config()));
+        expect(roles.map((r) => [r.roleId, r.title])).toEqual([['team_mlflow_sql_backup', 'MLflow pre-migration backup']]);
+        // backupRuns.insert, backupRuns.get, backupRuns.list (the fallback), operations.get
+        // (cloud.google.com/sql/docs/postgres/project-access-control, .../iam-permissions).
+        expect(roles[0].permissions).toEqual(['cloudsql.backupRuns.create', 'cloudsql.backupRuns.get', 'cloudsql.backupRuns.list', 'cloudsql.instances.get']);
+        expect(SQL_BACKUP_PERMISSIONS).toEqual(roles[0].permissions);
+        // No IAMCustomRole object: Config Connector would need Role Administrator over every custom role.
+        expect(synth(config()).filter((o) => o.kind === 'IAMCustomRole')).toEqual([]);
+        const grants = ofKind(synth(config()), 'IAMPolicyMember').filter((m) => m.spec.memberFrom?.serviceAccountRef?.name === 'team-mlflow-sql-backup');
+        expect(grants.map((m) => m.spec.role)).toEqual(['projects/mlflow-gke-example/roles/team_mlflow_sql_backup']);
+      });
+
+      test('the role is bound on the project for the platform instance and what lies below it only', () => {
+        const [grant] = ofKind(synth(config()), 'IAMPolicyMember').filter((m) => m.spec.role === 'projects/mlflow-gke-example/roles/team_mlflow_sql_backup');
+        expect(grant.metadata.name).toBe('team-mlflow-sql-backup-team-mlflow-sql-backup-instance-and-backups');
+        expect(grant.spec.resourceRef).toEqual({ kind: 'Project', external: 'projects/mlflow-gke-example' });
+        expect(grant.spec.condition).toEqual({
+          title: 'instance-and-backups',
+          description: 'Only the Cloud SQL instance team-mlflow-metadata and its backups',
+          expression:
+            "resource.service == 'sqladmin.googleapis.com' && (resource.name == 'projects/mlflow-gke-example/instances/team-mlflow-metadata' || " +
+            "resource.name.startsWith('projects/mlflow-gke-example/instances/team-mlflow-metadata/'))",
+        });
+      });
+
+      test('only the migration may act as the backup account: a token creator grant on that account alone, and no pod runs as it', () => {
+        const objects = synth(config());
+        const creators = ofKind(objects, 'IAMPolicyMember').filter((m) => m.spec.role === 'roles/iam.serviceAccountTokenCreator');
+        expect(creators.map((m) => [m.metadata.name, m.spec.resourceRef, m.spec.memberFrom, m.spec.member])).toEqual([
+          [
+            'team-mlflow-sql-backup-token-creator-team-mlflow-migrate',
+            { kind: 'IAMServiceAccount', name: 'team-mlflow-sql-backup' },
+            { serviceAccountRef: { name: 'team-mlflow-migrate' } },
+            undefined,
+          ],
+        ]);
+        const onBackup = ofKind(objects, 'IAMPolicyMember').filter(
+          (m) => m.spec.resourceRef.kind === 'IAMServiceAccount' && m.spec.resourceRef.name === 'team-mlflow-sql-backup',
+        );
+        expect(onBackup).toEqual(creators);
+        // The account the Job acts as directly (Workload Identity) is the migration's, never the backup's.
+        expect(platformNames(config()).serviceAccounts.mlflowSqlBackup.kubernetes).toBeUndefined();
+      });
+
+      test('no backup account, role or token grant in statefulset mode', () => {
+        const objects = synth(statefulset());
+        expect(platformCustomRoles(buildModel(statefulset()))).toEqual([]);
+        expect(ofKind(objects, 'IAMServiceAccount').map((o) => o.metadata.name)).not.toContain('mlflow-sql-backup');
+        expect(ofKind(objects, 'IAMPolicyMember').filter((m) => m.spec.role === 'roles/iam.serviceAccountTokenCreator')).toEqual([]);
+      });
+
+      test('the token grant names only accounts of the chart', () => {
+        const scope = { project: 'p-123456', projectNumber: '1', region: 'europe-west1', namespace: 'gcp' };
+        const chart = testChart();
+        expect(
+          () => new Iam(chart, 'iam', { scope, serviceAccounts: [{ accountId: 'backup', displayName: 'b', description: 'b', tokenCreators: ['elsewhere'] }] }),
+        ).toThrow('service account backup: token creator elsewhere is not a service account of this chart');
+      });
+
+      test('a custom role IAM or the bootstrap script would refuse stops the render', () => {
+        const role = { title: 't', description: 'd', permissions: ['cloudsql.instances.get'] };
+        expect(() => checkedCustomRole({ ...role, roleId: 'team-a-role' })).toThrow(
+          'custom role id "team-a-role": must be 3 to 64 letters, digits, "_" or "."',
+        );
+        expect(() => checkedCustomRole({ ...role, roleId: 'ok_id', permissions: [] })).toThrow('custom role ok_id: no permissions');
+        expect(() => checkedCustomRole({ ...role, roleId: 'ok_id', description: 'a|b' })).toThrow('custom role ok_id: "a|b" holds "|", "," or a line break');
+        expect(checkedCustomRole({ ...role, roleId: 'ok_id', permissions: ['b.c.d', 'a.b.c'] }).permissions).toEqual(['a.b.c', 'b.c.d']);
+      });
+
+      test('the Identity and Access Management Credentials API the impersonation calls is enabled', () => {
+        // google-auth's impersonated credentials call iamcredentials.googleapis.com generateAccessToken.
+        expect(ofKind(synth(config()), 'Service').map((o) => o.metadata.name)).toContain('iamcredentials.googleapis.com');
+      });
     });
 
     test('grants are additive: no authoritative IAMPolicy anywhere', () => {

@@ -2,7 +2,7 @@ import { cloudSqlProxyArgs } from '../charts/lib/cloud-sql-proxy';
 import { PROXY_FLAGS, parseVersion, proxySupports } from '../common/cloud-sql-proxy-flags';
 import { LOAD_BALANCER_RANGES } from '../model/network';
 import { platformNames } from '../model/names';
-import { MIGRATION_DEADLINE_SECONDS, MIGRATION_GRANT_WAIT_SECONDS } from '../charts/mlflow/migration';
+import { MIGRATION_BACKUP_WAIT_SECONDS, MIGRATION_DEADLINE_SECONDS, MIGRATION_GRANT_WAIT_SECONDS } from '../charts/mlflow/migration';
 import { GRACEFUL_SHUTDOWN_SECONDS, KEEP_ALIVE_SECONDS, METRICS_DIR, PRE_STOP_SECONDS, WORKER_READY_SECONDS } from '../charts/mlflow/server';
 import { PROXY_MAX_SIGTERM_SECONDS } from '../charts/mlflow/workload';
 import { mlflowProgram, schemaPrivilegeQuery } from '../charts/mlflow/programs';
@@ -433,6 +433,35 @@ describe('mlflow chart', () => {
       expect(migrate.command[2]).toMatch(
         /if not OWNER and not wait_for_grant\(int\(os\.environ\["GRANT_WAIT_SECONDS"\]\)\):\n\s+return 1\n\s+if current is None and tables == 0:/,
       );
+    });
+
+    // charts/mlflow/migrate.py, BACKUP_GATE=cloudsql (__tests__/python/test_migrate_backup.py): an
+    // on-demand backup through the Admin API, as the backup account, before any schema change.
+    test('cloudsql: the backup gate gets the instance, the backup account and its wait; the test seam is never rendered', () => {
+      const config = configWith({ namePrefix: 'team-', database: { mode: 'cloudsql' } });
+      const names = platformNames(config);
+      const job = migrationOf(chartObjects(render(config).files, 'mlflow'));
+      const migrate = container(job, 'migrate');
+      // No SQLADMIN_API_URL among them: the unit tests' seam is never rendered.
+      const gate = migrate.env.filter((e: Manifest) => /^(BACKUP_|CLOUDSQL_|SQLADMIN_)/.test(e.name));
+      expect(gate).toEqual([
+        { name: 'BACKUP_GATE', value: 'cloudsql' },
+        { name: 'CLOUDSQL_PROJECT', value: config.project.id },
+        { name: 'CLOUDSQL_INSTANCE', value: names.cloudSql.instance },
+        { name: 'BACKUP_ACCOUNT', value: 'team-mlflow-sql-backup@mlflow-gke-example.iam.gserviceaccount.com' },
+        { name: 'BACKUP_WAIT_SECONDS', value: String(MIGRATION_BACKUP_WAIT_SECONDS) },
+      ]);
+      expect(names.serviceAccounts.mlflowSqlBackup.email).toBe('team-mlflow-sql-backup@mlflow-gke-example.iam.gserviceaccount.com');
+      // The Job runs as the migration's own account, which may only mint the backup account's tokens.
+      expect(podSpec(job).serviceAccountName).toBe(names.mlflowJobServiceAccounts.migrate);
+      // Even after the whole grant wait, the backup wait leaves the migration time before the deadline.
+      expect(MIGRATION_DEADLINE_SECONDS - MIGRATION_GRANT_WAIT_SECONDS - MIGRATION_BACKUP_WAIT_SECONDS).toBeGreaterThanOrEqual(300);
+    });
+
+    test('statefulset: no Cloud SQL backup settings in the migration Job', () => {
+      const migrate = container(migrationOf(chartObjects(render(statefulset()).files, 'mlflow')), 'migrate');
+      expect(migrate.env.filter((e: Manifest) => /^(CLOUDSQL_|BACKUP_ACCOUNT|BACKUP_WAIT_SECONDS|SQLADMIN_)/.test(e.name))).toEqual([]);
+      expect(migrate.env.find((e: Manifest) => e.name === 'BACKUP_GATE')?.value).not.toBe('cloudsql');
     });
 
     test("cloudsql: the Job acts as the owner role and takes the tables over from the server's IAM user; the server's init container hands them over", () => {

@@ -10,7 +10,8 @@ import { PlatformChart } from './lib/platform-chart';
 import { workloadIdentityMember } from '../model/names';
 import { WORKSPACE_NODES } from '../common/contract';
 import { Apis, BASE_APIS, CLOUD_SQL_APIS, SQL_SERVICE_IDENTITY } from './gcp/apis';
-import { CLOUD_SQL_CLIENT, CLOUD_SQL_INSTANCE_USER, CloudSql, CloudSqlProps, instanceGrants } from './gcp/cloud-sql';
+import { CLOUD_SQL_CLIENT, CLOUD_SQL_INSTANCE_USER, CloudSql, CloudSqlProps, instanceAndBelow, instanceGrants, SQL_BACKUP_PERMISSIONS } from './gcp/cloud-sql';
+import { checkedCustomRole, customRoleName, CustomRoleSpec } from './gcp/custom-role';
 import { Cluster, ClusterProps, NodePoolProps } from './gcp/cluster';
 import { ANNOTATIONS, GcpScope, serviceAgents } from './gcp/common';
 import { ConfigConnectorContext } from './gcp/config-connector';
@@ -110,6 +111,24 @@ export function workspaceNodePools(model: PlatformModel): NodePoolProps[] {
 export function workspacesOnCpuPool(model: PlatformModel): boolean {
   const w = model.config.workspaces;
   return model.names.workspaces.some((i) => i.app !== 'jupyter' || !w.gpu.enabled);
+}
+
+/**
+ * The project's custom roles (charts/gcp/custom-role.ts): in cloudsql mode the migration's
+ * pre-migration backup, with the permissions of charts/gcp/cloud-sql.ts SQL_BACKUP_PERMISSIONS. The
+ * bootstrap script creates them; the render binds them.
+ */
+export function platformCustomRoles(model: PlatformModel): CustomRoleSpec[] {
+  const { config, names } = model;
+  if (config.database.mode !== 'cloudsql') return [];
+  return [
+    checkedCustomRole({
+      roleId: names.cloudSql.backupRoleId,
+      title: 'MLflow pre-migration backup',
+      description: `Creates and reads on-demand backups of the Cloud SQL instance ${names.cloudSql.instance}; bound on it alone`,
+      permissions: SQL_BACKUP_PERMISSIONS,
+    }),
+  ];
 }
 
 export function gcpChartProps(model: PlatformModel): GcpChartProps {
@@ -276,6 +295,22 @@ export function gcpChartProps(model: PlatformModel): GcpChartProps {
               description: "Logs the migration Job in to the metadata database as its own IAM user, a member of the tables' owner role",
               projectRoles: instanceGrants(config.project.id, names.cloudSql.instance, [CLOUD_SQL_CLIENT, CLOUD_SQL_INSTANCE_USER]),
               workloadIdentityMember: workloadIdentityMember(names, sa.mlflowMigrate.kubernetes!),
+            },
+            // The migration's pre-migration backup (charts/mlflow/migrate.py, BACKUP_GATE=cloudsql): a
+            // custom role that creates and reads backups of the instance and nothing else, and no pod
+            // runs as it; the migration's account alone may mint its tokens. So the identity that may
+            // take backups cannot touch the database, and the one that can holds no Admin API right.
+            {
+              accountId: sa.mlflowSqlBackup.accountId,
+              displayName: 'MLflow pre-migration backup',
+              description: 'Takes and reads back the on-demand Cloud SQL backup the migration Job needs before a schema change; acted as by the migration only',
+              projectRoles: [
+                {
+                  role: customRoleName(config.project.id, names.cloudSql.backupRoleId),
+                  condition: instanceAndBelow(config.project.id, names.cloudSql.instance),
+                },
+              ],
+              tokenCreators: [sa.mlflowMigrate.accountId],
             },
             {
               accountId: sa.mlflowGc.accountId,

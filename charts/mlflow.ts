@@ -24,7 +24,7 @@ import { backendStoreUri, MlflowDatabase } from './mlflow/database';
 import { MlflowGc } from './mlflow/gc';
 import { MlflowMetrics } from './mlflow/metrics';
 import { contentHash } from './lib/content-hash';
-import { MlflowMigration } from './mlflow/migration';
+import { MlflowMigration, type MigrationCloudSqlBackup } from './mlflow/migration';
 import { MlflowNetworkPolicies } from './mlflow/network';
 import { MlflowServer, MlflowServerProps, SERVER_PORT_NAME } from './mlflow/server';
 import { MLFLOW_UID, type MlflowJobAccount, MlflowWorkload } from './mlflow/workload';
@@ -89,6 +89,8 @@ export interface MlflowChartProps extends Pick<
   readonly sqlGrant?: CloudSqlGrantJobProps;
   /** statefulset mode: the in-cluster database's backup, which the migration's backup gate dumps and uploads (charts/mlflow/migration.ts). @default - none */
   readonly backupGate?: PostgresBackupProps;
+  /** The migration's on-demand Cloud SQL backup before a schema change (cloudsql mode). @default - none */
+  readonly cloudSqlBackup?: MigrationCloudSqlBackup;
   /**
    * The Jobs' own Kubernetes ServiceAccounts, none the server's: the provisioning Job's without Google
    * identity; the migration's and gc's without one in statefulset mode and with their own Google
@@ -188,6 +190,10 @@ export function mlflowChartProps(model: PlatformModel): MlflowChartProps {
     clusterRanges: model.ranges.cluster,
     sqlGrant: config.database.mode === 'cloudsql' ? cloudSqlGrantJobProps(model) : undefined,
     backupGate: config.database.mode === 'statefulset' ? postgresRestoreChartProps(model, postgresChartProps(model)) : undefined,
+    cloudSqlBackup:
+      config.database.mode === 'cloudsql'
+        ? { project: config.project.id, instance: names.cloudSql.instance, account: names.serviceAccounts.mlflowSqlBackup.email }
+        : undefined,
     jobServiceAccounts: {
       migrate: {
         name: names.mlflowJobServiceAccounts.migrate,
@@ -315,6 +321,7 @@ export class MlflowChart extends PlatformChart {
       workload,
       serviceAccount: props.jobServiceAccounts.migrate,
       backupGate: props.backupGate,
+      cloudSqlBackup: props.cloudSqlBackup,
     });
     new MlflowGc(this, 'gc', {
       name: props.name,

@@ -158,6 +158,11 @@ export interface PlatformNames {
     readonly mlflowMigrate: GoogleServiceAccount;
     /** `mlflow gc` (cloudsql mode): its own IAM database user with DML only; no right on the artifact bucket. */
     readonly mlflowGc: GoogleServiceAccount;
+    /**
+     * The migration's pre-migration backup (cloudsql mode): may create and read on-demand backups of the
+     * instance and nothing else; no Kubernetes ServiceAccount, only the migration's account may act as it.
+     */
+    readonly mlflowSqlBackup: GoogleServiceAccount;
     readonly nodes: GoogleServiceAccount;
     /** The identity Config Connector acts as in the gcp namespace; created by the bootstrap script, not by the render. */
     readonly configConnector: GoogleServiceAccount;
@@ -185,6 +190,8 @@ export interface PlatformNames {
     readonly migrateIamUser: string;
     /** IAM database user of gc's Google service account. */
     readonly gcIamUser: string;
+    /** Id of the custom role of the pre-migration backup (IAM role ids allow letters, digits, "_" and "."). */
+    readonly backupRoleId: string;
     /**
      * The NOLOGIN roles the grant Job creates: `owner` owns MLflow's tables (the migration's IAM user is
      * its member and acts as it), `writer` holds DML on them (the server's and gc's IAM users).
@@ -260,6 +267,7 @@ export function platformNames(config: Config, apps: readonly WorkspaceApp[] = WO
       sqlGrant: gsa(`${prefix}mlflow-sql-grant`, { namespace: ns.platform, name: `${prefix}mlflow-sql-grant` }),
       mlflowMigrate: migrateSa,
       mlflowGc: gcSa,
+      mlflowSqlBackup: gsa(`${prefix}mlflow-sql-backup`),
       nodes: gsa(`${prefix}gke-nodes`),
       // Config Connector in namespaced mode runs one controller per namespace, as this Kubernetes
       // ServiceAccount (k8s-config-connector v1.155.1, operator/channels/packages/configconnector/1.155.1/
@@ -277,6 +285,7 @@ export function platformNames(config: Config, apps: readonly WorkspaceApp[] = WO
       iamUser: iamUserOf(mlflowSa),
       migrateIamUser: iamUserOf(migrateSa),
       gcIamUser: iamUserOf(gcSa),
+      backupRoleId: `${prefix.replace(/-/g, '_')}mlflow_sql_backup`,
       roles: { owner: 'mlflow_owner', writer: 'mlflow_writer' },
       adminUser: `${prefix}mlflow-admin`,
     },

@@ -1,6 +1,6 @@
 """
 Runs an MLflow pod's Python program the way the pod does (`python -c TEXT` with the pod's
-environment), in this process, against the stand-ins for SQLAlchemy, Alembic and MLflow in stubs/:
+environment), in this process, against the stand-ins for SQLAlchemy, Alembic, MLflow and google-auth in stubs/:
 a fake clock (no test waits for real), fake `mlflow` commands and a fake tracking server /health.
 
 program() composes the text exactly as charts/mlflow/programs.ts does at synth;
@@ -30,7 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 PROGRAM_DIR = os.path.join(ROOT, "charts", "mlflow")
 MARKER = "# ---- the pod runs what follows ----"
 STUBS = os.path.join(HERE, "stubs")
-STUBBED = ("sqlalchemy", "alembic", "mlflow", "world")
+STUBBED = ("sqlalchemy", "alembic", "mlflow", "google", "world")
 
 if STUBS not in sys.path:
     sys.path.insert(0, STUBS)

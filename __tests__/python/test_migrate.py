@@ -3,9 +3,9 @@ waits for the Cloud SQL grant."""
 import os
 import tempfile
 import unittest
-from typing import Optional
 
 import pod
+import sqladmin_fake
 import world
 
 # The object the backup gate's upload records (charts/postgres/storage.sh upload, BACKUP_RECORD_FILE).
@@ -30,11 +30,6 @@ def gated(state: world.World, env: dict[str, str], dump_taken: bool = True) -> p
         r = pod.run("migrate", state, env)
         return pod.Exit(r.code, plan.log + r.log, r.world)
 
-
-def migration(state: world.World, env: dict[str, str], gate: Optional[str] = "statefulset") -> pod.Exit:
-    """The migration as its Job runs it: behind the statefulset gate unless the test names another."""
-    return gated(state, env) if gate == "statefulset" else pod.run("migrate", state, env)
-
 # The auth tables' upgrade, after the tracking schema's: `python -m mlflow.server.auth db upgrade --url`
 # (MLflow docs, basic-http-auth.mdx "Permissions Database"; mlflow/server/auth/db/cli.py).
 AUTH = ["python", "-m", "mlflow.server.auth", "db", "upgrade", "--url", pod.URI]
@@ -45,9 +40,16 @@ GIVE_UP = (
 )
 
 
+def run(state: world.World, env: dict[str, str]) -> pod.Exit:
+    """The migration with its backup gate passing: cloudsql mode's, against an Admin API whose backups are done at once
+    (test_migrate_backup.py tests the gate itself)."""
+    state.sqladmin = state.sqladmin or sqladmin_fake.FakeSqlAdmin(done_at_poll=0)
+    return pod.run("migrate", state, {**sqladmin_fake.ENV, **env})
+
+
 def migrate(grant_wait_seconds: int = 2700, **db: object) -> pod.Exit:
     state = world.World(db=world.Database(**db))  # type: ignore[arg-type]
-    return migration(state, {"GRANT_WAIT_SECONDS": str(grant_wait_seconds)})
+    return run(state, {"GRANT_WAIT_SECONDS": str(grant_wait_seconds)})
 
 
 class MigrationDecision(unittest.TestCase):
@@ -87,13 +89,13 @@ class MigrationDecision(unittest.TestCase):
     def test_failed_auth_upgrade_fails_the_job(self):
         for current in ["head0001", "old00001", None]:
             state = world.World(db=world.Database(current=current, tables=30 if current else 0), auth_upgrade_exit=4)
-            r = migration(state, {"GRANT_WAIT_SECONDS": "60"})
+            r = run(state, {"GRANT_WAIT_SECONDS": "60"})
             self.assertEqual(r.code, 4, current)
             self.assertIn("[mlflow-gke] the auth database upgrade failed with exit code 4", r.log)
 
     def test_failed_tracking_upgrade_leaves_the_auth_tables_alone(self):
         state = world.World(db=world.Database(current="old00001", tables=30), upgrade_exit=3)
-        r = migration(state, {"GRANT_WAIT_SECONDS": "60"})
+        r = run(state, {"GRANT_WAIT_SECONDS": "60"})
         self.assertEqual(r.world.commands, [["mlflow", "db", "upgrade", pod.URI]])
 
     def test_unknown_revision_is_refused_without_waiting(self):
@@ -104,13 +106,13 @@ class MigrationDecision(unittest.TestCase):
 
     def test_failed_upgrade_fails_the_job_with_its_exit_status(self):
         state = world.World(db=world.Database(current="old00001", tables=30), upgrade_exit=3)
-        r = migration(state, {"GRANT_WAIT_SECONDS": "60"})
+        r = run(state, {"GRANT_WAIT_SECONDS": "60"})
         self.assertEqual(r.code, 3)
         self.assertIn("[mlflow-gke] mlflow db upgrade failed with exit code 3", r.log)
 
     def test_upgrade_that_stops_short_of_head_fails_the_job(self):
         state = world.World(db=world.Database(current="old00001", tables=30), upgrade_moves_schema=False)
-        r = migration(state, {"GRANT_WAIT_SECONDS": "60"})
+        r = run(state, {"GRANT_WAIT_SECONDS": "60"})
         self.assertEqual(r.code, 1)
         self.assertIn("[mlflow-gke] after the migration the schema is at old00001, not head0001", r.log)
 
@@ -183,7 +185,7 @@ REVOKE = 'REVOKE "mlflow_owner" FROM "mlflow-server@proj.iam"'
 
 
 def cloudsql(state: world.World, wait: str = "2700") -> pod.Exit:
-    return migration(state, {"GRANT_WAIT_SECONDS": wait, **CLOUDSQL})
+    return run(state, {"GRANT_WAIT_SECONDS": wait, **CLOUDSQL})
 
 
 class CloudSqlOwnership(unittest.TestCase):

@@ -28,6 +28,46 @@ export function onlyInstance(project: string, instance: string): IamCondition {
 }
 
 /**
+ * The condition of the pre-migration backup's custom role: the instance, and what Cloud SQL names
+ * below it. The Admin API's backup methods name the instance in their path
+ * (projects/{project}/instances/{instance}/backupRuns[/{id}]), and a condition can narrow Cloud SQL
+ * grants to instances and to backup runs, not to databases ("IAM conditions can only be used to
+ * restrict access to DatabaseInstances or BackupRuns": terraform-google-modules/terraform-google-sql-db
+ * pull request 616, merged 2024-07-15). Google does not write down which of the two each backup
+ * permission is checked on, so instanceGrants' condition (resource.type Instance) could refuse
+ * backupRuns.get; this one admits the instance's own name and the names under it, of the Admin API
+ * only, and no other instance's. A test pins the expression; only a real project can show it is enough.
+ */
+export function instanceAndBelow(project: string, instance: string): IamCondition {
+  const name = `projects/${project}/instances/${instance}`;
+  return {
+    title: 'instance-and-backups',
+    description: `Only the Cloud SQL instance ${instance} and its backups`,
+    expression: `resource.service == 'sqladmin.googleapis.com' && (resource.name == '${name}' || resource.name.startsWith('${name}/'))`,
+  };
+}
+
+/**
+ * The permissions of the pre-migration backup (charts/mlflow/migrate.py, BACKUP_GATE=cloudsql), one
+ * per Admin API call it makes, as Google maps methods to permissions
+ * (https://cloud.google.com/sql/docs/postgres/project-access-control, "Required IAM permissions for API
+ * methods": backupRuns.insert cloudsql.backupRuns.create, backupRuns.get cloudsql.backupRuns.get,
+ * backupRuns.list cloudsql.backupRuns.list; https://cloud.google.com/sql/docs/postgres/iam-permissions:
+ * "Get the operations of an instance" cloudsql.instances.get). The list is the fallback when a finished
+ * operation names no backup. No predefined role is this narrow: Cloud SQL Viewer holds only the
+ * get, list and export permissions, so it cannot take a backup, and Cloud SQL Editor, the next one up,
+ * "provides full control of existing Cloud SQL instances excluding modifying users, SSL certificates
+ * or deleting resources" (https://cloud.google.com/sql/docs/postgres/iam-roles;
+ * https://cloud.google.com/iam/docs/roles-permissions/cloudsql). No delete, no restore, no update.
+ */
+export const SQL_BACKUP_PERMISSIONS: readonly string[] = [
+  'cloudsql.backupRuns.create',
+  'cloudsql.backupRuns.get',
+  'cloudsql.backupRuns.list',
+  'cloudsql.instances.get',
+];
+
+/**
  * The Cloud SQL roles of an identity, each narrowed to the instance. roles/cloudsql.client holds
  * cloudsql.instances.connect (what the Auth Proxy checks), roles/cloudsql.instanceUser holds
  * cloudsql.instances.login (IAM database login) (cloud.google.com/sql/docs/postgres/iam-roles;

@@ -64,7 +64,7 @@ export function serviceAgents(projectNumber: string) {
 /** A readable piece of an IAM role for object names: roles/cloudkms.cryptoKeyEncrypterDecrypter -> cryptokeyencrypterdecrypter. */
 export function roleSlug(role: string): string {
   return role
-    .replace(/^roles\//, '')
+    .replace(/^(roles|projects\/[^/]+\/roles)\//, '')
     .split('.')
     .pop()!
     .toLowerCase()

@@ -8,6 +8,12 @@ import { IamPolicyMember, IamServiceAccount } from '../../imports/iam.cnrm.cloud
 import { GcpScope, kccMetadata, roleSlug } from './common';
 
 const WORKLOAD_IDENTITY_USER = 'roles/iam.workloadIdentityUser';
+/**
+ * Lets a principal mint this one account's access tokens (iam.serviceAccounts.getAccessToken), i.e.
+ * act as it: granted on the service account, never on the project
+ * (https://cloud.google.com/iam/docs/service-account-permissions, "Service Account Token Creator role").
+ */
+const TOKEN_CREATOR = 'roles/iam.serviceAccountTokenCreator';
 
 /** An IAM condition of a binding (IAMPolicyMember spec.condition: title and expression required). */
 export interface IamCondition {
@@ -45,6 +51,11 @@ export interface ServiceAccountProps {
    * @default - none
    */
   readonly moreWorkloadIdentityMembers?: readonly { readonly suffix: string; readonly member: string }[];
+  /**
+   * Account ids of other service accounts of this list that may act as this one (roles/iam.serviceAccountTokenCreator on it alone).
+   * @default - none
+   */
+  readonly tokenCreators?: readonly string[];
 }
 
 export interface IamProps {
@@ -90,6 +101,19 @@ export class Iam extends Construct {
         new IamPolicyMember(this, name, {
           metadata: kccMetadata(s, name),
           spec: { resourceRef: { kind: 'IAMServiceAccount', name: account.name }, role: WORKLOAD_IDENTITY_USER, member: more.member },
+        });
+      }
+      for (const creator of sa.tokenCreators ?? []) {
+        if (!props.serviceAccounts.some((other) => other.accountId === creator))
+          throw new Error(`service account ${sa.accountId}: token creator ${creator} is not a service account of this chart`);
+        const name = `${sa.accountId}-token-creator-${creator}`;
+        new IamPolicyMember(this, name, {
+          metadata: kccMetadata(s, name),
+          spec: {
+            resourceRef: { kind: 'IAMServiceAccount', name: account.name },
+            role: TOKEN_CREATOR,
+            memberFrom: { serviceAccountRef: { name: creator } },
+          },
         });
       }
     }

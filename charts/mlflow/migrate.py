@@ -18,6 +18,26 @@ BACKUP_PLAN_FILE, pg_dump read it back whole, the upload recorded the object in 
 The migration accepts the backup only when the plan names the very change it is about to make, so a
 database that moved after the plan is never migrated on an older backup.
 
+In cloudsql mode (BACKUP_GATE=cloudsql) the migration takes the backup itself: an on-demand backup of
+the instance through the Cloud SQL Admin API v1, as a Google service account of its own
+(BACKUP_ACCOUNT, whose one custom role may create and read backups of this instance and nothing else;
+the migration's own account may only mint its tokens). It POSTs a backup run
+(https://cloud.google.com/sql/docs/postgres/admin-api/rest/v1/backupRuns/insert: an Operation), polls
+the operation (operations/get) until its status is DONE, pausing 5s then up to 30s (gcloud's own wait
+for a Cloud SQL operation starts at 2s and grows to 20s: google-cloud-sdk 528.0.0,
+googlecloudsdk/api_lib/sql/operations.py) for at most BACKUP_WAIT_SECONDS, fails on the operation's
+`error`, then reads the backup run back (backupRuns/get) and requires status SUCCESSFUL
+(SqlBackupRunStatus). The run is the one the operation's backupContext.backupId names (Operation,
+BackupContext: "The identifier of the backup"), or, where the API leaves that out, the one listed
+(backupRuns/list) with this Job's very description. The log line names the backup id, which
+`gcloud sql backups restore` takes (docs/mlflow.md). Scopes: the Admin API methods accept
+https://www.googleapis.com/auth/sqlservice.admin or .../cloud-platform (backupRuns/insert,
+"Authorization Scopes"); the pod's own credentials are asked for cloud-platform, the scope the
+IAM Credentials API call needs (google-auth's impersonated_credentials.Credentials rescopes a scoped
+source to iam._IAM_SCOPE itself: googleapis/google-auth-library-python, google/auth/
+impersonated_credentials.py, commit 0181b9c9e000). SQLADMIN_API_URL replaces the API's base URL:
+the unit tests' seam, never rendered.
+
 In cloudsql mode (DB_OWNER_ROLE set) the Job logs in as its own IAM database user, a member of the
 owner role of charts/mlflow/cloudsql-grant.sql, and before anything else:
 
@@ -221,11 +241,107 @@ def backup_recorded(change):
     return True
 
 
+# The Cloud SQL Admin API v1 (https://cloud.google.com/sql/docs/postgres/admin-api/rest).
+SQLADMIN_API = "https://sqladmin.googleapis.com/v1"
+SQLADMIN_SCOPE = "https://www.googleapis.com/auth/sqlservice.admin"
+CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+BACKUP_REFUSAL = "refusing to migrate without a verified backup: "
+
+
+class BackupRefused(Exception):
+    """Why the cloudsql backup gate refuses, as the one line it logs."""
+
+
+def sqladmin_session():
+    """An HTTP session that calls Google's APIs as BACKUP_ACCOUNT, through the pod's own Google identity."""
+    # google.auth.default: the pod's own credentials (Workload Identity: the migration's account).
+    from google.auth import default  # pyright: ignore[reportMissingImports]
+    from google.auth import impersonated_credentials  # pyright: ignore[reportMissingImports]
+    from google.auth.transport.requests import AuthorizedSession  # pyright: ignore[reportMissingImports]
+
+    source, _ = default(scopes=[CLOUD_PLATFORM_SCOPE])
+    backup = impersonated_credentials.Credentials(
+        source_credentials=source, target_principal=os.environ["BACKUP_ACCOUNT"], target_scopes=[SQLADMIN_SCOPE]
+    )
+    return AuthorizedSession(backup)
+
+
+def sqladmin(session, method, url, body=None):
+    """One Admin API call's JSON answer; an HTTP error refuses with its status and Google's message."""
+    response = session.request(method, url, json=body, timeout=60)
+    if response.status_code >= 400:
+        try:
+            message = response.json()["error"]["message"]
+        except Exception:
+            message = response.text.strip()[:300]
+        raise BackupRefused("%s %s answered HTTP %s: %s" % (method, url, response.status_code, message))
+    return response.json()
+
+
+def backup_run_id(session, instance_url, operation, description):
+    """The backup run the finished operation made: backupContext.backupId, else the run listed with our description."""
+    backup_id = (operation.get("backupContext") or {}).get("backupId")
+    if backup_id:
+        return str(backup_id)
+    for run in sqladmin(session, "GET", instance_url + "/backupRuns").get("items", []):
+        if run.get("description") == description:
+            return str(run["id"])
+    raise BackupRefused("operation %s is done, but no backup run of the instance has the description %r" % (operation.get("name"), description))
+
+
+def cloudsql_backup(change):
+    """cloudsql mode: an on-demand backup of the instance, waited for and read back SUCCESSFUL (docstring)."""
+    project, instance = os.environ["CLOUDSQL_PROJECT"], os.environ["CLOUDSQL_INSTANCE"]
+    wait = int(os.environ["BACKUP_WAIT_SECONDS"])
+    base = os.environ.get("SQLADMIN_API_URL") or SQLADMIN_API
+    instance_url = "%s/projects/%s/instances/%s" % (base, project, instance)
+    description = "mlflow-gke pre-migration backup, pod %s: %s" % (os.environ.get("HOSTNAME", "?"), change)
+    session = sqladmin_session()
+    operation = sqladmin(session, "POST", instance_url + "/backupRuns", {"description": description})
+    log("backup of Cloud SQL instance %s started as %s (operation %s)" % (instance, os.environ["BACKUP_ACCOUNT"], operation.get("name")))
+    deadline = time.time() + wait
+    pause = 5
+    while operation.get("status") != "DONE":
+        if time.time() + pause > deadline:
+            raise BackupRefused("the backup (operation %s) was still %s after %ss" % (operation.get("name"), operation.get("status"), wait))
+        time.sleep(pause)
+        pause = min(pause * 2, 30)
+        operation = sqladmin(session, "GET", "%s/projects/%s/operations/%s" % (base, project, operation["name"]))
+    errors = (operation.get("error") or {}).get("errors") or []
+    if operation.get("error"):
+        detail = "; ".join("%s: %s" % (e.get("code"), e.get("message")) for e in errors) or str(operation["error"])
+        raise BackupRefused("the backup (operation %s) failed: %s" % (operation.get("name"), detail))
+    backup_id = backup_run_id(session, instance_url, operation, description)
+    run = sqladmin(session, "GET", "%s/backupRuns/%s" % (instance_url, backup_id))
+    if run.get("status") != "SUCCESSFUL":
+        raise BackupRefused("backup run %s of instance %s is %s, not SUCCESSFUL" % (backup_id, instance, run.get("status")))
+    return backup_id
+
+
+def backup_taken(change):
+    """cloudsql mode: whether the on-demand backup was taken and verified; one line either way."""
+    try:
+        backup_id = cloudsql_backup(change)
+    except BackupRefused as refusal:
+        log(BACKUP_REFUSAL + "the schema is to change (%s) and %s" % (change, refusal))
+        return False
+    except Exception as error:
+        log(BACKUP_REFUSAL + "the schema is to change (%s) and the backup failed: %s" % (change, describe(error).splitlines()[0]))
+        return False
+    log(
+        "backup taken and verified before the migration: backup %s of Cloud SQL instance %s (%s)"
+        % (backup_id, os.environ["CLOUDSQL_INSTANCE"], change)
+    )
+    return True
+
+
 def backup_gate(change):
     """Whether a verified backup of the database at its present revisions exists, so that `change` may start."""
     gate = os.environ.get("BACKUP_GATE")
     if gate == "statefulset":
         return backup_recorded(change)
+    if gate == "cloudsql":
+        return backup_taken(change)
     log("refusing to migrate without a verified backup: the schema is to change (%s) and BACKUP_GATE is %r" % (change, gate))
     return False
 

@@ -17,8 +17,36 @@ import { clientEnv, cloudCliEnv, POSTGRES_UID, type PostgresBackupProps, SCRIPT_
 
 /** The migration Job's deadline; it waits for the Cloud SQL grant for at most MIGRATION_GRANT_WAIT_SECONDS of it. */
 export const MIGRATION_DEADLINE_SECONDS = 3600;
-/** Leaves a quarter of the deadline for the migration itself once the grant is there. */
+/** Leaves a quarter of the deadline for the backup and the migration itself once the grant is there. */
 export const MIGRATION_GRANT_WAIT_SECONDS = 2700;
+/**
+ * How long the cloudsql backup gate waits for its on-demand backup to be done (BACKUP_WAIT_SECONDS).
+ * The long grant wait belongs to a first install, whose empty database needs no backup; an upgrade
+ * finds the grant at once and has the deadline for the backup and the migration. Even after the whole
+ * grant wait, the two waits leave the migration 300s.
+ */
+export const MIGRATION_BACKUP_WAIT_SECONDS = 600;
+
+/** The on-demand Cloud SQL backup the migration takes before a schema change (charts/mlflow/migrate.py, BACKUP_GATE=cloudsql). */
+export interface MigrationCloudSqlBackup {
+  /** Project id of the instance. */
+  readonly project: string;
+  /** The Cloud SQL instance's name. */
+  readonly instance: string;
+  /** Email of the Google service account the backup runs as (the migration's own account may act as it). */
+  readonly account: string;
+}
+
+/** The backup gate's environment in cloudsql mode. */
+export function cloudSqlBackupEnv(backup: MigrationCloudSqlBackup): kube.EnvVar[] {
+  return [
+    { name: 'BACKUP_GATE', value: 'cloudsql' },
+    { name: 'CLOUDSQL_PROJECT', value: backup.project },
+    { name: 'CLOUDSQL_INSTANCE', value: backup.instance },
+    { name: 'BACKUP_ACCOUNT', value: backup.account },
+    { name: 'BACKUP_WAIT_SECONDS', value: String(MIGRATION_BACKUP_WAIT_SECONDS) },
+  ];
+}
 
 export interface MlflowMigrationProps {
   /** Prefix of the Job's name. */
@@ -37,6 +65,11 @@ export interface MlflowMigrationProps {
    * @default - no init containers: cloudsql mode, whose gate is the migration's own call to the Admin API
    */
   readonly backupGate?: PostgresBackupProps;
+  /**
+   * cloudsql mode: the on-demand backup the migration takes before a schema change.
+   * @default - none
+   */
+  readonly cloudSqlBackup?: MigrationCloudSqlBackup;
 }
 
 /** Where the backup gate's init containers and the migration share what they know. */
@@ -111,6 +144,8 @@ export class MlflowMigration extends Construct {
           authConfigEnv,
           ...databasePoolEnv(JOB_POOL),
           ...(gate?.env ?? []),
+          // cloudsql: the backup gate takes an on-demand backup through the Admin API before a schema change.
+          ...(props.cloudSqlBackup ? cloudSqlBackupEnv(props.cloudSqlBackup) : []),
         ],
         true,
         gate?.prelude,

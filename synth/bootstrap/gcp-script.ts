@@ -5,6 +5,7 @@
  */
 import type { PlatformModel } from '../../model';
 import { scriptFile } from '../../charts/lib/script-files';
+import { platformCustomRoles } from '../../charts/gcp';
 import type { Manifest, RenderedFile } from '../rendered-file';
 import { createHash } from 'crypto';
 import {
@@ -84,6 +85,8 @@ function bootstrapValues(model: PlatformModel, objects: readonly Manifest[]): st
     `IAM_ADMIN_CONDITION=${shellQuote(`^;^expression=${condition.expression};title=${condition.title};description=${condition.description}`)}`,
     `DEFAULT_NODE_ACCOUNT=${shellQuote(cluster && !cluster.spec?.nodeConfig?.serviceAccountRef ? `${config.project.number}-compute@developer.gserviceaccount.com` : '')}`,
     `KCC_IDENTITY_APIS=${array(KCC_IDENTITY_APIS)}`,
+    // One "id|title|description|permission,..." per custom role (charts/gcp/custom-role.ts checks that none holds "|" or ",").
+    `CUSTOM_ROLES=${array(platformCustomRoles(model).map((r) => [r.roleId, r.title, r.description, r.permissions.join(',')].join('|')))}`,
   ];
 }
 

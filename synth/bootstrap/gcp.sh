@@ -14,12 +14,13 @@
 # Connector cluster), creates the Cloud
 # Storage service agent (the bucket's key grant names it, and it exists only once asked for), creates
 # the Google service account Config Connector acts as in the gcp namespace, creates the platform's own
-# service accounts and gives Config Connector roles on those accounts only, grants it the project roles
+# service accounts and gives Config Connector roles on those accounts only, creates or updates the
+# custom roles the render binds (cloudsql mode: the pre-migration backup's), grants it the project roles
 # the rendered Config Connector objects need (Project IAM Admin with a condition: only the roles the
 # render grants on the project), takes back any other project role it holds (from an earlier, broader
 # run), and lets Config Connector's controller for that namespace act as it through Workload Identity.
 # Every step is idempotent: running it again changes nothing. Run it again after a change of the
-# config that adds a service account or a project-level grant (the render's lists below change).
+# config that adds a service account, a custom role or a project-level grant (the render's lists below change).
 # Why each right, and what it still allows: docs/security.md, "Google IAM".
 #
 # Config Connector's controller runs on the cluster that receives the gcp file. When that cluster is
@@ -43,6 +44,7 @@ IAM_ADMIN_CONDITION_TITLE=''
 IAM_ADMIN_CONDITION=''
 DEFAULT_NODE_ACCOUNT=''
 KCC_IDENTITY_APIS=()
+CUSTOM_ROLES=()
 # --- end of values ---
 
 die() {
@@ -163,6 +165,22 @@ if [[ -n "$DEFAULT_NODE_ACCOUNT" ]]; then
     echo "gcp.sh: warning: ${DEFAULT_NODE_ACCOUNT} does not exist (an organization policy may stop its creation); Config Connector cannot create the cluster until it does" >&2
   fi
 fi
+
+# The project's custom roles, which the render binds (charts/gcp/custom-role.ts): created here, not by
+# Config Connector, which would need Role Administrator over every custom role of the project. A re-run
+# sets each one's title, description and permissions to the render's. A role deleted less than 7 days
+# ago must be undeleted first (gcloud iam roles undelete).
+for role in "${CUSTOM_ROLES[@]}"; do
+  IFS='|' read -r role_id role_title role_description role_permissions <<<"$role"
+  show gcloud iam roles describe "$role_id" --project="$PROJECT_ID"
+  if gcloud iam roles describe "$role_id" --project="$PROJECT_ID" >/dev/null 2>&1; then
+    verb=update
+  else
+    verb=create
+  fi
+  run_retrying gcloud iam roles "$verb" "$role_id" --project="$PROJECT_ID" --title="$role_title" \
+    --description="$role_description" --permissions="$role_permissions" --stage=GA --quiet --format=none
+done
 
 echo "== 7/9 its roles on ${PROJECT_ID}: what the rendered Config Connector objects need"
 # --condition=None: the project's policy holds conditional bindings (the IAP grants), and gcloud

@@ -100,6 +100,14 @@ class World:
     # function of (method, path, query, body, headers) that answers (HTTP status, JSON body).
     api: Optional[Callable[[str, str, dict[str, list[str]], Any, dict[str, str]], tuple[int, Any]]] = None
     api_requests: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    # The Cloud SQL Admin API (google.auth.transport.requests.AuthorizedSession, as migrate.py's cloudsql
+    # backup gate calls it): a function of (method, URL, JSON body) that answers (HTTP status, JSON body
+    # or text); the requests, each with the principal it went out as; the credentials made, in order;
+    # what google.auth.default raises instead of answering, if anything.
+    sqladmin: Optional[Callable[[str, str, Any], tuple[int, Any]]] = None
+    sqladmin_requests: list[tuple[str, str, Any, Optional[str]]] = dataclasses.field(default_factory=list)
+    google_credentials: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+    google_default_error: Optional[Exception] = None
 
 
 current = World()
