@@ -91,6 +91,8 @@ describe('the runbook (dist/DEPLOY.md) against the real gcloud', () => {
       'secrets create',
       'secrets versions access',
       'services enable',
+      // The cloudsql rollback to the migration's pre-migration backup (synth/runbook/upgrade.ts).
+      'sql backups restore',
       'storage cp',
     ]);
   });

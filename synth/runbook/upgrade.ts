@@ -40,25 +40,48 @@ export function upgradeSection({ model, workFiles, procedures, use, q }: Upgrade
     '```',
     '',
   ];
-  if (config.database.mode !== 'statefulset') return lines;
-
-  const restore = objects(procedures).find(({ o }) => o.kind === 'Job' && component(o) === 'restore');
-  if (!restore) throw new Error('runbook: statefulset mode renders no restore Job');
-  const selector = `app.kubernetes.io/name=${restore.o.metadata.labels['app.kubernetes.io/name']},app.kubernetes.io/component=restore`;
-  lines.push(
+  const stopWriters = [
+    `${kubectl} scale deployment/${use(server.file, server.o)} --replicas=0`,
+    `${kubectl} get cronjob -o name | xargs -I{} kubectl --context "$WORK" -n ${ns} patch {} -p '{"spec":{"suspend":true}}'`,
+  ];
+  const resumeCronJobs = `${kubectl} get cronjob -o name | xargs -I{} kubectl --context "$WORK" -n ${ns} patch {} -p '{"spec":{"suspend":false}}'`;
+  const rollback = [
     'To roll an upgrade back, restore that backup with every writer stopped, then apply the render of the',
     'previous config (its earlier `mlflow.image`), as in step 6. Its migration Job finds the schema at its',
     'head and changes nothing; its servers start on the restored database. Anything written after the',
     'backup is lost.',
     '',
+  ];
+  if (config.database.mode === 'cloudsql') {
+    // gcloud sql backups restore ID --restore-instance=INSTANCE (gcloud 528 `sql backups restore --help`):
+    // the backup replaces every database of the instance.
+    lines.push(
+      ...rollback,
+      `A Cloud SQL restore replaces every database of \`${names.cloudSql.instance}\`, not only MLflow's.`,
+      '',
+      '```sh',
+      'BACKUP_ID=...   # the backup the log above named',
+      ...stopWriters,
+      `gcloud sql backups restore "$BACKUP_ID" --restore-instance=${q(names.cloudSql.instance)} --project="$PROJECT"`,
+      resumeCronJobs,
+      '```',
+      '',
+    );
+    return lines;
+  }
+
+  const restore = objects(procedures).find(({ o }) => o.kind === 'Job' && component(o) === 'restore');
+  if (!restore) throw new Error('runbook: statefulset mode renders no restore Job');
+  const selector = `app.kubernetes.io/name=${restore.o.metadata.labels['app.kubernetes.io/name']},app.kubernetes.io/component=restore`;
+  lines.push(
+    ...rollback,
     '```sh',
-    `OBJECT=gs://...   # the backup the log above named`,
-    `${kubectl} scale deployment/${use(server.file, server.o)} --replicas=0`,
-    `${kubectl} get cronjob -o name | xargs -I{} kubectl --context "$WORK" -n ${ns} patch {} -p '{"spec":{"suspend":true}}'`,
+    'OBJECT=gs://...   # the backup the log above named',
+    ...stopWriters,
     `${kubectl} delete job -l ${selector} --ignore-not-found`,
     `${kubectl} create -f <(sed "s#value: latest#value: $OBJECT#" dist/${restore.file})`,
     `${kubectl} wait --for=condition=complete --timeout=2h job -l ${selector}`,
-    `${kubectl} get cronjob -o name | xargs -I{} kubectl --context "$WORK" -n ${ns} patch {} -p '{"spec":{"suspend":false}}'`,
+    resumeCronJobs,
     '```',
     '',
   );
