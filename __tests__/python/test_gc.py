@@ -71,3 +71,12 @@ class GcCommand(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class GcDuringAMigration(unittest.TestCase):
+    def test_a_raised_write_fence_skips_the_run(self):
+        state = at_head()
+        state.db.fence = True
+        r = gc(state)
+        self.assertEqual((r.code, r.world.commands), (1, []))
+        self.assertIn("[mlflow-gke] a schema migration is under way (writes stopped): skipping this gc run", r.log)

@@ -131,7 +131,11 @@ class CloudSqlGrantWait(unittest.TestCase):
         r = migrate()
         self.assertEqual(
             r.world.db.queries,
-            ["SELECT current_user, has_schema_privilege('public', 'USAGE') AND has_schema_privilege('public', 'CREATE')"],
+            [
+                "SELECT current_user, has_schema_privilege('public', 'USAGE') AND has_schema_privilege('public', 'CREATE')",
+                # After the first install: whether an earlier Job left the write fence up.
+                "SELECT count(*) FROM pg_class WHERE relname = 'mlflow_gke_migration' AND relnamespace = 'public'::regnamespace",
+            ],
         )
 
     def test_no_privilege_then_granted_migrates_after_growing_pauses(self):
@@ -151,7 +155,8 @@ class CloudSqlGrantWait(unittest.TestCase):
     def test_upgrade_waits_for_the_grant_too(self):
         r = migrate(current="old00001", tables=30, granted_at_check=2)
         self.assertEqual(r.code, 0, r.log)
-        self.assertEqual(r.world.sleeps, [5])
+        # The write fence's settling time (shared.py FENCE_SETTLE_SECONDS), then the grant's pause.
+        self.assertEqual(r.world.sleeps, [5, 5])
         self.assertTrue(r.world.db.upgraded)
 
     def test_pause_doubles_up_to_one_minute(self):
@@ -299,3 +304,38 @@ class BackupGate(unittest.TestCase):
         self.assertEqual((r.code, r.world.commands), (1, []))
         self.assertIn("refusing to migrate without a verified backup: the schema is to change", r.log)
         self.assertIn("and BACKUP_GATE is None", r.log)
+
+
+class WriteFence(unittest.TestCase):
+    """Writers stop before the backup and resume once both schemas are at their head (shared.py raise_fence, lower_fence)."""
+
+    def test_the_plan_raises_the_fence_before_the_dump_and_the_migration_lowers_it_at_head(self):
+        r = gated(world.World(db=world.Database(current="old00001", tables=30)), {"GRANT_WAIT_SECONDS": "60"})
+        self.assertEqual(r.code, 0, r.log)
+        self.assertEqual(r.world.db.fence_history, [True, True, False])
+        self.assertFalse(r.world.db.fence)
+        self.assertEqual(r.world.sleeps[0], 5)  # every server sees the fence before the dump
+        raised = r.log.index("[mlflow-gke] writes stopped for the migration (tracking old00001 -> head0001")
+        self.assertLess(raised, r.log.index("backup taken and verified"))
+        self.assertLess(r.log.index("schema migrated to head0001"), r.log.index("[mlflow-gke] writes allowed again: both schemas are at their head"))
+
+    def test_a_failed_migration_keeps_writes_stopped(self):
+        state = world.World(db=world.Database(current="old00001", tables=30), upgrade_exit=3)
+        r = gated(state, {"GRANT_WAIT_SECONDS": "60"})
+        self.assertEqual(r.code, 3)
+        self.assertTrue(r.world.db.fence)
+        self.assertIn("writes stay stopped until a migration succeeds", r.log)
+
+    def test_a_refused_migration_changed_nothing_and_lowers_the_fence_again(self):
+        r = gated(world.World(db=world.Database(current="old00001", tables=30)), {"GRANT_WAIT_SECONDS": "60"}, dump_taken=False)
+        self.assertEqual(r.code, 1)
+        self.assertEqual(r.world.db.fence_history, [True, True, False])
+        self.assertIn("writes allowed again: the migration did not start, and nothing changed", r.log)
+
+    def test_a_current_schema_never_stops_writes(self):
+        r = gated(world.World(db=world.Database(current="head0001", tables=30)), {"GRANT_WAIT_SECONDS": "60"})
+        self.assertEqual((r.code, r.world.db.fence_history, r.world.sleeps), (0, [], []))
+
+    def test_a_fence_left_by_an_earlier_job_comes_down_once_the_schema_is_at_head(self):
+        r = gated(world.World(db=world.Database(current="head0001", tables=30, fence=True)), {"GRANT_WAIT_SECONDS": "60"})
+        self.assertEqual((r.code, r.world.db.fence), (0, False), r.log)

@@ -32,7 +32,8 @@ class CloudSqlBackupGate(unittest.TestCase):
         # The description names the pod and the change, so the backup says why it exists.
         self.assertEqual(r.world.sqladmin_requests[0][2], {"description": "mlflow-gke pre-migration backup, pod %s: %s" % (POD, CHANGE)})
         # Growing pauses, then the upgrade only after the verified backup.
-        self.assertEqual(r.world.sleeps, [5, 10, 20])
+        # The write fence's settling time (shared.py FENCE_SETTLE_SECONDS), then the growing pauses.
+        self.assertEqual(r.world.sleeps, [5, 5, 10, 20])
         self.assertEqual(r.world.commands, [UPGRADE, AUTH])
         self.assertIn(
             "[mlflow-gke] backup taken and verified before the migration: backup 1733612345678 of Cloud SQL instance %s (%s)" % (INSTANCE, CHANGE), r.log
@@ -67,7 +68,7 @@ class CloudSqlBackupGate(unittest.TestCase):
     def test_an_operation_never_done_refuses_within_the_wait(self):
         r = migrate(FakeSqlAdmin(done_at_poll=None), env={"BACKUP_WAIT_SECONDS": "120"})
         self.assertEqual(r.code, 1)
-        self.assertEqual(r.world.sleeps, [5, 10, 20, 30, 30])
+        self.assertEqual(r.world.sleeps, [5, 5, 10, 20, 30, 30])
         self.assertLessEqual(r.world.now, 120)
         self.assertEqual(r.lines("refusing"), [REFUSAL + "the backup (operation op-42) was still RUNNING after 120s"])
         self.assertEqual(r.world.commands, [])
@@ -84,7 +85,8 @@ class CloudSqlBackupGate(unittest.TestCase):
         r = migrate(FakeSqlAdmin(insert_status=403, insert_message=message))
         self.assertEqual(r.code, 1)
         self.assertEqual(r.lines("refusing"), [REFUSAL + "POST %s%s/backupRuns answered HTTP 403: %s" % (API, INSTANCE_PATH, message)])
-        self.assertEqual((r.world.commands, r.world.sleeps), ([], []))
+        # Only the write fence's settling time; it comes down again, as nothing changed.
+        self.assertEqual((r.world.commands, r.world.sleeps, r.world.db.fence_history), ([], [5], [True, True, False]))
 
     def test_credentials_that_cannot_be_had_refuse_in_one_line(self):
         state = world.World(db=world.Database(current="old00001", tables=30), google_default_error=RuntimeError("no metadata server\nmore"))

@@ -14,7 +14,7 @@ checker and the unit tests.
 import os
 import time
 
-from shared import URI, describe, log, run_once, schema_state_when_reachable
+from shared import URI, describe, fence_up, log, run_once, schema_state_when_reachable
 
 # ---- the pod runs what follows ----
 import ssl, subprocess, urllib.request
@@ -42,6 +42,10 @@ def gc():
     current, head = schema_state_when_reachable(300)[:2]
     if current != head:
         log("database schema at %s but this MLflow expects %s: skipping gc until the migration has run" % (current, head))
+        return 1
+    if fence_up():
+        # A migration is under way (its backup, or the schema moving): gc's deletions wait for the next run.
+        log("a schema migration is under way (writes stopped): skipping this gc run")
         return 1
     if not wait_for_server():
         return 1

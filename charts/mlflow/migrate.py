@@ -69,7 +69,19 @@ checker and the unit tests.
 import os
 import time
 
-from shared import URI, auth_schema_state, describe, log, run_once, schema_change, schema_state, schema_state_when_reachable
+from shared import (
+    URI,
+    auth_schema_state,
+    describe,
+    fence_up,
+    log,
+    lower_fence,
+    raise_fence,
+    run_once,
+    schema_change,
+    schema_state,
+    schema_state_when_reachable,
+)
 
 # ---- the pod runs what follows ----
 import subprocess
@@ -359,6 +371,17 @@ def migrate_auth():
     return 0
 
 
+def fenced_and_backed_up(change):
+    """The write fence is up and a verified backup vouches for the database as it is; else the fence comes down again."""
+    # statefulset: the plan raised it before the dump. cloudsql: here, before the backup.
+    if os.environ.get("BACKUP_GATE") == "cloudsql":
+        raise_fence(change)
+    if backup_gate(change):
+        return True
+    lower_fence("the migration did not start, and nothing changed")
+    return False
+
+
 def migrate():
     if OWNER and not prepare_owner():
         return 1
@@ -368,10 +391,19 @@ def migrate():
     if not known:
         log("database revision %s is unknown to this MLflow image: refusing to touch it (downgrades are not supported)" % current)
         return 1
-    # Nothing changes before a backup vouches for the database as it is: the backup gate.
+    # Nothing changes before the writers have stopped and a backup vouches for the database as it is.
     change = schema_change(tracking, auth_schema_state())
-    if change is not None and not backup_gate(change):
+    if change is not None and not fenced_and_backed_up(change):
         return 1
+    code = run_migrations(current, head, tables)
+    if code == 0 and (change is not None or fence_up()):
+        lower_fence("both schemas are at their head")
+    elif code != 0:
+        log("writes stay stopped until a migration succeeds (docs/mlflow.md, \"The write fence\")")
+    return code
+
+
+def run_migrations(current, head, tables):
     if current == head:
         log("nothing to migrate")
         return migrate_auth()

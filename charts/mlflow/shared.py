@@ -92,6 +92,55 @@ def schema_change(tracking, auth):
     return "tracking %s -> %s, auth %s -> %s" % (current, head, auth_current, auth_head)
 
 
+# The write fence: while this table exists a schema migration is under way, and every MLflow server
+# refuses writes (charts/mlflow/iap_auth.py WriteFence) and gc skips its run. The migration raises it
+# before its backup, so nothing is written after the backup was taken, and drops it once both schemas
+# are at their head. A server whose image expects another revision than the database's refuses writes
+# too, so the old version's pods stay read-only until the rolling update has replaced them.
+FENCE_TABLE = "mlflow_gke_migration"
+FENCE_QUERY = "SELECT count(*) FROM pg_class WHERE relname = '" + FENCE_TABLE + "' AND relnamespace = 'public'::regnamespace"
+# How long the servers may take to see the fence (they read it at most once a second, WriteFence) and
+# a write already under way to finish, before the backup starts.
+FENCE_SETTLE_SECONDS = 5
+
+
+def _fence_sql(statements):
+    import sqlalchemy  # pyright: ignore[reportMissingImports]
+
+    engine = sqlalchemy.create_engine(URI, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.execute(sqlalchemy.text(statement))
+    finally:
+        engine.dispose()
+
+
+def fence_up():
+    """Whether a migration is under way (the fence table exists)."""
+    import sqlalchemy  # pyright: ignore[reportMissingImports]
+
+    engine = sqlalchemy.create_engine(URI, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(sqlalchemy.text(FENCE_QUERY)).one()[0]) > 0
+    finally:
+        engine.dispose()
+
+
+def raise_fence(change):
+    """Stops every server's writes for `change`, then waits until they all see it."""
+    _fence_sql(["CREATE TABLE IF NOT EXISTS " + FENCE_TABLE + " (change text NOT NULL, raised_at timestamptz NOT NULL DEFAULT now())"])
+    _fence_sql(["INSERT INTO " + FENCE_TABLE + " (change) VALUES ('" + change.replace("'", "''") + "')"])
+    log("writes stopped for the migration (%s); waiting %ss for every server to see it" % (change, FENCE_SETTLE_SECONDS))
+    time.sleep(FENCE_SETTLE_SECONDS)
+
+
+def lower_fence(why):
+    _fence_sql(["DROP TABLE IF EXISTS " + FENCE_TABLE])
+    log("writes allowed again: " + why)
+
+
 def schema_state_when_reachable(timeout):
     deadline = time.time() + timeout
     while True:

@@ -55,6 +55,9 @@ class Database:
     server_owned: int = 0
     server_member: bool = False
     statements: list[tuple[int, str, Optional[str]]] = dataclasses.field(default_factory=list)
+    # The write fence (shared.py FENCE_TABLE): whether it is up, and after each of its statements.
+    fence: bool = False
+    fence_history: list[bool] = dataclasses.field(default_factory=list)
     transactions: int = 0
 
     def connect(self) -> None:

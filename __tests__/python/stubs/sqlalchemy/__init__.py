@@ -15,6 +15,9 @@ OWNED_CALLS = "WHERE r.rolname = :role AND c.relpersistence <> 't'"
 HANDOVER_CALLS = "WHERE u.rolname = current_user AND c.relpersistence <> 't'), COALESCE((SELECT pg_has_role(current_user, r.oid, 'MEMBER')"
 # What the programs run beside their queries (recorded, in order).
 STATEMENTS = ("GRANT ", "REVOKE ", "ALTER DEFAULT PRIVILEGES ", "REASSIGN OWNED ", "SET LOCAL ROLE ")
+# The write fence (shared.py): raised, noted and dropped; FENCE_QUERY asks whether it is up.
+FENCE_STATEMENTS = ("CREATE TABLE IF NOT EXISTS mlflow_gke_migration ", "INSERT INTO mlflow_gke_migration ", "DROP TABLE IF EXISTS mlflow_gke_migration")
+FENCE_CALLS = "FROM pg_class WHERE relname = 'mlflow_gke_migration'"
 
 
 # lib/sqlalchemy/sql/_elements_constructors.py: def text(text: str) -> TextClause
@@ -62,6 +65,16 @@ class Connection:
                     raise world.OperationalError("permission denied to reassign objects")
                 db.server_owned = 0
             return Result([])
+        if statement.startswith(FENCE_STATEMENTS):
+            db.statements.append((self.transaction, statement, os.environ.get("PGOPTIONS")))
+            if statement.startswith("CREATE"):
+                db.fence = True
+            elif statement.startswith("DROP"):
+                db.fence = False
+            db.fence_history.append(db.fence)
+            return Result([])
+        if FENCE_CALLS in statement:
+            return Result([Row((1 if db.fence else 0,))])
         if OWNER_CALLS in statement:
             db.owner_checks += 1
             granted = db.owner_granted_at_check is not None and db.owner_checks >= db.owner_granted_at_check
