@@ -12,9 +12,9 @@
  * new server byte for byte; every user logs in with their password; every permission holds; the
  * registered model is served. And that a downgrade is refused: the earlier release's server and its
  * `mlflow db upgrade` fail on the revision they do not know, and so does the rendered migration run
- * with the earlier release, with its own line; the database stays as it was. Last, the dump of the
- * database taken before the migration restores (charts/postgres/restore.sh) into a new server, which
- * the earlier release serves exactly as before.
+ * with the earlier release, with its own line; the database stays as it was. Last, the dump the
+ * migration Job's backup gate took before it changed the schema (charts/mlflow/migration.ts) restores
+ * with charts/postgres/restore.sh into a new server, which the earlier release serves as before.
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';
@@ -97,7 +97,6 @@ describe.each(RELEASES)('an install of MLflow $version, upgraded by the current 
   let artifacts: Record<string, string>;
   let earlierHeads: [string, string];
   let revisions: [string, string];
-  let dump: string;
 
   const sql = (query: string) => platform.postgres!.query(query, { ...platform.postgres!.superuser, database: login.database });
   const superuser = () => ({ ...platform.postgres!.superuser, database: login.database });
@@ -141,23 +140,12 @@ describe.each(RELEASES)('an install of MLflow $version, upgraded by the current 
     revisions = (await postgres.query('SELECT (SELECT version_num FROM alembic_version), (SELECT version_num FROM alembic_version_auth)', superuser)).split(
       '|',
     ) as [string, string];
-    // STAND-IN for the backup gate's pre-migration dump: until the render's migration Job takes it
-    // (its init containers: pg_dump read back whole, charts/postgres/dump.sh, then the upload into
-    // LOCAL_BUCKET_DIR, charts/postgres/storage.sh), the same dump.sh runs here, right before the
-    // migration. With the gate rendered, `dump` becomes the one .dump file the Job left in `bucket`.
-    dump = path.join(bucket, 'pre-migration.dump');
-    const dumped = await run('bash', ['-c', fs.readFileSync(path.join(PROJECT_ROOT, 'charts/postgres/dump.sh'), 'utf8')], {
-      env: { ...postgres.env(login), DUMP_FILE: dump },
-    });
-    if (dumped.code !== 0) throw new Error(`the pre-migration dump failed:\n${dumped.stdout}${dumped.stderr}`);
   }
 
-  let bucket: string;
   beforeAll(async () => {
     earlier = earlierMlflowBin(version);
     earlierHeads = (await runJson(earlier, 'python', ['-c', HEADS])) as [string, string];
-    bucket = tempDir('bucket');
-    platform = await startPlatform(config, { env: { LOCAL_BUCKET_DIR: bucket }, earlierInstall });
+    platform = await startPlatform(config, { earlierInstall });
   }, START_SECONDS * 1000);
   afterAll(() => stopPlatform(platform), 120000);
 
@@ -267,21 +255,43 @@ describe.each(RELEASES)('an install of MLflow $version, upgraded by the current 
     expect(await hashes()).toEqual(unchanged);
   }, 240000);
 
-  test('the rendered migration run with the earlier release refuses the unknown revision and exits 1', async () => {
-    const [head] = await dbRevisions();
+  test('the rendered migration Job run with the earlier release fails; its migration program refuses the unknown revision and exits 1', async () => {
+    const [head, authHead] = await dbRevisions();
+    const unchanged = await hashes();
     const job = platform.rendered.job('mlflow-migrate');
-    const options = platform.podOptions(`${job.metadata.name}-earlier`);
-    const pod = new LocalPod(job.spec.template.spec, { ...options, seam: { ...options.seam, pythonBin: earlier } });
-    const failed = await pod.runJob().then(
-      () => 'ran to its end',
-      (error: Error) => error.message,
-    );
-    expect(failed).toMatch(/ exited 1:/);
+    const earlierPod = (name: string, spec: ConstructorParameters<typeof LocalPod>[0]) => {
+      const options = platform.podOptions(name);
+      return new LocalPod(spec, { ...options, seam: { ...options.seam, pythonBin: earlier } });
+    };
+    const outcome = (pod: LocalPod) =>
+      pod.runJob().then(
+        () => 'ran to its end',
+        (error: Error) => error.message,
+      );
+    // The whole pod: under an earlier release its first init container, the backup gate's plan, already
+    // fails: importing that release's mlflow.server.auth reads basic_auth.ini, which requires
+    // admin_username there (mlflow/server/auth/config.py read_auth_config of 3.10.1 and 3.13.0), and the
+    // render leaves the admin to MLFLOW_AUTH_ADMIN_USERNAME.
+    expect(await outcome(earlierPod(`${job.metadata.name}-earlier`, job.spec.template.spec))).toMatch(/ exited 1:/);
+    // The migration program itself (its container alone) says why it refuses.
+    const spec = structuredClone(job.spec.template.spec);
+    spec.initContainers = [];
+    const failed = await outcome(earlierPod(`${job.metadata.name}-earlier-migrate`, spec));
+    expect(failed).toMatch(/: migrate exited 1:/);
     expect(failed).toContain(`[mlflow-gke] database revision ${head} is unknown to this MLflow image: refusing to touch it (downgrades are not supported)`);
-    expect((await dbRevisions())[0]).toBe(head);
+    expect(await dbRevisions()).toEqual([head, authHead]);
+    expect(await hashes()).toEqual(unchanged);
   }, 240000);
 
-  test('the dump taken before the migration restores into a new server, which the earlier release serves as before', async () => {
+  test("the backup gate's dump, taken before the migration, restores into a new server, which the earlier release serves as before", async () => {
+    // The migration Job's gate (charts/mlflow/migration.ts) dumped the database before it changed the
+    // schema and uploaded the dump into the platform's bucket folder: the only dump there.
+    const dumps = fs.readdirSync(platform.bucketDir).filter((f) => f.endsWith('.dump'));
+    expect(dumps).toHaveLength(1);
+    // A copy the unprivileged user that runs restore.sh may read (local/postgres.ts run).
+    const dump = path.join(tempDir('gate-dump'), dumps[0]);
+    fs.copyFileSync(path.join(platform.bucketDir, dumps[0]), dump);
+    fs.chmodSync(dump, 0o644);
     const fresh = await Server.create(15, { user: 'postgres', database: 'postgres' });
     try {
       await fresh.query(`CREATE ROLE "${login.user}" LOGIN PASSWORD '${login.password}'; CREATE DATABASE "${login.database}" OWNER "${login.user}";`);
