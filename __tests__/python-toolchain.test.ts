@@ -6,7 +6,7 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { DEFAULT_MLFLOW_IMAGE, mlflowVersionOf } from '../config/schema/mlflow';
+import { DEFAULT_MLFLOW_IMAGE, MIN_MLFLOW, mlflowVersionOf } from '../config/schema/mlflow';
 import { imageTag } from '../config/schema/primitives';
 import { JUPYTER_COLLABORATION_VERSION } from '../config/schema/workspaces';
 import { pythonEnvBin } from './support/python-env';
@@ -44,6 +44,30 @@ describe('one source of truth for the versions', () => {
     for (const block of blocks)
       expect([block.split(' ')[0], /==\S+/.test(block) && /--hash=sha256:[0-9a-f]{64}/.test(block)]).toEqual([block.split(' ')[0], true]);
     for (const name of pins(read('requirements.in')).keys()) expect(pins(read('requirements.lock')).has(name)).toBe(true);
+  });
+});
+
+describe("the earlier releases' locks of the upgrade test (python/upgrade)", () => {
+  const inputs = fs.readdirSync(path.join(PROJECT_ROOT, 'python', 'upgrade')).filter((f) => f.endsWith('.in'));
+  const versionOf = (text: string) => pins(text).get('mlflow')!.split('.').map(Number);
+  const before = (a: number[], b: readonly number[]) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+
+  test('there is one for the oldest supported minor line and one between it and the image', () => {
+    const versions = inputs.map((f) => versionOf(read(`upgrade/${f}`)));
+    expect(versions.some((v) => v[0] === MIN_MLFLOW[0] && v[1] === MIN_MLFLOW[1])).toBe(true);
+    expect(versions.some((v) => before(v, [MIN_MLFLOW[0], MIN_MLFLOW[1] + 1, 0]) >= 0)).toBe(true);
+  });
+
+  test.each(inputs)('%s pins an MLflow the render supports, older than the image, named in its file name; its lock pins it with hashes', (file) => {
+    const lock = read(`upgrade/${file.replace(/\.in$/, '.lock')}`);
+    const version = pins(read(`upgrade/${file}`)).get('mlflow')!;
+    expect(file).toBe(`mlflow-${version}.in`);
+    expect(pins(lock).get('mlflow')).toBe(version);
+    expect(before(versionOf(lock), MIN_MLFLOW)).toBeGreaterThanOrEqual(0);
+    expect(before(versionOf(lock), imageVersion().split('.').map(Number))).toBeLessThan(0);
+    const blocks = lock.split(/\n(?=[A-Za-z0-9])/).filter((b) => /^[A-Za-z0-9]/.test(b));
+    for (const block of blocks)
+      expect([block.split(' ')[0], /==\S+/.test(block) && /--hash=sha256:[0-9a-f]{64}/.test(block)]).toEqual([block.split(' ')[0], true]);
   });
 });
 

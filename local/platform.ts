@@ -60,13 +60,15 @@ export interface LocalPlatformOptions {
   /** Folders on every Python process's PYTHONPATH before local/site (local/pod-runner.ts LocalSeam.pythonPath). @default none */
   readonly pythonPath?: readonly string[];
   /**
-   * cloudsql mode: runs once PostgreSQL has started and before any Job, to lay out an install of an
-   * earlier version in it (the live tests of an upgrade). The server's pod then starts together with
-   * the grant and migration Jobs, as on a rolling update: the migration waits for the server's pod to
-   * hand over the tables the server's IAM user still owns (charts/mlflow/wait_for_schema.py).
+   * Runs once PostgreSQL has started and before any Job, to lay out an install of an earlier version
+   * in it (the live tests of an upgrade); it gets the platform for its test Secrets and artifacts folder.
+   * cloudsql mode: the server's pod then starts together with the grant and migration Jobs, as on a
+   * rolling update: the migration waits for the server's pod to hand over the tables the server's IAM
+   * user still owns (charts/mlflow/wait_for_schema.py). statefulset mode: the migration Job runs, then
+   * the server starts, as on a first install (the server's pod waits for the schema either way).
    * @default - a first install: the Jobs run, then the server starts
    */
-  readonly earlierInstall?: (postgres: Server) => Promise<void>;
+  readonly earlierInstall?: (postgres: Server, platform: LocalPlatform) => Promise<void>;
 }
 
 /** Every object of the render, by kind and name. */
@@ -423,7 +425,7 @@ export class LocalPlatform {
     return server;
   }
 
-  /** First start: PostgreSQL, the grant and migration Jobs, the server, the provisioning Job. */
+  /** First start: PostgreSQL, an earlier install when given, the grant and migration Jobs, the server, the provisioning Job. */
   async start(): Promise<void> {
     this.jwks = await serveIapKeys(this.signer);
     this.port = await freePort();
@@ -431,7 +433,7 @@ export class LocalPlatform {
     if (this.cloudsql) {
       this.postgres = await this.startPostgres();
       if (this.options.earlierInstall) {
-        await this.options.earlierInstall(this.postgres);
+        await this.options.earlierInstall(this.postgres, this);
         // As on an upgrade: the new server's pod, the grant and the migration start together.
         await Promise.all([this.runJob('mlflow-sql-grant'), this.runJob('mlflow-migrate'), this.startServer(UPGRADE_START_SECONDS)]);
         await this.runJob('mlflow-auth-provision');
@@ -441,6 +443,7 @@ export class LocalPlatform {
       await Promise.all([this.runJob('mlflow-sql-grant'), this.runJob('mlflow-migrate')]);
     } else {
       this.postgres = await this.startStatefulPostgres();
+      await this.options.earlierInstall?.(this.postgres, this);
       await this.runJob('mlflow-migrate');
     }
     await this.startServer();

@@ -12,6 +12,10 @@
  *
  * `node scripts/python-env.js` makes it (if needed) and prints its bin folder; scripts/test.js calls
  * `ensurePythonEnv()` and puts that folder first on the tests' PATH, as MLFLOW_GKE_PYTHON_BIN too.
+ *
+ * Another lock (an earlier MLflow release's, python/upgrade/*.lock, for the upgrade test) is made the
+ * same way: `ensurePythonEnv(progress, lockPath)`, or `node scripts/python-env.js LOCK`. Its key
+ * hashes that lock, so each lock has its own folder.
  */
 'use strict';
 const { spawnSync } = require('child_process');
@@ -37,10 +41,10 @@ function interpreter() {
   return { python, version: version.stdout.trim() || version.stderr.trim() };
 }
 
-/** The folder of the environment for this lock and interpreter. */
-function envDir() {
+/** The folder of the environment for this lock (python/requirements.lock unless named) and interpreter. */
+function envDir(lockPath = LOCK) {
   const { version } = interpreter();
-  const key = crypto.createHash('sha256').update(fs.readFileSync(LOCK)).update(version).digest('hex').slice(0, 16);
+  const key = crypto.createHash('sha256').update(fs.readFileSync(lockPath)).update(version).digest('hex').slice(0, 16);
   return path.join(cacheRoot(), 'python', key);
 }
 
@@ -52,11 +56,11 @@ function step(what, command, args, log) {
 }
 
 /**
- * Makes the environment unless it is complete already; returns its bin folder. `progress` receives
- * one line before a long install.
+ * Makes the environment of `lockPath` (python/requirements.lock unless named) unless it is complete
+ * already; returns its bin folder. `progress` receives one line before a long install.
  */
-function ensurePythonEnv(progress = (line) => process.stderr.write(`${line}\n`)) {
-  const dir = envDir();
+function ensurePythonEnv(progress = (line) => process.stderr.write(`${line}\n`), lockPath = LOCK) {
+  const dir = envDir(lockPath);
   const bin = path.join(dir, 'bin');
   if (fs.existsSync(path.join(dir, MARKER))) return bin;
   // One maker at a time (jest workers, a second npm test): the others wait for its marker.
@@ -74,26 +78,26 @@ function ensurePythonEnv(progress = (line) => process.stderr.write(`${line}\n`))
     return bin;
   }
   try {
-    return make(dir, bin, progress);
+    return make(dir, bin, progress, lockPath);
   } finally {
     fs.rmSync(lock, { recursive: true, force: true });
   }
 }
 
-function make(dir, bin, progress) {
+function make(dir, bin, progress, lockPath) {
   const { python, version } = interpreter();
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   const log = path.join(path.dirname(dir), `${path.basename(dir)}.log`);
   fs.writeFileSync(log, '');
-  progress(`python: making the test environment (${version}, python/requirements.lock) in ${dir}: once per lock, about two minutes`);
+  progress(`python: making the test environment (${version}, ${path.relative(ROOT, lockPath)}) in ${dir}: once per lock, about two minutes`);
   const started = Date.now();
   // A venv's scripts name its folder in their first line, so it is made where it stays.
   step('python3 -m venv', python, ['-m', 'venv', dir], log);
   step(
     'pip install --require-hashes',
     path.join(bin, 'python'),
-    ['-m', 'pip', 'install', '--quiet', '--no-input', '--require-hashes', '--only-binary=:all:', '-r', LOCK],
+    ['-m', 'pip', 'install', '--quiet', '--no-input', '--require-hashes', '--only-binary=:all:', '-r', lockPath],
     log,
   );
   fs.writeFileSync(path.join(dir, MARKER), `${version}\n${new Date().toISOString()}\n`);
@@ -105,7 +109,8 @@ module.exports = { ensurePythonEnv, envDir, LOCK };
 
 if (require.main === module) {
   try {
-    process.stdout.write(`${ensurePythonEnv()}\n`);
+    const lockPath = process.argv[2] ? path.resolve(process.argv[2]) : LOCK;
+    process.stdout.write(`${ensurePythonEnv(undefined, lockPath)}\n`);
   } catch (error) {
     process.stderr.write(`${error.message}\n`);
     process.exitCode = 1;

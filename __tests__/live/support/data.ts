@@ -52,3 +52,61 @@ export async function fingerprint(server: Server, conn: Connection): Promise<Fin
   const sequenceRows = await rows(sequences.map((s) => `SELECT '${s}', last_value || ' ' || is_called FROM public."${s}"`));
   return { tables: Object.fromEntries(tableRows), sequences: Object.fromEntries(sequenceRows) };
 }
+
+/** Per table of schema public (Alembic's version tables aside): its columns, in their order. */
+export type ColumnSets = Record<string, string[]>;
+
+/** The columns of every table of an MLflow database, Alembic's version tables aside (they are to change). */
+export async function columnSets(server: Server, conn: Connection): Promise<ColumnSets> {
+  const out = await server.query(
+    `SELECT table_name, string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns
+     WHERE table_schema = 'public' AND table_name NOT LIKE 'alembic_version%' GROUP BY table_name ORDER BY table_name`,
+    conn,
+  );
+  return Object.fromEntries(
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split('|'))
+      .map(([table, columns]) => [table, columns.split(',')]),
+  );
+}
+
+/** Per table: the md5 of every row, sorted. */
+export type RowHashes = Record<string, string[]>;
+
+/**
+ * Per table of `columns`: an md5 of each row over exactly those columns, sorted. Columns a later
+ * migration adds are not read, so every row an upgrade kept as it was keeps its hash; a table or
+ * column it dropped fails the query. Hashes rather than one checksum per table: an upgraded platform
+ * adds rows of its own (the provisioning Job's accounts), and the earlier rows must be among them.
+ */
+export async function rowHashes(server: Server, conn: Connection, columns: ColumnSets): Promise<RowHashes> {
+  const parts = Object.entries(columns).map(
+    ([table, names]) => `SELECT '${table}', md5(ROW(${names.map((c) => `x."${c}"`).join(', ')})::text) FROM public."${table}" x`,
+  );
+  const out = await server.query(`${parts.join('\nUNION ALL\n')}\nORDER BY 1, 2;`, conn);
+  const hashes: RowHashes = Object.fromEntries(Object.keys(columns).map((t) => [t, []]));
+  for (const [table, hash] of out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split('|')))
+    hashes[table].push(hash);
+  return hashes;
+}
+
+/** The rows of `earlier` that `now` lacks (as many times as they are lacking), by table; only tables with any. */
+export function missingRows(earlier: RowHashes, now: RowHashes): RowHashes {
+  const missing: RowHashes = {};
+  for (const [table, hashes] of Object.entries(earlier)) {
+    const left = new Map<string, number>();
+    for (const h of now[table] ?? []) left.set(h, (left.get(h) ?? 0) + 1);
+    const lacking = hashes.filter((h) => {
+      const n = left.get(h) ?? 0;
+      left.set(h, n - 1);
+      return n <= 0;
+    });
+    if (lacking.length > 0) missing[table] = lacking;
+  }
+  return missing;
+}

@@ -24,7 +24,7 @@ export async function startPlatform(
     env?: Record<string, string>;
     pythonPath?: string[];
     postgres?: Major;
-    earlierInstall?: (postgres: Server) => Promise<void>;
+    earlierInstall?: (postgres: Server, platform: LocalPlatform) => Promise<void>;
   } = {},
 ): Promise<LocalPlatform> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gke-local-'));
