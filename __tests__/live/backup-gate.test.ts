@@ -147,4 +147,56 @@ describe('a migration that changes the schema', () => {
     const found = await platform.client().call({ path: `/api/2.0/mlflow/experiments/get-by-name?experiment_name=${BEFORE}`, basic: platform.admin() });
     expect(found.status).toBe(200);
   }, 400000);
+
+  test('writers stop while the schema moves: the running server refuses writes from the old revision through the migration, serves reads throughout, and writes again at head', async () => {
+    // One tracking revision back, as before an upgrade (MLflow's own downgrade of its last migration).
+    const python = path.join(platform.options.pythonBin, 'python');
+    const downgrade =
+      'import alembic.command\nfrom mlflow.store.db import utils\nalembic.command.downgrade(utils._get_alembic_config("postgresql+psycopg2:///"), "-1")';
+    await promisify(execFile)(python, ['-c', downgrade], {
+      env: { ...process.env, ...platform.postgres!.env(platform.postgres!.superuser), PGDATABASE: config.database.name },
+    });
+    const head = await sql('SELECT version_num FROM alembic_version');
+    const client = platform.client();
+    const admin = platform.admin();
+    const answers: { name: string; write: number; read: number; at: number }[] = [];
+    let writing = true;
+    const writerStarted = Date.now();
+    const writer = (async () => {
+      for (let i = 0; writing; i++) {
+        const name = `written-${i}`;
+        const write = (await client.call({ path: '/api/2.0/mlflow/experiments/create', body: { name }, basic: admin })).status;
+        const read = (await client.call({ path: '/api/2.0/mlflow/experiments/search', body: { max_results: 1 }, basic: admin })).status;
+        answers.push({ name, write, read, at: Date.now() });
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 2000));
+    const started = Date.now();
+    const job = await migrationPod('mlflow-migrate-while-writing');
+    const ended = Date.now();
+    // The server reads the fence once a second.
+    await new Promise((r) => setTimeout(r, 4000));
+    writing = false;
+    await writer;
+    expect(output(job, 'backup-plan')).toContain('writes stopped for the migration');
+    expect(output(job, 'migrate')).toContain(`schema migrated to `);
+    expect(output(job, 'migrate')).toContain('writes allowed again: both schemas are at their head');
+    expect(await sql("SELECT count(*) FROM pg_class WHERE relname = 'mlflow_gke_migration'")).toBe('0');
+    expect(answers.every((a) => a.read === 200)).toBe(true);
+    // From a second after the revision moved (the server trusts a reading for a second) until the
+    // migration was about to end (it lets writes through before its pod has stopped): refused, so never
+    // written. Once it has run: accepted.
+    const refused = answers.filter((a) => a.at > writerStarted + 1500 && a.at < ended - 2000);
+    const after = answers.filter((a) => a.at > ended + 1500);
+    expect(refused.length).toBeGreaterThan(5);
+    expect(after.length).toBeGreaterThan(3);
+    expect(new Set(refused.map((a) => a.write))).toEqual(new Set([503]));
+    expect(new Set(after.map((a) => a.write))).toEqual(new Set([200]));
+    const stored = new Set((await sql("SELECT name FROM experiments WHERE name LIKE 'written-%'")).split('\n').filter(Boolean));
+    expect(answers.filter((a) => a.write === 200).every((a) => stored.has(a.name))).toBe(true);
+    expect(answers.filter((a) => a.write === 503).some((a) => stored.has(a.name))).toBe(false);
+    expect(head).not.toBe(await sql('SELECT version_num FROM alembic_version'));
+    expect(ended - started).toBeGreaterThan(5000);
+  }, 400000);
 });

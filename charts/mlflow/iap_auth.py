@@ -43,6 +43,12 @@ can take another person's personal experiment before they first sign in and read
 The result is kept in flask.g for the rest of the request: MLflow calls this function several times
 per request (validators, after-request handlers, sender_is_admin).
 
+While a schema migration is under way, and on a server whose image expects another schema revision
+than the database holds (the old version's pods during a rolling update, once the migration has run),
+writes are refused with 503 and reads served (WriteFence): the migration stops every writer before
+its backup and lets the new version's servers write once both schemas are at their head
+(charts/mlflow/shared.py FENCE_TABLE).
+
 A run's experiment, as the permission checks see it, is remembered (RunRequirementCache): MLflow's
 check of every run-keyed request (_run_requirement: log-batch, log-metric, get-run, the run's
 artifacts) loads the whole run (params, metrics, tags) only to read its experiment id, about a fifth
@@ -163,6 +169,84 @@ def install_run_requirement_cache(auth: Any) -> bool:
         auth._run_requirement = RunRequirementCache(original)
         _log.info("run requirement cache installed (%d runs)", RUN_REQUIREMENT_CACHE_SIZE)
     return True
+
+
+# The write fence (charts/mlflow/shared.py FENCE_TABLE, FENCE_QUERY) and the database's revision, in one query.
+FENCE_QUERY = (
+    "SELECT (SELECT version_num FROM alembic_version), "
+    "EXISTS (SELECT 1 FROM pg_class WHERE relname = 'mlflow_gke_migration' AND relnamespace = 'public'::regnamespace)"
+)
+# How long a process trusts its last reading: the migration waits FENCE_SETTLE_SECONDS (5) before its backup.
+FENCE_CHECK_SECONDS = 1.0
+WRITE_METHODS = frozenset(["POST", "PUT", "PATCH", "DELETE"])
+# MLflow's POST routes that only read (mlflow@v3.17.0 mlflow/server/handlers.py get_endpoints): the
+# searches, and these two.
+READ_ONLY_POSTS = frozenset(["get-latest-versions", "calculate-filter-correlation"])
+
+
+def is_write(method: str, path: str) -> bool:
+    """Whether a request may change the metadata database: a state-changing method on MLflow's REST API."""
+    if method not in WRITE_METHODS or not path.startswith(("/api/", "/ajax-api/")):
+        return False
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    return not (last.startswith("search") or last in READ_ONLY_POSTS)
+
+
+class WriteFence:
+    """
+    Whether this process may write now: not while the fence table exists, and not when the database's
+    tracking revision is not the one this image expects (`head`). `read` answers (revision, fenced);
+    a reading is trusted for FENCE_CHECK_SECONDS, so a busy worker asks the database once a second.
+    A reading that fails lets the request through: the request then meets the same database.
+    """
+
+    def __init__(self, head: str, read: Callable[[], "tuple[Optional[str], bool]"], clock: Callable[[], float] = time.monotonic):
+        self._head = head
+        self._read = read
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._at: Optional[float] = None
+        self._state: "tuple[Optional[str], bool]" = (head, False)
+
+    def refusal(self) -> Optional[str]:
+        with self._lock:
+            now = self._clock()
+            if self._at is None or now - self._at >= FENCE_CHECK_SECONDS:
+                try:
+                    self._state = self._read()
+                except Exception as error:
+                    _log.warning("write fence not readable (%s): writes let through", error)
+                    self._state = (self._head, False)
+                self._at = now
+            revision, fenced = self._state
+        if fenced:
+            return "MLflow is being upgraded: writes are stopped until the schema migration has run; reads are served. Retry in a minute."
+        if revision != self._head:
+            return (
+                "this MLflow server expects schema revision %s and the database is at %s: it serves reads only; "
+                "the servers of the new version take writes once they are ready. Retry in a minute." % (self._head, revision)
+            )
+        return None
+
+
+_fence: Optional[WriteFence] = None
+
+
+def _read_fence() -> "tuple[Optional[str], bool]":
+    import sqlalchemy  # pyright: ignore[reportMissingImports]
+
+    with _tracking_store().engine.connect() as connection:
+        revision, fenced = connection.execute(sqlalchemy.text(FENCE_QUERY)).one()
+    return revision, bool(fenced)
+
+
+def _write_fence() -> WriteFence:
+    global _fence
+    if _fence is None:
+        from mlflow.store.db.utils import _get_latest_schema_revision  # pyright: ignore[reportMissingImports]
+
+        _fence = WriteFence(_get_latest_schema_revision(), _read_fence)
+    return _fence
 
 
 def _state() -> "tuple[Settings, KeySet]":
@@ -318,5 +402,10 @@ def authenticate() -> Union[Authorization, Response]:
         result = make_response("Permission denied", 403)
     elif isinstance(result, Authorization) and reserved_name_refused(result.username or "", settings):
         result = make_response("Permission denied: experiment names under %s are the personal experiments of their users" % settings.personal_experiment_prefix, 403)
+    if isinstance(result, Authorization) and is_write(request.method, request.path):
+        refusal = _write_fence().refusal()
+        if refusal is not None:
+            result = make_response(refusal, 503)
+            result.headers["Retry-After"] = "30"
     g.mlflow_gke_auth = result
     return result

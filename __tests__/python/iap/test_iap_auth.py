@@ -142,11 +142,20 @@ class Requests(unittest.TestCase):
         headers = {**({iap_auth.HEADER: jwt} if jwt else {}), **(extra_headers or {})}
         environ = {"REMOTE_ADDR": peer} if peer is not None else {}
         self.tracking = tracking or FakeTracking()
-        with mock.patch.dict(os.environ, env, clear=True), mock.patch.object(iap_auth, "_mlflow_auth", lambda: auth), mock.patch.object(iap_auth, "_tracking_store", lambda: self.tracking), mock.patch.object(iap_verify, "fetch_json", lambda url: KEYS), frozen_time():
+        # The database's fence: down, at this image's revision, unless the test says otherwise.
+        fence = getattr(self, "fence", None) or iap_auth.WriteFence("head0001", lambda: ("head0001", False))
+        with mock.patch.object(iap_auth, "_write_fence", lambda: fence), mock.patch.dict(os.environ, env, clear=True), mock.patch.object(iap_auth, "_mlflow_auth", lambda: auth), mock.patch.object(iap_auth, "_tracking_store", lambda: self.tracking), mock.patch.object(iap_verify, "fetch_json", lambda url: KEYS), frozen_time():
             with app.test_request_context(path, method=method, headers=headers, environ_base=environ, json=body):
                 results = [iap_auth.authenticate() for _ in range(times)]
         self.assertTrue(all(r is results[0] for r in results))
         return results[0]
+
+    def test_while_the_fence_is_up_a_write_gets_503_with_a_retry_after_and_a_read_is_served(self):
+        self.fence = iap_auth.WriteFence("head0001", lambda: ("head0001", True))
+        result = self.call(SERVER_ENV, FakeMlflowAuth(FakeStore()), jwt=token(), path="/api/2.0/mlflow/runs/log-batch", method="POST", body={})
+        assert isinstance(result, Response)
+        self.assertEqual((result.status_code, result.headers.get("Retry-After")), (503, "30"))
+        self.assertIsInstance(self.call(SERVER_ENV, FakeMlflowAuth(FakeStore()), jwt=token(), path="/api/2.0/mlflow/runs/search", method="POST", body={}), Authorization)
 
     def test_iap_user_through_the_load_balancer_is_their_email_and_is_created_on_first_sign_in(self):
         auth = FakeMlflowAuth(FakeStore())
@@ -426,3 +435,58 @@ class RunRequirements(unittest.TestCase):
             warnings.simplefilter("ignore")
             from mlflow.server import auth
         self.assertEqual(list(inspect.signature(getattr(auth, "_run_requirement")).parameters), ["run_id", "action"])
+
+
+class WriteFences(unittest.TestCase):
+    """WriteFence and is_write: writes refused while a migration is under way or the database is at another revision."""
+
+    def setUp(self):
+        self.now = 0.0
+        self.readings: list[tuple[Optional[str], bool]] = []
+        self.state: tuple[Optional[str], bool] = ("head0001", False)
+
+    def read(self) -> tuple[Optional[str], bool]:
+        self.readings.append(self.state)
+        return self.state
+
+    def fence(self) -> Any:
+        return iap_auth.WriteFence("head0001", self.read, clock=lambda: self.now)
+
+    def test_a_raised_fence_refuses_and_says_reads_are_served(self):
+        self.state = ("head0001", True)
+        self.assertIn("writes are stopped until the schema migration has run; reads are served", self.fence().refusal() or "")
+
+    def test_a_database_at_another_revision_makes_this_server_read_only(self):
+        self.state = ("next0002", False)
+        self.assertIn("expects schema revision head0001 and the database is at next0002: it serves reads only", self.fence().refusal() or "")
+
+    def test_the_database_is_asked_at_most_once_a_second(self):
+        fence = self.fence()
+        self.assertIsNone(fence.refusal())
+        self.state = ("head0001", True)
+        self.now = 0.9
+        self.assertIsNone(fence.refusal())
+        self.now = 1.0
+        self.assertIsNotNone(fence.refusal())
+        self.assertEqual(len(self.readings), 2)
+
+    def test_an_unreadable_fence_lets_the_write_through(self):
+        def broken() -> tuple[Optional[str], bool]:
+            raise RuntimeError("connection refused")
+
+        with self.assertLogs("mlflow_gke.iap_auth", logging.WARNING):
+            self.assertIsNone(iap_auth.WriteFence("head0001", broken).refusal())
+
+    def test_writes_are_state_changing_calls_of_the_rest_api_and_searches_are_reads(self):
+        writes = [("POST", "/api/2.0/mlflow/runs/log-batch"), ("POST", "/ajax-api/2.0/mlflow/experiments/create"), ("DELETE", "/api/2.0/mlflow/registered-models/delete"), ("PATCH", "/api/2.0/mlflow/registered-models/update")]
+        reads = [
+            ("GET", "/api/2.0/mlflow/runs/get"),
+            ("POST", "/api/2.0/mlflow/runs/search"),
+            ("POST", "/api/2.0mlflow/experiments/search-datasets"),
+            ("POST", "/api/3.0/mlflow/traces/search"),
+            ("POST", "/api/2.0/mlflow/registered-models/get-latest-versions"),
+            ("POST", "/api/3.0/mlflow/traces/calculate-filter-correlation"),
+            ("POST", "/graphql"),
+        ]
+        self.assertEqual([iap_auth.is_write(m, p) for m, p in writes], [True] * len(writes))
+        self.assertEqual([iap_auth.is_write(m, p) for m, p in reads], [False] * len(reads))
