@@ -127,7 +127,7 @@ describe.each(configsUnderTest().map(({ name, config }) => ({ name, files: rende
       const images = (list: Manifest[]) => list.flatMap((o) => [...containers(o), ...containers(o.spec?.jobTemplate ?? {})].map((c) => c.image as string));
       const mlflowImages = images(built).filter((i) => i.startsWith(`${MLFLOW_IMAGE}:`));
       expect(mlflowImages.length).toBeGreaterThan(0);
-      expect([...new Set(mlflowImages)]).toEqual([`${MLFLOW_IMAGE}:v3.10.0-full`]);
+      expect([...new Set(mlflowImages)]).toEqual([`${MLFLOW_IMAGE}:v3.16.1-full`]);
       const others = (list: Manifest[]) =>
         images(list)
           .filter((i) => !i.startsWith(`${MLFLOW_IMAGE}:`))
@@ -140,8 +140,8 @@ describe.each(configsUnderTest().map(({ name, config }) => ({ name, files: rende
       const baseJobs = base.filter((o) => o.kind === 'Job');
       expect(baseJobs.length).toBeGreaterThan(0);
       for (const job of baseJobs) {
-        const renamed = built.find((o) => o.kind === 'Job' && o.metadata.name === `${job.metadata.name}-v3-10-0-full`);
-        expect(`${job.metadata.name} -> ${renamed?.metadata.name}`).toBe(`${job.metadata.name} -> ${job.metadata.name}-v3-10-0-full`);
+        const renamed = built.find((o) => o.kind === 'Job' && o.metadata.name === `${job.metadata.name}-v3-16-1-full`);
+        expect(`${job.metadata.name} -> ${renamed?.metadata.name}`).toBe(`${job.metadata.name} -> ${job.metadata.name}-v3-16-1-full`);
         // Part of its Pods' names and host names: a DNS label, no dots (the API server warns about them).
         expect(renamed!.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
         // The Job controller copies the name into a label value: 63 characters at most.

@@ -89,8 +89,7 @@ describe('mlflow chart', () => {
     });
 
     // The default is the newest release built after mlflow/mlflow#23892 (merged 2026-06-10), which
-    // put the `auth` extra (Flask-WTF) into docker/Dockerfile.full; releases from 3.10 on forward
-    // SIGTERM to uvicorn (mlflow/mlflow#20373).
+    // put the `auth` extra (Flask-WTF) into docker/Dockerfile.full.
     test('the default image is the v3.17.0 -full release', () => {
       expect(configWith({}).mlflow.image).toBe('ghcr.io/mlflow/mlflow:v3.17.0-full');
       expect(container(deploymentOf(mlflowOf()), 'mlflow').image).toBe('ghcr.io/mlflow/mlflow:v3.17.0-full');
@@ -802,7 +801,7 @@ describe('mlflow chart', () => {
         job(
           configWith({
             database: { mode: 'cloudsql' },
-            mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.10.0-full' },
+            mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.16.1-full' },
             workspaces: { mlflowClient: { version: '3.17.0' } },
           }),
         ).metadata.name,
@@ -967,26 +966,27 @@ describe('mlflow chart', () => {
   describe('12. unsafe combinations are rejected with a clear message', () => {
     test('a plain (non -full) MLflow image', () => {
       expect(configError({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.17.0' } })).toContain(
-        'mlflow.image: "ghcr.io/mlflow/mlflow:v3.17.0" is not allowed: must be a "-full" tag of ghcr.io/mlflow/mlflow from v3.10.0 on, such as "v3.17.0-full": the plain image lacks',
+        'mlflow.image: "ghcr.io/mlflow/mlflow:v3.17.0" is not allowed: must be a "-full" tag of ghcr.io/mlflow/mlflow from v3.16.1 on, such as "v3.17.0-full": the plain image lacks',
       );
     });
 
-    // mlflow/mlflow#20587: the 3.9.0 release pushed `v3.9.0` and `latest-full`, never `v3.9.0-full`.
-    // mlflow/mlflow#20373 (in 3.10): until then `mlflow server` ignored SIGTERM, so with `exec mlflow
-    // server` as the main process every pod stop waited the whole grace period and then killed
-    // uvicorn mid-request. Both make 3.10.0 the oldest image the schema accepts.
-    test.each(['v3.9.0-full', 'v3.9.1-full', 'v3.8.1-full', 'v3.9.9rc0-full'])(
-      'an official -full tag older than 3.10 (%s): no published -full image, no SIGTERM forwarding',
+    // Before 3.16.1 mlflow/server/auth/config.py read_auth_config takes admin_username and
+    // admin_password from the auth file alone (config["mlflow"]["admin_username"] in the 3.10.1 to
+    // 3.16.0 wheels); the render keeps the admin out of that ConfigMap and passes it through the
+    // environment, which MLflow reads from 3.16.1 on. Every MLflow pod would fail at its first import
+    // of mlflow.server.auth. (3.9.0 also published no -full tag, and before 3.10 no SIGTERM forwarding.)
+    test.each(['v3.16.0-full', 'v3.13.0-full', 'v3.10.0-full', 'v3.9.0-full', 'v3.16.0rc0-full'])(
+      'an official -full tag older than 3.16.1 (%s): its auth cannot read the admin the render gives it',
       (tag) => {
         expect(configError({ mlflow: { image: `ghcr.io/mlflow/mlflow:${tag}` } })).toContain(
-          `mlflow.image: "ghcr.io/mlflow/mlflow:${tag}" is not allowed: must be a "-full" tag of ghcr.io/mlflow/mlflow from v3.10.0 on, such as "v3.17.0-full": v3.9.0 published no -full tag (mlflow/mlflow#20587) and before 3.10 "mlflow server" ignores SIGTERM (mlflow/mlflow#20373)`,
+          `mlflow.image: "ghcr.io/mlflow/mlflow:${tag}" is not allowed: must be a "-full" tag of ghcr.io/mlflow/mlflow from v3.16.1 on, such as "v3.17.0-full": before 3.16.1 MLflow's auth reads its admin from the auth file only`,
         );
       },
     );
 
-    test('3.10.0 and later -full tags are accepted, release candidates included', () => {
+    test('3.16.1 and later -full tags are accepted, release candidates included', () => {
       // The workspaces' client stays at the version their lock holds (config/workspace-locks/).
-      for (const tag of ['v3.10.0-full', 'v3.10.0rc0-full', 'v3.17.0-full', 'v4.0.0-full'])
+      for (const tag of ['v3.16.1-full', 'v3.16.1rc0-full', 'v3.17.0-full', 'v4.0.0-full'])
         expect(configWith({ mlflow: { image: `ghcr.io/mlflow/mlflow:${tag}` }, workspaces: { mlflowClient: { version: '3.17.0' } } }).mlflow.image).toBe(
           `ghcr.io/mlflow/mlflow:${tag}`,
         );

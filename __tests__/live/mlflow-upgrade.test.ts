@@ -1,7 +1,7 @@
 /**
- * An upgrade from real earlier MLflow releases (issue 28, points 2 and 5), in statefulset mode
- * (config/dev.yaml): the rendered PostgreSQL's first start, then an install made by MLflow 3.10.1
- * (the oldest supported line, config/schema/mlflow.ts MIN_MLFLOW) or 3.13.0 through its own
+ * An upgrade from real earlier MLflow releases, in statefulset mode (config/dev.yaml): the rendered
+ * PostgreSQL's first start, then an install made by MLflow 3.10.1 (the oldest line with a -full
+ * image; the render itself runs images from config/schema/mlflow.ts MIN_MLFLOW on) or 3.13.0 through its own
  * `mlflow server --app-name basic-auth` and clients (__tests__/live/programs/upgrade_seed.py:
  * experiments, runs, params, metrics, tags, inputs, artifacts, a logged model, a registered model with
  * versions and an alias, users and their permissions), then the current render's migration Job and

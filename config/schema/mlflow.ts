@@ -6,12 +6,15 @@ import { cronSchedule, dnsLabel, duration, image, imageTag, positiveInt, resourc
 /** The official image repository; only its `-full` tags carry the PostgreSQL, GCS and metrics extras. */
 export const OFFICIAL_MLFLOW_IMAGE = 'ghcr.io/mlflow/mlflow';
 /**
- * Oldest MLflow this platform runs. 3.9.0 published no `v3.9.0-full` tag (mlflow/mlflow#20587: its
- * release pushed `v3.9.0` and `latest-full` only), and before mlflow/mlflow#20373 (in 3.10) the
- * `mlflow server` wrapper ignored SIGTERM: as the container's main process it then held every pod
- * stop for the whole grace period, after which uvicorn was killed mid-request.
+ * Oldest MLflow this platform runs. The render gives MLflow's auth its admin through the environment
+ * (MLFLOW_AUTH_ADMIN_USERNAME, MLFLOW_AUTH_ADMIN_PASSWORD), never in the auth file, a ConfigMap; MLflow
+ * reads them from 3.16.1 on, and before it `read_auth_config` takes both from the file alone and fails
+ * with KeyError 'admin_username' at the first import of mlflow.server.auth (mlflow/server/auth/config.py
+ * of the 3.10.1, 3.13.0, 3.14.0, 3.15.0 and 3.16.0 wheels against 3.16.1's), which every MLflow pod of
+ * the render makes. (Earlier reasons still hold: 3.9.0 published no `v3.9.0-full` tag,
+ * mlflow/mlflow#20587, and before mlflow/mlflow#20373, in 3.10, `mlflow server` ignored SIGTERM.)
  */
-export const MIN_MLFLOW = [3, 10, 0] as const;
+export const MIN_MLFLOW = [3, 16, 1] as const;
 /**
  * The default: the newest release built after mlflow/mlflow#23892 (merged 2026-06-10), which added
  * the `auth` extra (Flask-WTF) to docker/Dockerfile.full, so `--app-name basic-auth` starts.
@@ -57,7 +60,7 @@ export function mlflowImageProblem(ref: string): string | undefined {
   const [a, b, c] = parsed.version;
   const [x, y, w] = MIN_MLFLOW;
   if (a < x || (a === x && (b < y || (b === y && c < w))))
-    return `must be ${allowed}: v3.9.0 published no -full tag (mlflow/mlflow#20587) and before 3.10 "mlflow server" ignores SIGTERM (mlflow/mlflow#20373), so every pod stop would wait out the grace period and then kill requests in flight`;
+    return `must be ${allowed}: before 3.16.1 MLflow's auth reads its admin from the auth file only (mlflow/server/auth/config.py read_auth_config), and the render passes it through the environment, so every MLflow pod would fail at start with KeyError 'admin_username'`;
   return undefined;
 }
 
@@ -191,7 +194,7 @@ export const mlflowSchema = z
     image: image
       .default(DEFAULT_MLFLOW_IMAGE)
       .describe(
-        'MLflow image: a -full tag of ghcr.io/mlflow/mlflow from v3.10.0 on (the PostgreSQL, GCS and metrics extras; the server stops cleanly on SIGTERM).',
+        'MLflow image: a -full tag of ghcr.io/mlflow/mlflow from v3.16.1 on (the PostgreSQL, GCS and metrics extras; the auth admin read from the environment).',
       ),
     replicas: positiveInt()
       .default(2)
