@@ -29,8 +29,7 @@ import { MlflowNetworkPolicies } from './mlflow/network';
 import { MlflowServer, MlflowServerProps, SERVER_PORT_NAME } from './mlflow/server';
 import { MLFLOW_UID, type MlflowJobAccount, MlflowWorkload } from './mlflow/workload';
 import { serverWorkers } from '../model/server-workers';
-import { postgresChartProps, type PostgresBackupProps } from './postgres';
-import { postgresRestoreChartProps } from './postgres-restore';
+import { postgresBackupOf, type PostgresBackupProps } from './postgres';
 
 /**
  * The chart's props: the server's own (charts/mlflow/server.ts, documented there) and what the
@@ -189,7 +188,7 @@ export function mlflowChartProps(model: PlatformModel): MlflowChartProps {
     serviceAnnotations: edgeServiceAnnotations(config, names.mlflow, { port: SERVER_PORT_NAME, protocol: 'HTTPS' }),
     clusterRanges: model.ranges.cluster,
     sqlGrant: config.database.mode === 'cloudsql' ? cloudSqlGrantJobProps(model) : undefined,
-    backupGate: config.database.mode === 'statefulset' ? postgresRestoreChartProps(model, postgresChartProps(model)) : undefined,
+    backupGate: config.database.mode === 'statefulset' ? postgresBackupOf(model) : undefined,
     cloudSqlBackup:
       config.database.mode === 'cloudsql'
         ? { project: config.project.id, instance: names.cloudSql.instance, account: names.serviceAccounts.mlflowSqlBackup.email }

@@ -131,12 +131,43 @@ export interface PostgresChartProps {
   readonly tls: { readonly secretName: string; readonly caBundleConfigMap: string };
 }
 
+/**
+ * The in-cluster database's backup as every pod that dumps or restores it sees it (the backup
+ * CronJob, the restore Job, the MLflow migration's backup gate), from the model.
+ */
+export function postgresBackupOf(model: PlatformModel): PostgresBackupProps {
+  const { config, names } = model;
+  const db = config.database.statefulset;
+  const backupKsa = names.serviceAccounts.dbBackup.kubernetes;
+  if (!backupKsa) throw new Error('names.serviceAccounts.dbBackup has no Kubernetes service account');
+  return {
+    instance: config.environment,
+    namespace: names.namespaces.platform,
+    dbName: names.mlflowDb,
+    image: db.image,
+    credentialsSecret: db.credentialsSecret,
+    database: config.database.name,
+    user: db.user,
+    backup: {
+      schedule: db.backupSchedule,
+      uploaderImage: db.backup.uploaderImage,
+      deadlineSeconds: durationSeconds(db.backup.deadline),
+      scratchSize: db.backup.scratchSize,
+      resources: db.backup.resources,
+      bucket: names.backupBucket,
+      objectPrefix: `${names.backupPrefix}${names.mlflowDb}/${config.database.name}`,
+      serviceAccount: backupKsa.name,
+      googleServiceAccount: names.serviceAccounts.dbBackup.email,
+      project: config.project.id,
+    },
+    caBundleConfigMap: names.tls.caBundle,
+  };
+}
+
 export function postgresChartProps(model: PlatformModel): PostgresChartProps {
   const { config, names } = model;
   const db = config.database.statefulset;
   checkImage(db.image);
-  const backupKsa = names.serviceAccounts.dbBackup.kubernetes;
-  if (!backupKsa) throw new Error('names.serviceAccounts.dbBackup has no Kubernetes service account');
   return {
     instance: config.environment,
     namespace: names.namespaces.platform,
@@ -153,18 +184,7 @@ export function postgresChartProps(model: PlatformModel): PostgresChartProps {
     database: config.database.name,
     user: db.user,
     exporter: db.exporter,
-    backup: {
-      schedule: db.backupSchedule,
-      uploaderImage: db.backup.uploaderImage,
-      deadlineSeconds: durationSeconds(db.backup.deadline),
-      scratchSize: db.backup.scratchSize,
-      resources: db.backup.resources,
-      bucket: names.backupBucket,
-      objectPrefix: `${names.backupPrefix}${names.mlflowDb}/${config.database.name}`,
-      serviceAccount: backupKsa.name,
-      googleServiceAccount: names.serviceAccounts.dbBackup.email,
-      project: config.project.id,
-    },
+    backup: postgresBackupOf(model).backup,
     clientAppName: names.mlflow,
     clusterRanges: model.ranges.cluster,
     tls: { secretName: names.tls.db, caBundleConfigMap: names.tls.caBundle },
