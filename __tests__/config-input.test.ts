@@ -85,7 +85,7 @@ describe('image references', () => {
     ['quay.io/jupyter/pytorch-notebook:cuda12-python-3.12', 'docker-stacks re-pushes "cuda12-python-3.12" with every build'],
     ['quay.io/jupyter/scipy-notebook:python-3.12', 'must be pinned by a date tag'],
     ['jupyter/scipy-notebook:lab-4.2.5', 'must be pinned by a date tag'],
-    ['postgres', 'must be pinned by a version tag such as ":v3.10.0-full" or a digest'],
+    ['postgres', 'must be pinned by a version tag such as ":v3.17.0-full" or a digest'],
     ['ghcr.io/mlflow/mlflow:latest-full', 'not "latest-full"'],
     ['postgres@sha256:abc', 'must be an image reference'],
   ])('%s is refused: %s', (ref, message) => {

@@ -71,8 +71,8 @@ describe('the config', () => {
     expect(() => configWith({ workspaces: { mlflowClient: { version: '3.16.0' } } })).toThrow(
       'workspaces.mlflowClient.version: "3.16.0" is not allowed: must be a version the workspace lock config/workspace-locks/mlflow-client.lock holds: the workspaces would install mlflow-skinny==3.16.0 (the lock has mlflow-skinny==3.17.0). Set it to the lock',
     );
-    expect(() => configWith({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.16.0-full' } } as never)).toThrow(
-      /workspaces\.mlflowClient\.version: .*mlflow-skinny==3\.16\.0 \(the lock has mlflow-skinny==3\.17\.0\) \(the version of mlflow\.image "ghcr\.io\/mlflow\/mlflow:v3\.16\.0-full"\)/,
+    expect(() => configWith({ mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.16.1-full' } } as never)).toThrow(
+      /workspaces\.mlflowClient\.version: .*mlflow-skinny==3\.16\.1 \(the lock has mlflow-skinny==3\.17\.0\) \(the version of mlflow\.image "ghcr\.io\/mlflow\/mlflow:v3\.16\.1-full"\)/,
     );
   });
 

@@ -48,7 +48,7 @@ const ana = { name: 'ana', email: 'ana@example.com' };
 const bo = { name: 'bo', email: 'bo@example.com' };
 const CHANGES: [string, DeepPartial<ConfigInput>, DeepPartial<ConfigInput>][] = [
   // The workspaces' client stays at the version their lock holds (config/workspace-locks/).
-  ['a new MLflow image tag', {}, { mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.10.0-full' }, workspaces: { mlflowClient: { version: '3.17.0' } } }],
+  ['a new MLflow image tag', {}, { mlflow: { image: 'ghcr.io/mlflow/mlflow:v3.16.1-full' }, workspaces: { mlflowClient: { version: '3.17.0' } } }],
   ['users added', { workspaces: { users: [] } }, { workspaces: { users: [ana, bo] } }],
   ['a user removed', { workspaces: { users: [ana, bo] } }, { workspaces: { users: [ana] } }],
   ['more MLflow replicas', { mlflow: { replicas: 2, maxReplicas: 4 } }, { mlflow: { replicas: 3, maxReplicas: 6 } }],

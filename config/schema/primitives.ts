@@ -107,10 +107,10 @@ const DATE_TAG = /(^|-)\d{4}-\d{2}-\d{2}$/;
 
 export function imageProblem(value: string): string | undefined {
   const m = IMAGE.exec(value);
-  if (!m) return 'must be an image reference such as "ghcr.io/mlflow/mlflow:v3.10.0-full" or "postgres:16.4@sha256:<64 hex digits>"';
+  if (!m) return 'must be an image reference such as "ghcr.io/mlflow/mlflow:v3.17.0-full" or "postgres:16.4@sha256:<64 hex digits>"';
   const tag = m.groups?.tag;
   const digest = m.groups?.digest;
-  if (!tag && !digest) return 'must be pinned by a version tag such as ":v3.10.0-full" or a digest "@sha256:..." (an untagged image means "latest")';
+  if (!tag && !digest) return 'must be pinned by a version tag such as ":v3.17.0-full" or a digest "@sha256:..." (an untagged image means "latest")';
   if (tag && /latest/.test(tag)) return `must be pinned by a version tag or a digest, not "${tag}"`;
   if (tag && !digest && DOCKER_STACKS.test(m.groups!.repo) && !DATE_TAG.test(tag))
     return `must be pinned by a date tag such as ":2025-10-06" (or "cuda12-2025-10-06") or a digest: docker-stacks re-pushes "${tag}" with every build`;
