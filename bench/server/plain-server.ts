@@ -5,8 +5,8 @@
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
-import * as http from 'http';
 import * as path from 'path';
+import { plainHealth } from '../../local/ports';
 
 export interface PlainServerOptions {
   readonly pythonBin: string;
@@ -66,7 +66,7 @@ export class PlainServer {
     const deadline = Date.now() + timeoutSeconds * 1000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`mlflow server exited ${child.exitCode}:\n${this.output.slice(-4000)}`);
-      if ((await health(o.port)) === 200) return;
+      if ((await plainHealth(o.port)) === 200) return;
       if (Date.now() > deadline) throw new Error(`mlflow server did not answer /health in ${timeoutSeconds}s:\n${this.output.slice(-4000)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -91,17 +91,6 @@ export class PlainServer {
     await exited;
     clearTimeout(timer);
   }
-}
-
-function health(port: number): Promise<number> {
-  return new Promise((resolve) => {
-    const request = http.get({ host: '127.0.0.1', port, path: '/health', timeout: 2000 }, (response) => {
-      response.resume();
-      resolve(response.statusCode ?? 0);
-    });
-    request.on('error', () => resolve(0));
-    request.on('timeout', () => request.destroy());
-  });
 }
 
 /**

@@ -81,6 +81,7 @@ from shared import (
     schema_change,
     schema_state,
     schema_state_when_reachable,
+    sql,
 )
 
 # ---- the pod runs what follows ----
@@ -103,19 +104,6 @@ HANDOVER_FROM = os.environ.get("DB_HANDOVER_FROM")
 def quoted(name):
     """A role name as an SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
-
-
-def sql(statements):
-    """Runs statements in one transaction as the connected user."""
-    import sqlalchemy  # pyright: ignore[reportMissingImports]
-
-    engine = sqlalchemy.create_engine(URI, poolclass=sqlalchemy.pool.NullPool)
-    try:
-        with engine.begin() as connection:
-            for statement in statements:
-                connection.execute(sqlalchemy.text(statement))
-    finally:
-        engine.dispose()
 
 
 def owned_by(role):

@@ -104,7 +104,8 @@ FENCE_QUERY = "SELECT count(*) FROM pg_class WHERE relname = '" + FENCE_TABLE + 
 FENCE_SETTLE_SECONDS = 5
 
 
-def _fence_sql(statements):
+def sql(statements):
+    """Runs statements in one transaction as the connected user."""
     import sqlalchemy  # pyright: ignore[reportMissingImports]
 
     engine = sqlalchemy.create_engine(URI, poolclass=sqlalchemy.pool.NullPool)
@@ -130,14 +131,18 @@ def fence_up():
 
 def raise_fence(change):
     """Stops every server's writes for `change`, then waits until they all see it."""
-    _fence_sql(["CREATE TABLE IF NOT EXISTS " + FENCE_TABLE + " (change text NOT NULL, raised_at timestamptz NOT NULL DEFAULT now())"])
-    _fence_sql(["INSERT INTO " + FENCE_TABLE + " (change) VALUES ('" + change.replace("'", "''") + "')"])
+    sql(
+        [
+            "CREATE TABLE IF NOT EXISTS " + FENCE_TABLE + " (change text NOT NULL, raised_at timestamptz NOT NULL DEFAULT now())",
+            "INSERT INTO " + FENCE_TABLE + " (change) VALUES ('" + change.replace("'", "''") + "')",
+        ]
+    )
     log("writes stopped for the migration (%s); waiting %ss for every server to see it" % (change, FENCE_SETTLE_SECONDS))
     time.sleep(FENCE_SETTLE_SECONDS)
 
 
 def lower_fence(why):
-    _fence_sql(["DROP TABLE IF EXISTS " + FENCE_TABLE])
+    sql(["DROP TABLE IF EXISTS " + FENCE_TABLE])
     log("writes allowed again: " + why)
 
 

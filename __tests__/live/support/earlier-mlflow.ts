@@ -9,10 +9,9 @@
 import { spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
-import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
-import { freePort } from '../../../local/ports';
+import { freePort, plainHealth } from '../../../local/ports';
 import { PROJECT_ROOT } from '../../support/render';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain Node script, shared with npm test
@@ -73,18 +72,6 @@ export interface EarlierServerOptions {
   readonly admin: { readonly username: string; readonly password: string };
   /** basic_auth.ini default_permission. */
   readonly defaultPermission: string;
-}
-
-/** GET /health on loopback: the status, or 0 when nothing answers. */
-function health(port: number): Promise<number> {
-  return new Promise((resolve) => {
-    const request = http.get({ host: '127.0.0.1', port, path: '/health', timeout: 2000 }, (response) => {
-      response.resume();
-      resolve(response.statusCode ?? 0);
-    });
-    request.on('error', () => resolve(0));
-    request.on('timeout', () => request.destroy());
-  });
 }
 
 /**
@@ -151,7 +138,7 @@ export async function startEarlierServer(bin: string, options: EarlierServerOpti
       await stop();
       throw new Error(`mlflow server exited ${await exited} before it answered /health:\n${output}`);
     }
-    if ((await health(port)) === 200) return { url: `http://127.0.0.1:${port}`, output: () => output, stop };
+    if ((await plainHealth(port)) === 200) return { url: `http://127.0.0.1:${port}`, output: () => output, stop };
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`mlflow server did not answer /health in ${timeoutSeconds}s:\n${output}`);
