@@ -55,6 +55,10 @@ artifacts) loads the whole run (params, metrics, tags) only to read its experime
 of a server's CPU under log-batch (py-spy, `npm run bench:server`). No MLflow API moves a run to
 another experiment, so the answer cannot go stale; a run that does not exist is never remembered, and
 the permission itself is still read from the auth store on every request.
+
+The caller's user row and grants are read once per request (RequestMemoStore in front of MLflow's
+auth store): MLflow asks for them several times in one request, a round trip each. Nothing is kept
+beyond the request, and any call that may change users or grants empties what was kept.
 """
 
 import ipaddress
@@ -67,7 +71,7 @@ import time
 from collections import OrderedDict
 from typing import Any, Callable, Mapping, Optional, Union
 
-from flask import Response, g, make_response, request
+from flask import Response, g, has_app_context, make_response, request
 from iap_verify import KEYS_URL, Audience, KeySet, Rejected, verify
 from werkzeug.datastructures import Authorization
 
@@ -171,6 +175,94 @@ def install_run_requirement_cache(auth: Any) -> bool:
     return True
 
 
+# The auth store's reads that MLflow repeats within one request: a search-runs asks for the caller's
+# user three times (_before_request, filter_experiment_ids' sender_is_admin, the read predicate's
+# list_grants) and each is a database round trip (mlflow/server/auth/__init__.py at 3.17.0).
+REQUEST_MEMO_READS = frozenset({"get_user", "list_grants"})
+# Methods that only read (mlflow/server/auth/sqlalchemy_store.py at 3.17.0: get_*, list_*, has_*,
+# is_*, user_has_*, authenticate_user); any other call may change users or grants and empties the memo.
+_READ_PREFIXES = ("get_", "list_", "has_", "is_", "user_has_", "authenticate_")
+_MEMO_KEY = "mlflow_gke_store_memo"
+
+
+def _frozen(value: Any) -> Any:
+    return frozenset(value) if isinstance(value, (set, frozenset)) else value
+
+
+class RequestMemoStore:
+    """
+    MLflow's auth store, with get_user and list_grants remembered for the rest of the request that
+    made them (in flask.g, which each request and each FastAPI bridge context has of its own). Nothing
+    outlives the request, so a change made by another request is seen by the next one, as without the
+    memo; a change made in this request (a call to any method that is not a read) empties the memo at
+    once. Failures are not remembered; outside a request every call goes straight to the store.
+    """
+
+    def __init__(self, store: Any):
+        object.__setattr__(self, "_store", store)
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._store, name)
+        if not callable(attribute):
+            return attribute
+        if name in REQUEST_MEMO_READS:
+            return lambda *args, **kwargs: self._remembered(name, attribute, args, kwargs)
+        if name.startswith(_READ_PREFIXES):
+            return attribute
+
+        def changing(*args: Any, **kwargs: Any) -> Any:
+            self._forget()
+            try:
+                return attribute(*args, **kwargs)
+            finally:
+                self._forget()
+
+        return changing
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._store, name, value)
+
+    @staticmethod
+    def _memo() -> Optional[dict]:
+        if not has_app_context():
+            return None
+        memo = g.get(_MEMO_KEY)
+        if memo is None:
+            memo = {}
+            setattr(g, _MEMO_KEY, memo)
+        return memo
+
+    @staticmethod
+    def _forget() -> None:
+        if has_app_context():
+            g.pop(_MEMO_KEY, None)
+
+    def _remembered(self, name: str, method: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+        memo = self._memo()
+        try:
+            key = (name, tuple(_frozen(a) for a in args), tuple(sorted((k, _frozen(v)) for k, v in kwargs.items())))
+            hash(key)
+        except TypeError:
+            memo = None
+        if memo is None:
+            return method(*args, **kwargs)
+        if key not in memo:
+            memo[key] = method(*args, **kwargs)
+        found = memo[key]
+        # Callers get a list of their own, as from the store.
+        return list(found) if isinstance(found, list) else found
+
+
+def install_request_memo(auth: Any) -> bool:
+    """Puts RequestMemoStore in front of auth.store once (MLflow's functions read the module's `store` at each call)."""
+    store = getattr(auth, "store", None)
+    if store is None:
+        return False
+    if not isinstance(store, RequestMemoStore):
+        auth.store = RequestMemoStore(store)
+    return True
+
+
 # The write fence (charts/mlflow/shared.py FENCE_TABLE, FENCE_QUERY) and the database's revision, in one query.
 FENCE_QUERY = (
     "SELECT (SELECT version_num FROM alembic_version), "
@@ -258,6 +350,7 @@ def _state() -> "tuple[Settings, KeySet]":
         # auth module is still loading.
         if not install_run_requirement_cache(_mlflow_auth()):
             _log.warning("this MLflow has no _run_requirement: run permission checks load the whole run")
+        install_request_memo(_mlflow_auth())
     return _settings, _keys
 
 

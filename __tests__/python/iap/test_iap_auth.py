@@ -157,6 +157,13 @@ class Requests(unittest.TestCase):
         self.assertEqual((result.status_code, result.headers.get("Retry-After")), (503, "30"))
         self.assertIsInstance(self.call(SERVER_ENV, FakeMlflowAuth(FakeStore()), jwt=token(), path="/api/2.0/mlflow/runs/search", method="POST", body={}), Authorization)
 
+    def test_the_first_request_puts_the_request_memo_in_front_of_mlflows_auth_store(self):
+        store = FakeStore()
+        auth = FakeMlflowAuth(store)
+        self.call(SERVER_ENV, auth, jwt=token())
+        self.assertIsInstance(auth.store, iap_auth.RequestMemoStore)
+        self.assertIs(auth.store._store, store)
+
     def test_iap_user_through_the_load_balancer_is_their_email_and_is_created_on_first_sign_in(self):
         auth = FakeMlflowAuth(FakeStore())
         result = self.call(SERVER_ENV, auth, jwt=token(aud="/projects/%s/global/backendServices/77" % PROJECT_NUMBER))
@@ -490,3 +497,120 @@ class WriteFences(unittest.TestCase):
         ]
         self.assertEqual([iap_auth.is_write(m, p) for m, p in writes], [True] * len(writes))
         self.assertEqual([iap_auth.is_write(m, p) for m, p in reads], [False] * len(reads))
+
+
+class CountingStore:
+    """An auth store that counts its calls: reads of a user and their grants, and a change."""
+
+    def __init__(self):
+        self.calls: list[str] = []
+        self.admin = False
+        self.engine = "engine"
+
+    def get_user(self, username: str) -> Any:
+        self.calls.append("get_user")
+        if username == "ghost":
+            raise MlflowError("RESOURCE_DOES_NOT_EXIST")
+        return types.SimpleNamespace(id=7, username=username, is_admin=self.admin)
+
+    def list_grants(self, user_id: int, workspace: str, resource_types: set) -> list:
+        self.calls.append("list_grants")
+        return [("experiment", "*", "READ")]
+
+    def has_user(self, username: str) -> bool:
+        self.calls.append("has_user")
+        return True
+
+    def update_user(self, username: str, password: Optional[str] = None, is_admin: Optional[bool] = None) -> None:
+        self.calls.append("update_user")
+        if is_admin is not None:
+            self.admin = is_admin
+
+
+# How SQLAlchemy code of MLflow's auth store writes: a session opened for writing, ORM adds, merges,
+# deletes and flushes, bulk deletes and updates (synchronize_session, .update({...})), inserts.
+WRITE_MARKS = ("read_only=False", "session.add", "session.merge", "session.delete", "session.flush", "synchronize_session", ".update({", "insert(")
+
+
+class RequestMemo(unittest.TestCase):
+    """RequestMemoStore in front of MLflow's auth store: a user and their grants read once per request."""
+
+    def setUp(self):
+        self.store = CountingStore()
+        self.memo = iap_auth.RequestMemoStore(self.store)
+
+    def test_a_user_is_read_once_per_request_and_again_in_the_next(self):
+        for _ in range(2):
+            with app.test_request_context("/api/2.0/mlflow/runs/search", method="POST"):
+                self.assertEqual([self.memo.get_user("alice").is_admin for _ in range(3)], [False] * 3)
+        self.assertEqual(self.store.calls, ["get_user", "get_user"])
+
+    def test_grants_are_remembered_per_argument_even_when_passed_as_a_set(self):
+        with app.test_request_context("/"):
+            first = self.memo.list_grants(7, "default", {"experiment", "run"})
+            again = self.memo.list_grants(7, "default", {"run", "experiment"})
+            self.memo.list_grants(7, "default", {"experiment"})
+            self.memo.list_grants(8, "default", {"experiment", "run"})
+        self.assertEqual(first, again)
+        self.assertEqual(self.store.calls, ["list_grants"] * 3)
+
+    def test_each_caller_gets_a_list_of_its_own(self):
+        with app.test_request_context("/"):
+            self.memo.list_grants(7, "default", {"run"}).append("leak")
+            self.assertEqual(self.memo.list_grants(7, "default", {"run"}), [("experiment", "*", "READ")])
+
+    def test_a_change_in_the_request_is_seen_by_the_reads_after_it(self):
+        with app.test_request_context("/api/2.0/mlflow/users/update-admin", method="PATCH"):
+            self.assertFalse(self.memo.get_user("alice").is_admin)
+            self.memo.update_user("alice", is_admin=True)
+            self.assertTrue(self.memo.get_user("alice").is_admin)
+        self.assertEqual(self.store.calls, ["get_user", "update_user", "get_user"])
+
+    def test_other_reads_go_to_the_store_and_keep_the_memo(self):
+        with app.test_request_context("/"):
+            self.memo.get_user("alice")
+            self.memo.has_user("alice")
+            self.memo.get_user("alice")
+        self.assertEqual(self.store.calls, ["get_user", "has_user"])
+
+    def test_a_failure_is_not_remembered(self):
+        with app.test_request_context("/"):
+            for _ in range(2):
+                with self.assertRaises(MlflowError):
+                    self.memo.get_user("ghost")
+        self.assertEqual(self.store.calls, ["get_user", "get_user"])
+
+    def test_outside_a_request_every_read_goes_to_the_store(self):
+        self.memo.get_user("alice")
+        self.memo.get_user("alice")
+        self.assertEqual(self.store.calls, ["get_user", "get_user"])
+
+    def test_attributes_read_and_written_are_the_stores(self):
+        self.assertEqual(self.memo.engine, "engine")
+        self.memo.engine = "other"
+        self.assertEqual(self.store.engine, "other")
+
+    def test_installed_once_in_front_of_the_module_store(self):
+        module = types.SimpleNamespace(store=self.store)
+        self.assertTrue(iap_auth.install_request_memo(module))
+        installed = module.store
+        self.assertIsInstance(installed, iap_auth.RequestMemoStore)
+        self.assertTrue(iap_auth.install_request_memo(module))
+        self.assertIs(module.store, installed)
+        self.assertFalse(iap_auth.install_request_memo(types.SimpleNamespace()))
+
+    def test_the_pinned_mlflows_store_reads_change_nothing_and_the_memoized_ones_exist(self):
+        # What the memo classifies as a read must not write: no session opened for writing, nothing
+        # added, merged, deleted, updated or flushed (mlflow/server/auth/sqlalchemy_store.py of the pinned release).
+        import inspect
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
+        reads = [name for name, _ in inspect.getmembers(SqlAlchemyStore, inspect.isfunction) if name.startswith(iap_auth._READ_PREFIXES)]
+        self.assertTrue(set(iap_auth.REQUEST_MEMO_READS) <= set(reads))
+        writing = [name for name in reads if any(mark in inspect.getsource(getattr(SqlAlchemyStore, name)) for mark in WRITE_MARKS)]
+        self.assertEqual(writing, [])
+        self.assertEqual(list(inspect.signature(SqlAlchemyStore.get_user).parameters), ["self", "username"])
+        self.assertEqual(list(inspect.signature(SqlAlchemyStore.list_grants).parameters), ["self", "user_id", "workspace", "resource_types"])
