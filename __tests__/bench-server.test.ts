@@ -29,16 +29,24 @@ function measured(rates: Record<string, number>): Measured[] {
 }
 
 describe('the report', () => {
-  test('one row per workload with the four configurations and the ratios a/c, b/c, a/d, b/d', () => {
-    const report = formatReport(measured({ workspace: 90, iap: 80, floor: 100, peer: 10 }), INFO);
+  test('one row per workload with the five configurations and the ratios a/c, b/c, a/d, b/d, e/c, a/e, b/e', () => {
+    const report = formatReport(measured({ workspace: 90, iap: 80, floor: 100, peer: 10, 'floor-tls': 95 }), INFO);
+    expect(report).toContain('| a/c | b/c | a/d | b/d | e/c | a/e | b/e |');
+    expect(report).toContain('| e. floor with TLS |');
     const rows = report.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| workload'));
     expect(rows).toHaveLength(WORKLOADS.length);
-    for (const row of rows) expect(row).toContain('| 0.90× | 0.80× | 9.00× | 8.00× |');
+    for (const row of rows) expect(row).toMatch(/ \| 0\.90× \| 0\.80× \| 9\.00× \| 8\.00× \| 0\.95× \| 0\.95× \| 0\.84× \|$/);
     expect(report).toContain('Goals met');
   });
 
+  test('the floor with TLS explains a gap but sets no goal', () => {
+    const report = formatReport(measured({ workspace: 90, iap: 90, floor: 100, peer: 10, 'floor-tls': 40 }), INFO);
+    expect(report).toContain('Goals met');
+    expect(report).toContain('| 0.40× | 2.25× | 2.25× |');
+  });
+
   test('a configuration under 0.8× the floor or, on request workloads, under 3× the peer is named as missed', () => {
-    const report = formatReport(measured({ workspace: 70, iap: 90, floor: 100, peer: 40 }), INFO);
+    const report = formatReport(measured({ workspace: 70, iap: 90, floor: 100, peer: 40, 'floor-tls': 100 }), INFO);
     expect(report).toMatch(/Goals missed: .*log-batch: workspace at 0\.70× of the floor/);
     expect(report).toContain('log-batch: workspace at 1.75× of the peer (goal 3×)');
     expect(report).toContain('log-batch: iap at 2.25× of the peer (goal 3×)');
@@ -47,7 +55,9 @@ describe('the report', () => {
   });
 
   test('a missing measurement fails the report instead of printing a gap', () => {
-    expect(() => formatReport(measured({ workspace: 1, iap: 1, floor: 1, peer: 1 }).slice(1), INFO)).toThrow(/no measurement of log-batch for workspace/);
+    expect(() => formatReport(measured({ workspace: 1, iap: 1, floor: 1, peer: 1, 'floor-tls': 1 }).slice(1), INFO)).toThrow(
+      /no measurement of log-batch for workspace/,
+    );
   });
 
   test('ratios to a zero throughput say n/a', () => {

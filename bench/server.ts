@@ -7,7 +7,9 @@
  *   b. the rendered server as an IAP user (a signed test token from the load balancer's address, TLS);
  *   c. the floor: a plain `mlflow server` on the same database, no auth, no TLS, as many workers;
  *   d. the peer: the basic-auth server as the community chart configures it by default
- *      (bench/server/plain-server.ts cites its values), on its own auth database.
+ *      (bench/server/plain-server.ts cites its values), on its own auth database;
+ *   e. the floor with TLS: c with the rendered server's uvicorn TLS options and certificate, which
+ *      says how much of a gap between a or b and c is TLS (e/c) and how much the rest (a/e, b/e).
  *
  * Workloads: log-batch of 100 metrics, search-runs over the seeded runs, artifact upload and download
  * of 10 MB and 100 MB through the proxied artifact routes. It prints throughput, p50 and p99 per
@@ -45,6 +47,8 @@ import { ConfigurationId, formatReport, Measured, Workload, WORKLOADS, writeRepo
 const { ensurePythonEnv } = require('../scripts/python-env.js');
 
 const T0 = Date.now();
+/** The untimed load before each timed request workload (the transfers warm up with one request per caller). */
+const WARM_UP_SECONDS = 1;
 const log = (line: string) => process.stderr.write(`bench:server [${((Date.now() - T0) / 1000).toFixed(0)}s]: ${line}\n`);
 
 /**
@@ -122,15 +126,22 @@ function requestsOf(
 async function measureWorkloads(prepared: Prepared[], searchExperiment: string, options: Options): Promise<Measured[]> {
   const measured: Measured[] = [];
   // Workload by workload, each configuration in turn: whatever the machine does in between (the
-  // database growing by the logged metrics) falls on all four alike.
-  for (const workload of WORKLOADS) {
+  // database growing by the logged metrics) falls on all of them alike. Every other workload takes
+  // the configurations in the reverse order, and each configuration gets an untimed warm-up of the
+  // same requests first, so that none is timed while the database is still busy with the last
+  // workload's writes or its own process is still cold.
+  for (const [index, workload] of WORKLOADS.entries()) {
     const blob = workload.bytes ? randomBytes(workload.bytes) : Buffer.alloc(0);
-    for (const p of prepared) {
-      const result: LoadResult = await runLoad(p.target, requestsOf(p, searchExperiment, workload, blob), {
-        concurrency: workload.transfer ? 2 : options.concurrency,
+    for (const p of index % 2 === 0 ? prepared : [...prepared].reverse()) {
+      const requests = requestsOf(p, searchExperiment, workload, blob);
+      const concurrency = workload.transfer ? 2 : options.concurrency;
+      const discardBody = workload.kind === 'download';
+      await runLoad(p.target, requests, { concurrency, seconds: workload.transfer ? 0 : WARM_UP_SECONDS, minRequests: concurrency, discardBody });
+      const result: LoadResult = await runLoad(p.target, requests, {
+        concurrency,
         seconds: workload.bytes && workload.bytes >= 100 * 2 ** 20 ? 0 : workload.transfer ? options.seconds / 2 : options.seconds,
         minRequests: workload.transfer ? 4 : 20,
-        discardBody: workload.kind === 'download',
+        discardBody,
       });
       const m: Measured = {
         workload: workload.id,
@@ -151,7 +162,11 @@ async function measureWorkloads(prepared: Prepared[], searchExperiment: string, 
   return measured;
 }
 
-function platformTargets(platform: LocalPlatform): { basic: (account: { username: string; password: string }) => Target; iap: (email: string) => Target } {
+function platformTargets(platform: LocalPlatform): {
+  tls: { ca: Buffer; serverName: string };
+  basic: (account: { username: string; password: string }) => Target;
+  iap: (email: string) => Target;
+} {
   const ca = fs.readFileSync(platform.caFile);
   const serviceName = platform.serviceHosts[platform.serviceHosts.length - 1];
   const tls = { ca, serverName: serviceName };
@@ -159,6 +174,7 @@ function platformTargets(platform: LocalPlatform): { basic: (account: { username
   // startPlatform pins the backend whenever the config does not.
   const audience = iapAudience(platform.options.config.project.number, platform.options.config.mlflow.auth.iapBackendServiceId!);
   return {
+    tls,
     basic: ({ username, password }) => {
       const authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
       return { port: platform.port, tls, headers: () => ({ host: inCluster, authorization }) };
@@ -242,6 +258,17 @@ async function fourWay(config: Config, options: Options, pythonBin: string, cpus
       onLine: options.verbose ? (l) => process.stderr.write(`[floor] ${l}\n`) : undefined,
     });
     plain.push(floor);
+    const caDir = path.dirname(platform.caFile);
+    const floorTls = new PlainServer({
+      pythonBin,
+      port: await freePort(),
+      backendStoreUri: databaseUri(platform),
+      artifactsDir: path.join(platform.options.dir, 'floor-tls-artifacts'),
+      workers: serverWorkers(config),
+      tls: { ...targets.tls, certFile: path.join(caDir, 'server.crt'), keyFile: path.join(caDir, 'server.key') },
+      onLine: options.verbose ? (l) => process.stderr.write(`[floor-tls] ${l}\n`) : undefined,
+    });
+    plain.push(floorTls);
 
     await platform.postgres!.query(`CREATE DATABASE peer_auth OWNER "${databaseUser(platform)}"`);
     const peerAdmin = { username: 'admin', password: randomBytes(18).toString('base64url') };
@@ -258,8 +285,10 @@ async function fourWay(config: Config, options: Options, pythonBin: string, cpus
       onLine: options.verbose ? (l) => process.stderr.write(`[peer] ${l}\n`) : undefined,
     });
     plain.push(peer);
-    log("starting the floor (plain mlflow server, same database) and the peer (the community chart's basic-auth server, its own auth database)");
-    await Promise.all([floor.start(), peer.start()]);
+    log(
+      "starting the floor (plain mlflow server, same database), the floor with TLS and the peer (the community chart's basic-auth server, its own auth database)",
+    );
+    await Promise.all(plain.map((server) => server.start()));
     if (cpus) for (const server of plain) pinTree(server.pid!, cpus);
 
     const floorTarget: Target = { port: floorPort, headers: () => ({ host: `127.0.0.1:${floorPort}` }) };
@@ -308,6 +337,7 @@ async function fourWay(config: Config, options: Options, pythonBin: string, cpus
       ['iap', iapTarget],
       ['floor', floorTarget],
       ['peer', peerTarget],
+      ['floor-tls', { port: floorTls.options.port, tls: targets.tls, headers: () => ({ host: `127.0.0.1:${floorTls.options.port}` }) }],
     ] as [ConfigurationId, Target][]) {
       const caller = id === 'iap' ? iapCaller : new Caller(target);
       prepared.push({ id, target, ...(await ownRun(caller, id)) });

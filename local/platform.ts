@@ -11,7 +11,6 @@
 import { execFileSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
-import * as https from 'https';
 import * as path from 'path';
 import { LOAD_BALANCER_RANGES } from '../model/network';
 import { IAP_KEYS_URL } from '../common/contract';
@@ -23,7 +22,7 @@ import { MlflowClient } from './client';
 import { IapSigner, serveIapKeys } from './iap';
 import { issueServerCertificate, selfSigned } from './pki';
 import { LocalPod, LocalSeam, PodRunOptions, RunningContainer } from './pod-runner';
-import { freePort } from './ports';
+import { freePort, healthStatus } from './ports';
 import { CLIENT_BIN, Major, Server, tempDir } from './postgres';
 import { firstStart } from './postgres-entrypoint';
 
@@ -471,17 +470,7 @@ export class LocalPlatform {
 
   /** GET /health over TLS with the platform CA, as the probes do; the status, or 0 when nothing answers. */
   health(): Promise<number> {
-    return new Promise((resolve) => {
-      const request = https.get(
-        { host: '127.0.0.1', port: this.port, path: '/health', ca: fs.readFileSync(this.caFile), servername: this.serviceHosts[0], timeout: 2000 },
-        (response) => {
-          response.resume();
-          resolve(response.statusCode ?? 0);
-        },
-      );
-      request.on('error', () => resolve(0));
-      request.on('timeout', () => request.destroy());
-    });
+    return healthStatus(this.port, { ca: fs.readFileSync(this.caFile), serverName: this.serviceHosts[0] });
   }
 
   async stop(): Promise<void> {

@@ -58,6 +58,10 @@ export const ROLLING_MAX_SURGE = 1;
  * https://cloud.google.com/sql/docs/postgres/quotas):
  * 0.6 GB (db-f1-micro) 25, 1.7 GB (db-g1-small) 50, from 3.75 GB 100, from 6 GB 200, from 7.5 GB 400,
  * from 15 GB 500, from 30 GB 600, from 60 GB 800, from 120 GB 1,000. Memory in MB, as in the tier name.
+ * The rows from 6 GB on are the ones Google doubled on February 13, 2019 (Cloud SQL for PostgreSQL
+ * release notes, https://cloud.google.com/sql/docs/postgres/release-notes: "connection limits are
+ * now double when memory is 6 GiB or higher"). Not every row is confirmed against the live flags
+ * page: database.cloudsql.maxConnections sets the flag, and so the limit, explicitly.
  */
 export const CLOUD_SQL_MAX_CONNECTIONS_URL = 'https://cloud.google.com/sql/docs/postgres/flags';
 const CLOUD_SQL_DEFAULTS: readonly { fromGb: number; connections: number }[] = [

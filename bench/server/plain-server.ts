@@ -1,12 +1,13 @@
 /**
  * `mlflow server` started as plain as it comes, for the comparisons of `npm run bench:server`: the
- * floor (no auth, no TLS) and the community chart's basic-auth server (community-charts/helm-charts,
+ * floor (no auth, no TLS), the floor with TLS (uvicorn's TLS options as the render passes them,
+ * charts/mlflow/server.ts) and the community chart's basic-auth server (community-charts/helm-charts,
  * chart mlflow-1.11.5: charts/mlflow/templates/deployment.yaml and auth_ini_configmap.yaml).
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { plainHealth } from '../../local/ports';
+import { HealthTls, healthStatus } from '../../local/ports';
 
 export interface PlainServerOptions {
   readonly pythonBin: string;
@@ -17,6 +18,12 @@ export interface PlainServerOptions {
   readonly workers: number;
   /** Extra arguments after MLflow's own (the peer's `--app-name`, `--uvicorn-opts`). @default none */
   readonly args?: readonly string[];
+  /**
+   * Serve HTTPS with this key pair (uvicorn's --ssl-certfile and --ssl-keyfile through MLflow's
+   * --uvicorn-opts, which MLflow shlex-splits: the paths must have no spaces); its health is asked
+   * over TLS. @default plain HTTP
+   */
+  readonly tls?: HealthTls & { readonly certFile: string; readonly keyFile: string };
   /** Extra environment (the peer's auth config path and Flask key). @default none */
   readonly env?: Readonly<Record<string, string>>;
   readonly onLine?: (line: string) => void;
@@ -48,8 +55,10 @@ export class PlainServer {
       o.artifactsDir,
       '--workers',
       String(o.workers),
+      ...(o.tls ? ['--uvicorn-opts', `--ssl-certfile ${o.tls.certFile} --ssl-keyfile ${o.tls.keyFile}`] : []),
       ...(o.args ?? []),
     ];
+    if (o.tls && o.args?.includes('--uvicorn-opts')) throw new Error('PlainServer: tls and --uvicorn-opts in args cannot be combined');
     const child = spawn(path.join(o.pythonBin, 'mlflow'), argv, {
       env: { ...process.env, ...o.env, PATH: `${o.pythonBin}:${process.env.PATH}` },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -66,7 +75,7 @@ export class PlainServer {
     const deadline = Date.now() + timeoutSeconds * 1000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`mlflow server exited ${child.exitCode}:\n${this.output.slice(-4000)}`);
-      if ((await plainHealth(o.port)) === 200) return;
+      if ((await healthStatus(o.port, o.tls)) === 200) return;
       if (Date.now() > deadline) throw new Error(`mlflow server did not answer /health in ${timeoutSeconds}s:\n${this.output.slice(-4000)}`);
       await new Promise((r) => setTimeout(r, 250));
     }

@@ -11,7 +11,7 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { freePort, plainHealth } from '../../../local/ports';
+import { freePort, healthStatus } from '../../../local/ports';
 import { PROJECT_ROOT } from '../../support/render';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain Node script, shared with npm test
@@ -138,7 +138,7 @@ export async function startEarlierServer(bin: string, options: EarlierServerOpti
       await stop();
       throw new Error(`mlflow server exited ${await exited} before it answered /health:\n${output}`);
     }
-    if ((await plainHealth(port)) === 200) return { url: `http://127.0.0.1:${port}`, output: () => output, stop };
+    if ((await healthStatus(port)) === 200) return { url: `http://127.0.0.1:${port}`, output: () => output, stop };
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`mlflow server did not answer /health in ${timeoutSeconds}s:\n${output}`);
