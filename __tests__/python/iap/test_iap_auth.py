@@ -614,3 +614,59 @@ class RequestMemo(unittest.TestCase):
         self.assertEqual(writing, [])
         self.assertEqual(list(inspect.signature(SqlAlchemyStore.get_user).parameters), ["self", "username"])
         self.assertEqual(list(inspect.signature(SqlAlchemyStore.list_grants).parameters), ["self", "user_id", "workspace", "resource_types"])
+
+
+class PinnedMlflowFacts(unittest.TestCase):
+    """What the write fence relies on in the pinned MLflow (the Python environment of the tests is the image's release)."""
+
+    @classmethod
+    def setUpClass(cls):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from mlflow.server.handlers import get_endpoints
+
+        cls.endpoints = get_endpoints()
+
+    def test_every_state_changing_route_whose_handler_reads_is_classified_as_a_read(self):
+        # A POST whose handler searches, gets or calculates: the fence must let it through. A new one
+        # in a later MLflow fails here, so that READ_ONLY_POSTS is looked at again.
+        read_like = sorted(
+            {(method, path.rstrip("/").rsplit("/", 1)[-1], handler.__name__) for path, handler, methods in self.endpoints for method in methods if method in iap_auth.WRITE_METHODS and handler.__name__.startswith(("_search", "_get", "_calculate", "_list"))}
+        )
+        self.assertEqual(
+            read_like,
+            [
+                ("POST", "calculate-filter-correlation", "_calculate_trace_filter_correlation"),
+                ("POST", "get-latest-versions", "_get_latest_versions"),
+                ("POST", "get-or-create-user", "_get_or_create_user_queue"),
+                ("POST", "search", "_search_evaluation_datasets_handler"),
+                ("POST", "search", "_search_experiments"),
+                ("POST", "search", "_search_issues"),
+                ("POST", "search", "_search_logged_models"),
+                ("POST", "search", "_search_prompt_optimization_jobs"),
+                ("POST", "search", "_search_runs"),
+                ("POST", "search", "_search_traces_v3"),
+            ],
+        )
+        routes = {handler.__name__: path for path, handler, methods in self.endpoints if path.startswith(("/api/", "/ajax-api/"))}
+        writes = {name: iap_auth.is_write("POST", routes[name]) for _, _, name in read_like}
+        # get-or-create-user creates a user: a write despite its name.
+        self.assertEqual({name for name, write in writes.items() if write}, {"_get_or_create_user_queue"})
+
+    def test_mlflows_client_retries_a_503_seven_times_and_honours_retry_after(self):
+        # mlflow/utils/rest_utils.py http_request: retries from MLFLOW_HTTP_REQUEST_MAX_RETRIES on the
+        # codes of request_utils._TRANSIENT_FAILURE_RESPONSE_CODES, honouring Retry-After unless
+        # MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER says otherwise.
+        import inspect
+
+        from mlflow.environment_variables import MLFLOW_HTTP_REQUEST_MAX_RETRIES, MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER
+        from mlflow.utils import request_utils, rest_utils
+
+        self.assertIn(503, request_utils._TRANSIENT_FAILURE_RESPONSE_CODES)
+        self.assertEqual(MLFLOW_HTTP_REQUEST_MAX_RETRIES.default, 7)
+        self.assertIs(MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER.default, True)
+        source = inspect.getsource(rest_utils.http_request)
+        self.assertIn("MLFLOW_HTTP_REQUEST_MAX_RETRIES.get() if max_retries is None", source)
+        self.assertIn("MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER.get()", source)
