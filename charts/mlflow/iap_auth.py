@@ -175,9 +175,10 @@ def install_run_requirement_cache(auth: Any) -> bool:
     return True
 
 
-# The auth store's reads that MLflow repeats within one request: a search-runs asks for the caller's
-# user three times (_before_request, filter_experiment_ids' sender_is_admin, the read predicate's
-# list_grants) and each is a database round trip (mlflow/server/auth/__init__.py at 3.17.0).
+# The auth store's reads that MLflow repeats within one request: a search-runs reads the caller's
+# user four times (sender_is_admin in _before_request, in filter_experiment_ids and in the after-request
+# redaction, and for the read predicate's list_grants), each a database round trip
+# (mlflow/server/auth/__init__.py at 3.17.0).
 REQUEST_MEMO_READS = frozenset({"get_user", "list_grants"})
 # Methods that only read (mlflow/server/auth/sqlalchemy_store.py at 3.17.0: get_*, list_*, has_*,
 # is_*, user_has_*, authenticate_user); any other call may change users or grants and empties the memo.
@@ -239,8 +240,8 @@ class RequestMemoStore:
 
     def _remembered(self, name: str, method: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
         memo = self._memo()
+        key = (name, tuple(_frozen(a) for a in args), tuple(sorted((k, _frozen(v)) for k, v in kwargs.items())))
         try:
-            key = (name, tuple(_frozen(a) for a in args), tuple(sorted((k, _frozen(v)) for k, v in kwargs.items())))
             hash(key)
         except TypeError:
             memo = None

@@ -161,8 +161,9 @@ class Requests(unittest.TestCase):
         store = FakeStore()
         auth = FakeMlflowAuth(store)
         self.call(SERVER_ENV, auth, jwt=token())
-        self.assertIsInstance(auth.store, iap_auth.RequestMemoStore)
-        self.assertIs(auth.store._store, store)
+        memo: Any = auth.store
+        assert isinstance(memo, iap_auth.RequestMemoStore)
+        self.assertIs(memo._store, store)
 
     def test_iap_user_through_the_load_balancer_is_their_email_and_is_created_on_first_sign_in(self):
         auth = FakeMlflowAuth(FakeStore())
@@ -599,6 +600,19 @@ class RequestMemo(unittest.TestCase):
         self.assertIs(module.store, installed)
         self.assertFalse(iap_auth.install_request_memo(types.SimpleNamespace()))
 
+    def test_in_mlflows_own_auth_app_a_search_reads_the_user_once_instead_of_four_times(self):
+        # real_auth_app.py runs the pinned MLflow's auth app with this verifier, in a process of its own.
+        import subprocess
+        import sys
+
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "real_auth_app.py")
+        done = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=300)
+        self.assertEqual(done.returncode, 0, done.stderr[-3000:])
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        self.assertEqual(result["without"], {"status": 200, "reads": 4})
+        for label in ("first", "second"):
+            self.assertEqual(result[label], {"status": 200, "reads": 1, "memo": "RequestMemoStore"})
+
     def test_the_pinned_mlflows_store_reads_change_nothing_and_the_memoized_ones_exist(self):
         # What the memo classifies as a read must not write: no session opened for writing, nothing
         # added, merged, deleted, updated or flushed (mlflow/server/auth/sqlalchemy_store.py of the pinned release).
@@ -607,7 +621,7 @@ class RequestMemo(unittest.TestCase):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
+            from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore  # pyright: ignore[reportMissingImports]
         reads = [name for name, _ in inspect.getmembers(SqlAlchemyStore, inspect.isfunction) if name.startswith(iap_auth._READ_PREFIXES)]
         self.assertTrue(set(iap_auth.REQUEST_MEMO_READS) <= set(reads))
         writing = [name for name in reads if any(mark in inspect.getsource(getattr(SqlAlchemyStore, name)) for mark in WRITE_MARKS)]
@@ -625,7 +639,7 @@ class PinnedMlflowFacts(unittest.TestCase):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            from mlflow.server.handlers import get_endpoints
+            from mlflow.server.handlers import get_endpoints  # pyright: ignore[reportMissingImports]
 
         cls.endpoints = get_endpoints()
 
@@ -650,7 +664,7 @@ class PinnedMlflowFacts(unittest.TestCase):
                 ("POST", "search", "_search_traces_v3"),
             ],
         )
-        routes = {handler.__name__: path for path, handler, methods in self.endpoints if path.startswith(("/api/", "/ajax-api/"))}
+        routes = {handler.__name__: path for path, handler, _ in self.endpoints if path.startswith(("/api/", "/ajax-api/"))}
         writes = {name: iap_auth.is_write("POST", routes[name]) for _, _, name in read_like}
         # get-or-create-user creates a user: a write despite its name.
         self.assertEqual({name for name, write in writes.items() if write}, {"_get_or_create_user_queue"})
@@ -661,8 +675,8 @@ class PinnedMlflowFacts(unittest.TestCase):
         # MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER says otherwise.
         import inspect
 
-        from mlflow.environment_variables import MLFLOW_HTTP_REQUEST_MAX_RETRIES, MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER
-        from mlflow.utils import request_utils, rest_utils
+        from mlflow.environment_variables import MLFLOW_HTTP_REQUEST_MAX_RETRIES, MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER  # pyright: ignore[reportMissingImports]
+        from mlflow.utils import request_utils, rest_utils  # pyright: ignore[reportMissingImports]
 
         self.assertIn(503, request_utils._TRANSIENT_FAILURE_RESPONSE_CODES)
         self.assertEqual(MLFLOW_HTTP_REQUEST_MAX_RETRIES.default, 7)
