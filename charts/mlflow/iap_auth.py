@@ -59,6 +59,9 @@ the permission itself is still read from the auth store on every request.
 The caller's user row and grants are read once per request (RequestMemoStore in front of MLflow's
 auth store): MLflow asks for them several times in one request, a round trip each. Nothing is kept
 beyond the request, and any call that may change users or grants empties what was kept.
+
+A run answer that names no logged model is not parsed again by MLflow's redaction of model links
+(ModelLinkPrecheck): there is nothing in it to withhold.
 """
 
 import ipaddress
@@ -264,6 +267,59 @@ def install_request_memo(auth: Any) -> bool:
     return True
 
 
+# The fields through which a run's answer names a logged model (mlflow/protos/service.proto at 3.17.0:
+# RunInputs.model_inputs, RunOutputs.model_outputs, Metric.model_id), as keys of MLflow's JSON answers:
+# message_to_json keeps the proto field names (mlflow/utils/proto_json_utils.py, MessageToDict with
+# preserving_proto_field_name=True) and json writes a key as its plain text in quotes.
+MODEL_LINK_KEYS = (b'"model_inputs"', b'"model_outputs"', b'"model_id"')
+
+
+class ModelLinkPrecheck:
+    """
+    MLflow's after-request redaction of a run answer (get-run, search-runs: _redact_run_response), run
+    only when the answer can hold a link to a logged model. For a caller who is not an admin, MLflow
+    parses every such answer into protobuf again (about a tenth of a search-runs' CPU) to clear the links
+    of models the caller may not see, and changes nothing when no run has model inputs or outputs and no
+    metric a model id (_withhold_denied_run_model_links). A JSON answer in which none of those keys
+    appears is therefore left as it is without parsing; any other answer (another media type, an encoded
+    or streamed body) goes to MLflow's function, which decides as before.
+    """
+
+    def __init__(self, original: Callable[[Any], Any]):
+        self.original = original
+
+    def __call__(self, resp: Any) -> Any:
+        if resp.mimetype == "application/json" and not resp.is_streamed and "Content-Encoding" not in resp.headers:
+            body = resp.get_data()
+            if not any(key in body for key in MODEL_LINK_KEYS):
+                return None
+        return self.original(resp)
+
+
+# MLflow's after-request handlers of run answers that ModelLinkPrecheck goes in front of.
+RUN_REDACTIONS = ("redact_get_run_model_links", "redact_search_runs_model_links")
+
+
+def install_model_link_precheck(auth: Any) -> int:
+    """Puts ModelLinkPrecheck in front of RUN_REDACTIONS in auth.AFTER_REQUEST_HANDLERS once; the routes it covers."""
+    handlers = getattr(auth, "AFTER_REQUEST_HANDLERS", None)
+    if not isinstance(handlers, dict):
+        return 0
+    wrapped = {}
+    for name in RUN_REDACTIONS:
+        original = getattr(auth, name, None)
+        if original is not None:
+            wrapped[original] = ModelLinkPrecheck(original)
+    covered = 0
+    for route, handler in list(handlers.items()):
+        if isinstance(handler, ModelLinkPrecheck):
+            covered += 1
+        elif handler in wrapped:
+            handlers[route] = wrapped[handler]
+            covered += 1
+    return covered
+
+
 # The write fence (charts/mlflow/shared.py FENCE_TABLE, FENCE_QUERY) and the database's revision, in one query.
 FENCE_QUERY = (
     "SELECT (SELECT version_num FROM alembic_version), "
@@ -352,6 +408,8 @@ def _state() -> "tuple[Settings, KeySet]":
         if not install_run_requirement_cache(_mlflow_auth()):
             _log.warning("this MLflow has no _run_requirement: run permission checks load the whole run")
         install_request_memo(_mlflow_auth())
+        if not install_model_link_precheck(_mlflow_auth()):
+            _log.warning("this MLflow has no run redaction to put the model link precheck in front of")
     return _settings, _keys
 
 

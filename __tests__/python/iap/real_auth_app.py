@@ -1,8 +1,10 @@
 """
-MLflow's own auth app (the pinned release), on SQLite in a temporary folder, with the verifier's
-request memo in front of its store: how many times one search-runs of a user who is not an admin
-reads that user, without and with the memo. Run as its own process (MLflow's auth module reads its
-config when first imported): python real_auth_app.py prints one JSON line.
+MLflow's own auth app (the pinned release), on SQLite in a temporary folder, with this platform's
+verifier (iap_auth:authenticate) as its authorization function: how many times one search-runs of a
+user who is not an admin reads that user, without and with the request memo, and when MLflow's
+redaction of model links parses the answer, without and with a link in it. Run as its own process
+(MLflow's auth module reads its config when first imported): python real_auth_app.py prints one
+JSON line.
 """
 import atexit
 import base64
@@ -67,14 +69,50 @@ def counting(username):
 
 
 store.get_user = counting
-result = {}
-for label in ("first", "second"):
+# MLflow's redaction of run answers, counted behind the precheck the verifier put in front of it.
+redactions: list = []
+mlflow_handlers = dict(auth.AFTER_REQUEST_HANDLERS)
+for route, handler in auth.AFTER_REQUEST_HANDLERS.items():
+    if type(handler).__name__ == "ModelLinkPrecheck":
+        mlflow_handlers[route] = handler.original
+        if not getattr(handler.original, "counted", False):
+
+            def counted(resp, redaction=handler.original):
+                redactions.append(resp)
+                return redaction(resp)
+
+            counted.counted = True  # pyright: ignore[reportFunctionMemberAccess]
+            handler.original = counted
+run = client.post("/api/2.0/mlflow/runs/create", json={"experiment_id": experiment}, headers=alice).json["run"]["info"]["run_id"]
+assert client.post("/api/2.0/mlflow/runs/log-batch", json={"run_id": run, "metrics": [{"key": "loss", "value": 1.0, "timestamp": 1, "step": 0}]}, headers=alice).status_code == 200
+
+
+def search(caller: dict = alice) -> dict:
     reads.clear()
-    answer = client.post("/api/2.0/mlflow/runs/search", json={"experiment_ids": [experiment]}, headers=alice)
-    result[label] = {"status": answer.status_code, "reads": len(reads), "memo": type(auth.store).__name__}
-# Without the memo: the same request against MLflow's store itself.
+    redactions.clear()
+    answer = client.post("/api/2.0/mlflow/runs/search", json={"experiment_ids": [experiment]}, headers=caller)
+    return {"status": answer.status_code, "reads": len(reads), "redactions": len(redactions), "model_id": answer.get_data().count(b'"model_id"')}
+
+
+result: dict = {"first": search(), "second": search()}
+# A model logged as the run's output links the run to it: the answer goes to MLflow's redaction.
+model = client.post("/api/2.0/mlflow/logged-models", json={"experiment_id": experiment, "name": "m"}, headers=alice)
+assert model.status_code == 200, model.get_data()
+model_id = model.json["model"]["info"]["model_id"]
+linked = client.post("/api/2.0/mlflow/runs/outputs", json={"run_id": run, "models": [{"model_id": model_id, "step": 1}]}, headers=alice)
+assert linked.status_code == 200, linked.get_data()
+result["linked"] = search()
+# bob may read the experiment but is denied every logged model: the redaction withholds the link.
+admin = basic("admin", "admin-password-1234")
+bob = basic("bob", "bob-password-12345")
+assert client.post("/api/2.0/mlflow/users/create", json={"username": "bob", "password": "bob-password-12345"}, headers=admin).status_code == 200
+for resource_type, resource_id, permission in (("experiment", experiment, "READ"), ("logged_model", "*", "DENY")):
+    granted = client.post("/api/3.0/mlflow/users/permissions/grant", json={"username": "bob", "resource_type": resource_type, "resource_id": resource_id, "permission": permission}, headers=admin)
+    assert granted.status_code == 200, granted.get_data()
+result["denied"] = search(bob)
+# MLflow alone: its own store and after-request handlers.
 auth.store = store
-reads.clear()
-answer = client.post("/api/2.0/mlflow/runs/search", json={"experiment_ids": [experiment]}, headers=alice)
-result["without"] = {"status": answer.status_code, "reads": len(reads)}
+auth.AFTER_REQUEST_HANDLERS.clear()
+auth.AFTER_REQUEST_HANDLERS.update(mlflow_handlers)
+result["without"] = search()
 print(json.dumps(result))

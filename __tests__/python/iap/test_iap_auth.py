@@ -600,7 +600,7 @@ class RequestMemo(unittest.TestCase):
         self.assertIs(module.store, installed)
         self.assertFalse(iap_auth.install_request_memo(types.SimpleNamespace()))
 
-    def test_in_mlflows_own_auth_app_a_search_reads_the_user_once_instead_of_four_times(self):
+    def test_in_mlflows_own_auth_app_a_search_reads_the_user_once_and_parses_again_only_an_answer_with_a_model_link(self):
         # real_auth_app.py runs the pinned MLflow's auth app with this verifier, in a process of its own.
         import subprocess
         import sys
@@ -609,9 +609,16 @@ class RequestMemo(unittest.TestCase):
         done = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=300)
         self.assertEqual(done.returncode, 0, done.stderr[-3000:])
         result = json.loads(done.stdout.strip().splitlines()[-1])
-        self.assertEqual(result["without"], {"status": 200, "reads": 4})
         for label in ("first", "second"):
-            self.assertEqual(result[label], {"status": 200, "reads": 1, "memo": "RequestMemoStore"})
+            self.assertEqual(result[label], {"status": 200, "reads": 1, "redactions": 0, "model_id": 0})
+        # The run's output model: MLflow's redaction decides (the owner may see it, so it stays).
+        self.assertEqual(result["linked"], {"status": 200, "reads": 1, "redactions": 1, "model_id": 1})
+        # A reader of the experiment denied every logged model: the link is withheld from the answer.
+        self.assertEqual(result["denied"], {"status": 200, "reads": 1, "redactions": 1, "model_id": 0})
+        # MLflow alone reads the user four times (sender_is_admin in _before_request, in
+        # filter_experiment_ids, in the redaction; the read predicate's grants), and a fifth for the
+        # model link's gate.
+        self.assertEqual(result["without"], {"status": 200, "reads": 5, "redactions": 0, "model_id": 1})
 
     def test_the_pinned_mlflows_store_reads_change_nothing_and_the_memoized_ones_exist(self):
         # What the memo classifies as a read must not write: no session opened for writing, nothing
@@ -684,3 +691,75 @@ class PinnedMlflowFacts(unittest.TestCase):
         source = inspect.getsource(rest_utils.http_request)
         self.assertIn("MLFLOW_HTTP_REQUEST_MAX_RETRIES.get() if max_retries is None", source)
         self.assertIn("MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER.get()", source)
+
+
+class ModelLinks(unittest.TestCase):
+    """ModelLinkPrecheck in front of MLflow's redaction of run answers (the links to logged models)."""
+
+    def setUp(self):
+        self.calls: list[Any] = []
+        self.precheck = iap_auth.ModelLinkPrecheck(self.calls.append)
+
+    def answer(self, body: Any, **kwargs: Any) -> Response:
+        data = body if isinstance(body, (bytes, str)) else json.dumps(body, indent=2)
+        return Response(data, mimetype=kwargs.pop("mimetype", "application/json"), **kwargs)
+
+    def test_an_answer_without_model_links_is_not_handed_to_the_redaction(self):
+        run = {"info": {"run_id": "r1"}, "data": {"metrics": [{"key": "loss", "value": 1.0}], "params": [{"key": "model", "value": "vit"}]}}
+        self.precheck(self.answer({"runs": [run]}))
+        self.assertEqual(self.calls, [])
+
+    def test_every_field_that_links_a_model_hands_the_answer_to_the_redaction(self):
+        for run in (
+            {"inputs": {"model_inputs": [{"model_id": "m-1"}]}},
+            {"outputs": {"model_outputs": [{"model_id": "m-1", "step": 0}]}},
+            {"data": {"metrics": [{"key": "loss", "value": 1.0, "model_id": "m-1"}]}},
+        ):
+            self.precheck(self.answer({"run": run}))
+        self.assertEqual(len(self.calls), 3)
+
+    def test_a_key_named_in_a_value_is_not_a_link(self):
+        # json escapes the quotes inside a string, so a value cannot spell a key in quotes.
+        self.precheck(self.answer({"runs": [{"data": {"params": [{"key": "note", "value": 'see "model_id"'}]}}]}))
+        self.assertEqual(self.calls, [])
+
+    def test_an_answer_it_cannot_read_as_plain_json_goes_to_the_redaction(self):
+        self.precheck(self.answer(b"\x1f\x8b compressed", headers={"Content-Encoding": "gzip"}))
+        self.precheck(self.answer("<html/>", mimetype="text/html"))
+        self.precheck(Response(iter([b"{}"]), mimetype="application/json"))
+        self.assertEqual(len(self.calls), 3)
+
+    def test_installed_once_in_front_of_the_run_redactions_only(self):
+        def get_run(resp: Any) -> None: ...
+
+        def search_runs(resp: Any) -> None: ...
+
+        def other(resp: Any) -> None: ...
+
+        handlers = {("/api/2.0/mlflow/runs/get", "GET"): get_run, ("/ajax-api/2.0/mlflow/runs/search", "POST"): search_runs, ("/api/2.0/mlflow/experiments/search", "GET"): other}
+        module = types.SimpleNamespace(AFTER_REQUEST_HANDLERS=handlers, redact_get_run_model_links=get_run, redact_search_runs_model_links=search_runs)
+        self.assertEqual(iap_auth.install_model_link_precheck(module), 2)
+        installed = dict(handlers)
+        self.assertEqual(iap_auth.install_model_link_precheck(module), 2)
+        self.assertEqual(handlers, installed)
+        self.assertIs(handlers[("/api/2.0/mlflow/experiments/search", "GET")], other)
+        precheck: Any = handlers[("/api/2.0/mlflow/runs/get", "GET")]
+        self.assertIs(precheck.original, get_run)
+        self.assertEqual(iap_auth.install_model_link_precheck(types.SimpleNamespace()), 0)
+
+    def test_the_pinned_mlflow_redacts_runs_only_through_those_fields(self):
+        import inspect
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from mlflow.server import auth
+            from mlflow.utils import proto_json_utils  # pyright: ignore[reportMissingImports]
+        withhold = inspect.getsource(getattr(auth, "_withhold_denied_run_model_links"))
+        self.assertIn("run.inputs.model_inputs or run.outputs.model_outputs", withhold)
+        self.assertIn("metric.model_id", withhold)
+        self.assertIn("if not linked and not metrics:\n        return False", withhold)
+        self.assertIn("preserving_proto_field_name=True", inspect.getsource(proto_json_utils.message_to_json))
+        for name in iap_auth.RUN_REDACTIONS:
+            self.assertIn("_redact_run_response(", inspect.getsource(getattr(auth, name)))
+        self.assertEqual(sum(1 for handler in getattr(auth, "AFTER_REQUEST_HANDLERS").values() if getattr(handler, "__name__", "") in iap_auth.RUN_REDACTIONS or isinstance(handler, iap_auth.ModelLinkPrecheck)), 4)
