@@ -21,9 +21,7 @@ function synth(config: Config = statefulset()): Manifest[] {
 }
 
 function synthRestore(config: Config = statefulset()): Manifest[] {
-  return Testing.synth(
-    new PostgresRestoreChart(testApp(), 'postgres-restore', postgresRestoreChartProps(buildModel(config), postgresChartProps(buildModel(config)))),
-  );
+  return Testing.synth(new PostgresRestoreChart(testApp(), 'postgres-restore', postgresRestoreChartProps(buildModel(config))));
 }
 
 /** Whether a NetworkPolicy peer's podSelector selects pods with these labels. */

@@ -42,9 +42,8 @@ export function buildApps(model: PlatformModel, apps: readonly WorkspaceAppDefin
   ordered.push(new MlflowChart(main, 'mlflow', mlflowChartProps(model)));
   new MlflowVerifyChart(tests, 'mlflow-verify', mlflowVerifyChartProps(model));
   if (config.database.mode === 'statefulset') {
-    const postgres = postgresChartProps(model);
-    ordered.push(new PostgresChart(main, 'postgres', postgres));
-    new PostgresRestoreChart(tests, 'postgres-restore', postgresRestoreChartProps(model, postgres));
+    ordered.push(new PostgresChart(main, 'postgres', postgresChartProps(model)));
+    new PostgresRestoreChart(tests, 'postgres-restore', postgresRestoreChartProps(model));
   }
   for (const id of model.workspaceApps) {
     const app = apps.find((a) => a.id === id);

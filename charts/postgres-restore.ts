@@ -18,8 +18,8 @@ import {
   clientEnv,
   clientMounts,
   cloudCliEnv,
+  postgresBackupOf,
   PostgresBackupProps,
-  PostgresChartProps,
   POSTGRES_UID,
   scratchMounts,
   SCRIPT_FILES,
@@ -32,19 +32,9 @@ export const RESTORE_FILE = '/backup/restore.dump';
 
 export type PostgresRestoreChartProps = PostgresBackupProps;
 
-/** The restore reads the database, its Secrets and its backup where the postgres chart put them. */
-export function postgresRestoreChartProps(_model: PlatformModel, p: PostgresChartProps): PostgresRestoreChartProps {
-  return {
-    instance: p.instance,
-    namespace: p.namespace,
-    dbName: p.name,
-    image: p.image,
-    credentialsSecret: p.credentialsSecret,
-    database: p.database,
-    user: p.user,
-    backup: p.backup,
-    caBundleConfigMap: p.tls.caBundleConfigMap,
-  };
+/** The restore reads the database, its Secrets and its backup where the postgres chart put them (postgresBackupOf). */
+export function postgresRestoreChartProps(model: PlatformModel): PostgresRestoreChartProps {
+  return postgresBackupOf(model);
 }
 
 export class PostgresRestoreChart extends PlatformChart {

@@ -35,9 +35,7 @@ export interface RenderedPostgres {
 
 export function renderPostgres(config: Config = configWith({ database: { mode: 'statefulset' } })): RenderedPostgres {
   const objects = Testing.synth(new PostgresChart(testApp(), 'postgres', postgresChartProps(buildModel(config))));
-  const [job] = Testing.synth(
-    new PostgresRestoreChart(testApp(), 'restore', postgresRestoreChartProps(buildModel(config), postgresChartProps(buildModel(config)))),
-  );
+  const [job] = Testing.synth(new PostgresRestoreChart(testApp(), 'restore', postgresRestoreChartProps(buildModel(config))));
   const sts = objects.find((o) => o.kind === 'StatefulSet')!;
   const initVolume = sts.spec.template.spec.volumes.find((v: any) => v.configMap);
   const byName = (spec: any) => Object.fromEntries([...spec.initContainers, ...spec.containers].map((c: any) => [c.name, c]));
