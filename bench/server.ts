@@ -47,6 +47,12 @@ import { ConfigurationId, formatReport, Measured, Workload, WORKLOADS, writeRepo
 const { ensurePythonEnv } = require('../scripts/python-env.js');
 
 const T0 = Date.now();
+/**
+ * What the floors share with the rendered server beyond the database: no server-side job runner
+ * (the render sets MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false and refuses true, config/schema/mlflow.ts),
+ * so that neither starts the runner's consumer processes on the servers' core.
+ */
+const AS_RENDERED = { MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false' };
 /** The untimed load before each timed request workload (the transfers warm up with one request per caller). */
 const WARM_UP_SECONDS = 1;
 const log = (line: string) => process.stderr.write(`bench:server [${((Date.now() - T0) / 1000).toFixed(0)}s]: ${line}\n`);
@@ -255,6 +261,7 @@ async function fourWay(config: Config, options: Options, pythonBin: string, cpus
       backendStoreUri: databaseUri(platform),
       artifactsDir: path.join(platform.options.dir, 'floor-artifacts'),
       workers: serverWorkers(config),
+      env: AS_RENDERED,
       onLine: options.verbose ? (l) => process.stderr.write(`[floor] ${l}\n`) : undefined,
     });
     plain.push(floor);
@@ -265,6 +272,7 @@ async function fourWay(config: Config, options: Options, pythonBin: string, cpus
       backendStoreUri: databaseUri(platform),
       artifactsDir: path.join(platform.options.dir, 'floor-tls-artifacts'),
       workers: serverWorkers(config),
+      env: AS_RENDERED,
       tls: { ...targets.tls, certFile: path.join(caDir, 'server.crt'), keyFile: path.join(caDir, 'server.key') },
       onLine: options.verbose ? (l) => process.stderr.write(`[floor-tls] ${l}\n`) : undefined,
     });
