@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseOptions } from '../bench/server/options';
-import { CONFIGURATIONS, formatReport, Measured, ratio, withReport, WORKLOADS } from '../bench/server/report';
+import { CONFIGURATIONS, formatReport, Measured, medianOfRounds, ratio, withReport, WORKLOADS } from '../bench/server/report';
 import { peerAuthIni, PEER_ARGS } from '../bench/server/plain-server';
 import { PROJECT_ROOT } from './support/render';
 
@@ -60,6 +60,22 @@ describe('the report', () => {
     );
   });
 
+  test('rounds: each figure is the median of its rounds, requests and seconds are summed, and the report says so', () => {
+    const round = (rate: number) => measured({ workspace: rate, iap: rate, floor: 2 * rate, peer: rate / 10, 'floor-tls': rate });
+    const merged = medianOfRounds([round(10), round(30), round(20)]);
+    const search = merged.find((m) => m.workload === 'search-runs' && m.configuration === 'floor')!;
+    expect(search.perSecond).toBe(40);
+    expect(search.requests).toBe(300);
+    expect(medianOfRounds([round(10), round(30)]).find((m) => m.configuration === 'iap')!.perSecond).toBe(20);
+    expect(formatReport(merged, { ...INFO, rounds: 3 })).toMatch(/^Measured by `npm run bench:server -- --repeat 3` .*each figure the median of 3 rounds; /);
+    expect(formatReport(merged, INFO)).not.toContain('median');
+  });
+
+  test('a round that lacks a measurement is refused, not averaged over', () => {
+    const full = measured({ workspace: 1, iap: 1, floor: 1, peer: 1, 'floor-tls': 1 });
+    expect(() => medianOfRounds([full, full.slice(1)])).toThrow(/round 2 has no measurement of log-batch for workspace/);
+  });
+
   test('ratios to a zero throughput say n/a', () => {
     expect(ratio(5, 0)).toBe('n/a');
     expect(ratio(3, 2)).toBe('1.50×');
@@ -83,16 +99,27 @@ describe('--write', () => {
 });
 
 describe('options', () => {
-  test('defaults: 5 s per request workload, 8 callers, 2000 seeded runs, nothing written', () => {
-    expect(parseOptions([])).toEqual({ configFile: undefined, seconds: 5, concurrency: 8, runs: 2000, workers: undefined, write: false, verbose: false });
+  test('defaults: 5 s per request workload, 8 callers, 2000 seeded runs, one round, nothing written', () => {
+    expect(parseOptions([])).toEqual({
+      configFile: undefined,
+      seconds: 5,
+      concurrency: 8,
+      runs: 2000,
+      repeat: 1,
+      workers: undefined,
+      write: false,
+      verbose: false,
+    });
+    expect(parseOptions(['--repeat', '3']).repeat).toBe(3);
   });
 
   test('bad values are refused with the option and the usage', () => {
     expect(() => parseOptions(['--seconds', '0'])).toThrow(/--seconds 0: must be a whole number of at least 1\nusage:/);
+    expect(() => parseOptions(['--repeat', '0'])).toThrow(/--repeat 0: must be a whole number of at least 1/);
     expect(() => parseOptions(['--workers', '1,x'])).toThrow(/--workers 1,x/);
     expect(() => parseOptions(['--fast'])).toThrow(/unknown option --fast/);
     expect(() => parseOptions(['--runs'])).toThrow(/--runs needs a value/);
-    expect(() => parseOptions(['--workers', '1,2', '--write'])).toThrow(/--write records the four-way run only/);
+    expect(() => parseOptions(['--workers', '1,2', '--write'])).toThrow(/--write records the comparison of the configurations only/);
   });
 });
 

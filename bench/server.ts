@@ -1,7 +1,7 @@
 /**
  * `npm run bench:server`: the speed of the running platform. The rendered MLflow of the embedded
  * default config (or --config FILE) starts for real through local/platform.ts, on a local PostgreSQL,
- * loopback only, and the same workloads run against four configurations in one run:
+ * loopback only, and the same workloads run against five configurations in one run:
  *
  *   a. the rendered server as a workspace user (Basic credentials of a provisioned account, TLS);
  *   b. the rendered server as an IAP user (a signed test token from the load balancer's address, TLS);
@@ -22,7 +22,8 @@
  *
  * Options: --config FILE, --seconds N per request workload (default 5), --concurrency N (default 8),
  * --runs N seeded runs (default 2000), --workers LIST (the worker sweep: the rendered server as the
- * workspace user at each worker count on one core, instead of the four-way run), --write, --verbose.
+ * workspace user at each worker count on one core, instead of the comparison), --repeat N (rounds of every workload over the same servers, each figure
+ * the median of its rounds), --write, --verbose.
  */
 import { spawnSync } from 'child_process';
 import { randomBytes } from 'crypto';
@@ -41,7 +42,7 @@ import { Caller, LoadResult, quantile, runLoad, Target } from './server/load';
 import { MLFLOW_DEFAULT_WORKERS, PEER_ARGS, PlainServer, peerAuthIni } from './server/plain-server';
 import { pinSelf, pinTree, serverCpus } from './server/cpus';
 import { Options, parseOptions } from './server/options';
-import { ConfigurationId, formatReport, Measured, Workload, WORKLOADS, writeReport } from './server/report';
+import { ConfigurationId, formatReport, Measured, medianOfRounds, Workload, WORKLOADS, writeReport } from './server/report';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain Node script, shared with npm test
 const { ensurePythonEnv } = require('../scripts/python-env.js');
@@ -243,7 +244,7 @@ async function stopPlatform(platform: LocalPlatform | undefined): Promise<void> 
   fs.rmSync(platform.options.dir, { recursive: true, force: true });
 }
 
-async function fourWay(config: Config, options: Options, pythonBin: string, cpus: string | undefined): Promise<Measured[]> {
+async function compare(config: Config, options: Options, pythonBin: string, cpus: string | undefined): Promise<Measured[]> {
   let platform: LocalPlatform | undefined;
   const plain: PlainServer[] = [];
   try {
@@ -351,7 +352,12 @@ async function fourWay(config: Config, options: Options, pythonBin: string, cpus
       prepared.push({ id, target, ...(await ownRun(caller, id)) });
       caller.close();
     }
-    return await measureWorkloads(prepared, searchExperiment, options);
+    const rounds: Measured[][] = [];
+    for (let round = 1; round <= options.repeat; round++) {
+      if (options.repeat > 1) log(`round ${round} of ${options.repeat}`);
+      rounds.push(await measureWorkloads(prepared, searchExperiment, options));
+    }
+    return medianOfRounds(rounds);
   } finally {
     for (const server of plain) await server.stop();
     await stopPlatform(platform);
@@ -422,13 +428,14 @@ async function main(): Promise<void> {
   );
   try {
     if (options.workers) return await sweep(config, options, pythonBin, cpus?.server);
-    const measured = await fourWay(config, options, pythonBin, cpus?.server);
+    const measured = await compare(config, options, pythonBin, cpus?.server);
     const seconds = (Date.now() - started) / 1000;
     const report = formatReport(measured, {
       seconds,
       cpus: cpus ? `server on 1 core, load generator and PostgreSQL on ${cpus.othersCount}` : 'unpinned',
       concurrency: options.concurrency,
       runs: options.runs,
+      rounds: options.repeat,
       configuration: options.configFile ?? 'the embedded default config',
     });
     process.stdout.write(`${report}\n`);

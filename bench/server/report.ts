@@ -55,7 +55,42 @@ export interface RunInfo {
   readonly cpus: string;
   readonly concurrency: number;
   readonly runs: number;
+  /** Rounds of every workload; above 1, each figure is the median of its rounds. @default 1 */
+  readonly rounds?: number;
   readonly configuration: string;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/**
+ * One measurement per workload and configuration from several rounds of all of them: the median of
+ * each figure (throughput, p50, p99), and the requests and seconds of all rounds together. A round
+ * that lacks a measurement another has is an error, not a smaller sample.
+ */
+export function medianOfRounds(rounds: readonly (readonly Measured[])[]): Measured[] {
+  if (rounds.length === 0) throw new Error('medianOfRounds: no rounds');
+  return rounds[0].map((first) => {
+    const same = rounds.map((round, index) => {
+      const found = round.find((m) => m.workload === first.workload && m.configuration === first.configuration);
+      if (!found) throw new Error(`round ${index + 1} has no measurement of ${first.workload} for ${first.configuration}`);
+      return found;
+    });
+    const of = (field: 'perSecond' | 'mbPerSecond' | 'p50' | 'p99') => median(same.map((m) => m[field]));
+    return {
+      workload: first.workload,
+      configuration: first.configuration,
+      requests: same.reduce((sum, m) => sum + m.requests, 0),
+      seconds: same.reduce((sum, m) => sum + m.seconds, 0),
+      perSecond: of('perSecond'),
+      mbPerSecond: of('mbPerSecond'),
+      p50: of('p50'),
+      p99: of('p99'),
+    };
+  });
 }
 
 function throughput(m: Measured, transfer: boolean): number {
@@ -77,7 +112,7 @@ export function ratio(a: number, b: number): string {
  */
 export function formatReport(measured: readonly Measured[], info: RunInfo): string {
   const lines = [
-    `Measured by \`npm run bench:server\` with ${info.configuration}: ${info.cpus}; ${info.concurrency} concurrent callers for the request workloads, 2 for the transfers; ${info.runs} seeded runs; the whole run took ${Math.round(info.seconds)} s.`,
+    `Measured by \`npm run bench:server${(info.rounds ?? 1) > 1 ? ` -- --repeat ${info.rounds}` : ''}\` with ${info.configuration}: ${info.cpus}; ${info.concurrency} concurrent callers for the request workloads, 2 for the transfers; ${info.runs} seeded runs; ${(info.rounds ?? 1) > 1 ? `each figure the median of ${info.rounds} rounds; ` : ''}the whole run took ${Math.round(info.seconds)} s.`,
     '',
     `| workload | ${CONFIGURATIONS.map((c) => c.label).join(' | ')} | a/c | b/c | a/d | b/d | e/c | a/e | b/e |`,
     `|---|${CONFIGURATIONS.map(() => '---').join('|')}|---|---|---|---|---|---|---|`,
