@@ -61,9 +61,11 @@ auth store): MLflow asks for them several times in one request, a round trip eac
 beyond the request, and any call that may change users or grants empties what was kept.
 
 A run answer that names no logged model is not parsed again by MLflow's redaction of model links
-(ModelLinkPrecheck): there is nothing in it to withhold.
+(ModelLinkPrecheck): there is nothing in it to withhold. Concurrent checks of one password share one
+scrypt computation (CredentialCheckFlight) when MLflow's credential cache has forgotten it.
 """
 
+import hmac
 import ipaddress
 import json
 import logging
@@ -189,6 +191,56 @@ _READ_PREFIXES = ("get_", "list_", "has_", "is_", "user_has_", "authenticate_")
 _MEMO_KEY = "mlflow_gke_store_memo"
 
 
+class _Flight:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: Optional[BaseException] = None
+
+
+class CredentialCheckFlight:
+    """
+    MLflow's password check (store.authenticate_user: werkzeug's scrypt, about 100 ms of CPU), shared by
+    the calls that ask about the same credential while a check of it is under way. MLflow's credential
+    cache (auth_cache_ttl_seconds) forgets a credential after its time, and then every request of that
+    caller in flight at that moment checks the hash on its own: eight concurrent callers of one account
+    cost a worker 0.8 s of CPU at each expiry. Here the first call checks and the others wait for its
+    answer. Nothing is kept once the check is done, so this answers no call that did not arrive while
+    the check was running; a different password or user is a different check (keyed by an HMAC of the
+    password with a per-process key, as MLflow's own cache is).
+    """
+
+    def __init__(self, check: Callable[..., Any]):
+        self.check = check
+        self._key = secrets.token_bytes(32)
+        self._lock = threading.Lock()
+        self._flights: dict = {}
+
+    def __call__(self, username: str, password: str, **kwargs: Any) -> Any:
+        digest = hmac.new(self._key, password.encode("utf-8"), "sha256").digest()
+        key = (username, digest, tuple(sorted(kwargs.items())))
+        with self._lock:
+            flight = self._flights.get(key)
+            leader = flight is None
+            if flight is None:
+                flight = self._flights[key] = _Flight()
+        if not leader:
+            flight.done.wait()
+            if flight.error is not None:
+                raise flight.error
+            return flight.result
+        try:
+            flight.result = self.check(username, password, **kwargs)
+        except BaseException as error:
+            flight.error = error
+            raise
+        finally:
+            with self._lock:
+                self._flights.pop(key, None)
+            flight.done.set()
+        return flight.result
+
+
 def _frozen(value: Any) -> Any:
     return frozenset(value) if isinstance(value, (set, frozenset)) else value
 
@@ -199,16 +251,24 @@ class RequestMemoStore:
     made them (in flask.g, which each request and each FastAPI bridge context has of its own). Nothing
     outlives the request, so a change made by another request is seen by the next one, as without the
     memo; a change made in this request (a call to any method that is not a read) empties the memo at
-    once. Failures are not remembered; outside a request every call goes straight to the store.
+    once. Failures are not remembered; outside a request every call goes straight to the store. Its
+    password checks go through one CredentialCheckFlight per process.
     """
 
     def __init__(self, store: Any):
         object.__setattr__(self, "_store", store)
+        object.__setattr__(self, "_credential_flight", None)
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._store, name)
         if not callable(attribute):
             return attribute
+        if name == "authenticate_user":
+            flight = self._credential_flight
+            if flight is None or flight.check != attribute:
+                flight = CredentialCheckFlight(attribute)
+                object.__setattr__(self, "_credential_flight", flight)
+            return flight
         if name in REQUEST_MEMO_READS:
             return lambda *args, **kwargs: self._remembered(name, attribute, args, kwargs)
         if name.startswith(_READ_PREFIXES):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 import types
 import unittest
 from typing import Any, Optional
@@ -763,3 +764,88 @@ class ModelLinks(unittest.TestCase):
         for name in iap_auth.RUN_REDACTIONS:
             self.assertIn("_redact_run_response(", inspect.getsource(getattr(auth, name)))
         self.assertEqual(sum(1 for handler in getattr(auth, "AFTER_REQUEST_HANDLERS").values() if getattr(handler, "__name__", "") in iap_auth.RUN_REDACTIONS or isinstance(handler, iap_auth.ModelLinkPrecheck)), 4)
+
+
+class CredentialChecks(unittest.TestCase):
+    """CredentialCheckFlight: concurrent checks of one credential share one scrypt computation."""
+
+    def setUp(self):
+        import threading
+
+        self.threading = threading
+        self.checks: list[tuple[str, str]] = []
+        self.release = threading.Event()
+
+    def slow_check(self, username: str, password: str) -> bool:
+        self.checks.append((username, password))
+        self.release.wait(5)
+        if password == "boom":
+            raise RuntimeError("database down")
+        return password == "right-password"
+
+    def concurrently(self, flight: Any, calls: list[tuple[str, str]]) -> list[Any]:
+        results: list[Any] = [None] * len(calls)
+
+        def run(index: int, username: str, password: str) -> None:
+            try:
+                results[index] = flight(username, password)
+            except Exception as error:
+                results[index] = error
+
+        threads = [self.threading.Thread(target=run, args=(i, u, p)) for i, (u, p) in enumerate(calls)]
+        for thread in threads:
+            thread.start()
+        deadline = time.time() + 5
+        while len(self.checks) < len(set(calls)) and time.time() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)
+        self.release.set()
+        for thread in threads:
+            thread.join(5)
+        return results
+
+    def test_eight_concurrent_checks_of_one_credential_cost_one(self):
+        flight = iap_auth.CredentialCheckFlight(self.slow_check)
+        self.assertEqual(self.concurrently(flight, [("alice", "right-password")] * 8), [True] * 8)
+        self.assertEqual(self.checks, [("alice", "right-password")])
+
+    def test_another_password_or_user_is_a_check_of_its_own(self):
+        flight = iap_auth.CredentialCheckFlight(self.slow_check)
+        results = self.concurrently(flight, [("alice", "right-password"), ("alice", "guess"), ("bob", "right-password"), ("alice", "guess")])
+        self.assertEqual(results, [True, False, True, False])
+        self.assertEqual(sorted(self.checks), [("alice", "guess"), ("alice", "right-password"), ("bob", "right-password")])
+
+    def test_nothing_is_kept_after_the_check(self):
+        self.release.set()
+        flight = iap_auth.CredentialCheckFlight(self.slow_check)
+        self.assertTrue(flight("alice", "right-password"))
+        self.assertTrue(flight("alice", "right-password"))
+        self.assertEqual(len(self.checks), 2)
+
+    def test_a_failed_check_fails_every_caller_that_waited_for_it_and_the_next_one_checks_again(self):
+        flight = iap_auth.CredentialCheckFlight(self.slow_check)
+        results = self.concurrently(flight, [("alice", "boom")] * 3)
+        self.assertTrue(all(isinstance(r, RuntimeError) for r in results))
+        self.assertEqual(len(self.checks), 1)
+        with self.assertRaises(RuntimeError):
+            flight("alice", "boom")
+        self.assertEqual(len(self.checks), 2)
+
+    def test_the_request_memo_checks_passwords_through_one_flight(self):
+        store = types.SimpleNamespace(authenticate_user=self.slow_check)
+        memo = iap_auth.RequestMemoStore(store)
+        first = memo.authenticate_user
+        self.assertIsInstance(first, iap_auth.CredentialCheckFlight)
+        self.assertIs(memo.authenticate_user, first)
+        self.assertEqual(self.concurrently(memo.authenticate_user, [("alice", "right-password")] * 4), [True] * 4)
+        self.assertEqual(len(self.checks), 1)
+
+    def test_mlflow_checks_credentials_through_the_module_store(self):
+        # mlflow/server/auth/__init__.py _authenticate_cached: `store.authenticate_user(username, password)`.
+        import inspect
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from mlflow.server import auth
+        self.assertIn("store.authenticate_user(username, password)", inspect.getsource(getattr(auth, "_authenticate_cached")))
