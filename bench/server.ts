@@ -22,8 +22,8 @@
  *
  * Options: --config FILE, --seconds N per request workload (default 5), --concurrency N (default 8),
  * --runs N seeded runs (default 2000), --workers LIST (the worker sweep: the rendered server as the
- * workspace user at each worker count on one core, instead of the comparison), --repeat N (rounds of every workload over the same servers, each figure
- * the median of its rounds), --write, --verbose.
+ * workspace user at each worker count on one core, instead of the comparison), --repeat N (rounds
+ * of every workload over the same servers, each figure the median of its rounds), --write, --verbose.
  */
 import { spawnSync } from 'child_process';
 import { randomBytes } from 'crypto';
@@ -130,36 +130,43 @@ function requestsOf(
   }
 }
 
+/**
+ * One configuration under one workload: an untimed warm-up of the same requests (so that it is not
+ * timed while its process is still cold or the database still busy with the last workload's writes),
+ * then the timed load.
+ */
+async function measure(p: Prepared, workload: Workload, searchExperiment: string, blob: Buffer, options: Options): Promise<Measured> {
+  const requests = requestsOf(p, searchExperiment, workload, blob);
+  const concurrency = workload.transfer ? 2 : options.concurrency;
+  const discardBody = workload.kind === 'download';
+  await runLoad(p.target, requests, { concurrency, seconds: workload.transfer ? 0 : WARM_UP_SECONDS, minRequests: concurrency, discardBody });
+  const result: LoadResult = await runLoad(p.target, requests, {
+    concurrency,
+    seconds: workload.bytes && workload.bytes >= 100 * 2 ** 20 ? 0 : workload.transfer ? options.seconds / 2 : options.seconds,
+    minRequests: workload.transfer ? 4 : 20,
+    discardBody,
+  });
+  return {
+    workload: workload.id,
+    configuration: p.id,
+    requests: result.requests,
+    seconds: result.seconds,
+    perSecond: result.requests / result.seconds,
+    mbPerSecond: result.bytes / 2 ** 20 / result.seconds,
+    p50: quantile(result.latenciesMs, 0.5),
+    p99: quantile(result.latenciesMs, 0.99),
+  };
+}
+
 async function measureWorkloads(prepared: Prepared[], searchExperiment: string, options: Options): Promise<Measured[]> {
   const measured: Measured[] = [];
   // Workload by workload, each configuration in turn: whatever the machine does in between (the
   // database growing by the logged metrics) falls on all of them alike. Every other workload takes
-  // the configurations in the reverse order, and each configuration gets an untimed warm-up of the
-  // same requests first, so that none is timed while the database is still busy with the last
-  // workload's writes or its own process is still cold.
+  // the configurations in the reverse order, so that none is always the first after a change.
   for (const [index, workload] of WORKLOADS.entries()) {
     const blob = workload.bytes ? randomBytes(workload.bytes) : Buffer.alloc(0);
     for (const p of index % 2 === 0 ? prepared : [...prepared].reverse()) {
-      const requests = requestsOf(p, searchExperiment, workload, blob);
-      const concurrency = workload.transfer ? 2 : options.concurrency;
-      const discardBody = workload.kind === 'download';
-      await runLoad(p.target, requests, { concurrency, seconds: workload.transfer ? 0 : WARM_UP_SECONDS, minRequests: concurrency, discardBody });
-      const result: LoadResult = await runLoad(p.target, requests, {
-        concurrency,
-        seconds: workload.bytes && workload.bytes >= 100 * 2 ** 20 ? 0 : workload.transfer ? options.seconds / 2 : options.seconds,
-        minRequests: workload.transfer ? 4 : 20,
-        discardBody,
-      });
-      const m: Measured = {
-        workload: workload.id,
-        configuration: p.id,
-        requests: result.requests,
-        seconds: result.seconds,
-        perSecond: result.requests / result.seconds,
-        mbPerSecond: result.bytes / 2 ** 20 / result.seconds,
-        p50: quantile(result.latenciesMs, 0.5),
-        p99: quantile(result.latenciesMs, 0.99),
-      };
+      const m = await measure(p, workload, searchExperiment, blob, options);
       log(
         `${workload.id} ${p.id}: ${m.perSecond.toFixed(1)}/s, ${m.mbPerSecond.toFixed(1)} MB/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms (${m.requests} requests)`,
       );
@@ -381,14 +388,8 @@ async function sweep(config: Config, options: Options, pythonBin: string, cpus: 
       caller.close();
       const cells: string[] = [];
       for (const workload of WORKLOADS.filter((w) => !w.transfer)) {
-        const r = await runLoad(target, requestsOf(p, searchExperiment, workload, Buffer.alloc(0)), {
-          concurrency: options.concurrency,
-          seconds: options.seconds,
-          minRequests: 20,
-        });
-        cells.push(
-          `${(r.requests / r.seconds).toFixed(1)}/s p50 ${quantile(r.latenciesMs, 0.5).toFixed(1)} ms p99 ${quantile(r.latenciesMs, 0.99).toFixed(1)} ms`,
-        );
+        const m = await measure(p, workload, searchExperiment, Buffer.alloc(0), options);
+        cells.push(`${m.perSecond.toFixed(1)}/s p50 ${m.p50.toFixed(1)} ms p99 ${m.p99.toFixed(1)} ms`);
       }
       rows.push(`| ${workers} | ${cells.join(' | ')} |`);
       log(rows[rows.length - 1]);

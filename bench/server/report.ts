@@ -106,6 +106,22 @@ export function ratio(a: number, b: number): string {
   return b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a';
 }
 
+/** The ratios of the table, as [numerator, denominator]: the goals' (a and b against c and d), then TLS's (e). */
+const RATIOS: readonly (readonly [ConfigurationId, ConfigurationId])[] = [
+  ['workspace', 'floor'],
+  ['iap', 'floor'],
+  ['workspace', 'peer'],
+  ['iap', 'peer'],
+  ['floor-tls', 'floor'],
+  ['workspace', 'floor-tls'],
+  ['iap', 'floor-tls'],
+];
+
+/** A configuration's letter in the table (a. to e.). */
+function letter(id: ConfigurationId): string {
+  return CONFIGURATIONS.find((c) => c.id === id)!.label[0];
+}
+
 /**
  * The markdown table of one run: one row per workload, the configurations and the ratios. The goals
  * are a and b against c and d; e only says how much of a gap to the floor is TLS.
@@ -114,8 +130,8 @@ export function formatReport(measured: readonly Measured[], info: RunInfo): stri
   const lines = [
     `Measured by \`npm run bench:server${(info.rounds ?? 1) > 1 ? ` -- --repeat ${info.rounds}` : ''}\` with ${info.configuration}: ${info.cpus}; ${info.concurrency} concurrent callers for the request workloads, 2 for the transfers; ${info.runs} seeded runs; ${(info.rounds ?? 1) > 1 ? `each figure the median of ${info.rounds} rounds; ` : ''}the whole run took ${Math.round(info.seconds)} s.`,
     '',
-    `| workload | ${CONFIGURATIONS.map((c) => c.label).join(' | ')} | a/c | b/c | a/d | b/d | e/c | a/e | b/e |`,
-    `|---|${CONFIGURATIONS.map(() => '---').join('|')}|---|---|---|---|---|---|---|`,
+    `| workload | ${[...CONFIGURATIONS.map((c) => c.label), ...RATIOS.map(([a, b]) => `${letter(a)}/${letter(b)}`)].join(' | ')} |`,
+    `|---|${[...CONFIGURATIONS, ...RATIOS].map(() => '---').join('|')}|`,
   ];
   const missed: string[] = [];
   for (const workload of WORKLOADS) {
@@ -130,19 +146,7 @@ export function formatReport(measured: readonly Measured[], info: RunInfo): stri
       return `${rate}, p50 ${ms(m.p50)} ms, p99 ${ms(m.p99)} ms`;
     });
     const t = (id: ConfigurationId) => throughput(of(id), workload.transfer);
-    lines.push(
-      `| ${workload.label} | ${cells.join(' | ')} | ${[
-        [t('workspace'), t('floor')],
-        [t('iap'), t('floor')],
-        [t('workspace'), t('peer')],
-        [t('iap'), t('peer')],
-        [t('floor-tls'), t('floor')],
-        [t('workspace'), t('floor-tls')],
-        [t('iap'), t('floor-tls')],
-      ]
-        .map(([a, b]) => ratio(a, b))
-        .join(' | ')} |`,
-    );
+    lines.push(`| ${workload.label} | ${[...cells, ...RATIOS.map(([a, b]) => ratio(t(a), t(b)))].join(' | ')} |`);
     for (const id of ['workspace', 'iap'] as const) {
       if (t(id) < GOALS.ofFloor * t('floor')) missed.push(`${workload.id}: ${id} at ${ratio(t(id), t('floor'))} of the floor (goal ${GOALS.ofFloor}×)`);
       if (!workload.transfer && t(id) < GOALS.ofPeer * t('peer'))
