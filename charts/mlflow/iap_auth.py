@@ -257,25 +257,22 @@ class RequestMemoStore:
 
     def __init__(self, store: Any):
         object.__setattr__(self, "_store", store)
-        object.__setattr__(self, "_credential_flight", None)
+        # Looks the store's method up at each check, so the flight follows the store it stands for.
+        object.__setattr__(self, "_credential_flight", CredentialCheckFlight(lambda *args, **kwargs: store.authenticate_user(*args, **kwargs)))
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._store, name)
         if not callable(attribute):
             return attribute
         if name == "authenticate_user":
-            flight = self._credential_flight
-            if flight is None or flight.check != attribute:
-                flight = CredentialCheckFlight(attribute)
-                object.__setattr__(self, "_credential_flight", flight)
-            return flight
+            return self._credential_flight
         if name in REQUEST_MEMO_READS:
             return lambda *args, **kwargs: self._remembered(name, attribute, args, kwargs)
         if name.startswith(_READ_PREFIXES):
             return attribute
 
         def changing(*args: Any, **kwargs: Any) -> Any:
-            self._forget()
+            # The store's own methods call each other, not this proxy: only the reads after the change matter.
             try:
                 return attribute(*args, **kwargs)
             finally:
